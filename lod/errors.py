@@ -1,0 +1,82 @@
+"""Named exceptions of the library.
+
+Every failure a user can cause is one of these. The CLI turns them into messages
+(`lod.cli`) and the server into 4xx responses; nothing else catches them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a source file: 1-based line and column."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class LodError(Exception):
+    """Base class of every error the library raises on bad input or bad state."""
+
+
+class RecordError(LodError):
+    """One problem in one field of one source record."""
+
+    def __init__(self, location: Location, field: str, problem: str, fix: str = "") -> None:
+        self.location = location
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.location}: {self.field}: " if self.field else f"{self.location}: "
+        text = where + self.problem
+        if self.fix:
+            text += f" Fix: {self.fix}"
+        return text
+
+
+class RecordErrors(LodError):
+    """All record errors found in one load, reported together."""
+
+    def __init__(self, errors: list[RecordError]) -> None:
+        self.errors = sorted(errors, key=lambda e: (e.location, e.field))
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        n = len(self.errors)
+        head = f"{n} error{'s' if n != 1 else ''} in the source records:"
+        return "\n".join([head] + [f"  {e}" for e in self.errors])
+
+
+class ConfigError(LodError):
+    """A bad option: base URL, output folder, format name."""
+
+
+class ValidationFailed(LodError):
+    """SHACL found violations; the build stops and publishes nothing."""
+
+    def __init__(self, report: "object") -> None:
+        self.report = report
+        super().__init__(str(report))
+
+
+class BuildError(LodError):
+    """The output could not be written; the previous site is left as it was."""
+
+
+class QueryError(LodError):
+    """A SPARQL query that is malformed, refused or too expensive."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        self.status = status
+        super().__init__(message)

@@ -1,0 +1,316 @@
+"""Map stage: a pure function from a resolved Dataset to an rdflib Graph.
+
+No files are touched here. Every IRI comes from ``lod.iri.Minter``; every term
+from the closed namespaces in ``lod.vocab``. No blank nodes: parts of a resource
+(an address, a reference, a recording) get a fragment IRI of their owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
+
+from . import records as R
+from .errors import Location
+from .iri import Minter
+from .vocab import LOD, PAV, PREFIXES, PROV, RDF, SCHEMA, XSD
+
+ATTENDANCE = {"in-person": SCHEMA.OfflineEventAttendanceMode, "online": SCHEMA.OnlineEventAttendanceMode,
+              "hybrid": SCHEMA.MixedEventAttendanceMode}
+STATUS = {"scheduled": SCHEMA.EventScheduled, "cancelled": SCHEMA.EventCancelled, "postponed": SCHEMA.EventPostponed,
+          "rescheduled": SCHEMA.EventRescheduled, "moved-online": SCHEMA.EventMovedOnline}
+TITLE_STATUS = {"tba": LOD.TitleToBeAnnounced, "untitled": LOD.Untitled}
+EVENT_CLASS = {"workshop": LOD.Workshop, "conference": LOD.Conference}
+
+
+def orcid_iri(orcid: str) -> str:
+    return f"https://orcid.org/{orcid}"
+
+
+def ror_iri(ror: str) -> str:
+    return f"https://ror.org/{ror}"
+
+
+def wikidata_iri(qid: str) -> str:
+    return f"http://www.wikidata.org/entity/{qid}"
+
+
+def doi_iri(doi: str) -> str:
+    return f"https://doi.org/{doi}"
+
+
+class _Mapper:
+    def __init__(self, ds: R.Dataset, minter: Minter) -> None:
+        self.ds = ds
+        self.m = minter
+        self.g = Graph()
+        for prefix, ns in PREFIXES.items():
+            self.g.bind(prefix, ns, override=True, replace=True)
+
+    def add(self, s: URIRef, p: URIRef, o: Node | None) -> None:
+        if o is not None:
+            self.g.add((s, p, o))
+
+    def text(self, s: URIRef, p: URIRef, value: str | None) -> None:
+        if value:
+            self.g.add((s, p, Literal(value)))
+
+    def texts(self, s: URIRef, p: URIRef, values: Iterable[str]) -> None:
+        for v in values:
+            self.g.add((s, p, Literal(v)))
+
+    def iri(self, s: URIRef, p: URIRef, value: str | None) -> None:
+        if value:
+            self.g.add((s, p, URIRef(value)))
+
+    def ref(self, kind: str, rid: str) -> URIRef:
+        return self.m.resource(kind, rid)
+
+    def agent(self, rid: str) -> URIRef:
+        return self.ref("person", rid) if rid in self.ds.people else self.ref("organization", rid)
+
+    def common(self, s: URIRef, rec: R.Record) -> None:
+        for src in rec.sources:
+            self.add(s, PROV.wasDerivedFrom, self.ref("source", src))
+
+    def address(self, owner: URIRef, addr: R.Address | None) -> None:
+        if addr is None:
+            return
+        a = self.m.part(owner, "address")
+        self.add(owner, SCHEMA.address, a)
+        self.add(a, RDF.type, SCHEMA.PostalAddress)
+        self.text(a, SCHEMA.streetAddress, addr.street)
+        self.text(a, SCHEMA.addressLocality, addr.locality)
+        self.text(a, SCHEMA.addressRegion, addr.region)
+        self.text(a, SCHEMA.postalCode, addr.postal_code)
+        self.text(a, SCHEMA.addressCountry, addr.country)
+
+    def when(self, s: URIRef, p: URIRef, w: R.When | None) -> None:
+        if w is not None:
+            self.add(s, p, Literal(w.lexical, datatype=XSD.date if w.is_date else XSD.dateTime))
+
+    # ------------------------------------------------------------ records
+    def source(self, rec: R.Source) -> None:
+        s = self.ref("source", rec.id)
+        self.add(s, RDF.type, LOD.SourceDocument)
+        self.add(s, RDF.type, SCHEMA.CreativeWork)
+        self.text(s, SCHEMA.name, rec.title or rec.document)
+        self.text(s, LOD.documentName, rec.document)
+        self.iri(s, SCHEMA.url, rec.url)
+        self.iri(s, PAV.retrievedFrom, rec.url)
+        self.add(s, PAV.retrievedOn, Literal(rec.taken, datatype=XSD.date))
+
+    def identified(self, s: URIRef, rec: R.Identified) -> None:
+        self.common(s, rec)
+        self.texts(s, SCHEMA.alternateName, rec.also_known_as)
+        self.iri(s, SCHEMA.url, rec.homepage)
+        if rec.wikidata:
+            self.iri(s, SCHEMA.sameAs, wikidata_iri(rec.wikidata))
+        for same in rec.same_as:
+            self.iri(s, SCHEMA.sameAs, same)
+
+    def person(self, rec: R.Person) -> None:
+        s = self.ref("person", rec.id)
+        self.add(s, RDF.type, SCHEMA.Person)
+        self.identified(s, rec)
+        self.text(s, SCHEMA.name, rec.display_name)
+        self.text(s, SCHEMA.givenName, rec.given_name)
+        self.text(s, SCHEMA.familyName, rec.family_name)
+        self.text(s, SCHEMA.jobTitle, rec.job_title)
+        for org in rec.affiliations:
+            self.add(s, SCHEMA.affiliation, self.ref("organization", org))
+        if rec.orcid:
+            self.iri(s, SCHEMA.sameAs, orcid_iri(rec.orcid))
+
+    def organization(self, rec: R.Organization) -> None:
+        s = self.ref("organization", rec.id)
+        self.add(s, RDF.type, SCHEMA.Organization)
+        self.identified(s, rec)
+        self.text(s, SCHEMA.name, rec.name)
+        if rec.parent:
+            parent = self.ref("organization", rec.parent)
+            self.add(s, SCHEMA.parentOrganization, parent)
+            self.add(parent, SCHEMA.subOrganization, s)
+        if rec.ror:
+            self.iri(s, SCHEMA.sameAs, ror_iri(rec.ror))
+        self.address(s, rec.address)
+
+    def place(self, rec: R.Place) -> None:
+        s = self.ref("place", rec.id)
+        self.add(s, RDF.type, SCHEMA.VirtualLocation if rec.virtual else SCHEMA.Place)
+        self.common(s, rec)
+        self.text(s, SCHEMA.name, rec.name)
+        self.text(s, SCHEMA.identifier, rec.code)
+        self.iri(s, SCHEMA.url, rec.url)
+        self.text(s, LOD.timeZone, rec.timezone)
+        if rec.contained_in:
+            outer = self.ref("place", rec.contained_in)
+            self.add(s, SCHEMA.containedInPlace, outer)
+            self.add(outer, SCHEMA.containsPlace, s)
+        self.address(s, rec.address)
+
+    def scheduled(self, s: URIRef, rec: R.Scheduled) -> None:
+        """Fields shared by talks, sessions, events and series."""
+        self.common(s, rec)
+        self.text(s, SCHEMA.description, rec.description)
+        self.when(s, SCHEMA.startDate, rec.start_at)
+        self.when(s, SCHEMA.endDate, rec.end_at)
+        if rec.duration_iso:
+            self.add(s, SCHEMA.duration, Literal(rec.duration_iso, datatype=XSD.duration))
+        zone = rec.start_at.zone if rec.start_at else rec.timezone
+        self.text(s, LOD.timeZone, zone)
+        if rec.attendance:
+            self.add(s, SCHEMA.eventAttendanceMode, ATTENDANCE[rec.attendance])
+        if rec.venue:
+            self.add(s, SCHEMA.location, self.ref("place", rec.venue))
+        if rec.online:
+            self.add(s, SCHEMA.location, self.ref("place", rec.online))
+        self.text(s, SCHEMA.inLanguage, rec.language)
+        self.texts(s, SCHEMA.keywords, rec.keywords)
+        for org in rec.organizers:
+            self.add(s, SCHEMA.organizer, self.agent(org))
+        self.iri(s, SCHEMA.url, rec.url)
+        if rec.parent:
+            parent = self.ref(*rec.parent)
+            self.add(s, SCHEMA.superEvent, parent)
+            self.add(parent, SCHEMA.subEvent, s)
+
+    def gathering(self, s: URIRef, rec: R.Gathering) -> None:
+        self.scheduled(s, rec)
+        self.text(s, SCHEMA.name, rec.name)
+        self.texts(s, SCHEMA.alternateName, rec.also_known_as)
+        for person in rec.contacts:
+            self.add(s, LOD.contact, self.ref("person", person))
+        if rec.capacity is not None:
+            self.add(s, SCHEMA.maximumAttendeeCapacity, Literal(rec.capacity))
+        if rec.free is not None:
+            self.add(s, SCHEMA.isAccessibleForFree, Literal(rec.free))
+        if rec.free or rec.price is not None or rec.registration is not None:
+            offer = self.m.part(s, "offer")
+            self.add(s, SCHEMA.offers, offer)
+            self.add(offer, RDF.type, SCHEMA.Offer)
+            if rec.price is not None or rec.free:
+                self.add(offer, SCHEMA.price, Literal(rec.price if rec.price is not None else 0))
+            self.text(offer, SCHEMA.priceCurrency, rec.currency)
+            if rec.registration is not None:
+                self.iri(offer, SCHEMA.url, rec.registration.url)
+                self.text(offer, SCHEMA.description, rec.registration.note)
+
+    def series(self, rec: R.Series) -> None:
+        s = self.ref("series", rec.id)
+        self.add(s, RDF.type, SCHEMA.EventSeries)
+        self.add(s, RDF.type, LOD.SeminarSeries)
+        self.gathering(s, rec)
+
+    def event(self, rec: R.Event) -> None:
+        s = self.ref("event", rec.id)
+        self.add(s, RDF.type, SCHEMA.Event)
+        if rec.kind:
+            self.add(s, RDF.type, EVENT_CLASS[rec.kind])
+        self.gathering(s, rec)
+        if rec.series and rec.parent is None:
+            series = self.ref("series", rec.series)
+            self.add(s, SCHEMA.superEvent, series)
+            self.add(series, SCHEMA.subEvent, s)
+
+    def session(self, rec: R.Session) -> None:
+        s = self.ref("session", rec.id)
+        self.add(s, RDF.type, SCHEMA.Event)
+        self.add(s, RDF.type, LOD.Session)
+        self.scheduled(s, rec)
+        self.text(s, SCHEMA.name, rec.title)
+
+    def talk(self, rec: R.Talk) -> None:
+        s = self.ref("talk", rec.id)
+        self.add(s, RDF.type, SCHEMA.Event)
+        self.add(s, RDF.type, LOD.Talk)
+        self.scheduled(s, rec)
+        self.text(s, SCHEMA.name, rec.title)
+        if rec.title_status:
+            self.add(s, LOD.titleStatus, TITLE_STATUS[rec.title_status])
+        self.text(s, SCHEMA.description, rec.abstract)
+        self.add(s, SCHEMA.eventStatus, STATUS[rec.status])
+        self.when(s, SCHEMA.previousStartDate, rec.previous_start_at)
+        for p in rec.speakers:
+            self.add(s, SCHEMA.performer, self.ref("person", p))
+        for p in rec.coauthors:
+            self.add(s, SCHEMA.contributor, self.ref("person", p))
+        for topic in rec.topics:
+            t = self.m.topic(topic)
+            self.add(s, SCHEMA.about, t)
+            self.add(t, RDF.type, SCHEMA.DefinedTerm)
+            self.text(t, SCHEMA.name, topic)
+        for system, value in sorted(rec.ids.items()):
+            self.text(s, SCHEMA.identifier, f"{system}:{value}")
+        for i, ref in enumerate(rec.references, 1):
+            self.reference(s, f"ref-{i}", ref)
+        if rec.recording is not None:
+            r = self.m.part(s, "recording")
+            self.add(s, SCHEMA.recordedIn, r)
+            self.add(r, RDF.type, SCHEMA.MediaObject)
+            self.iri(r, SCHEMA.url, rec.recording.url)
+        if rec.slides is not None:
+            d = self.m.part(s, "slides")
+            self.add(s, SCHEMA.workFeatured, d)
+            self.add(d, RDF.type, SCHEMA.PresentationDigitalDocument)
+            self.iri(d, SCHEMA.url, rec.slides.url)
+
+    def reference(self, talk: URIRef, frag: str, ref: R.Reference) -> None:
+        a = self.m.part(talk, frag)
+        self.add(talk, SCHEMA.citation, a)
+        self.add(a, RDF.type, SCHEMA.ScholarlyArticle)
+        self.text(a, SCHEMA.name, ref.title)
+        for person in ref.authors:
+            self.add(a, SCHEMA.author, self.ref("person", person))
+        self.text(a, SCHEMA.pagination, ref.pages)
+        if ref.year:
+            self.add(a, SCHEMA.datePublished, Literal(ref.year, datatype=XSD.gYear))
+        if ref.doi:
+            self.iri(a, SCHEMA.sameAs, doi_iri(ref.doi))
+        self.iri(a, SCHEMA.url, ref.url)
+        # schema.org's own pattern: article → issue → volume → periodical.
+        container = a
+        for level, cls, prop, value in (("issue", SCHEMA.PublicationIssue, SCHEMA.issueNumber, ref.issue),
+                                        ("volume", SCHEMA.PublicationVolume, SCHEMA.volumeNumber, ref.volume),
+                                        ("journal", SCHEMA.Periodical, SCHEMA.name, ref.journal)):
+            if value:
+                node = self.m.part(talk, f"{frag}-{level}")
+                self.add(container, SCHEMA.isPartOf, node)
+                self.add(node, RDF.type, cls)
+                self.text(node, prop, value)
+                container = node
+
+    def run(self) -> Graph:
+        ds = self.ds
+        for rec_s in ds.sources.values():
+            self.source(rec_s)
+        for rec_p in ds.people.values():
+            self.person(rec_p)
+        for rec_o in ds.organizations.values():
+            self.organization(rec_o)
+        for rec_pl in ds.places.values():
+            self.place(rec_pl)
+        for rec_se in ds.series.values():
+            self.series(rec_se)
+        for rec_e in ds.events.values():
+            self.event(rec_e)
+        for rec_ss in ds.sessions.values():
+            self.session(rec_ss)
+        for rec_t in ds.talks.values():
+            self.talk(rec_t)
+        return self.g
+
+
+def to_graph(dataset: R.Dataset, minter: Minter) -> Graph:
+    """The schema.org graph of a resolved dataset."""
+    return _Mapper(dataset, minter).run()
+
+
+def origins(dataset: R.Dataset, minter: Minter) -> dict[str, Location]:
+    """Where each resource's record was written, keyed by resource IRI."""
+    out: dict[str, Location] = {}
+    for kind, rec in dataset.all_records():
+        out[str(minter.resource(kind, rec.id))] = rec.loc
+    return out

@@ -1,0 +1,270 @@
+"""Publish stage: the only module that writes the site.
+
+``build`` runs the whole pipeline (load → map → validate → write) and writes the
+site into a fresh folder beside OUT, then swaps it in with one atomic rename. A
+failed, interrupted or killed build leaves the previous OUT exactly as it was.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+
+from . import records as R
+from .errors import BuildError, ConfigError, ValidationFailed
+from .formats import RDF_FORMATS, Site
+from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
+from .load import load
+from .mapping import origins, to_graph
+from .serialize import Triple, jsonld_context, sorted_triples, to_turtle
+from .validate import Report, validate
+from .vocab import DCAT, DCTERMS, LOD_NS, PREFIXES, RDF, VOID, XSD
+
+MARKER = ".lod-site.json"
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    base_url: str
+    triples: int
+    resources: int
+    files: int
+    report: Report
+    timings: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Prepared:
+    """A loaded, mapped and validated dataset: everything a build writes is derived from this."""
+
+    dataset: R.Dataset
+    minter: Minter
+    graph: Graph
+    report: Report
+
+
+def site_prefixes(minter: Minter) -> dict[str, str]:
+    """Prefixes for the site's own resources (``talk:``, ``person:`` …) used in Turtle."""
+    return {path: f"{minter.base}{path}/" for path in sorted(set(KIND_PATHS.values()))}
+
+
+def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
+            progress: Progress | None = None, timings: dict[str, float] | None = None) -> Prepared:
+    """Load, map and validate; raise RecordErrors or ValidationFailed on bad input."""
+    say = progress or (lambda _m: None)
+    timings = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    ds = load(data_dir)
+    timings["load"] = time.perf_counter() - t0
+    say(f"load: {len(ds.files)} files, {len(ds.talks)} talks, {len(ds.people)} people, "
+        f"{len(ds.organizations)} organisations, {len(ds.places)} places ({timings['load']:.2f}s)")
+    minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
+    t0 = time.perf_counter()
+    graph = to_graph(ds, minter)
+    timings["map"] = time.perf_counter() - t0
+    say(f"map: {len(graph)} triples ({timings['map']:.2f}s)")
+    t0 = time.perf_counter()
+    report = validate(graph, origins(ds, minter))
+    timings["validate"] = time.perf_counter() - t0
+    say(f"validate: {len(report.violations)} violations, {len(report.warnings)} warnings ({timings['validate']:.2f}s)")
+    if report.violations:
+        raise ValidationFailed(report)
+    return Prepared(ds, minter, graph, report)
+
+
+def describe(triples: list[Triple], minter: Minter) -> dict[str, list[Triple]]:
+    """Each resource's own description: the triples whose subject is it or one of its fragments."""
+    groups: dict[str, list[Triple]] = {}
+    for t in triples:
+        groups.setdefault(minter.owner(str(t[0])), []).append(t)
+    return groups
+
+
+def void_graph(p: Prepared, triple_count: int) -> Graph:
+    """The VoID + DCAT description of the dataset (kept out of the dumps)."""
+    m, site = p.minter, p.dataset.site
+    g = Graph()
+    d = m.dataset
+    g.add((d, RDF.type, VOID.Dataset))
+    g.add((d, RDF.type, DCAT.Dataset))
+    g.add((d, DCTERMS.title, Literal(site.title)))
+    if site.description:
+        g.add((d, DCTERMS.description, Literal(site.description)))
+    if site.license:
+        g.add((d, DCTERMS.license, URIRef(site.license)))
+    if site.publisher:
+        g.add((d, DCTERMS.publisher, Literal(site.publisher)))
+    taken = sorted(s.taken for s in p.dataset.sources.values())
+    # The date of the data, not of the build, so that rebuilding the same data is byte-identical.
+    g.add((d, DCTERMS.modified, Literal(taken[-1] if taken else date.today().isoformat(), datatype=XSD.date)))
+    g.add((d, VOID.triples, Literal(triple_count)))
+    g.add((d, VOID.entities, Literal(len(p.dataset.all_records()))))
+    g.add((d, VOID.uriSpace, Literal(m.base)))
+    g.add((d, DCAT.landingPage, URIRef(m.base)))
+    g.add((d, VOID.sparqlEndpoint, m.document("sparql")))
+    for ns in (PREFIXES["schema"], LOD_NS, PREFIXES["prov"], PREFIXES["pav"]):
+        g.add((d, VOID.vocabulary, URIRef(ns)))
+    for kind, table in (("talk", p.dataset.talks), ("series", p.dataset.series), ("event", p.dataset.events),
+                        ("person", p.dataset.people), ("organization", p.dataset.organizations)):
+        for rid in sorted(table)[:1]:
+            g.add((d, VOID.exampleResource, m.resource(kind, rid)))
+    for fmt in RDF_FORMATS:
+        url = m.document("dump" + fmt.suffix)
+        dist = m.part(m.document("void"), "dump-" + fmt.suffix.lstrip("."))
+        g.add((d, VOID.dataDump, url))
+        g.add((d, DCAT.distribution, dist))
+        g.add((dist, RDF.type, DCAT.Distribution))
+        g.add((dist, DCAT.downloadURL, url))
+        g.add((dist, DCAT.mediaType, URIRef(f"https://www.iana.org/assignments/media-types/{fmt.media_type}")))
+        if site.license:
+            g.add((dist, DCTERMS.license, URIRef(site.license)))
+    service = m.part(m.document("void"), "sparql")
+    g.add((service, RDF.type, DCAT.DataService))
+    g.add((service, DCAT.endpointURL, m.document("sparql")))
+    g.add((service, DCAT.servesDataset, d))
+    return g
+
+
+class _Writer:
+    """Writes files under a staging folder, counting them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files = 0
+
+    def write(self, rel: str, data: bytes) -> None:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.files += 1
+
+
+def write_site(p: Prepared, root: Path, progress: Progress | None = None,
+               timings: dict[str, float] | None = None) -> tuple[int, int, int]:
+    """Write every published file of *p* under *root*; return (triples, resources, files)."""
+    say = progress or (lambda _m: None)
+    timings = timings if timings is not None else {}
+    w = _Writer(root)
+    m = p.minter
+    site = Site(prefixes=site_prefixes(m), context_url=m.context)
+    t0 = time.perf_counter()
+    triples = sorted_triples(p.graph)
+    for fmt in RDF_FORMATS:
+        assert fmt.write is not None
+        w.write("dump" + fmt.suffix, fmt.write(triples, site))
+    w.write("context.jsonld", (json.dumps(jsonld_context(site.prefixes), indent=2, sort_keys=True) + "\n").encode())
+    timings["dumps"] = time.perf_counter() - t0
+    say(f"dumps: dump.ttl, dump.nt, dump.jsonld ({timings['dumps']:.2f}s)")
+    t0 = time.perf_counter()
+    groups = describe(triples, m)
+    resources_written = 0
+    for owner, group in groups.items():
+        path = m.path_of(owner)
+        if not path:
+            continue
+        for fmt in RDF_FORMATS:
+            assert fmt.write is not None
+            w.write(path + fmt.suffix, fmt.write(group, site))
+        resources_written += 1
+    timings["resources"] = time.perf_counter() - t0
+    say(f"resources: {resources_written} descriptions in {len(RDF_FORMATS)} formats ({timings['resources']:.2f}s)")
+    void = void_graph(p, len(triples))
+    w.write("void.ttl", to_turtle(sorted_triples(void), {}))
+    w.write("ontology.ttl", (resources.files("lod") / "data" / "lod.ttl").read_bytes())
+    w.write(MARKER, (json.dumps({"base_url": m.base, "title": p.dataset.site.title,
+                                 "generator": "lod"}, indent=2, sort_keys=True) + "\n").encode())
+    return len(triples), resources_written, w.files
+
+
+# ---------------------------------------------------------------- atomic swap
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories atomically (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"the output {out} exists and is not a folder; choose another --out.")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise ConfigError(f"the output folder {out} is not empty and was not built by lod; "
+                          "choose another --out (lod replaces its output folder as a whole).")
+
+
+def _recover(out: Path) -> None:
+    """Undo what a build killed mid-swap left behind, and clear stale staging folders."""
+    old = out.with_name(f".{out.name}.old")
+    if not out.exists() and old.is_dir():
+        os.rename(old, out)
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    if old.is_dir():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def swap_in(staging: Path, out: Path) -> None:
+    """Replace *out* with *staging* atomically."""
+    if not out.exists():
+        os.rename(staging, out)
+        return
+    if _exchange(staging, out):
+        shutil.rmtree(staging, ignore_errors=True)
+        return
+    old = out.with_name(f".{out.name}.old")
+    os.rename(out, old)
+    os.rename(staging, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[str] = "site",
+          base_url: str | None = None, progress: Progress | None = None) -> BuildResult:
+    """Build the site from *data_dir* into *out_dir*, atomically. Raises LodError subclasses on bad input."""
+    out = Path(out_dir).absolute()
+    _check_out(out)
+    timings: dict[str, float] = {}
+    p = prepare(data_dir, base_url, progress, timings)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _recover(out)
+    staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        staging.mkdir()
+        n_triples, n_resources, n_files = write_site(p, staging, progress, timings)
+        swap_in(staging, out)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        what = "no space left on the device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise BuildError(f"could not write the site: {what} ({exc.filename or out}). "
+                         f"The previous {out.name}/ is unchanged.") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    counts = {"talks": len(p.dataset.talks), "people": len(p.dataset.people),
+              "organizations": len(p.dataset.organizations), "places": len(p.dataset.places),
+              "series": len(p.dataset.series), "events": len(p.dataset.events)}
+    return BuildResult(out, p.minter.base, n_triples, n_resources, n_files, p.report, timings, counts)
