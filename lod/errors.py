@@ -52,10 +52,15 @@ class RecordErrors(LodError):
         self.errors = sorted(errors, key=lambda e: (e.location, e.field))
         super().__init__(str(self))
 
+    SHOWN = 50
+
     def __str__(self) -> str:
         n = len(self.errors)
         head = f"{n} error{'s' if n != 1 else ''} in the source records:"
-        return "\n".join([head] + [f"  {e}" for e in self.errors])
+        lines = [head] + [f"  {e}" for e in self.errors[:self.SHOWN]]
+        if n > self.SHOWN:
+            lines.append(f"  … and {n - self.SHOWN} more; fix these first.")
+        return "\n".join(lines)
 
 
 class ConfigError(LodError):

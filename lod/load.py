@@ -78,7 +78,14 @@ Conv = Callable[[Ctx, Node, str], Any]
 # ---------------------------------------------------------------- YAML reading
 
 class _Loader(yaml.SafeLoader):
-    pass
+    """PyYAML's safe composer, refusing aliases: records never need them and they make alias bombs."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"the alias *{event.anchor} is not allowed", event.start_mark)
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
 
 
 def compose(text: str, file: str) -> Node | None:
@@ -90,6 +97,9 @@ def compose(text: str, file: str) -> Node | None:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        if problem.startswith("the alias"):
+            raise RecordErrors([RecordError(loc, "", f"{problem}: YAML anchors and aliases are refused (they allow alias bombs).",
+                                            "write the value out in full.")]) from None
         raise RecordErrors([RecordError(loc, "", f"YAML syntax error: {problem}.",
                                         "check the indentation and quoting near this line; quote values that contain ': ' or start with a special character.")]) from None
     except yaml.YAMLError as exc:
@@ -98,19 +108,19 @@ def compose(text: str, file: str) -> Node | None:
         loader.dispose()
 
 
-def _walk_check(ctx: Ctx, node: Node) -> None:
+def _walk_check(ctx: Ctx, node: Node, path: str = "") -> None:
     ctx.budget.left -= 1
     if ctx.budget.left < 0:
         raise Invalid
     if node.tag not in STANDARD_TAGS:
-        ctx.fail(node, "", f"the YAML tag {node.tag!r} is not allowed.",
+        ctx.fail(node, path or "value", f"the YAML tag {node.tag!r} is not allowed.",
                  "remove the tag (such as !!python/object); records hold plain text, numbers, lists and mappings.")
         raise Invalid
 
 
 def scalar(ctx: Ctx, node: Node, path: str) -> str | None:
     """The raw text of a scalar (YAML's own typing is ignored: fields decide), or None for null."""
-    _walk_check(ctx, node)
+    _walk_check(ctx, node, path)
     if not isinstance(node, ScalarNode):
         ctx.fail(node, path, f"expected a single value, found a {'list' if isinstance(node, SequenceNode) else 'mapping'}.",
                  "write one value here.")
@@ -309,7 +319,7 @@ def enum(*values: str) -> Conv:
 
 def list_of(conv: Conv) -> Conv:
     def read(ctx: Ctx, node: Node, path: str) -> list[Any]:
-        _walk_check(ctx, node)
+        _walk_check(ctx, node, path)
         if isinstance(node, ScalarNode):  # a lone value is a list of one
             return [conv(ctx, node, path)]
         if not isinstance(node, SequenceNode):
@@ -338,7 +348,7 @@ def mapping_of(conv: Conv) -> Conv:
 
 
 def _pairs(ctx: Ctx, node: Node, path: str) -> dict[str, tuple[Node, Node]]:
-    _walk_check(ctx, node)
+    _walk_check(ctx, node, path)
     if not isinstance(node, MappingNode):
         ctx.fail(node, path or "record", "expected a mapping of fields.", "write 'field: value' lines.")
         raise Invalid
@@ -513,12 +523,12 @@ class _Reader:
         outer = ctx.record
         ctx.record = f"{kind} {path}"
         try:
-            pairs = _pairs(ctx, node, path)
-            if "id" in pairs:
-                try:
-                    ctx.record = f"{kind} {slug(ctx, pairs['id'][1], 'id')}"
-                except Invalid:
-                    pass
+            if isinstance(node, MappingNode):  # name the record by its id before reporting anything else
+                ids = [v for k, v in node.value if isinstance(k, ScalarNode) and k.value == "id"
+                       and isinstance(v, ScalarNode) and SLUG_RE.match(v.value)]
+                if ids:
+                    ctx.record = f"{kind} {ids[0].value}"
+            pairs = _pairs(ctx, node, "")
             locs: dict[str, Location] = {}
             values = _fields(ctx, node, "", spec, required, locs, pairs)
             if "id" not in values:
@@ -560,7 +570,7 @@ def load(data_dir: str | os.PathLike[str]) -> R.Dataset:
                                         "pass --data with the folder that holds your YAML records.")])
     reader = _Reader()
     for path in data_files(root):
-        rel = str(path.relative_to(root.parent) if root.parent != path else path)
+        rel = str(root / path.relative_to(root))  # as the user named the folder
         try:
             raw = path.read_bytes()
         except OSError as exc:

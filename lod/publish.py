@@ -255,6 +255,8 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
     try:
         staging.mkdir()
         n_triples, n_resources, n_files = write_site(p, staging, progress, timings)
+        # Further writers of the site (pages, feeds, query gallery) are called here, each
+        # returning the number of files it wrote.
         swap_in(staging, out)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)

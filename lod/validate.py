@@ -15,8 +15,10 @@ from rdflib import Graph, Namespace, URIRef
 from rdflib.term import Node
 
 from .errors import Location
+from .vocab import PREFIXES
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
+SHAPES_NS = "https://w3id.org/lod-talks/shapes#"
 SEVERITY = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
 
 
@@ -70,15 +72,18 @@ def load_shapes(path: Path | None = None) -> Graph:
     return g
 
 
-def _short(node: Node | None, g: Graph) -> str:
+def _short(node: Node | None) -> str:
+    """A prefixed name with our own prefixes (rdflib would invent ``schema1:``)."""
     if node is None:
         return ""
+    value = str(node)
     if isinstance(node, URIRef):
-        try:
-            return g.namespace_manager.normalizeUri(node)
-        except Exception:
-            return str(node)
-    return str(node)
+        for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
+            if value.startswith(ns):
+                return f"{prefix}:{value[len(ns):]}"
+        if value.startswith(SHAPES_NS):
+            return "shape:" + value[len(SHAPES_NS):]
+    return value
 
 
 def validate(data: Graph, origins: dict[str, Location] | None = None, shapes: Graph | None = None) -> Report:
@@ -95,8 +100,8 @@ def validate(data: Graph, origins: dict[str, Location] | None = None, shapes: Gr
         focus = results_graph.value(res, SH.focusNode)
         severity = SEVERITY.get(results_graph.value(res, SH.resultSeverity), "info")  # type: ignore[call-overload]
         messages = sorted(str(m) for m in results_graph.objects(res, SH.resultMessage))
-        path = _short(results_graph.value(res, SH.resultPath), shapes)
-        shape = _short(results_graph.value(res, SH.sourceShape), shapes)
+        path = _short(results_graph.value(res, SH.resultPath))
+        shape = _short(results_graph.value(res, SH.sourceShape))
         owner = str(focus).split("#", 1)[0]
         report.results.append(Result(severity, str(focus), path, messages[0] if messages else "does not conform",
                                      shape, origins.get(owner)))

@@ -1,0 +1,41 @@
+"""Shared fixtures: the seed site is built once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lod.publish import BuildResult, build
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SEED_DATA = REPO / "data"
+TEST_BASE = "http://localhost:8000/"
+
+
+@pytest.fixture(scope="session")
+def seed_site(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The seed data built into a temporary site, with the default base URL."""
+    out = tmp_path_factory.mktemp("seed") / "site"
+    return build(SEED_DATA, out, TEST_BASE)
+
+
+@pytest.fixture
+def shared() -> Path:
+    """../shared beside the repository; tests that need it skip cleanly without it."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+def write_records(folder: Path, files: dict[str, str]) -> Path:
+    """Write a small data folder of YAML files for a test."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
