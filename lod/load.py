@@ -430,7 +430,7 @@ REFERENCE: Spec = {"title": line, "authors": list_of(slug), "journal": line, "vo
                    "pages": line, "year": pattern(re.compile(r"^\d{4}$"), "year", "2024"),
                    "doi": pattern(re.compile(r"^10\.\d{4,9}/\S+$"), "DOI", "10.1126/science.adi5639 (without https://doi.org/)"),
                    "url": url}
-TALK: Spec = {**SCHEDULED, "title": line, "title_status": enum("tba", "untitled"), "speakers": list_of(slug),
+TALK: Spec = {**{k: v for k, v in SCHEDULED.items() if k != "description"}, "title": line, "title_status": enum("tba", "untitled"), "speakers": list_of(slug),
               "coauthors": list_of(slug), "status": enum("scheduled", "cancelled", "postponed", "rescheduled", "moved-online"),
               "previous_start": local_time, "abstract": text,
               "abstract_variants": list_of(nested(R.Variant, {"source": slug, "text": text}, ("source", "text"))),

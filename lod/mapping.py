@@ -8,6 +8,7 @@ from the closed namespaces in ``lod.vocab``. No blank nodes: parts of a resource
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
@@ -192,7 +193,7 @@ class _Mapper:
             self.add(s, SCHEMA.offers, offer)
             self.add(offer, RDF.type, SCHEMA.Offer)
             if rec.price is not None or rec.free:
-                self.add(offer, SCHEMA.price, Literal(rec.price if rec.price is not None else 0))
+                self.add(offer, SCHEMA.price, Literal(rec.price if rec.price is not None else Decimal(0)))
             self.text(offer, SCHEMA.priceCurrency, rec.currency)
             if rec.registration is not None:
                 self.iri(offer, SCHEMA.url, rec.registration.url)
@@ -242,6 +243,7 @@ class _Mapper:
             self.add(s, SCHEMA.about, t)
             self.add(t, RDF.type, SCHEMA.DefinedTerm)
             self.text(t, SCHEMA.name, topic)
+            self.common(t, rec)
         for system, value in sorted(rec.ids.items()):
             self.text(s, SCHEMA.identifier, f"{system}:{value}")
         for i, ref in enumerate(rec.references, 1):
@@ -258,8 +260,13 @@ class _Mapper:
             self.iri(d, SCHEMA.url, rec.slides.url)
 
     def reference(self, talk: URIRef, frag: str, ref: R.Reference) -> None:
+        # schema:citation belongs to creative works, not events: the references hang off
+        # the work the talk presents.
+        work = self.m.part(talk, "presentation")
+        self.add(talk, SCHEMA.workPerformed, work)
+        self.add(work, RDF.type, SCHEMA.CreativeWork)
         a = self.m.part(talk, frag)
-        self.add(talk, SCHEMA.citation, a)
+        self.add(work, SCHEMA.citation, a)
         self.add(a, RDF.type, SCHEMA.ScholarlyArticle)
         self.text(a, SCHEMA.name, ref.title)
         for person in ref.authors:

@@ -95,6 +95,13 @@ class _Resolver:
                 elif getattr(rec, key) in (None, [], {}):
                     self.fail(kind, rec, f"inferred.{key}", f"the field {key!r} is not set, so nothing was inferred.",
                               "remove this entry or set the field.")
+        for src in self.ds.sources.values():
+            if not (src.document or src.url):
+                self.fail("source", src, "document", "the source has neither a document name nor a URL.",
+                          "add 'document:' (a file or document name) or 'url:'.")
+        for rid in sorted(set(self.ds.people) & set(self.ds.organizations)):
+            self.fail("organization", self.ds.organizations[rid], "id", f"{rid!r} is both a person and an organisation id.",
+                      "rename one of them so that organizers can name it unambiguously.")
         for p in self.ds.people.values():
             self.refs("person", p, "affiliations", p.affiliations, "organizations")
             if not (p.name or p.given_name or p.family_name):

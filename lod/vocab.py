@@ -99,6 +99,7 @@ class SCHEMA(DefinedNamespace):
     url: URIRef
     volumeNumber: URIRef
     workFeatured: URIRef
+    workPerformed: URIRef
     datePublished: URIRef
 
 

@@ -22,7 +22,7 @@ def seed_site(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     return build(SEED_DATA, out, TEST_BASE)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared() -> Path:
     """../shared beside the repository; tests that need it skip cleanly without it."""
     if not SHARED.is_dir():
