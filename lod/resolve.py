@@ -222,13 +222,14 @@ class _Resolver:
                 return dt_timezone(sign * timedelta(hours=h, minutes=m)), None, "offset"
             if c.timezone:
                 return ZoneInfo(c.timezone), c.timezone, "timezone"
-        place = self.ds.places.get(rec.venue or "")
-        seen: set[str] = set()
-        while place is not None and place.id not in seen:
-            seen.add(place.id)
-            if place.timezone:
-                return ZoneInfo(place.timezone), place.timezone, "venue"
-            place = self.ds.places.get(place.contained_in or "")
+        for c in self.chain(rec):  # then the venue's zone, or its building's, up the parents
+            place = self.ds.places.get(c.venue or "")
+            seen: set[str] = set()
+            while place is not None and place.id not in seen:
+                seen.add(place.id)
+                if place.timezone:
+                    return ZoneInfo(place.timezone), place.timezone, "venue"
+                place = self.ds.places.get(place.contained_in or "")
         return None, None, "none"
 
     def instant(self, kind: str, rec: R.Scheduled, field: str, value: str, zone: ZoneInfo | dt_timezone | None,
