@@ -80,12 +80,12 @@ Conv = Callable[[Ctx, Node, str], Any]
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe composer, refusing aliases: records never need them and they make alias bombs."""
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
                 None, None, f"the alias *{event.anchor} is not allowed", event.start_mark)
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def compose(text: str, file: str) -> Node | None:
@@ -415,7 +415,8 @@ def media(ctx: Ctx, node: Node, path: str) -> R.Media | None:
         if boolean(ctx, node, path):
             return R.Media(loc=ctx.loc(node))
         return None
-    return nested(R.Media, {"url": url})(ctx, node, path)  # type: ignore[no-any-return]
+    media_: R.Media = nested(R.Media, {"url": url})(ctx, node, path)
+    return media_
 
 
 ADDRESS: Spec = {"street": line, "locality": line, "region": line, "postal_code": line, "country": line}

@@ -172,8 +172,11 @@ class _Resolver:
         if rec.parent is None:
             return None
         kind, pid = rec.parent
-        table = {"series": self.ds.series, "event": self.ds.events, "session": self.ds.sessions}[kind]
-        return table.get(pid)  # type: ignore[return-value]
+        if kind == "series":
+            return self.ds.series.get(pid)
+        if kind == "event":
+            return self.ds.events.get(pid)
+        return self.ds.sessions.get(pid)
 
     def chain(self, rec: R.Scheduled) -> list[R.Scheduled]:
         out = [rec]
@@ -203,12 +206,12 @@ class _Resolver:
                 rec.venue = next((c.venue for c in chain if c.venue), None)
             if rec.attendance != "in-person" and rec.online is None:
                 rec.online = next((c.online for c in chain if c.online), None)
-        for kind, rec in self.ds.all_records():
-            if isinstance(rec, R.Scheduled):
-                if rec.attendance == "online" and rec.venue:
-                    self.fail(kind, rec, "venue", "an online-only talk has no physical venue.", "remove 'venue' or set 'attendance: hybrid'.")
-                if rec.attendance == "in-person" and rec.online:
-                    self.fail(kind, rec, "online", "an in-person talk has no online place.", "remove 'online' or set 'attendance: hybrid'.")
+        for kind, record in self.ds.all_records():
+            if isinstance(record, R.Scheduled):
+                if record.attendance == "online" and record.venue:
+                    self.fail(kind, record, "venue", "an online-only talk has no physical venue.", "remove 'venue' or set 'attendance: hybrid'.")
+                if record.attendance == "in-person" and record.online:
+                    self.fail(kind, record, "online", "an in-person talk has no online place.", "remove 'online' or set 'attendance: hybrid'.")
 
     # ------------------------------------------------------------ times
     def zone_of(self, rec: R.Scheduled) -> tuple[ZoneInfo | dt_timezone | None, str | None, str]:
