@@ -59,6 +59,24 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+    from .sparql import Limits
+
+    limits = Limits(timeout=args.timeout, row_cap=args.row_cap, workers=args.workers)
+    serve(args.site, args.host, args.port, endpoint=args.endpoint, graph=args.graph, limits=limits)
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from .push import push
+
+    result = push(args.site, args.endpoint, graph=args.graph, fmt=args.format)
+    print(f"pushed {result.triples} triples from {result.dump} to graph <{result.graph}> at {result.endpoint} "
+          f"(HTTP {result.status})")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lod`` command."""
     p = argparse.ArgumentParser(prog="lod", description="Publish academic talks as linked data.")
@@ -82,6 +100,26 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--site", default="site", help="the built site (default: site)")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table")
     q.set_defaults(func=cmd_query)
+
+    s = sub.add_parser("serve", help="serve the built site: content negotiation and a SPARQL endpoint")
+    s.add_argument("--site", default="site", help="the built site (default: site)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    s.add_argument("--endpoint", default=None,
+                   help="answer /sparql from this external SPARQL endpoint (after 'lod push') instead of the embedded store")
+    s.add_argument("--graph", default=None,
+                   help="with --endpoint: the named graph to query (default: BASE + 'graph'; '' for the store's default graph)")
+    s.add_argument("--timeout", type=float, default=10.0, help="seconds a query may run (default: 10)")
+    s.add_argument("--row-cap", type=int, default=10_000, help="rows an answer may have (default: 10000)")
+    s.add_argument("--workers", type=int, default=2, help="query worker processes (default: 2)")
+    s.set_defaults(func=cmd_serve)
+
+    u = sub.add_parser("push", help="load the dataset into a SPARQL store (Graph Store Protocol PUT, one request)")
+    u.add_argument("--endpoint", required=True, help="the store's Graph Store Protocol URL, e.g. http://localhost:7878/store")
+    u.add_argument("--graph", default=None, help="the named graph to replace (default: BASE + 'graph')")
+    u.add_argument("--site", default="site", help="the built site (default: site)")
+    u.add_argument("--format", choices=("nt", "ttl"), default="nt", help="which dump to send (default: nt)")
+    u.set_defaults(func=cmd_push)
     return p
 
 

@@ -257,6 +257,10 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
         n_triples, n_resources, n_files = write_site(p, staging, progress, timings)
         # Further writers of the site (pages, feeds, query gallery) are called here, each
         # returning the number of files it wrote.
+        from .pages import write_pages
+        n_files += write_pages(p, staging, progress, timings)
+        from .gallery import write_gallery
+        n_files += write_gallery(p, staging)
         swap_in(staging, out)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
