@@ -1,0 +1,22 @@
+"""Pages stage: the human (and search-engine) side of the site.
+
+``write_pages`` renders ``OUT/P.html`` for every resource that has a description
+``OUT/P.ttl``, plus ``index.html``, ``sitemap.xml``, ``robots.txt`` and the iCalendar
+feeds. The modules of this package, in the order a page needs them:
+
+- ``relations``: what pages list (talks of a person, speakers of an organisation …);
+- ``times`` and ``mathml``: local times with zone and UTC, TeX as MathML;
+- ``jsonld``: the embedded JSON-LD, built from the resource's own triples;
+- ``google``: Google's Event requirements checked on that JSON-LD;
+- ``render``: templates, sitemap, and the stage's entry point.
+"""
+
+from .constants import COERCED_TERMS, DATE_TERMS, ID_TERMS
+from .google import Gap, GoogleReport, google_event_gaps
+from .jsonld import JsonLdBuilder, script_json
+from .mathml import paragraphs_html, tex_html, tex_to_mathml
+from .render import PagesOutput, environment, render_site, write_pages
+
+__all__ = ["COERCED_TERMS", "DATE_TERMS", "ID_TERMS", "Gap", "GoogleReport", "JsonLdBuilder", "PagesOutput",
+           "environment", "google_event_gaps", "paragraphs_html", "render_site", "script_json", "tex_html",
+           "tex_to_mathml", "write_pages"]

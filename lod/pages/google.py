@@ -1,0 +1,145 @@
+"""Google's Event rich-result requirements, checked on the embedded JSON-LD of talk pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# ---------------------------------------------------------------- Google Event check
+
+
+@dataclass(frozen=True, order=True)
+class Gap:
+    """One thing a talk's JSON-LD lacks for Google's Event rich result."""
+
+    required: bool
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({'required' if self.required else 'recommended'})"
+
+
+_OFFSET_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _types_of(node: Any) -> set[str]:
+    if not isinstance(node, dict):
+        return set()
+    return {str(t).rsplit("/", 1)[-1] for t in _as_list(node.get("@type"))}
+
+
+def _has_text(value: Any) -> bool:
+    for v in _as_list(value):
+        if isinstance(v, dict):
+            v = v.get("@value", v.get("@id"))
+        if isinstance(v, (str, int, float)) and str(v).strip():
+            return True
+    return False
+
+
+def _iri_value(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("@id", "")
+    return str(value)
+
+
+def event_node(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The Event node of a JSON-LD document (top-level or in @graph)."""
+    candidates = [data] + [n for n in _as_list(data.get("@graph")) if isinstance(n, dict)]
+    return next((n for n in candidates if "Event" in _types_of(n)), None)
+
+
+def google_event_gaps(data: Mapping[str, Any]) -> list[Gap]:
+    """What a talk's JSON-LD misses of Google's Event rich-result requirements.
+
+    Required: name; startDate with a time and UTC offset; location — a Place with an
+    address for in-person events, a VirtualLocation with a url for online ones, both for
+    hybrid. Recommended: description, endDate, eventAttendanceMode, eventStatus,
+    organizer (name, url), performer (name), and offers with a price when offers are given.
+    """
+    ev = event_node(data)
+    if ev is None:
+        return [Gap(True, "@type Event")]
+    gaps: list[Gap] = []
+    if not _has_text(ev.get("name")):
+        gaps.append(Gap(True, "name"))
+    starts = [s for s in _as_list(ev.get("startDate")) if isinstance(s, str)]
+    if not starts:
+        gaps.append(Gap(True, "startDate"))
+    elif not any(_OFFSET_DATETIME.match(s) for s in starts):
+        gaps.append(Gap(True, "startDate time and UTC offset"))
+    mode = " ".join(_iri_value(v) for v in _as_list(ev.get("eventAttendanceMode")))
+    online, mixed = "OnlineEventAttendanceMode" in mode, "MixedEventAttendanceMode" in mode
+    locations = [loc for loc in _as_list(ev.get("location")) if isinstance(loc, dict)]
+    if not locations:
+        gaps.append(Gap(True, "location"))
+    else:
+        if not online or mixed:
+            places = [loc for loc in locations if "VirtualLocation" not in _types_of(loc)]
+            if not any(_has_address(loc) for loc in places):
+                gaps.append(Gap(True, "location Place address"))
+        if online or mixed:
+            virtual = [loc for loc in locations if "VirtualLocation" in _types_of(loc)]
+            if not any(_has_text(loc.get("url")) for loc in virtual):
+                gaps.append(Gap(True, "location VirtualLocation url"))
+    for prop in ("description", "endDate", "eventAttendanceMode", "eventStatus"):
+        if not _has_text(ev.get(prop)):
+            gaps.append(Gap(False, prop))
+    for prop, needs in (("organizer", ("name", "url")), ("performer", ("name",))):
+        agents = _as_list(ev.get(prop))
+        if not agents:
+            gaps.append(Gap(False, prop))
+            continue
+        for need in needs:
+            if not all(isinstance(a, dict) and _has_text(a.get(need)) for a in agents):
+                gaps.append(Gap(False, f"{prop} {need}"))
+    offers = _as_list(ev.get("offers"))
+    if offers and not all(isinstance(o, dict) and "price" in o for o in offers):
+        gaps.append(Gap(False, "offers price"))
+    return gaps
+
+
+def _has_address(place: Mapping[str, Any]) -> bool:
+    for addr in _as_list(place.get("address")):
+        if isinstance(addr, str) and addr.strip():
+            return True
+        if isinstance(addr, dict) and any(_has_text(addr.get(k)) for k in (
+                "streetAddress", "addressLocality", "addressRegion", "postalCode", "addressCountry")):
+            return True
+    return False
+
+
+@dataclass
+class GoogleReport:
+    """How the talk pages of a build meet Google's Event requirements."""
+
+    talk_pages: int = 0
+    complete: int = 0
+    missing: dict[str, int] = field(default_factory=dict)
+    gaps: dict[str, list[Gap]] = field(default_factory=dict)  # talk page path -> gaps
+
+    def add(self, path: str, gaps: list[Gap]) -> None:
+        """Count one talk page."""
+        self.talk_pages += 1
+        self.gaps[path] = gaps
+        if not any(g.required for g in gaps):
+            self.complete += 1
+        for g in gaps:
+            self.missing[str(g)] = self.missing.get(str(g), 0) + 1
+
+    def summary(self) -> str:
+        """``pages: N talk pages, K complete for Google Events; missing: …``."""
+        order = sorted(self.missing.items(), key=lambda kv: (not kv[0].endswith("(required)"), -kv[1], kv[0]))
+        missing = ", ".join(f"{reason} {n}" for reason, n in order) or "nothing"
+        return (f"pages: {self.talk_pages} talk pages, {self.complete} complete for Google Events; "
+                f"missing: {missing}")
+
+

@@ -1,0 +1,195 @@
+"""The JSON-LD embedded in each page, built from the resource's own description triples."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from markupsafe import Markup
+from rdflib import Literal, URIRef
+from rdflib.term import Node
+
+from .. import records as R
+from ..publish import Prepared
+from ..serialize import Triple, nt_term
+from ..vocab import RDF, SCHEMA, XSD
+from .constants import AGENT_PREDICATES, COERCED_TERMS, DATE_TERMS, ID_TERMS, SCHEMA_NS
+from .relations import SiteIndex
+
+# ---------------------------------------------------------------- embedded JSON-LD
+
+
+def _key(term: str) -> str:
+    """A property or class IRI as a key of the schema.org context: its local name, else the full IRI."""
+    if term.startswith(SCHEMA_NS):
+        local = term[len(SCHEMA_NS):]
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", local):
+            return local
+    return term
+
+
+def _literal(key: str, lit: Literal) -> Any:
+    """A literal as a JSON-LD value that expands, under the schema.org context, to the same literal
+    (dates excepted: the context types startDate & co. as schema:Date, and Google reads plain strings)."""
+    value = str(lit)
+    if lit.language:
+        return {"@language": lit.language, "@value": value}
+    dt = lit.datatype
+    if dt is None or dt == XSD.string:
+        return {"@value": value} if key in COERCED_TERMS else value
+    if key in DATE_TERMS and dt in (XSD.date, XSD.dateTime):
+        return value
+    if key not in COERCED_TERMS:
+        if dt == XSD.integer and re.fullmatch(r"-?(0|[1-9][0-9]*)", value):
+            return int(value)
+        if dt == XSD.boolean and value in ("true", "false"):
+            return value == "true"
+    return {"@type": str(dt), "@value": value}
+
+
+def _one_or_many(values: list[Any]) -> Any:
+    values = sorted(values, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return values[0] if len(values) == 1 else values
+
+
+class JsonLdBuilder:
+    """Builds each page's embedded JSON-LD as plain dicts from the description triples."""
+
+    def __init__(self, p: Prepared, groups: Mapping[str, list[Triple]], index: SiteIndex) -> None:
+        self.m = p.minter
+        self.groups = groups
+        self.index = index
+        self._subjects: dict[str, dict[str, list[tuple[Node, Node]]]] = {}
+
+    def subjects(self, owner: str) -> dict[str, list[tuple[Node, Node]]]:
+        """The description of *owner*, as predicate-object pairs per subject."""
+        cached = self._subjects.get(owner)
+        if cached is None:
+            cached = {}
+            for s, p, o in self.groups.get(owner, []):
+                cached.setdefault(str(s), []).append((p, o))
+            self._subjects[owner] = cached
+        return cached
+
+    def objects(self, iri: str, pred: URIRef) -> list[Node]:
+        """The objects of (iri, pred) in the description of iri's owner."""
+        return [o for p, o in self.subjects(self.m.owner(iri)).get(iri, []) if p == pred]
+
+    def _types(self, pairs: list[tuple[Node, Node]]) -> Any:
+        types = sorted(_key(str(o)) for p, o in pairs if p == RDF.type)
+        return None if not types else types[0] if len(types) == 1 else types
+
+    def node(self, iri: str, owner: str, seen: set[str]) -> dict[str, Any]:
+        """The node *iri* of *owner*'s description, its fragments nested."""
+        pairs = self.subjects(owner).get(iri, [])
+        out: dict[str, Any] = {"@id": iri}
+        types = self._types(pairs)
+        if types is not None:
+            out["@type"] = types
+        by_pred: dict[str, list[Node]] = {}
+        for p, o in pairs:
+            if p != RDF.type:
+                by_pred.setdefault(str(p), []).append(o)
+        for pred in sorted(by_pred):
+            key = _key(pred)
+            values = [self.value(key, URIRef(pred), o, owner, seen)
+                      for o in sorted(by_pred[pred], key=nt_term)]
+            out[key] = _one_or_many(values)
+        return out
+
+    def value(self, key: str, pred: URIRef, obj: Node, owner: str, seen: set[str]) -> Any:
+        """One object: a literal, a nested fragment, a referenced resource with what Google needs, or an IRI."""
+        if isinstance(obj, Literal):
+            return _literal(key, obj)
+        iri = str(obj)
+        if self.m.owner(iri) == owner and iri in self.subjects(owner) and iri not in seen:
+            seen.add(iri)
+            return self.node(iri, owner, seen)
+        ours = self.m.path_of(iri) is not None and iri != owner and "#" not in iri
+        if ours and pred == SCHEMA.location:
+            return self.place(iri)
+        if ours and pred in AGENT_PREDICATES:
+            return self.agent(iri, with_url=pred == SCHEMA.organizer)
+        if key in ID_TERMS:
+            return iri
+        return {"@id": iri}
+
+    def _name_and_type(self, iri: str) -> dict[str, Any]:
+        pairs = self.subjects(iri).get(iri, [])
+        out: dict[str, Any] = {"@id": iri}
+        types = self._types(pairs)
+        if types is not None:
+            out["@type"] = types
+        names = [o for p, o in pairs if p == SCHEMA.name and isinstance(o, Literal)]
+        if names:
+            out["name"] = _one_or_many([_literal("name", n) for n in names])
+        return out
+
+    def agent(self, iri: str, with_url: bool) -> dict[str, Any]:
+        """A person or organisation referenced by a description: @id, @type, name (and url)."""
+        out = self._name_and_type(iri)
+        if with_url:
+            urls = [str(o) for o in self.objects(iri, SCHEMA.url)]
+            if urls:
+                out["url"] = _one_or_many(urls)
+        return out
+
+    def place(self, iri: str) -> dict[str, Any]:
+        """A location: a Place with its postal address (or that of the place containing it),
+        or a VirtualLocation with its url."""
+        out = self._name_and_type(iri)
+        urls = [str(o) for o in self.objects(iri, SCHEMA.url)]
+        if urls:
+            out["url"] = _one_or_many(urls)
+        cur: str | None = iri
+        visited: set[str] = set()
+        while cur is not None and cur not in visited:
+            visited.add(cur)
+            addresses = [str(o) for o in self.objects(cur, SCHEMA.address)]
+            if addresses:
+                out["address"] = self.node(addresses[0], cur, {addresses[0]})
+                break
+            outer = self.objects(cur, SCHEMA.containedInPlace)
+            cur = str(outer[0]) if outer else None
+        return out
+
+    def resource(self, owner: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The embedded JSON-LD of one resource page."""
+        seen = {owner}
+        root = self.node(owner, owner, seen)
+        for key, value in (extra or {}).items():
+            if key not in root:
+                root[key] = value
+        rest = [s for s in sorted(self.subjects(owner)) if s not in seen]
+        if not rest:
+            return {"@context": "https://schema.org", **root}
+        nodes = [root]
+        for s in rest:
+            if s not in seen:
+                seen.add(s)
+                nodes.append(self.node(s, owner, seen))
+        return {"@context": "https://schema.org", "@graph": nodes}
+
+    def talk(self, t: R.Talk) -> dict[str, Any]:
+        """A talk's JSON-LD; a talk without offers of its own carries those of its event or series."""
+        owner = str(self.m.resource("talk", t.id))
+        extra: dict[str, Any] = {}
+        for kind, anc in self.index.ancestors("talk", t):
+            anc_iri = str(self.m.resource(kind, anc.id))
+            offers = [str(o) for o in self.objects(anc_iri, SCHEMA.offers)]
+            if offers:
+                extra["offers"] = _one_or_many([self.node(o, anc_iri, {o}) for o in offers])
+                break
+        return self.resource(owner, extra)
+
+
+def script_json(data: Any) -> Markup:
+    """JSON for a ``<script>`` element: ``<``, ``>`` and ``&`` escaped so no value can end the element
+    or open a comment."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+

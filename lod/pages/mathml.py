@@ -1,0 +1,92 @@
+"""TeX in titles and abstracts rendered as MathML on the server, through an allow-list."""
+
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree as ET
+
+from latex2mathml.converter import convert as _latex_to_mathml
+from markupsafe import Markup, escape
+
+from .constants import MATHML_NS
+
+# ---------------------------------------------------------------- TeX → MathML
+
+_MATH = re.compile(r"""
+      \$\$(?P<dd>.+?)\$\$                                   # $$…$$ display
+    | \\\[(?P<bd>.+?)\\\]                                   # \[…\] display
+    | \\\((?P<bi>.+?)\\\)                                   # \(…\) inline
+    | (?<![\\$])\$(?P<d>[^\s$](?:[^$]*?[^\s\\$])?)\$(?![\d$])  # $…$ inline, pandoc's rules: no space
+    """, re.DOTALL | re.VERBOSE)                                       # inside the dollars, no digit after
+
+_MATHML_ELEMENTS = frozenset(["math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mlabeledtr", "mstyle", "mpadded", "mphantom", "menclose", "mfenced", "semantics", "annotation", "merror", "mmultiscripts", "mprescripts", "none", "maligngroup", "malignmark"])
+_MATHML_ATTRIBUTES = frozenset(["display", "mathvariant", "stretchy", "fence", "separator", "separators", "lspace", "rspace", "accent", "accentunder", "columnalign", "columnlines", "columnspacing", "rowspacing", "rowlines", "rowalign", "minsize", "maxsize", "movablelimits", "symmetric", "form", "linethickness", "width", "height", "depth", "notation", "open", "close", "scriptlevel", "displaystyle", "mathsize", "mathcolor", "mathbackground", "frame", "framespacing", "equalrows", "equalcolumns", "align", "columnspan", "rowspan", "largeop", "encoding", "voffset"])
+
+
+def _mathml_markup(elem: ET.Element) -> str | None:
+    """Re-serialise a parsed MathML tree, or None if it holds anything outside the allow-list."""
+    tag = elem.tag
+    if not tag.startswith("{" + MATHML_NS + "}"):
+        return None
+    name = tag[len(MATHML_NS) + 2:]
+    if name not in _MATHML_ELEMENTS:
+        return None
+    attrs = []
+    for key, value in sorted(elem.attrib.items()):
+        if key not in _MATHML_ATTRIBUTES:
+            return None
+        attrs.append(f' {key}="{escape(value)}"')
+    inner = [str(escape(elem.text or ""))]
+    for child in elem:
+        markup = _mathml_markup(child)
+        if markup is None:
+            return None
+        inner.append(markup)
+        inner.append(str(escape(child.tail or "")))
+    return f"<{name}{''.join(attrs)}>{''.join(inner)}</{name}>"
+
+
+def tex_to_mathml(tex: str, display: bool = False) -> Markup | None:
+    """MathML for a TeX formula (without its delimiters), or None if it cannot be converted safely.
+
+    latex2mathml's output is parsed and re-serialised through an allow-list of MathML
+    elements and attributes, so ``\\text{<b>…}`` or ``\\href{javascript:…}`` are refused.
+    """
+    try:
+        raw = _latex_to_mathml(tex, display="block" if display else "inline")
+        root = ET.fromstring(raw)
+    except Exception:  # noqa: BLE001 -- latex2mathml raises many types (its own, IndexError …) on bad TeX;
+        return None     # a formula it cannot read stays TeX text rather than stopping the build
+    markup = _mathml_markup(root)
+    return Markup(markup) if markup is not None else None
+
+
+def tex_html(text: str | None) -> Markup:
+    """Text with its TeX formulas ($…$, $$…$$, \\(…\\), \\[…\\]) as MathML, everything else escaped.
+
+    A formula that cannot be converted stays as its escaped TeX source; TeX outside
+    delimiters stays text.
+    """
+    if not text:
+        return Markup("")
+    out: list[str] = []
+    pos = 0
+    for m in _MATH.finditer(text):
+        out.append(str(escape(text[pos:m.start()])))
+        display = m.group("dd") is not None or m.group("bd") is not None
+        tex = next(g for g in (m.group("dd"), m.group("bd"), m.group("bi"), m.group("d")) if g is not None)
+        mathml = tex_to_mathml(tex, display)
+        out.append(str(mathml) if mathml is not None else str(escape(m.group(0))))
+        pos = m.end()
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def paragraphs_html(text: str | None) -> Markup:
+    """Blank-line separated paragraphs as ``<p>`` elements, with TeX rendered."""
+    if not text:
+        return Markup("")
+    pars = [p.strip() for p in re.split(r"\n[ \t]*\n", text.strip()) if p.strip()]
+    return Markup("\n").join(Markup("<p>") + tex_html(p) + Markup("</p>") for p in pars)
+
+

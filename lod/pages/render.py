@@ -1,0 +1,511 @@
+"""Rendering: every page, the sitemap and robots.txt, and the calendars, written by ``write_pages``.
+
+Renders ``OUT/P.html`` for every resource that has a description ``OUT/P.ttl``, plus
+``OUT/index.html``, ``OUT/sitemap.xml``, ``OUT/robots.txt`` and the iCalendar feeds
+(``lod.feeds``). Everything is derived from the Prepared object: the resolved records
+for what people read, and the resource's own description triples for the embedded
+JSON-LD, so that the JSON-LD and the Turtle of a resource say the same thing.
+
+Output is deterministic: the only input that is not data is "now" (which talks are
+upcoming on the index), computed once per build and injectable.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from .. import feeds
+from .. import records as R
+from ..formats import RDF_FORMATS
+from ..iri import KIND_PATHS
+from ..publish import Prepared, describe
+from ..serialize import sorted_triples
+from ..validate import Result
+from ..vocab import SCHEMA
+from .constants import (
+    ATTENDANCE_TEXT,
+    FORMAT_LABELS,
+    KIND_OF_PATH,
+    KIND_TEXT,
+    LANGUAGES,
+    NO_TITLE_TEXT,
+    SITEMAP_LIMIT,
+    STATUS_TEXT,
+    TITLE_STATUS_TEXT,
+    Progress,
+)
+from .google import GoogleReport, google_event_gaps
+from .jsonld import JsonLdBuilder, script_json
+from .mathml import paragraphs_html, tex_html
+from .relations import SiteIndex
+from .times import MONTHS, time_el, build_now, long_date, sort_key, when_html, when_short, zone_label
+
+# ---------------------------------------------------------------- rendering
+
+
+def environment() -> jinja2.Environment:
+    """The Jinja environment: package templates, autoescape on for every template."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("lod", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters["tex"] = tex_html
+    env.filters["paragraphs"] = paragraphs_html
+    return env
+
+
+class Helpers:
+    """What templates call: links relative to the current page, names, titles and times."""
+
+    def __init__(self, p: Prepared, index: SiteIndex, path: str, feeds: set[tuple[str, str]]) -> None:
+        self.p = p
+        self.feeds = feeds
+        self.ds = p.dataset
+        self.m = p.minter
+        self.index = index
+        self.path = path
+        self.up = "../" * path.count("/")
+        self.when = when_html
+        self.when_short = when_short
+        self.paragraphs = paragraphs_html
+        self.tex = tex_html
+        self.status_text = STATUS_TEXT
+        self.attendance_text = ATTENDANCE_TEXT
+
+    def root(self) -> str:
+        """The index page, relative to this page."""
+        return self.up or "./"
+
+    def file(self, name: str) -> str:
+        """A site document (``dump.ttl``) relative to this page."""
+        return self.up + name
+
+    def href(self, kind: str, rid: str) -> str:
+        """The page of a record, relative to this page."""
+        return f"{self.up}{KIND_PATHS[kind]}/{rid}"
+
+    def topic_href(self, label: str) -> str:
+        """The page of a topic."""
+        path = self.m.path_of(str(self.m.topic(label)))
+        return self.up + (path or "")
+
+    def person(self, pid: str) -> R.Person:
+        """A person record."""
+        return self.ds.people[pid]
+
+    def org(self, oid: str) -> R.Organization:
+        """An organisation record."""
+        return self.ds.organizations[oid]
+
+    def place(self, pid: str) -> R.Place:
+        """A place record."""
+        return self.ds.places[pid]
+
+    def source(self, sid: str) -> R.Source:
+        """A source record."""
+        return self.ds.sources[sid]
+
+    def agent(self, rid: str) -> tuple[str, str]:
+        """(kind, display name) of an organiser id, a person or an organisation."""
+        if rid in self.ds.people:
+            return "person", self.ds.people[rid].display_name
+        return "organization", self.ds.organizations[rid].name
+
+    def record(self, kind: str, rid: str) -> R.Record | None:
+        """Any record."""
+        return self.index.record(kind, rid)
+
+    def name(self, kind: str, rec: R.Record) -> str:
+        """The plain-text name of any record (UI text for talks without a title)."""
+        if isinstance(rec, R.Talk):
+            return talk_title_text(rec, self.ds)
+        if isinstance(rec, R.Person):
+            return rec.display_name
+        if isinstance(rec, R.Session):
+            return rec.title or f"Session {rec.id}"
+        if isinstance(rec, R.Source):
+            return rec.title or rec.document or rec.id
+        return getattr(rec, "name", "") or rec.id
+
+    def title(self, t: R.Talk) -> Markup:
+        """A talk's title with its TeX as MathML, or the UI text saying why there is none."""
+        if t.title:
+            return tex_html(t.title)
+        text = TITLE_STATUS_TEXT.get(t.title_status or "", NO_TITLE_TEXT)
+        return Markup('<span class="no-title">{}</span>').format(text)
+
+    def ancestors(self, kind: str, rec: R.Scheduled) -> list[tuple[str, R.Scheduled]]:
+        """Session, event and series of a record, outermost first."""
+        return list(reversed(self.index.ancestors(kind, rec)))
+
+    def children(self, kind: str, rid: str) -> list[tuple[str, R.Scheduled]]:
+        """The talks, sessions and events directly in a series, event or session, by date."""
+        return self.index.children.get((kind, rid), [])
+
+    def talks_under(self, kind: str, rid: str) -> list[R.Talk]:
+        """All talks of a series, event or session."""
+        return self.index.talks_under(kind, rid)
+
+    def place_chain(self, pid: str) -> list[R.Place]:
+        """A place and those containing it."""
+        return self.index.place_chain(pid)
+
+    def address(self, addr: R.Address | None) -> str:
+        """A postal address on one line."""
+        if addr is None:
+            return ""
+        region = " ".join(x for x in (addr.region, addr.postal_code) if x)
+        return ", ".join(x for x in (addr.street, addr.locality, region, addr.country) if x)
+
+    def place_address(self, pid: str) -> str:
+        """The address of a place or of the place it is in."""
+        return self.address(self.index.place_address(pid))
+
+    def affiliations(self, pid: str) -> list[R.Organization]:
+        """A person's organisations."""
+        return [self.ds.organizations[o] for o in self.ds.people[pid].affiliations if o in self.ds.organizations]
+
+    def has_feed(self, kind: str, rid: str) -> bool:
+        """True if a calendar file is written for this record."""
+        return (kind, rid) in self.feeds
+
+    kind_text = KIND_TEXT
+
+    def duration_text(self, iso: str) -> str:
+        """``1 hour 30 minutes`` from ``PT1H30M``."""
+        m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", iso)
+        if not m:
+            return iso
+        parts = []
+        for n, unit in zip(m.groups(), ("day", "hour", "minute", "second")):
+            if n and int(n):
+                parts.append(f"{int(n)} {unit}{'s' if int(n) != 1 else ''}")
+        return " ".join(parts) or iso
+
+    def language_text(self, tag: str) -> str:
+        """A language name for the common BCP 47 tags, else the tag."""
+        return LANGUAGES.get(tag.lower(), tag)
+
+    def when_previous(self, t: R.Talk) -> Markup:
+        """The original time of a rescheduled talk."""
+        w = t.previous_start_at
+        if w is None:
+            return Markup("")
+        if w.is_date or w.local is None:
+            return time_el(w.lexical, long_date(date.fromisoformat(w.lexical[:10])))
+        return time_el(w.lexical, f"{long_date(w.local.date())}, {w.local:%H:%M} {zone_label(w)}")
+
+    def programme(self, kind: str, rid: str) -> list[tuple[str, list[tuple[str, R.Scheduled]]]]:
+        """The talks, sessions and events of a series or event, by date, grouped by local day."""
+        days: dict[str, list[tuple[str, R.Scheduled]]] = {}
+        for k, rec in self.children(kind, rid):
+            day = rec.start_at.lexical[:10] if rec.start_at else ""
+            days.setdefault(day, []).append((k, rec))
+        return [(long_date(date.fromisoformat(day)) if day else "Date not given", its) for day, its in days.items()]
+
+    def org_parents(self, oid: str) -> list[R.Organization]:
+        """The organisations an organisation is part of, nearest first."""
+        out: list[R.Organization] = []
+        cur = self.ds.organizations[oid].parent
+        while cur and cur in self.ds.organizations and all(o.id != cur for o in out):
+            out.append(self.ds.organizations[cur])
+            cur = self.ds.organizations[cur].parent
+        return out
+
+    def person_talks(self, pid: str) -> list[R.Talk]:
+        """The talks a person gives or co-authors."""
+        return self.index.person_talks(pid)
+
+    def room_note(self, t: R.Talk, pid: str) -> str | None:
+        """For a talk listed on a building's page: the room it is in."""
+        for place_id in (t.venue, t.online):
+            if (place_id and place_id != pid and place_id in self.ds.places
+                    and pid in [pl.id for pl in self.index.place_chain(place_id)]):
+                return self.ds.places[place_id].name
+        return None
+
+    def span(self, kind: str, rec: R.Scheduled) -> tuple[str, str]:
+        """First and last day of a series or event (its own dates, else those of its talks)."""
+        days = [w.lexical[:10] for w in (rec.start_at, rec.end_at) if w is not None]
+        if not days:
+            days = [t.start_at.lexical[:10] for t in self.talks_under(kind, rec.id) if t.start_at is not None]
+        if not days:
+            return "", ""
+        return self.date_text(min(days)), self.date_text(max(days))
+
+    def date_text(self, lexical: str) -> str:
+        """``22 November 2026`` from ``2026-11-22``."""
+        try:
+            d = date.fromisoformat(lexical)
+        except ValueError:
+            return lexical
+        return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def talk_title_text(t: R.Talk, ds: R.Dataset) -> str:
+    """A talk's title as plain text (TeX source kept), or UI text naming the speakers."""
+    if t.title:
+        return t.title
+    text = TITLE_STATUS_TEXT.get(t.title_status or "", NO_TITLE_TEXT)
+    names = [ds.people[s].display_name for s in t.speakers if s in ds.people]
+    return f"{'Talk by ' + ', '.join(names) + ' (' + text.lower() + ')' if names else text}"
+
+
+@dataclass
+class Page:
+    """One rendered page."""
+
+    path: str  # the site path P ('' for the index)
+    html: bytes
+    jsonld: dict[str, Any]
+
+
+class Renderer:
+    """Renders every page of a prepared dataset."""
+
+    def __init__(self, p: Prepared, now: datetime) -> None:
+        self.p = p
+        self.now = now
+        self.env = environment()
+        self.index = SiteIndex(p)
+        triples = sorted_triples(p.graph)
+        self.groups = describe(triples, p.minter)
+        self.jsonld = JsonLdBuilder(p, self.groups, self.index)
+        self.feeds: set[tuple[str, str]] = set()
+
+    def resource_paths(self) -> list[str]:
+        """Every site path P that has a description (and so OUT/P.ttl)."""
+        paths = [self.p.minter.path_of(owner) for owner in self.groups]
+        return sorted(p for p in paths if p)
+
+    def helpers(self, path: str) -> Helpers:
+        """Template helpers for the page at *path*."""
+        return Helpers(self.p, self.index, path, self.feeds)
+
+    def common(self, path: str, title: str, kind: str, rid: str = "") -> dict[str, Any]:
+        """Template variables every page has."""
+        m = self.p.minter
+        name = path.rsplit("/", 1)[-1]
+        alternates = [{"type": f.media_type, "href": name + f.suffix, "label": FORMAT_LABELS.get(f.name, f.name)}
+                      for f in RDF_FORMATS] if path else []
+        return {"site": self.p.dataset.site, "h": self.helpers(path), "path": path, "title": title,
+                "kind": kind, "kind_text": KIND_TEXT.get(kind, kind), "description": None,
+                "calendar": f"{name}.ics" if (kind, rid) in self.feeds else None,
+                "canonical": m.base + path, "alternates": alternates}
+
+    def render(self, template: str, jsonld: dict[str, Any], common: dict[str, Any], **context: Any) -> bytes:
+        """Render one template to UTF-8 bytes."""
+        html = self.env.get_template(template).render({**common, **context, "jsonld": script_json(jsonld)})
+        return html.encode("utf-8")
+
+    def page(self, path: str) -> Page:
+        """Render the page of the resource at *path*."""
+        kind_path, _, rid = path.partition("/")
+        kind = KIND_OF_PATH.get(kind_path, "")
+        owner = self.p.minter.base + path
+        rec = self.index.record(kind, rid)
+        data = self.jsonld.talk(rec) if isinstance(rec, R.Talk) else self.jsonld.resource(owner)
+        if kind == "topic":
+            names = [str(o) for o in self.jsonld.objects(owner, SCHEMA.name)]
+            label, talks = self.index.topics.get(path, (names[0] if names else rid, []))
+            html = self.render("topic.html", data, self.common(path, label, kind), label=label,
+                               talks=sorted(talks, key=sort_key))
+        elif rec is not None:
+            name = self.helpers(path).name(kind, rec)
+            html = self.render(f"{kind}.html", data, self.common(path, name, kind, rec.id), rec=rec,
+                               **self.extra(kind, rec))
+        else:  # a kind of resource this module does not know yet: its triples as a table
+            rows = [(str(p_), str(o)) for _s, p_, o in self.groups.get(owner, [])]
+            html = self.render("resource.html", data, self.common(path, path, kind), rows=rows)
+        return Page(path, html, data)
+
+    def extra(self, kind: str, rec: R.Record) -> dict[str, Any]:
+        """Per-kind template variables."""
+        idx = self.index
+        if isinstance(rec, R.Talk):
+            return {"description": _plain_summary(rec.abstract)}
+        if isinstance(rec, R.Person):
+            return {"roles": idx.roles.get(rec.id, {})}
+        if isinstance(rec, R.Organization):
+            parents = []
+            cur = rec.parent
+            while cur and cur in self.p.dataset.organizations and cur not in parents:
+                parents.append(cur)
+                cur = self.p.dataset.organizations[cur].parent
+            return {"affiliated": idx.affiliated(rec.id), "descendants": idx.org_descendants(rec.id)[1:],
+                    "sub_orgs": sorted(idx.sub_orgs.get(rec.id, [])), "parents": parents,
+                    "roles": idx.roles.get(rec.id, {})}
+        if isinstance(rec, R.Place):
+            places = idx.place_descendants(rec.id)
+            here = [(k, r) for pl in places for k, r in idx.at_place.get(pl, [])]
+            talks = sorted((r for k, r in here if k == "talk"), key=sort_key)
+            others = sorted(((k, r) for k, r in here if k != "talk"), key=lambda kr: sort_key(kr[1]))
+            return {"talks": talks, "others": others, "sub_places": sorted(idx.sub_places.get(rec.id, []))}
+        if isinstance(rec, R.Source):
+            return {"derived": idx.by_source.get(rec.id, [])}
+        if isinstance(rec, R.Gathering):
+            return {"description": _plain_summary(rec.description)}
+        return {}
+
+    def index_page(self) -> Page:
+        """The home page: upcoming and past talks, series and events, and the data."""
+        ds, m = self.p.dataset, self.p.minter
+        today = self.now.astimezone(UTC).date().isoformat()
+        dated = sorted((t for t in ds.talks.values() if t.start_at is not None), key=sort_key)
+        upcoming = [t for t in dated if _last_day(t) >= today]
+        past = [t for t in reversed(dated) if _last_day(t) < today]
+        undated = sorted((t for t in ds.talks.values() if t.start_at is None), key=sort_key)
+        gatherings = sorted([("series", r) for r in ds.series.values()] + [("event", r) for r in ds.events.values()],
+                            key=lambda kr: (sort_key(kr[1]), kr[0]))
+        data: dict[str, Any] = {
+            "@context": "https://schema.org", "@type": "Dataset", "@id": str(m.dataset),
+            "name": ds.site.title, "url": m.base,
+            "distribution": [{"@type": "DataDownload", "contentUrl": str(m.document("dump" + f.suffix)),
+                              "encodingFormat": f.media_type} for f in RDF_FORMATS]}
+        if ds.site.description:
+            data["description"] = ds.site.description
+        if ds.site.license:
+            data["license"] = ds.site.license
+        if ds.site.publisher:
+            data["publisher"] = {"@type": "Organization", "name": ds.site.publisher}
+        ctx = self.common("", ds.site.title, "index", "talks")
+        ctx["description"] = ds.site.description
+        ctx["calendar"] = "talks.ics" if ("site", "talks") in self.feeds else None
+        dumps = [{"href": "dump" + f.suffix, "type": f.media_type, "label": f"dump{f.suffix} ({FORMAT_LABELS.get(f.name, f.name)})"}
+                 for f in RDF_FORMATS]
+        html = self.render("index.html", data, ctx, dumps=dumps, upcoming=upcoming, past=past, undated=undated,
+                           gatherings=gatherings, today=today, talks_ics=("site", "talks") in self.feeds,
+                           people=sorted(ds.people.values(), key=lambda r: (r.family_name or r.display_name, r.id)),
+                           orgs=sorted(ds.organizations.values(), key=lambda r: (r.name, r.id)),
+                           places=sorted(ds.places.values(), key=lambda r: (r.name, r.id)),
+                           topics=sorted(self.index.topics.items(), key=lambda kv: kv[1][0]),
+                           sources=list(ds.sources.values()))
+        return Page("", html, data)
+
+
+def _plain_summary(text: str | None, limit: int = 200) -> str | None:
+    """The start of a text on one line, for ``<meta name="description">``."""
+    if not text:
+        return None
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def _last_day(t: R.Talk) -> str:
+    """The local day a talk ends (or starts), for upcoming/past."""
+    w = t.end_at or t.start_at
+    assert w is not None
+    return w.lexical[:10]
+
+
+# ---------------------------------------------------------------- sitemap and robots
+
+
+def sitemap_files(entries: list[tuple[str, str]], base: str) -> dict[str, bytes]:
+    """``sitemap.xml`` (a sitemap index beyond 50,000 URLs) for (url, lastmod) entries."""
+    def urlset(chunk: list[tuple[str, str]]) -> bytes:
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+        lines += [f"<url><loc>{escape(url)}</loc><lastmod>{escape(mod)}</lastmod></url>" for url, mod in chunk]
+        lines.append("</urlset>")
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    if len(entries) <= SITEMAP_LIMIT:
+        return {"sitemap.xml": urlset(entries)}
+    files: dict[str, bytes] = {}
+    index = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for n, start in enumerate(range(0, len(entries), SITEMAP_LIMIT), 1):
+        chunk = entries[start:start + SITEMAP_LIMIT]
+        files[f"sitemap-{n}.xml"] = urlset(chunk)
+        index.append(f"<sitemap><loc>{escape(base)}sitemap-{n}.xml</loc>"
+                     f"<lastmod>{escape(max(mod for _u, mod in chunk))}</lastmod></sitemap>")
+    index.append("</sitemapindex>")
+    files["sitemap.xml"] = ("\n".join(index) + "\n").encode("utf-8")
+    return files
+
+
+def robots_txt(base: str) -> bytes:
+    """robots.txt allowing everything and naming the sitemap by its absolute URL."""
+    return f"User-agent: *\nDisallow:\n\nSitemap: {base}sitemap.xml\n".encode()
+
+
+# ---------------------------------------------------------------- the stage
+
+
+@dataclass
+class PagesOutput:
+    """Everything the pages stage writes, by site-relative file name, and the Google report."""
+
+    files: dict[str, bytes]
+    google: GoogleReport
+    warnings: list[Result]
+
+
+def render_site(p: Prepared, now: datetime | None = None) -> PagesOutput:
+    """Render every page, the sitemap, robots.txt and the calendar feeds of *p* (no file is written)."""
+    now = now or build_now()
+    r = Renderer(p, now)
+    ds, m = p.dataset, p.minter
+    files: dict[str, bytes] = {}
+    # Calendars first: pages link to the feeds that exist.
+    for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks).items():
+        files[name] = data
+        r.feeds.add(key)
+    google = GoogleReport()
+    warnings: list[Result] = []
+    entries: list[tuple[str, str]] = []
+    index = r.index_page()
+    files["index.html"] = index.html
+    entries.append((m.base, r.index.lastmod("")))
+    for path in r.resource_paths():
+        page = r.page(path)
+        files[path + ".html"] = page.html
+        entries.append((m.base + path, r.index.lastmod(path)))
+        kind_path, _, rid = path.partition("/")
+        if KIND_OF_PATH.get(kind_path) == "talk":
+            gaps = google_event_gaps(page.jsonld)
+            google.add(path, gaps)
+            required = [g.reason for g in gaps if g.required]
+            if required:
+                talk = ds.talks.get(rid)
+                warnings.append(Result("warning", m.base + path, "google-event",
+                                       f"the talk page {path}.html misses what Google's Event results require: "
+                                       f"{', '.join(required)}", "pages:google-event",
+                                       talk.loc if talk is not None else None))
+    files.update(sitemap_files(entries, m.base))
+    files["robots.txt"] = robots_txt(m.base)
+    return PagesOutput(files, google, warnings)
+
+
+def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
+                timings: dict[str, float] | None = None, now: datetime | None = None) -> int:
+    """Write the pages, sitemap, robots.txt and calendar feeds of *p* under *root*; return the file count.
+
+    The talk pages' gaps in Google's Event requirements are reported through *progress*
+    and added to ``p.report`` as warnings (one per talk page that lacks a required property).
+    """
+    say = progress or (lambda _m: None)
+    timings = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    out = render_site(p, now)
+    for rel, data in out.files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    p.report.results.extend(out.warnings)
+    timings["pages"] = time.perf_counter() - t0
+    n_ics = sum(1 for name in out.files if name.endswith(".ics"))
+    n_html = sum(1 for name in out.files if name.endswith(".html"))
+    say(f"{out.google.summary()} ({n_html} pages, {n_ics} calendars, {timings['pages']:.2f}s)")
+    return len(out.files)
