@@ -24,15 +24,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     result = build(args.data, args.out, args.base_url, progress=None if args.quiet else _say)
     warnings = result.report.warnings
     print(f"built {result.out}: {result.triples} triples, {result.resources} resources, {result.files} files "
-          f"({len(warnings)} warning{'s' if len(warnings) != 1 else ''}; run 'lod validate' to list them)")
+          f"({len(warnings)} warning{'s' if len(warnings) != 1 else ''}; 'lod validate --warnings' lists them)")
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .publish import prepare
+    from .publish import check
 
     try:
-        p = prepare(args.data, args.base_url)
+        p = check(args.data, args.base_url)
     except ValidationFailed as exc:
         for r in exc.report.results:  # type: ignore[attr-defined]
             print(r)

@@ -86,6 +86,19 @@ def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
     return Prepared(ds, minter, graph, report)
 
 
+def check(data_dir: str | os.PathLike[str], base_url: str | None = None) -> Prepared:
+    """What ``lod validate`` reports: ``prepare``, plus the talk pages' Google Event check; writes nothing.
+
+    The report then holds the same warnings a build reports.
+    """
+    p = prepare(data_dir, base_url)
+    from .pages import check_pages
+
+    _google, warnings = check_pages(p)
+    p.report.results.extend(warnings)
+    return p
+
+
 def describe(triples: list[Triple], minter: Minter) -> dict[str, list[Triple]]:
     """Each resource's own description: the triples whose subject is it or one of its fragments."""
     groups: dict[str, list[Triple]] = {}

@@ -113,7 +113,9 @@ def test_pages_are_byte_identical_across_builds(prepared: Prepared, rendered: Pa
 
 def test_pages_discovery_links_on_talk_page(seed_site: BuildResult) -> None:
     html = html_of(seed_site, "talk/2023-09-13-greg-yang")
-    assert '<link rel="canonical" href="http://localhost:8000/talk/2023-09-13-greg-yang">' in html
+    assert '<link rel="canonical" href="http://localhost:8000/talk/2023-09-13-greg-yang.html">' in html
+    assert ('<p>Identifier: <a href="http://localhost:8000/talk/2023-09-13-greg-yang">'
+            'http://localhost:8000/talk/2023-09-13-greg-yang</a></p>') in html
     assert '<link rel="alternate" type="text/turtle" href="2023-09-13-greg-yang.ttl">' in html
     assert '<link rel="alternate" type="application/ld+json" href="2023-09-13-greg-yang.jsonld">' in html
     assert '<link rel="alternate" type="application/n-triples" href="2023-09-13-greg-yang.nt">' in html
@@ -326,7 +328,7 @@ def test_sitemap_lists_every_page_with_lastmod(seed_site: BuildResult) -> None:
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     urls = {u.findtext("s:loc", namespaces=ns): u.findtext("s:lastmod", namespaces=ns)
             for u in root.findall("s:url", ns)}
-    pages = {TEST_BASE + p.relative_to(seed_site.out).with_suffix("").as_posix()
+    pages = {TEST_BASE + p.relative_to(seed_site.out).as_posix()
              for p in our_pages(seed_site.out)[1:]}
     assert set(urls) == pages | {TEST_BASE}
     assert set(urls.values()) == {"2026-11-22"}
@@ -346,9 +348,9 @@ def test_sitemap_lastmod_is_latest_source_date(tmp_path: Path, prepared: Prepare
     finally:
         ds.sources["mml-2023-page"].taken = old
     sitemap = out.files["sitemap.xml"].decode()
-    assert ("<url><loc>http://localhost:8000/talk/2023-09-13-greg-yang</loc><lastmod>2026-12-01</lastmod></url>"
+    assert ("<url><loc>http://localhost:8000/talk/2023-09-13-greg-yang.html</loc><lastmod>2026-12-01</lastmod></url>"
             in sitemap)
-    assert ("<url><loc>http://localhost:8000/talk/2024-06-03-mikhail-belkin</loc><lastmod>2026-11-22</lastmod></url>"
+    assert ("<url><loc>http://localhost:8000/talk/2024-06-03-mikhail-belkin.html</loc><lastmod>2026-11-22</lastmod></url>"
             in sitemap)
     assert "<url><loc>http://localhost:8000/</loc><lastmod>2026-12-01</lastmod></url>" in sitemap
     assert isinstance(ds.talks["2023-09-13-greg-yang"], R.Talk)

@@ -15,8 +15,8 @@ from .constants import COERCED_TERMS, DATE_TERMS, ID_TERMS
 from .google import Gap, GoogleReport, google_event_gaps
 from .jsonld import JsonLdBuilder, script_json
 from .mathml import paragraphs_html, tex_html, tex_to_mathml
-from .render import PagesOutput, environment, render_site, write_pages
+from .render import PagesOutput, check_pages, environment, render_site, write_pages
 
-__all__ = ["COERCED_TERMS", "DATE_TERMS", "ID_TERMS", "Gap", "GoogleReport", "JsonLdBuilder", "PagesOutput",
+__all__ = ["COERCED_TERMS", "DATE_TERMS", "ID_TERMS", "Gap", "GoogleReport", "JsonLdBuilder", "PagesOutput", "check_pages",
            "environment", "google_event_gaps", "paragraphs_html", "render_site", "script_json", "tex_html",
            "tex_to_mathml", "write_pages"]

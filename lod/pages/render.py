@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import jinja2
@@ -298,7 +299,7 @@ class Renderer:
         return {"site": self.p.dataset.site, "h": self.helpers(path), "path": path, "title": title,
                 "kind": kind, "kind_text": KIND_TEXT.get(kind, kind), "description": None,
                 "calendar": f"{name}.ics" if (kind, rid) in self.feeds else None,
-                "canonical": m.base + path, "alternates": alternates}
+                "canonical": page_url(m.base, path), "identifier": m.base + path, "alternates": alternates}
 
     def render(self, template: str, jsonld: dict[str, Any], common: dict[str, Any], **context: Any) -> bytes:
         """Render one template to UTF-8 bytes."""
@@ -411,6 +412,15 @@ def _last_day(t: R.Talk) -> str:
 # ---------------------------------------------------------------- sitemap and robots
 
 
+def page_url(base: str, path: str) -> str:
+    """The URL of the HTML page about ``BASE + path``.
+
+    Search engines index documents: the resource IRI answers 303 (docs/server.md), and a
+    canonical link or sitemap entry must not redirect, so both name the ``.html`` document.
+    """
+    return base + path + ".html" if path else base
+
+
 def sitemap_files(entries: list[tuple[str, str]], base: str) -> dict[str, bytes]:
     """``sitemap.xml`` (a sitemap index beyond 50,000 URLs) for (url, lastmod) entries."""
     def urlset(chunk: list[tuple[str, str]]) -> bytes:
@@ -456,7 +466,7 @@ def render_site(p: Prepared, now: datetime | None = None) -> PagesOutput:
     """Render every page, the sitemap, robots.txt and the calendar feeds of *p* (no file is written)."""
     now = now or build_now()
     r = Renderer(p, now)
-    ds, m = p.dataset, p.minter
+    m = p.minter
     files: dict[str, bytes] = {}
     # Calendars first: pages link to the feeds that exist.
     for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks).items():
@@ -471,21 +481,44 @@ def render_site(p: Prepared, now: datetime | None = None) -> PagesOutput:
     for path in r.resource_paths():
         page = r.page(path)
         files[path + ".html"] = page.html
-        entries.append((m.base + path, r.index.lastmod(path)))
-        kind_path, _, rid = path.partition("/")
-        if KIND_OF_PATH.get(kind_path) == "talk":
-            gaps = google_event_gaps(page.jsonld)
-            google.add(path, gaps)
-            required = [g.reason for g in gaps if g.required]
-            if required:
-                talk = ds.talks.get(rid)
-                warnings.append(Result("warning", m.base + path, "google-event",
-                                       f"the talk page {path}.html misses what Google's Event results require: "
-                                       f"{', '.join(required)}", "pages:google-event",
-                                       talk.loc if talk is not None else None))
+        entries.append((page_url(m.base, path), r.index.lastmod(path)))
+        _check_talk_page(p, path, page.jsonld, google, warnings)
     files.update(sitemap_files(entries, m.base))
     files["robots.txt"] = robots_txt(m.base)
     return PagesOutput(files, google, warnings)
+
+
+def _check_talk_page(p: Prepared, path: str, jsonld: Mapping[str, Any], google: GoogleReport,
+                     warnings: list[Result]) -> None:
+    kind_path, _, rid = path.partition("/")
+    if KIND_OF_PATH.get(kind_path) != "talk":
+        return
+    gaps = google_event_gaps(jsonld)
+    google.add(path, gaps)
+    required = [g.reason for g in gaps if g.required]
+    if required:
+        talk = p.dataset.talks.get(rid)
+        warnings.append(Result("warning", p.minter.base + path, "google-event",
+                               f"the talk page {path}.html misses what Google's Event results require: "
+                               f"{', '.join(required)}", "pages:google-event",
+                               talk.loc if talk is not None else None))
+
+
+def check_pages(p: Prepared) -> tuple[GoogleReport, list[Result]]:
+    """Google's Event requirements checked on the JSON-LD of every talk page, without rendering HTML.
+
+    Returns the report and one warning per talk page that lacks a required property;
+    ``lod validate`` lists these beside the SHACL results, as the build does.
+    """
+    r = Renderer(p, build_now())
+    google = GoogleReport()
+    warnings: list[Result] = []
+    for path in r.resource_paths():
+        kind_path, _, rid = path.partition("/")
+        talk = p.dataset.talks.get(rid) if KIND_OF_PATH.get(kind_path) == "talk" else None
+        if talk is not None:
+            _check_talk_page(p, path, r.jsonld.talk(talk), google, warnings)
+    return google, warnings
 
 
 def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
