@@ -27,8 +27,9 @@ from .query import Answer, check_query, run
 if TYPE_CHECKING:
     from .publish import Prepared
 
-# The repository's queries/ folder (the package sits beside it).
-QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+# The repository's queries/ folder, shipped inside the package (lod/data/queries links to it)
+# so that an installed, non-editable lod publishes the same gallery.
+QUERIES_DIR = Path(__file__).resolve().parent / "data" / "queries"
 SHOWN_ROWS = 100  # rows of an answer shown on the page; the count says how many there are
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _HEADER = re.compile(r"^#\s*(title|description):\s*(.+?)\s*$")
