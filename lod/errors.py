@@ -79,6 +79,10 @@ class BuildError(LodError):
     """The output could not be written; the previous site is left as it was."""
 
 
+class PushError(LodError):
+    """An external store refused the dataset or could not be reached; it keeps what it had."""
+
+
 class QueryError(LodError):
     """A SPARQL query that is malformed, refused or too expensive."""
 

@@ -15,16 +15,12 @@ from pathlib import Path
 
 import httpx
 
-from .errors import ConfigError, LodError
+from .errors import ConfigError, PushError
 from .iri import is_valid_iri
 from .serve import read_site
 
 DUMPS = {"nt": ("dump.nt", "application/n-triples"), "ttl": ("dump.ttl", "text/turtle")}
 CHUNK = 1024 * 1024
-
-
-class PushError(LodError):
-    """The store refused the dataset or could not be reached."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 
 from lod.cli import main
 from lod.publish import BuildResult
-from lod.push import PushError, push
+from lod.errors import PushError
+from lod.push import push
 from lod.query import load_store, run, term_text
 
 from .test_server import free_port, running_server
