@@ -18,12 +18,15 @@ import yaml
 
 from ..errors import ImportFailed
 from ..iri import slugify
-from . import frab, ical, indico, rdf
+from .frab import parse as parse_frab
+from .ical import parse as parse_ical
+from .indico import parse as parse_indico
+from .rdf import parse as parse_rdf
 from .common import Parsed
 from .merge import Plan, diff, plan, write
 
 Parser = Callable[[bytes, str], Parsed]
-FORMATS: dict[str, Parser] = {"ical": ical.parse, "indico": indico.parse, "frab": frab.parse, "rdf": rdf.parse}
+FORMATS: dict[str, Parser] = {"ical": parse_ical, "indico": parse_indico, "frab": parse_frab, "rdf": parse_rdf}
 MAX_BYTES = 50 * 2**20
 
 

@@ -123,8 +123,12 @@ def parse(data: bytes, name: str) -> Parsed:
         where = f"{name}:{line}" if line else name
         uid = str(ev.get("UID", "")) or f"event-{i + 1}"
         prop = ev.get("DTSTART")
-        if prop is None or not isinstance(getattr(prop, "dt", None), (date, datetime)) or ev.errors:
-            bad = str(next((p for p, _ in ev.errors), None) or "DTSTART")
+        try:
+            ok = prop is not None and isinstance(prop.dt, (date, datetime)) and not ev.errors
+        except Exception:  # icalendar raises on reading a broken value
+            ok = False
+        if not ok:
+            bad = str(next((p for p, _ in ev.errors), None) or "DTSTART").upper()
             raw = next((l for l in text.splitlines()[line - 1:] if l.upper().startswith(bad.upper())), "")
             raise fail(f"{name}:{_line_of(text, line, bad.upper())}",
                        f"event {uid}, field {bad}: {raw.split(':', 1)[-1]!r} is not a valid date or date-time."
@@ -195,7 +199,8 @@ def _talk(parsed: Parsed, ev: Any, name: str, tzids: dict[str, str | None], recu
         rec["start"] = start.isoformat()
         if isinstance(end, date) and not isinstance(end, datetime) and end - start > timedelta(days=1):
             rec["end"] = (end - timedelta(days=1)).isoformat()  # DTEND of an all-day event is exclusive
-    ours = uid.split("@")[0] if "@" in uid else ""
+    # Our own feeds: UID <talk-id>@<host> and URL …/talk/<talk-id>; keep the id.
+    ours = uid.split("@")[0] if str(ev.get("URL", "")).endswith("/talk/" + uid.split("@")[0]) else ""
     label = display(next(p for p in parsed.records["people"] if p["id"] == speakers[0])) if speakers else summary or "talk"
     rec["id"] = ours if ours and SLUG_RE.match(ours) and uid not in recurring else talk_id(rec["start"], label)
     if summary:
@@ -207,11 +212,21 @@ def _talk(parsed: Parsed, ev: Any, name: str, tzids: dict[str, str | None], recu
     if desc:
         rec["abstract"] = desc
     loc = " ".join(str(ev.get("LOCATION", "")).split())
-    if loc.startswith(("http://", "https://")) and " " not in loc:
-        rec["online"] = parsed.add("places", {"id": slugify(loc.split("//", 1)[1])[:60].strip("-"), "name": "Online",
-                                              "virtual": True, "url": loc})
-    elif loc:
-        rec["venue"] = parsed.add("places", {"id": slugify(loc)[:60].strip("-"), "name": loc})
+    # our own feeds write "Room, Building, address; online: Zoom https://…"
+    room, _, online = loc.partition("online:") if loc.startswith("online:") else loc.partition("; online:")
+    room, online = room.strip(" ;"), online.strip()
+    if room.startswith(("http://", "https://")) and " " not in room:
+        room, online = "", room
+    if online:
+        link = online.rsplit(" ", 1)[-1] if re.search(r"https?://\S+$", online) else None
+        oname = online[:-len(link)].strip() if link else online
+        place: Rec = {"id": slugify(oname or (link or "online").split("//")[-1])[:60].strip("-"),
+                      "name": oname or "Online", "virtual": True}
+        if link:
+            place["url"] = link
+        rec["online"] = parsed.add("places", place)
+    if room:
+        rec["venue"] = parsed.add("places", {"id": slugify(room)[:60].strip("-"), "name": room})
     if ev.get("URL"):
         rec["url"] = str(ev["URL"])
     cats = ev.get("CATEGORIES")

@@ -186,10 +186,12 @@ class _Matcher:
         table = self.ds.talks
         if rec["id"] in table and table[rec["id"]].loc.file == self.owned:
             return rec["id"]
+        # Source ids are unique within their parent (Indico numbers contributions per event).
         found = [rid for rid, t in table.items()
-                 if any(t.ids.get(k) == str(v) for k, v in (rec.get("ids") or {}).items())]
+                 if any(t.ids.get(k) == str(v) for k, v in (rec.get("ids") or {}).items())
+                 and (not rec.get("part_of") or t.parent is None or t.parent[1] == rec["part_of"])]
         uid = str((rec.get("ids") or {}).get("ical", ""))
-        if not found and "@" in uid and uid.split("@")[0] in table:
+        if not found and "@" in uid and uid.split("@")[0] in table and str(rec.get("url", "")).endswith("/talk/" + uid.split("@")[0]):
             found = [uid.split("@")[0]]  # our own feed: the UID is <talk-id>@<host>
         if not found and utc is not None:
             for rid, t in table.items():
@@ -314,6 +316,7 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
             for sess in rec.get("sessions", []):
                 _rename(sess, ("venue", "online"), ids["places"])
     parents = {**ids["series"], **ids["events"]}
+    talk_zones: dict[str, str | None] = {}
     zones = {r["id"]: r.get("timezone") for k in ("series", "events") for r in recs.get(k, [])}
     for rec in recs.get("talks", []):
         _rename(rec, ("speakers", "coauthors"), ids["people"])
@@ -326,6 +329,7 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
         if not rec.get("timezone") and rec.get("part_of") in ds.events:
             zone = zone or ds.events[rec["part_of"]].timezone
         target = m.talk(rec, utc_of(rec, zone)) if not fresh_archive else ""
+        talk_zones[target or rec["id"]] = zone
         if target is None and m.ambiguous:
             continue
         target = target or _fresh(rec["id"], {t for t, r in ds.talks.items() if r.loc.file != str(owned_path)})
@@ -342,7 +346,7 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     conflicts: list[str] = []
     for rec in recs.get("talks", []):
         if rec["id"] in elsewhere["talks"]:
-            conflicts += _compare_talk(ds.talks[rec["id"]], rec, prefer, out.notes)
+            conflicts += _compare_talk(ds.talks[rec["id"]], rec, talk_zones.get(rec["id"]), prefer, out.notes)
     # 3. three-way merge into our own file
     src_id = source["id"]
     doc: dict[str, list[Rec]] = {}
@@ -375,15 +379,49 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
                                else r["id"])
     if conflicts:
         raise MergeConflict(_conflict_text(conflicts))
+    _prune(doc, cur_by)
     for key, value in state.items():
         new_state.setdefault(key, value)
     out.notes[:0] = m.notes
     header = (f"# Imported by 'lod import' from {source.get('url') or source.get('document')} on {source['taken']}.\n"
               f"# Edit freely: fields you change are kept on the next import of this source\n"
               f"# (what the importer last wrote is in .import-state/{slug}.json).\n")
+    if set(doc) <= {"sources"} and not current:
+        out.notes.append("every imported record is already in the data; nothing to write")
+        return out
     out.files[owned_path] = dump_yaml(doc, header)
     out.files[state_path] = (json.dumps(new_state, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     return out
+
+
+def _prune(doc: dict[str, list[Rec]], cur_by: dict[str, dict[str, Rec]]) -> None:
+    """Drop new people, organisations and places that no written record refers to.
+
+    They were read only for a talk that lives in another file (and so is not written).
+    """
+    def walk(value: Any, out: set[str]) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k != "id":
+                    walk(v, out)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, out)
+        elif isinstance(value, str):
+            out.add(value)
+
+    while True:
+        used: set[str] = set()
+        walk({k: v for k, v in doc.items() if k != "sources"}, used)
+        dropped = False
+        for kind in ("people", "organizations", "places"):
+            keep = [r for r in doc.get(kind, []) if r["id"] in used or r["id"] in cur_by[kind]]
+            if len(keep) != len(doc.get(kind, [])):
+                doc[kind], dropped = keep, True
+            if not doc.get(kind):
+                doc.pop(kind, None)
+        if not dropped:
+            return
 
 
 def _three_way(key: str, cur: Rec | None, last: Rec | None, new: Rec, prefer: str | None,
@@ -403,32 +441,47 @@ def _three_way(key: str, cur: Rec | None, last: Rec | None, new: Rec, prefer: st
         elif prefer == "import":
             value = n
         else:
-            conflicts.append(f"{file}: {key}, field {name}: the file has {c!r} (edited by hand), "
-                             f"the import has {n!r}.")
+            conflicts.append(f"{file}: {key}, field {name}: the file has {_short(c)} (edited by hand), "
+                             f"the import has {_short(n)}.")
             value = c
         if value is not None:
             out[name] = value
     return out
 
 
-def _compare_talk(t: R.Talk, rec: Rec, prefer: str | None, notes: list[str]) -> list[str]:
+def _compare_talk(t: R.Talk, rec: Rec, zone: str | None, prefer: str | None, notes: list[str]) -> list[str]:
     out = []
     have = {"title": t.title, "start": t.start, "end": _norm_end(t.end, t.start), "duration": t.duration,
             "status": t.status, "abstract": (t.abstract or "").strip() or None, "speakers": sorted(t.speakers) or None}
     new = {**rec, "end": _norm_end(rec, rec.get("start")), "abstract": (rec.get("abstract") or "").strip() or None,
            "speakers": sorted(rec.get("speakers", [])) or None, "status": rec.get("status", "scheduled")}
     missing = []
+    for name, when in (("start", t.start_at), ("end", t.end_at)):
+        # the same instant written in another zone (a feed writes UTC) is the same time
+        b_utc = utc_of({**rec, "start": new.get(name)}, zone) if new.get(name) else None
+        if when is not None and when.utc is not None and b_utc == when.utc:
+            new[name] = have[name]
     for name in TALK_FIELDS:
         a, b = have[name], new.get(name)
         if b is None or a == b:
             continue
         if a is None:
             missing.append(name)
+        elif prefer == "import":
+            notes.append(f"talk {t.id} ({t.where(name)}) is not written by imports; change {name} to {_short(b)} by hand")
         elif prefer != "data":
-            out.append(f"{t.where(name)}: talk {t.id}, field {name}: the data has {a!r}, the import has {b!r}.")
+            out.append(f"{t.where(name)}: talk {t.id}, field {name}: the data has {_short(a)}, the import has {_short(b)}.")
+    for name in sorted(set(rec) - set(TALK_FIELDS) - {"id", "sources", "part_of", "timezone", "offset"}):
+        if getattr(t, name, None) in (None, [], {}) and rec[name] not in (None, [], {}):
+            missing.append(name)
     if missing:
         notes.append(f"talk {t.id} ({t.loc}) is not written by imports; the import also has: {', '.join(missing)}")
     return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + "…" + text[-15:]
 
 
 def _ambiguity_text(items: list[str]) -> str:
