@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+import xml.parsers.expat
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,37 +26,37 @@ from .jsonpath import Node, load_json
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?$")
 
 
-class _Lines(ET.TreeBuilder):
-    """Remembers the line each element starts on, for error messages."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parser: Any = None
-        self.lines: dict[int, int] = {}
-
-    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
-        el = super().start(tag, attrs)
-        self.lines[id(el)] = self.parser.parser.CurrentLineNumber if self.parser else 0
-        return el
-
-
 def _xml(data: bytes, name: str) -> list[Rec]:
     head = data[:4096].decode("utf-8", "replace")
     if "<!DOCTYPE" in head.upper() or "<!ENTITY" in data.decode("utf-8", "replace").upper():
         raise fail(name, "the XML declares a DOCTYPE or entities, which are refused (they allow entity bombs).",
                    "remove the <!DOCTYPE …> declaration; frab schedules do not need one.")
-    builder = _Lines()
-    parser = ET.XMLParser(target=builder)
-    builder.parser = parser
+    # expat directly (not ElementTree's C parser) so that each element knows its line
+    expat = xml.parsers.expat.ParserCreate()
+    builder = ET.TreeBuilder()
+    lines: dict[int, int] = {}
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        lines[id(builder.start(tag, attrs))] = expat.CurrentLineNumber
+
+    def entity(*_args: Any) -> None:
+        raise ValueError("entity declarations are refused")
+
+    expat.StartElementHandler = start
+    expat.EndElementHandler = builder.end
+    expat.CharacterDataHandler = builder.data
+    expat.EntityDeclHandler = entity
     try:
-        parser.feed(data)
-        root = parser.close()
-    except ET.ParseError as exc:
-        line, col = exc.position
-        raise fail(f"{name}:{line}:{col + 1}", f"the XML is broken: {str(exc).split(':')[0]}.",
+        expat.Parse(data, True)
+        root = builder.close()
+    except xml.parsers.expat.ExpatError as exc:
+        raise fail(f"{name}:{exc.lineno}:{exc.offset + 1}",
+                   f"the XML is broken: {xml.parsers.expat.ErrorString(exc.code)}.",
                    "download the schedule again; the file may be truncated.") from None
+    except (ValueError, AssertionError):
+        raise fail(name, "the XML is not a complete document.", "download the schedule again.") from None
     if root.tag != "schedule":
-        raise fail(f"{name}:{builder.lines.get(id(root), 1)}", f"the root element is <{root.tag}>, not <schedule>.",
+        raise fail(f"{name}:{lines.get(id(root), 1)}", f"the root element is <{root.tag}>, not <schedule>.",
                    "import a frab/pretalx schedule.xml.")
     conf = root.find("conference")
 
@@ -66,11 +67,11 @@ def _xml(data: bytes, name: str) -> list[Rec]:
         return (found.text or "").strip() or None if found is not None else None
 
     out: list[Rec] = [{"kind": "conference", "title": t(conf, "title"), "acronym": t(conf, "acronym"),
-                       "time_zone_name": t(conf, "time_zone_name"), "where": f"{name}:{builder.lines.get(id(root), 1)}"}]
+                       "time_zone_name": t(conf, "time_zone_name"), "where": f"{name}:{lines.get(id(root), 1)}"}]
     for day in root.findall("day"):
         for room in day.findall("room"):
             for ev in room.findall("event"):
-                where = f"{name}:{builder.lines.get(id(ev), 0)}"
+                where = f"{name}:{lines.get(id(ev), 0)}"
                 rec: Rec = {"where": where, "day": day.get("date"), "room": room.get("name") or t(ev, "room")}
                 for tag in ("date", "start", "duration", "title", "subtitle", "track", "language", "abstract",
                             "description", "url", "slug", "do_not_record"):
@@ -152,7 +153,7 @@ def _talk(parsed: Parsed, e: Rec, event_id: str, zone: str | None) -> Rec:
         try:
             moment = datetime.fromisoformat(e["date"])
         except ValueError:
-            raise fail(where, f"date {e['date']!r} is not an ISO 8601 date and time.",
+            raise fail(where, f"field date: {e['date']!r} is not an ISO 8601 date and time.",
                        "write it like 2024-12-27T11:00:00+01:00.") from None
         if moment.tzinfo is not None and zone:
             moment = moment.astimezone(ZoneInfo(zone))
@@ -164,12 +165,12 @@ def _talk(parsed: Parsed, e: Rec, event_id: str, zone: str | None) -> Rec:
     elif e.get("day") and e.get("start"):
         m = _HHMM.match(e["start"])
         if not m or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", e["day"]):
-            raise fail(where, f"start {e['start']!r} on day {e['day']!r} is not a time.", "write start as HH:MM.")
+            raise fail(where, f"field start: {e['start']!r} on day {e['day']!r} is not a time.", "write start as HH:MM.")
         talk["start"] = f"{e['day']}T{int(m.group(1)):02d}:{m.group(2)}"
     if e.get("duration"):
         m = _HHMM.match(e["duration"])
         if not m:
-            raise fail(where, f"duration {e['duration']!r} is not HH:MM.", "write it like 00:40.")
+            raise fail(where, f"field duration: {e['duration']!r} is not HH:MM.", "write it like 00:40.")
         talk["duration"] = iso_minutes(int(m.group(1)) * 60 + int(m.group(2)))
     speakers = []
     for p in e["persons"]:

@@ -25,7 +25,8 @@ class Node:
         if not isinstance(self.value, dict):
             raise self.error(f"expected an object, found {_kind(self.value)}.", "check that the file is the right export.")
         v = self.value.get(key)
-        return None if v is None else Node(v, f"{self.path}.{key}", self.file)
+        step = f".{key}" if key.isidentifier() else f"[{json.dumps(key, ensure_ascii=False)}]"
+        return None if v is None else Node(v, self.path + step, self.file)
 
     def need(self, key: str) -> Node:
         """The member *key*, which must be there."""
