@@ -175,3 +175,17 @@ def test_cli_import_error_has_no_traceback(tmp_path: Path, capsys: pytest.Captur
     assert main(["import", "frab", str(FIX / "truncated.xml"), "--data", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: {FIX / 'truncated.xml'}:39:11: the XML is broken") and "Traceback" not in err
+
+
+def test_merge_two_talks_with_the_same_minted_id_are_numbered_and_updated_by_uid(tmp_path: Path) -> None:
+    two = CAL.replace("END:VCALENDAR", "BEGIN:VEVENT\r\nUID:t2@example.org\r\nDTSTART;TZID=Europe/Paris:20240523T143000\r\n"
+                                       "SUMMARY:{title} II\r\nDESCRIPTION:Speaker: {speaker}\r\nEND:VEVENT\r\nEND:VCALENDAR")
+    src = tmp_path / "feed.ics"
+    data = _data(tmp_path)
+    src.write_text(two.format(title="Proofs", speaker="Jane Doe"))
+    import_source("ical", src, data, taken=TAKEN)
+    src.write_text(two.format(title="Lemmas", speaker="Jane Doe"))
+    import_source("ical", src, data, taken=TAKEN)
+    ds = load(data)
+    assert {t.id: t.title for t in ds.talks.values()} == {"2024-05-23-jane-doe": "Lemmas",
+                                                          "2024-05-23-jane-doe-2": "Lemmas II"}

@@ -185,6 +185,8 @@ def _talk(parsed: Parsed, ev: Any, name: str, tzids: dict[str, str | None], recu
     if isinstance(start, datetime):
         zone, offset = _zone(tzids.get(uid), start, where, fallback)
         rec["start"] = local_text(_wall(start, zone, offset))
+        if isinstance(end, datetime) and end == start:
+            end = None  # no DTEND nor DURATION: RFC 5545 makes it an instant; the record leaves the end out
         if isinstance(end, datetime):
             if end.tzinfo is not None and start.tzinfo is not None and zone and not tzids.get(uid):
                 end = end.astimezone(start.tzinfo)

@@ -63,6 +63,8 @@ def load_json(data: bytes, file: str) -> Node:
         return Node(json.loads(data.decode("utf-8-sig")), "$", file)
     except UnicodeDecodeError:
         raise fail(file, "the file is not UTF-8.", "save it as UTF-8.") from None
+    except RecursionError:
+        raise fail(file, "the JSON is nested too deeply.", "check that the file is the right export.") from None
     except json.JSONDecodeError as exc:
         raise fail(f"{file}:{exc.lineno}:{exc.colno}", f"the JSON is broken: {exc.msg}.",
                    "download the export again; the file may be truncated.") from None

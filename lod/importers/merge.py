@@ -106,7 +106,8 @@ class _Matcher:
 
     def settle(self, kind: str, rec: Rec, candidates: list[str], table: dict[str, Any]) -> str | None:
         """The one candidate; a mapping-file answer; or None after reporting the ambiguity."""
-        names = [display(rec) if kind == "people" else str(rec.get("name", "")), *rec.get("also_known_as", []), rec["id"]]
+        names = [display(rec) if kind == "people" else str(rec.get("name") or rec.get("title") or ""),
+                 *rec.get("also_known_as", []), rec["id"]]
         for n in names:
             answer = self.mapping.get(kind, {}).get(n)
             if answer == "new":
@@ -184,7 +185,7 @@ class _Matcher:
 
     def talk(self, rec: Rec, utc: datetime | None) -> str | None:
         table = self.ds.talks
-        if rec["id"] in table and table[rec["id"]].loc.file == self.owned:
+        if not rec.get("ids") and rec["id"] in table and table[rec["id"]].loc.file == self.owned:
             return rec["id"]
         # Source ids are unique within their parent (Indico numbers contributions per event).
         found = [rid for rid, t in table.items()
@@ -317,6 +318,7 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
                 _rename(sess, ("venue", "online"), ids["places"])
     parents = {**ids["series"], **ids["events"]}
     talk_zones: dict[str, str | None] = {}
+    talk_taken = {t for t, r in ds.talks.items() if r.loc.file != str(owned_path)}
     zones = {r["id"]: r.get("timezone") for k in ("series", "events") for r in recs.get(k, [])}
     for rec in recs.get("talks", []):
         _rename(rec, ("speakers", "coauthors"), ids["people"])
@@ -332,7 +334,9 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
         talk_zones[target or rec["id"]] = zone
         if target is None and m.ambiguous:
             continue
-        target = target or _fresh(rec["id"], {t for t, r in ds.talks.items() if r.loc.file != str(owned_path)})
+        # two talks of one import may mint the same id (same day, same speaker): number them
+        target = target or _fresh(rec["id"], talk_taken)
+        talk_taken.add(target)
         rec["id"] = target
         if target in ds.talks and ds.talks[target].loc.file != str(owned_path):
             elsewhere["talks"].add(target)
@@ -502,6 +506,8 @@ def diff(p: Plan) -> str:
     """The changes of a plan as a unified diff, then its notes."""
     chunks = []
     for path in sorted(p.changed):
+        if path.suffix == ".json":  # the import state follows the YAML; its diff is noise
+            continue
         old = p.old.get(path, b"").decode("utf-8").splitlines(keepends=True)
         new = p.files[path].decode("utf-8").splitlines(keepends=True)
         chunks.append("".join(difflib.unified_diff(old, new, str(path) if path in p.old else "/dev/null", str(path))))
