@@ -98,3 +98,13 @@ def test_ical_own_feed_into_seed_data_changes_nothing(seed_site: BuildResult, tm
     result = import_source("ical", seed_site.out / "talks.ics", data, taken=TAKEN)
     assert result.written == []
     assert result.plan.notes[-1] == "every imported record is already in the data; nothing to write"
+
+
+def test_ical_endless_rule_stops_at_the_cap(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.ics"
+    bomb.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:b@x\r\n"
+                    "DTSTART:20240101T000000Z\r\nRRULE:FREQ=SECONDLY\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    with pytest.raises(ImportFailed) as exc:
+        import_source("ical", bomb, tmp_path / "data")
+    assert str(exc.value) == (f"{bomb}: the calendar expands to more than 2000 events. "
+                              "Fix: give the recurrence rules an UNTIL or COUNT, or split the calendar.")

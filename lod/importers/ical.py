@@ -27,7 +27,7 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 from ..iri import SLUG_RE, slugify
 from .common import Parsed, Rec, display, fail, iso_delta, local_text, organization, person, talk_id
 
-MAX_OCCURRENCES = 5000
+MAX_OCCURRENCES = 2000  # three years of daily events; a weekly seminar has 156
 _WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
 _NAME = re.compile(rf"^(?:{_WORD}(?:\s+(?:{_WORD}|van|von|der|de|da|di|du|del|la|le)){{1,4}}"
                    rf"|[A-ZÀ-ÖØ-Þ][\w'’ -]+,\s*{_WORD}(?:\s+{_WORD})*)$")
@@ -49,6 +49,32 @@ def _speakers(parsed: Parsed, text: str) -> list[str]:
             extra["affiliations"] = [parsed.add("organizations", organization(m.group("aff")))]
         out.append(parsed.add("people", person(m.group("name"), **extra)))
     return out
+
+
+_PERIOD = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400,
+           "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400}
+
+
+def _estimate(ev: Any, last: date) -> int:
+    """An upper estimate of a rule's occurrences up to *last*, checked before expanding anything.
+
+    Expanding first would let a hostile FREQ=SECONDLY rule run for minutes.
+    """
+    rule = ev.get("RRULE")
+    if not rule or not hasattr(rule, "get"):
+        return 1
+    start = ev["DTSTART"].dt
+    start_day = start.date() if isinstance(start, datetime) else start
+    freq = str((rule.get("FREQ") or ["DAILY"])[0]).upper()
+    interval = int((rule.get("INTERVAL") or [1])[0])
+    n = max(1, (last - start_day).days + 1) * 86400 // (_PERIOD.get(freq, 1) * max(interval, 1)) + 1
+    if rule.get("COUNT"):
+        n = min(n, int(rule["COUNT"][0]))
+    # A BY part finer than the frequency multiplies the occurrences; a coarser one only filters.
+    for key, unit in (("BYSECOND", 1), ("BYMINUTE", 60), ("BYHOUR", 3600), ("BYDAY", 86400), ("BYMONTHDAY", 86400)):
+        if rule.get(key) and unit < _PERIOD.get(freq, 1):
+            n *= len(rule[key])
+    return int(n)
 
 
 def _lines(text: str) -> list[int]:
@@ -147,6 +173,9 @@ def parse(data: bytes, name: str) -> Parsed:
     parsed = Parsed(title=str(cal.get("X-WR-CALNAME") or cal.get("NAME") or "") or None)
     if first is None or last is None:
         return parsed
+    if sum(_estimate(ev, last) for ev in masters) > MAX_OCCURRENCES:
+        raise fail(name, f"the calendar expands to more than {MAX_OCCURRENCES} events.",
+                   "give the recurrence rules an UNTIL or COUNT, or split the calendar.")
     try:
         occurrences = recurring_ical_events.of(cal).between(first, last + timedelta(days=2))
     except Exception as exc:  # the library raises its own classes for broken rules
