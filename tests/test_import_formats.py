@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -145,7 +144,7 @@ def test_rdf_turtle_and_jsonld_dumps_give_the_same_records(seed_site: BuildResul
         data = tmp_path / name
         data.mkdir()
         import_source("rdf", seed_site.out / name, data, taken=TAKEN)
-        outs.append((data / "imported" / f"rdf-dump.yaml").read_text(encoding="utf-8").split("\n", 1)[1])
+        outs.append((data / "imported" / "rdf-dump.yaml").read_text(encoding="utf-8").split("\n", 1)[1])
     assert outs[0] == outs[1]
 
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..iri import slugify
 from .common import Parsed, Rec, fail, iso_minutes, local_text, person, talk_id
-from .jsonpath import Node, load_json
+from .jsonpath import load_json
 
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?$")
 

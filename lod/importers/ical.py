@@ -25,7 +25,7 @@ import recurring_ical_events
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from ..iri import SLUG_RE, slugify
-from .common import Parsed, Rec, display, fail, iso_delta, local_text, organization, person, talk_id
+from .common import Parsed, Rec, display, fail, local_text, organization, person, talk_id
 
 MAX_OCCURRENCES = 2000  # three years of daily events; a weekly seminar has 156
 _WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
@@ -141,13 +141,14 @@ def parse(data: bytes, name: str) -> Parsed:
     masters = [c for c in cal.walk("VEVENT")]
     fallback = str(cal.get("X-WR-TIMEZONE")) if cal.get("X-WR-TIMEZONE") else None
     tzids: dict[str, str | None] = {}
+    event_lines: dict[str, int] = {}
     recurring: set[str] = set()
     first: date | None = None
     last: date | None = None
     for i, ev in enumerate(masters):
         line = starts[i] if i < len(starts) else 0
-        where = f"{name}:{line}" if line else name
         uid = str(ev.get("UID", "")) or f"event-{i + 1}"
+        event_lines.setdefault(uid, line)
         prop = ev.get("DTSTART")
         try:
             ok = prop is not None and isinstance(prop.dt, (date, datetime)) and not ev.errors
@@ -184,14 +185,14 @@ def parse(data: bytes, name: str) -> Parsed:
         raise fail(name, f"the calendar expands to more than {MAX_OCCURRENCES} events.",
                    "give the recurrence rules an UNTIL or COUNT, or split the calendar.")
     for ev in occurrences:
-        _talk(parsed, ev, name, tzids, recurring, fallback)
+        uid = str(ev.get("UID", ""))
+        _talk(parsed, ev, f"{name}:{event_lines.get(uid, 0)} (event {uid})", tzids, recurring, fallback)
     return parsed
 
 
-def _talk(parsed: Parsed, ev: Any, name: str, tzids: dict[str, str | None], recurring: set[str],
+def _talk(parsed: Parsed, ev: Any, where: str, tzids: dict[str, str | None], recurring: set[str],
           fallback: str | None) -> None:
     uid = str(ev.get("UID", ""))
-    where = f"{name} (event {uid})"
     start = ev["DTSTART"].dt
     end = ev["DTEND"].dt if ev.get("DTEND") else (start + ev["DURATION"].dt if ev.get("DURATION") else None)
     rec: Rec = {}
