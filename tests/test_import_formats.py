@@ -105,9 +105,10 @@ def test_frab_bad_duration_names_the_json_path() -> None:
                               "is not HH:MM. Fix: write it like 00:40.")
 
 
-def test_indico_and_frab_imports_load_and_build(tmp_path: Path) -> None:
+def test_imports_of_every_format_load_and_build(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
+    import_source("ical", FIX / "seminar.ics", data, taken=TAKEN)
     import_source("indico", FIX / "indico.json", data, taken=TAKEN)
     import_source("frab", FIX / "schedule.xml", data, taken=TAKEN)
     ds = load(data)
@@ -116,7 +117,7 @@ def test_indico_and_frab_imports_load_and_build(tmp_path: Path) -> None:
     assert ds.talks["2024-12-27-kevin-buzzard"].parent == ("event", "mathml24")
     assert ds.people["amaury-hayat"].ids == {"indico-person": "101"}
     result = build(data, tmp_path / "site", "http://localhost:8000/")
-    assert not result.report.violations
+    assert not result.report.violations and (result.out / "talk" / "2024-04-04-ada-lovelace.ttl").is_file()
 
 
 def test_rdf_own_dump_round_trip_is_isomorphic(seed_site: BuildResult, tmp_path: Path) -> None:

@@ -189,3 +189,16 @@ def test_merge_two_talks_with_the_same_minted_id_are_numbered_and_updated_by_uid
     ds = load(data)
     assert {t.id: t.title for t in ds.talks.values()} == {"2024-05-23-jane-doe": "Lemmas",
                                                           "2024-05-23-jane-doe-2": "Lemmas II"}
+
+
+def test_merge_matches_organisation_by_ror_before_name(tmp_path: Path) -> None:
+    data = _data(tmp_path)
+    (data / "orgs.yaml").write_text("organizations:\n  - {id: oxford, name: Univ. of Oxford, ror: 052gg0110, sources: [hand]}\n"
+                                    "  - {id: oxford-2, name: Oxford, sources: [hand]}\n")
+    src = tmp_path / "other.ttl"
+    src.write_text("""@prefix s: <http://schema.org/> .
+<https://x.example/p/jd> a s:Person ; s:name "Jane Doe" ; s:affiliation <https://x.example/o/ox> .
+<https://x.example/o/ox> a s:Organization ; s:name "Oxford" ; s:sameAs <https://ror.org/052gg0110> .
+""")
+    import_source("rdf", src, data, taken=TAKEN)
+    assert load(data).people["jd"].affiliations == ["oxford"]

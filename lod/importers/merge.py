@@ -244,7 +244,8 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
                                else r["id"])
     if conflicts:
         raise MergeConflict(_conflict_text(conflicts))
-    _prune(doc, cur_by)
+    skipped = [r for k in (*tables, "talks") for r in recs.get(k, []) if r["id"] in elsewhere.get(k, set())]
+    _prune(doc, cur_by, skipped)
     for key, value in state.items():
         new_state.setdefault(key, value)
     out.notes[:0] = m.notes
@@ -259,7 +260,7 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     return out
 
 
-def _prune(doc: dict[str, list[Rec]], cur_by: dict[str, dict[str, Rec]]) -> None:
+def _prune(doc: dict[str, list[Rec]], cur_by: dict[str, dict[str, Rec]], skipped: list[Rec]) -> None:
     """Drop new people, organisations and places that no written record refers to.
 
     They were read only for a talk that lives in another file (and so is not written).
@@ -275,13 +276,17 @@ def _prune(doc: dict[str, list[Rec]], cur_by: dict[str, dict[str, Rec]]) -> None
         elif isinstance(value, str):
             out.add(value)
 
+    needed_elsewhere: set[str] = set()
+    walk(skipped, needed_elsewhere)
     while True:
         used: set[str] = set()
         walk({k: v for k, v in doc.items() if k != "sources"}, used)
         dropped = False
         for kind in ("people", "organizations", "places"):
-            keep = [r for r in doc.get(kind, []) if r["id"] in used or r["id"] in cur_by[kind]]
+            keep = [r for r in doc.get(kind, []) if r["id"] in used or r["id"] in cur_by[kind]
+                    or r["id"] not in needed_elsewhere]
             if len(keep) != len(doc.get(kind, [])):
+                walk([r for r in doc[kind] if r not in keep], needed_elsewhere)  # their affiliations, rooms…
                 doc[kind], dropped = keep, True
             if not doc.get(kind):
                 doc.pop(kind, None)
@@ -336,7 +341,9 @@ def _compare_talk(t: R.Talk, rec: Rec, zone: str | None, prefer: str | None, not
             notes.append(f"talk {t.id} ({t.where(name)}) is not written by imports; change {name} to {_short(b)} by hand")
         elif prefer != "data":
             out.append(f"{t.where(name)}: talk {t.id}, field {name}: the data has {_short(a)}, the import has {_short(b)}.")
-    for name in sorted(set(rec) - set(TALK_FIELDS) - {"id", "sources", "part_of", "timezone", "offset"}):
+    for name in sorted(set(rec) - set(TALK_FIELDS) - {"id", "sources", "part_of", "timezone", "offset", "ids"}):
+        if name == "url" and str(rec[name]).endswith(f"/talk/{t.id}"):
+            continue  # our own feed's link to the talk's page on our site
         if getattr(t, name, None) in (None, [], {}) and rec[name] not in (None, [], {}):
             missing.append(name)
     if missing:
