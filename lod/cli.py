@@ -77,6 +77,20 @@ def cmd_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importers import import_source
+
+    result = import_source(args.format, args.source, args.data, dry_run=args.dry_run, mapping=args.map,
+                           prefer=args.prefer, url=args.url)
+    if args.dry_run:
+        sys.stdout.write(result.diff)
+        return 0
+    for note in result.plan.notes:
+        _say(f"note: {note}")
+    print(f"imported {args.source}: " + (", ".join(str(p) for p in result.written) + " written" if result.written else "no changes"))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lod`` command."""
     p = argparse.ArgumentParser(prog="lod", description="Publish academic talks as linked data.")
@@ -120,6 +134,17 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--site", default="site", help="the built site (default: site)")
     u.add_argument("--format", choices=("nt", "ttl"), default="nt", help="which dump to send (default: nt)")
     u.set_defaults(func=cmd_push)
+
+    i = sub.add_parser("import", help="convert a calendar, Indico or frab export, or an RDF archive into records in --data")
+    i.add_argument("format", choices=("ical", "indico", "frab", "rdf"), help="the format of SOURCE")
+    i.add_argument("source", help="the file to import")
+    i.add_argument("--data", default="data", help="folder of YAML records to merge into (default: data)")
+    i.add_argument("--dry-run", action="store_true", help="print the changes as a diff and write nothing")
+    i.add_argument("--map", default=None, help="YAML file settling ambiguous matches: people: {\"Name\": id or new}")
+    i.add_argument("--prefer", choices=("data", "import"), default=None,
+                   help="settle conflicts with hand-edited values: keep the data's, or take the import's")
+    i.add_argument("--url", default=None, help="the URL the source was downloaded from, recorded as its provenance")
+    i.set_defaults(func=cmd_import)
     return p
 
 

@@ -89,3 +89,19 @@ class QueryError(LodError):
     def __init__(self, message: str, status: int = 400) -> None:
         self.status = status
         super().__init__(message)
+
+
+class ImportFailed(LodError):
+    """A source given to ``lod import`` cannot be read: bad bytes, wrong shape, bad dates.
+
+    The message names the source, the line (or XML line, or JSON path) and the field,
+    and says how to fix it; the data folder is left unchanged.
+    """
+
+
+class MergeConflict(LodError):
+    """An import would overwrite a value edited by hand; nothing is written."""
+
+
+class AmbiguousMatch(LodError):
+    """A person or organisation of an import matches several records; a person must decide."""

@@ -422,7 +422,7 @@ def media(ctx: Ctx, node: Node, path: str) -> R.Media | None:
 ADDRESS: Spec = {"street": line, "locality": line, "region": line, "postal_code": line, "country": line}
 COMMON: Spec = {"id": slug, "sources": list_of(slug), "inferred": mapping_of(text), "note": text}
 IDENTIFIED: Spec = {**COMMON, "also_known_as": list_of(line), "wikidata": pattern(_WIKIDATA, "Wikidata id", "Q42"),
-                    "homepage": url, "same_as": list_of(url)}
+                    "homepage": url, "same_as": list_of(url), "ids": mapping_of(line)}
 SCHEDULED: Spec = {**COMMON, "description": text, "start": local_time, "end": end_time, "duration": duration,
                    "timezone": timezone, "offset": offset, "attendance": enum("in-person", "online", "hybrid"),
                    "venue": slug, "online": slug, "language": language, "keywords": list_of(line),

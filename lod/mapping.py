@@ -111,6 +111,8 @@ class _Mapper:
             self.iri(s, SCHEMA.sameAs, wikidata_iri(rec.wikidata))
         for same in rec.same_as:
             self.iri(s, SCHEMA.sameAs, same)
+        for system, value in sorted(rec.ids.items()):
+            self.text(s, SCHEMA.identifier, f"{system}:{value}")
 
     def person(self, rec: R.Person) -> None:
         s = self.ref("person", rec.id)

@@ -64,6 +64,7 @@ class Identified(Record):
     wikidata: str | None = None
     homepage: str | None = None
     same_as: list[str] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)  # identifiers in source systems (indico-person: 1234)
 
 
 @dataclass

@@ -1,0 +1,100 @@
+"""``lod import``: convert another system's export into records in ``data/``, merged with what is there.
+
+One module per source format (``ical``, ``indico``, ``frab``, ``rdf``), each a pure
+function from the source's bytes to a ``Parsed`` of plain record dicts; ``merge``
+reconciles them with the data folder and is the only one that writes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ImportFailed
+from ..iri import slugify
+from .frab import parse as parse_frab
+from .ical import parse as parse_ical
+from .indico import parse as parse_indico
+from .rdf import parse as parse_rdf
+from .common import Parsed
+from .merge import Plan, diff, plan, write
+
+Parser = Callable[[bytes, str], Parsed]
+FORMATS: dict[str, Parser] = {"ical": parse_ical, "indico": parse_indico, "frab": parse_frab, "rdf": parse_rdf}
+MAX_BYTES = 50 * 2**20
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, with dry_run, would do)."""
+
+    plan: Plan
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def diff(self) -> str:
+        """The changes as a unified diff, then the notes."""
+        return diff(self.plan)
+
+
+def read_mapping(path: str | os.PathLike[str] | None) -> dict[str, dict[str, str]]:
+    """The mapping file that settles ambiguous matches: ``people: {"Wei Zhang": wei-zhang}`` (or ``new``)."""
+    if path is None:
+        return {}
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ImportFailed(f"{path}: cannot read the mapping file ({exc}). "
+                           "Fix: write YAML such as  people: {\"Wei Zhang\": wei-zhang}") from None
+    ok = isinstance(doc, dict) and all(
+        k in ("people", "organizations", "places", "series", "events", "talks") and isinstance(v, dict)
+        and all(isinstance(a, str) and isinstance(b, str) for a, b in v.items()) for k, v in doc.items())
+    if not ok:
+        raise ImportFailed(f"{path}: the mapping file must map kinds (people, organizations, places, events, talks) "
+                           "to {name as written in the source: existing id or new}. "
+                           "Fix: write e.g.  people: {\"Wei Zhang\": wei-zhang}")
+    return {k: dict(v) for k, v in doc.items()}
+
+
+def source_slug(fmt: str, source: str) -> str:
+    """The id of an import's source record and the name of its file: ``ical-seminar``."""
+    return f"{fmt}-{slugify(Path(source).stem)}"[:60].strip("-")
+
+
+def import_source(fmt: str, source: str | os.PathLike[str], data_dir: str | os.PathLike[str] = "data", *,
+                  dry_run: bool = False, mapping: str | os.PathLike[str] | None = None, prefer: str | None = None,
+                  url: str | None = None, taken: date | None = None) -> ImportResult:
+    """Import *source* (a file in format *fmt*) into *data_dir*; with *dry_run*, only plan.
+
+    Raises ImportFailed (unreadable source), AmbiguousMatch, MergeConflict or RecordErrors
+    (the data folder is invalid); in every such case nothing is written.
+    """
+    if fmt not in FORMATS:
+        raise ImportFailed(f"unknown import format {fmt!r}. Fix: use one of {', '.join(FORMATS)}.")
+    path = Path(source)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ImportFailed(f"{path}: the file is larger than {MAX_BYTES // 2**20} MiB. Fix: split it.")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportFailed(f"{path}: cannot read the file ({exc.strerror}). Fix: check the path.") from None
+    parsed = FORMATS[fmt](data, str(path))
+    slug = source_slug(fmt, str(path))
+    record: dict[str, Any] = {"id": slug}
+    if parsed.title:
+        record["title"] = parsed.title
+    record["document"] = path.name
+    if url:
+        record["url"] = url
+    record["taken"] = (taken or date.today()).isoformat()
+    p = plan(parsed, record, Path(data_dir), slug, read_mapping(mapping), prefer)
+    result = ImportResult(p)
+    if not dry_run:
+        result.written = write(p)
+    return result

@@ -1,0 +1,138 @@
+"""Helpers shared by the importers: the parsed-source shape, names, times and errors.
+
+Parsers are pure: bytes in, a ``Parsed`` out. A ``Parsed`` holds plain record dicts of
+exactly the shape the YAML files use (``people``, ``organizations``, ``places``,
+``events``, ``talks``), with ids local to the import; ``merge`` reconciles them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..errors import ImportFailed
+from ..iri import slugify
+
+Rec = dict[str, Any]
+KINDS = ("sources", "people", "organizations", "places", "series", "events", "talks")
+
+
+@dataclass
+class Parsed:
+    """What a parser read from one source: records by top-level key, and the source's title."""
+
+    title: str | None = None
+    records: dict[str, list[Rec]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    # True when the records carry their own `sources` (an RDF archive): merge keeps them.
+    own_sources: bool = False
+
+    def add(self, kind: str, rec: Rec) -> str:
+        """Add *rec* unless a record with its id is already there; return its id."""
+        for old in self.records[kind]:
+            if old["id"] == rec["id"]:
+                for key, value in rec.items():  # the same person named twice: keep what the first lacked
+                    old.setdefault(key, value)
+                return str(old["id"])
+        self.records[kind].append(rec)
+        return str(rec["id"])
+
+
+def fail(where: str, problem: str, fix: str) -> ImportFailed:
+    """An ImportFailed naming where (file:line, or file plus JSON path), what is wrong and how to fix it."""
+    return ImportFailed(f"{where}: {problem} Fix: {fix}")
+
+
+# ---------------------------------------------------------------- names
+
+_PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "du", "del", "della", "la", "le", "dos", "das", "ter", "ten"}
+
+
+def split_name(text: str) -> Rec:
+    """Name fields of a person as a source writes them: "SURNAME, Given" or "Given Family".
+
+    An all-capitals surname (Indico's "HAYAT, Amaury") is written in title case; a single
+    word stays a whole `name`.
+    """
+    text = " ".join(text.split())
+    if "," in text:
+        family, given = (p.strip() for p in text.split(",", 1))
+    else:
+        words = text.split(" ")
+        if len(words) < 2:
+            return {"name": text}
+        cut = len(words) - 1
+        while cut > 1 and words[cut - 1].lower() in _PARTICLES:
+            cut -= 1
+        given, family = " ".join(words[:cut]), " ".join(words[cut:])
+    if family.isupper() and len(family) > 2:
+        family = "-".join(w.capitalize() for w in family.title().split("-"))
+    if not given or not family:
+        return {"name": text}
+    return {"given_name": given, "family_name": family}
+
+
+def display(rec: Rec) -> str:
+    """A person's name written "Given Family"."""
+    return str(rec.get("name") or " ".join(p for p in (rec.get("given_name"), rec.get("family_name")) if p))
+
+
+def fold(text: str) -> str:
+    """Text without accents, case or punctuation: the key names are compared by."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).split())
+
+
+def name_keys(rec: Rec) -> tuple[str, str]:
+    """(full key, initials key) of a person: "francois charton", "f charton"."""
+    if rec.get("family_name"):
+        given, family = fold(str(rec.get("given_name") or "")), fold(str(rec["family_name"]))
+    else:
+        parts = split_name(str(rec.get("name") or ""))
+        given, family = fold(str(parts.get("given_name") or "")), fold(str(parts.get("family_name") or parts.get("name") or ""))
+    initials = " ".join(w[0] for w in given.split())
+    return (f"{given} {family}".strip(), f"{initials} {family}".strip())
+
+
+def person(text: str, **extra: Any) -> Rec:
+    """A person record from a name as written, with an id minted from it."""
+    rec = split_name(text)
+    rec = {"id": slugify(display(rec)), **rec, **{k: v for k, v in extra.items() if v}}
+    if display(rec) != text.strip() and text.strip():
+        rec["also_known_as"] = [" ".join(text.split())]
+    return rec
+
+
+def organization(name: str) -> Rec:
+    """An organisation record from its name."""
+    name = " ".join(name.split())
+    return {"id": slugify(name)[:60].strip("-"), "name": name}
+
+
+# ---------------------------------------------------------------- times
+
+def local_text(moment: datetime) -> str:
+    """A wall-clock time as the record format writes it: YYYY-MM-DDTHH:MM, seconds only when set."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S" if moment.second else "%Y-%m-%dT%H:%M")
+
+
+def iso_minutes(minutes: int) -> str:
+    """An ISO 8601 duration of a number of minutes: PT1H30M."""
+    h, m = divmod(minutes, 60)
+    d, h = divmod(h, 24)
+    text = "P" + (f"{d}D" if d else "")
+    clock = (f"{h}H" if h else "") + (f"{m}M" if m else "")
+    return text + ("T" + clock if clock else ("" if d else "T0M"))
+
+
+def iso_delta(delta: timedelta) -> str:
+    """An ISO 8601 duration of a timedelta (whole minutes)."""
+    return iso_minutes(int(delta.total_seconds() // 60))
+
+
+def talk_id(start: str | None, label: str) -> str:
+    """A readable talk id: 2024-05-23-amaury-hayat (the day, then the speaker or title)."""
+    slug = slugify(label)[:50].strip("-")
+    return f"{start[:10]}-{slug}" if start else slug

@@ -1,0 +1,272 @@
+"""Import RFC 5545 calendars (a seminar series feed, our own ``talks.ics``) as talks.
+
+Times keep their zone: a TZID that is an IANA name is used as it is, a Windows name
+(Outlook's "W. Europe Standard Time") is mapped to its IANA zone, and the wall-clock time
+is taken as written. UTC times get ``offset: "+00:00"``; all-day events become dates
+(DTEND is exclusive). Recurring events are expanded with recurring-ical-events, one talk
+per occurrence (EXDATE and moved occurrences included), up to three years past their
+first start when the rule has no end. STATUS:CANCELLED becomes ``status: cancelled``.
+
+A speaker is read only when the text follows a recognisable pattern: a description line
+``Speaker: Name (Affiliation)`` (also Speakers, Presenter, Orateur), or a summary
+``Name (Affiliation): Title`` / ``Title - Name (Affiliation)``. Anything else stays in the
+title and abstract: we do not guess.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import available_timezones
+
+import icalendar
+import recurring_ical_events
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+from ..iri import SLUG_RE, slugify
+from .common import Parsed, Rec, display, fail, local_text, organization, person, talk_id
+
+MAX_OCCURRENCES = 2000  # three years of daily events; a weekly seminar has 156
+_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
+_NAME = re.compile(rf"^(?:{_WORD}(?:\s+(?:{_WORD}|van|von|der|de|da|di|du|del|la|le)){{1,4}}"
+                   rf"|[A-ZÀ-ÖØ-Þ][\w'’ -]+,\s*{_WORD}(?:\s+{_WORD})*)$")
+_DESC = re.compile(r"^\s*(?:speakers?|presenters?|orat(?:eur|rice)s?|intervenants?)\s*:\s*(.+?)\s*$", re.I | re.M)
+_ONE = re.compile(r"^(?P<name>[^()]+?)\s*(?:\((?P<aff>[^()]+)\))?$")
+_SUMMARY = (re.compile(r"^(?P<name>[^():]+?)\s*\((?P<aff>[^()]+)\)\s*[:–—]\s*(?P<title>.+)$"),
+            re.compile(r"^(?P<title>.+?)\s+[-–—]\s+(?P<name>[^()]+?)\s*\((?P<aff>[^()]+)\)$"))
+
+
+def _speakers(parsed: Parsed, text: str) -> list[str]:
+    """Person ids of "Name (Affiliation); Name" (adding people and organisations), or [] if not names."""
+    out = []
+    for part in re.split(r"\s*;\s*|\s+and\s+|\s+&\s+", text.strip()):
+        m = _ONE.match(part)
+        if not m or not _NAME.match(m.group("name").strip()):
+            return []
+        extra: dict[str, Any] = {}
+        if m.group("aff"):
+            extra["affiliations"] = [parsed.add("organizations", organization(m.group("aff")))]
+        out.append(parsed.add("people", person(m.group("name"), **extra)))
+    return out
+
+
+_PERIOD = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400,
+           "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400}
+
+
+def _estimate(ev: Any, last: date) -> int:
+    """An upper estimate of a rule's occurrences up to *last*, checked before expanding anything.
+
+    Expanding first would let a hostile FREQ=SECONDLY rule run for minutes.
+    """
+    rule = ev.get("RRULE")
+    if not rule or not hasattr(rule, "get"):
+        return 1
+    start = ev["DTSTART"].dt
+    start_day = start.date() if isinstance(start, datetime) else start
+    freq = str((rule.get("FREQ") or ["DAILY"])[0]).upper()
+    interval = int((rule.get("INTERVAL") or [1])[0])
+    n = max(1, (last - start_day).days + 1) * 86400 // (_PERIOD.get(freq, 1) * max(interval, 1)) + 1
+    if rule.get("COUNT"):
+        n = min(n, int(rule["COUNT"][0]))
+    # A BY part finer than the frequency multiplies the occurrences; a coarser one only filters.
+    for key, unit in (("BYSECOND", 1), ("BYMINUTE", 60), ("BYHOUR", 3600), ("BYDAY", 86400), ("BYMONTHDAY", 86400)):
+        if rule.get(key) and unit < _PERIOD.get(freq, 1):
+            n *= len(rule[key])
+    return int(n)
+
+
+def _lines(text: str) -> list[int]:
+    """The 1-based line of each BEGIN:VEVENT, in order."""
+    return [i for i, line in enumerate(text.splitlines(), 1) if line.strip().upper() == "BEGIN:VEVENT"]
+
+
+def _line_of(text: str, start: int, prop: str) -> int:
+    for i, line in enumerate(text.splitlines()[start - 1:], start):
+        if line.upper().startswith(prop + ":") or line.upper().startswith(prop + ";"):
+            return i
+        if line.strip().upper() == "END:VEVENT":
+            break
+    return start
+
+
+def _zone(tzid: str | None, value: Any, where: str, fallback: str | None) -> tuple[str | None, str | None]:
+    """(IANA zone, UTC offset) of a time, from its TZID (IANA or Windows) or its own tzinfo."""
+    if tzid:
+        if tzid in available_timezones():
+            return tzid, None
+        if tzid in WINDOWS_TO_OLSON:
+            return WINDOWS_TO_OLSON[tzid], None
+        off = value.utcoffset() if isinstance(value, datetime) and value.tzinfo else None
+        if off is None:
+            raise fail(where, f"the time zone {tzid!r} is neither an IANA nor a Windows zone name.",
+                       "use an IANA name such as Europe/Paris in TZID, or write the time in UTC (…Z).")
+        minutes = int(off.total_seconds() // 60)
+        return None, f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        if value.utcoffset() == timedelta(0):
+            return None, "+00:00"
+        key = getattr(value.tzinfo, "key", None)
+        if key:
+            return str(key), None
+    if fallback:
+        return fallback, None
+    raise fail(where, "the time has no time zone (a floating time).",
+               "give DTSTART a TZID (e.g. DTSTART;TZID=Europe/Paris:…) or X-WR-TIMEZONE to the calendar.")
+
+
+def _wall(value: datetime, zone: str | None, offset: str | None) -> datetime:
+    if offset == "+00:00" and value.tzinfo is not None:
+        from datetime import UTC
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value.replace(tzinfo=None)  # the wall-clock time as the file writes it in its TZID
+
+
+def parse(data: bytes, name: str) -> Parsed:
+    """Talks (with speakers, organisations and places) of an iCalendar file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise fail(f"{name}:{line}", "the file is not UTF-8.", "save it as UTF-8.") from None
+    if not text.lstrip().upper().startswith("BEGIN:VCALENDAR"):
+        raise fail(f"{name}:1", "this is not an iCalendar file (it does not start with BEGIN:VCALENDAR).",
+                   "export the calendar as .ics, or choose another import format.")
+    try:
+        cal = icalendar.Calendar.from_ical(text)
+    except ValueError as exc:
+        raise fail(name, f"the iCalendar syntax is broken: {exc}.", "check that every BEGIN: has its END: and lines are 'NAME:value'.") from None
+    starts = _lines(text)
+    masters = [c for c in cal.walk("VEVENT")]
+    fallback = str(cal.get("X-WR-TIMEZONE")) if cal.get("X-WR-TIMEZONE") else None
+    tzids: dict[str, str | None] = {}
+    event_lines: dict[str, int] = {}
+    recurring: set[str] = set()
+    first: date | None = None
+    last: date | None = None
+    for i, ev in enumerate(masters):
+        line = starts[i] if i < len(starts) else 0
+        uid = str(ev.get("UID", "")) or f"event-{i + 1}"
+        event_lines.setdefault(uid, line)
+        prop = ev.get("DTSTART")
+        try:
+            ok = prop is not None and isinstance(prop.dt, (date, datetime)) and not ev.errors
+        except Exception:  # icalendar raises on reading a broken value
+            ok = False
+        if not ok:
+            bad = str(next((p for p, _ in ev.errors), None) or "DTSTART").upper()
+            raw = next((l for l in text.splitlines()[line - 1:] if l.upper().startswith(bad.upper())), "")
+            raise fail(f"{name}:{_line_of(text, line, bad.upper())}",
+                       f"event {uid}, field {bad}: {raw.split(':', 1)[-1]!r} is not a valid date or date-time."
+                       if raw else f"event {uid} has no valid DTSTART.",
+                       "write dates as YYYYMMDD and times as YYYYMMDDTHHMMSS (with TZID= or a final Z).")
+        tzids.setdefault(uid, prop.params.get("TZID"))
+        d = prop.dt.date() if isinstance(prop.dt, datetime) else prop.dt
+        until = d
+        if ev.get("RRULE") or ev.get("RDATE") or ev.get("RECURRENCE-ID"):
+            recurring.add(uid)
+            rule = ev.get("RRULE") or {}
+            ends = rule.get("UNTIL") if hasattr(rule, "get") else None
+            until = (ends[0].date() if isinstance(ends[0], datetime) else ends[0]) if ends else d + timedelta(days=3 * 366)
+        first = d if first is None or d < first else first
+        last = until if last is None or until > last else last
+    parsed = Parsed(title=str(cal.get("X-WR-CALNAME") or cal.get("NAME") or "") or None)
+    if first is None or last is None:
+        return parsed
+    if sum(_estimate(ev, last) for ev in masters) > MAX_OCCURRENCES:
+        raise fail(name, f"the calendar expands to more than {MAX_OCCURRENCES} events.",
+                   "give the recurrence rules an UNTIL or COUNT, or split the calendar.")
+    try:
+        occurrences = recurring_ical_events.of(cal).between(first, last + timedelta(days=2))
+    except Exception as exc:  # the library raises its own classes for broken rules
+        raise fail(name, f"a recurrence rule cannot be expanded: {exc}.", "check the RRULE, RDATE and EXDATE lines.") from None
+    if len(occurrences) > MAX_OCCURRENCES:
+        raise fail(name, f"the calendar expands to more than {MAX_OCCURRENCES} events.",
+                   "give the recurrence rules an UNTIL or COUNT, or split the calendar.")
+    for ev in occurrences:
+        uid = str(ev.get("UID", ""))
+        _talk(parsed, ev, f"{name}:{event_lines.get(uid, 0)} (event {uid})", tzids, recurring, fallback)
+    return parsed
+
+
+def _talk(parsed: Parsed, ev: Any, where: str, tzids: dict[str, str | None], recurring: set[str],
+          fallback: str | None) -> None:
+    uid = str(ev.get("UID", ""))
+    start = ev["DTSTART"].dt
+    end = ev["DTEND"].dt if ev.get("DTEND") else (start + ev["DURATION"].dt if ev.get("DURATION") else None)
+    rec: Rec = {}
+    summary = " ".join(str(ev.get("SUMMARY", "")).split())
+    desc = str(ev.get("DESCRIPTION", "")).strip()
+    speakers: list[str] = []
+    m = _DESC.search(desc)
+    if m:
+        speakers = _speakers(parsed, m.group(1))
+        if speakers:
+            desc = (desc[:m.start()] + desc[m.end():]).strip()
+    if not speakers:
+        for pattern in _SUMMARY:
+            sm = pattern.match(summary)
+            if sm and _NAME.match(sm.group("name").strip()):
+                speakers = _speakers(parsed, f"{sm.group('name')} ({sm.group('aff')})")
+                if speakers:
+                    summary = sm.group("title").strip()
+                    break
+    if isinstance(start, datetime):
+        zone, offset = _zone(tzids.get(uid), start, where, fallback)
+        rec["start"] = local_text(_wall(start, zone, offset))
+        if isinstance(end, datetime) and end == start:
+            end = None  # no DTEND nor DURATION: RFC 5545 makes it an instant; the record leaves the end out
+        if isinstance(end, datetime):
+            if end.tzinfo is not None and start.tzinfo is not None and zone and not tzids.get(uid):
+                end = end.astimezone(start.tzinfo)
+            rec["end"] = local_text(_wall(end, zone, offset))
+            if end <= start:
+                raise fail(where, f"DTEND {end} is not after DTSTART {start}.", "correct DTEND or DURATION.")
+        if zone:
+            rec["timezone"] = zone
+        else:
+            rec["offset"] = offset
+    else:
+        rec["start"] = start.isoformat()
+        if isinstance(end, date) and not isinstance(end, datetime) and end - start > timedelta(days=1):
+            rec["end"] = (end - timedelta(days=1)).isoformat()  # DTEND of an all-day event is exclusive
+    # Our own feeds: UID <talk-id>@<host> and URL …/talk/<talk-id>; keep the id.
+    ours = uid.split("@")[0] if str(ev.get("URL", "")).endswith("/talk/" + uid.split("@")[0]) else ""
+    label = display(next(p for p in parsed.records["people"] if p["id"] == speakers[0])) if speakers else summary or "talk"
+    rec["id"] = ours if ours and SLUG_RE.match(ours) and uid not in recurring else talk_id(rec["start"], label)
+    if summary:
+        rec["title"] = summary
+    if speakers:
+        rec["speakers"] = speakers
+    if str(ev.get("STATUS", "")).upper() == "CANCELLED":
+        rec["status"] = "cancelled"
+    if desc:
+        rec["abstract"] = desc
+    loc = " ".join(str(ev.get("LOCATION", "")).split())
+    # our own feeds write "Room, Building, address; online: Zoom https://…"
+    room, _, online = loc.partition("online:") if loc.startswith("online:") else loc.partition("; online:")
+    room, online = room.strip(" ;"), online.strip()
+    if room.startswith(("http://", "https://")) and " " not in room:
+        room, online = "", room
+    if online:
+        link = online.rsplit(" ", 1)[-1] if re.search(r"https?://\S+$", online) else None
+        oname = online[:-len(link)].strip() if link else online
+        place: Rec = {"id": slugify(oname or (link or "online").split("//")[-1])[:60].strip("-"),
+                      "name": oname or "Online", "virtual": True}
+        if link:
+            place["url"] = link
+        rec["online"] = parsed.add("places", place)
+    if room:
+        rec["venue"] = parsed.add("places", {"id": slugify(room)[:60].strip("-"), "name": room})
+    if ev.get("URL"):
+        rec["url"] = str(ev["URL"])
+    cats = ev.get("CATEGORIES")
+    if cats:
+        values = [str(c) for c in (cats.cats if hasattr(cats, "cats") else [])]
+        rec["keywords"] = list(dict.fromkeys(v for v in values if v.strip()))
+    if uid:
+        rec["ids"] = {"ical": uid if uid not in recurring else f"{uid}/{rec['start']}"}
+    if not rec.get("keywords"):
+        rec.pop("keywords", None)
+    parsed.records["talks"].append(rec)
