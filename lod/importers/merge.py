@@ -32,7 +32,9 @@ from .. import records as R
 from ..errors import AmbiguousMatch, ImportFailed, MergeConflict, RecordErrors
 from ..load import data_files, load
 from .common import Parsed, Rec, display
+from . import yamledit
 from .match import SINGULAR, Matcher, utc_of
+from .yamledit import RecordEdit
 
 ORDER = ["id", "kind", "name", "title", "title_status", "given_name", "family_name", "also_known_as", "series", "part_of",
          "speakers", "coauthors", "start", "end", "duration", "timezone", "offset", "status", "previous_start",
@@ -209,11 +211,22 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
 
     # 2. records kept elsewhere: compare talks, note what is not applied
     conflicts: list[str] = []
+    src_id = source["id"]
+    edits: dict[Path, list[RecordEdit]] = {}
+    applied: list[Any] = []  # values added to hand-written talks: the records they name must be written
     for rec in recs.get("talks", []):
         if rec["id"] in elsewhere["talks"]:
-            conflicts += _compare_talk(ds.talks[rec["id"]], rec, talk_zones.get(rec["id"]), prefer, out.notes)
+            t = ds.talks[rec["id"]]
+            add, replace = _compare_talk(t, rec, talk_zones.get(rec["id"]), prefer, conflicts)
+            if add or replace:
+                edit = RecordEdit(t.loc.line or 0, t.loc.column or 0, add, replace)
+                if src_id not in t.sources:
+                    edit.append["sources"] = [src_id]
+                edits.setdefault(Path(t.loc.file), []).append(edit)
+                applied += [add, replace]
+                changed = ", ".join([*add, *replace])
+                out.notes.append(f"talk {t.id} ({t.loc}) is written by hand; updated in place: {changed}")
     # 3. three-way merge into our own file
-    src_id = source["id"]
     doc: dict[str, list[Rec]] = {}
     cur_by = {k: {r["id"]: r for r in current.get(k, []) if isinstance(r, dict) and "id" in r}
               for k in ("sources", *tables, "talks")}
@@ -245,14 +258,25 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     if conflicts:
         raise MergeConflict(_conflict_text(conflicts))
     skipped = [r for k in (*tables, "talks") for r in recs.get(k, []) if r["id"] in elsewhere.get(k, set())]
-    _prune(doc, cur_by, skipped)
+    _prune(doc, cur_by, skipped, applied)
+    # a pruned record was never written: remembering it would report it as deleted by hand next time
+    kept = {f"{k}/{r['id']}" for k, rs in doc.items() for r in rs}
+    new_state = {k: v for k, v in new_state.items()
+                 if k in kept or k.split("/")[0] not in ("people", "organizations", "places")}
     for key, value in state.items():
         new_state.setdefault(key, value)
     out.notes[:0] = m.notes
     header = (f"# Imported by 'lod import' from {source.get('url') or source.get('document')} on {source['taken']}.\n"
               f"# Edit freely: fields you change are kept on the next import of this source\n"
               f"# (what the importer last wrote is in .import-state/{slug}.json).\n")
-    if set(doc) <= {"sources"} and not current:
+    for path, file_edits in edits.items():
+        out.old[path] = path.read_bytes()
+        try:
+            out.files[path] = yamledit.apply(out.old[path].decode("utf-8"), file_edits, str(path)).encode("utf-8")
+        except (yamledit.EditFailed, UnicodeDecodeError) as exc:
+            raise ImportFailed(f"{exc}; nothing was written. Fix: add the imported fields by hand, "
+                               "or run again with --prefer data.") from None
+    if set(doc) <= {"sources"} and not current and not edits:
         out.notes.append("every imported record is already in the data; nothing to write")
         return out
     out.files[owned_path] = dump_yaml(doc, header)
@@ -260,10 +284,12 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     return out
 
 
-def _prune(doc: dict[str, list[Rec]], cur_by: dict[str, dict[str, Rec]], skipped: list[Rec]) -> None:
+def _prune(doc: dict[str, list[Rec]], cur_by: dict[str, dict[str, Rec]], skipped: list[Rec],
+           applied: list[Any]) -> None:
     """Drop new people, organisations and places that no written record refers to.
 
-    They were read only for a talk that lives in another file (and so is not written).
+    They were read only for a talk that lives in another file, for fields that file
+    already has. Values *applied* to such a file (a coauthor, a venue) keep what they name.
     """
     def walk(value: Any, out: set[str]) -> None:
         if isinstance(value, dict):
@@ -281,6 +307,7 @@ def _prune(doc: dict[str, list[Rec]], cur_by: dict[str, dict[str, Rec]], skipped
     while True:
         used: set[str] = set()
         walk({k: v for k, v in doc.items() if k != "sources"}, used)
+        walk(applied, used)
         dropped = False
         for kind in ("people", "organizations", "places"):
             keep = [r for r in doc.get(kind, []) if r["id"] in used or r["id"] in cur_by[kind]
@@ -319,36 +346,46 @@ def _three_way(key: str, cur: Rec | None, last: Rec | None, new: Rec, prefer: st
     return out
 
 
-def _compare_talk(t: R.Talk, rec: Rec, zone: str | None, prefer: str | None, notes: list[str]) -> list[str]:
-    out = []
+def _compare_talk(t: R.Talk, rec: Rec, zone: str | None, prefer: str | None,
+                  conflicts: list[str]) -> tuple[Rec, Rec]:
+    """Compare an imported talk with a hand-written one: the fields to add and to replace.
+
+    A field the talk lacks is added (nothing written by hand is lost); a differing field is
+    a conflict, unless --prefer settles it (import: replace it; data: keep it).
+    """
     have = {"title": t.title, "start": t.start, "end": _norm_end(t.end, t.start), "duration": t.duration,
             "status": t.status, "abstract": (t.abstract or "").strip() or None, "speakers": sorted(t.speakers) or None}
     new = {**rec, "end": _norm_end(rec, rec.get("start")), "abstract": (rec.get("abstract") or "").strip() or None,
            "speakers": sorted(rec.get("speakers", [])) or None, "status": rec.get("status", "scheduled")}
-    missing = []
     for name, when in (("start", t.start_at), ("end", t.end_at)):
         # the same instant written in another zone (a feed writes UTC) is the same time
         b_utc = utc_of({**rec, "start": new.get(name)}, zone) if new.get(name) else None
         if when is not None and when.utc is not None and b_utc == when.utc:
             new[name] = have[name]
+    add: Rec = {}
+    replace: Rec = {}
     for name in TALK_FIELDS:
         a, b = have[name], new.get(name)
         if b is None or a == b:
             continue
         if a is None:
-            missing.append(name)
+            # an end beside the talk's duration (or the reverse) would say the length twice
+            if not (name == "end" and t.duration) and not (name == "duration" and t.end):
+                add[name] = rec[name]
         elif prefer == "import":
-            notes.append(f"talk {t.id} ({t.where(name)}) is not written by imports; change {name} to {_short(b)} by hand")
+            replace[name] = b if name == "end" else rec.get(name, b)  # the end as a full date and time
         elif prefer != "data":
-            out.append(f"{t.where(name)}: talk {t.id}, field {name}: the data has {_short(a)}, the import has {_short(b)}.")
+            conflicts.append(f"{t.where(name)}: talk {t.id}, field {name}: the data has {_short(a)}, "
+                             f"the import has {_short(b)}.")
     for name in sorted(set(rec) - set(TALK_FIELDS) - {"id", "sources", "part_of", "timezone", "offset", "ids"}):
         if name == "url" and str(rec[name]).endswith(f"/talk/{t.id}"):
             continue  # our own feed's link to the talk's page on our site
-        if getattr(t, name, None) in (None, [], {}) and rec[name] not in (None, [], {}):
-            missing.append(name)
-    if missing:
-        notes.append(f"talk {t.id} ({t.loc}) is not written by imports; the import also has: {', '.join(missing)}")
-    return out
+        value = rec[name]
+        if name == "keywords":  # our own feed writes topics and keywords alike as categories
+            value = [k for k in value if k not in (*t.topics, *t.keywords)]
+        if getattr(t, name, None) in (None, [], {}) and value not in (None, [], {}):
+            add[name] = value
+    return ordered(add), replace
 
 
 def _short(value: Any) -> str:
