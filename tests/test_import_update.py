@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from lod.cli import main
-from lod.errors import MergeConflict
+from lod.errors import ImportFailed, MergeConflict
 from lod.importers import import_source
 from lod.importers.yamledit import RecordEdit, apply
 from lod.load import load
@@ -198,3 +198,26 @@ def test_yamledit_replaces_block_values_and_appends_to_lists() -> None:
                    "\n"
                    "  - id: b\n"
                    "    sources: [hand, imp]\n")
+
+
+def test_update_talk_written_on_one_line_stops_the_import(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "records.yaml").write_text(
+        "sources:\n  - {id: hand, document: notes.txt, taken: 2024-01-01}\n"
+        "people:\n  - {id: jane-doe, given_name: Jane, family_name: Doe, sources: [hand]}\n"
+        "talks:\n  - {id: t1, title: Proofs, speakers: [jane-doe], start: 2024-05-23T09:30, timezone: Europe/Paris,"
+        " sources: [hand]}\n", encoding="utf-8")
+    feed = tmp_path / "feed.ics"
+    feed.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:t1@example.org\r\n"
+                    "DTSTAMP:20240101T000000Z\r\nDTSTART;TZID=Europe/Paris:20240523T093000\r\n"
+                    "DTEND;TZID=Europe/Paris:20240523T103000\r\nSUMMARY:Proofs\r\nDESCRIPTION:Speaker: Jane Doe\r\n"
+                    "END:VEVENT\r\nEND:VCALENDAR\r\n", encoding="utf-8")
+    before = _snapshot(data)
+    with pytest.raises(ImportFailed) as exc:
+        import_source("ical", feed, data, taken=TAKEN)
+    assert str(exc.value) == (
+        f"{data}/records.yaml:6:5: the record is written on one line ({{…}}), which cannot be edited in place; "
+        "nothing was written. Fix: write the talk one field a line, or give it the imported "
+        "fields (end) by hand.")
+    assert _snapshot(data) == before

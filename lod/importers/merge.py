@@ -10,9 +10,12 @@ re-import each field is merged three ways:
   edit stays;
 - both changed → a conflict: nothing is written and both values are named.
 
-Records in any other file (written by hand, or by another import) are never rewritten:
-imported records point at them, a talk's differing fields are conflicts, and fields they
-lack are listed in the report for a person to add.
+A matched talk in any other file (written by hand, or by another import) is updated in
+place by ``yamledit``, which splices text so the rest of the file stays byte for byte:
+fields the talk lacks are added and the import's source joins its ``sources``; differing
+fields are conflicts unless ``prefer`` settles them ("import" replaces, "data" keeps).
+There is no state for such files, so no three-way merge: a differing value may be a hand
+edit. Other records of those files are never rewritten; imported records point at them.
 """
 
 from __future__ import annotations
@@ -274,8 +277,9 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
         try:
             out.files[path] = yamledit.apply(out.old[path].decode("utf-8"), file_edits, str(path)).encode("utf-8")
         except (yamledit.EditFailed, UnicodeDecodeError) as exc:
-            raise ImportFailed(f"{exc}; nothing was written. Fix: add the imported fields by hand, "
-                               "or run again with --prefer data.") from None
+            names = ", ".join(dict.fromkeys(k for e in file_edits for k in (*e.add, *e.replace)))
+            raise ImportFailed(f"{exc}; nothing was written. Fix: write the talk one field a line, "
+                               f"or give it the imported fields ({names}) by hand.") from None
     if set(doc) <= {"sources"} and not current and not edits:
         out.notes.append("every imported record is already in the data; nothing to write")
         return out

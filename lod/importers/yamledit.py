@@ -88,8 +88,8 @@ def apply(text: str, edits: list[RecordEdit], file: str = "") -> str:
         for step in path:
             target = target[step]
         if node.flow_style:
-            raise EditFailed(f"{file}:{e.line}:{e.column}: the record is written on one line ({{…}}); "
-                             "write it in block style to let imports update it")
+            raise EditFailed(f"{file}:{e.line}:{e.column}: the record is written on one line ({{…}}), "
+                             "which cannot be edited in place")
         pairs = {k.value: (k, v) for k, v in node.value if isinstance(k, ScalarNode)}
         adds = dict(e.add)
         for key, value in e.replace.items():
