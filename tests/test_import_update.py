@@ -166,6 +166,13 @@ def test_yamledit_leaves_untouched_text_byte_identical(path: Path) -> None:
     assert "".join(ln for ln in out.splitlines(keepends=True) if "zz_added: x" not in ln) == text
 
 
+def test_yamledit_keeps_windows_line_breaks() -> None:
+    text = "talks:\r\n  - id: a  # first\r\n    sources: [hand]\r\n\r\n  - id: b\r\n    sources: [hand]\r\n"
+    out = apply(text, [RecordEdit(2, 5, add={"abstract": "one\ntwo\n"}, append={"sources": ["imp"]})])
+    assert out == ("talks:\r\n  - id: a  # first\r\n    sources: [hand, imp]\r\n    abstract: |\r\n      one\r\n"
+                   "      two\r\n\r\n  - id: b\r\n    sources: [hand]\r\n")
+
+
 def test_yamledit_replaces_block_values_and_appends_to_lists() -> None:
     text = ("talks:  # hand-written\n"
             "  - id: a\n"

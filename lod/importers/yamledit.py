@@ -122,6 +122,8 @@ def apply(text: str, edits: list[RecordEdit], file: str = "") -> str:
             body = "".join(render(k, v, node.start_mark.column) for k, v in adds.items())
             splices.append((at, at, _nl(text, at) + body, node.start_mark.column))
             target.update(adds)
+    if "\r\n" in text:  # keep a Windows file's line breaks
+        splices = [(a, b, new.replace("\r\n", "\n").replace("\n", "\r\n"), c) for a, b, new, c in splices]
     out = text
     last = len(text) + 1
     # From the end backwards, so earlier positions stay valid. At one position (a record's
