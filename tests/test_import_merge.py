@@ -150,7 +150,7 @@ def test_merge_conflict_with_hand_written_talk_matched_by_time_and_speaker(tmp_p
     result = import_source("indico", FIX / "indico.json", data, prefer="data", taken=TAKEN)
     ds = load(data)
     assert len([t for t in ds.talks.values() if t.start == "2024-05-23T09:30"]) == 1  # matched, not duplicated
-    assert any("is written by hand; updated in place: coauthors, venue, url" in n for n in result.plan.notes)
+    assert any("is written by hand; updated in place, added: coauthors, venue, url" in n for n in result.plan.notes)
 
 
 def test_merge_dry_run_prints_a_diff_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -101,7 +101,7 @@ def test_update_without_prefer_is_a_conflict_naming_both_values(tmp_path: Path) 
 def test_update_prefer_import_replaces_differing_values(tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(SEED, data)
-    import_source("indico", INDICO, data, prefer="import", taken=TAKEN)
+    result = import_source("indico", INDICO, data, prefer="import", taken=TAKEN)
     changed = _changed_lines((SEED / MFLM).read_bytes(), (data / MFLM).read_bytes())
     assert changed[:3] == [
         "-        abstract: |",
@@ -117,6 +117,8 @@ def test_update_prefer_import_replaces_differing_values(tmp_path: Path) -> None:
     ds = load(data)
     assert ds.talks["2024-05-23-julia-kempe"].title == "Synthetic Data - Friend or Foe in the Age of Scaling?"
     assert ds.talks["2024-05-23-amaury-hayat"].abstract == "Large Language models have known large successes in recent years."
+    assert result.plan.notes[-1] == (f"talk 2024-05-23-julia-kempe ({data}/{MFLM}:27:9) is written by hand; "
+                                     "updated in place, added: url; replaced: title, abstract")
 
 
 def test_update_dry_run_prints_the_diff_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -227,8 +227,8 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
                     edit.append["sources"] = [src_id]
                 edits.setdefault(Path(t.loc.file), []).append(edit)
                 applied += [add, replace]
-                changed = ", ".join([*add, *replace])
-                out.notes.append(f"talk {t.id} ({t.loc}) is written by hand; updated in place: {changed}")
+                what = [f"{verb}: {', '.join(d)}" for verb, d in (("added", add), ("replaced", replace)) if d]
+                out.notes.append(f"talk {t.id} ({t.loc}) is written by hand; updated in place, {'; '.join(what)}")
     # 3. three-way merge into our own file
     doc: dict[str, list[Rec]] = {}
     cur_by = {k: {r["id"]: r for r in current.get(k, []) if isinstance(r, dict) and "id" in r}
