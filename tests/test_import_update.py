@@ -209,19 +209,42 @@ def test_yamledit_replaces_block_values_and_appends_to_lists() -> None:
                    "    sources: [hand, imp]\n")
 
 
-def test_update_talk_written_on_one_line_stops_the_import(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "records.yaml").write_text(
-        "sources:\n  - {id: hand, document: notes.txt, taken: 2024-01-01}\n"
-        "people:\n  - {id: jane-doe, given_name: Jane, family_name: Doe, sources: [hand]}\n"
-        "talks:\n  - {id: t1, title: Proofs, speakers: [jane-doe], start: 2024-05-23T09:30, timezone: Europe/Paris,"
-        " sources: [hand]}\n", encoding="utf-8")
+PEOPLE = ("sources:\n  - {id: hand, document: notes.txt, taken: 2024-01-01}\n"
+          "people:\n  - {id: jane-doe, given_name: Jane, family_name: Doe, sources: [hand]}\n")
+
+
+def _feed(tmp_path: Path) -> Path:
+    """One talk, 09:30 to 10:30 in Paris, by Jane Doe."""
     feed = tmp_path / "feed.ics"
     feed.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:t1@example.org\r\n"
                     "DTSTAMP:20240101T000000Z\r\nDTSTART;TZID=Europe/Paris:20240523T093000\r\n"
                     "DTEND;TZID=Europe/Paris:20240523T103000\r\nSUMMARY:Proofs\r\nDESCRIPTION:Speaker: Jane Doe\r\n"
                     "END:VEVENT\r\nEND:VCALENDAR\r\n", encoding="utf-8")
+    return feed
+
+
+def test_update_end_against_a_duration_is_compared_not_added(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    talk = ("talks:\n  - id: t1\n    title: Proofs\n    speakers: [jane-doe]\n    start: 2024-05-23T09:30\n"
+            "    duration: {}\n    timezone: Europe/Paris\n    sources: [hand]\n")
+    (data / "records.yaml").write_text(PEOPLE + talk.format("PT1H"), encoding="utf-8")
+    result = import_source("ical", _feed(tmp_path), data, taken=TAKEN)
+    assert result.written == []  # the same length, said another way: nothing to add
+    (data / "records.yaml").write_text(PEOPLE + talk.format("PT2H"), encoding="utf-8")
+    with pytest.raises(MergeConflict) as exc:
+        import_source("ical", _feed(tmp_path), data, taken=TAKEN)
+    assert str(exc.value).split("\n")[1] == (f"  {data}/records.yaml:10:15: talk t1, field end: the data has duration "
+                                             "'PT2H', the import has '2024-05-23T10:30'.")
+
+
+def test_update_talk_written_on_one_line_stops_the_import(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "records.yaml").write_text(
+        PEOPLE + "talks:\n  - {id: t1, title: Proofs, speakers: [jane-doe], start: 2024-05-23T09:30, "
+        "timezone: Europe/Paris, sources: [hand]}\n", encoding="utf-8")
+    feed = _feed(tmp_path)
     before = _snapshot(data)
     with pytest.raises(ImportFailed) as exc:
         import_source("ical", feed, data, taken=TAKEN)

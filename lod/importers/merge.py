@@ -34,6 +34,7 @@ import yaml
 from .. import records as R
 from ..errors import AmbiguousMatch, ImportFailed, MergeConflict, RecordErrors
 from ..load import data_files, load
+from ..resolve import parse_duration
 from .common import Parsed, Rec, display
 from . import yamledit
 from .match import SINGULAR, Matcher, utc_of
@@ -220,7 +221,7 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     for rec in recs.get("talks", []):
         if rec["id"] in elsewhere["talks"]:
             t = ds.talks[rec["id"]]
-            add, replace = _compare_talk(t, rec, talk_zones.get(rec["id"]), prefer, conflicts)
+            add, replace = _compare_talk(t, rec, talk_zones.get(rec["id"]), prefer, conflicts, out.notes)
             if add or replace:
                 edit = RecordEdit(t.loc.line or 0, t.loc.column or 0, add, replace)
                 if src_id not in t.sources:
@@ -351,7 +352,7 @@ def _three_way(key: str, cur: Rec | None, last: Rec | None, new: Rec, prefer: st
 
 
 def _compare_talk(t: R.Talk, rec: Rec, zone: str | None, prefer: str | None,
-                  conflicts: list[str]) -> tuple[Rec, Rec]:
+                  conflicts: list[str], notes: list[str]) -> tuple[Rec, Rec]:
     """Compare an imported talk with a hand-written one: the fields to add and to replace.
 
     A field the talk lacks is added (nothing written by hand is lost); a differing field is
@@ -372,10 +373,19 @@ def _compare_talk(t: R.Talk, rec: Rec, zone: str | None, prefer: str | None,
         a, b = have[name], new.get(name)
         if b is None or a == b:
             continue
-        if a is None:
-            # an end beside the talk's duration (or the reverse) would say the length twice
-            if not (name == "end" and t.duration) and not (name == "duration" and t.end):
-                add[name] = rec[name]
+        if a is None and name in ("end", "duration") and (t.duration or t.end):
+            # the talk gives its length the other way: adding this one would say it twice
+            if _same_length(t, rec, name, zone):
+                continue
+            if prefer == "import":
+                notes.append(f"talk {t.id} ({t.loc}) gives its length as {'duration' if t.duration else 'end'}; "
+                             f"the import's {name} {_short(b)} differs: change it by hand")
+            elif prefer != "data":
+                other = "duration" if t.duration else "end"
+                conflicts.append(f"{t.where(other)}: talk {t.id}, field {name}: the data has {other} "
+                                 f"{_short(getattr(t, other))}, the import has {_short(b)}.")
+        elif a is None:
+            add[name] = rec.get(name, b)
         elif prefer == "import":
             replace[name] = b if name == "end" else rec.get(name, b)  # the end as a full date and time
         elif prefer != "data":
@@ -390,6 +400,18 @@ def _compare_talk(t: R.Talk, rec: Rec, zone: str | None, prefer: str | None,
         if getattr(t, name, None) in (None, [], {}) and value not in (None, [], {}):
             add[name] = value
     return ordered(add), replace
+
+
+def _same_length(t: R.Talk, rec: Rec, name: str, zone: str | None) -> bool:
+    """Whether an imported end (or duration) says what the talk's duration (or end) says."""
+    if name == "end" and rec.get("duration") or name == "duration" and rec.get("end"):
+        return True  # the import's other field is compared on its own
+    if name == "duration" and t.start_at and t.end_at and t.start_at.utc and t.end_at.utc:
+        try:
+            return t.end_at.utc - t.start_at.utc == parse_duration(str(rec["duration"]))
+        except ValueError:
+            return False
+    return False  # an end that matched the talk's computed end was set aside before
 
 
 def _short(value: Any) -> str:
