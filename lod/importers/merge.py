@@ -213,7 +213,7 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     if m.ambiguous:
         raise AmbiguousMatch(_ambiguity_text(m.ambiguous))
 
-    # 2. records kept elsewhere: compare talks, note what is not applied
+    # 2. talks kept in other files: compare them, plan in-place edits of what they lack
     conflicts: list[str] = []
     src_id = source["id"]
     edits: dict[Path, list[RecordEdit]] = {}
