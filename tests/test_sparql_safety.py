@@ -224,17 +224,22 @@ def test_sparql_safety_timeout_kills_runaways_while_small_queries_are_answered(c
 
 
 def test_sparql_safety_concurrency_limit_gives_503_with_retry_after(client: httpx.Client, server: str) -> None:
-    # 3 workers, 8 queries admitted at once: of 11 runaways, 3 are refused at the door.
+    # 3 workers, 8 queries admitted at once: of 11 runaways sent together, up to 3 are refused at
+    # the door (fewer only if the machine is so loaded that the first are killed before the last
+    # arrive), up to 5 wait for a worker in vain, and the rest are killed at the timeout.
     with ThreadPoolExecutor(11) as pool:
         futures = [pool.submit(httpx.get, server + "/sparql", params={"query": CROSS_JOIN_COUNT}, timeout=30)
                    for _ in range(11)]
         answers = [f.result() for f in futures]
     assert all(a.status_code == 503 for a in answers)
-    refused = [a for a in answers if "already" in a.json()["error"]["detail"]]
-    assert len(refused) == 3
+    details = [a.json()["error"]["detail"] for a in answers]
+    refused = [a for a, d in zip(answers, details) if "already" in d]
+    waited = [a for a, d in zip(answers, details) if "stayed busy" in d]
+    killed = [a for a, d in zip(answers, details) if "was stopped" in d]
+    assert len(refused) + len(waited) + len(killed) == 11
+    assert 1 <= len(refused) <= 3 and len(waited) <= 5 and len(killed) >= 3
     assert refused[0].headers["retry-after"] == "2"
     assert refused[0].json()["error"]["detail"] == "the endpoint is answering 8 queries already; try again in 2 s."
-    waited = [a for a in answers if "stayed busy" in a.json()["error"]["detail"]]
-    assert len(waited) == 5 and waited[0].headers["retry-after"] == "2"
+    assert all(a.headers["retry-after"] == "2" for a in waited)
     wait_for_workers(client)
     assert client.get("/sparql", params={"query": SMALL}).status_code == 200
