@@ -1,7 +1,7 @@
 """Fuzzing the build with hostile YAML: the outcome is a clean build whose dumps parse, or
 exit 1 with messages naming file and line; never an internal error or a traceback.
 
-The default run tries a few hundred generated inputs; ``-m heavy`` tries 10,000 through
+The default run tries 200 generated inputs; ``-m heavy`` tries 10,000 through
 load → map → dumps and a sample through the whole build (SHACL and pages included).
 Hypothesis runs derandomised and without its example database, so CI runs are
 reproducible; any failure found is kept under tests/fixtures/fuzz/ as a regression case.
@@ -50,7 +50,7 @@ def test_fuzz_alias_bomb_is_refused_quickly() -> None:
     assert one_case(ALIAS_BOMB) == "refused"
 
 
-@fuzz_settings(300)
+@fuzz_settings(200)
 @given(yaml_text())
 def test_fuzz_build_yaml_gives_build_or_located_error(text: str) -> None:
     SEEN[one_case(text)] += 1
