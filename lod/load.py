@@ -30,6 +30,7 @@ from .iri import SLUG_RE, is_valid_iri, normalise_base_url
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 1_000_000  # per file, counting every alias expansion
 MAX_TEXT = 100_000  # characters in one field value
+MAX_DEPTH = 50  # nesting of YAML collections; records need about 6
 STANDARD_TAGS = {f"tag:yaml.org,2002:{t}" for t in
                  ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -83,12 +84,22 @@ Conv = Callable[[Ctx, Node, str], Any]
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe composer, refusing aliases: records never need them and they make alias bombs."""
 
+    depth = 0
+
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
                 None, None, f"the alias *{event.anchor} is not allowed", event.start_mark)
-        return super().compose_node(parent, index)
+        # PyYAML composes recursively: "[[[[…" thousands deep would end in a RecursionError.
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"the values nest more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def compose(text: str, file: str) -> Node | None:
@@ -107,6 +118,9 @@ def compose(text: str, file: str) -> Node | None:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        if problem.startswith("the values nest"):
+            raise RecordErrors([RecordError(loc, "", f"{problem}.", "records nest a few levels at most; "
+                                            "check the brackets near this line.")]) from None
         if problem.startswith("the alias"):
             raise RecordErrors([RecordError(loc, "", f"{problem}: YAML anchors and aliases are refused (they allow alias bombs).",
                                             "write the value out in full.")]) from None

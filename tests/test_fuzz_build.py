@@ -9,6 +9,7 @@ reproducible; any failure found is kept under tests/fixtures/fuzz/ as a regressi
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from .fuzzing import ALIAS_BOMB, check_outcome, dataset, run_cli, scratch, to_yaml, write_folder, yaml_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fuzz"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 HEAVY_CASES = int(os.environ.get("LOD_FUZZ_CASES", "10000"))
 SEEN: dict[str, int] = {"built": 0, "refused": 0}
 
@@ -56,11 +58,21 @@ def test_fuzz_build_yaml_gives_build_or_located_error(text: str) -> None:
     SEEN[one_case(text)] += 1
 
 
-@pytest.mark.heavy
 @fuzz_settings(HEAVY_CASES)
 @given(yaml_text())
-def test_fuzz_build_heavy_yaml_gives_build_or_located_error(text: str) -> None:
+def heavy_cases(text: str) -> None:
     SEEN[one_case(text)] += 1
+
+
+@pytest.mark.heavy
+def test_fuzz_build_heavy_yaml_gives_build_or_located_error() -> None:
+    start = dict(SEEN)
+    heavy_cases()
+    counts = {k: SEEN[k] - start[k] for k in SEEN}
+    print(f"heavy fuzz: {sum(counts.values())} cases run, {counts}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "fuzz.json").write_text(json.dumps(counts) + "\n")
+    assert sum(counts.values()) >= HEAVY_CASES * 0.99  # hypothesis ran (nearly) all it was asked to
 
 
 @pytest.mark.heavy
@@ -75,3 +87,27 @@ def test_fuzz_build_generated_some_of_each() -> None:
     if SEEN["built"] + SEEN["refused"]:
         print(f"fuzz cases: {SEEN}")
         assert SEEN["built"] > 0 and SEEN["refused"] > 0, SEEN
+
+
+HEAD = "sources:\n  - {id: s, document: x.txt, taken: 2024-01-01}\n"
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("value at the limit", HEAD + "talks:\n  - {id: t, title: " + "x" * 100_000 + ", sources: [s]}\n", "built"),
+    ("value over the limit", HEAD + "talks:\n  - {id: t, title: " + "x" * 100_001 + ", sources: [s]}\n",
+     "field title: the value is 100001 characters long; the limit is 100000."),
+    ("1,000 records", HEAD + "people:\n" + "".join(f"  - {{id: p{i}, name: P, sources: [s]}}\n" for i in range(1_000)),
+     "built"),
+    ("deep nesting", HEAD + "talks:\n  - {id: t, title: " + "[" * 5_000 + "]" * 5_000 + ", sources: [s]}\n",
+     "a.yaml:4:67: the values nest more than 50 levels deep. Fix: records nest a few levels at most"),
+    ("deep mappings", HEAD + "talks:\n  - " + "{a: " * 5_000 + "x" + "}" * 5_000 + "\n", "the values nest more than 50"),
+    ("file over 20 MiB", HEAD + "# " + "x" * (20 * 2**20) + "\n", "the file is larger than 20 MiB."),
+])
+def test_fuzz_huge_inputs_build_or_are_refused_with_the_limit(name: str, text: str, expected: str) -> None:
+    with scratch() as (data, out):
+        write_folder(data, {"a.yaml": text})
+        outcome = run_cli(data, out, full=False)
+        result = check_outcome(data, out, outcome)
+        assert result == ("built" if expected == "built" else "refused"), (name, outcome.stderr[:500])
+        if expected != "built":
+            assert expected in outcome.stderr, (name, outcome.stderr[:500])
