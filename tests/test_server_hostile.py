@@ -168,16 +168,16 @@ LOCAL_TARGETS = ["http://127.0.0.1:{port}/", "http://localhost:{port}/", "http:/
 @pytest.mark.parametrize("template, status", [
     ("SELECT * WHERE {{ SERVICE <{t}> {{ ?s ?p ?o }} }}", 403),
     ("SELECT * WHERE {{ \\u0053ERVICE <{t}> {{ ?s ?p ?o }} }}", 403),
-    ("select * where {{ service silent <{t}> {{ ?s ?p ?o }} }}", 403),
+    pytest.param("select * where {{ service silent <{t}> {{ ?s ?p ?o }} }}", 403, marks=pytest.mark.heavy),
     ("SELECT * WHERE {{ BIND(<{t}> AS ?x) SERVICE ?x {{ ?s ?p ?o }} }}", 403),
     ("SELECT * FROM <{t}> WHERE {{ ?s ?p ?o }}", 403),
-    ("ASK FROM NAMED <{t}> {{ GRAPH ?g {{ ?s ?p ?o }} }}", 403),
+    pytest.param("ASK FROM NAMED <{t}> {{ GRAPH ?g {{ ?s ?p ?o }} }}", 403, marks=pytest.mark.heavy),
     ("LOAD <{t}>", 403),
-    ("LOAD SILENT <{t}> INTO GRAPH <urn:g>", 403),
+    pytest.param("LOAD SILENT <{t}> INTO GRAPH <urn:g>", 403, marks=pytest.mark.heavy),
     ("INSERT DATA {{ <urn:a> <urn:b> <{t}> }}", 403),
-    ("DELETE WHERE {{ ?s ?p ?o }}", 403),
-    ("CLEAR ALL", 403),
-    ("SELECT * WHERE {{ ?s ?p ?o }} ; INSERT DATA {{ <urn:a> <urn:b> <urn:c> }}", 400),
+    pytest.param("DELETE WHERE {{ ?s ?p ?o }}", 403, marks=pytest.mark.heavy),
+    pytest.param("CLEAR ALL", 403, marks=pytest.mark.heavy),
+    pytest.param("SELECT * WHERE {{ ?s ?p ?o }} ; INSERT DATA {{ <urn:a> <urn:b> <urn:c> }}", 400, marks=pytest.mark.heavy),
 ])
 def test_server_hostile_sparql_updates_and_outbound_are_refused_with_no_connection(
         server: str, listener: Listener, template: str, status: int) -> None:
@@ -201,15 +201,17 @@ VALUES_2000 = " ".join(f"<http://x/{i}>" for i in range(2000))
     ("20,000 nested groups", "SELECT * WHERE " + "{" * 20_000 + "?s ?p ?o" + "}" * 20_000, {400}),
     ("20,000 nested parentheses", "ASK { FILTER(" + "(" * 20_000 + "1" + ")" * 20_000 + ") }", {400}),
     ("5,000 nested paths", "SELECT * WHERE { ?s " + "(" * 5_000 + "<urn:p>" + ")*" * 5_000 + " ?o }", {400}),
-    ("500 nested subqueries", "SELECT * WHERE { " + "{ SELECT * WHERE " * 500 + "{ ?s ?p ?o }" + " }" * 1000,
-     {400, 503}),
-    ("nested OPTIONALs", "SELECT * WHERE { ?a ?b ?c " + "OPTIONAL { ?a ?b ?c " * 300 + "}" * 301, {200, 400, 422, 503}),
+    pytest.param("500 nested subqueries", "SELECT * WHERE { " + "{ SELECT * WHERE " * 500 + "{ ?s ?p ?o }"
+                 + " }" * 1000, {400, 503}, marks=pytest.mark.heavy),
+    pytest.param("nested OPTIONALs", "SELECT * WHERE { ?a ?b ?c " + "OPTIONAL { ?a ?b ?c " * 300 + "}" * 301,
+                 {200, 400, 422, 503}, marks=pytest.mark.heavy),
     pytest.param("path bomb", "SELECT (COUNT(*) AS ?n) WHERE { ?s (<urn:p>|!<urn:p>)* ?o . ?x (<urn:p>|!<urn:p>)* ?y }",
                  {503}, marks=pytest.mark.heavy),
     ("cross join by VALUES", "SELECT * WHERE { VALUES ?a { " + VALUES_2000 + " } VALUES ?b { " + VALUES_2000
      + " } }", {422, 503}),
     ("huge VALUES", "SELECT * WHERE { VALUES ?s { " + VALUES_4000 + " } ?s ?p ?o }", {200}),
-    ("regex bomb", 'SELECT * WHERE { ?s ?p ?o FILTER(REGEX(STR(?o), "(a+)+$")) } LIMIT 10', {200, 503}),
+    pytest.param("regex bomb", 'SELECT * WHERE { ?s ?p ?o FILTER(REGEX(STR(?o), "(a+)+$")) } LIMIT 10', {200, 503},
+                 marks=pytest.mark.heavy),
     pytest.param("string bomb", 'SELECT (STRLEN(CONCAT(' + ", ".join(["?o"] * 2000) + ')) AS ?n) WHERE { ?s ?p ?o }',
                  {200, 422, 503}, marks=pytest.mark.heavy),
 ])
