@@ -24,15 +24,19 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import records as R
-from .errors import Location, RecordError, RecordErrors
-from .iri import SLUG_RE, is_valid_iri
+from .errors import ConfigError, Location, RecordError, RecordErrors
+from .iri import SLUG_RE, is_valid_iri, normalise_base_url
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 1_000_000  # per file, counting every alias expansion
 MAX_TEXT = 100_000  # characters in one field value
+MAX_DEPTH = 50  # nesting of YAML collections; records need about 6
 STANDARD_TAGS = {f"tag:yaml.org,2002:{t}" for t in
                  ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # from "\ud800" escapes; cannot be written as UTF-8
+YEARS = (1000, 2999)  # local times outside this are typos, and years < 1000 or near 9999 break datetime arithmetic
+MAX_DURATION_DAYS = 3660
 _LOCAL = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DURATION = re.compile(r"^P(?!$)(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
@@ -80,23 +84,43 @@ Conv = Callable[[Ctx, Node, str], Any]
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe composer, refusing aliases: records never need them and they make alias bombs."""
 
+    depth = 0
+
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
                 None, None, f"the alias *{event.anchor} is not allowed", event.start_mark)
-        return super().compose_node(parent, index)
+        # PyYAML composes recursively: "[[[[…" thousands deep would end in a RecursionError.
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"the values nest more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def compose(text: str, file: str) -> Node | None:
     """Compose one YAML document into nodes (no Python objects are constructed)."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # raised before any mark exists: locate it from the offset
+        line_no = text[:exc.position].count("\n") + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise RecordErrors([RecordError(Location(file, line_no, column), "",
+                                        f"the character U+{exc.character if isinstance(exc.character, int) else ord(exc.character):04X} is not allowed in YAML.",
+                                        "remove it; only tabs and line breaks are allowed as control characters.")]) from None
     try:
         return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        if problem.startswith("the values nest"):
+            raise RecordErrors([RecordError(loc, "", f"{problem}.", "records nest a few levels at most; "
+                                            "check the brackets near this line.")]) from None
         if problem.startswith("the alias"):
             raise RecordErrors([RecordError(loc, "", f"{problem}: YAML anchors and aliases are refused (they allow alias bombs).",
                                             "write the value out in full.")]) from None
@@ -130,6 +154,10 @@ def scalar(ctx: Ctx, node: Node, path: str) -> str | None:
     value: str = node.value
     if len(value) > MAX_TEXT:
         ctx.fail(node, path, f"the value is {len(value)} characters long; the limit is {MAX_TEXT}.", "shorten it.")
+        raise Invalid
+    if _SURROGATE.search(value):
+        ctx.fail(node, path, "the value contains a lone UTF-16 surrogate (such as \\ud800), which is not a character.",
+                 "remove it, or write the character itself.")
         raise Invalid
     bad = _CONTROL.search(value)
     if bad:
@@ -175,6 +203,16 @@ def url(ctx: Ctx, node: Node, path: str) -> str:
     return value
 
 
+def base_url(ctx: Ctx, node: Node, path: str) -> str:
+    value = url(ctx, node, path)
+    try:
+        normalise_base_url(value)
+    except ConfigError as exc:  # reported here so the message names the file and line
+        ctx.fail(node, path, f"{exc}.", "write the address under which the site is published, e.g. https://talks.example.org/.")
+        raise Invalid from None
+    return value
+
+
 def a_date(ctx: Ctx, node: Node, path: str) -> str:
     value = line(ctx, node, path)
     try:
@@ -194,7 +232,10 @@ def local_time(ctx: Ctx, node: Node, path: str) -> str:
     try:
         if not m:
             raise ValueError
-        parse_local(value)
+        day, _ = parse_local(value)
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            ctx.fail(node, path, f"the year {day.year} is outside {YEARS[0]}–{YEARS[1]}.", "check the date.")
+            raise Invalid
     except ValueError:
         hint = ("write the offset in the field 'offset' and the local time here, e.g. 2024-06-03T13:30."
                 if re.search(r"(Z|[+-]\d{2}:?\d{2})$", value) else
@@ -214,8 +255,14 @@ def end_time(ctx: Ctx, node: Node, path: str) -> str:
 
 def duration(ctx: Ctx, node: Node, path: str) -> str:
     value = line(ctx, node, path)
-    if not _DURATION.match(value):
+    m = _DURATION.match(value)
+    if not m:
         ctx.fail(node, path, f"{value!r} is not an ISO 8601 duration.", "write e.g. PT1H, PT45M or PT1H30M.")
+        raise Invalid
+    d, h, mi, s = (int(g or 0) for g in m.groups())
+    if d * 86400 + h * 3600 + mi * 60 + s > MAX_DURATION_DAYS * 86400:
+        ctx.fail(node, path, f"the duration {value} is longer than {MAX_DURATION_DAYS // 366} years.",
+                 "check it; give long runs as start and end dates instead.")
         raise Invalid
     return value
 
@@ -429,7 +476,7 @@ SCHEDULED: Spec = {**COMMON, "description": text, "start": local_time, "end": en
                    "organizers": list_of(slug), "url": url}
 REFERENCE: Spec = {"title": line, "authors": list_of(slug), "journal": line, "volume": line, "issue": line,
                    "pages": line, "year": pattern(re.compile(r"^\d{4}$"), "year", "2024"),
-                   "doi": pattern(re.compile(r"^10\.\d{4,9}/\S+$"), "DOI", "10.1126/science.adi5639 (without https://doi.org/)"),
+                   "doi": pattern(re.compile(r'^10\.\d{4,9}/[^\s<>"{}|\\^`\x7f-\x9f]+$'), "DOI", "10.1126/science.adi5639 (without https://doi.org/)"),
                    "url": url}
 TALK: Spec = {**{k: v for k, v in SCHEDULED.items() if k != "description"}, "title": line, "title_status": enum("tba", "untitled"), "speakers": list_of(slug),
               "coauthors": list_of(slug), "status": enum("scheduled", "cancelled", "postponed", "rescheduled", "moved-online"),
@@ -463,7 +510,7 @@ SPECS: dict[str, tuple[type, Spec, tuple[str, ...]]] = {
     "event": (R.Event, {**GATHERING, "kind": enum("workshop", "conference"), "series": slug,
                         "sessions": lambda c, n, p: n, "talks": lambda c, n, p: n}, ("id", "name", "sources")),
 }
-SITE: Spec = {"title": line, "description": text, "base_url": url, "license": url, "publisher": line}
+SITE: Spec = {"title": line, "description": text, "base_url": base_url, "license": url, "publisher": line}
 TOP_LEVEL = {"sources": "source", "people": "person", "organizations": "organization", "places": "place",
              "series": "series", "events": "event", "talks": "talk"}
 TABLES = {"source": "sources", "person": "people", "organization": "organizations", "place": "places",

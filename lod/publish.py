@@ -255,12 +255,34 @@ def swap_in(staging: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _stamps(data_dir: str | os.PathLike[str]) -> dict[str, tuple[int, int, int]]:
+    """(inode, size, mtime) of every record file, to notice files edited while a build reads them."""
+    from .load import data_files
+
+    root = Path(data_dir)
+    stamps: dict[str, tuple[int, int, int]] = {}
+    if root.is_dir():
+        for path in data_files(root):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            stamps[str(path)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return stamps
+
+
+def _changed(before: dict[str, tuple[int, int, int]], after: dict[str, tuple[int, int, int]]) -> str | None:
+    """The first record file added, removed or modified between two stamps, if any."""
+    return next((name for name in sorted(before.keys() | after.keys()) if before.get(name) != after.get(name)), None)
+
+
 def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[str] = "site",
           base_url: str | None = None, progress: Progress | None = None) -> BuildResult:
     """Build the site from *data_dir* into *out_dir*, atomically. Raises LodError subclasses on bad input."""
     out = Path(out_dir).absolute()
     _check_out(out)
     timings: dict[str, float] = {}
+    before = _stamps(data_dir)
     p = prepare(data_dir, base_url, progress, timings)
     out.parent.mkdir(parents=True, exist_ok=True)
     _recover(out)
@@ -274,6 +296,11 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
         n_files += write_pages(p, staging, progress, timings)
         from .gallery import write_gallery
         n_files += write_gallery(p, staging)
+        changed = _changed(before, _stamps(data_dir))
+        if changed:
+            raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
+                             f"versions; nothing was published and the previous {out.name}/ is unchanged. "
+                             "Run the build again.")
         swap_in(staging, out)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
