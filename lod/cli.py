@@ -77,6 +77,14 @@ def cmd_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import write_synth
+
+    n = write_synth(args.talks, args.out, seed=args.seed)
+    print(f"wrote a synthetic archive of {args.talks} talks to {args.out} ({n} files)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lod`` command."""
     p = argparse.ArgumentParser(prog="lod", description="Publish academic talks as linked data.")
@@ -120,6 +128,12 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--site", default="site", help="the built site (default: site)")
     u.add_argument("--format", choices=("nt", "ttl"), default="nt", help="which dump to send (default: nt)")
     u.set_defaults(func=cmd_push)
+
+    y = sub.add_parser("synth", help="write a synthetic data folder (for benchmarks) that passes validation")
+    y.add_argument("--talks", type=int, required=True, help="number of talks")
+    y.add_argument("--out", required=True, help="the data folder to write")
+    y.add_argument("--seed", type=int, default=1, help="random seed; the same seed writes the same files (default: 1)")
+    y.set_defaults(func=cmd_synth)
     return p
 
 
