@@ -14,6 +14,8 @@ when the data has them: a talk without a title has no SUMMARY rather than a plac
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -109,6 +111,17 @@ def _order(t: R.Talk) -> tuple[str, str, str]:
     return (w.lexical[:10], w.utc.isoformat() if w.utc else "~", t.id)
 
 
+@functools.lru_cache(maxsize=4096)
+def _vtimezone(zone: str, first: int, last: int) -> icalendar.Timezone:
+    """The VTIMEZONE of *zone* for the years first..last.
+
+    Cached because icalendar derives it from the zone's transitions at ~18 ms a call,
+    and a site has tens of thousands of calendars but only a few (zone, years) pairs.
+    The component is only read after it is built (``to_ical``), so calendars share it.
+    """
+    return icalendar.Timezone.from_tzid(zone, first_date=date(first, 1, 1), last_date=date(last + 1, 1, 1))
+
+
 def calendar(p: Prepared, talks: Iterable[R.Talk], name: str) -> bytes | None:
     """An iCalendar file of the talks that have a start, or None if none has."""
     events = sorted((t for t in talks if t.start_at is not None), key=_order)
@@ -128,8 +141,7 @@ def calendar(p: Prepared, talks: Iterable[R.Talk], name: str) -> bytes | None:
                 years.setdefault(w.zone, set()).add(w.local.year)
     for zone in sorted(years):
         first, last = min(years[zone]), max(years[zone])
-        cal.add_component(icalendar.Timezone.from_tzid(zone, first_date=date(first, 1, 1),
-                                                       last_date=date(last + 1, 1, 1)))
+        cal.add_component(_vtimezone(zone, first, last))
     for t in events:
         cal.add_component(vevent(p, t))
     return bytes(cal.to_ical())
