@@ -88,8 +88,57 @@ class _Loader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+_CLoader = getattr(yaml, "CSafeLoader", None)
+
+
+def _normalise(root: Node) -> bool:
+    """Give libyaml's nodes PyYAML's plain style (None, not ''); True when a node occurs twice (an alias)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return True
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            if node.style == "":
+                node.style = None
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            for k, v in node.value:
+                stack.append(k)
+                stack.append(v)
+    return False
+
+
+def _compose_fast(text: str) -> Node | None | bool:
+    """Compose with libyaml (about 10x faster), or False when the pure-Python composer must decide.
+
+    libyaml builds the same nodes (tags come from the same resolver, marks carry the same
+    lines and columns). Anything unusual (characters PyYAML's reader refuses, an alias, any
+    error) goes to the pure-Python path, so that errors and refusals stay exactly its own.
+    """
+    if _CLoader is None or yaml.reader.Reader.NON_PRINTABLE.search(text):
+        return False
+    loader = _CLoader(text)
+    try:
+        node: Node | None = loader.get_single_node()
+    except yaml.YAMLError:
+        return False
+    finally:
+        loader.dispose()
+    if node is not None and _normalise(node):
+        return False
+    return node
+
+
 def compose(text: str, file: str) -> Node | None:
     """Compose one YAML document into nodes (no Python objects are constructed)."""
+    fast = _compose_fast(text)
+    if fast is not False:
+        assert fast is not True
+        return fast
     loader = _Loader(text)
     try:
         return loader.get_single_node()
