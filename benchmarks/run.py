@@ -71,6 +71,16 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time of this process and of its finished children (validation workers), and their peak memory.
+
+    The machine is shared: wall time includes waiting for a core, CPU time does not.
+    """
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"cpu": me.ru_utime + me.ru_stime, "cpu_children": kids.ru_utime + kids.ru_stime,
+            "children_peak_mb": kids.ru_maxrss / 1024}
+
+
 def child(step: str, *args: str, timeout: float = 3600) -> dict[str, Any]:
     """Run ``run.py --child STEP ARGS`` in a fresh process and return the JSON it prints last."""
     t0 = time.perf_counter()
@@ -132,7 +142,8 @@ def step_build(data: str, out: str) -> dict[str, Any]:
     total = time.perf_counter() - t0
     return {"total": total, "timings": {**result.timings, **inner}, "triples": result.triples,
             "files": result.files, "counts": result.counts, "peak_mb": peak_mb(),
-            "violations": len(result.report.violations), "warnings": len(result.report.warnings)}
+            "violations": len(result.report.violations), "warnings": len(result.report.warnings),
+            **cpu_seconds()}
 
 
 def step_sparql(site: str, reps: str) -> dict[str, Any]:

@@ -61,6 +61,13 @@ class Prepared:
     graph: Graph
     report: Report
     validation_cache: ValidationCache | None = None
+    _sorted: list[Triple] | None = field(default=None, repr=False)
+
+    def sorted_triples(self) -> list[Triple]:
+        """The graph's triples in canonical order, sorted once per build (dumps and pages both need them)."""
+        if self._sorted is None:
+            self._sorted = sorted_triples(self.graph)
+        return self._sorted
 
 
 def site_prefixes(minter: Minter) -> dict[str, str]:
@@ -204,7 +211,7 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     m = p.minter
     site = Site(prefixes=site_prefixes(m), context_url=m.context)
     t0 = time.perf_counter()
-    triples = sorted_triples(p.graph)
+    triples = p.sorted_triples()
     for fmt in RDF_FORMATS:
         assert fmt.write is not None
         w.write("dump" + fmt.suffix, fmt.write(triples, site))
