@@ -374,8 +374,8 @@ def wrk(url: str, paths: list[str], accept: str, work: Path, seconds: int, name:
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     if sock:
         errors += sum(int(x) for x in sock.groups())
-    p50 = re.search(r"50%\s+(\S+)", text)
-    p99 = re.search(r"99%\s+(\S+)", text)
+    p50 = re.search(r"^\s+50%\s+(\S+)", text, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", text, re.M)
     return {"rps": float(rps.group(1)) if rps else 0.0, "errors": errors,
             "p50": p50.group(1) if p50 else None, "p99": p99.group(1) if p99 else None, "raw": text}
 
