@@ -7,6 +7,7 @@ these tables; the comments around them there are written by hand.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,10 @@ def server_table(sizes: dict[str, Any]) -> list[str]:
         cells = []
         for n in ns:
             d = sizes[n]["server"].get(key)
+            if d and d.get("raw"):  # percentiles re-read from wrk's own output
+                for q in ("50", "99"):
+                    m = re.search(rf"^\s+{q}%\s+(\S+)", d["raw"], re.M)
+                    d["p" + q] = m.group(1) if m else None
             cells.append(f"{d['rps']:.0f} | {d['errors']} | {d['p50']} / {d['p99']}" if d else "— | — | —")
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     return out
