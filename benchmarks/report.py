@@ -1,7 +1,10 @@
-"""Markdown tables from a results file of benchmarks/run.py: ``python benchmarks/report.py [RESULTS.json]``.
+"""Markdown tables from results of benchmarks/run.py: ``python benchmarks/report.py [RESULTS.json ...]``.
 
-Without an argument, the newest benchmarks/results/run-*.json. BENCHMARKS.md quotes
-these tables; the comments around them there are written by hand.
+Without an argument, the newest benchmarks/results/run-*.json. With several, the
+measurements of later files replace those of earlier ones, step by step (a run with
+``--skip naive,server`` after a code change updates the build figures only), and the
+commands of every file are listed. BENCHMARKS.md quotes these tables; the comments
+around them there are written by hand.
 """
 
 from __future__ import annotations
@@ -166,10 +169,17 @@ def morph_table(sizes: dict[str, Any]) -> list[str]:
 
 
 def main() -> int:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else sorted((HERE / "results").glob("run-*.json"))[-1]
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    sizes = doc["sizes"]
-    print(f"Results: {path.name}; command: `{doc['command']}`; machine: {doc['machine']}\n")
+    paths = [Path(a) for a in sys.argv[1:]] or [sorted((HERE / "results").glob("run-*.json"))[-1]]
+    sizes: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        for n, steps in doc["sizes"].items():
+            for step, value in steps.items():
+                if isinstance(value, dict) and "skipped" in value:
+                    continue
+                sizes.setdefault(n, {})[step] = value
+        print(f"- {path.name}: `{doc['command']}`; machine: {doc['machine']}")
+    print()
     for title, fn in (("Build", build_table), ("Dumps against the floor", floor_table), ("SPARQL", sparql_table),
                       ("Naive pipeline", naive_table), ("morph-kgc", morph_table), ("Server", server_table)):
         try:
