@@ -80,3 +80,24 @@ def test_parallel_shards_give_the_same_report(monkeypatch: pytest.MonkeyPatch) -
     graph, where = _seed()
     sharded, _cache = V.validate_sharded(graph, where, workers=2)
     assert sharded.results == V.validate(graph, where).results
+
+
+SH = "http://www.w3.org/ns/shacl#"
+
+
+def test_the_shapes_keep_to_what_sharding_assumes() -> None:
+    """Sharding is exact because a resource's results depend only on its description and the types
+    of what it links to. A shape that looks further (an inverse or transitive path, sh:node, a
+    qualified shape, a new SPARQL constraint) must come with a review of lod/validate.py."""
+    shapes = V.load_shapes()
+    used = {str(p) for _s, p, _o in shapes}
+    for term in ("inversePath", "zeroOrMorePath", "oneOrMorePath", "zeroOrOnePath", "alternativePath", "node",
+                 "qualifiedValueShape", "equals", "disjoint", "lessThan", "lessThanOrEquals", "rule"):
+        assert SH + term not in used, f"sh:{term} in the shapes: check the sharding assumptions in lod/validate.py"
+    sparql = {str(o).rsplit("#", 1)[-1] for o in shapes.objects(None, URIRef(SH + "sparql"))}
+    assert sparql == {"EndNotBeforeStart", "TitleStatusOnlyWithoutName"}, sparql
+    # the one sequence path, schema:workPerformed/schema:citation, stays inside the talk's own fragments
+    graph, _where = _seed()
+    for p in ("http://schema.org/workPerformed", "http://schema.org/citation"):
+        for s, o in graph.subject_objects(URIRef(p)):
+            assert str(o).split("#", 1)[0] == str(s).split("#", 1)[0], (s, p, o)
