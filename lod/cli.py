@@ -91,6 +91,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import write_synth
+
+    n = write_synth(args.talks, args.out, seed=args.seed)
+    print(f"wrote a synthetic archive of {args.talks} talks to {args.out} ({n} files)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lod`` command."""
     p = argparse.ArgumentParser(prog="lod", description="Publish academic talks as linked data.")
@@ -145,6 +153,11 @@ def parser() -> argparse.ArgumentParser:
                    help="settle conflicts with hand-edited values: keep the data's, or take the import's")
     i.add_argument("--url", default=None, help="the URL the source was downloaded from, recorded as its provenance")
     i.set_defaults(func=cmd_import)
+    y = sub.add_parser("synth", help="write a synthetic data folder (for benchmarks) that passes validation")
+    y.add_argument("--talks", type=int, required=True, help="number of talks")
+    y.add_argument("--out", required=True, help="the data folder to write")
+    y.add_argument("--seed", type=int, default=1, help="random seed; the same seed writes the same files (default: 1)")
+    y.set_defaults(func=cmd_synth)
     return p
 
 

@@ -14,6 +14,7 @@ when the data has them: a talk without a title has no SUMMARY rather than a plac
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -109,8 +110,32 @@ def _order(t: R.Talk) -> tuple[str, str, str]:
     return (w.lexical[:10], w.utc.isoformat() if w.utc else "~", t.id)
 
 
-def calendar(p: Prepared, talks: Iterable[R.Talk], name: str) -> bytes | None:
-    """An iCalendar file of the talks that have a start, or None if none has."""
+@functools.lru_cache(maxsize=4096)
+def _vtimezone(zone: str, first: int, last: int) -> icalendar.Timezone:
+    """The VTIMEZONE of *zone* for the years first..last.
+
+    Cached because icalendar derives it from the zone's transitions at ~18 ms a call,
+    and a site has tens of thousands of calendars but only a few (zone, years) pairs.
+    The component is only read after it is built (``to_ical``), so calendars share it.
+    """
+    return icalendar.Timezone.from_tzid(zone, first_date=date(first, 1, 1), last_date=date(last + 1, 1, 1))
+
+
+@functools.lru_cache(maxsize=4096)
+def _vtimezone_ical(zone: str, first: int, last: int) -> bytes:
+    return bytes(_vtimezone(zone, first, last).to_ical())
+
+
+def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
+             memo: dict[str, bytes] | None = None) -> bytes | None:
+    """An iCalendar file of the talks that have a start, or None if none has.
+
+    With *memo* (talk id → its VEVENT's bytes, shared by the calendars of one build),
+    each talk's VEVENT is serialised once instead of once per calendar it is in (site,
+    series, each speaker, its own). icalendar writes a calendar as its own lines, then
+    each component's, then END:VCALENDAR, each line folded on its own, so splicing the
+    parts gives the same bytes (tests/test_feeds_fast.py).
+    """
     events = sorted((t for t in talks if t.start_at is not None), key=_order)
     if not events:
         return None
@@ -126,10 +151,23 @@ def calendar(p: Prepared, talks: Iterable[R.Talk], name: str) -> bytes | None:
         for w in (t.start_at, t.end_at):
             if w is not None and w.zone and not w.is_date and w.local is not None:
                 years.setdefault(w.zone, set()).add(w.local.year)
+    if memo is not None:
+        end = b"END:VCALENDAR\r\n"
+        head = bytes(cal.to_ical())
+        assert head.endswith(end)
+        parts = [head[:-len(end)]]
+        for zone in sorted(years):
+            parts.append(_vtimezone_ical(zone, min(years[zone]), max(years[zone])))
+        for t in events:
+            data = memo.get(t.id)
+            if data is None:
+                data = memo[t.id] = bytes(vevent(p, t).to_ical())
+            parts.append(data)
+        parts.append(end)
+        return b"".join(parts)
     for zone in sorted(years):
         first, last = min(years[zone]), max(years[zone])
-        cal.add_component(icalendar.Timezone.from_tzid(zone, first_date=date(first, 1, 1),
-                                                       last_date=date(last + 1, 1, 1)))
+        cal.add_component(_vtimezone(zone, first, last))
     for t in events:
         cal.add_component(vevent(p, t))
     return bytes(cal.to_ical())
@@ -143,9 +181,10 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson) -
     """
     ds = p.dataset
     out: dict[tuple[str, str], tuple[str, bytes]] = {}
+    memo: dict[str, bytes] = {}
 
     def put(kind: str, rid: str, name: str, talks: Iterable[R.Talk], title: str) -> None:
-        data = calendar(p, talks, title)
+        data = calendar(p, talks, title, memo)
         if data is not None:
             out[(kind, rid)] = (name, data)
 

@@ -102,8 +102,82 @@ class _Loader(yaml.SafeLoader):
             self.depth -= 1
 
 
+_CLoader = getattr(yaml, "CSafeLoader", None)
+
+
+def _normalise(root: Node) -> bool:
+    """Give libyaml's nodes PyYAML's plain style (None, not ''); True when the pure-Python composer
+    must decide instead: a node occurs twice (an alias) or the values nest deeper than MAX_DEPTH."""
+    seen: set[int] = set()
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen or depth > MAX_DEPTH:
+            return True
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            if node.style == "":
+                node.style = None
+        elif isinstance(node, SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, MappingNode):
+            for k, v in node.value:
+                stack.append((k, depth + 1))
+                stack.append((v, depth + 1))
+    return False
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+_DEEP_INDENT = re.compile(r"^ {400}", re.MULTILINE)
+# Block collections nest only by moving right: deeper indentation, or compact "- - -" / "? ? ?"
+# runs (with tags or anchors between) at the start of a line.
+_DEEP_BLOCK = re.compile(r"^[ \t]*(?:[-?:](?:[ \t]+[!&]\S*)*[ \t]+){40}", re.MULTILINE)
+
+
+def _may_nest_deeply(text: str) -> bool:
+    """True when *text* might nest deeper than libyaml's recursive composer survives.
+
+    libyaml composes recursively in C: a few hundred thousand open brackets overflow the C
+    stack and kill the process, which no exception handler catches. Brackets are counted
+    without regard to quoting, so this over-estimates; such a file only takes the slower
+    pure-Python path, which refuses deep nesting with a located error.
+    """
+    depth = 0
+    for m in _BRACKETS.finditer(text):
+        depth += 1 if m.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+        depth = max(depth, 0)
+    return _DEEP_INDENT.search(text) is not None or _DEEP_BLOCK.search(text) is not None
+
+
+def _compose_fast(text: str) -> Node | None | bool:
+    """Compose with libyaml (about 10x faster), or False when the pure-Python composer must decide.
+
+    libyaml builds the same nodes (tags come from the same resolver, marks carry the same
+    lines and columns). Anything unusual (characters PyYAML's reader refuses, an alias, any
+    error) goes to the pure-Python path, so that errors and refusals stay exactly its own.
+    """
+    if _CLoader is None or yaml.reader.Reader.NON_PRINTABLE.search(text) or _may_nest_deeply(text):
+        return False
+    loader = _CLoader(text)
+    try:
+        node: Node | None = loader.get_single_node()
+    except yaml.YAMLError:
+        return False
+    finally:
+        loader.dispose()
+    if node is not None and _normalise(node):
+        return False
+    return node
+
+
 def compose(text: str, file: str) -> Node | None:
     """Compose one YAML document into nodes (no Python objects are constructed)."""
+    fast = _compose_fast(text)
+    if fast is not False:
+        assert fast is not True
+        return fast
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:  # raised before any mark exists: locate it from the offset

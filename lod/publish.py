@@ -28,10 +28,15 @@ from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
 from .load import load
 from .mapping import origins, to_graph
 from .serialize import Triple, jsonld_context, sorted_triples, to_turtle
-from .validate import Report, validate
+from .validate import Report, shapes_fingerprint, validate, validate_sharded
 from .vocab import DCAT, DCTERMS, LOD_NS, PREFIXES, RDF, VOID, XSD
 
 MARKER = ".lod-site.json"
+# Validation results by resource, kept inside the site it describes (dotfiles are never
+# served) so that it is swapped in atomically with it; a rebuild re-validates only the
+# resources whose description changed.
+VALIDATION_CACHE = ".lod-cache/validation.json"
+ValidationCache = dict[str, list[list[str]]]
 Progress = Callable[[str], None]
 
 
@@ -55,6 +60,14 @@ class Prepared:
     minter: Minter
     graph: Graph
     report: Report
+    validation_cache: ValidationCache | None = None
+    _sorted: list[Triple] | None = field(default=None, repr=False)
+
+    def sorted_triples(self) -> list[Triple]:
+        """The graph's triples in canonical order, sorted once per build (dumps and pages both need them)."""
+        if self._sorted is None:
+            self._sorted = sorted_triples(self.graph)
+        return self._sorted
 
 
 def site_prefixes(minter: Minter) -> dict[str, str]:
@@ -63,8 +76,14 @@ def site_prefixes(minter: Minter) -> dict[str, str]:
 
 
 def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
-            progress: Progress | None = None, timings: dict[str, float] | None = None) -> Prepared:
-    """Load, map and validate; raise RecordErrors or ValidationFailed on bad input."""
+            progress: Progress | None = None, timings: dict[str, float] | None = None,
+            cache: ValidationCache | None = None) -> Prepared:
+    """Load, map and validate; raise RecordErrors or ValidationFailed on bad input.
+
+    Without *cache*, pyshacl runs on the whole graph (the reference). With one (``{}``
+    for none yet), validation runs in shards on every core, reusing the cached results of
+    unchanged resources; the report is the same (tests/test_validate_sharded.py).
+    """
     say = progress or (lambda _m: None)
     timings = timings if timings is not None else {}
     t0 = time.perf_counter()
@@ -78,12 +97,42 @@ def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
     timings["map"] = time.perf_counter() - t0
     say(f"map: {len(graph)} triples ({timings['map']:.2f}s)")
     t0 = time.perf_counter()
-    report = validate(graph, origins(ds, minter))
+    new_cache: ValidationCache | None = None
+    if cache is None:
+        report = validate(graph, origins(ds, minter))
+    else:
+        # check=validate: this module's name, which tests replace to tighten the shapes
+        report, new_cache = validate_sharded(graph, origins(ds, minter), cache, check=validate)
     timings["validate"] = time.perf_counter() - t0
     say(f"validate: {len(report.violations)} violations, {len(report.warnings)} warnings ({timings['validate']:.2f}s)")
     if report.violations:
         raise ValidationFailed(report)
-    return Prepared(ds, minter, graph, report)
+    return Prepared(ds, minter, graph, report, new_cache)
+
+
+def read_validation_cache(out: Path) -> ValidationCache:
+    """The validation results cached in the site at *out*; empty when absent, stale or unreadable."""
+    try:
+        doc = json.loads((out / VALIDATION_CACHE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("fingerprint") != shapes_fingerprint():
+        return {}
+    results = doc.get("results")
+    if not isinstance(results, dict):
+        return {}
+    ok = all(isinstance(v, list) and all(isinstance(r, list) and len(r) == 5 and all(isinstance(x, str) for x in r)
+                                         for r in v) for v in results.values())
+    return results if ok else {}
+
+
+def write_validation_cache(root: Path, cache: ValidationCache) -> None:
+    """Write *cache* into the staging site *root* (deterministic bytes, like every other file)."""
+    path = root / VALIDATION_CACHE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"fingerprint": shapes_fingerprint(), "results": cache}
+    path.write_text(json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n",
+                    encoding="utf-8")
 
 
 def check(data_dir: str | os.PathLike[str], base_url: str | None = None) -> Prepared:
@@ -175,7 +224,7 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     m = p.minter
     site = Site(prefixes=site_prefixes(m), context_url=m.context)
     t0 = time.perf_counter()
-    triples = sorted_triples(p.graph)
+    triples = p.sorted_triples()
     for fmt in RDF_FORMATS:
         assert fmt.write is not None
         w.write("dump" + fmt.suffix, fmt.write(triples, site))
@@ -283,7 +332,8 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
     _check_out(out)
     timings: dict[str, float] = {}
     before = _stamps(data_dir)
-    p = prepare(data_dir, base_url, progress, timings)
+    cache = read_validation_cache(out) if (out / MARKER).exists() else {}
+    p = prepare(data_dir, base_url, progress, timings, cache)
     out.parent.mkdir(parents=True, exist_ok=True)
     _recover(out)
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
@@ -301,6 +351,8 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
             raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
                              f"versions; nothing was published and the previous {out.name}/ is unchanged. "
                              "Run the build again.")
+        if p.validation_cache is not None:
+            write_validation_cache(staging, p.validation_cache)
         swap_in(staging, out)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)

@@ -118,6 +118,13 @@ HEAD = "sources:\n  - {id: s, document: x.txt, taken: 2024-01-01}\n"
     ("deep nesting", HEAD + "talks:\n  - {id: t, title: " + "[" * 5_000 + "]" * 5_000 + ", sources: [s]}\n",
      "a.yaml:4:67: the values nest more than 50 levels deep. Fix: records nest a few levels at most"),
     ("deep mappings", HEAD + "talks:\n  - " + "{a: " * 5_000 + "x" + "}" * 5_000 + "\n", "the values nest more than 50"),
+    # Deep enough to overflow libyaml's recursive C composer (a segfault, not an exception), so
+    # the loader must not hand such text to libyaml at all: brackets, compact block runs, indentation.
+    ("300,000 brackets", HEAD + "talks: " + "[" * 300_000 + "]" * 300_000 + "\n", "the values nest more than 50"),
+    ("300,000 compact sequences", HEAD + "talks:\n  " + "- " * 300_000 + "x\n", "the values nest more than 50"),
+    ("300,000 explicit keys", HEAD + "talks:\n  " + "? " * 300_000 + "x\n", "the values nest more than 50"),
+    ("indented 1,000 levels", HEAD + "talks:\n" + "".join(" " * i + "-\n" for i in range(1, 1_000)),
+     "the values nest more than 50"),
     ("file over 20 MiB", HEAD + "# " + "x" * (20 * 2**20) + "\n", "the file is larger than 20 MiB."),
 ])
 def test_fuzz_huge_inputs_build_or_are_refused_with_the_limit(name: str, text: str, expected: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import re
 from xml.etree import ElementTree as ET
 
@@ -46,11 +48,13 @@ def _mathml_markup(elem: ET.Element) -> str | None:
     return f"<{name}{''.join(attrs)}>{''.join(inner)}</{name}>"
 
 
+@functools.lru_cache(maxsize=65536)
 def tex_to_mathml(tex: str, display: bool = False) -> Markup | None:
     """MathML for a TeX formula (without its delimiters), or None if it cannot be converted safely.
 
     latex2mathml's output is parsed and re-serialised through an allow-list of MathML
     elements and attributes, so ``\\text{<b>…}`` or ``\\href{javascript:…}`` are refused.
+    Cached: a pure function of its arguments, and an archive repeats its formulas.
     """
     try:
         raw = _latex_to_mathml(tex, display="block" if display else "inline")

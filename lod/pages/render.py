@@ -28,7 +28,6 @@ from .. import records as R
 from ..formats import RDF_FORMATS
 from ..iri import KIND_PATHS
 from ..publish import Prepared, describe
-from ..serialize import sorted_triples
 from ..validate import Result
 from ..vocab import SCHEMA
 from .constants import (
@@ -276,8 +275,7 @@ class Renderer:
         self.now = now
         self.env = environment()
         self.index = SiteIndex(p)
-        triples = sorted_triples(p.graph)
-        self.groups = describe(triples, p.minter)
+        self.groups = describe(p.sorted_triples(), p.minter)
         self.jsonld = JsonLdBuilder(p, self.groups, self.index)
         self.feeds: set[tuple[str, str]] = set()
 
