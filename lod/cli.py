@@ -61,7 +61,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
-    from .sparql import Limits
+    from .workers import Limits
 
     limits = Limits(timeout=args.timeout, row_cap=args.row_cap, workers=args.workers)
     serve(args.site, args.host, args.port, endpoint=args.endpoint, graph=args.graph, limits=limits)

@@ -50,7 +50,8 @@ from .formats import FORMATS, HTML, RDF_FORMATS, TURTLE, Format, Site, by_suffix
 from .iri import KIND_PATHS, normalise_base_url
 from .negotiate import choose_format, prefers_html
 from .serialize import sorted_triples
-from .sparql import Endpoint, Limits
+from .sparql import Endpoint
+from .workers import Limits
 
 log = logging.getLogger("lod.serve")
 

@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         log = open(Path(tmp) / "serve.log", "wb")
         # Access logs off: at thousands of requests a second, writing them is most of the server's work.
         server = subprocess.Popen([sys.executable, "-c", "import sys, uvicorn; from lod.serve import create_app; "
-                                   "from lod.sparql import Limits; "
+                                   "from lod.workers import Limits; "
                                    "app = create_app(sys.argv[1], limits=Limits(max_concurrent=int(sys.argv[3]))); "
                                    "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), "
                                    "server_header=False, access_log=False, log_level='warning')",

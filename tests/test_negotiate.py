@@ -7,7 +7,7 @@ import pytest
 from lod.formats import FORMATS, HTML, JSONLD, NTRIPLES, RDF_FORMATS, TURTLE
 from lod.negotiate import MediaRange, Offer, choose, choose_format, parse_accept, prefers_html, quality
 from lod.errors import QueryError
-from lod.sparql import RESULT_FORMATS, negotiate_result
+from lod.workers import RESULT_FORMATS, negotiate_result
 
 ALL = list(FORMATS.values())
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"

@@ -157,7 +157,7 @@ def test_sparql_safety_no_outbound_request(client: httpx.Client, listener: Liste
 def test_sparql_safety_workers_cannot_open_network_sockets(listener: Listener) -> None:
     # The second wall: even a SERVICE the check missed cannot leave a worker process.
     code = ("import pyoxigraph as ox, socket\n"
-            "from lod.sparql import deny_network\n"
+            "from lod.workers import deny_network\n"
             "assert deny_network()\n"
             "try:\n"
             "    socket.create_connection(('127.0.0.1', %d), timeout=2)\n"
