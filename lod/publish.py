@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import json
 import os
 import shutil
@@ -61,13 +62,16 @@ class Prepared:
     graph: Graph
     report: Report
     validation_cache: ValidationCache | None = None
-    _sorted: list[Triple] | None = field(default=None, repr=False)
 
-    def sorted_triples(self) -> list[Triple]:
+    @functools.cached_property
+    def triples(self) -> list[Triple]:
         """The graph's triples in canonical order, sorted once per build (dumps and pages both need them)."""
-        if self._sorted is None:
-            self._sorted = sorted_triples(self.graph)
-        return self._sorted
+        return sorted_triples(self.graph)
+
+    @functools.cached_property
+    def descriptions(self) -> dict[str, list[Triple]]:
+        """Each resource's own description (``describe``), grouped once per build for files and pages."""
+        return describe(self.triples, self.minter)
 
 
 def site_prefixes(minter: Minter) -> dict[str, str]:
@@ -224,7 +228,7 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     m = p.minter
     site = Site(prefixes=site_prefixes(m), context_url=m.context)
     t0 = time.perf_counter()
-    triples = p.sorted_triples()
+    triples = p.triples
     for fmt in RDF_FORMATS:
         assert fmt.write is not None
         w.write("dump" + fmt.suffix, fmt.write(triples, site))
@@ -232,7 +236,7 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     timings["dumps"] = time.perf_counter() - t0
     say(f"dumps: dump.ttl, dump.nt, dump.jsonld ({timings['dumps']:.2f}s)")
     t0 = time.perf_counter()
-    groups = describe(triples, m)
+    groups = p.descriptions
     resources_written = 0
     for owner, group in groups.items():
         path = m.path_of(owner)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 import jinja2
@@ -27,7 +27,7 @@ from .. import feeds
 from .. import records as R
 from ..formats import RDF_FORMATS
 from ..iri import KIND_PATHS
-from ..publish import Prepared, describe
+from ..publish import Prepared
 from ..validate import Result
 from ..vocab import SCHEMA
 from .constants import (
@@ -46,7 +46,7 @@ from .google import GoogleReport, google_event_gaps
 from .jsonld import JsonLdBuilder, script_json
 from .mathml import paragraphs_html, tex_html
 from .relations import SiteIndex
-from .times import MONTHS, time_el, build_now, long_date, sort_key, when_html, when_short, zone_label
+from .times import MONTHS, build_now, long_date, sort_key, time_el, when_html, when_short, zone_label
 
 # ---------------------------------------------------------------- rendering
 
@@ -275,7 +275,7 @@ class Renderer:
         self.now = now
         self.env = environment()
         self.index = SiteIndex(p)
-        self.groups = describe(p.sorted_triples(), p.minter)
+        self.groups = p.descriptions
         self.jsonld = JsonLdBuilder(p, self.groups, self.index)
         self.feeds: set[tuple[str, str]] = set()
 
