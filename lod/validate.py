@@ -7,10 +7,11 @@ cannot always meet, and are reported but never fatal.
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -196,11 +197,12 @@ def _lines_by_owner(data: Graph) -> tuple[dict[str, list[str]], dict[str, list[s
     for s, p, o in data:
         subject = str(s)
         owner = subject.split("#", 1)[0]
-        line = f"{nt_term(s)} {nt_term(p)} {nt_term(o)} .\n"
+        pred = nt_term(p)
+        line = f"{nt_term(s)} {pred} {nt_term(o)} .\n"
         groups.setdefault(owner, []).append(line)
         if isinstance(o, URIRef):
             refs.setdefault(owner, set()).add(str(o))
-        if nt_term(p) == _RDF_TYPE:
+        if pred == _RDF_TYPE:
             types.setdefault(subject, []).append(line)
     for lines in groups.values():
         lines.sort()
@@ -236,29 +238,20 @@ Check = Callable[[Graph, "dict[str, Location] | None"], Report]
 _CHECK: Check | None = None
 
 
-def _validate_shard(text: str, owners: list[str], shapes_ttl: str | None = None) -> list[tuple[str, ...]]:
+def _validate_shard(text: str, owners: list[str]) -> list[tuple[str, ...]]:
     """Validate one shard; return the results whose focus belongs to *owners*, as plain tuples."""
     g = Graph()
     g.parse(data=text, format="nt")
-    report = _CHECK(g, None) if _CHECK is not None else validate(g, None, _worker_shapes(shapes_ttl))
+    report = _CHECK(g, None) if _CHECK is not None else validate(g, None, _worker_shapes())
     mine = set(owners)
     return [(r.severity, r.focus, r.path, r.message, r.shape) for r in report.results
             if r.focus.split("#", 1)[0] in mine]
 
 
-_SHAPES: dict[str | None, Graph] = {}
-
-
-def _worker_shapes(shapes_ttl: str | None) -> Graph:
-    """The shapes graph, parsed once per process."""
-    if shapes_ttl not in _SHAPES:
-        if shapes_ttl is None:
-            _SHAPES[None] = load_shapes()
-        else:
-            g = Graph()
-            g.parse(data=shapes_ttl, format="turtle")
-            _SHAPES[shapes_ttl] = g
-    return _SHAPES[shapes_ttl]
+@functools.cache
+def _worker_shapes() -> Graph:
+    """The packaged shapes graph, parsed once per process (forked workers inherit it)."""
+    return load_shapes()
 
 
 def validate_sharded(data: Graph, origins: dict[str, Location] | None = None,

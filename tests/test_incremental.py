@@ -33,9 +33,9 @@ def test_rebuild_after_one_edit_equals_a_full_build(tmp_path: Path, monkeypatch:
     validated: list[str] = []
     original = V._validate_shard
 
-    def spy(text: str, owners: list[str], shapes_ttl: str | None = None) -> list[tuple[str, ...]]:
+    def spy(text: str, owners: list[str]) -> list[tuple[str, ...]]:
         validated.extend(owners)
-        return original(text, owners, shapes_ttl)
+        return original(text, owners)
 
     monkeypatch.setattr(V, "_validate_shard", spy)
     build(data, site, "http://localhost:8000/")  # incremental: the cache of the previous site

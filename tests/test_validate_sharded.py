@@ -58,9 +58,9 @@ def test_cache_revalidates_only_what_changed(monkeypatch: pytest.MonkeyPatch) ->
     seen: list[str] = []
     original = V._validate_shard
 
-    def spy(text: str, owners: list[str], shapes_ttl: str | None = None) -> list[tuple[str, ...]]:
+    def spy(text: str, owners: list[str]) -> list[tuple[str, ...]]:
         seen.extend(owners)
-        return original(text, owners, shapes_ttl)
+        return original(text, owners)
 
     monkeypatch.setattr(V, "_validate_shard", spy)
     again, cache2 = V.validate_sharded(graph, where, cache)
