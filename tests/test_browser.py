@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -60,12 +61,12 @@ def handler_for(root: Path) -> type[SimpleHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BuildResult]]:
-    """The seed site built for http://127.0.0.1:PORT/ and served there."""
+@contextmanager
+def serving(data: Path, out: Path) -> Iterator[tuple[str, BuildResult]]:
+    """*data* built into *out* for http://127.0.0.1:PORT/ and served there; yields (base URL, build)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
     base = f"http://127.0.0.1:{server.server_address[1]}/"
-    site = build(SEED_DATA, tmp_path_factory.mktemp("browser") / "site", base)
+    site = build(data, out, base)
     server.RequestHandlerClass = handler_for(site.out)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -74,6 +75,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Buil
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BuildResult]]:
+    """The seed site built for http://127.0.0.1:PORT/ and served there."""
+    with serving(SEED_DATA, tmp_path_factory.mktemp("browser") / "site") as served_site:
+        yield served_site
 
 
 def chromium(profile: Path, *args: str) -> str:

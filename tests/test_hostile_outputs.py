@@ -8,9 +8,7 @@ mark the document).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import html5lib
@@ -19,7 +17,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
 
-from lod.publish import BuildResult, build
+from lod.publish import BuildResult
 from lod.query import load_store, run
 
 from .conftest import write_records
@@ -81,20 +79,11 @@ EXPECTED = {TITLE, ABSTRACT, NAME, PAYLOADS[8], PAYLOADS[6], PAYLOADS[7], PAYLOA
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BuildResult]]:
-    from .test_browser import handler_for
+    from .test_browser import serving
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
     data = write_records(tmp_path_factory.mktemp("hostile") / "data", RECORDS)
-    site = build(data, tmp_path_factory.mktemp("hostile-out") / "site", base)
-    server.RequestHandlerClass = handler_for(site.out)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield base, site
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(data, tmp_path_factory.mktemp("hostile-out") / "site") as served_site:
+        yield served_site
 
 
 def literals(g: Graph) -> set[str]:
