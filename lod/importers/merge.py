@@ -70,12 +70,7 @@ class _Dumper(yaml.SafeDumper):
     """Block style, abstracts as literal blocks: files a person can read and edit."""
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and not any(l != l.rstrip() for l in value.split("\n")) else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
+_Dumper.add_representer(str, yamledit.represent_text)
 
 
 def ordered(rec: Any) -> Any:

@@ -31,12 +31,13 @@ class Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    """Multi-line text as a literal block (``|``) when it reads back unchanged, else PyYAML's choice."""
     style = "|" if "\n" in value and not any(l != l.rstrip() for l in value.split("\n")) else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-Dumper.add_representer(str, _str)
+Dumper.add_representer(str, represent_text)
 
 
 @dataclass
