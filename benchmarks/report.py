@@ -47,9 +47,10 @@ def build_table(sizes: dict[str, Any]) -> list[str]:
         label = f"{st} (s)" if st not in ("feeds", "sitemap") else f"… of which {st} (s)"
         row(label, lambda r, st=st: fmt(r["build"]["timings"][st]))
     row("**full build, wall (s)**", lambda r: fmt(r["build"]["total"]))
-    row("CPU (s): main process + validation workers",
+    row("CPU (s): main process + worker processes",
         lambda r: f"{r['build']['cpu']:.1f} + {r['build']['cpu_children']:.1f}")
-    row("**peak memory (MB)**: main / a validation worker",
+    row("**peak memory (MB), all processes (PSS)**", lambda r: f"{r['build']['tree_peak_pss_mb']:.0f}")
+    row("peak RSS (MB): main / largest worker",
         lambda r: f"{r['build']['peak_mb']:.0f} / {r['build']['children_peak_mb']:.0f}")
     row("**rebuild after one edit, wall (s)**", lambda r: fmt(r["rebuild"]["total"]))
     row("… its validate stage (s)", lambda r: fmt(r["rebuild"]["timings"]["validate"]))

@@ -74,6 +74,63 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _tree_pss_kb(root: int) -> int:
+    """Proportional set size of *root* and all its descendants, in kB.
+
+    Forked workers share most pages with their parent; PSS divides each shared page among
+    the processes that map it, so the sum is the memory the whole build really holds
+    (summing RSS would count the shared graph once per worker).
+    """
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, ()))
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            pass
+    return total
+
+
+class TreeMemory:
+    """Samples the PSS of this process and its workers every *interval* seconds; ``peak_mb`` is the highest sum."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        import threading
+
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._interval = interval
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, _tree_pss_kb(os.getpid()))
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_kb / 1024
+
+
 def cpu_seconds() -> dict[str, float]:
     """CPU time of this process and of its finished children (validation workers), and their peak memory.
 
@@ -141,10 +198,12 @@ def step_build(data: str, out: str) -> dict[str, Any]:
     feeds.site_feeds = timed("feeds", feeds.site_feeds)
     render.sitemap_files = timed("sitemap", render.sitemap_files)
     t0 = time.perf_counter()
-    result = build(data, out, BASE)
+    with TreeMemory() as memory:
+        result = build(data, out, BASE)
     total = time.perf_counter() - t0
     return {"total": total, "timings": {**result.timings, **inner}, "triples": result.triples,
             "files": result.files, "counts": result.counts, "peak_mb": peak_mb(),
+            "tree_peak_pss_mb": memory.peak_mb,
             "violations": len(result.report.violations), "warnings": len(result.report.warnings),
             **cpu_seconds()}
 
