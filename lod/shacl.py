@@ -280,6 +280,17 @@ def _expr(e: Any, where: Node, exists: bool) -> Callable[[dict[str, Any]], Any]:
         pats = _patterns(_triples(e.graph, where), where)
         found, absent = Literal(e.name == "Builtin_EXISTS"), Literal(e.name != "Builtin_EXISTS")
 
+        if len(pats) == 1:  # one pattern: a lookup
+            (ps, pp, po), = pats
+
+            def exist_one(row: dict[str, Any]) -> Literal:
+                sv = row.get(str(ps)) if isinstance(ps, Variable) else ps
+                ov = row.get(str(po)) if isinstance(po, Variable) else po
+                if sv is None or ov is None or isinstance(po, Variable) and str(po) == str(ps):
+                    return exist(row)
+                return found if ov in row[""].by_pred.get(pp, _EMPTY).get(_key(sv), ()) else absent
+            return exist_one
+
         def exist(row: dict[str, Any]) -> Literal:
             for _ in row[""]._bgp(pats, row, None):  # row[""]: the _Run (see _Run._select)
                 return found
@@ -290,6 +301,9 @@ def _expr(e: Any, where: Node, exists: bool) -> Callable[[dict[str, Any]], Any]:
             raise _unsupported(f"the SPARQL function {e.name}", where)
         fn = e._evalfn.__func__  # type: ignore[union-attr]
         kids = {k: _expr(v, where, exists) for k, v in e.items() if k != "_vars"}
+        fast = _fast(e.name, fn, kids)
+        if fast is not None:
+            return fast
 
         def run(row: dict[str, Any]) -> Any:
             try:
@@ -300,6 +314,112 @@ def _expr(e: Any, where: Node, exists: bool) -> Callable[[dict[str, Any]], Any]:
     if isinstance(e, CompValue):
         raise _unsupported(f"SPARQL {e.name}", where)
     return lambda row: e  # a constant: an IRI, a literal or an operator name
+
+
+_TRUE, _FALSE = Literal(True), Literal(False)  # what rdflib's operators return, made once
+_ORDER = {">": "__gt__", "<": "__lt__", ">=": "__ge__", "<=": "__le__"}  # rdflib's RelationalExpression ops
+
+
+def _fast(name: str, fn: Callable[..., Any], kids: dict[str, Any]) -> Callable[[dict[str, Any]], Any] | None:
+    """rdflib's code for the hot operators, with their arguments evaluated in the same order.
+
+    rdflib's generic evaluation costs ~100 µs a row (CompValue lookups, a new Literal per
+    boolean). These are its own lines for the cases that are plain (booleans, DATATYPE,
+    = and != between IRIs); anything else calls rdflib's function with the values.
+    """
+    from rdflib.plugins.sparql.operators import EBV, XSD_DTs
+    from rdflib.plugins.sparql.sparql import SPARQLError
+
+    def ebv(x: Any) -> bool:
+        return True if x is _TRUE else False if x is _FALSE else bool(EBV(x))
+
+    def const(x: Any) -> Callable[[dict[str, Any]], Any]:
+        return lambda row: x
+
+    arg, arg1, arg2, arg3 = kids.get("arg"), kids.get("arg1"), kids.get("arg2"), kids.get("arg3")
+    expr, other, op = kids.get("expr"), kids.get("other"), kids.get("op")
+    if name == "Builtin_DATATYPE" and arg is not None and set(kids) == {"arg"}:
+        def datatype(row: dict[str, Any]) -> Any:
+            try:
+                lit = arg(row)
+                if not isinstance(lit, Literal):
+                    raise SPARQLError("Can only get datatype of literal: %r" % lit)
+                if lit.language:
+                    return RDF.langString
+                if not lit.datatype and not lit.language:
+                    return XSD.string
+                return lit.datatype
+            except SPARQLError as err:
+                return err
+        return datatype
+    if name == "Builtin_IF" and None not in (arg1, arg2, arg3):
+        def if_(row: dict[str, Any]) -> Any:
+            try:
+                return arg2(row) if ebv(arg1(row)) else arg3(row)  # type: ignore[misc]
+            except SPARQLError as err:
+                return err
+        return if_
+    if name in ("ConditionalAndExpression", "ConditionalOrExpression") and expr is not None:
+        conj = name == "ConditionalAndExpression"
+
+        def logic(row: dict[str, Any]) -> Any:
+            try:
+                first = expr(row)
+                if other is None:
+                    return first
+                error = None
+                for x in [first] + other(row):
+                    if conj:
+                        if not ebv(x):
+                            return _FALSE
+                    else:
+                        try:
+                            if ebv(x):
+                                return _TRUE
+                        except SPARQLError as err:
+                            error = err
+                if error is not None:
+                    raise error
+                return _TRUE if conj else _FALSE
+            except SPARQLError as err:
+                return err
+        return logic
+    if name == "UnaryNot" and expr is not None and set(kids) == {"expr"}:
+        def not_(row: dict[str, Any]) -> Any:
+            try:
+                return _FALSE if ebv(expr(row)) else _TRUE
+            except SPARQLError as err:
+                return err
+        return not_
+    if name == "RelationalExpression" and expr is not None and op is not None:
+        def relation(row: dict[str, Any]) -> Any:
+            try:
+                a = expr(row)
+                b = other(row) if other is not None else None
+                o = op(row)
+                if b is not None and o in ("=", "!=") and isinstance(a, (URIRef, BNode)) \
+                        and isinstance(b, (URIRef, BNode)):
+                    same = type(a) is type(b) and str(a) == str(b)  # Identifier.eq
+                    return _TRUE if same == (o == "=") else _FALSE
+                if o in _ORDER and isinstance(a, Literal) and isinstance(b, Literal):
+                    if a.datatype is not None and a.datatype not in XSD_DTs \
+                            and b.datatype is not None and b.datatype not in XSD_DTs:
+                        raise SPARQLError("Can only do =,!= comparisons of non-XSD Literals")
+                    try:
+                        r = getattr(a, _ORDER[o])(b)
+                        if r == NotImplemented:
+                            raise SPARQLError("Error when comparing")
+                    except TypeError as te:
+                        raise SPARQLError(*te.args) from None
+                    if type(r) is bool:
+                        return _TRUE if r else _FALSE
+                    return Literal(r)
+                return fn(_Args({"expr": const(a), "other": None if other is None else const(b),
+                                 "op": const(o)}, row), None)
+            except SPARQLError as err:
+                return err
+        return relation
+    return None
 
 
 def _filter(e: Any, where: Node, exists: bool) -> Callable[[dict[str, Any]], bool]:
@@ -318,7 +438,8 @@ def _filter(e: Any, where: Node, exists: bool) -> Callable[[dict[str, Any]], boo
 
     def test(row: dict[str, Any]) -> bool:
         try:
-            return bool(EBV(compiled(row)))
+            value = compiled(row)
+            return True if value is _TRUE else False if value is _FALSE else bool(EBV(value))
         except SPARQLError:
             return False
     return test
@@ -463,6 +584,7 @@ class _Run:
         self.origins = origins
         self.only = only
         by_pred: dict[str, dict[Any, list[Node]]] = {}
+        unique = isinstance(triples, Graph)  # a Graph holds each triple once already
         for s, p, o in triples:
             sk = str(s) if type(s) is URIRef else s
             pk = str(p)
@@ -472,7 +594,7 @@ class _Run:
             objs = d.get(sk)
             if objs is None:
                 d[sk] = [o]
-            elif o not in objs:  # a Graph holds each triple once (rdflib term equality)
+            elif unique or o not in objs:  # as a Graph would, keep each triple once (rdflib term equality)
                 objs.append(o)
         self.by_pred = by_pred
         self.rev: dict[str, dict[Any, list[Any]]] = {}
@@ -546,7 +668,13 @@ class _Run:
             return functools.partial(_min_inclusive_ok, arg)
         if kind == "or":
             alternatives = [self._member(m) for m in arg]
-            return lambda v: any(m(v) for m in alternatives)
+
+            def any_of(v: Node) -> bool:
+                for m in alternatives:
+                    if m(v):
+                        return True
+                return False
+            return any_of
         raise AssertionError(kind)
 
     def _fns(self, shape: _Shape) -> list[Callable[[Node], bool]]:
@@ -600,11 +728,16 @@ class _Run:
         """Evaluate *shape* on every focus node at once."""
         if shape.deactivated or not focus:
             return
-        if shape.path is None:
-            values: dict[Any, list[Node]] = {f: [_term(f)] for f in focus}
+        fns = self._fns(shape)
+        if shape.path is None:  # a node shape's value node is its focus node
+            if not fns and not shape.has_value:
+                values: dict[Any, list[Node]] = {}
+            else:
+                values = {f: [_term(f)] for f in focus}
+            present = set(values)
         else:
             values = self._values(focus, shape.path)
-        present = focus.intersection(values) if len(focus) < len(values) else set(values).intersection(focus)
+            present = focus.intersection(values) if len(focus) < len(values) else set(values).intersection(focus)
         if shape.min_count:
             if shape.min_count == 1:
                 missing: Iterable[Any] = focus.difference(values)
@@ -620,7 +753,6 @@ class _Run:
             for f in focus:
                 if hv not in values.get(f, ()):
                     self._emit(shape, f)
-        fns = self._fns(shape)
         if fns:
             for f in present:
                 for v in values[f]:
@@ -692,8 +824,8 @@ class _Run:
         def bound(t: Node) -> Node | None:
             return row.get(str(t)) if isinstance(t, Variable) else t
         # join the most bound pattern first; the rows are the same in any order
-        i = max(range(len(patterns)), key=lambda j: (bound(patterns[j][0]) is not None) * 2
-                + (bound(patterns[j][2]) is not None))
+        i = max(range(len(patterns)), key=lambda j: ((bound(patterns[j][0]) is not None) * 2
+                + (bound(patterns[j][2]) is not None), -len(self.by_pred.get(patterns[j][1], _EMPTY))))
         s, p, o = patterns[i]
         rest = patterns[:i] + patterns[i + 1:]
         sv, ov = bound(s), bound(o)
@@ -704,11 +836,12 @@ class _Run:
             pairs = [(sk, [ov]) for sk in self._reverse(p).get(_key(ov), ())]
         else:
             pairs = index.items()
+        check_o = ov is not None and sv is not None  # reverse-index pairs hold ov itself
         for sk, objs in pairs:
             if focus is not None and sv is None and s == Variable("this") and sk not in focus:
                 continue
             for x in objs:
-                if ov is not None and x != ov:
+                if check_o and x != ov:
                     continue
                 new = dict(row)
                 if sv is None:
