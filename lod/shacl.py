@@ -25,6 +25,7 @@ compile time, so editing shapes.ttl can never make the two checkers silently div
 from __future__ import annotations
 
 import functools
+import gc
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -548,7 +549,13 @@ class Checker:
         *only* limits the focus nodes to those owned by these resource IRIs (the focus IRI
         before ``#``), for an incremental check; the data must still hold what they point to.
         """
-        return _Run(self, triples, origins or {}, only).report()
+        gc_was_on = gc.isenabled()
+        gc.disable()  # millions of new objects and no cycles: the cyclic collector would only cost time
+        try:
+            return _Run(self, triples, origins or {}, only).report()
+        finally:
+            if gc_was_on:
+                gc.enable()
 
 
 @functools.cache
@@ -584,23 +591,30 @@ class _Run:
         self.origins = origins
         self.only = only
         by_pred: dict[str, dict[Any, list[Node]]] = {}
-        unique = isinstance(triples, Graph)  # a Graph holds each triple once already
-        for s, p, o in triples:
-            sk = str(s) if type(s) is URIRef else s
-            pk = str(p)
-            d = by_pred.get(pk)
-            if d is None:
-                d = by_pred[pk] = {}
-            objs = d.get(sk)
-            if objs is None:
-                d[sk] = [o]
-            elif unique or o not in objs:  # as a Graph would, keep each triple once (rdflib term equality)
-                objs.append(o)
+        per_term: dict[Node, dict[Any, list[Node]]] = {}  # predicate term → its index, without str() each time
+        # (the garbage collector is off: see Checker.check)
+        if True:
+            for s, p, o in triples:
+                d = per_term.get(p)
+                if d is None:
+                    d = per_term[p] = by_pred.setdefault(str(p), {})
+                sk = str(s) if type(s) is URIRef else s
+                objs = d.get(sk)
+                if objs is None:
+                    d[sk] = [o]
+                else:
+                    objs.append(o)
+            if not isinstance(triples, Graph):  # a Graph holds each triple once; as it would, drop repeats
+                for d in by_pred.values():
+                    for sk, objs in d.items():
+                        if len(objs) > 1 and len(set(map(str, objs))) < len(objs):
+                            d[sk] = [o for i, o in enumerate(objs) if o not in objs[:i]]
         self.by_pred = by_pred
         self.rev: dict[str, dict[Any, list[Any]]] = {}
         self.multi: dict[str, set[Any]] = {}
         self.results: list[Result] = []
         self.fns: dict[int, list[Callable[[Node], bool]]] = {}
+        self.solutions: dict[Node, dict[Any, list[dict[str, Any]]]] = {}
         self.instances = {c: self._instances(c) for c in checker.classes}
 
     def _reverse(self, p: str) -> dict[Any, list[Any]]:
@@ -656,7 +670,7 @@ class _Run:
             return _datatype_fn(arg)
         if kind == "class":
             members = self.instances[str(arg)]
-            return lambda v: not isinstance(v, Literal) and _key(v) in members
+            return lambda v: (str(v) if type(v) is URIRef else v) in members if not isinstance(v, Literal) else False
         if kind == "nodeKind":
             iri, blank, lit = arg
             return lambda v: blank if isinstance(v, BNode) else lit if isinstance(v, Literal) else iri
@@ -668,6 +682,9 @@ class _Run:
             return functools.partial(_min_inclusive_ok, arg)
         if kind == "or":
             alternatives = [self._member(m) for m in arg]
+            if len(alternatives) == 2:  # the usual (text or language-tagged text): no loop
+                first, second = alternatives
+                return lambda v: first(v) or second(v)
 
             def any_of(v: Node) -> bool:
                 for m in alternatives:
@@ -778,7 +795,13 @@ class _Run:
     def _constraint(self, shape: _Shape, c: _Constraint, focus: set[Any]) -> None:
         """One SPARQL constraint for all focus nodes: rows grouped by $this, worded as pyshacl does."""
         seen: set[tuple[Any, ...]] = set()
-        for row in self._rows(c.query, focus):
+        by_this = self.solutions.get(c.query.node)
+        if by_this is None:  # shapes share constraints (EndNotBeforeStart): solve each once, for all nodes
+            by_this = self.solutions[c.query.node] = {}
+            for row in self._rows(c.query):
+                by_this.setdefault(_key(row["this"]), []).append(row)
+        mine = focus.intersection(by_this) if len(focus) < len(by_this) else set(by_this).intersection(focus)
+        for row in (r for f in mine for r in by_this[f]):
             f = _key(row["this"])  # the focus node pyshacl would have pre-bound
             rest = {v: row[v] for v in c.query.vars if v in row}
             this, path, value = rest.pop("this", None), rest.pop("path", None), rest.pop("value", None)
