@@ -38,7 +38,6 @@ from .errors import Location
 from .validate import SEVERITY, SH, Report, Result, _short, load_shapes
 
 _XSD, _RDF = str(XSD), str(RDF)
-_STRINGISH = (None, RDF.langString, XSD.string)
 
 
 class UnsupportedShapes(ValueError):
@@ -74,7 +73,8 @@ def _key(term: Node) -> Any:
 
 
 def _term(key: Any) -> Node:
-    return URIRef(key) if type(key) is str else key
+    """The term of an index key. The key came from a URIRef, so URIRef's validation (slow) is skipped."""
+    return str.__new__(URIRef, key) if type(key) is str else key
 
 
 # ------------------------------------------------------------------ compiled shapes
@@ -289,7 +289,7 @@ def _expr(e: Any, where: Node, exists: bool) -> Callable[[dict[str, Any]], Any]:
                 ov = row.get(str(po)) if isinstance(po, Variable) else po
                 if sv is None or ov is None or isinstance(po, Variable) and str(po) == str(ps):
                     return exist(row)
-                return found if ov in row[""].by_pred.get(pp, _EMPTY).get(_key(sv), ()) else absent
+                return found if _key(sv) in row[""]._having(pp, ov) else absent
             return exist_one
 
         def exist(row: dict[str, Any]) -> Literal:
@@ -614,6 +614,7 @@ class _Run:
         self.multi: dict[str, set[Any]] = {}
         self.results: list[Result] = []
         self.fns: dict[int, list[Callable[[Node], bool]]] = {}
+        self.having: dict[tuple[str, Any], set[Any]] = {}
         self.solutions: dict[Node, dict[Any, list[dict[str, Any]]]] = {}
         self.instances = {c: self._instances(c) for c in checker.classes}
 
@@ -626,6 +627,14 @@ class _Run:
                 for o in objs:
                     r.setdefault(_key(o), []).append(sk)
         return r
+
+    def _having(self, p: str, value: Node) -> set[Any]:
+        """Keys of the subjects with *value* among their objects of *p* (rdflib term equality, as ``in``)."""
+        k = (p, _key(value))
+        found = self.having.get(k)
+        if found is None:
+            found = self.having[k] = set(self._reverse(p).get(k[1], ()))
+        return found
 
     def _instances(self, cls: str) -> set[Any]:
         """Keys of the SHACL instances of *cls*: typed with it or a subclass (rdfs:subClassOf* in the data)."""
@@ -674,8 +683,9 @@ class _Run:
         if kind == "nodeKind":
             iri, blank, lit = arg
             return lambda v: blank if isinstance(v, BNode) else lit if isinstance(v, Literal) else iri
-        if kind == "in":
-            return lambda v: v in arg
+        if kind == "in":  # keys: C-level str equality for IRIs, rdflib term equality otherwise, as ``in``
+            keys = {_key(x) for x in arg}
+            return lambda v: (str(v) if type(v) is URIRef else v) in keys
         if kind == "pattern":
             return lambda v: not isinstance(v, BNode) and arg.search(_as_string(v)) is not None
         if kind == "minInclusive":
@@ -702,9 +712,11 @@ class _Run:
 
     def _member(self, shape: _Shape) -> Callable[[Node], bool]:
         """An sh:or member as value node → conforms; a node shape of one constraint is just that constraint."""
-        if shape.path is None and not shape.deactivated and not shape.lenient and not shape.has_value \
-                and len(shape.checks) == 1:
-            return self._fns(shape)[0]
+        if shape.path is None and not shape.deactivated and not shape.lenient and not shape.has_value:
+            fns = self._fns(shape)
+            if len(fns) == 1:
+                return fns[0]
+            return lambda v: all(fn(v) for fn in fns)
         return functools.partial(self._conforms, shape)
 
     def _conforms(self, shape: _Shape, v: Node) -> bool:
@@ -754,7 +766,10 @@ class _Run:
             present = set(values)
         else:
             values = self._values(focus, shape.path)
-            present = focus.intersection(values) if len(focus) < len(values) else set(values).intersection(focus)
+            if fns or shape.max_count is not None:
+                present = focus.intersection(values) if len(focus) < len(values) else set(values).intersection(focus)
+            else:
+                present = set()  # not needed
         if shape.min_count:
             if shape.min_count == 1:
                 missing: Iterable[Any] = focus.difference(values)
@@ -767,10 +782,20 @@ class _Run:
                 if len(values[f]) > shape.max_count:
                     self._emit(shape, f)
         for hv in shape.has_value:
+            if shape.path is not None and len(shape.path) == 1:  # those with the value, from the reverse index
+                for f in focus.difference(self._having(shape.path[0], hv)):
+                    self._emit(shape, f)
+                continue
             for f in focus:
                 if hv not in values.get(f, ()):
                     self._emit(shape, f)
-        if fns:
+        if len(fns) == 1:
+            fn = fns[0]
+            for f in present:
+                for v in values[f]:
+                    if not fn(v):
+                        self._emit(shape, f)
+        elif fns:
             for f in present:
                 for v in values[f]:
                     for fn in fns:
@@ -915,8 +940,10 @@ def _datatype_fn(rule: Node) -> Callable[[Node], bool]:
 
 def _as_string(v: Node) -> str:
     """pyshacl's StringBasedConstraintBase.value_node_to_string."""
-    if isinstance(v, Literal) and v.value is not None and v.datatype in _STRINGISH:
-        return str(v.value)
+    if isinstance(v, Literal) and v.value is not None:
+        dt = v.datatype  # a URIRef or None: str.__eq__ is URIRef equality here, in C
+        if dt is None or str.__eq__(dt, _RDF + "langString") or str.__eq__(dt, _XSD + "string"):
+            return str(v.value)
     return str(v)
 
 
