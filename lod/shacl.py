@@ -293,9 +293,7 @@ def _expr(e: Any, where: Node, exists: bool) -> Callable[[dict[str, Any]], Any]:
             return exist_one
 
         def exist(row: dict[str, Any]) -> Literal:
-            for _ in row[""]._bgp(pats, row, None):  # row[""]: the _Run (see _Run._select)
-                return found
-            return absent
+            return found if row[""]._bgp(pats, row) else absent  # row[""]: the _Run (see _Run._rows)
         return exist
     if isinstance(e, Expr):
         if e.name not in _PURE_FUNCTIONS:
@@ -851,10 +849,10 @@ class _Run:
 
     # -------------------------------------------------------------- SPARQL
 
-    def _rows(self, q: _Query, focus: set[Any] | None = None) -> Iterator[dict[str, Any]]:
-        """The solutions of *q* that pass its filters; with *focus*, only those whose ?this is a focus node."""
+    def _rows(self, q: _Query) -> Iterator[dict[str, Any]]:
+        """The solutions of *q* that pass its filters."""
         start: dict[str, Any] = {"": self}  # EXISTS closures find the data here
-        for row in self._bgp(q.bgp, start, focus):
+        for row in self._bgp(q.bgp, start):
             if all(f(row) for f in q.filters):
                 yield row
 
@@ -863,42 +861,58 @@ class _Run:
         for row in self._rows(q):
             yield {v: row[v] for v in q.vars if v in row}
 
-    def _bgp(self, patterns: list[tuple[Node, str, Node]], row: dict[str, Any],
-             focus: set[Any] | None) -> Iterator[dict[str, Any]]:
-        if not patterns:
-            yield row
-            return
+    def _bgp(self, patterns: list[tuple[Node, str, Node]], row: dict[str, Any]) -> list[dict[str, Any]]:
+        """The solutions of a basic graph pattern that extend *row*, joined one pattern at a time.
 
-        def bound(t: Node) -> Node | None:
-            return row.get(str(t)) if isinstance(t, Variable) else t
-        # join the most bound pattern first; the rows are the same in any order
-        i = max(range(len(patterns)), key=lambda j: ((bound(patterns[j][0]) is not None) * 2
-                + (bound(patterns[j][2]) is not None), -len(self.by_pred.get(patterns[j][1], _EMPTY))))
-        s, p, o = patterns[i]
-        rest = patterns[:i] + patterns[i + 1:]
-        sv, ov = bound(s), bound(o)
-        index = self.by_pred.get(p, _EMPTY)
-        if sv is not None:
-            pairs: Iterable[tuple[Any, list[Node]]] = [(_key(sv), index.get(_key(sv), []))]
-        elif ov is not None:
-            pairs = [(sk, [ov]) for sk in self._reverse(p).get(_key(ov), ())]
-        else:
-            pairs = index.items()
-        check_o = ov is not None and sv is not None  # reverse-index pairs hold ov itself
-        for sk, objs in pairs:
-            if focus is not None and sv is None and s == Variable("this") and sk not in focus:
-                continue
-            for x in objs:
-                if check_o and x != ov:
-                    continue
-                new = dict(row)
-                if sv is None:
-                    new[str(s)] = _term(sk)
-                if ov is None:
-                    if isinstance(o, Variable) and str(o) in new and new[str(o)] != x:
-                        continue  # ?x p ?x
-                    new[str(o)] = x
-                yield from self._bgp(rest, new, focus)
+        Every solution binds the same variables, so the join order (most bound pattern, then
+        smallest predicate) is chosen once per pattern; any order gives the same solutions.
+        """
+        rows = [row]
+        todo = list(patterns)
+        bound = set(row)
+        while todo and rows:
+            def score(t: tuple[Node, str, Node]) -> tuple[int, int]:
+                return ((not isinstance(t[0], Variable) or str(t[0]) in bound) * 2
+                        + (not isinstance(t[2], Variable) or str(t[2]) in bound), -len(self.by_pred.get(t[1], _EMPTY)))
+            i = max(range(len(todo)), key=lambda j: score(todo[j]))
+            s, p, o = todo.pop(i)
+            sname = str(s) if isinstance(s, Variable) else None
+            oname = str(o) if isinstance(o, Variable) else None
+            s_bound, o_bound = sname is None or sname in bound, oname is None or oname in bound
+            index = self.by_pred.get(p, _EMPTY)
+            out: list[dict[str, Any]] = []
+            for r in rows:
+                sv = (s if sname is None else r[sname]) if s_bound else None
+                ov = (o if oname is None else r[oname]) if o_bound else None
+                if sv is not None:
+                    objs = index.get(_key(sv), ())
+                    if ov is not None:
+                        if ov in objs:  # rdflib term equality, as the store's lookup
+                            out.append(r)
+                        continue
+                    for x in objs:
+                        new = dict(r)
+                        new[oname] = x  # type: ignore[index]
+                        out.append(new)
+                elif ov is not None:
+                    for sk in self._reverse(p).get(_key(ov), ()):
+                        new = dict(r)
+                        new[sname] = _term(sk)  # type: ignore[index]
+                        out.append(new)
+                else:
+                    same = sname == oname  # ?x p ?x
+                    for sk, objs in index.items():
+                        st = _term(sk)
+                        for x in objs:
+                            if same and x != st:
+                                continue
+                            new = dict(r)
+                            new[sname] = st  # type: ignore[index]
+                            new[oname] = x  # type: ignore[index]
+                            out.append(new)
+            rows = out
+            bound.update(n for n in (sname, oname) if n is not None)
+        return rows
 
     def report(self) -> Report:
         for top in self.checker.tops:
