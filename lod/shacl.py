@@ -590,23 +590,21 @@ class _Run:
         self.only = only
         by_pred: dict[str, dict[Any, list[Node]]] = {}
         per_term: dict[Node, dict[Any, list[Node]]] = {}  # predicate term → its index, without str() each time
-        # (the garbage collector is off: see Checker.check)
-        if True:
-            for s, p, o in triples:
-                d = per_term.get(p)
-                if d is None:
-                    d = per_term[p] = by_pred.setdefault(str(p), {})
-                sk = str(s) if type(s) is URIRef else s
-                objs = d.get(sk)
-                if objs is None:
-                    d[sk] = [o]
-                else:
-                    objs.append(o)
-            if not isinstance(triples, Graph):  # a Graph holds each triple once; as it would, drop repeats
-                for d in by_pred.values():
-                    for sk, objs in d.items():
-                        if len(objs) > 1 and len(set(map(str, objs))) < len(objs):
-                            d[sk] = [o for i, o in enumerate(objs) if o not in objs[:i]]
+        for s, p, o in triples:  # (the garbage collector is off: see Checker.check)
+            d = per_term.get(p)
+            if d is None:
+                d = per_term[p] = by_pred.setdefault(str(p), {})
+            sk = str(s) if type(s) is URIRef else s
+            objs = d.get(sk)
+            if objs is None:
+                d[sk] = [o]
+            else:
+                objs.append(o)
+        if type(triples) is not Graph:  # a Graph holds each triple once; as it would, drop repeats
+            for d in by_pred.values():
+                for sk, objs in d.items():
+                    if len(objs) > 1 and len(set(map(str, objs))) < len(objs):
+                        d[sk] = [o for i, o in enumerate(objs) if o not in objs[:i]]
         self.by_pred = by_pred
         self.rev: dict[str, dict[Any, list[Any]]] = {}
         self.multi: dict[str, set[Any]] = {}
