@@ -10,6 +10,7 @@ error found in a pass is reported together, then ``resolve`` links the records.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -84,15 +85,29 @@ def _walk_check(ctx: Ctx, node: Node, path: str = "") -> None:
     if ctx.budget.left < 0:
         raise Invalid
     if node.tag not in STANDARD_TAGS:
-        ctx.fail(node, path or "value", f"the YAML tag {node.tag!r} is not allowed.",
-                 "remove the tag (such as !!python/object); records hold plain text, numbers, lists and mappings.")
-        raise Invalid
+        _walk_check_tag(ctx, node, path)
+
+
+def _walk_check_tag(ctx: Ctx, node: Node, path: str) -> None:
+    ctx.fail(node, path or "value", f"the YAML tag {node.tag!r} is not allowed.",
+             "remove the tag (such as !!python/object); records hold plain text, numbers, lists and mappings.")
+    raise Invalid
+
+
+# One search finds any character that scalar() refuses; the specific checks run only then.
+_REFUSED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 
 
 def scalar(ctx: Ctx, node: Node, path: str) -> str | None:
     """The raw text of a scalar (YAML's own typing is ignored: fields decide), or None for null."""
-    _walk_check(ctx, node, path)
-    if not isinstance(node, ScalarNode):
+    # _walk_check inlined: this runs for every value of every record.
+    budget = ctx.budget
+    budget.left -= 1
+    if budget.left < 0:
+        raise Invalid
+    if node.tag not in STANDARD_TAGS:
+        _walk_check_tag(ctx, node, path)
+    if type(node) is not ScalarNode:
         ctx.fail(node, path, f"expected a single value, found a {'list' if isinstance(node, SequenceNode) else 'mapping'}.",
                  "write one value here.")
         raise Invalid
@@ -102,6 +117,8 @@ def scalar(ctx: Ctx, node: Node, path: str) -> str | None:
     if len(value) > MAX_TEXT:
         ctx.fail(node, path, f"the value is {len(value)} characters long; the limit is {MAX_TEXT}.", "shorten it.")
         raise Invalid
+    if _REFUSED.search(value) is None:
+        return value
     if _SURROGATE.search(value):
         ctx.fail(node, path, "the value contains a lone UTF-16 surrogate (such as \\ud800), which is not a character.",
                  "remove it, or write the character itself.")
@@ -607,7 +624,9 @@ def parse_local(value: str) -> tuple[date, tuple[int, int, int] | None]:
     return day, hms
 
 
-# Field names that exist on records, for checking the keys of 'inferred'.
-def field_names(cls: type) -> set[str]:
+# Field names that exist on records, for checking the keys of 'inferred'; cached, since
+# resolve asks once per record and dataclasses.fields() walks every field each time.
+@functools.cache
+def field_names(cls: type) -> frozenset[str]:
     """The field names of a record class."""
-    return {f.name for f in dc_fields(cls)}
+    return frozenset(f.name for f in dc_fields(cls))
