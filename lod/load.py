@@ -49,6 +49,22 @@ _WIKIDATA = re.compile(r"^Q[1-9]\d*$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
+def _location_fast(file: str, line: int, column: int) -> Location:
+    """Location(file, line, column) without the frozen dataclass's three object.__setattr__ calls:
+    one is made for every field of every record, and this halves its cost."""
+    loc = _new(Location)
+    d = loc.__dict__
+    d["file"], d["line"], d["column"] = file, line, column
+    return loc
+
+
+_new = object.__new__
+# Only while Location keeps its fields in __dict__ with no __post_init__; otherwise the constructor.
+_location: Callable[[str, int, int], Location] = (
+    _location_fast if "__slots__" not in Location.__dict__ and not hasattr(Location, "__post_init__")
+    and _location_fast("f", 1, 2) == Location("f", 1, 2) else Location)
+
+
 class Budget:
     """Counts nodes walked in one file so aliases cannot expand without bound."""
 
@@ -66,7 +82,9 @@ class Ctx:
         self.record = ""
 
     def loc(self, node: Node) -> Location:
-        return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+        """Where *node* starts."""
+        mark = node.start_mark
+        return _location(self.file, mark.line + 1, mark.column + 1)
 
     def fail(self, node: Node, path: str, problem: str, fix: str = "") -> None:
         field = f"{self.record}, field {path}" if self.record else path

@@ -50,14 +50,18 @@ _SEQ_TAG: str = yaml.SafeLoader.DEFAULT_SEQUENCE_TAG
 _MAP_TAG: str = yaml.SafeLoader.DEFAULT_MAPPING_TAG
 
 
+# Per first character, the implicit resolvers SafeLoader tries (with the wildcard ones after),
+# as BaseResolver.resolve does; most values start with a character that has none.
+_BY_FIRST: dict[str, list[tuple[str, re.Pattern[str]]]] = {
+    first: list(_RESOLVERS.get(first, ())) + list(_RESOLVERS.get(None, ())) for first in _RESOLVERS if first is not None}
+_WILDCARD: list[tuple[str, re.Pattern[str]]] = list(_RESOLVERS.get(None, ()))
+
+
 def _scalar_tag(value: str, plain: bool) -> str:
     """The tag SafeLoader resolves for an untagged scalar: ``BaseResolver.resolve`` inlined
     (its path resolvers are unused by SafeLoader), from the same table of implicit resolvers."""
     if plain:
-        for tag, regexp in _RESOLVERS.get(value[0] if value else "", ()):
-            if regexp.match(value):
-                return tag
-        for tag, regexp in _RESOLVERS.get(None, ()):
+        for tag, regexp in _BY_FIRST.get(value[0] if value else "", _WILDCARD):
             if regexp.match(value):
                 return tag
     return _STR_TAG
