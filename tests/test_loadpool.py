@@ -26,10 +26,12 @@ def _serial(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _parallel(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Force the pool for any folder (even on one core) and count the times it is used."""
+    """Force the pool for any folder (even on one core): the parent and two workers each parse
+    a third of the files. Counts the times the pool is used."""
     monkeypatch.setattr(loadpool, "PARALLEL_MIN_FILES", 1)
     monkeypatch.setattr(loadpool, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(loadpool, "_cores", lambda: 2)
+    monkeypatch.setattr(loadpool, "CHUNKS_PER_WORKER", 1)
+    monkeypatch.setattr(loadpool, "_cores", lambda: 3)
     used: list[int] = []
     real = loadpool._parse_parallel
 
@@ -111,6 +113,7 @@ def test_loadpool_failing_worker_falls_back_to_the_serial_answer(
             load(tmp_path / "syn")
 
     def broken(root: Path, paths: list[Path]) -> Any:
+        (tmp_path / f"worker-{os.getpid()}").touch()
         if how == "dies":
             os._exit(3)  # as a segfault would: no exception, no result
         raise RuntimeError("worker failed")
@@ -119,5 +122,5 @@ def test_loadpool_failing_worker_falls_back_to_the_serial_answer(
     monkeypatch.setattr(loadpool, "_parse_slice", broken)
     with pytest.raises(RecordErrors) as parallel:
         load(tmp_path / "syn")
-    assert used == [1]
+    assert used == [1] and list(tmp_path.glob("worker-*"))  # the workers ran, and failed
     assert str(parallel.value) == str(serial.value)
