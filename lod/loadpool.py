@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,10 @@ def _size(path: Path) -> int:
 def parse_files(root: Path, paths: list[Path], merger: Merger) -> None:
     """Parse *paths* (sorted, under *root*) into *merger*, in parallel when they are many and large."""
     cores = min(_cores(), 8)
-    if cores >= 2 and len(paths) >= PARALLEL_MIN_FILES and "fork" in multiprocessing.get_all_start_methods():
+    # Fork only a single-threaded process: a lock held by another thread at the fork would stay
+    # held in the worker for ever (the build's CLI loads from its only thread).
+    if (cores >= 2 and len(paths) >= PARALLEL_MIN_FILES and threading.active_count() == 1
+            and "fork" in multiprocessing.get_all_start_methods()):
         sizes = [_size(p) for p in paths]
         if sum(sizes) >= PARALLEL_MIN_BYTES:
             _parse_parallel(root, paths, sizes, cores, merger)

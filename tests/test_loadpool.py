@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,16 @@ def test_loadpool_failing_worker_falls_back_to_the_serial_answer(
         load(tmp_path / "syn")
     assert used == [1] and list(tmp_path.glob("worker-*"))  # the workers ran, and failed
     assert str(parallel.value) == str(serial.value)
+
+
+def test_loadpool_never_forks_a_process_with_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    used = _parallel(monkeypatch)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        ds = load(SEED)
+    finally:
+        stop.set()
+        other.join()
+    assert used == [] and len(ds.talks) == 29
