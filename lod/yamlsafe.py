@@ -82,15 +82,20 @@ def _compose_events(text: str) -> Node | None | bool:
         event = get()
         if isinstance(event, StreamEndEvent):
             return None
-        root: Node | None = None
-        stack: list[Node] = []  # the open collections, innermost last
-        pending: list[Node | None] = []  # per open collection: a mapping's key awaiting its value
-        while root is None:
+        # The open collection is kept in locals (the hot path is one scalar after another);
+        # its enclosing ones wait on the stack.
+        cur: Node | None = None  # the innermost open collection
+        items: list[Any] = []  # its value
+        seq = False  # whether it is a sequence
+        key: Node | None = None  # in a mapping, the key awaiting its value
+        depth = 0  # open collections
+        stack: list[tuple[Node | None, list[Any], bool, Node | None]] = []
+        node: Node
+        while True:
             event = get()
             cls = type(event)
-            node: Node
             if cls is ScalarEvent:
-                if event.anchor is not None or len(stack) >= MAX_DEPTH:
+                if event.anchor is not None or depth >= MAX_DEPTH:
                     return False
                 tag = event.tag
                 if tag is None or tag == "!":
@@ -98,32 +103,35 @@ def _compose_events(text: str) -> Node | None | bool:
                 # libyaml calls the plain style '', PyYAML None; load.py tells plain nulls by None.
                 node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style or None)
             elif cls is MappingStartEvent or cls is SequenceStartEvent:
-                if event.anchor is not None or len(stack) >= MAX_DEPTH:
+                if event.anchor is not None or depth >= MAX_DEPTH:
                     return False
                 tag = event.tag
                 mapping = cls is MappingStartEvent
                 if tag is None or tag == "!":
                     tag = _MAP_TAG if mapping else _SEQ_TAG
-                coll = (MappingNode if mapping else SequenceNode)(tag, [], event.start_mark, None,
-                                                                  flow_style=event.flow_style)
-                stack.append(coll)
-                pending.append(None)
+                stack.append((cur, items, seq, key))
+                cur = (MappingNode if mapping else SequenceNode)(tag, [], event.start_mark, None,
+                                                                 flow_style=event.flow_style)
+                items, seq, key = cur.value, not mapping, None
+                depth += 1
                 continue
-            elif cls is MappingEndEvent or cls is SequenceEndEvent:
-                node = stack.pop()
-                pending.pop()
+            elif (cls is MappingEndEvent or cls is SequenceEndEvent) and cur is not None:
+                node = cur
                 node.end_mark = event.end_mark
+                cur, items, seq, key = stack.pop()
+                depth -= 1
             else:  # an alias, or a stream PyYAML would refuse
                 return False
-            if not stack:
+            if cur is None:
                 root = node
-            elif isinstance(stack[-1], SequenceNode):
-                stack[-1].value.append(node)
-            elif pending[-1] is None:
-                pending[-1] = node
+                break
+            if seq:
+                items.append(node)
+            elif key is None:
+                key = node
             else:
-                stack[-1].value.append((pending[-1], node))
-                pending[-1] = None
+                items.append((key, node))
+                key = None
         if not isinstance(get(), DocumentEndEvent) or not isinstance(get(), StreamEndEvent):
             return False  # a second document: the reference composer says so
         return root
