@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from . import records as R
 from .errors import RecordError, RecordErrors
-from .load import field_names, parse_local
+from .fields import field_names, parse_local
 
 _WORD = {"people": "person", "organizations": "organisation", "places": "place", "sources": "source",
          "series": "series", "events": "event", "sessions": "session"}
