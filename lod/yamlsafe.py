@@ -13,6 +13,8 @@ import re
 from typing import Any
 
 import yaml
+from yaml.events import (DocumentEndEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
+                         SequenceStartEvent, StreamEndEvent)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Location, RecordError, RecordErrors
@@ -41,74 +43,144 @@ class _Loader(yaml.SafeLoader):
             self.depth -= 1
 
 
-_CLoader = getattr(yaml, "CSafeLoader", None)
+_CParser: Any = getattr(getattr(yaml, "_yaml", None), "CParser", None) if getattr(yaml, "__with_libyaml__", False) else None
+_RESOLVERS: dict[Any, list[tuple[str, re.Pattern[str]]]] = yaml.SafeLoader.yaml_implicit_resolvers
+_STR_TAG: str = yaml.SafeLoader.DEFAULT_SCALAR_TAG
+_SEQ_TAG: str = yaml.SafeLoader.DEFAULT_SEQUENCE_TAG
+_MAP_TAG: str = yaml.SafeLoader.DEFAULT_MAPPING_TAG
 
 
-def _normalise(root: Node) -> bool:
-    """Give libyaml's nodes PyYAML's plain style (None, not ''); True when the pure-Python composer
-    must decide instead: a node occurs twice (an alias) or the values nest deeper than MAX_DEPTH."""
-    seen: set[int] = set()
-    stack: list[tuple[Node, int]] = [(root, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if id(node) in seen or depth > MAX_DEPTH:
-            return True
-        seen.add(id(node))
-        if isinstance(node, ScalarNode):
-            if node.style == "":
-                node.style = None
-        elif isinstance(node, SequenceNode):
-            stack.extend((child, depth + 1) for child in node.value)
-        elif isinstance(node, MappingNode):
-            for k, v in node.value:
-                stack.append((k, depth + 1))
-                stack.append((v, depth + 1))
-    return False
+# Per first character, the implicit resolvers SafeLoader tries (with the wildcard ones after),
+# as BaseResolver.resolve does; most values start with a character that has none.
+_BY_FIRST: dict[str, list[tuple[str, re.Pattern[str]]]] = {
+    first: list(_RESOLVERS.get(first, ())) + list(_RESOLVERS.get(None, ())) for first in _RESOLVERS if first is not None}
+_WILDCARD: list[tuple[str, re.Pattern[str]]] = list(_RESOLVERS.get(None, ()))
+
+
+def _scalar_tag(value: str, plain: bool) -> str:
+    """The tag SafeLoader resolves for an untagged scalar: ``BaseResolver.resolve`` inlined
+    (its path resolvers are unused by SafeLoader), from the same table of implicit resolvers."""
+    if plain:
+        for tag, regexp in _BY_FIRST.get(value[0] if value else "", _WILDCARD):
+            if regexp.match(value):
+                return tag
+    return _STR_TAG
+
+
+def _compose_events(text: str) -> Node | None | bool:
+    """Compose libyaml's parse events into PyYAML nodes, or False when the pure-Python composer must decide.
+
+    Does what PyYAML's Composer does, iteratively: libyaml's own composer (CSafeLoader) builds the
+    same nodes but is about four times slower than its event parser, and recurses in C. Anything
+    the reference composer might refuse (an anchor or alias, nesting MAX_DEPTH deep, a second
+    document, any error) returns False, so that refusals and their messages stay its own.
+    """
+    parser = _CParser(text)
+    try:
+        get = parser.get_event
+        get()  # StreamStartEvent
+        event = get()
+        if isinstance(event, StreamEndEvent):
+            return None
+        # The open collection is kept in locals (the hot path is one scalar after another);
+        # its enclosing ones wait on the stack.
+        cur: Node | None = None  # the innermost open collection
+        items: list[Any] = []  # its value
+        seq = False  # whether it is a sequence
+        key: Node | None = None  # in a mapping, the key awaiting its value
+        depth = 0  # open collections
+        stack: list[tuple[Node | None, list[Any], bool, Node | None]] = []
+        node: Node
+        while True:
+            event = get()
+            cls = type(event)
+            if cls is ScalarEvent:
+                if event.anchor is not None or depth >= MAX_DEPTH:
+                    return False
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = _scalar_tag(event.value, event.implicit[0])
+                # libyaml calls the plain style '', PyYAML None; load.py tells plain nulls by None.
+                node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style or None)
+            elif cls is MappingStartEvent or cls is SequenceStartEvent:
+                if event.anchor is not None or depth >= MAX_DEPTH:
+                    return False
+                tag = event.tag
+                mapping = cls is MappingStartEvent
+                if tag is None or tag == "!":
+                    tag = _MAP_TAG if mapping else _SEQ_TAG
+                stack.append((cur, items, seq, key))
+                cur = (MappingNode if mapping else SequenceNode)(tag, [], event.start_mark, None,
+                                                                 flow_style=event.flow_style)
+                items, seq, key = cur.value, not mapping, None
+                depth += 1
+                continue
+            elif (cls is MappingEndEvent or cls is SequenceEndEvent) and cur is not None:
+                node = cur
+                node.end_mark = event.end_mark
+                cur, items, seq, key = stack.pop()
+                depth -= 1
+            else:  # an alias, or a stream PyYAML would refuse
+                return False
+            if cur is None:
+                root = node
+                break
+            if seq:
+                items.append(node)
+            elif key is None:
+                key = node
+            else:
+                items.append((key, node))
+                key = None
+        if not isinstance(get(), DocumentEndEvent) or not isinstance(get(), StreamEndEvent):
+            return False  # a second document: the reference composer says so
+        return root
+    except yaml.YAMLError:
+        return False
+    finally:
+        parser.dispose()
 
 
 _BRACKETS = re.compile(r"[\[\]{}]")
-_DEEP_INDENT = re.compile(r"^ {400}", re.MULTILINE)
+_INDENT_400 = " " * 400
 # Block collections nest only by moving right: deeper indentation, or compact "- - -" / "? ? ?"
 # runs (with tags or anchors between) at the start of a line.
 _DEEP_BLOCK = re.compile(r"^[ \t]*(?:[-?:](?:[ \t]+[!&]\S*)*[ \t]+){40}", re.MULTILINE)
 
 
 def _may_nest_deeply(text: str) -> bool:
-    """True when *text* might nest deeper than libyaml's recursive composer survives.
+    """True when *text* might nest deeper than MAX_DEPTH, so that libyaml never sees it.
 
-    libyaml composes recursively in C: a few hundred thousand open brackets overflow the C
-    stack and kill the process, which no exception handler catches. Brackets are counted
+    libyaml's parser slows down badly on hundreds of thousands of open brackets, and the
+    reference composer refuses such nesting with a located error anyway. Brackets are counted
     without regard to quoting, so this over-estimates; such a file only takes the slower
-    pure-Python path, which refuses deep nesting with a located error.
+    pure-Python path.
     """
-    depth = 0
-    for m in _BRACKETS.finditer(text):
-        depth += 1 if m.group() in "[{" else -1
-        if depth > MAX_DEPTH:
-            return True
-        depth = max(depth, 0)
-    return _DEEP_INDENT.search(text) is not None or _DEEP_BLOCK.search(text) is not None
+    if text.count("[") + text.count("{") > MAX_DEPTH:  # else no bracket depth can pass MAX_DEPTH
+        depth = 0
+        for ch in "".join(_BRACKETS.findall(text)):  # only the brackets, in order
+            if ch in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return True
+            elif depth:
+                depth -= 1
+    # A line that starts with 400 spaces (a regular expression with ^ in MULTILINE mode is slower).
+    if text.startswith(_INDENT_400) or "\n" + _INDENT_400 in text:
+        return True
+    return _DEEP_BLOCK.search(text) is not None
 
 
 def _compose_fast(text: str) -> Node | None | bool:
-    """Compose with libyaml (about 10x faster), or False when the pure-Python composer must decide.
+    """Compose with libyaml's parser (about 10x faster), or False when the pure-Python composer must decide.
 
-    libyaml builds the same nodes (tags come from the same resolver, marks carry the same
+    libyaml builds the same nodes (tags come from the same resolvers, marks carry the same
     lines and columns). Anything unusual (characters PyYAML's reader refuses, an alias, any
     error) goes to the pure-Python path, so that errors and refusals stay exactly its own.
     """
-    if _CLoader is None or yaml.reader.Reader.NON_PRINTABLE.search(text) or _may_nest_deeply(text):
+    if _CParser is None or yaml.reader.Reader.NON_PRINTABLE.search(text) or _may_nest_deeply(text):
         return False
-    loader = _CLoader(text)
-    try:
-        node: Node | None = loader.get_single_node()
-    except yaml.YAMLError:
-        return False
-    finally:
-        loader.dispose()
-    if node is not None and _normalise(node):
-        return False
-    return node
+    return _compose_events(text)
 
 
 def compose(text: str, file: str) -> Node | None:
