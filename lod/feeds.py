@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import icalendar
-from icalendar.parser.string import _foldline as _ical_foldline
 
 from . import records as R
 from .iri import KIND_PATHS
@@ -122,42 +121,62 @@ def _vtimezone(zone: str, first: int, last: int) -> icalendar.Timezone:
     return icalendar.Timezone.from_tzid(zone, first_date=date(first, 1, 1), last_date=date(last + 1, 1, 1))
 
 
-@functools.lru_cache(maxsize=4096)
+Zone = tuple[str, int, int]  # an IANA zone, first and last year
+_VTIMEZONES: dict[Zone, bytes] = {}  # the bytes of each VTIMEZONE made in this process
+
+
 def _vtimezone_ical(zone: str, first: int, last: int) -> bytes:
-    return bytes(_vtimezone(zone, first, last).to_ical())
+    key = (zone, first, last)
+    data = _VTIMEZONES.get(key)
+    if data is None:
+        data = _VTIMEZONES[key] = bytes(_vtimezone(zone, first, last).to_ical())
+    return data
 
 
-def fold(line: str) -> str:
-    """An iCalendar content line folded exactly as icalendar 7 folds it (RFC 5545, 75 octets).
+def _zones(events: Iterable[R.Talk]) -> list[Zone]:
+    """The VTIMEZONEs a calendar of *events* has: each IANA zone with its first and last year, by zone."""
+    years: dict[str, set[int]] = {}
+    for t in events:
+        for w in (t.start_at, t.end_at):
+            if w is not None and w.zone and not w.is_date and w.local is not None:
+                years.setdefault(w.zone, set()).add(w.local.year)
+    return [(zone, min(years[zone]), max(years[zone])) for zone in sorted(years)]
 
-    icalendar's folding walks the line a character at a time; an ASCII line (almost all of
-    them) is cut into 74-character pieces here instead, keeping its one rule: a piece does
-    not end on ``\\`` or ``^`` (an escape is not split across the fold). Other lines are
-    folded by icalendar itself (tests/test_feeds_fast.py compares both on hostile lines).
+
+def fold(line: str) -> bytes:
+    """An iCalendar content line, UTF-8, folded exactly as icalendar 7 folds it (RFC 5545).
+
+    icalendar's folding walks the line a character at a time, which was most of the
+    feeds' time; this cuts the encoded line instead, with the same rules: a piece is as
+    many whole characters as fit in 74 octets, and it does not end on ``\\`` or ``^`` (an
+    escape is not split across the fold) unless that is its only character.
+    tests/test_feeds_fast.py compares both on many lines.
     """
-    if not line.isascii():
-        return _ical_foldline(line)
-    n = len(line)
+    data = line.encode("utf-8")
+    n = len(data)
     if n <= _FOLD_AT:
-        return line
-    pieces: list[str] = []
+        return data
+    pieces: list[bytes] = []
     start = 0
     while n - start > _FOLD_AT:
         end = start + _FOLD_AT
-        if line[end - 1] in "\\^":
+        while data[end] & 0xC0 == 0x80:  # not inside a character
             end -= 1
-        pieces.append(line[start:end])
+        if end - start > 1 and data[end - 1] in _ESCAPES:
+            end -= 1
+        pieces.append(data[start:end])
         start = end
-    pieces.append(line[start:])
-    return "\r\n ".join(pieces)
+    pieces.append(data[start:])
+    return b"\r\n ".join(pieces)
 
 
 _FOLD_AT = 74  # icalendar folds before the character that would make a line 75 octets
+_ESCAPES = frozenset(b"\\^")
 
 
 def component_ical(component: icalendar.cal.component.Component) -> bytes:
     """A component without subcomponents as icalendar's ``to_ical()`` writes it, folded by ``fold``."""
-    return b"".join(fold(line).encode("utf-8") + b"\r\n" for line in component.content_lines() if line)
+    return b"".join(fold(line) + b"\r\n" for line in component.content_lines() if line)
 
 
 def vevent_ical(p: Prepared, talk: R.Talk) -> bytes:
@@ -193,18 +212,17 @@ def calendar_head(name: str) -> bytes:
     cal.add("name", name)
     cal.add("x-wr-calname", name)
     lines = [line for line in cal.content_lines() if line]  # BEGIN, NAME, X-WR-CALNAME, END
-    return _fixed_head() + b"".join(fold(line).encode("utf-8") + b"\r\n" for line in lines[1:-1])
+    return _fixed_head() + b"".join(fold(line) + b"\r\n" for line in lines[1:-1])
 
 
-def _reference_calendar(p: Prepared, events: list[R.Talk], name: str, years: dict[str, set[int]]) -> bytes:
+def _reference_calendar(p: Prepared, events: list[R.Talk], name: str, zones: list[Zone]) -> bytes:
     """The calendar as icalendar serialises it whole: the reference the fast path is held to."""
     cal = icalendar.Calendar()
     for key, value in _FIXED_PROPERTIES:
         cal.add(key, value)
     cal.add("name", name)
     cal.add("x-wr-calname", name)
-    for zone in sorted(years):
-        first, last = min(years[zone]), max(years[zone])
+    for zone, first, last in zones:
         cal.add_component(_vtimezone(zone, first, last))
     for t in events:
         cal.add_component(vevent(p, t))
@@ -225,16 +243,11 @@ def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
     events = sorted((t for t in talks if t.start_at is not None), key=_order)
     if not events:
         return None
-    years: dict[str, set[int]] = {}
-    for t in events:
-        for w in (t.start_at, t.end_at):
-            if w is not None and w.zone and not w.is_date and w.local is not None:
-                years.setdefault(w.zone, set()).add(w.local.year)
+    zones = _zones(events)
     if memo is None:
-        return _reference_calendar(p, events, name, years)
+        return _reference_calendar(p, events, name, zones)
     parts = [calendar_head(name)]
-    for zone in sorted(years):
-        parts.append(_vtimezone_ical(zone, min(years[zone]), max(years[zone])))
+    parts += [_vtimezone_ical(*zone) for zone in zones]
     for t in events:
         data = memo.get(t.id)
         if data is None:
@@ -260,12 +273,17 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson,
     memo: dict[str, bytes] = {}
     dated = [t for t in ds.talks.values() if t.start_at is not None]
     if workers > 1:
-        def events(chunk: Sequence[R.Talk]) -> list[bytes]:
-            return [vevent_ical(p, t) for t in chunk]
+        # First every VEVENT and VTIMEZONE, once each, shared by the calendars' workers.
+        zones = sorted({zone for _k, _n, _t, talks in plan for zone in _zones(talks)})
 
-        parts = slices(dated, workers)
-        for chunk, ical in zip(parts, fork_map(events, parts, workers)):
-            memo.update(zip((t.id for t in chunk), ical))
+        def parts(job: tuple[Sequence[R.Talk], Sequence[Zone]]) -> tuple[list[bytes], list[bytes]]:
+            return [vevent_ical(p, t) for t in job[0]], [_vtimezone_ical(*zone) for zone in job[1]]
+
+        jobs_: list[tuple[Sequence[R.Talk], Sequence[Zone]]] = [([], [z]) for z in zones]
+        jobs_ += [(chunk, []) for chunk in slices(dated, workers)]
+        for (chunk, zone_job), (events, timezones) in zip(jobs_, fork_map(parts, jobs_, workers)):
+            memo.update(zip((t.id for t in chunk), events))
+            _VTIMEZONES.update(zip(zone_job, timezones))
 
     def calendars(chunk: Sequence[tuple[tuple[str, str], str, str, list[R.Talk]]]) -> list[bytes | None]:
         return [calendar(p, talks, title, memo) for _key, _name, title, talks in chunk]
