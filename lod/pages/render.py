@@ -186,6 +186,12 @@ class Helpers:
             raise RuntimeError("talk_item needs the renderer's fragments")
         return self.fragments.talk_item(self.up, t, show_parent, note)
 
+    def fragment(self, macro: str, *args: str | bool | None) -> Markup:
+        """A macro of ``_macros.html`` whose output depends only on its arguments (ids) and the page depth."""
+        if self.fragments is None:
+            raise RuntimeError("fragment needs the renderer's fragments")
+        return self.fragments.call(self.up, macro, args)
+
     def has_feed(self, kind: str, rid: str) -> bool:
         """True if a calendar file is written for this record."""
         return (kind, rid) in self.feeds
@@ -278,7 +284,7 @@ class Fragments:
     A talk is listed on its speakers', their organisations', its places', topics' and
     series' pages and on the index: the ``talk_item`` macro depends only on the talk, its
     arguments and the links' prefix (``../`` per level of the page's path), so its output
-    is kept under those.
+    is kept under those. So do a person's link (with affiliations) and a place's.
     """
 
     def __init__(self, p: Prepared, index: SiteIndex, env: jinja2.Environment,
@@ -289,6 +295,15 @@ class Fragments:
         self.feeds = feeds
         self._macros: dict[str, Any] = {}
         self._talk_items: dict[tuple[str, str, bool, str | None], Markup] = {}
+        self._calls: dict[tuple[str, str, tuple[str | bool | None, ...]], Markup] = {}
+
+    def call(self, up: str, macro: str, args: tuple[str | bool | None, ...]) -> Markup:
+        """The macro *macro* of ``_macros.html`` called with *args* for a page whose links start with *up*."""
+        key = (up, macro, args)
+        html = self._calls.get(key)
+        if html is None:
+            html = self._calls[key] = getattr(self.macros(up), macro)(*args)
+        return html
 
     def talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None) -> Markup:
         """The ``talk_item`` macro of ``_macros.html`` for a page whose links start with *up*."""
