@@ -257,14 +257,16 @@ def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
     return b"".join(parts)
 
 
-def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson,
-               workers: int = 1) -> dict[tuple[str, str], tuple[str, bytes]]:
+def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int = 1,
+               sink: Callable[[str, bytes], bytes] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
     """Every calendar of the site, keyed by (kind, id) — ("site", "talks") for the archive — as (file name, bytes).
 
     Files: ``talks.ics``; ``series/<id>.ics``, ``event/<id>.ics``, ``person/<id>.ics`` and
     ``talk/<id>.ics`` wherever there is at least one talk with a start. With *workers* > 1,
     the VEVENTs (each built once) and then the calendars are made on that many forked
-    processes; the bytes are the same.
+    processes; the bytes are the same. With *sink*, each calendar's (file name, bytes) is
+    handed to it where it is made (in a worker when parallel, e.g. to write the file there)
+    and what it returns is kept in place of the bytes.
     """
     from .pages.parallel import fork_map, slices
 
@@ -286,7 +288,8 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson,
             _VTIMEZONES.update(zip(zone_job, timezones))
 
     def calendars(chunk: Sequence[tuple[tuple[str, str], str, str, list[R.Talk]]]) -> list[bytes | None]:
-        return [calendar(p, talks, title, memo) for _key, _name, title, talks in chunk]
+        made = [(name, calendar(p, talks, title, memo)) for _key, name, title, talks in chunk]
+        return [None if data is None else sink(name, data) if sink is not None else data for name, data in made]
 
     out: dict[tuple[str, str], tuple[str, bytes]] = {}
     jobs = slices(plan, workers)

@@ -12,6 +12,7 @@ upcoming on the index), computed once per build and injectable.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -543,8 +544,9 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
     workers = worker_count(len(paths), threshold)
     files: dict[str, bytes] = {}
     # Calendars first: pages link to the feeds that exist.
-    for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers).items():
-        files[name] = _put(root, name, data)
+    sink = functools.partial(_put, root) if root is not None else None
+    for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink).items():
+        files[name] = data
         r.feeds.add(key)
     google = GoogleReport()
     warnings: list[Result] = []
