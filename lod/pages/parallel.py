@@ -9,6 +9,7 @@ parallel build fails the way an in-process one does.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -55,9 +56,13 @@ def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int) -> Iterator[
         yield from map(fn, args)
         return
     _TASK = fn
+    # Objects made before the fork are left out of the workers' garbage collections: a
+    # collection touches every object it scans, and each page it touches is copied.
+    gc.freeze()
     try:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(min(workers, len(args))) as pool:
             yield from pool.imap(_run, args)
     finally:
         _TASK = None
+        gc.unfreeze()
