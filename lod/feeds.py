@@ -15,7 +15,7 @@ when the data has them: a talk without a title has no SUMMARY rather than a plac
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -121,9 +121,112 @@ def _vtimezone(zone: str, first: int, last: int) -> icalendar.Timezone:
     return icalendar.Timezone.from_tzid(zone, first_date=date(first, 1, 1), last_date=date(last + 1, 1, 1))
 
 
-@functools.lru_cache(maxsize=4096)
+Zone = tuple[str, int, int]  # an IANA zone, first and last year
+_VTIMEZONES: dict[Zone, bytes] = {}  # the bytes of each VTIMEZONE made in this process
+
+
 def _vtimezone_ical(zone: str, first: int, last: int) -> bytes:
-    return bytes(_vtimezone(zone, first, last).to_ical())
+    key = (zone, first, last)
+    data = _VTIMEZONES.get(key)
+    if data is None:
+        data = _VTIMEZONES[key] = bytes(_vtimezone(zone, first, last).to_ical())
+    return data
+
+
+def _zones(events: Iterable[R.Talk]) -> list[Zone]:
+    """The VTIMEZONEs a calendar of *events* has: each IANA zone with its first and last year, by zone."""
+    years: dict[str, set[int]] = {}
+    for t in events:
+        for w in (t.start_at, t.end_at):
+            if w is not None and w.zone and not w.is_date and w.local is not None:
+                years.setdefault(w.zone, set()).add(w.local.year)
+    return [(zone, min(years[zone]), max(years[zone])) for zone in sorted(years)]
+
+
+def fold(line: str) -> bytes:
+    """An iCalendar content line, UTF-8, folded exactly as icalendar 7 folds it (RFC 5545).
+
+    icalendar's folding walks the line a character at a time, which was most of the
+    feeds' time; this cuts the encoded line instead, with the same rules: a piece is as
+    many whole characters as fit in 74 octets, and it does not end on ``\\`` or ``^`` (an
+    escape is not split across the fold) unless that is its only character.
+    tests/test_feeds_fast.py compares both on many lines.
+    """
+    data = line.encode("utf-8")
+    n = len(data)
+    if n <= _FOLD_AT:
+        return data
+    pieces: list[bytes] = []
+    start = 0
+    while n - start > _FOLD_AT:
+        end = start + _FOLD_AT
+        while data[end] & 0xC0 == 0x80:  # not inside a character
+            end -= 1
+        if end - start > 1 and data[end - 1] in _ESCAPES:
+            end -= 1
+        pieces.append(data[start:end])
+        start = end
+    pieces.append(data[start:])
+    return b"\r\n ".join(pieces)
+
+
+_FOLD_AT = 74  # icalendar folds before the character that would make a line 75 octets
+_ESCAPES = frozenset(b"\\^")
+
+
+def component_ical(component: icalendar.cal.component.Component) -> bytes:
+    """A component without subcomponents as icalendar's ``to_ical()`` writes it, folded by ``fold``."""
+    return b"".join(fold(line) + b"\r\n" for line in component.content_lines() if line)
+
+
+def vevent_ical(p: Prepared, talk: R.Talk) -> bytes:
+    """The bytes of one talk's VEVENT, as ``vevent(p, talk).to_ical()``."""
+    return component_ical(vevent(p, talk))
+
+
+_END = b"END:VCALENDAR\r\n"
+
+
+@functools.lru_cache(maxsize=1)
+def _fixed_head() -> bytes:
+    """The calendar's lines before its name: BEGIN, VERSION, PRODID, CALSCALE, METHOD."""
+    cal = icalendar.Calendar()
+    for key, value in _FIXED_PROPERTIES:
+        cal.add(key, value)
+    data = bytes(cal.to_ical())
+    assert data.endswith(_END)
+    return data[:-len(_END)]
+
+
+_FIXED_PROPERTIES = (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGORIAN"), ("method", "PUBLISH"))
+
+
+def calendar_head(name: str) -> bytes:
+    """A calendar's own lines (up to its first component), as icalendar writes them.
+
+    icalendar writes VERSION, PRODID, CALSCALE and METHOD first (its canonical order), then
+    the other properties sorted by name: NAME, X-WR-CALNAME. Those two are made by
+    icalendar from *name*; the fixed part is made once.
+    """
+    cal = icalendar.Calendar()
+    cal.add("name", name)
+    cal.add("x-wr-calname", name)
+    lines = [line for line in cal.content_lines() if line]  # BEGIN, NAME, X-WR-CALNAME, END
+    return _fixed_head() + b"".join(fold(line) + b"\r\n" for line in lines[1:-1])
+
+
+def _reference_calendar(p: Prepared, events: list[R.Talk], name: str, zones: list[Zone]) -> bytes:
+    """The calendar as icalendar serialises it whole: the reference the fast path is held to."""
+    cal = icalendar.Calendar()
+    for key, value in _FIXED_PROPERTIES:
+        cal.add(key, value)
+    cal.add("name", name)
+    cal.add("x-wr-calname", name)
+    for zone, first, last in zones:
+        cal.add_component(_vtimezone(zone, first, last))
+    for t in events:
+        cal.add_component(vevent(p, t))
+    return bytes(cal.to_ical())
 
 
 def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
@@ -134,68 +237,79 @@ def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
     each talk's VEVENT is serialised once instead of once per calendar it is in (site,
     series, each speaker, its own). icalendar writes a calendar as its own lines, then
     each component's, then END:VCALENDAR, each line folded on its own, so splicing the
-    parts gives the same bytes (tests/test_feeds_fast.py).
+    parts gives the same bytes (tests/test_feeds_fast.py). Without *memo*, icalendar
+    serialises the whole calendar (the reference).
     """
     events = sorted((t for t in talks if t.start_at is not None), key=_order)
     if not events:
         return None
-    cal = icalendar.Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    cal.add("name", name)
-    cal.add("x-wr-calname", name)
-    years: dict[str, set[int]] = {}
+    zones = _zones(events)
+    if memo is None:
+        return _reference_calendar(p, events, name, zones)
+    parts = [calendar_head(name)]
+    parts += [_vtimezone_ical(*zone) for zone in zones]
     for t in events:
-        for w in (t.start_at, t.end_at):
-            if w is not None and w.zone and not w.is_date and w.local is not None:
-                years.setdefault(w.zone, set()).add(w.local.year)
-    if memo is not None:
-        end = b"END:VCALENDAR\r\n"
-        head = bytes(cal.to_ical())
-        assert head.endswith(end)
-        parts = [head[:-len(end)]]
-        for zone in sorted(years):
-            parts.append(_vtimezone_ical(zone, min(years[zone]), max(years[zone])))
-        for t in events:
-            data = memo.get(t.id)
-            if data is None:
-                data = memo[t.id] = bytes(vevent(p, t).to_ical())
-            parts.append(data)
-        parts.append(end)
-        return b"".join(parts)
-    for zone in sorted(years):
-        first, last = min(years[zone]), max(years[zone])
-        cal.add_component(_vtimezone(zone, first, last))
-    for t in events:
-        cal.add_component(vevent(p, t))
-    return bytes(cal.to_ical())
+        data = memo.get(t.id)
+        if data is None:
+            data = memo[t.id] = vevent_ical(p, t)
+        parts.append(data)
+    parts.append(_END)
+    return b"".join(parts)
 
 
-def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson) -> dict[tuple[str, str], tuple[str, bytes]]:
+def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int = 1,
+               sink: Callable[[str, bytes], bytes] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
     """Every calendar of the site, keyed by (kind, id) — ("site", "talks") for the archive — as (file name, bytes).
 
     Files: ``talks.ics``; ``series/<id>.ics``, ``event/<id>.ics``, ``person/<id>.ics`` and
-    ``talk/<id>.ics`` wherever there is at least one talk with a start.
+    ``talk/<id>.ics`` wherever there is at least one talk with a start. With *workers* > 1,
+    the VEVENTs (each built once) and then the calendars are made on that many forked
+    processes; the bytes are the same. With *sink*, each calendar's (file name, bytes) is
+    handed to it where it is made (in a worker when parallel, e.g. to write the file there)
+    and what it returns is kept in place of the bytes.
     """
+    from .pages.parallel import fork_map, slices
+
     ds = p.dataset
-    out: dict[tuple[str, str], tuple[str, bytes]] = {}
+    plan = list(site_calendars(p, talks_under, person_talks))
     memo: dict[str, bytes] = {}
+    dated = [t for t in ds.talks.values() if t.start_at is not None]
+    if workers > 1:
+        # First every VEVENT and VTIMEZONE, once each, shared by the calendars' workers.
+        zones = sorted({zone for _k, _n, _t, talks in plan for zone in _zones(talks)})
 
-    def put(kind: str, rid: str, name: str, talks: Iterable[R.Talk], title: str) -> None:
-        data = calendar(p, talks, title, memo)
-        if data is not None:
-            out[(kind, rid)] = (name, data)
+        def parts(job: tuple[Sequence[R.Talk], Sequence[Zone]]) -> tuple[list[bytes], list[bytes]]:
+            return [vevent_ical(p, t) for t in job[0]], [_vtimezone_ical(*zone) for zone in job[1]]
 
-    put("site", "talks", "talks.ics", ds.talks.values(), ds.site.title)
-    for sid, series in ds.series.items():
-        put("series", sid, f"{KIND_PATHS['series']}/{sid}.ics", talks_under("series", sid), series.name)
-    for eid, event in ds.events.items():
-        put("event", eid, f"{KIND_PATHS['event']}/{eid}.ics", talks_under("event", eid), event.name)
-    for pid, person in ds.people.items():
-        put("person", pid, f"{KIND_PATHS['person']}/{pid}.ics", person_talks(pid),
-            f"Talks by {person.display_name}")
-    for tid, talk in ds.talks.items():
-        put("talk", tid, f"{KIND_PATHS['talk']}/{tid}.ics", [talk], talk.title or ds.site.title)
+        jobs_: list[tuple[Sequence[R.Talk], Sequence[Zone]]] = [([], [z]) for z in zones]
+        jobs_ += [(chunk, []) for chunk in slices(dated, workers)]
+        for (chunk, zone_job), (events, timezones) in zip(jobs_, fork_map(parts, jobs_, workers)):
+            memo.update(zip((t.id for t in chunk), events))
+            _VTIMEZONES.update(zip(zone_job, timezones))
+
+    def calendars(chunk: Sequence[tuple[tuple[str, str], str, str, list[R.Talk]]]) -> list[bytes | None]:
+        made = [(name, calendar(p, talks, title, memo)) for _key, name, title, talks in chunk]
+        return [None if data is None else sink(name, data) if sink is not None else data for name, data in made]
+
+    out: dict[tuple[str, str], tuple[str, bytes]] = {}
+    jobs = slices(plan, workers)
+    for job, files in zip(jobs, fork_map(calendars, jobs, workers)):
+        for (key, name, _title, _talks), file in zip(job, files):
+            if file is not None:
+                out[key] = (name, file)
     return out
+
+
+def site_calendars(p: Prepared, talks_under: TalksOf,
+                   person_talks: TalksOfPerson) -> Iterator[tuple[tuple[str, str], str, str, list[R.Talk]]]:
+    """Every calendar the site may have, in order: (kind, id), file name, title and its talks (dated or not)."""
+    ds = p.dataset
+    yield ("site", "talks"), "talks.ics", ds.site.title, list(ds.talks.values())
+    for sid, series in ds.series.items():
+        yield ("series", sid), f"{KIND_PATHS['series']}/{sid}.ics", series.name, talks_under("series", sid)
+    for eid, event in ds.events.items():
+        yield ("event", eid), f"{KIND_PATHS['event']}/{eid}.ics", event.name, talks_under("event", eid)
+    for pid, person in ds.people.items():
+        yield ("person", pid), f"{KIND_PATHS['person']}/{pid}.ics", f"Talks by {person.display_name}", person_talks(pid)
+    for tid, talk in ds.talks.items():
+        yield ("talk", tid), f"{KIND_PATHS['talk']}/{tid}.ics", talk.title or ds.site.title, [talk]

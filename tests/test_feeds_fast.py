@@ -41,3 +41,17 @@ def test_spliced_calendars_equal_icalendar_output_on_the_seed_data() -> None:
 def test_spliced_calendars_equal_icalendar_output_on_synthetic_data(tmp_path: Path) -> None:
     write_synth(30, tmp_path / "data")
     assert _check(tmp_path / "data") > 30
+
+
+def test_fold_equals_icalendar_fold_on_random_lines() -> None:
+    import random
+
+    from icalendar.parser.string import _foldline
+
+    from lod.feeds import fold
+
+    alphabet = list("ab\\^ ,;:") + ["é", "–", "𝔸", "中"]
+    rng = random.Random(5)
+    for _ in range(20_000):
+        line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+        assert fold(line) == _foldline(line).encode("utf-8"), line

@@ -8,7 +8,9 @@ feeds. The modules of this package, in the order a page needs them:
 - ``times`` and ``mathml``: local times with zone and UTC, TeX as MathML;
 - ``jsonld``: the embedded JSON-LD, built from the resource's own triples;
 - ``google``: Google's Event requirements checked on that JSON-LD;
-- ``render``: templates, sitemap, and the stage's entry point.
+- ``render``: templates, sitemap, and the stage's entry point;
+- ``parallel``: forked workers that render slices of the pages and calendars on every
+  core from ``PARALLEL_THRESHOLD`` (2,000) resource pages on, the files being the same.
 """
 
 from .constants import COERCED_TERMS, DATE_TERMS, ID_TERMS

@@ -18,6 +18,10 @@ from ..vocab import RDF, SCHEMA, XSD
 from .constants import AGENT_PREDICATES, COERCED_TERMS, DATE_TERMS, ID_TERMS, SCHEMA_NS
 from .relations import SiteIndex
 
+# Looked up once: each ``SCHEMA.x`` is a call to rdflib's Namespace.__getattr__.
+_TYPE, _NAME, _URL, _LOCATION = RDF.type, SCHEMA.name, SCHEMA.url, SCHEMA.location
+_ORGANIZER, _ADDRESS, _CONTAINED_IN, _OFFERS = SCHEMA.organizer, SCHEMA.address, SCHEMA.containedInPlace, SCHEMA.offers
+
 # ---------------------------------------------------------------- embedded JSON-LD
 
 
@@ -50,8 +54,9 @@ def _literal(key: str, lit: Literal) -> Any:
 
 
 def _one_or_many(values: list[Any]) -> Any:
-    values = sorted(values, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
-    return values[0] if len(values) == 1 else values
+    if len(values) == 1:
+        return values[0]
+    return sorted(values, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
 
 
 class JsonLdBuilder:
@@ -78,7 +83,7 @@ class JsonLdBuilder:
         return [o for p, o in self.subjects(self.m.owner(iri)).get(iri, []) if p == pred]
 
     def _types(self, pairs: list[tuple[Node, Node]]) -> Any:
-        types = sorted(_key(str(o)) for p, o in pairs if p == RDF.type)
+        types = sorted(_key(str(o)) for p, o in pairs if p == _TYPE)
         return None if not types else types[0] if len(types) == 1 else types
 
     def node(self, iri: str, owner: str, seen: set[str]) -> dict[str, Any]:
@@ -90,7 +95,7 @@ class JsonLdBuilder:
             out["@type"] = types
         by_pred: dict[str, list[Node]] = {}
         for p, o in pairs:
-            if p != RDF.type:
+            if p != _TYPE:
                 by_pred.setdefault(str(p), []).append(o)
         for pred in sorted(by_pred):
             key = _key(pred)
@@ -108,10 +113,10 @@ class JsonLdBuilder:
             seen.add(iri)
             return self.node(iri, owner, seen)
         ours = self.m.path_of(iri) is not None and iri != owner and "#" not in iri
-        if ours and pred == SCHEMA.location:
+        if ours and pred == _LOCATION:
             return self.place(iri)
         if ours and pred in AGENT_PREDICATES:
-            return self.agent(iri, with_url=pred == SCHEMA.organizer)
+            return self.agent(iri, with_url=pred == _ORGANIZER)
         if key in ID_TERMS:
             return iri
         return {"@id": iri}
@@ -122,7 +127,7 @@ class JsonLdBuilder:
         types = self._types(pairs)
         if types is not None:
             out["@type"] = types
-        names = [o for p, o in pairs if p == SCHEMA.name and isinstance(o, Literal)]
+        names = [o for p, o in pairs if p == _NAME and isinstance(o, Literal)]
         if names:
             out["name"] = _one_or_many([_literal("name", n) for n in names])
         return out
@@ -131,7 +136,7 @@ class JsonLdBuilder:
         """A person or organisation referenced by a description: @id, @type, name (and url)."""
         out = self._name_and_type(iri)
         if with_url:
-            urls = [str(o) for o in self.objects(iri, SCHEMA.url)]
+            urls = [str(o) for o in self.objects(iri, _URL)]
             if urls:
                 out["url"] = _one_or_many(urls)
         return out
@@ -140,18 +145,18 @@ class JsonLdBuilder:
         """A location: a Place with its postal address (or that of the place containing it),
         or a VirtualLocation with its url."""
         out = self._name_and_type(iri)
-        urls = [str(o) for o in self.objects(iri, SCHEMA.url)]
+        urls = [str(o) for o in self.objects(iri, _URL)]
         if urls:
             out["url"] = _one_or_many(urls)
         cur: str | None = iri
         visited: set[str] = set()
         while cur is not None and cur not in visited:
             visited.add(cur)
-            addresses = [str(o) for o in self.objects(cur, SCHEMA.address)]
+            addresses = [str(o) for o in self.objects(cur, _ADDRESS)]
             if addresses:
                 out["address"] = self.node(addresses[0], cur, {addresses[0]})
                 break
-            outer = self.objects(cur, SCHEMA.containedInPlace)
+            outer = self.objects(cur, _CONTAINED_IN)
             cur = str(outer[0]) if outer else None
         return out
 
@@ -178,7 +183,7 @@ class JsonLdBuilder:
         extra: dict[str, Any] = {}
         for kind, anc in self.index.ancestors("talk", t):
             anc_iri = str(self.m.resource(kind, anc.id))
-            offers = [str(o) for o in self.objects(anc_iri, SCHEMA.offers)]
+            offers = [str(o) for o in self.objects(anc_iri, _OFFERS)]
             if offers:
                 extra["offers"] = _one_or_many([self.node(o, anc_iri, {o}) for o in offers])
                 break

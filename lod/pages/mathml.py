@@ -69,10 +69,17 @@ def tex_html(text: str | None) -> Markup:
     """Text with its TeX formulas ($…$, $$…$$, \\(…\\), \\[…\\]) as MathML, everything else escaped.
 
     A formula that cannot be converted stays as its escaped TeX source; TeX outside
-    delimiters stays text.
+    delimiters stays text. Cached: titles are shown on every page that lists their talk.
     """
     if not text:
         return Markup("")
+    if type(text) is not str:  # Markup (already escaped) or a str subclass: not cached under its text
+        return _tex_html.__wrapped__(text)
+    return _tex_html(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _tex_html(text: str) -> Markup:
     out: list[str] = []
     pos = 0
     for m in _MATH.finditer(text):

@@ -18,6 +18,7 @@ class SiteIndex:
     def __init__(self, p: Prepared) -> None:
         ds = self.ds = p.dataset
         self.m = p.minter
+        self._latest_taken: str | None = None
         self.children: dict[tuple[str, str], list[tuple[str, R.Scheduled]]] = {}
         for kind, rec in ds.all_records():
             if isinstance(rec, (R.Event, R.Session, R.Talk)):
@@ -186,7 +187,9 @@ class SiteIndex:
 
     def latest_taken(self) -> str:
         """The date of the data: the latest date any source was taken."""
-        return max((s.taken for s in self.ds.sources.values()), default="1970-01-01")
+        if self._latest_taken is None:
+            self._latest_taken = max((s.taken for s in self.ds.sources.values()), default="1970-01-01")
+        return self._latest_taken
 
     def lastmod(self, path: str) -> str:
         """The sitemap lastmod of the page at *path*."""

@@ -12,9 +12,10 @@ upcoming on the index), computed once per build and injectable.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -42,9 +43,10 @@ from .constants import (
     TITLE_STATUS_TEXT,
     Progress,
 )
-from .google import GoogleReport, google_event_gaps
+from .google import Gap, GoogleReport, google_event_gaps
 from .jsonld import JsonLdBuilder, script_json
 from .mathml import paragraphs_html, tex_html
+from .parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
 from .relations import SiteIndex
 from .times import MONTHS, build_now, long_date, sort_key, time_el, when_html, when_short, zone_label
 
@@ -52,10 +54,15 @@ from .times import MONTHS, build_now, long_date, sort_key, time_el, when_html, w
 
 
 def environment() -> jinja2.Environment:
-    """The Jinja environment: package templates, autoescape on for every template."""
+    """The Jinja environment: package templates, autoescape on for every template.
+
+    Templates are not reloaded when their files change (``auto_reload=False``): an
+    environment lives for one build, and checking every file's time on each page cost more
+    than some pages took to render.
+    """
     env = jinja2.Environment(loader=jinja2.PackageLoader("lod", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
+                             keep_trailing_newline=True, auto_reload=False)
     env.filters["tex"] = tex_html
     env.filters["paragraphs"] = paragraphs_html
     return env
@@ -64,8 +71,10 @@ def environment() -> jinja2.Environment:
 class Helpers:
     """What templates call: links relative to the current page, names, titles and times."""
 
-    def __init__(self, p: Prepared, index: SiteIndex, path: str, feeds: set[tuple[str, str]]) -> None:
+    def __init__(self, p: Prepared, index: SiteIndex, path: str, feeds: set[tuple[str, str]],
+                 fragments: Fragments | None = None) -> None:
         self.p = p
+        self.fragments = fragments
         self.feeds = feeds
         self.ds = p.dataset
         self.m = p.minter
@@ -172,6 +181,18 @@ class Helpers:
         """A person's organisations."""
         return [self.ds.organizations[o] for o in self.ds.people[pid].affiliations if o in self.ds.organizations]
 
+    def talk_item(self, t: R.Talk, show_parent: bool = False, note: str | None = None) -> Markup:
+        """A talk as an item of a list (the ``talk_item`` macro), rendered once per page depth."""
+        if self.fragments is None:
+            raise RuntimeError("talk_item needs the renderer's fragments")
+        return self.fragments.talk_item(self.up, t, show_parent, note)
+
+    def fragment(self, macro: str, *args: str | bool | None) -> Markup:
+        """A macro of ``_macros.html`` whose output depends only on its arguments (ids) and the page depth."""
+        if self.fragments is None:
+            raise RuntimeError("fragment needs the renderer's fragments")
+        return self.fragments.call(self.up, macro, args)
+
     def has_feed(self, kind: str, rid: str) -> bool:
         """True if a calendar file is written for this record."""
         return (kind, rid) in self.feeds
@@ -258,6 +279,50 @@ def talk_title_text(t: R.Talk, ds: R.Dataset) -> str:
     return f"{'Talk by ' + ', '.join(names) + ' (' + text.lower() + ')' if names else text}"
 
 
+class Fragments:
+    """Parts of pages that many pages repeat, rendered once per page depth and reused.
+
+    A talk is listed on its speakers', their organisations', its places', topics' and
+    series' pages and on the index: the ``talk_item`` macro depends only on the talk, its
+    arguments and the links' prefix (``../`` per level of the page's path), so its output
+    is kept under those. So do a person's link (with affiliations) and a place's.
+    """
+
+    def __init__(self, p: Prepared, index: SiteIndex, env: jinja2.Environment,
+                 feeds: set[tuple[str, str]]) -> None:
+        self.p = p
+        self.index = index
+        self.env = env
+        self.feeds = feeds
+        self._macros: dict[str, Any] = {}
+        self._talk_items: dict[tuple[str, str, bool, str | None], Markup] = {}
+        self._calls: dict[tuple[str, str, tuple[str | bool | None, ...]], Markup] = {}
+
+    def call(self, up: str, macro: str, args: tuple[str | bool | None, ...]) -> Markup:
+        """The macro *macro* of ``_macros.html`` called with *args* for a page whose links start with *up*."""
+        key = (up, macro, args)
+        html = self._calls.get(key)
+        if html is None:
+            html = self._calls[key] = getattr(self.macros(up), macro)(*args)
+        return html
+
+    def talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None) -> Markup:
+        """The ``talk_item`` macro of ``_macros.html`` for a page whose links start with *up*."""
+        key = (up, t.id, show_parent, note)
+        html = self._talk_items.get(key)
+        if html is None:
+            html = self._talk_items[key] = self.macros(up).talk_item(t, show_parent, note)
+        return html
+
+    def macros(self, up: str) -> Any:
+        """``_macros.html`` as a module whose helpers make links for pages at the depth of *up*."""
+        module = self._macros.get(up)
+        if module is None:
+            h = Helpers(self.p, self.index, "x/" * up.count("../"), self.feeds, self)
+            module = self._macros[up] = self.env.get_template("_macros.html").make_module({"h": h})
+        return module
+
+
 @dataclass
 class Page:
     """One rendered page."""
@@ -278,6 +343,7 @@ class Renderer:
         self.groups = p.descriptions
         self.jsonld = JsonLdBuilder(p, self.groups, self.index)
         self.feeds: set[tuple[str, str]] = set()
+        self.fragments = Fragments(p, self.index, self.env, self.feeds)
 
     def resource_paths(self) -> list[str]:
         """Every site path P that has a description (and so OUT/P.ttl)."""
@@ -286,7 +352,7 @@ class Renderer:
 
     def helpers(self, path: str) -> Helpers:
         """Template helpers for the page at *path*."""
-        return Helpers(self.p, self.index, path, self.feeds)
+        return Helpers(self.p, self.index, path, self.feeds, self.fragments)
 
     def common(self, path: str, title: str, kind: str, rid: str = "") -> dict[str, Any]:
         """Template variables every page has."""
@@ -460,42 +526,82 @@ class PagesOutput:
     warnings: list[Result]
 
 
-def render_site(p: Prepared, now: datetime | None = None) -> PagesOutput:
-    """Render every page, the sitemap, robots.txt and the calendar feeds of *p* (no file is written)."""
-    now = now or build_now()
-    r = Renderer(p, now)
+def render_site(p: Prepared, now: datetime | None = None, threshold: int = PARALLEL_THRESHOLD) -> PagesOutput:
+    """Render every page, the sitemap, robots.txt and the calendar feeds of *p* (no file is written).
+
+    From *threshold* resource pages on, pages and calendars are rendered on every core
+    (``lod.pages.parallel``); the files are the same.
+    """
+    return _stage(p, now, None, threshold)
+
+
+def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int) -> PagesOutput:
+    """The pages stage: with *root*, pages and calendars are written there as they are made
+    (by the workers when parallel) and the returned ``files`` hold only their names."""
+    r = Renderer(p, now or build_now())
     m = p.minter
+    paths = r.resource_paths()
+    workers = worker_count(len(paths), threshold)
     files: dict[str, bytes] = {}
     # Calendars first: pages link to the feeds that exist.
-    for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks).items():
+    sink = functools.partial(_put, root) if root is not None else None
+    for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink).items():
         files[name] = data
         r.feeds.add(key)
     google = GoogleReport()
     warnings: list[Result] = []
-    entries: list[tuple[str, str]] = []
-    index = r.index_page()
-    files["index.html"] = index.html
-    entries.append((m.base, r.index.lastmod("")))
-    for path in r.resource_paths():
-        page = r.page(path)
-        files[path + ".html"] = page.html
-        entries.append((page_url(m.base, path), r.index.lastmod(path)))
-        _check_talk_page(p, path, page.jsonld, google, warnings)
-    files.update(sitemap_files(entries, m.base))
-    files["robots.txt"] = robots_txt(m.base)
+    jobs: list[Sequence[str]] = [[""], *slices(paths, workers)]  # "": the index page
+
+    def render(job: Sequence[str]) -> list[tuple[str, bytes, list[Gap] | None]]:
+        out = []
+        for path in job:
+            page = r.index_page() if path == "" else r.page(path)
+            name = path + ".html" if path else "index.html"
+            gaps = google_event_gaps(page.jsonld) if _is_talk_path(path) else None
+            out.append((name, _put(root, name, page.html), gaps))
+        return out
+
+    for rendered in fork_map(render, jobs, workers):
+        for name, data, gaps in rendered:
+            files[name] = data
+            if gaps is not None:
+                _add_gaps(p, name.removesuffix(".html"), gaps, google, warnings)
+    entries = [(m.base, r.index.lastmod(""))] + [(page_url(m.base, path), r.index.lastmod(path)) for path in paths]
+    files.update((name, _put(root, name, data)) for name, data in sitemap_files(entries, m.base).items())
+    files["robots.txt"] = _put(root, "robots.txt", robots_txt(m.base))
     return PagesOutput(files, google, warnings)
+
+
+def _put(root: Path | None, name: str, data: bytes) -> bytes:
+    """Write *data* to ``root/name`` (its folder made if need be) and return b""; without *root*, return *data*."""
+    if root is None:
+        return data
+    path = root / name
+    try:
+        path.write_bytes(data)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return b""
+
+
+def _is_talk_path(path: str) -> bool:
+    kind_path, _, _rid = path.partition("/")
+    return KIND_OF_PATH.get(kind_path) == "talk"
 
 
 def _check_talk_page(p: Prepared, path: str, jsonld: Mapping[str, Any], google: GoogleReport,
                      warnings: list[Result]) -> None:
-    kind_path, _, rid = path.partition("/")
-    if KIND_OF_PATH.get(kind_path) != "talk":
-        return
-    gaps = google_event_gaps(jsonld)
+    if _is_talk_path(path):
+        _add_gaps(p, path, google_event_gaps(jsonld), google, warnings)
+
+
+def _add_gaps(p: Prepared, path: str, gaps: list[Gap], google: GoogleReport, warnings: list[Result]) -> None:
+    """Count a talk page's gaps in the report, and warn if it lacks something Google requires."""
     google.add(path, gaps)
     required = [g.reason for g in gaps if g.required]
     if required:
-        talk = p.dataset.talks.get(rid)
+        talk = p.dataset.talks.get(path.partition("/")[2])
         warnings.append(Result("warning", p.minter.base + path, "google-event",
                                f"the talk page {path}.html misses what Google's Event results require: "
                                f"{', '.join(required)}", "pages:google-event",
@@ -520,20 +626,19 @@ def check_pages(p: Prepared) -> tuple[GoogleReport, list[Result]]:
 
 
 def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
-                timings: dict[str, float] | None = None, now: datetime | None = None) -> int:
+                timings: dict[str, float] | None = None, now: datetime | None = None,
+                threshold: int = PARALLEL_THRESHOLD) -> int:
     """Write the pages, sitemap, robots.txt and calendar feeds of *p* under *root*; return the file count.
 
     The talk pages' gaps in Google's Event requirements are reported through *progress*
     and added to ``p.report`` as warnings (one per talk page that lacks a required property).
+    From *threshold* resource pages on, forked workers render and write the pages and
+    calendars on every core; the files are the same as in-process.
     """
     say = progress or (lambda _m: None)
     timings = timings if timings is not None else {}
     t0 = time.perf_counter()
-    out = render_site(p, now)
-    for rel, data in out.files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    out = _stage(p, now, root, threshold)
     p.report.results.extend(out.warnings)
     timings["pages"] = time.perf_counter() - t0
     n_ics = sum(1 for name in out.files if name.endswith(".ics"))

@@ -1,0 +1,103 @@
+"""The pages stage on forked workers writes the same files as in-process, and fails the same way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from lod.feeds import site_feeds
+from lod.pages import render
+from lod.pages.parallel import fork_map, slices, worker_count
+from lod.pages.relations import SiteIndex
+from lod.publish import Prepared, prepare
+from lod.synth import write_synth
+
+from .conftest import SEED_DATA, TEST_BASE
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    data = tmp_path_factory.mktemp("synth") / "data"
+    write_synth(40, data)
+    return prepare(data, TEST_BASE, cache={})
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+
+
+@pytest.mark.parametrize("data", ["seed", "synthetic"])
+def test_write_pages_parallel_equals_in_process(data: str, synthetic: Prepared, tmp_path: Path) -> None:
+    p = synthetic if data == "synthetic" else prepare(SEED_DATA, TEST_BASE, cache={})
+    before = len(p.report.results)
+    lines: list[str] = []
+    n_one = render.write_pages(p, tmp_path / "one", lines.append, now=NOW, threshold=10**9)
+    one_warnings = p.report.results[before:]
+    n_many = render.write_pages(p, tmp_path / "many", lines.append, now=NOW, threshold=1)
+    many_warnings = p.report.results[before + len(one_warnings):]
+    one, many = _tree(tmp_path / "one"), _tree(tmp_path / "many")
+    assert n_one == n_many == len(one)
+    assert one == many
+    assert one_warnings == many_warnings
+    assert lines[0].rsplit(" (", 1)[0] == lines[1].rsplit(" (", 1)[0]  # the same Google summary
+
+
+def test_render_site_parallel_equals_in_process(synthetic: Prepared) -> None:
+    one = render.render_site(synthetic, NOW, threshold=10**9)
+    many = render.render_site(synthetic, NOW, threshold=1)
+    assert one.files == many.files
+    assert list(one.files) == list(many.files)
+    assert one.google == many.google
+    assert one.warnings == many.warnings
+
+
+def test_write_pages_worker_error_is_raised_as_in_process(synthetic: Prepared, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: render.Renderer, path: str) -> render.Page:
+        raise LookupError(f"no page for {path}")
+
+    monkeypatch.setattr(render.Renderer, "page", broken)
+    errors = []
+    for n, threshold in enumerate((10**9, 1)):
+        with pytest.raises(LookupError) as caught:
+            render.write_pages(synthetic, tmp_path / str(n), now=NOW, threshold=threshold)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+
+
+def test_site_feeds_parallel_equals_in_process(synthetic: Prepared) -> None:
+    index = SiteIndex(synthetic)
+    one = site_feeds(synthetic, index.talks_under, index.person_talks)
+    many = site_feeds(synthetic, index.talks_under, index.person_talks, workers=2)
+    assert one == many
+    assert list(one) == list(many)
+
+
+def test_fork_map_keeps_order_and_raises_worker_errors() -> None:
+    offset = 10  # a closure: the workers inherit it, nothing is pickled but arguments and results
+
+    def f(x: int) -> int:
+        if x == 7:
+            raise ValueError("seven")
+        return x + offset
+
+    assert list(fork_map(f, list(range(7)), 2)) == [x + 10 for x in range(7)]
+    with pytest.raises(ValueError, match="seven"):
+        list(fork_map(f, list(range(9)), 2))
+
+
+def test_slices_cover_items_in_order() -> None:
+    items = list(range(103))
+    parts = slices(items, 2)
+    assert [x for part in parts for x in part] == items
+    assert 1 < len(parts) <= 16
+    assert slices([], 2) == []
+
+
+def test_worker_count_is_one_below_threshold() -> None:
+    assert worker_count(10, threshold=11) == 1
+    assert worker_count(11, threshold=11) >= 1
