@@ -16,6 +16,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -27,8 +28,8 @@ from .errors import BuildError, ConfigError, ValidationFailed
 from .formats import RDF_FORMATS, Site
 from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
 from .load import load
-from .mapping import origins, to_graph
-from .serialize import Triple, jsonld_context, sorted_triples, to_turtle
+from .mapping import graph_of, origins, to_triples
+from .serialize import Terms, Triple, jsonld_context, sorted_triples, to_turtle
 from .validate import Report, shapes_fingerprint, validate, validate_sharded
 from .vocab import DCAT, DCTERMS, LOD_NS, PREFIXES, RDF, VOID, XSD
 
@@ -55,23 +56,42 @@ class BuildResult:
 
 @dataclass
 class Prepared:
-    """A loaded, mapped and validated dataset: everything a build writes is derived from this."""
+    """A loaded, mapped and validated dataset: everything a build writes is derived from this.
+
+    *data* is the mapped triples (``lod.mapping.to_triples``), deduplicated, each distinct
+    term one shared object; no rdflib Graph is built unless ``graph`` is asked for.
+    """
 
     dataset: R.Dataset
     minter: Minter
-    graph: Graph
+    data: list[Triple]
     report: Report
     validation_cache: ValidationCache | None = None
 
     @functools.cached_property
+    def terms(self) -> Terms:
+        """Each distinct term's text in every format, computed once for the sort and all the writers."""
+        return Terms(site_prefixes(self.minter))
+
+    @functools.cached_property
     def triples(self) -> list[Triple]:
-        """The graph's triples in canonical order, sorted once per build (dumps and pages both need them)."""
-        return sorted_triples(self.graph)
+        """The triples in canonical order, sorted once per build (dumps and pages both need them).
+
+        *data* is sorted in place: one list, not two.
+        """
+        nt = self.terms.nt
+        self.data.sort(key=lambda t: f"{nt(t[0])} {nt(t[1])} {nt(t[2])} .\n")
+        return self.data
 
     @functools.cached_property
     def descriptions(self) -> dict[str, list[Triple]]:
         """Each resource's own description (``describe``), grouped once per build for files and pages."""
         return describe(self.triples, self.minter)
+
+    @functools.cached_property
+    def graph(self) -> Graph:
+        """The triples in an rdflib Graph, built on first use: for library users, slow and large at scale."""
+        return graph_of(self.data)
 
 
 def site_prefixes(minter: Minter) -> dict[str, str]:
@@ -97,21 +117,22 @@ def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
         f"{len(ds.organizations)} organisations, {len(ds.places)} places ({timings['load']:.2f}s)")
     minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
     t0 = time.perf_counter()
-    graph = to_graph(ds, minter)
+    triples = to_triples(ds, minter)
     timings["map"] = time.perf_counter() - t0
-    say(f"map: {len(graph)} triples ({timings['map']:.2f}s)")
+    say(f"map: {len(triples)} triples ({timings['map']:.2f}s)")
     t0 = time.perf_counter()
     new_cache: ValidationCache | None = None
     if cache is None:
-        report = validate(graph, origins(ds, minter))
+        report = validate(graph_of(triples), origins(ds, minter))
     else:
-        # check=validate: this module's name, which tests replace to tighten the shapes
-        report, new_cache = validate_sharded(graph, origins(ds, minter), cache, check=validate)
+        # check=validate: this module's name, which tests replace to tighten the shapes.
+        # The sharded path only iterates its input: the list of triples, no Graph.
+        report, new_cache = validate_sharded(cast(Graph, triples), origins(ds, minter), cache, check=validate)
     timings["validate"] = time.perf_counter() - t0
     say(f"validate: {len(report.violations)} violations, {len(report.warnings)} warnings ({timings['validate']:.2f}s)")
     if report.violations:
         raise ValidationFailed(report)
-    return Prepared(ds, minter, graph, report, new_cache)
+    return Prepared(ds, minter, triples, report, new_cache)
 
 
 def read_validation_cache(out: Path) -> ValidationCache:
@@ -211,11 +232,15 @@ class _Writer:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.files = 0
+        self._dirs: set[str] = set()
 
     def write(self, rel: str, data: bytes) -> None:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        folder, _, _name = rel.rpartition("/")
+        if folder not in self._dirs:
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+            self._dirs.add(folder)
+        with open(os.path.join(self.root, rel), "wb") as f:
+            f.write(data)
         self.files += 1
 
 
@@ -226,7 +251,7 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     timings = timings if timings is not None else {}
     w = _Writer(root)
     m = p.minter
-    site = Site(prefixes=site_prefixes(m), context_url=m.context)
+    site = Site(prefixes=site_prefixes(m), context_url=m.context, cache=p.terms)
     t0 = time.perf_counter()
     triples = p.triples
     for fmt in RDF_FORMATS:
