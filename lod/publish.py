@@ -25,7 +25,8 @@ from rdflib import Graph, Literal, URIRef
 
 from . import records as R
 from .errors import BuildError, ConfigError, ValidationFailed
-from .formats import RDF_FORMATS, Site
+from .dumps import write_descriptions
+from .formats import RDF_FORMATS
 from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
 from .load import load
 from .mapping import graph_of, origins, to_triples
@@ -251,27 +252,15 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     timings = timings if timings is not None else {}
     w = _Writer(root)
     m = p.minter
-    site = Site(prefixes=site_prefixes(m), context_url=m.context, cache=p.terms)
-    t0 = time.perf_counter()
+    prefixes = site_prefixes(m)
     triples = p.triples
-    for fmt in RDF_FORMATS:
-        assert fmt.write is not None
-        w.write("dump" + fmt.suffix, fmt.write(triples, site))
-    w.write("context.jsonld", (json.dumps(jsonld_context(site.prefixes), indent=2, sort_keys=True) + "\n").encode())
-    timings["dumps"] = time.perf_counter() - t0
+    # One pass writes the three dumps and each resource's three files (lod.dumps); it
+    # writes exactly the formats of RDF_FORMATS, which this checks.
+    assert sorted(f.suffix for f in RDF_FORMATS) == [".jsonld", ".nt", ".ttl"]
+    resources_written = write_descriptions(triples, p.terms, m.context, root, m.path_of, w.write, timings)
+    w.files += len(RDF_FORMATS)
+    w.write("context.jsonld", (json.dumps(jsonld_context(prefixes), indent=2, sort_keys=True) + "\n").encode())
     say(f"dumps: dump.ttl, dump.nt, dump.jsonld ({timings['dumps']:.2f}s)")
-    t0 = time.perf_counter()
-    groups = p.descriptions
-    resources_written = 0
-    for owner, group in groups.items():
-        path = m.path_of(owner)
-        if not path:
-            continue
-        for fmt in RDF_FORMATS:
-            assert fmt.write is not None
-            w.write(path + fmt.suffix, fmt.write(group, site))
-        resources_written += 1
-    timings["resources"] = time.perf_counter() - t0
     say(f"resources: {resources_written} descriptions in {len(RDF_FORMATS)} formats ({timings['resources']:.2f}s)")
     void = void_graph(p, len(triples))
     w.write("void.ttl", to_turtle(sorted_triples(void), {}))

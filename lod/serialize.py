@@ -125,6 +125,7 @@ class Terms:
         self._nt: dict[int, tuple[Node, str]] = {}
         self._ttl: dict[int, tuple[Node, str, str | None]] = {}
         self._key: dict[str, str] = {}
+        self._keys: dict[int, tuple[Node, str, str]] = {}
         self._json: dict[int, tuple[Node, str, str]] = {}
 
     def clear(self) -> None:
@@ -132,6 +133,7 @@ class Terms:
         self._nt.clear()
         self._ttl.clear()
         self._key.clear()
+        self._keys.clear()
         self._json.clear()
 
     def nt(self, term: Node) -> str:
@@ -154,6 +156,14 @@ class Terms:
         if hit is None:
             hit = self._key[iri] = self._jt.key(iri)
         return hit
+
+    def term_key(self, term: Node) -> tuple[str, str]:
+        """``key(str(term))`` and its JSON text, cached by term."""
+        hit = self._keys.get(id(term))
+        if hit is None:
+            k = self.key(str(term))
+            hit = self._keys[id(term)] = (term, k, _enc(k))
+        return hit[1], hit[2]
 
     def json(self, term: Node) -> tuple[str, str]:
         """An object's JSON-LD value: its compact JSON (the sort key) and its text inside a node."""
@@ -203,13 +213,20 @@ def to_turtle(triples: Iterable[Triple], site_prefixes: dict[str, str] | None = 
             preds[pkey] = [otext]
         else:
             objs.append(otext)
-    blocks = []
-    for skey in sorted(by_subject):
-        stext, preds = by_subject[skey]
-        order = sorted(preds, key=lambda k: (k != "a", k))
-        lines = [f"    {p} {', '.join(sorted(set(preds[p])))}" for p in order]
-        blocks.append(stext + "\n" + " ;\n".join(lines) + " .\n")
-    head = "".join(f"@prefix {p}: <{tt.prefixes[p]}> .\n" for p in sorted(x for x in used if x is not None))
+    blocks = [turtle_block(*by_subject[skey]) for skey in sorted(by_subject)]
+    return turtle_document(tt.prefixes, used, blocks)
+
+
+def turtle_block(subject: str, preds: dict[str, list[str]]) -> str:
+    """One subject's Turtle block from its predicates' and objects' texts ("a" for rdf:type)."""
+    order = sorted(preds, key=lambda k: (k != "a", k))
+    lines = [f"    {p} {', '.join(sorted(set(preds[p])))}" for p in order]
+    return subject + "\n" + " ;\n".join(lines) + " .\n"
+
+
+def turtle_document(prefixes: dict[str, str], used: Iterable[str | None], blocks: list[str]) -> bytes:
+    """A Turtle document: the *used* prefixes declared, then the subject blocks in order."""
+    head = "".join(f"@prefix {p}: <{prefixes[p]}> .\n" for p in sorted({x for x in used if x is not None}))
     return (head + "\n" + "\n".join(blocks)).encode("utf-8")
 
 
@@ -293,18 +310,24 @@ def to_jsonld(triples: Iterable[Triple], context_url: str, terms: Terms | None =
             node.setdefault("@type", []).append((text, text))
         else:
             node.setdefault(key(str(p)), []).append(value(o))
+    return jsonld_document(context_url, [json_node(sid, nodes[sid]) for sid in sorted(nodes)])
+
+
+def json_node(sid: str, props: dict[str, list[tuple[str, str]]]) -> str:
+    """One node object's text inside ``@graph``, from its values' (compact, pretty) texts by key."""
+    fields = [(k, f"{_I3}{_enc(k)}: [\n{_I4}" + f",\n{_I4}".join(v[1] for v in sorted(vs, key=_first))
+               + f"\n{_I3}]") for k, vs in props.items()]
+    fields.append(("@id", f"{_I3}\"@id\": {_enc(sid)}"))
+    fields.sort(key=_first)
+    return "  {\n" + ",\n".join(f[1] for f in fields) + "\n  }"
+
+
+def jsonld_document(context_url: str, nodes: list[str]) -> bytes:
+    """A JSON-LD document from its node texts, in order."""
     head = "{\n \"@context\": " + _enc(context_url) + ",\n \"@graph\": "
     if not nodes:
         return (head + "[]\n}\n").encode("utf-8")
-    out = []
-    for sid in sorted(nodes):
-        props = nodes[sid]
-        fields = [(k, f"{_I3}{_enc(k)}: [\n{_I4}" + f",\n{_I4}".join(v[1] for v in sorted(vs, key=_first))
-                   + f"\n{_I3}]") for k, vs in props.items()]
-        fields.append(("@id", f"{_I3}\"@id\": {_enc(sid)}"))
-        fields.sort(key=_first)
-        out.append("  {\n" + ",\n".join(f[1] for f in fields) + "\n  }")
-    return (head + "[\n" + ",\n".join(out) + "\n ]\n}\n").encode("utf-8")
+    return (head + "[\n" + ",\n".join(nodes) + "\n ]\n}\n").encode("utf-8")
 
 
 def _first(pair: tuple[str, str]) -> str:
