@@ -77,7 +77,7 @@ class _Mapper:
     def __init__(self, ds: R.Dataset, minter: Minter) -> None:
         self.ds = ds
         self.m = minter
-        self.out: list[Triple] = []
+        self.out: dict[Triple, None] = {}  # deduplicated as a graph would be, first occurrence kept
         # Interned terms: one object per distinct IRI or literal.
         self._iris: dict[str, URIRef] = {}
         self._literals: dict[tuple[str, URIRef | None], Literal] = {}
@@ -86,7 +86,7 @@ class _Mapper:
 
     def add(self, s: URIRef, p: URIRef, o: Node | None) -> None:
         if o is not None:
-            self.out.append((s, p, o))
+            self.out[(s, p, o)] = None
 
     def uri(self, value: str) -> URIRef:
         term = self._iris.get(value)
@@ -102,15 +102,15 @@ class _Mapper:
 
     def text(self, s: URIRef, p: URIRef, value: str | None) -> None:
         if value:
-            self.out.append((s, p, self.lit(value)))
+            self.out[(s, p, self.lit(value))] = None
 
     def texts(self, s: URIRef, p: URIRef, values: Iterable[str]) -> None:
         for v in values:
-            self.out.append((s, p, self.lit(v)))
+            self.out[(s, p, self.lit(v))] = None
 
     def iri(self, s: URIRef, p: URIRef, value: str | None) -> None:
         if value:
-            self.out.append((s, p, self.uri(value)))
+            self.out[(s, p, self.uri(value))] = None
 
     def ref(self, kind: str, rid: str) -> URIRef:
         term = self._refs.get((kind, rid))
@@ -367,9 +367,9 @@ class _Mapper:
             self.session(rec_ss)
         for rec_t in ds.talks.values():
             self.talk(rec_t)
-        # Deduplicated as a graph would be, first occurrence kept: equal triples share
-        # their interned terms, so this is mostly identity checks.
-        return list(dict.fromkeys(self.out))
+        # Equal triples share their interned terms: deduplication is mostly identity checks.
+        out, self.out = list(self.out), {}
+        return out
 
 
 def to_triples(dataset: R.Dataset, minter: Minter) -> list[Triple]:

@@ -30,7 +30,7 @@ from .formats import RDF_FORMATS
 from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
 from .load import load
 from .mapping import graph_of, origins, to_triples
-from .serialize import Terms, Triple, jsonld_context, sorted_triples, to_turtle
+from .serialize import Terms, Triple, jsonld_context, sort_canonical, sorted_triples, to_turtle
 from .validate import Report, shapes_fingerprint, validate, validate_sharded
 from .vocab import DCAT, DCTERMS, LOD_NS, PREFIXES, RDF, VOID, XSD
 
@@ -80,8 +80,7 @@ class Prepared:
 
         *data* is sorted in place: one list, not two.
         """
-        nt = self.terms.nt
-        self.data.sort(key=lambda t: f"{nt(t[0])} {nt(t[1])} {nt(t[2])} .\n")
+        sort_canonical(self.data, self.terms)
         return self.data
 
     @functools.cached_property

@@ -58,14 +58,25 @@ def nt_term(term: Node) -> str:
 
 
 def sorted_triples(triples: Iterable[Triple], terms: Terms | None = None) -> list[Triple]:
-    """Triples in the canonical order of their N-Triples lines.
+    """Triples in the canonical order of their N-Triples lines."""
+    out = list(triples)
+    sort_canonical(out, terms or Terms())
+    return out
+
+
+def sort_canonical(triples: list[Triple], terms: Terms) -> None:
+    """Sort *triples* in place in the canonical order of their N-Triples lines.
 
     Sorting on each triple's line is the same as sorting on its three term texts: an
     IRI's text ends at its only ``>`` and a literal's at its closing quote or tag, and
-    the space after the object sorts before ``@`` and ``^``.
+    the space after the object sorts before ``@`` and ``^``. The key is a tuple of the
+    cached texts, so the sort allocates no line per triple.
     """
-    nt = (terms or Terms()).nt
-    return sorted(triples, key=lambda t: f"{nt(t[0])} {nt(t[1])} {nt(t[2])} .\n")
+    nt = terms.nt
+    for s, p, o in triples:  # every text cached first, so that the key is plain lookups
+        nt(s), nt(p), nt(o)
+    text = terms._nt
+    triples.sort(key=lambda t: (text[id(t[0])][1], text[id(t[1])][1], text[id(t[2])][1]))
 
 
 def to_ntriples(triples: Iterable[Triple], terms: Terms | None = None) -> bytes:
