@@ -7,12 +7,14 @@ for the files of the resource that owns the subject. The bytes are those of the
 ``lod.formats`` writers on the same triples (tests/test_dumps.py).
 
 A subject ``<R>`` sorts after its fragments ``<R#…>`` (``#`` < ``>``), so when the walk
-reaches ``<R>`` the description of R is complete and its files are written at once: only
-the JSON-LD nodes, whose order differs, are held for the dump until the end.
+reaches ``<R>`` the description of R is complete and its files are written at once. The
+JSON-LD dump orders nodes by IRI, not by N-Triples text, so its nodes go to a scratch
+file first and are copied out in order at the end (the page cache holds them, not the heap).
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
 import time
@@ -95,7 +97,7 @@ def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, ro
     t_resources = 0.0
     written = 0
     pending: dict[str, list[Subject]] = {}
-    nodes: list[tuple[str, str]] = []
+    nodes: list[tuple[str, int, int]] = []  # (IRI, offset, length) in the scratch file
     used: set[str | None] = set()
 
     def flush(owner: str) -> None:
@@ -112,9 +114,10 @@ def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, ro
         written += 1
         t_resources += time.perf_counter() - t0
 
-    body = root / ".dump.ttl.body"
+    body, scratch = root / ".dump.ttl.body", root / ".dump.jsonld.nodes"
+    offset = 0
     with open(root / "dump.nt", "w", encoding="utf-8", newline="") as nt_out, \
-            open(body, "w", encoding="utf-8", newline="") as ttl_out:
+            open(body, "w", encoding="utf-8", newline="") as ttl_out, open(scratch, "wb") as json_out:
         sep = ""
         for s, s_nt, run in subject_runs(triples, terms):
             subject = Subject(s, s_nt, run, terms)
@@ -122,7 +125,10 @@ def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, ro
             ttl_out.write(sep + subject.ttl)
             sep = "\n"
             used |= subject.used
-            nodes.append((subject.sid, subject.json))
+            node = subject.json.encode("utf-8")
+            json_out.write(node)
+            nodes.append((subject.sid, offset, len(node)))
+            offset += len(node)
             owner = subject.sid.split("#", 1)[0]
             pending.setdefault(owner, []).append(subject)
             if subject.sid == owner:
@@ -135,18 +141,21 @@ def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, ro
         shutil.copyfileobj(src, out, 1 << 20)
     os.remove(body)
     nodes.sort(key=lambda n: n[0])
-    with open(root / "dump.jsonld", "w", encoding="utf-8", newline="") as json_out:
+    with open(root / "dump.jsonld", "wb") as out:
         if not nodes:
-            json_out.write(jsonld_document(context_url, []).decode("utf-8"))
+            out.write(jsonld_document(context_url, []))
         else:
             # jsonld_document's bytes, streamed: its head and tail around the nodes.
-            head_text, tail = jsonld_document(context_url, ["\x00"]).decode("utf-8").split("\x00")
-            json_out.write(head_text)
-            sep = ""
-            for _sid_, node in nodes:
-                json_out.write(sep + node)
-                sep = ",\n"
-            json_out.write(tail)
+            head_bytes, tail = jsonld_document(context_url, ["\x00"]).split(b"\x00")
+            out.write(head_bytes)
+            with open(scratch, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                comma = b""
+                for _iri, start, length in nodes:
+                    out.write(comma)
+                    out.write(mm[start:start + length])
+                    comma = b",\n"
+            out.write(tail)
+    os.remove(scratch)
     if timings is not None:
         timings["resources"] = t_resources
         timings["dumps"] = time.perf_counter() - t_start - t_resources

@@ -139,9 +139,10 @@ class Terms:
         self._keys: dict[int, tuple[Node, str, str]] = {}
         self._json: dict[int, tuple[Node, str, str]] = {}
 
-    def clear(self) -> None:
-        """Forget every cached text."""
-        self._nt.clear()
+    def clear(self, keep_nt: bool = False) -> None:
+        """Forget the cached texts (all but the N-Triples ones with *keep_nt*)."""
+        if not keep_nt:
+            self._nt.clear()
         self._ttl.clear()
         self._key.clear()
         self._keys.clear()
