@@ -80,7 +80,7 @@ class _Mapper:
         self.out: dict[Triple, None] = {}  # deduplicated as a graph would be, first occurrence kept
         # Interned terms: one object per distinct IRI or literal.
         self._iris: dict[str, URIRef] = {}
-        self._literals: dict[tuple[str, URIRef | None], Literal] = {}
+        self._literals: dict[URIRef | None, dict[str, Literal]] = {}  # by datatype, then text
         self._refs: dict[tuple[str, str], URIRef] = {}
         self._topics: dict[str, URIRef] = {}
 
@@ -95,9 +95,12 @@ class _Mapper:
         return term
 
     def lit(self, value: str, datatype: URIRef | None = None) -> Literal:
-        term = self._literals.get((value, datatype))
+        table = self._literals.get(datatype)
+        if table is None:
+            table = self._literals[datatype] = {}
+        term = table.get(value)
         if term is None:
-            term = self._literals[(value, datatype)] = Literal(value, datatype=datatype)
+            term = table[value] = Literal(value, datatype=datatype)
         return term
 
     def text(self, s: URIRef, p: URIRef, value: str | None) -> None:

@@ -72,10 +72,10 @@ def sort_canonical(triples: list[Triple], terms: Terms) -> None:
     the space after the object sorts before ``@`` and ``^``. The key is a tuple of the
     cached texts, so the sort allocates no line per triple.
     """
-    nt = terms.nt
-    for s, p, o in triples:  # every text cached first, so that the key is plain lookups
-        nt(s), nt(p), nt(o)
     text = terms._nt
+    # Every text cached first, so that the key is plain lookups.
+    for term in {id(x): x for t in triples for x in t if id(x) not in text}.values():
+        terms.nt(term)
     triples.sort(key=lambda t: (text[id(t[0])][1], text[id(t[1])][1], text[id(t[2])][1]))
 
 
