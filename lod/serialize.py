@@ -73,10 +73,16 @@ def sort_canonical(triples: list[Triple], terms: Terms) -> None:
     cached texts, so the sort allocates no line per triple.
     """
     text = terms._nt
-    # Every text cached first, so that the key is plain lookups.
+    # Every text cached first, so that the key is plain lookups; long literals (most
+    # occur once) only for the sort.
+    once = []
     for term in {id(x): x for t in triples for x in t if id(x) not in text}.values():
-        terms.nt(term)
+        text[id(term)] = (term, terms.nt(term))
+        if not _cacheable(term):
+            once.append(id(term))
     triples.sort(key=lambda t: (text[id(t[0])][1], text[id(t[1])][1], text[id(t[2])][1]))
+    for key in once:
+        del text[key]
 
 
 def to_ntriples(triples: Iterable[Triple], terms: Terms | None = None) -> bytes:
@@ -118,6 +124,14 @@ class _Prefixer:
         raise ValueError(f"blank nodes and other terms are not published: {term!r}")
 
 
+_LONG = 64
+
+
+def _cacheable(term: Node) -> bool:
+    """Whether a term's texts are worth keeping: not a long literal (an abstract occurs once)."""
+    return not (isinstance(term, Literal) and len(term) > _LONG)
+
+
 class Terms:
     """Each distinct term's text in N-Triples, Turtle and JSON-LD, computed once and reused.
 
@@ -152,14 +166,19 @@ class Terms:
         """``nt_term(term)``, cached."""
         hit = self._nt.get(id(term))
         if hit is None:
-            hit = self._nt[id(term)] = (term, nt_term(term))
+            text = nt_term(term)
+            if _cacheable(term):
+                self._nt[id(term)] = (term, text)
+            return text
         return hit[1]
 
     def turtle(self, term: Node) -> tuple[str, str | None]:
         """The term's Turtle text and the prefix it uses, cached."""
         hit = self._ttl.get(id(term))
         if hit is None:
-            hit = self._ttl[id(term)] = (term, *self._px.term(term))
+            hit = (term, *self._px.term(term))
+            if _cacheable(term):
+                self._ttl[id(term)] = hit
         return hit[1], hit[2]
 
     def key(self, iri: str) -> str:
@@ -181,7 +200,9 @@ class Terms:
         """An object's JSON-LD value: its compact JSON (the sort key) and its text inside a node."""
         hit = self._json.get(id(term))
         if hit is None:
-            hit = self._json[id(term)] = (term, *self._json_value(term))
+            hit = (term, *self._json_value(term))
+            if _cacheable(term):
+                self._json[id(term)] = hit
         return hit[1], hit[2]
 
     def _json_value(self, term: Node) -> tuple[str, str]:

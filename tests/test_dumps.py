@@ -39,7 +39,8 @@ def tricky_triples() -> list[Triple]:
                            Literal("abc", datatype=vocab.XSD.token), Literal("ab\"c\n\\\t\x01é\u2028"), Literal(""),
                            Literal("2024-01-01", datatype=vocab.XSD.date), Literal(3), Literal(True),
                            URIRef(B + "talk/x"), URIRef(B + "talk/x#a"), URIRef("https://example.org/ä?q=1#f"),
-                           vocab.SCHEMA.Event, Literal("multi\nline \"\"\" '''")]
+                           vocab.SCHEMA.Event, Literal("multi\nline \"\"\" '''"),
+                           Literal("a long abstract, not cached " * 9), Literal("a long\nabstract " * 20, lang="en")]
     for i, s in enumerate(subjects):
         out.append((s, vocab.RDF.type, vocab.SCHEMA.Event if i % 2 else vocab.SCHEMA.Person))
         for j, o in enumerate(objects):
