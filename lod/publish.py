@@ -176,8 +176,14 @@ def check(data_dir: str | os.PathLike[str], base_url: str | None = None) -> Prep
 def describe(triples: list[Triple], minter: Minter) -> dict[str, list[Triple]]:
     """Each resource's own description: the triples whose subject is it or one of its fragments."""
     groups: dict[str, list[Triple]] = {}
+    last: object = None
+    group: list[Triple] = []
     for t in triples:
-        groups.setdefault(minter.owner(str(t[0])), []).append(t)
+        if t[0] is not last:  # a subject's triples are consecutive: its owner is looked up once
+            last = t[0]
+            owner = minter.owner(str(last))
+            group = groups.get(owner) or groups.setdefault(owner, [])
+        group.append(t)
     return groups
 
 

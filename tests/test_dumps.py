@@ -126,3 +126,14 @@ def test_write_descriptions_matches_format_writers_on_tricky_terms(tmp_path: Pat
 def test_write_descriptions_writes_empty_dumps(tmp_path: Path) -> None:
     minter = Minter(TEST_BASE)
     assert written_files([], minter, tmp_path) == reference_files([], minter)
+
+
+def test_describe_groups_each_owners_triples_in_order() -> None:
+    minter = Minter(TEST_BASE)
+    triples = tricky_triples()
+    for order in (sorted_triples(triples), triples, list(reversed(triples))):
+        expected: dict[str, list[Triple]] = {}
+        for t in order:
+            expected.setdefault(minter.owner(str(t[0])), []).append(t)
+        got = describe(order, minter)
+        assert got == expected and list(got) == list(expected)
