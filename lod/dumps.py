@@ -115,47 +115,50 @@ def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, ro
         t_resources += time.perf_counter() - t0
 
     body, scratch = root / ".dump.ttl.body", root / ".dump.jsonld.nodes"
-    offset = 0
-    with open(root / "dump.nt", "w", encoding="utf-8", newline="") as nt_out, \
-            open(body, "w", encoding="utf-8", newline="") as ttl_out, open(scratch, "wb") as json_out:
-        sep = ""
-        for s, s_nt, run in subject_runs(triples, terms):
-            subject = Subject(s, s_nt, run, terms)
-            nt_out.write(subject.nt)
-            ttl_out.write(sep + subject.ttl)
-            sep = "\n"
-            used |= subject.used
-            node = subject.json.encode("utf-8")
-            json_out.write(node)
-            nodes.append((subject.sid, offset, len(node)))
-            offset += len(node)
-            owner = subject.sid.split("#", 1)[0]
-            pending.setdefault(owner, []).append(subject)
-            if subject.sid == owner:
+    try:
+        offset = 0
+        with open(root / "dump.nt", "w", encoding="utf-8", newline="") as nt_out, \
+                open(body, "w", encoding="utf-8", newline="") as ttl_out, open(scratch, "wb") as json_out:
+            sep = ""
+            for s, s_nt, run in subject_runs(triples, terms):
+                subject = Subject(s, s_nt, run, terms)
+                nt_out.write(subject.nt)
+                ttl_out.write(sep + subject.ttl)
+                sep = "\n"
+                used |= subject.used
+                node = subject.json.encode("utf-8")
+                json_out.write(node)
+                nodes.append((subject.sid, offset, len(node)))
+                offset += len(node)
+                owner = subject.sid.split("#", 1)[0]
+                pending.setdefault(owner, []).append(subject)
+                if subject.sid == owner:
+                    flush(owner)
+            for owner in list(pending):
                 flush(owner)
-        for owner in list(pending):
-            flush(owner)
-    head = turtle_document(terms.prefixes, used, [])  # the prefixes and the blank line
-    with open(root / "dump.ttl", "wb") as out, open(body, "rb") as src:
-        out.write(head)
-        shutil.copyfileobj(src, out, 1 << 20)
-    os.remove(body)
-    nodes.sort(key=lambda n: n[0])
-    with open(root / "dump.jsonld", "wb") as out:
-        if not nodes:
-            out.write(jsonld_document(context_url, []))
-        else:
-            # jsonld_document's bytes, streamed: its head and tail around the nodes.
-            head_bytes, tail = jsonld_document(context_url, ["\x00"]).split(b"\x00")
-            out.write(head_bytes)
-            with open(scratch, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                comma = b""
-                for _iri, start, length in nodes:
-                    out.write(comma)
-                    out.write(mm[start:start + length])
-                    comma = b",\n"
-            out.write(tail)
-    os.remove(scratch)
+        head = turtle_document(terms.prefixes, used, [])  # the prefixes and the blank line
+        with open(root / "dump.ttl", "wb") as out, open(body, "rb") as src:
+            out.write(head)
+            shutil.copyfileobj(src, out, 1 << 20)
+        nodes.sort(key=lambda n: n[0])
+        with open(root / "dump.jsonld", "wb") as out:
+            if not nodes:
+                out.write(jsonld_document(context_url, []))
+            else:
+                # jsonld_document's bytes, streamed: its head and tail around the nodes.
+                head_bytes, tail = jsonld_document(context_url, ["\x00"]).split(b"\x00")
+                out.write(head_bytes)
+                with open(scratch, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                    comma = b""
+                    for _iri, start, length in nodes:
+                        out.write(comma)
+                        out.write(mm[start:start + length])
+                        comma = b",\n"
+                out.write(tail)
+    finally:  # the scratch files never stay in the site, whatever happened
+        for scratch_file in (body, scratch):
+            if scratch_file.exists():
+                os.remove(scratch_file)
     if timings is not None:
         timings["resources"] = t_resources
         timings["dumps"] = time.perf_counter() - t_start - t_resources

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
@@ -137,3 +138,12 @@ def test_describe_groups_each_owners_triples_in_order() -> None:
             expected.setdefault(minter.owner(str(t[0])), []).append(t)
         got = describe(order, minter)
         assert got == expected and list(got) == list(expected)
+
+
+def test_write_descriptions_refuses_an_invalid_iri_and_leaves_no_scratch_files(tmp_path: Path) -> None:
+    minter = Minter(TEST_BASE)
+    triples: list[Triple] = [(URIRef(B + "talk/x"), vocab.SCHEMA.url, URIRef("http://example.org/a b"))]
+    with pytest.raises(ValueError, match="invalid IRI"):
+        write_descriptions(triples, Terms(site_prefixes(minter)), minter.context, tmp_path, minter.path_of,
+                           lambda _rel, _data: None)
+    assert not list(tmp_path.glob(".dump*"))
