@@ -73,16 +73,26 @@ def sort_canonical(triples: list[Triple], terms: Terms) -> None:
     cached texts, so the sort allocates no line per triple.
     """
     text = terms._nt
-    # Every text cached first, so that the key is plain lookups; long literals (most
-    # occur once) only for the sort.
-    once = []
-    for term in {id(x): x for t in triples for x in t if id(x) not in text}.values():
-        text[id(term)] = (term, terms.nt(term))
-        if not _cacheable(term):
-            once.append(id(term))
-    triples.sort(key=lambda t: (text[id(t[0])][1], text[id(t[1])][1], text[id(t[2])][1]))
-    for key in once:
-        del text[key]
+    nt = terms.nt
+    # Subjects' and predicates' texts cached first, so that the key is plain lookups.
+    for term in {id(x): x for t in triples for x in t[:2] if id(x) not in text}.values():
+        text[id(term)] = (term, nt(term))
+    triples.sort(key=lambda t: (text[id(t[0])][1], text[id(t[1])][1]))
+    # Then the objects of each subject and predicate, which are few: long literals'
+    # texts (an abstract) are made for this and not kept.
+    i, n = 0, len(triples)
+    while i < n:
+        s, p = triples[i][0], triples[i][1]
+        s_text, p_text = text[id(s)][1], text[id(p)][1]
+        j = i + 1
+        while j < n:
+            u = triples[j]
+            if not ((u[0] is s or text[id(u[0])][1] == s_text) and (u[1] is p or text[id(u[1])][1] == p_text)):
+                break
+            j += 1
+        if j - i > 1:
+            triples[i:j] = sorted(triples[i:j], key=lambda t: nt(t[2]))
+        i = j
 
 
 def to_ntriples(triples: Iterable[Triple], terms: Terms | None = None) -> bytes:
