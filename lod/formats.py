@@ -6,18 +6,29 @@ this table, so adding a format here adds it everywhere.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .serialize import Triple, to_jsonld, to_ntriples, to_turtle
+from .serialize import Terms, Triple, to_jsonld, to_ntriples, to_turtle
 
 
 @dataclass(frozen=True)
 class Site:
-    """What a writer needs to know about the site: its prefixes and context URL."""
+    """What a writer needs to know about the site: its prefixes and context URL.
+
+    *cache*, if given, must have been made with the same prefixes (``Terms(prefixes)``);
+    a build passes one so that every file it writes reuses the same term texts.
+    """
 
     prefixes: dict[str, str]
     context_url: str
+    cache: Terms | None = field(default=None, compare=False, repr=False)
+
+    @functools.cached_property
+    def terms(self) -> Terms:
+        """The term texts the writers share (the given *cache*, or a new one)."""
+        return self.cache if self.cache is not None else Terms(self.prefixes)
 
 
 Writer = Callable[[Iterable[Triple], Site], bytes]
@@ -39,9 +50,10 @@ class Format:
         return f"{self.media_type}; charset={self.charset}"
 
 
-TURTLE = Format("turtle", "text/turtle", ".ttl", lambda t, s: to_turtle(t, s.prefixes), "turtle")
-NTRIPLES = Format("ntriples", "application/n-triples", ".nt", lambda t, s: to_ntriples(t), "nt")
-JSONLD = Format("jsonld", "application/ld+json", ".jsonld", lambda t, s: to_jsonld(t, s.context_url), "json-ld",
+TURTLE = Format("turtle", "text/turtle", ".ttl", lambda t, s: to_turtle(t, s.prefixes, s.terms), "turtle")
+NTRIPLES = Format("ntriples", "application/n-triples", ".nt", lambda t, s: to_ntriples(t, s.terms), "nt")
+JSONLD = Format("jsonld", "application/ld+json", ".jsonld", lambda t, s: to_jsonld(t, s.context_url, s.terms),
+                "json-ld",
                 also_accepts=("application/json",))
 HTML = Format("html", "text/html", ".html", None, None, also_accepts=("application/xhtml+xml",))
 

@@ -119,7 +119,7 @@ def gallery_store(p: "Prepared", staging: Path) -> ox.Store:
     else:
         from .serialize import to_ntriples
 
-        store.bulk_load(to_ntriples(p.graph), format=ox.RdfFormat.N_TRIPLES)
+        store.bulk_load(to_ntriples(p.triples, p.terms), format=ox.RdfFormat.N_TRIPLES)
     return store
 
 

@@ -1,6 +1,9 @@
-"""Map stage: a pure function from a resolved Dataset to an rdflib Graph.
+"""Map stage: a pure function from a resolved Dataset to its triples (or an rdflib Graph).
 
-No files are touched here. Every IRI comes from ``lod.iri.Minter``; every term
+``to_triples`` is what a build uses: a deduplicated list of (s, p, o) rdflib terms, each
+distinct term one shared object (an archive names the same person or class in thousands
+of triples), built without rdflib's Graph, which is the slowest and largest part of the
+map stage at archive scale. ``to_graph`` wraps it for library users. No files are touched here. Every IRI comes from ``lod.iri.Minter``; every term
 from the closed namespaces in ``lod.vocab``. No blank nodes: parts of a resource
 (an address, a reference, a recording) get a fragment IRI of their owner.
 """
@@ -10,13 +13,41 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from typing import Any
+
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from . import records as R
 from .errors import Location
 from .iri import Minter
-from .vocab import LOD, PAV, PREFIXES, PROV, RDF, SCHEMA, XSD
+from .vocab import LOD as _LOD
+from .vocab import PAV as _PAV
+from .vocab import PREFIXES
+from .vocab import PROV as _PROV
+from .vocab import RDF as _RDF
+from .vocab import SCHEMA as _SCHEMA
+from .vocab import XSD as _XSD
+
+Triple = tuple[Node, Node, Node]
+
+
+class _Resolved:
+    """A closed namespace whose terms are looked up once (rdflib's lookup costs ~3 µs a call).
+
+    Unknown names still raise AttributeError, from the namespace itself.
+    """
+
+    def __init__(self, ns: Any) -> None:
+        self._ns = ns
+
+    def __getattr__(self, name: str) -> URIRef:
+        term: URIRef = getattr(self._ns, name)
+        setattr(self, name, term)
+        return term
+
+
+SCHEMA, LOD, PAV, PROV, RDF, XSD = (_Resolved(ns) for ns in (_SCHEMA, _LOD, _PAV, _PROV, _RDF, _XSD))
 
 ATTENDANCE = {"in-person": SCHEMA.OfflineEventAttendanceMode, "online": SCHEMA.OnlineEventAttendanceMode,
               "hybrid": SCHEMA.MixedEventAttendanceMode}
@@ -46,28 +77,58 @@ class _Mapper:
     def __init__(self, ds: R.Dataset, minter: Minter) -> None:
         self.ds = ds
         self.m = minter
-        self.g = Graph()
-        for prefix, ns in PREFIXES.items():
-            self.g.bind(prefix, ns, override=True, replace=True)
+        self.out: dict[Triple, None] = {}  # deduplicated as a graph would be, first occurrence kept
+        # Interned terms: one object per distinct IRI or literal.
+        self._iris: dict[str, URIRef] = {}
+        self._literals: dict[URIRef | None, dict[str, Literal]] = {}  # by datatype, then text
+        self._refs: dict[tuple[str, str], URIRef] = {}
+        self._topics: dict[str, URIRef] = {}
 
     def add(self, s: URIRef, p: URIRef, o: Node | None) -> None:
         if o is not None:
-            self.g.add((s, p, o))
+            self.out[(s, p, o)] = None
+
+    def uri(self, value: str) -> URIRef:
+        term = self._iris.get(value)
+        if term is None:
+            term = self._iris[value] = URIRef(value)
+        return term
+
+    def lit(self, value: str, datatype: URIRef | None = None) -> Literal:
+        table = self._literals.get(datatype)
+        if table is None:
+            table = self._literals[datatype] = {}
+        term = table.get(value)
+        if term is None:
+            term = table[value] = Literal(value, datatype=datatype)
+        return term
 
     def text(self, s: URIRef, p: URIRef, value: str | None) -> None:
         if value:
-            self.g.add((s, p, Literal(value)))
+            self.out[(s, p, self.lit(value))] = None
 
     def texts(self, s: URIRef, p: URIRef, values: Iterable[str]) -> None:
         for v in values:
-            self.g.add((s, p, Literal(v)))
+            self.out[(s, p, self.lit(v))] = None
 
     def iri(self, s: URIRef, p: URIRef, value: str | None) -> None:
         if value:
-            self.g.add((s, p, URIRef(value)))
+            self.out[(s, p, self.uri(value))] = None
 
     def ref(self, kind: str, rid: str) -> URIRef:
-        return self.m.resource(kind, rid)
+        term = self._refs.get((kind, rid))
+        if term is None:
+            term = self._refs[(kind, rid)] = self.uri(self.m.resource(kind, rid))
+        return term
+
+    def part(self, owner: URIRef, fragment: str) -> URIRef:
+        return self.uri(self.m.part(owner, fragment))
+
+    def topic(self, label: str) -> URIRef:
+        term = self._topics.get(label)
+        if term is None:
+            term = self._topics[label] = self.uri(self.m.topic(label))
+        return term
 
     def agent(self, rid: str) -> URIRef:
         return self.ref("person", rid) if rid in self.ds.people else self.ref("organization", rid)
@@ -79,7 +140,7 @@ class _Mapper:
     def address(self, owner: URIRef, addr: R.Address | None) -> None:
         if addr is None:
             return
-        a = self.m.part(owner, "address")
+        a = self.part(owner, "address")
         self.add(owner, SCHEMA.address, a)
         self.add(a, RDF.type, SCHEMA.PostalAddress)
         self.text(a, SCHEMA.streetAddress, addr.street)
@@ -90,7 +151,7 @@ class _Mapper:
 
     def when(self, s: URIRef, p: URIRef, w: R.When | None) -> None:
         if w is not None:
-            self.add(s, p, Literal(w.lexical, datatype=XSD.date if w.is_date else XSD.dateTime))
+            self.add(s, p, self.lit(w.lexical, XSD.date if w.is_date else XSD.dateTime))
 
     # ------------------------------------------------------------ records
     def source(self, rec: R.Source) -> None:
@@ -101,7 +162,7 @@ class _Mapper:
         self.text(s, LOD.documentName, rec.document)
         self.iri(s, SCHEMA.url, rec.url)
         self.iri(s, PAV.retrievedFrom, rec.url)
-        self.add(s, PAV.retrievedOn, Literal(rec.taken, datatype=XSD.date))
+        self.add(s, PAV.retrievedOn, self.lit(rec.taken, XSD.date))
 
     def identified(self, s: URIRef, rec: R.Identified) -> None:
         self.common(s, rec)
@@ -161,7 +222,7 @@ class _Mapper:
         self.when(s, SCHEMA.startDate, rec.start_at)
         self.when(s, SCHEMA.endDate, rec.end_at)
         if rec.duration_iso:
-            self.add(s, SCHEMA.duration, Literal(rec.duration_iso, datatype=XSD.duration))
+            self.add(s, SCHEMA.duration, self.lit(rec.duration_iso, XSD.duration))
         zone = rec.start_at.zone if rec.start_at else rec.timezone
         self.text(s, LOD.timeZone, zone)
         if rec.attendance:
@@ -191,7 +252,7 @@ class _Mapper:
         if rec.free is not None:
             self.add(s, SCHEMA.isAccessibleForFree, Literal(rec.free))
         if rec.free or rec.price is not None or rec.registration is not None:
-            offer = self.m.part(s, "offer")
+            offer = self.part(s, "offer")
             self.add(s, SCHEMA.offers, offer)
             self.add(offer, RDF.type, SCHEMA.Offer)
             if rec.price is not None or rec.free:
@@ -241,7 +302,7 @@ class _Mapper:
         for p in rec.coauthors:
             self.add(s, SCHEMA.contributor, self.ref("person", p))
         for topic in rec.topics:
-            t = self.m.topic(topic)
+            t = self.topic(topic)
             self.add(s, SCHEMA.about, t)
             self.add(t, RDF.type, SCHEMA.DefinedTerm)
             self.text(t, SCHEMA.name, topic)
@@ -251,12 +312,12 @@ class _Mapper:
         for i, ref in enumerate(rec.references, 1):
             self.reference(s, f"ref-{i}", ref)
         if rec.recording is not None:
-            r = self.m.part(s, "recording")
+            r = self.part(s, "recording")
             self.add(s, SCHEMA.recordedIn, r)
             self.add(r, RDF.type, SCHEMA.MediaObject)
             self.iri(r, SCHEMA.url, rec.recording.url)
         if rec.slides is not None:
-            d = self.m.part(s, "slides")
+            d = self.part(s, "slides")
             self.add(s, SCHEMA.workFeatured, d)
             self.add(d, RDF.type, SCHEMA.PresentationDigitalDocument)
             self.iri(d, SCHEMA.url, rec.slides.url)
@@ -264,10 +325,10 @@ class _Mapper:
     def reference(self, talk: URIRef, frag: str, ref: R.Reference) -> None:
         # schema:citation belongs to creative works, not events: the references hang off
         # the work the talk presents.
-        work = self.m.part(talk, "presentation")
+        work = self.part(talk, "presentation")
         self.add(talk, SCHEMA.workPerformed, work)
         self.add(work, RDF.type, SCHEMA.CreativeWork)
-        a = self.m.part(talk, frag)
+        a = self.part(talk, frag)
         self.add(work, SCHEMA.citation, a)
         self.add(a, RDF.type, SCHEMA.ScholarlyArticle)
         self.text(a, SCHEMA.name, ref.title)
@@ -285,13 +346,13 @@ class _Mapper:
                                         ("volume", SCHEMA.PublicationVolume, SCHEMA.volumeNumber, ref.volume),
                                         ("journal", SCHEMA.Periodical, SCHEMA.name, ref.journal)):
             if value:
-                node = self.m.part(talk, f"{frag}-{level}")
+                node = self.part(talk, f"{frag}-{level}")
                 self.add(container, SCHEMA.isPartOf, node)
                 self.add(node, RDF.type, cls)
                 self.text(node, prop, value)
                 container = node
 
-    def run(self) -> Graph:
+    def run(self) -> list[Triple]:
         ds = self.ds
         for rec_s in ds.sources.values():
             self.source(rec_s)
@@ -309,12 +370,33 @@ class _Mapper:
             self.session(rec_ss)
         for rec_t in ds.talks.values():
             self.talk(rec_t)
-        return self.g
+        # Equal triples share their interned terms: deduplication is mostly identity checks.
+        out, self.out = list(self.out), {}
+        return out
+
+
+def to_triples(dataset: R.Dataset, minter: Minter) -> list[Triple]:
+    """The schema.org triples of a resolved dataset, deduplicated, in mapping order.
+
+    The same set of triples as ``to_graph``; each distinct IRI or string literal is one
+    shared term object.
+    """
+    return _Mapper(dataset, minter).run()
+
+
+def graph_of(triples: Iterable[Triple]) -> Graph:
+    """An rdflib Graph holding *triples*, with the published prefixes bound."""
+    g = Graph()
+    for prefix, ns in PREFIXES.items():
+        g.bind(prefix, ns, override=True, replace=True)
+    for t in triples:
+        g.add(t)
+    return g
 
 
 def to_graph(dataset: R.Dataset, minter: Minter) -> Graph:
-    """The schema.org graph of a resolved dataset."""
-    return _Mapper(dataset, minter).run()
+    """The schema.org graph of a resolved dataset (``to_triples`` in an rdflib Graph)."""
+    return graph_of(to_triples(dataset, minter))
 
 
 def origins(dataset: R.Dataset, minter: Minter) -> dict[str, Location]:

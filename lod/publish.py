@@ -16,6 +16,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -24,11 +25,12 @@ from rdflib import Graph, Literal, URIRef
 
 from . import records as R
 from .errors import BuildError, ConfigError, ValidationFailed
-from .formats import RDF_FORMATS, Site
+from .dumps import write_descriptions
+from .formats import RDF_FORMATS
 from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
 from .load import load
-from .mapping import origins, to_graph
-from .serialize import Triple, jsonld_context, sorted_triples, to_turtle
+from .mapping import graph_of, origins, to_triples
+from .serialize import Terms, Triple, jsonld_context, sort_canonical, sorted_triples, to_turtle
 from .validate import Report, shapes_fingerprint, validate, validate_sharded
 from .vocab import DCAT, DCTERMS, LOD_NS, PREFIXES, RDF, VOID, XSD
 
@@ -55,23 +57,41 @@ class BuildResult:
 
 @dataclass
 class Prepared:
-    """A loaded, mapped and validated dataset: everything a build writes is derived from this."""
+    """A loaded, mapped and validated dataset: everything a build writes is derived from this.
+
+    *data* is the mapped triples (``lod.mapping.to_triples``), deduplicated, each distinct
+    term one shared object; no rdflib Graph is built unless ``graph`` is asked for.
+    """
 
     dataset: R.Dataset
     minter: Minter
-    graph: Graph
+    data: list[Triple]
     report: Report
     validation_cache: ValidationCache | None = None
 
     @functools.cached_property
+    def terms(self) -> Terms:
+        """Each distinct term's text in every format, computed once for the sort and all the writers."""
+        return Terms(site_prefixes(self.minter))
+
+    @functools.cached_property
     def triples(self) -> list[Triple]:
-        """The graph's triples in canonical order, sorted once per build (dumps and pages both need them)."""
-        return sorted_triples(self.graph)
+        """The triples in canonical order, sorted once per build (dumps and pages both need them).
+
+        *data* is sorted in place: one list, not two.
+        """
+        sort_canonical(self.data, self.terms)
+        return self.data
 
     @functools.cached_property
     def descriptions(self) -> dict[str, list[Triple]]:
         """Each resource's own description (``describe``), grouped once per build for files and pages."""
         return describe(self.triples, self.minter)
+
+    @functools.cached_property
+    def graph(self) -> Graph:
+        """The triples in an rdflib Graph, built on first use: for library users, slow and large at scale."""
+        return graph_of(self.data)
 
 
 def site_prefixes(minter: Minter) -> dict[str, str]:
@@ -97,21 +117,22 @@ def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
         f"{len(ds.organizations)} organisations, {len(ds.places)} places ({timings['load']:.2f}s)")
     minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
     t0 = time.perf_counter()
-    graph = to_graph(ds, minter)
+    triples = to_triples(ds, minter)
     timings["map"] = time.perf_counter() - t0
-    say(f"map: {len(graph)} triples ({timings['map']:.2f}s)")
+    say(f"map: {len(triples)} triples ({timings['map']:.2f}s)")
     t0 = time.perf_counter()
     new_cache: ValidationCache | None = None
     if cache is None:
-        report = validate(graph, origins(ds, minter))
+        report = validate(graph_of(triples), origins(ds, minter))
     else:
-        # check=validate: this module's name, which tests replace to tighten the shapes
-        report, new_cache = validate_sharded(graph, origins(ds, minter), cache, check=validate)
+        # check=validate: this module's name, which tests replace to tighten the shapes.
+        # The sharded path only iterates its input: the list of triples, no Graph.
+        report, new_cache = validate_sharded(cast(Graph, triples), origins(ds, minter), cache, check=validate)
     timings["validate"] = time.perf_counter() - t0
     say(f"validate: {len(report.violations)} violations, {len(report.warnings)} warnings ({timings['validate']:.2f}s)")
     if report.violations:
         raise ValidationFailed(report)
-    return Prepared(ds, minter, graph, report, new_cache)
+    return Prepared(ds, minter, triples, report, new_cache)
 
 
 def read_validation_cache(out: Path) -> ValidationCache:
@@ -155,8 +176,14 @@ def check(data_dir: str | os.PathLike[str], base_url: str | None = None) -> Prep
 def describe(triples: list[Triple], minter: Minter) -> dict[str, list[Triple]]:
     """Each resource's own description: the triples whose subject is it or one of its fragments."""
     groups: dict[str, list[Triple]] = {}
+    last: object = None
+    group: list[Triple] = []
     for t in triples:
-        groups.setdefault(minter.owner(str(t[0])), []).append(t)
+        if t[0] is not last:  # a subject's triples are consecutive: its owner is looked up once
+            last = t[0]
+            owner = minter.owner(str(last))
+            group = groups.get(owner) or groups.setdefault(owner, [])
+        group.append(t)
     return groups
 
 
@@ -211,11 +238,21 @@ class _Writer:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.files = 0
+        self._dirs: set[str] = set()
 
     def write(self, rel: str, data: bytes) -> None:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        folder, _, _name = rel.rpartition("/")
+        if folder not in self._dirs:
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+            self._dirs.add(folder)
+        # os.open/os.write: tens of thousands of small files, without a file object each.
+        fd = os.open(os.path.join(self.root, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         self.files += 1
 
 
@@ -225,28 +262,18 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     say = progress or (lambda _m: None)
     timings = timings if timings is not None else {}
     w = _Writer(root)
+    root.mkdir(parents=True, exist_ok=True)
     m = p.minter
-    site = Site(prefixes=site_prefixes(m), context_url=m.context)
-    t0 = time.perf_counter()
+    prefixes = site_prefixes(m)
     triples = p.triples
-    for fmt in RDF_FORMATS:
-        assert fmt.write is not None
-        w.write("dump" + fmt.suffix, fmt.write(triples, site))
-    w.write("context.jsonld", (json.dumps(jsonld_context(site.prefixes), indent=2, sort_keys=True) + "\n").encode())
-    timings["dumps"] = time.perf_counter() - t0
+    # One pass writes the three dumps and each resource's three files (lod.dumps); it
+    # writes exactly the formats of RDF_FORMATS, which this checks.
+    assert sorted(f.suffix for f in RDF_FORMATS) == [".jsonld", ".nt", ".ttl"]
+    resources_written = write_descriptions(triples, p.terms, m.context, root, m.path_of, w.write, timings)
+    p.terms.clear(keep_nt=True)  # the Turtle and JSON-LD texts are not needed again
+    w.files += len(RDF_FORMATS)
+    w.write("context.jsonld", (json.dumps(jsonld_context(prefixes), indent=2, sort_keys=True) + "\n").encode())
     say(f"dumps: dump.ttl, dump.nt, dump.jsonld ({timings['dumps']:.2f}s)")
-    t0 = time.perf_counter()
-    groups = p.descriptions
-    resources_written = 0
-    for owner, group in groups.items():
-        path = m.path_of(owner)
-        if not path:
-            continue
-        for fmt in RDF_FORMATS:
-            assert fmt.write is not None
-            w.write(path + fmt.suffix, fmt.write(group, site))
-        resources_written += 1
-    timings["resources"] = time.perf_counter() - t0
     say(f"resources: {resources_written} descriptions in {len(RDF_FORMATS)} formats ({timings['resources']:.2f}s)")
     void = void_graph(p, len(triples))
     w.write("void.ttl", to_turtle(sorted_triples(void), {}))

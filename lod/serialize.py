@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from json.encoder import encode_basestring as _enc
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +21,10 @@ from .iri import is_valid_iri
 from .vocab import PREFIXES, RDF, XSD
 
 Triple = tuple[Node, Node, Node]
+
+_RDF_TYPE = f"<{RDF.type}>"
+# Indents of json.dumps(indent=1) inside {"@graph": [node, …]}: node fields, their list items, the items' fields.
+_I3, _I4, _I5 = " " * 3, " " * 4, " " * 5
 
 _ECHAR = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 _NEEDS_ESCAPE = re.compile(r'[\\"\n\r\t\b\f\x00-\x1f\x7f]')
@@ -52,14 +57,48 @@ def nt_term(term: Node) -> str:
     raise ValueError(f"blank nodes and other terms are not published: {term!r}")
 
 
-def sorted_triples(triples: Iterable[Triple]) -> list[Triple]:
+def sorted_triples(triples: Iterable[Triple], terms: Terms | None = None) -> list[Triple]:
     """Triples in the canonical order of their N-Triples lines."""
-    return sorted(triples, key=lambda t: (nt_term(t[0]), nt_term(t[1]), nt_term(t[2])))
+    out = list(triples)
+    sort_canonical(out, terms or Terms())
+    return out
 
 
-def to_ntriples(triples: Iterable[Triple]) -> bytes:
+def sort_canonical(triples: list[Triple], terms: Terms) -> None:
+    """Sort *triples* in place in the canonical order of their N-Triples lines.
+
+    Sorting on each triple's line is the same as sorting on its three term texts: an
+    IRI's text ends at its only ``>`` and a literal's at its closing quote or tag, and
+    the space after the object sorts before ``@`` and ``^``. The key is a tuple of the
+    cached texts, so the sort allocates no line per triple.
+    """
+    text = terms._nt
+    nt = terms.nt
+    # Subjects' and predicates' texts cached first, so that the key is plain lookups.
+    for term in {id(x): x for t in triples for x in t[:2] if id(x) not in text}.values():
+        text[id(term)] = (term, nt(term))
+    triples.sort(key=lambda t: (text[id(t[0])][1], text[id(t[1])][1]))
+    # Then the objects of each subject and predicate, which are few: literals' texts
+    # are made for this and not kept.
+    i, n = 0, len(triples)
+    while i < n:
+        s, p = triples[i][0], triples[i][1]
+        s_text, p_text = text[id(s)][1], text[id(p)][1]
+        j = i + 1
+        while j < n:
+            u = triples[j]
+            if not ((u[0] is s or text[id(u[0])][1] == s_text) and (u[1] is p or text[id(u[1])][1] == p_text)):
+                break
+            j += 1
+        if j - i > 1:
+            triples[i:j] = sorted(triples[i:j], key=lambda t: nt(t[2]))
+        i = j
+
+
+def to_ntriples(triples: Iterable[Triple], terms: Terms | None = None) -> bytes:
     """Canonical N-Triples: one triple per line, lines sorted, UTF-8."""
-    lines = sorted({f"{nt_term(s)} {nt_term(p)} {nt_term(o)} .\n" for s, p, o in triples})
+    nt = (terms or Terms()).nt
+    lines = sorted({f"{nt(s)} {nt(p)} {nt(o)} .\n" for s, p, o in triples})
     return "".join(lines).encode("utf-8")
 
 
@@ -67,19 +106,17 @@ class _Prefixer:
     def __init__(self, prefixes: dict[str, str]) -> None:
         # longest namespace first, so talk/ wins over the base URL
         self.items = sorted(prefixes.items(), key=lambda kv: -len(kv[1]))
-        self.used: set[str] = set()
 
-    def iri(self, term: URIRef) -> str:
-        value = str(term)
+    def iri(self, value: str) -> tuple[str, str | None]:
         for prefix, ns in self.items:
             if value.startswith(ns) and _LOCAL_NAME.match(value[len(ns):]):
-                self.used.add(prefix)
-                return f"{prefix}:{value[len(ns):]}"
-        return iri_text(term)
+                return f"{prefix}:{value[len(ns):]}", prefix
+        return iri_text(URIRef(value)), None
 
-    def term(self, term: Node) -> str:
+    def term(self, term: Node) -> tuple[str, str | None]:
+        """The term's Turtle text and the prefix it uses, if any."""
         if isinstance(term, URIRef):
-            return self.iri(term)
+            return self.iri(str(term))
         if isinstance(term, Literal):
             value = str(term)
             if "\n" in value:
@@ -89,32 +126,149 @@ class _Prefixer:
             else:
                 body = f'"{_escape(value)}"'
             if term.language:
-                return f"{body}@{term.language.lower()}"
+                return f"{body}@{term.language.lower()}", None
             if term.datatype is not None and term.datatype != XSD.string:
-                return f"{body}^^{self.iri(term.datatype)}"
-            return body
+                text, prefix = self.iri(str(term.datatype))
+                return f"{body}^^{text}", prefix
+            return body, None
         raise ValueError(f"blank nodes and other terms are not published: {term!r}")
 
 
-def to_turtle(triples: Iterable[Triple], site_prefixes: dict[str, str] | None = None) -> bytes:
-    """Turtle grouped by subject; subjects, predicates and objects sorted; only used prefixes declared."""
-    prefixes = {**PREFIXES, **(site_prefixes or {})}
-    px = _Prefixer(prefixes)
-    by_subject: dict[str, dict[str, list[str]]] = {}
-    subject_text: dict[str, str] = {}
+def _cacheable(term: Node) -> bool:
+    """Whether a term's texts are worth keeping: IRIs recur in thousands of triples; most
+    literals (titles, abstracts, dates) occur once or twice, and keeping three texts of
+    each cost more memory (~300 MB at 100k talks) than formatting them again costs time."""
+    return not isinstance(term, Literal)
+
+
+class Terms:
+    """Each distinct term's text in N-Triples, Turtle and JSON-LD, computed once and reused.
+
+    The same IRIs and literals recur in thousands of triples of a build; formatting and
+    checking them once is most of what makes the writers fast. One instance serves one
+    set of site prefixes; its caches grow with the terms it has seen, so keep one per
+    build (or per response) and ``clear`` it when done.
+    """
+
+    def __init__(self, site_prefixes: dict[str, str] | None = None) -> None:
+        self.prefixes = {**PREFIXES, **(site_prefixes or {})}
+        self._px = _Prefixer(self.prefixes)
+        self._jt = _JsonTerms()
+        # Keyed by id(term), the term kept in the entry so that its id cannot be reused
+        # while cached: rdflib's Literal.__hash__ is Python code, ~1 µs a lookup.
+        self._nt: dict[int, tuple[Node, str]] = {}
+        self._ttl: dict[int, tuple[Node, str, str | None]] = {}
+        self._key: dict[str, str] = {}
+        self._keys: dict[int, tuple[Node, str, str]] = {}
+        self._json: dict[int, tuple[Node, str, str]] = {}
+
+    def clear(self, keep_nt: bool = False) -> None:
+        """Forget the cached texts (all but the N-Triples ones with *keep_nt*)."""
+        if not keep_nt:
+            self._nt.clear()
+        self._ttl.clear()
+        self._key.clear()
+        self._keys.clear()
+        self._json.clear()
+
+    def nt(self, term: Node) -> str:
+        """``nt_term(term)``, cached."""
+        hit = self._nt.get(id(term))
+        if hit is None:
+            text = nt_term(term)
+            if _cacheable(term):
+                self._nt[id(term)] = (term, text)
+            return text
+        return hit[1]
+
+    def turtle(self, term: Node) -> tuple[str, str | None]:
+        """The term's Turtle text and the prefix it uses, cached."""
+        hit = self._ttl.get(id(term))
+        if hit is None:
+            hit = (term, *self._px.term(term))
+            if _cacheable(term):
+                self._ttl[id(term)] = hit
+        return hit[1], hit[2]
+
+    def key(self, iri: str) -> str:
+        """A property or class IRI as a term of the JSON-LD context, cached."""
+        hit = self._key.get(iri)
+        if hit is None:
+            hit = self._key[iri] = self._jt.key(iri)
+        return hit
+
+    def term_key(self, term: Node) -> tuple[str, str]:
+        """``key(str(term))`` and its JSON text, cached by term."""
+        hit = self._keys.get(id(term))
+        if hit is None:
+            k = self.key(str(term))
+            hit = self._keys[id(term)] = (term, k, _enc(k))
+        return hit[1], hit[2]
+
+    def json(self, term: Node) -> tuple[str, str]:
+        """An object's JSON-LD value: its compact JSON (the sort key) and its text inside a node."""
+        hit = self._json.get(id(term))
+        if hit is None:
+            hit = (term, *self._json_value(term))
+            if _cacheable(term):
+                self._json[id(term)] = hit
+        return hit[1], hit[2]
+
+    def _json_value(self, term: Node) -> tuple[str, str]:
+        value = self._jt.value(term)
+        if isinstance(value, str):
+            text = _enc(value)
+            return text, text
+        items = sorted(value.items())
+        compact = "{" + ", ".join(f"{_enc(k)}: {_enc(v)}" for k, v in items) + "}"
+        pretty = "{\n" + ",\n".join(f"{_I5}{_enc(k)}: {_enc(v)}" for k, v in items) + f"\n{_I4}}}"
+        return compact, pretty
+
+
+def to_turtle(triples: Iterable[Triple], site_prefixes: dict[str, str] | None = None,
+              terms: Terms | None = None) -> bytes:
+    """Turtle grouped by subject; subjects, predicates and objects sorted; only used prefixes declared.
+
+    *terms*, if given, must have been made with the same *site_prefixes*.
+    """
+    tt = terms if terms is not None else Terms(site_prefixes)
+    nt, turtle = tt.nt, tt.turtle
+    used: set[str | None] = set()
+    by_subject: dict[str, tuple[str, dict[str, list[str]]]] = {}
     for s, p, o in triples:
-        skey = nt_term(s)
-        if skey not in subject_text:
-            subject_text[skey] = px.term(s)
-        pkey = "a" if p == RDF.type else px.term(p)
-        by_subject.setdefault(skey, {}).setdefault(pkey, []).append(px.term(o))
-    blocks = []
-    for skey in sorted(by_subject):
-        preds = by_subject[skey]
-        order = sorted(preds, key=lambda k: (k != "a", k))
-        lines = [f"    {p} {', '.join(sorted(set(preds[p])))}" for p in order]
-        blocks.append(subject_text[skey] + "\n" + " ;\n".join(lines) + " .\n")
-    head = "".join(f"@prefix {p}: <{prefixes[p]}> .\n" for p in sorted(px.used))
+        skey = nt(s)
+        entry = by_subject.get(skey)
+        if entry is None:
+            stext, prefix = turtle(s)
+            used.add(prefix)
+            entry = by_subject[skey] = (stext, {})
+        if nt(p) == _RDF_TYPE:
+            pkey = "a"
+        else:
+            pkey, prefix = turtle(p)
+            used.add(prefix)
+        otext, prefix = turtle(o)
+        used.add(prefix)
+        preds = entry[1]
+        objs = preds.get(pkey)
+        if objs is None:
+            preds[pkey] = [otext]
+        else:
+            objs.append(otext)
+    blocks = [turtle_block(*by_subject[skey]) for skey in sorted(by_subject)]
+    return turtle_document(tt.prefixes, used, blocks)
+
+
+def turtle_block(subject: str, preds: dict[str, list[str]]) -> str:
+    """One subject's Turtle block from its predicates' and objects' texts ("a" for rdf:type)."""
+    order = sorted(preds, key=lambda k: (k != "a", k))
+    lines = [f"    {p} {', '.join(sorted(set(preds[p])))}" for p in order]
+    return subject + "\n" + " ;\n".join(lines) + " .\n"
+
+
+def turtle_document(prefixes: dict[str, str], used: Iterable[str | None], blocks: list[str]) -> bytes:
+    """A Turtle document: the *used* prefixes declared, then the subject blocks in order."""
+    head = "".join(f"@prefix {p}: <{prefixes[p]}> .\n" for p in sorted({x for x in used if x is not None}))
     return (head + "\n" + "\n".join(blocks)).encode("utf-8")
 
 
@@ -177,7 +331,46 @@ def jsonld_nodes(triples: Iterable[Triple]) -> list[dict[str, Any]]:
     return out
 
 
-def to_jsonld(triples: Iterable[Triple], context_url: str) -> bytes:
-    """A JSON-LD document naming the site's published context."""
-    doc = {"@context": context_url, "@graph": jsonld_nodes(triples)}
-    return (json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+def to_jsonld(triples: Iterable[Triple], context_url: str, terms: Terms | None = None) -> bytes:
+    """A JSON-LD document naming the site's published context.
+
+    The bytes of ``json.dumps({"@context": …, "@graph": jsonld_nodes(triples)}, indent=1,
+    sort_keys=True, ensure_ascii=False)``, written from cached term texts: with an indent,
+    json.dumps runs its pure-Python encoder on every value.
+    """
+    tt = terms if terms is not None else Terms()
+    nt, key, value = tt.nt, tt.key, tt.json
+    nodes: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for s, p, o in triples:
+        sid = str(s)
+        node = nodes.get(sid)
+        if node is None:
+            nt(s)  # refuses an invalid subject IRI
+            node = nodes[sid] = {}
+        if nt(p) == _RDF_TYPE:
+            text = _enc(key(str(o)))
+            node.setdefault("@type", []).append((text, text))
+        else:
+            node.setdefault(key(str(p)), []).append(value(o))
+    return jsonld_document(context_url, [json_node(sid, nodes[sid]) for sid in sorted(nodes)])
+
+
+def json_node(sid: str, props: dict[str, list[tuple[str, str]]]) -> str:
+    """One node object's text inside ``@graph``, from its values' (compact, pretty) texts by key."""
+    fields = [(k, f"{_I3}{_enc(k)}: [\n{_I4}" + f",\n{_I4}".join(v[1] for v in sorted(vs, key=_first))
+               + f"\n{_I3}]") for k, vs in props.items()]
+    fields.append(("@id", f"{_I3}\"@id\": {_enc(sid)}"))
+    fields.sort(key=_first)
+    return "  {\n" + ",\n".join(f[1] for f in fields) + "\n  }"
+
+
+def jsonld_document(context_url: str, nodes: list[str]) -> bytes:
+    """A JSON-LD document from its node texts, in order."""
+    head = "{\n \"@context\": " + _enc(context_url) + ",\n \"@graph\": "
+    if not nodes:
+        return (head + "[]\n}\n").encode("utf-8")
+    return (head + "[\n" + ",\n".join(nodes) + "\n ]\n}\n").encode("utf-8")
+
+
+def _first(pair: tuple[str, str]) -> str:
+    return pair[0]
