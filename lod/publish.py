@@ -16,7 +16,6 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -31,15 +30,12 @@ from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
 from .load import load
 from .mapping import graph_of, origins, to_triples
 from .serialize import Terms, Triple, jsonld_context, sort_canonical, sorted_triples, to_turtle
-from .validate import Report, shapes_fingerprint, validate, validate_sharded
+from .shacl import check as shacl_check
+from .validate import Report, validate
 from .vocab import DCAT, DCTERMS, LOD_NS, PREFIXES, RDF, VOID, XSD
 
 MARKER = ".lod-site.json"
-# Validation results by resource, kept inside the site it describes (dotfiles are never
-# served) so that it is swapped in atomically with it; a rebuild re-validates only the
-# resources whose description changed.
-VALIDATION_CACHE = ".lod-cache/validation.json"
-ValidationCache = dict[str, list[list[str]]]
+ENGINES = ("native", "pyshacl")
 Progress = Callable[[str], None]
 
 
@@ -67,7 +63,6 @@ class Prepared:
     minter: Minter
     data: list[Triple]
     report: Report
-    validation_cache: ValidationCache | None = None
 
     @functools.cached_property
     def terms(self) -> Terms:
@@ -101,13 +96,15 @@ def site_prefixes(minter: Minter) -> dict[str, str]:
 
 def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
             progress: Progress | None = None, timings: dict[str, float] | None = None,
-            cache: ValidationCache | None = None) -> Prepared:
+            engine: str = "native") -> Prepared:
     """Load, map and validate; raise RecordErrors or ValidationFailed on bad input.
 
-    Without *cache*, pyshacl runs on the whole graph (the reference). With one (``{}``
-    for none yet), validation runs in shards on every core, reusing the cached results of
-    unchanged resources; the report is the same (tests/test_validate_sharded.py).
+    *engine* ``"native"`` checks the shapes with ``lod.shacl`` (compiled from them; its
+    report equals pyshacl's, tests/test_shacl_native.py); ``"pyshacl"`` runs pyshacl on
+    an rdflib Graph of the whole data, the reference (about 150× slower).
     """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown SHACL engine {engine!r}; expected one of {', '.join(ENGINES)}")
     say = progress or (lambda _m: None)
     timings = timings if timings is not None else {}
     t0 = time.perf_counter()
@@ -121,51 +118,21 @@ def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
     timings["map"] = time.perf_counter() - t0
     say(f"map: {len(triples)} triples ({timings['map']:.2f}s)")
     t0 = time.perf_counter()
-    new_cache: ValidationCache | None = None
-    if cache is None:
-        report = validate(graph_of(triples), origins(ds, minter))
-    else:
-        # check=validate: this module's name, which tests replace to tighten the shapes.
-        # The sharded path only iterates its input: the list of triples, no Graph.
-        report, new_cache = validate_sharded(cast(Graph, triples), origins(ds, minter), cache, check=validate)
+    where = origins(ds, minter)
+    report = validate(graph_of(triples), where) if engine == "pyshacl" else shacl_check(triples, where)
     timings["validate"] = time.perf_counter() - t0
     say(f"validate: {len(report.violations)} violations, {len(report.warnings)} warnings ({timings['validate']:.2f}s)")
     if report.violations:
         raise ValidationFailed(report)
-    return Prepared(ds, minter, triples, report, new_cache)
+    return Prepared(ds, minter, triples, report)
 
 
-def read_validation_cache(out: Path) -> ValidationCache:
-    """The validation results cached in the site at *out*; empty when absent, stale or unreadable."""
-    try:
-        doc = json.loads((out / VALIDATION_CACHE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(doc, dict) or doc.get("fingerprint") != shapes_fingerprint():
-        return {}
-    results = doc.get("results")
-    if not isinstance(results, dict):
-        return {}
-    ok = all(isinstance(v, list) and all(isinstance(r, list) and len(r) == 5 and all(isinstance(x, str) for x in r)
-                                         for r in v) for v in results.values())
-    return results if ok else {}
-
-
-def write_validation_cache(root: Path, cache: ValidationCache) -> None:
-    """Write *cache* into the staging site *root* (deterministic bytes, like every other file)."""
-    path = root / VALIDATION_CACHE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"fingerprint": shapes_fingerprint(), "results": cache}
-    path.write_text(json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n",
-                    encoding="utf-8")
-
-
-def check(data_dir: str | os.PathLike[str], base_url: str | None = None) -> Prepared:
+def check(data_dir: str | os.PathLike[str], base_url: str | None = None, engine: str = "native") -> Prepared:
     """What ``lod validate`` reports: ``prepare``, plus the talk pages' Google Event check; writes nothing.
 
     The report then holds the same warnings a build reports.
     """
-    p = prepare(data_dir, base_url)
+    p = prepare(data_dir, base_url, engine=engine)
     from .pages import check_pages
 
     _google, warnings = check_pages(p)
@@ -363,8 +330,7 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
     _check_out(out)
     timings: dict[str, float] = {}
     before = _stamps(data_dir)
-    cache = read_validation_cache(out) if (out / MARKER).exists() else {}
-    p = prepare(data_dir, base_url, progress, timings, cache)
+    p = prepare(data_dir, base_url, progress, timings)
     out.parent.mkdir(parents=True, exist_ok=True)
     _recover(out)
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
@@ -382,8 +348,6 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
             raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
                              f"versions; nothing was published and the previous {out.name}/ is unchanged. "
                              "Run the build again.")
-        if p.validation_cache is not None:
-            write_validation_cache(staging, p.validation_cache)
         swap_in(staging, out)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)

@@ -23,7 +23,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
     data = tmp_path_factory.mktemp("synth") / "data"
     write_synth(40, data)
-    return prepare(data, TEST_BASE, cache={})
+    return prepare(data, TEST_BASE)
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -32,7 +32,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("data", ["seed", "synthetic"])
 def test_write_pages_parallel_equals_in_process(data: str, synthetic: Prepared, tmp_path: Path) -> None:
-    p = synthetic if data == "synthetic" else prepare(SEED_DATA, TEST_BASE, cache={})
+    p = synthetic if data == "synthetic" else prepare(SEED_DATA, TEST_BASE)
     before = len(p.report.results)
     lines: list[str] = []
     n_one = render.write_pages(p, tmp_path / "one", lines.append, now=NOW, threshold=10**9)

@@ -61,8 +61,8 @@ def test_publish_violation_stops_the_build_and_keeps_previous_site(
         <urn:strict> a sh:NodeShape ; sh:targetClass schema:Event ;
           sh:property [ sh:path schema:url ; sh:minCount 1 ; sh:message "a talk needs a url here" ] .""",
                  format="turtle")
-    real = lod.publish.validate
-    monkeypatch.setattr(lod.publish, "validate", lambda g, o: real(g, o, strict))
+    real = lod.publish.shacl_check
+    monkeypatch.setattr(lod.publish, "shacl_check", lambda triples, where: real(triples, where, strict))
     (data / "a.yaml").write_text(GOOD.replace("A talk", "Another title"), encoding="utf-8")
     assert main(["build", "--data", str(data), "--out", str(out), "--quiet"]) == 1
     err = capsys.readouterr().err
