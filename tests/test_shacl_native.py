@@ -247,4 +247,4 @@ def test_compile_unsupported_component_raises_clear_error(extra: str, name: str)
         compile_shapes(shapes)
     where = "shape:TalkShape" if name == "sh:closed" else "shape:Talk-performer"
     assert str(err.value) == (f"the native SHACL checker does not implement {name} (used by {where}); "
-                              "use lod.validate.validate or extend lod/shacl.py")
+                              "use lod.validate.validate or extend lod/shacl/")
