@@ -10,7 +10,7 @@ from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from ..validate import SEVERITY, SH
-from ._common import _BIND_THIS, _NODE_KINDS, _SUPPORTED, _unsupported
+from ._common import _BIND_THIS, _NODE_KINDS, _unsupported
 from .sparql import _Query, _Target
 
 
@@ -22,9 +22,6 @@ class _Shape:
 
     def __init__(self, sg: Graph, node: Node, compiler: _Compiler) -> None:
         self.node = node
-        for p in set(sg.predicates(node, None)):
-            if str(p).startswith(str(SH)) and p not in _SUPPORTED:
-                raise _unsupported(f"sh:{str(p)[len(str(SH)):]}", node)
         paths = list(sg.objects(node, SH.path))
         if len(paths) > 1:
             raise _unsupported("several sh:path values", node)
@@ -37,10 +34,9 @@ class _Shape:
         messages = sorted(str(m) for m in sg.objects(node, SH.message))
         self.message_literals = set(sg.objects(node, SH.message))
         self.message = messages[0] if messages else None
-        deact = list(sg.objects(node, SH.deactivated))
-        self.deactivated = bool(deact[0].value) if deact and isinstance(deact[0], Literal) else False
-        self.min_count = _count(sg, node, SH.minCount, self.path)
-        self.max_count = _count(sg, node, SH.maxCount, self.path)
+        self.deactivated = _deactivated(sg, node)
+        self.min_count = _count(sg, node, SH.minCount)
+        self.max_count = _count(sg, node, SH.maxCount)
         self.has_value = list(sg.objects(node, SH.hasValue))
         # value constraints as (kind, argument); each failing (rule, value) is one pyshacl result
         self.checks: list[tuple[str, Any]] = []
@@ -86,14 +82,19 @@ class _Shape:
         for ps in self.props:
             if ps.path is None:
                 raise _unsupported("an sh:property value without sh:path", ps.node)
-        self.sparql = [compiler.constraint(c, self) for c in sg.objects(node, SH.sparql)]
+        self.sparql = [_Constraint(sg, c, self) for c in sg.objects(node, SH.sparql)]
         if self.path is None and (self.min_count is not None or self.max_count is not None):
             raise _unsupported("sh:minCount/sh:maxCount on a node shape", node)
         produces = self.checks or self.has_value or self.min_count or self.max_count is not None
         self.produces = bool(produces)
 
 
-def _count(sg: Graph, node: Node, pred: URIRef, path: object) -> int | None:
+def _deactivated(sg: Graph, node: Node) -> bool:
+    values = list(sg.objects(node, SH.deactivated))
+    return bool(values[0].value) if values and isinstance(values[0], Literal) else False
+
+
+def _count(sg: Graph, node: Node, pred: URIRef) -> int | None:
     values = list(sg.objects(node, pred))
     if not values:
         return None
@@ -117,9 +118,6 @@ class _Constraint:
     """An sh:sparql constraint of a node shape, with what pyshacl needs to word its results."""
 
     def __init__(self, sg: Graph, node: Node, shape: _Shape) -> None:
-        for p in set(sg.predicates(node, None)):
-            if str(p).startswith(str(SH)) and p not in _SUPPORTED:
-                raise _unsupported(f"sh:{str(p)[len(str(SH)):]}", node)
         if shape.path is not None:
             raise _unsupported("sh:sparql on a property shape", shape.node)
         selects = list(sg.objects(node, SH.select))
@@ -134,8 +132,7 @@ class _Constraint:
         self.query = _Query(sg, node, text, node)
         if not any(s == Variable("this") for s, _p, _o in self.query.bgp):
             raise _unsupported("an sh:sparql constraint whose triple patterns do not bind $this", node)
-        deact = list(sg.objects(node, SH.deactivated))
-        self.deactivated = bool(deact[0].value) if deact and isinstance(deact[0], Literal) else False
+        self.deactivated = _deactivated(sg, node)
         # pyshacl words a result with the constraint's messages and the shape's own, each formatted
         self.messages = [str(m.value if isinstance(m, Literal) else m)
                          for m in set(sg.objects(node, SH.message)) | shape.message_literals]
@@ -153,9 +150,6 @@ class _Compiler:
         if node not in self.shapes:
             self.shapes[node] = _Shape(self.sg, node, self)
         return self.shapes[node]
-
-    def constraint(self, node: Node, shape: _Shape) -> _Constraint:
-        return _Constraint(self.sg, node, shape)
 
 
 class _Top:
