@@ -110,8 +110,9 @@ def check(triples: Iterable[tuple[Node, Node, Node]], origins: dict[str, Locatio
     """Validate *triples* (an rdflib Graph or any iterable of rdflib-term triples) natively.
 
     The report's results equal ``lod.validate.validate(graph_of_the_triples, origins, shapes)``'s
-    when both get the same shapes Graph: like pyshacl, a result names a blank-node shape or
-    sequence path (shape:Talk-citation) by its blank node label in that graph. *only* keeps the
+    when both get the same shapes Graph: like pyshacl, a result names a blank-node shape by its
+    blank node label in that graph (a path reads in SPARQL syntax, e.g. shape:Talk-citation's
+    ``schema:workPerformed/schema:citation``, in both). *only* keeps the
     focus nodes owned by those resource IRIs. Raises UnsupportedShapes if the shapes use SHACL
     this module does not implement.
     """

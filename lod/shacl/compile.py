@@ -9,7 +9,7 @@ from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
-from ..validate import SEVERITY, SH
+from ..validate import SEVERITY, SH, _short
 from ._common import _BIND_THIS, _NODE_KINDS, _unsupported
 from .sparql import _Query, _Target
 
@@ -25,8 +25,9 @@ class _Shape:
         paths = list(sg.objects(node, SH.path))
         if len(paths) > 1:
             raise _unsupported("several sh:path values", node)
-        self.path_node: Node | None = paths[0] if paths else None
         self.path: tuple[str, ...] | None = _compile_path(sg, paths[0], node) if paths else None
+        # as lod.validate renders pyshacl's sh:resultPath: a SPARQL property path with our prefixes
+        self.path_text = "/".join(_short(URIRef(p)) for p in self.path) if self.path is not None else ""
         severities = list(sg.objects(node, SH.severity))
         self.severity = SEVERITY.get(severities[0], "info") if severities else "violation"  # type: ignore[call-overload]
         # an sh:or member with an allowed severity always "conforms" (pyshacl runs with allow_warnings)

@@ -179,7 +179,7 @@ class _Run:
 
     def _emit(self, shape: _Shape, focus: Any, message: str | None = None, path: Node | None = None) -> None:
         text = str(focus)
-        self.results.append(Result(shape.severity, text, _short(path if path is not None else shape.path_node),
+        self.results.append(Result(shape.severity, text, _short(path) if path is not None else shape.path_text,
                                    message if message is not None else shape.message or "does not conform",
                                    _short(shape.node), self.origins.get(text.split("#", 1)[0])))
 
