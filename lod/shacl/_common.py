@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rdflib import URIRef
 from rdflib.term import Node
 
 from ..validate import SH, _short
+
 
 class UnsupportedShapes(ValueError):
     """The shapes use a SHACL feature the native checker does not implement."""
@@ -20,15 +20,6 @@ _SUPPORTED = {SH[n] for n in (
     "deactivated", "name", "description", "order", "group", "select", "prefixes", "declare", "prefix",
     "namespace")}
 _SUPPORTED_TYPES = {SH.NodeShape, SH.PropertyShape, SH.SPARQLConstraint, SH.SPARQLTarget}
-_NODE_KINDS = {  # node kind → (accepts IRI, accepts blank node, accepts literal)
-    SH.IRI: (True, False, False), SH.BlankNode: (False, True, False), SH.Literal: (False, False, True),
-    SH.BlankNodeOrIRI: (True, True, False), SH.BlankNodeOrLiteral: (False, True, True),
-    SH.IRIOrLiteral: (True, False, True)}
-# rdflib operator functions that read only their arguments (no context: NOW, BNODE, IRI … do)
-_PURE_FUNCTIONS = {"Builtin_IF", "ConditionalAndExpression", "ConditionalOrExpression", "RelationalExpression",
-                   "UnaryNot", "Builtin_DATATYPE", "Builtin_STR", "Builtin_SUBSTR", "Builtin_LANG",
-                   "Builtin_isIRI", "Builtin_isLITERAL", "Builtin_isBLANK", "Builtin_sameTerm", "Builtin_STRLEN"}
-_BIND_THIS = re.compile(r"([\s{}()])[\$\?]this", flags=re.M)  # pyshacl pre-binds $this only if this matches
 
 
 def _unsupported(what: str, where: Node | None) -> UnsupportedShapes:

@@ -10,8 +10,14 @@ from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from ..validate import SEVERITY, SH, _short
-from ._common import _BIND_THIS, _NODE_KINDS, _unsupported
+from ._common import _unsupported
 from .sparql import _Query, _Target
+
+_NODE_KINDS = {  # node kind → (accepts IRI, accepts blank node, accepts literal)
+    SH.IRI: (True, False, False), SH.BlankNode: (False, True, False), SH.Literal: (False, False, True),
+    SH.BlankNodeOrIRI: (True, True, False), SH.BlankNodeOrLiteral: (False, True, True),
+    SH.IRIOrLiteral: (True, False, True)}
+_BIND_THIS = re.compile(r"([\s{}()])[\$\?]this", flags=re.M)  # pyshacl pre-binds $this only if this matches
 
 
 class _Shape:

@@ -10,7 +10,12 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.term import Node
 
 from ..validate import SH
-from ._common import _PURE_FUNCTIONS, _key, _unsupported
+from ._common import _key, _unsupported
+
+# rdflib operator functions that read only their arguments (no context: NOW, BNODE, IRI … do)
+_PURE_FUNCTIONS = {"Builtin_IF", "ConditionalAndExpression", "ConditionalOrExpression", "RelationalExpression",
+                   "UnaryNot", "Builtin_DATATYPE", "Builtin_STR", "Builtin_SUBSTR", "Builtin_LANG",
+                   "Builtin_isIRI", "Builtin_isLITERAL", "Builtin_isBLANK", "Builtin_sameTerm", "Builtin_STRLEN"}
 
 
 class _Query:
