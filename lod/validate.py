@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from rdflib import Graph, Namespace, URIRef
+from rdflib import BNode, Graph, Namespace, URIRef
+from rdflib.namespace import RDF
 from rdflib.term import Node
 
 from .errors import Location
@@ -91,6 +92,34 @@ def _short(node: Node | None) -> str:
     return value
 
 
+_UNARY_PATHS = {SH.zeroOrMorePath: "*", SH.oneOrMorePath: "+", SH.zeroOrOnePath: "?"}
+
+
+def _path_text(g: Graph, node: Node | None, nested: bool = False) -> str:
+    """A SHACL path described in *g*, in SPARQL property-path syntax with our prefixes.
+
+    A sequence path is a blank node (an rdf:list) whose label means nothing to a reader
+    and changes from parse to parse: it reads ``schema:workPerformed/schema:citation``.
+    A node that is not a path's structure is ``_short``'s text.
+    """
+    if not isinstance(node, BNode):
+        return _short(node)
+    text: str | None = None
+    if (node, RDF.first, None) in g:
+        text = "/".join(_path_text(g, item, True) for item in g.items(node))
+    elif (inverse := g.value(node, SH.inversePath)) is not None:
+        return "^" + _path_text(g, inverse, True)
+    elif (alternatives := g.value(node, SH.alternativePath)) is not None:
+        text = "|".join(_path_text(g, item, True) for item in g.items(alternatives))
+    else:
+        for pred, suffix in _UNARY_PATHS.items():
+            if (inner := g.value(node, pred)) is not None:
+                return _path_text(g, inner, True) + suffix
+    if text is None:
+        return _short(node)
+    return f"({text})" if nested else text
+
+
 _PATCH_LOCK = threading.Lock()
 
 
@@ -146,7 +175,7 @@ def validate(data: Graph, origins: dict[str, Location] | None = None, shapes: Gr
         focus = results_graph.value(res, SH.focusNode)
         severity = SEVERITY.get(results_graph.value(res, SH.resultSeverity), "info")  # type: ignore[call-overload]
         messages = sorted(str(m) for m in results_graph.objects(res, SH.resultMessage))
-        path = _short(results_graph.value(res, SH.resultPath))
+        path = _path_text(results_graph, results_graph.value(res, SH.resultPath))
         shape = _short(results_graph.value(res, SH.sourceShape))
         owner = str(focus).split("#", 1)[0]
         report.results.append(Result(severity, str(focus), path, messages[0] if messages else "does not conform",

@@ -1,7 +1,8 @@
 """The native SHACL checker (lod.shacl) gives exactly pyshacl's report (lod.validate.validate, the reference).
 
-Both get the same shapes Graph object: pyshacl names a blank-node shape or path by its
-label in that graph, so two parses of shapes.ttl would differ in those labels.
+Both get the same shapes Graph object: pyshacl names a blank-node shape by its label in
+that graph, so two parses of shapes.ttl would differ in those labels. (Paths, sequences
+included, are rendered in SPARQL property-path syntax by both, so they do not vary.)
 """
 
 from __future__ import annotations
@@ -247,4 +248,40 @@ def test_compile_unsupported_component_raises_clear_error(extra: str, name: str)
         compile_shapes(shapes)
     where = "shape:TalkShape" if name == "sh:closed" else "shape:Talk-performer"
     assert str(err.value) == (f"the native SHACL checker does not implement {name} (used by {where}); "
-                              "use lod.validate.validate or extend lod/shacl.py")
+                              "use lod.validate.validate or extend lod/shacl/")
+
+
+def test_validate_sequence_path_is_readable() -> None:
+    """A result under shape:Talk-citation names its sequence path in SPARQL syntax, not by a blank node label."""
+    data = Graph().parse(FIXTURES / "TalkShape" / "pass.ttl", format="turtle")
+    talk = URIRef("http://localhost:8000/talk/t")
+    work, ref = URIRef(f"{talk}#work"), URIRef(f"{talk}#ref-1")
+    for t in [(talk, SCHEMA.workPerformed, work), (work, RDF.type, SCHEMA.CreativeWork),
+              (work, SCHEMA.citation, ref), (ref, RDF.type, SCHEMA.CreativeWork)]:  # not a ScholarlyArticle
+        data.add(t)
+    for report in (assert_same(data), validate(data), check(data)):  # the last two: separate parses of the shapes
+        [result] = [r for r in report.results if r.shape == "shape:Talk-citation"]
+        assert result.path == "schema:workPerformed/schema:citation"
+        assert result.focus == str(talk)
+
+
+def test_path_text_renders_sparql_property_paths() -> None:
+    from lod.validate import _path_text
+
+    g = Graph().parse(data="""@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix schema: <http://schema.org/> .
+        <urn:s> <urn:seq> ( schema:workPerformed schema:citation ) ;
+          <urn:inv> [ sh:inversePath schema:performer ] ;
+          <urn:alt> [ sh:alternativePath ( schema:name [ sh:inversePath schema:about ] ) ] ;
+          <urn:nested> ( [ sh:zeroOrMorePath schema:subEvent ] [ sh:alternativePath ( schema:url schema:sameAs ) ] ) ;
+          <urn:more> [ sh:oneOrMorePath ( schema:a schema:b ) ] ; <urn:opt> [ sh:zeroOrOnePath schema:url ] .""",
+                          format="turtle")
+
+    def text(p: str) -> str:
+        return _path_text(g, g.value(URIRef("urn:s"), URIRef(p)))
+    assert text("urn:seq") == "schema:workPerformed/schema:citation"
+    assert text("urn:inv") == "^schema:performer"
+    assert text("urn:alt") == "schema:name|^schema:about"
+    assert text("urn:nested") == "schema:subEvent*/(schema:url|schema:sameAs)"
+    assert text("urn:more") == "(schema:a/schema:b)+"
+    assert text("urn:opt") == "schema:url?"
+    assert _path_text(g, SCHEMA.name) == "schema:name" and _path_text(g, None) == ""
