@@ -88,6 +88,8 @@ def sparql_table(sizes: dict[str, Any]) -> list[str]:
 
 def naive_table(sizes: dict[str, Any]) -> list[str]:
     ns = [n for n in sizes if "naive" in sizes[n]]
+    if not ns:
+        return ["(not measured in these runs)"]
     out = ["| step (s) | " + " | ".join(f"{int(n):,}: naive | ours | ratio" for n in ns) + " |",
            "|---" * (3 * len(ns) + 1) + "|"]
     totals: dict[str, list[float]] = {n: [0.0, 0.0] for n in ns}
