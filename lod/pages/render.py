@@ -44,6 +44,7 @@ from .constants import (
     Progress,
 )
 from .google import Gap, GoogleReport, google_event_gaps
+from .items import talk_item_html
 from .jsonld import JsonLdBuilder, script_json
 from .mathml import paragraphs_html, tex_html
 from .parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
@@ -295,6 +296,7 @@ class Fragments:
         self.env = env
         self.feeds = feeds
         self._macros: dict[str, Any] = {}
+        self._helpers: dict[str, Helpers] = {}
         self._talk_items: dict[tuple[str, str, bool, str | None], Markup] = {}
         self._calls: dict[tuple[str, str, tuple[str | bool | None, ...]], Markup] = {}
 
@@ -307,19 +309,25 @@ class Fragments:
         return html
 
     def talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None) -> Markup:
-        """The ``talk_item`` macro of ``_macros.html`` for a page whose links start with *up*."""
+        """A talk's list item (``lod.pages.items``) for a page whose links start with *up*."""
         key = (up, t.id, show_parent, note)
         html = self._talk_items.get(key)
         if html is None:
-            html = self._talk_items[key] = self.macros(up).talk_item(t, show_parent, note)
+            html = self._talk_items[key] = talk_item_html(self.helpers(up), t, show_parent, note)
         return html
+
+    def helpers(self, up: str) -> Helpers:
+        """Helpers making links for pages at the depth of *up*."""
+        h = self._helpers.get(up)
+        if h is None:
+            h = self._helpers[up] = Helpers(self.p, self.index, "x/" * up.count("../"), self.feeds, self)
+        return h
 
     def macros(self, up: str) -> Any:
         """``_macros.html`` as a module whose helpers make links for pages at the depth of *up*."""
         module = self._macros.get(up)
         if module is None:
-            h = Helpers(self.p, self.index, "x/" * up.count("../"), self.feeds, self)
-            module = self._macros[up] = self.env.get_template("_macros.html").make_module({"h": h})
+            module = self._macros[up] = self.env.get_template("_macros.html").make_module({"h": self.helpers(up)})
         return module
 
 
