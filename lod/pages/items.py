@@ -9,8 +9,8 @@ those pages. The HTML here is what the ``talk_item`` macro of ``_macros.html`` p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
@@ -48,3 +48,74 @@ def talk_item_html(h: Helpers, t: R.Talk, show_parent: bool = False, note: str |
         parts.append("</div>\n")
     parts.append("</li>")
     return Markup("".join(parts))
+
+
+def agents_html(h: Helpers, ids: Sequence[str]) -> str:
+    """Organisers' links (people or organisations), comma-separated."""
+    out = []
+    for rid in ids:
+        kind, name = h.agent(rid)
+        out.append(f'<a href="{escape(h.href(kind, rid))}">{escape(name)}</a>')
+    return ", ".join(out)
+
+
+def scheduled_facts_html(h: Helpers, rec: R.Scheduled) -> Markup:
+    """The ``<dt>``/``<dd>`` facts of a talk, session, event or series: when, where, how, who organises."""
+    parts = []
+    if rec.start_at:
+        parts += ["<dt>When</dt><dd>", h.when(rec), "</dd>"]
+    if rec.duration_iso and not rec.end_at:
+        parts += ["<dt>Duration</dt><dd>", escape(h.duration_text(rec.duration_iso)), "</dd>"]
+    if rec.start_at is None and rec.timezone:
+        parts += ["<dt>Time zone</dt><dd>", escape(rec.timezone), "</dd>"]
+    if rec.venue:
+        parts += ["<dt>Where</dt><dd>", h.fragment("place", rec.venue), "</dd>"]
+    if rec.online:
+        parts += ["<dt>Online</dt><dd>", h.fragment("online", rec.online), "</dd>"]
+    if rec.attendance:
+        parts += ["<dt>Attendance</dt><dd>", escape(h.attendance_text[rec.attendance]), "</dd>"]
+    if rec.language:
+        parts += ["<dt>Language</dt><dd>", escape(h.language_text(rec.language)), "</dd>"]
+    if rec.organizers:
+        parts += ["<dt>Organised by</dt><dd>", agents_html(h, rec.organizers), "</dd>"]
+    if rec.url:
+        url = escape(rec.url)
+        parts += ['<dt>Web page</dt><dd><a href="', url, '">', url, "</a></dd>"]
+    return Markup("".join(parts))
+
+
+def calendar_link_html(h: Helpers, kind: str, rid: str) -> Markup:
+    """The "Add to calendar" paragraph when a calendar file is written for the record, else nothing."""
+    if not h.has_feed(kind, rid):
+        return Markup("")
+    return Markup(f'<p><a href="{escape(rid)}.ics" type="text/calendar">Add to calendar</a> '
+                  '<span class="meta">(iCalendar)</span></p>')
+
+
+def sources_html(h: Helpers, rec: R.Record) -> Markup:
+    """The Sources section of a record's page: where each fact was read, and what was inferred."""
+    parts = ['<section aria-labelledby="sources">\n<h2 id="sources">Sources</h2>\n<ul>\n']
+    for sid in rec.sources:
+        s = h.source(sid)
+        parts += ['<li><a href="', escape(h.href("source", sid)), '">', escape(s.title or s.document or sid), "</a>"]
+        if s.url:
+            url = escape(s.url)
+            parts += [', <a href="', url, '">', url, "</a>"]
+        parts.append(' <span class="meta">(')
+        if s.document:
+            parts += ["document ", escape(s.document), ", "]
+        parts += ['taken <time datetime="', escape(s.taken), '">', escape(h.date_text(s.taken)),
+                  "</time>)</span></li>\n"]
+    parts.append("</ul>\n")
+    if rec.inferred:
+        parts.append("<details>\n<summary>What was inferred rather than read</summary>\n<dl>\n")
+        for name, why in dictsort(rec.inferred):
+            parts += ["<dt>", escape(name), "</dt><dd>", escape(why), "</dd>\n"]
+        parts.append("</dl>\n</details>\n")
+    parts.append("</section>")
+    return Markup("".join(parts))
+
+
+def dictsort(d: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A mapping's items sorted by key ignoring case, as Jinja's ``dictsort`` filter sorts them."""
+    return sorted(d.items(), key=lambda kv: kv[0].lower())

@@ -44,11 +44,12 @@ from .constants import (
     Progress,
 )
 from .google import Gap, GoogleReport, google_event_gaps
-from .items import talk_item_html
+from .items import calendar_link_html, people_html, scheduled_facts_html, sources_html, talk_item_html
 from .jsonld import JsonLdBuilder, script_json
 from .mathml import paragraphs_html, tex_html
 from .parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
 from .relations import SiteIndex
+from .talkpage import talk_main_html
 from .times import MONTHS, build_now, long_date, sort_key, time_el, when_html, when_short, zone_label
 
 # ---------------------------------------------------------------- rendering
@@ -193,6 +194,22 @@ class Helpers:
         if self.fragments is None:
             raise RuntimeError("fragment needs the renderer's fragments")
         return self.fragments.call(self.up, macro, args)
+
+    def people(self, ids: Sequence[str], with_affiliations: bool = True) -> Markup:
+        """People's links (with their affiliations), comma-separated."""
+        return Markup(people_html(self, ids, with_affiliations))
+
+    def scheduled_facts(self, rec: R.Scheduled) -> Markup:
+        """The facts of a talk, session, event or series (``lod.pages.items``)."""
+        return scheduled_facts_html(self, rec)
+
+    def calendar_link(self, kind: str, rid: str) -> Markup:
+        """The "Add to calendar" paragraph, when the record has a calendar file."""
+        return calendar_link_html(self, kind, rid)
+
+    def sources(self, rec: R.Record) -> Markup:
+        """The Sources section of a record's page."""
+        return sources_html(self, rec)
 
     def has_feed(self, kind: str, rid: str) -> bool:
         """True if a calendar file is written for this record."""
@@ -390,6 +407,10 @@ class Renderer:
             label, talks = self.index.topics.get(path, (names[0] if names else rid, []))
             html = self.render("topic.html", data, self.common(path, label, kind), label=label,
                                talks=sorted(talks, key=sort_key))
+        elif isinstance(rec, R.Talk):
+            common = self.common(path, talk_title_text(rec, self.p.dataset), kind, rec.id)
+            html = self.render("talk.html", data, common, description=_plain_summary(rec.abstract),
+                               main=talk_main_html(common["h"], rec))
         elif rec is not None:
             name = self.helpers(path).name(kind, rec)
             html = self.render(f"{kind}.html", data, self.common(path, name, kind, rec.id), rec=rec,
