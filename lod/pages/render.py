@@ -46,6 +46,7 @@ from .constants import (
 from .google import Gap, GoogleReport, google_event_gaps
 from .items import calendar_link_html, people_html, scheduled_facts_html, sources_html, talk_item_html
 from .jsonld import JsonLdBuilder, script_json
+from .layout import page_html
 from .mathml import paragraphs_html, tex_html
 from .parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
 from .relations import SiteIndex
@@ -391,9 +392,9 @@ class Renderer:
                 "canonical": page_url(m.base, path), "identifier": m.base + path, "alternates": alternates}
 
     def render(self, template: str, jsonld: dict[str, Any], common: dict[str, Any], **context: Any) -> bytes:
-        """Render one template to UTF-8 bytes."""
-        html = self.env.get_template(template).render({**common, **context, "jsonld": script_json(jsonld)})
-        return html.encode("utf-8")
+        """Render one template (the page's main part) in the layout, to UTF-8 bytes."""
+        ctx = {**common, **context}
+        return page_html(ctx, self.env.get_template(template).render(ctx), script_json(jsonld)).encode("utf-8")
 
     def page(self, path: str) -> Page:
         """Render the page of the resource at *path*."""
@@ -408,9 +409,9 @@ class Renderer:
             html = self.render("topic.html", data, self.common(path, label, kind), label=label,
                                talks=sorted(talks, key=sort_key))
         elif isinstance(rec, R.Talk):
-            common = self.common(path, talk_title_text(rec, self.p.dataset), kind, rec.id)
-            html = self.render("talk.html", data, common, description=_plain_summary(rec.abstract),
-                               main=talk_main_html(common["h"], rec))
+            ctx = self.common(path, talk_title_text(rec, self.p.dataset), kind, rec.id)
+            ctx["description"] = _plain_summary(rec.abstract)
+            html = page_html(ctx, talk_main_html(ctx["h"], rec), script_json(data)).encode("utf-8")
         elif rec is not None:
             name = self.helpers(path).name(kind, rec)
             html = self.render(f"{kind}.html", data, self.common(path, name, kind, rec.id), rec=rec,

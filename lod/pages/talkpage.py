@@ -2,7 +2,7 @@
 
 Talk pages are most of a site's pages; rendering them through Jinja (a macro call and an
 autoescape per value) was most of the pages stage. This writes the HTML the ``talk.html``
-template wrote (the template now only places it in ``base.html``), escaping every value
+template wrote (the template is gone, so this is the one source), escaping every value
 explicitly with ``markupsafe.escape`` as autoescaping did.
 """
 
