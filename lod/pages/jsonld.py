@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -25,8 +26,12 @@ _ORGANIZER, _ADDRESS, _CONTAINED_IN, _OFFERS = SCHEMA.organizer, SCHEMA.address,
 # ---------------------------------------------------------------- embedded JSON-LD
 
 
+@functools.lru_cache(maxsize=None)
 def _key(term: str) -> str:
-    """A property or class IRI as a key of the schema.org context: its local name, else the full IRI."""
+    """A property or class IRI as a key of the schema.org context: its local name, else the full IRI.
+
+    Cached: a site uses a few hundred terms, looked up for every triple of every page.
+    """
     if term.startswith(SCHEMA_NS):
         local = term[len(SCHEMA_NS):]
         if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", local):
@@ -67,6 +72,8 @@ class JsonLdBuilder:
         self.groups = groups
         self.index = index
         self._subjects: dict[str, dict[str, list[tuple[Node, Node]]]] = {}
+        self._agents: dict[tuple[str, bool], dict[str, Any]] = {}
+        self._places: dict[str, dict[str, Any]] = {}
 
     def subjects(self, owner: str) -> dict[str, list[tuple[Node, Node]]]:
         """The description of *owner*, as predicate-object pairs per subject."""
@@ -99,8 +106,11 @@ class JsonLdBuilder:
                 by_pred.setdefault(str(p), []).append(o)
         for pred in sorted(by_pred):
             key = _key(pred)
-            values = [self.value(key, URIRef(pred), o, owner, seen)
-                      for o in sorted(by_pred[pred], key=nt_term)]
+            objs = by_pred[pred]
+            if len(objs) > 1:
+                objs = sorted(objs, key=nt_term)
+            pred_ref = URIRef(pred)
+            values = [self.value(key, pred_ref, o, owner, seen) for o in objs]
             out[key] = _one_or_many(values)
         return out
 
@@ -133,7 +143,18 @@ class JsonLdBuilder:
         return out
 
     def agent(self, iri: str, with_url: bool) -> dict[str, Any]:
-        """A person or organisation referenced by a description: @id, @type, name (and url)."""
+        """A person or organisation referenced by a description: @id, @type, name (and url).
+
+        Kept per (iri, with_url): a person is referenced by every page of their talks, and
+        the JSON-LD is only read after it is built, so pages may share the dict.
+        """
+        key = (iri, with_url)
+        cached = self._agents.get(key)
+        if cached is None:
+            cached = self._agents[key] = self._agent(iri, with_url)
+        return cached
+
+    def _agent(self, iri: str, with_url: bool) -> dict[str, Any]:
         out = self._name_and_type(iri)
         if with_url:
             urls = [str(o) for o in self.objects(iri, _URL)]
@@ -143,7 +164,13 @@ class JsonLdBuilder:
 
     def place(self, iri: str) -> dict[str, Any]:
         """A location: a Place with its postal address (or that of the place containing it),
-        or a VirtualLocation with its url."""
+        or a VirtualLocation with its url (kept per place, shared by the pages, as ``agent``)."""
+        cached = self._places.get(iri)
+        if cached is None:
+            cached = self._places[iri] = self._place(iri)
+        return cached
+
+    def _place(self, iri: str) -> dict[str, Any]:
         out = self._name_and_type(iri)
         urls = [str(o) for o in self.objects(iri, _URL)]
         if urls:
