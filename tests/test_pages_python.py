@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from datetime import UTC, datetime
 
 import jinja2
@@ -17,6 +18,7 @@ import pytest
 
 from lod import records as R
 from lod.pages.constants import STATUS_TEXT
+from lod.pages.jsonld import dumps_indented
 from lod.pages.layout import page_html
 from lod.pages.items import scheduled_facts_html, sources_html, talk_item_html
 from lod.pages.render import Renderer
@@ -134,3 +136,12 @@ def test_layout_equals_the_old_base_template(prepared: Prepared) -> None:
             main = "<p>main &amp; </p>\n"
             old = r.env.get_template("old_page.html").render({**ctx, "main": Markup(main), "jsonld": Markup("{}")})
             assert page_html(ctx, main, "{}") == old
+
+
+@pytest.mark.parametrize("value", [
+    {}, [], {"a": []}, {"b": {}, "a": [1, True, None, False, "x\u2028\"\\\n\x01é</script>"]},
+    [[{"z": 1, "y": [{}]}]], 1.5, {"a": 1.5}, {1: 2}, ("t",), "s", -3, {"a": float("nan")},
+    {"@id": "x", "n": [{"@value": "1", "@type": "t"}], "k": {"@language": "fr", "@value": "é"}},
+])
+def test_dumps_indented_equals_json_dumps(value: object) -> None:
+    assert dumps_indented(value) == json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1)

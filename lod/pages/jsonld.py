@@ -6,6 +6,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping
+from json.encoder import encode_basestring as _encode_str
 from typing import Any
 
 from markupsafe import Markup
@@ -220,8 +221,68 @@ class JsonLdBuilder:
 def script_json(data: Any) -> Markup:
     """JSON for a ``<script>`` element: ``<``, ``>`` and ``&`` escaped so no value can end the element
     or open a comment."""
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+    text = dumps_indented(data)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)
 
 
+
+
+class _NotPlain(Exception):
+    """A value ``dumps_indented`` leaves to ``json.dumps`` (a float, a non-string key, another type)."""
+
+
+def dumps_indented(data: Any) -> str:
+    """``json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)``, faster.
+
+    With an indent, the json module encodes in pure Python through generators; the JSON-LD
+    of a page holds only dicts with string keys, lists, strings, ints, booleans and None,
+    which this writes directly (strings by json's C encoder). Anything else goes to
+    ``json.dumps``, so the text is always the same.
+    """
+    parts: list[str] = []
+    try:
+        _dump(data, "\n", parts)
+    except _NotPlain:
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+    return "".join(parts)
+
+
+def _dump(o: Any, newline: str, parts: list[str]) -> None:
+    """Append *o* as indented JSON; *newline* is the line break and indent of its own level."""
+    if type(o) is str:
+        parts.append(_encode_str(o))
+    elif type(o) is dict:
+        if not o:
+            parts.append("{}")
+            return
+        inner = newline + " "
+        sep = "{" + inner
+        for k, v in sorted(o.items()):
+            if type(k) is not str:
+                raise _NotPlain
+            parts += [sep, _encode_str(k), ": "]
+            _dump(v, inner, parts)
+            sep = "," + inner
+        parts += [newline, "}"]
+    elif type(o) is list:
+        if not o:
+            parts.append("[]")
+            return
+        inner = newline + " "
+        sep = "[" + inner
+        for v in o:
+            parts.append(sep)
+            _dump(v, inner, parts)
+            sep = "," + inner
+        parts += [newline, "]"]
+    elif o is True:
+        parts.append("true")
+    elif o is False:
+        parts.append("false")
+    elif o is None:
+        parts.append("null")
+    elif type(o) is int:
+        parts.append(int.__repr__(o))
+    else:
+        raise _NotPlain
