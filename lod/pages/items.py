@@ -119,3 +119,46 @@ def sources_html(h: Helpers, rec: R.Record) -> Markup:
 def dictsort(d: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """A mapping's items sorted by key ignoring case, as Jinja's ``dictsort`` filter sorts them."""
     return sorted(d.items(), key=lambda kv: kv[0].lower())
+
+
+def talk_list_html(h: Helpers, talks: Sequence[R.Talk], show_parent: bool = False, empty: str = "No talks.") -> Markup:
+    """A list of talks (the index's can hold every talk of the site), or the text saying there is none."""
+    if not talks:
+        return Markup(f'<p class="meta">{escape(empty)}</p>\n')
+    parts = ['<ul class="items">\n']
+    for t in talks:
+        parts += [h.talk_item(t, show_parent), "\n"]
+    parts.append("</ul>\n")
+    return Markup("".join(parts))
+
+
+def scheduled_item_html(h: Helpers, kind: str, rec: R.Scheduled, show_parent: bool = False) -> Markup:
+    """A talk, session, event or series as a list item; a session's or event's own items nested in it."""
+    if isinstance(rec, R.Talk) and kind == "talk":
+        return h.talk_item(rec, show_parent)
+    parts = ["<li>\n<div>", h.when_short(rec), '</div>\n<div><a class="item-title" href="', escape(h.href(kind, rec.id)),
+             '">', escape(h.name(kind, rec)), '</a> <span class="meta">', escape(h.kind_text[kind]), "</span></div>\n"]
+    inner = h.children(kind, rec.id)
+    if inner:
+        parts.append('<ul class="items">\n')
+        for k, r in inner:
+            parts += [scheduled_item_html(h, k, r), "\n"]
+        parts.append("</ul>\n")
+    parts.append("</li>\n")
+    return Markup("".join(parts))
+
+
+def role_sections_html(h: Helpers, roles: Mapping[str, Sequence[tuple[str, R.Scheduled]]],
+                       headings: Sequence[tuple[str, str]]) -> Markup:
+    """One section per role a person or organisation has (talks given, organised, cited in …) that is not empty."""
+    parts = []
+    for role, heading in headings:
+        items = roles.get(role)
+        if not items:
+            continue
+        r = escape(role)
+        parts += ['<section aria-labelledby="', r, '">\n<h2 id="', r, '">', escape(heading), '</h2>\n<ul class="items">\n']
+        for k, rec in items:
+            parts += [scheduled_item_html(h, k, rec, k == "talk"), "\n"]
+        parts.append("</ul>\n</section>\n")
+    return Markup("".join(parts))

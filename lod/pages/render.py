@@ -44,7 +44,8 @@ from .constants import (
     Progress,
 )
 from .google import Gap, GoogleReport, google_event_gaps
-from .items import calendar_link_html, people_html, scheduled_facts_html, sources_html, talk_item_html
+from .items import (calendar_link_html, people_html, role_sections_html, scheduled_facts_html, scheduled_item_html,
+                    sources_html, talk_item_html, talk_list_html)
 from .jsonld import JsonLdBuilder, script_json
 from .layout import page_html
 from .mathml import paragraphs_html, tex_html
@@ -211,6 +212,19 @@ class Helpers:
     def sources(self, rec: R.Record) -> Markup:
         """The Sources section of a record's page."""
         return sources_html(self, rec)
+
+    def talk_list(self, talks: Sequence[R.Talk], show_parent: bool = False, empty: str = "No talks.") -> Markup:
+        """A list of talks, or *empty* (``lod.pages.items``)."""
+        return talk_list_html(self, talks, show_parent, empty)
+
+    def scheduled_item(self, kind: str, rec: R.Scheduled, show_parent: bool = False) -> Markup:
+        """A talk, session, event or series as a list item (``lod.pages.items``)."""
+        return scheduled_item_html(self, kind, rec, show_parent)
+
+    def role_sections(self, roles: Mapping[str, Sequence[tuple[str, R.Scheduled]]],
+                      headings: Sequence[tuple[str, str]]) -> Markup:
+        """The sections of a person's or organisation's roles (``lod.pages.items``)."""
+        return role_sections_html(self, roles, headings)
 
     def has_feed(self, kind: str, rid: str) -> bool:
         """True if a calendar file is written for this record."""
