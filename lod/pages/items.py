@@ -1,10 +1,11 @@
-"""Talk list items as plain string functions: the part of the list pages rendered most often.
+"""The HTML many pages repeat, as plain string functions: list items, facts and sources.
 
 A talk is listed on many pages (its speakers', organisations', places', topics', series'
-pages and the index); rendering its item through a Jinja macro cost more than the rest of
-those pages. The HTML here is what the ``talk_item`` macro of ``_macros.html`` produced
-(the macro is gone, so this is the one source); every value is escaped explicitly with
-``markupsafe.escape``, as autoescaping did.
+pages and the index), and every record page has facts and sources; rendering these
+through Jinja macros cost more than the rest of those pages. The HTML here is what those
+macros of ``_macros.html`` produced (the macros are gone, so this is the one source;
+templates call these through ``Helpers``); every value is escaped explicitly with
+``markupsafe.escape``, as autoescaping did (tests/test_pages_python.py compares them).
 """
 
 from __future__ import annotations
