@@ -20,7 +20,7 @@ from lod import records as R
 from lod.pages.constants import STATUS_TEXT
 from lod.pages.jsonld import dumps_indented
 from lod.pages.layout import page_html
-from lod.pages.items import (role_sections_html, scheduled_facts_html, scheduled_item_html, sources_html,
+from lod.pages.items import (affiliated_html, role_sections_html, scheduled_facts_html, scheduled_item_html, sources_html,
                              talk_item_html, talk_list_html)
 from lod.pages.render import Renderer
 from lod.publish import Prepared, prepare
@@ -35,6 +35,8 @@ OLD_BASE = '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<
 
 OLD_PAGE = '{% extends "old_base.html" %}{% block main %}{{ main }}{% endblock %}'
 
+OLD_AFFILIATED = '{% if affiliated %}\n<ul class="items">\n{% for person, via in affiliated %}\n<li><a class="item-title" href="{{ h.href(\'person\', person.id) }}">{{ person.display_name }}</a>{% if via != rec.id %} <span class="meta">(<a href="{{ h.href(\'organization\', via) }}">{{ h.org(via).name }}</a>)</span>{% endif %}\n{% set talks = h.person_talks(person.id) %}\n{% if talks %}\n<ul class="items">\n{% for t in talks %}{{ h.talk_item(t) }}\n{% endfor %}\n</ul>\n{% endif %}\n</li>\n{% endfor %}\n</ul>\n{% else %}\n<p class="meta">No one in the data is affiliated with {{ rec.name }}{% if sub_orgs %} or its sub-organisations{% endif %}.</p>\n{% endif %}\n'
+
 EVIL = '<b a="1">&amp; \'x\' </script>'
 
 
@@ -47,7 +49,8 @@ def _renderer(p: Prepared) -> Renderer:
     r = Renderer(p, datetime(2025, 1, 1, tzinfo=UTC))
     r.feeds.update(("talk", t) for t in list(p.dataset.talks)[::2])
     loader = jinja2.ChoiceLoader([jinja2.DictLoader({"old_macros.html": OLD_MACROS, "old_talk.html": OLD_TALK,
-                                                      "old_base.html": OLD_BASE, "old_page.html": OLD_PAGE}),
+                                                      "old_base.html": OLD_BASE, "old_page.html": OLD_PAGE,
+                                                      "old_affiliated.html": OLD_AFFILIATED}),
                                   r.env.loader or jinja2.BaseLoader()])
     r.env.loader = loader
     return r
@@ -155,3 +158,17 @@ def test_layout_equals_the_old_base_template(prepared: Prepared) -> None:
 ])
 def test_dumps_indented_equals_json_dumps(value: object) -> None:
     assert dumps_indented(value) == json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1)
+
+
+def test_affiliated_equals_the_old_template(prepared: Prepared) -> None:
+    r = _renderer(prepared)
+    ds = prepared.dataset
+    h = r.fragments.helpers("../")
+    template = r.env.get_template("old_affiliated.html")
+    for org in ds.organizations.values():
+        for hostile in (False, True):
+            rec = dataclasses.replace(org, name=EVIL) if hostile else org
+            affiliated = r.index.affiliated(org.id)
+            for sub_orgs in ([], ["x"]):
+                old = template.render(h=h, rec=rec, affiliated=affiliated, sub_orgs=sub_orgs)
+                assert affiliated_html(h, rec, affiliated, sub_orgs) == old

@@ -163,3 +163,27 @@ def role_sections_html(h: Helpers, roles: Mapping[str, Sequence[tuple[str, R.Sch
             parts += [scheduled_item_html(h, k, rec, k == "talk"), "\n"]
         parts.append("</ul>\n</section>\n")
     return Markup("".join(parts))
+
+
+def affiliated_html(h: Helpers, org: R.Organization, affiliated: Sequence[tuple[R.Person, str]],
+                    sub_orgs: Sequence[str]) -> Markup:
+    """An organisation's people (with the sub-organisation they are in) and each one's talks."""
+    if not affiliated:
+        subs = " or its sub-organisations" if sub_orgs else ""
+        return Markup(f'<p class="meta">No one in the data is affiliated with {escape(org.name)}{subs}.</p>\n')
+    parts = ['<ul class="items">\n']
+    for person, via in affiliated:
+        parts += ['<li><a class="item-title" href="', escape(h.href("person", person.id)), '">',
+                  escape(person.display_name), "</a>"]
+        if via != org.id:
+            parts += [' <span class="meta">(<a href="', escape(h.href("organization", via)), '">',
+                      escape(h.org(via).name), "</a>)</span>"]
+        talks = h.person_talks(person.id)
+        if talks:
+            parts.append('<ul class="items">\n')
+            for t in talks:
+                parts += [h.talk_item(t), "\n"]
+            parts.append("</ul>\n")
+        parts.append("</li>\n")
+    parts.append("</ul>\n")
+    return Markup("".join(parts))

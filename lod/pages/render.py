@@ -44,7 +44,7 @@ from .constants import (
     Progress,
 )
 from .google import Gap, GoogleReport, google_event_gaps
-from .items import (calendar_link_html, people_html, role_sections_html, scheduled_facts_html, scheduled_item_html,
+from .items import (affiliated_html, calendar_link_html, people_html, role_sections_html, scheduled_facts_html, scheduled_item_html,
                     sources_html, talk_item_html, talk_list_html)
 from .jsonld import JsonLdBuilder, script_json
 from .layout import page_html
@@ -225,6 +225,11 @@ class Helpers:
                       headings: Sequence[tuple[str, str]]) -> Markup:
         """The sections of a person's or organisation's roles (``lod.pages.items``)."""
         return role_sections_html(self, roles, headings)
+
+    def affiliated(self, org: R.Organization, affiliated: Sequence[tuple[R.Person, str]],
+                   sub_orgs: Sequence[str]) -> Markup:
+        """An organisation's people and their talks (``lod.pages.items``)."""
+        return affiliated_html(self, org, affiliated, sub_orgs)
 
     def has_feed(self, kind: str, rid: str) -> bool:
         """True if a calendar file is written for this record."""
