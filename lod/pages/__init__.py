@@ -8,7 +8,12 @@ feeds. The modules of this package, in the order a page needs them:
 - ``times`` and ``mathml``: local times with zone and UTC, TeX as MathML;
 - ``jsonld``: the embedded JSON-LD, built from the resource's own triples;
 - ``google``: Google's Event requirements checked on that JSON-LD;
-- ``render``: templates, sitemap, and the stage's entry point;
+- ``items``, ``talkpage`` and ``layout``: the HTML most pages repeat (list items, facts,
+  sources), the talk page's article and every page's head and footer, as plain string
+  functions with explicit escapes (they were the top of the profile as Jinja templates);
+- ``helpers``: what templates and those functions call (links for the page's depth),
+  and the parts kept once per depth;
+- ``render``: the remaining templates, sitemap, and the stage's entry point;
 - ``parallel``: forked workers that render slices of the pages and calendars on every
   core from ``PARALLEL_THRESHOLD`` (2,000) resource pages on, the files being the same.
 """

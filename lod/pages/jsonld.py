@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
+from json.encoder import encode_basestring as _encode_str
 from typing import Any
 
 from markupsafe import Markup
@@ -25,8 +27,12 @@ _ORGANIZER, _ADDRESS, _CONTAINED_IN, _OFFERS = SCHEMA.organizer, SCHEMA.address,
 # ---------------------------------------------------------------- embedded JSON-LD
 
 
+@functools.lru_cache(maxsize=None)
 def _key(term: str) -> str:
-    """A property or class IRI as a key of the schema.org context: its local name, else the full IRI."""
+    """A property or class IRI as a key of the schema.org context: its local name, else the full IRI.
+
+    Cached: a site uses a few hundred terms, looked up for every triple of every page.
+    """
     if term.startswith(SCHEMA_NS):
         local = term[len(SCHEMA_NS):]
         if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", local):
@@ -67,6 +73,8 @@ class JsonLdBuilder:
         self.groups = groups
         self.index = index
         self._subjects: dict[str, dict[str, list[tuple[Node, Node]]]] = {}
+        self._agents: dict[tuple[str, bool], dict[str, Any]] = {}
+        self._places: dict[str, dict[str, Any]] = {}
 
     def subjects(self, owner: str) -> dict[str, list[tuple[Node, Node]]]:
         """The description of *owner*, as predicate-object pairs per subject."""
@@ -99,8 +107,11 @@ class JsonLdBuilder:
                 by_pred.setdefault(str(p), []).append(o)
         for pred in sorted(by_pred):
             key = _key(pred)
-            values = [self.value(key, URIRef(pred), o, owner, seen)
-                      for o in sorted(by_pred[pred], key=nt_term)]
+            objs = by_pred[pred]
+            if len(objs) > 1:
+                objs = sorted(objs, key=nt_term)
+            pred_ref = URIRef(pred)
+            values = [self.value(key, pred_ref, o, owner, seen) for o in objs]
             out[key] = _one_or_many(values)
         return out
 
@@ -133,7 +144,18 @@ class JsonLdBuilder:
         return out
 
     def agent(self, iri: str, with_url: bool) -> dict[str, Any]:
-        """A person or organisation referenced by a description: @id, @type, name (and url)."""
+        """A person or organisation referenced by a description: @id, @type, name (and url).
+
+        Kept per (iri, with_url): a person is referenced by every page of their talks, and
+        the JSON-LD is only read after it is built, so pages may share the dict.
+        """
+        key = (iri, with_url)
+        cached = self._agents.get(key)
+        if cached is None:
+            cached = self._agents[key] = self._agent(iri, with_url)
+        return cached
+
+    def _agent(self, iri: str, with_url: bool) -> dict[str, Any]:
         out = self._name_and_type(iri)
         if with_url:
             urls = [str(o) for o in self.objects(iri, _URL)]
@@ -143,7 +165,13 @@ class JsonLdBuilder:
 
     def place(self, iri: str) -> dict[str, Any]:
         """A location: a Place with its postal address (or that of the place containing it),
-        or a VirtualLocation with its url."""
+        or a VirtualLocation with its url (kept per place, shared by the pages, as ``agent``)."""
+        cached = self._places.get(iri)
+        if cached is None:
+            cached = self._places[iri] = self._place(iri)
+        return cached
+
+    def _place(self, iri: str) -> dict[str, Any]:
         out = self._name_and_type(iri)
         urls = [str(o) for o in self.objects(iri, _URL)]
         if urls:
@@ -193,8 +221,68 @@ class JsonLdBuilder:
 def script_json(data: Any) -> Markup:
     """JSON for a ``<script>`` element: ``<``, ``>`` and ``&`` escaped so no value can end the element
     or open a comment."""
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+    text = dumps_indented(data)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)
 
 
+
+
+class _NotPlain(Exception):
+    """A value ``dumps_indented`` leaves to ``json.dumps`` (a float, a non-string key, another type)."""
+
+
+def dumps_indented(data: Any) -> str:
+    """``json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)``, faster.
+
+    With an indent, the json module encodes in pure Python through generators; the JSON-LD
+    of a page holds only dicts with string keys, lists, strings, ints, booleans and None,
+    which this writes directly (strings by json's C encoder). Anything else goes to
+    ``json.dumps``, so the text is always the same.
+    """
+    parts: list[str] = []
+    try:
+        _dump(data, "\n", parts)
+    except _NotPlain:
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+    return "".join(parts)
+
+
+def _dump(o: Any, newline: str, parts: list[str]) -> None:
+    """Append *o* as indented JSON; *newline* is the line break and indent of its own level."""
+    if type(o) is str:
+        parts.append(_encode_str(o))
+    elif type(o) is dict:
+        if not o:
+            parts.append("{}")
+            return
+        inner = newline + " "
+        sep = "{" + inner
+        for k, v in sorted(o.items()):
+            if type(k) is not str:
+                raise _NotPlain
+            parts += [sep, _encode_str(k), ": "]
+            _dump(v, inner, parts)
+            sep = "," + inner
+        parts += [newline, "}"]
+    elif type(o) is list:
+        if not o:
+            parts.append("[]")
+            return
+        inner = newline + " "
+        sep = "[" + inner
+        for v in o:
+            parts.append(sep)
+            _dump(v, inner, parts)
+            sep = "," + inner
+        parts += [newline, "]"]
+    elif o is True:
+        parts.append("true")
+    elif o is False:
+        parts.append("false")
+    elif o is None:
+        parts.append("null")
+    elif type(o) is int:
+        parts.append(int.__repr__(o))
+    else:
+        raise _NotPlain

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, date, datetime, timedelta
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .. import records as R
 
@@ -43,7 +43,8 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 
 
 def time_el(datetime_attr: str, text: str) -> Markup:
-    return Markup('<time datetime="{}">{}</time>').format(datetime_attr, text)
+    # An f-string with explicit escapes: Markup.format (string.Formatter) cost more than the rest of a list item.
+    return Markup(f'<time datetime="{escape(datetime_attr)}">{escape(text)}</time>')
 
 
 def _utc_lexical(moment: datetime) -> str:
@@ -59,7 +60,7 @@ def when_html(rec: R.Scheduled) -> Markup:
         text = time_el(start.lexical, long_date(date.fromisoformat(start.lexical)))
         if end is not None and end.lexical != start.lexical:
             text += Markup(" – ") + time_el(end.lexical, long_date(date.fromisoformat(end.lexical)))
-        return Markup('<span class="local">{}</span>').format(text)
+        return Markup(f'<span class="local">{text}</span>')
     assert start.local is not None and start.utc is not None
     local = _range(start.local, end.local if end is not None else None, start.lexical,
                    end.lexical if end is not None else None)
@@ -69,8 +70,8 @@ def when_html(rec: R.Scheduled) -> Markup:
     utc_start = start.utc
     utc_end = end.utc if end is not None else None
     utc = _range(utc_start, utc_end, _utc_lexical(utc_start), _utc_lexical(utc_end) if utc_end else None)
-    return Markup('<span class="local">{} <span class="zone">{}</span></span><br>'
-                  '<span class="utc">{} UTC</span>').format(local, label, utc)
+    return Markup(f'<span class="local">{local} <span class="zone">{escape(label)}</span></span><br>'
+                  f'<span class="utc">{utc} UTC</span>')
 
 
 def _range(a: datetime, b: datetime | None, a_lex: str, b_lex: str | None) -> Markup:
@@ -94,7 +95,7 @@ def when_short(rec: R.Scheduled) -> Markup:
     if end is not None and end.local is not None and end.local.date() == start.local.date():
         text += f"–{end.local:%H:%M}"
     zone = start.zone or offset_text(start.local)
-    return time_el(start.lexical, text) + Markup(' <span class="zone">{}</span>').format(zone)
+    return Markup(f'{time_el(start.lexical, text)} <span class="zone">{escape(zone)}</span>')
 
 
 def sort_key(rec: R.Scheduled) -> tuple[int, str, str, str]:
