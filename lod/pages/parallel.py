@@ -21,7 +21,11 @@ R = TypeVar("R")
 # Below this many pages (or calendars) a stage renders in-process: forking costs more than it saves.
 PARALLEL_THRESHOLD = 2000
 
-_TASK: Callable[[Any], Any] | None = None  # the function of the current fork_map, inherited by the workers
+# The function and arguments of the current fork_map, inherited by the workers: only an
+# index crosses the pipe. Pickling the arguments (slices of talk records) cost more than
+# rendering the calendars they were for.
+_TASK: Callable[[Any], Any] | None = None
+_ARGS: Sequence[Any] = ()
 
 
 def worker_count(items: int, threshold: int = PARALLEL_THRESHOLD) -> int:
@@ -40,29 +44,30 @@ def slices(items: Sequence[T], workers: int, per_worker: int = 8) -> list[Sequen
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def _run(arg: Any) -> Any:
+def _run(index: int) -> Any:
     assert _TASK is not None
-    return _TASK(arg)
+    return _TASK(_ARGS[index])
 
 
 def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int) -> Iterator[R]:
     """``map(fn, args)`` in order, on *workers* forked processes (in this process if one).
 
-    *fn* may be a closure: the workers are forked after it is set, so it is never pickled.
+    *fn* may be a closure and *args* anything: the workers are forked after both are set,
+    so neither is pickled; only the results are.
     Each result is yielded as soon as it and those before it are done.
     """
-    global _TASK
+    global _TASK, _ARGS
     if workers <= 1 or len(args) <= 1:
         yield from map(fn, args)
         return
-    _TASK = fn
+    _TASK, _ARGS = fn, args
     # Objects made before the fork are left out of the workers' garbage collections: a
     # collection touches every object it scans, and each page it touches is copied.
     gc.freeze()
     try:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(min(workers, len(args))) as pool:
-            yield from pool.imap(_run, args)
+            yield from pool.imap(_run, range(len(args)))
     finally:
-        _TASK = None
+        _TASK, _ARGS = None, ()
         gc.unfreeze()
