@@ -182,6 +182,7 @@ def main() -> int:
                     continue
                 sizes.setdefault(n, {})[step] = value
         print(f"- {path.name}: `{doc['command']}`; machine: {doc['machine']}")
+    sizes = dict(sorted(sizes.items(), key=lambda kv: int(kv[0])))  # columns by size, whatever the file order
     print()
     for title, fn in (("Build", build_table), ("Dumps against the floor", floor_table), ("SPARQL", sparql_table),
                       ("Naive pipeline", naive_table), ("morph-kgc", morph_table), ("Server", server_table)):
