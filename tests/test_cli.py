@@ -29,6 +29,14 @@ def test_cli_validate_lists_results_with_file_and_line(capsys: pytest.CaptureFix
             "name for event results.") in out
 
 
+def test_cli_validate_engines_print_the_same_report(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--data", str(SEED_DATA), "--warnings"]) == 0
+    native = capsys.readouterr().out
+    assert main(["validate", "--data", str(SEED_DATA), "--warnings", "--engine", "pyshacl"]) == 0
+    assert capsys.readouterr().out == native
+    assert native.splitlines()[-1] == "0 violations, 84 warning(s)"
+
+
 def test_cli_query_table_csv_and_json(seed_site: BuildResult, capsys: pytest.CaptureFixture[str]) -> None:
     q = ("PREFIX schema: <http://schema.org/> SELECT ?name WHERE { <http://localhost:8000/event/mdl-workshop-2025> "
          "schema:organizer/schema:name ?name }")
