@@ -199,8 +199,8 @@ def void_graph(p: Prepared, triple_count: int) -> Graph:
     return g
 
 
-class _Writer:
-    """Writes files under a staging folder, counting them."""
+class SiteWriter:
+    """Writes files under a staging folder, counting them (the publish and pages stages both use it)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -228,7 +228,7 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     """Write every published file of *p* under *root*; return (triples, resources, files)."""
     say = progress or (lambda _m: None)
     timings = timings if timings is not None else {}
-    w = _Writer(root)
+    w = SiteWriter(root)
     root.mkdir(parents=True, exist_ok=True)
     m = p.minter
     prefixes = site_prefixes(m)

@@ -12,7 +12,6 @@ upcoming on the index), computed once per build and injectable.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from markupsafe import escape
 from .. import feeds
 from .. import records as R
 from ..formats import RDF_FORMATS
-from ..publish import Prepared
+from ..publish import Prepared, SiteWriter
 from ..validate import Result
 from ..vocab import SCHEMA
 from .constants import FORMAT_LABELS, KIND_OF_PATH, KIND_TEXT, SITEMAP_LIMIT, Progress
@@ -282,8 +281,17 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
     paths = r.resource_paths()
     workers = worker_count(len(paths), threshold)
     files: dict[str, bytes] = {}
+    writer = SiteWriter(root) if root is not None else None  # forked workers write through their copy
+
+    def put(name: str, data: bytes) -> bytes:
+        """Write *data* as *name* and return b""; without a root, return *data*."""
+        if writer is None:
+            return data
+        writer.write(name, data)
+        return b""
+
     # Calendars first: pages link to the feeds that exist.
-    sink = functools.partial(_put, root) if root is not None else None
+    sink = put if root is not None else None
     for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink).items():
         files[name] = data
         r.feeds.add(key)
@@ -297,7 +305,7 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
             page = r.index_page() if path == "" else r.page(path)
             name = path + ".html" if path else "index.html"
             gaps = google_event_gaps(page.jsonld) if _is_talk_path(path) else None
-            out.append((name, _put(root, name, page.html), gaps))
+            out.append((name, put(name, page.html), gaps))
         return out
 
     for rendered in fork_map(render, jobs, workers):
@@ -306,22 +314,9 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
             if gaps is not None:
                 _add_gaps(p, name.removesuffix(".html"), gaps, google, warnings)
     entries = [(m.base, r.index.lastmod(""))] + [(page_url(m.base, path), r.index.lastmod(path)) for path in paths]
-    files.update((name, _put(root, name, data)) for name, data in sitemap_files(entries, m.base).items())
-    files["robots.txt"] = _put(root, "robots.txt", robots_txt(m.base))
+    files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
+    files["robots.txt"] = put("robots.txt", robots_txt(m.base))
     return PagesOutput(files, google, warnings)
-
-
-def _put(root: Path | None, name: str, data: bytes) -> bytes:
-    """Write *data* to ``root/name`` (its folder made if need be) and return b""; without *root*, return *data*."""
-    if root is None:
-        return data
-    path = root / name
-    try:
-        path.write_bytes(data)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return b""
 
 
 def _is_talk_path(path: str) -> bool:
