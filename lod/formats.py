@@ -1,34 +1,25 @@
 """The one registry of formats: media type, file suffix and writer.
 
-Dumps, per-resource files, content negotiation and the round-trip tests all read
-this table, so adding a format here adds it everywhere.
+Content negotiation, the server's documents and the round-trip tests read this
+table. The build writes its dumps and per-resource files in one pass (``lod.dumps``)
+that knows exactly these three RDF formats, and ``publish.write_site`` asserts so: a new
+RDF format added here must be added there too.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .serialize import Terms, Triple, to_jsonld, to_ntriples, to_turtle
+from .serialize import Triple, to_jsonld, to_ntriples, to_turtle
 
 
 @dataclass(frozen=True)
 class Site:
-    """What a writer needs to know about the site: its prefixes and context URL.
-
-    *cache*, if given, must have been made with the same prefixes (``Terms(prefixes)``);
-    a build passes one so that every file it writes reuses the same term texts.
-    """
+    """What a writer needs to know about the site: its prefixes and context URL."""
 
     prefixes: dict[str, str]
     context_url: str
-    cache: Terms | None = field(default=None, compare=False, repr=False)
-
-    @functools.cached_property
-    def terms(self) -> Terms:
-        """The term texts the writers share (the given *cache*, or a new one)."""
-        return self.cache if self.cache is not None else Terms(self.prefixes)
 
 
 Writer = Callable[[Iterable[Triple], Site], bytes]
@@ -50,9 +41,9 @@ class Format:
         return f"{self.media_type}; charset={self.charset}"
 
 
-TURTLE = Format("turtle", "text/turtle", ".ttl", lambda t, s: to_turtle(t, s.prefixes, s.terms), "turtle")
-NTRIPLES = Format("ntriples", "application/n-triples", ".nt", lambda t, s: to_ntriples(t, s.terms), "nt")
-JSONLD = Format("jsonld", "application/ld+json", ".jsonld", lambda t, s: to_jsonld(t, s.context_url, s.terms),
+TURTLE = Format("turtle", "text/turtle", ".ttl", lambda t, s: to_turtle(t, s.prefixes), "turtle")
+NTRIPLES = Format("ntriples", "application/n-triples", ".nt", lambda t, s: to_ntriples(t), "nt")
+JSONLD = Format("jsonld", "application/ld+json", ".jsonld", lambda t, s: to_jsonld(t, s.context_url),
                 "json-ld",
                 also_accepts=("application/json",))
 HTML = Format("html", "text/html", ".html", None, None, also_accepts=("application/xhtml+xml",))
