@@ -138,25 +138,11 @@ class SiteIndex:
 
     def org_descendants(self, oid: str) -> list[str]:
         """The organisation and its sub-organisations, transitively."""
-        out, stack = [], [oid]
-        while stack:
-            cur = stack.pop()
-            if cur in out:
-                continue
-            out.append(cur)
-            stack.extend(sorted(self.sub_orgs.get(cur, []), reverse=True))
-        return out
+        return _descendants(oid, self.sub_orgs)
 
     def place_descendants(self, pid: str) -> list[str]:
         """The place and the places within it, transitively."""
-        out, stack = [], [pid]
-        while stack:
-            cur = stack.pop()
-            if cur in out:
-                continue
-            out.append(cur)
-            stack.extend(sorted(self.sub_places.get(cur, []), reverse=True))
-        return out
+        return _descendants(pid, self.sub_places)
 
     def place_chain(self, pid: str) -> list[R.Place]:
         """A place and the places containing it, innermost first."""
@@ -204,3 +190,16 @@ class SiteIndex:
         return self.sources_taken(rec) if rec is not None else self.latest_taken()
 
 
+def _descendants(root: str, children: Mapping[str, list[str]]) -> list[str]:
+    """*root* and everything below it in *children*, depth first in id order; cycles visited once."""
+    out: list[str] = []
+    seen: set[str] = set()
+    stack = [root]
+    while stack:
+        cur = stack.pop()
+        if cur in seen:
+            continue
+        seen.add(cur)
+        out.append(cur)
+        stack.extend(sorted(children.get(cur, []), reverse=True))
+    return out
