@@ -14,7 +14,8 @@ import contextlib
 import difflib
 import gc
 import os
-from collections.abc import Iterator
+import pickle
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ class SiteNeedsMerge(Exception):
 
 
 Op = RecordError | Insert | SiteBlock
+Kept = tuple[Location | None, bytes]  # a file's parse, pickled, and the site location it followed
 
 
 class _FileReader:
@@ -181,18 +183,29 @@ def read_file(root: Path, path: Path, site_loc: Location | None | SiteNeedsMerge
 
 
 class Merger:
-    """Enters the Ops of each file, in file order, into one Dataset and one error list."""
+    """Enters the Ops of each file, in file order, into one Dataset and one error list.
 
-    def __init__(self) -> None:
+    With *keep*, each file's parse (``read_file``'s answer, before resolution changes any
+    record) is also kept, pickled, with the site-block location it was parsed after: what
+    an incremental build stores to skip parsing unchanged files next time (``reuse`` of
+    ``load``). ``keys`` lists the records each file inserted.
+    """
+
+    def __init__(self, keep: dict[str, Kept] | None = None) -> None:
         self.errors: list[RecordError] = []
         self.dataset = R.Dataset(site=R.Site(loc=Location("(defaults)")))
         self.site_loc: Location | None = None
+        self.keep = keep
+        self.keys: dict[str, list[tuple[str, str]]] = {}
 
     def add(self, rel: str, is_record_file: bool, ops: list[Op]) -> None:
         """Enter one file's Ops."""
         ds = self.dataset
+        if self.keep is not None:
+            self.keep[rel] = (self.site_loc, pickle.dumps((rel, is_record_file, ops), pickle.HIGHEST_PROTOCOL))
         if is_record_file:
             ds.files.append(rel)
+        keys = self.keys.setdefault(rel, [])
         for op in ops:
             if type(op) is Insert:
                 rec = op.rec
@@ -203,6 +216,7 @@ class Merger:
                                                    "give each record its own id."))
                 else:
                     table[rec.id] = rec
+                    keys.append((op.kind, rec.id))
             elif type(op) is SiteBlock:
                 self.site_loc = op.loc
                 if op.values is not None:
@@ -214,6 +228,19 @@ class Merger:
 
 def load(data_dir: str | os.PathLike[str]) -> R.Dataset:
     """Read and check every record under *data_dir*; raise RecordErrors listing every problem."""
+    return load_files(data_dir).dataset
+
+
+def load_files(data_dir: str | os.PathLike[str], keep: dict[str, Kept] | None = None,
+               reuse: Mapping[str, Kept] | None = None) -> Merger:
+    """``load``, returning the Merger (the Dataset, and which records each file holds).
+
+    *keep* receives every file's parse (see Merger). *reuse* holds parses kept by an earlier
+    build of files the caller knows are unchanged (same inode, size and modification time):
+    such a file is not read again when it follows the same site-block location as then,
+    because its parse depends only on its bytes and on that. The Dataset and the errors
+    are those of parsing every file.
+    """
     from .loadpool import parse_files
     from .resolve import resolve
 
@@ -221,13 +248,21 @@ def load(data_dir: str | os.PathLike[str]) -> R.Dataset:
     if not root.is_dir():
         raise RecordErrors([RecordError(Location(str(root)), "", "the data folder does not exist.",
                                         "pass --data with the folder that holds your YAML records.")])
-    merger = Merger()
+    merger = Merger(keep)
     with no_gc():
-        parse_files(root, data_files(root), merger)
+        if reuse is None:
+            parse_files(root, data_files(root), merger)
+        else:
+            for path in data_files(root):
+                kept = reuse.get(str(path))
+                if kept is not None and kept[0] == merger.site_loc:
+                    merger.add(*pickle.loads(kept[1]))
+                else:
+                    merger.add(*read_file(root, path, merger.site_loc))
         if merger.errors:
             raise RecordErrors(merger.errors)
         resolve(merger.dataset)
-    return merger.dataset
+    return merger
 
 
 @contextlib.contextmanager

@@ -352,6 +352,10 @@ class _Mapper:
                 self.text(node, prop, value)
                 container = node
 
+    def record(self, kind: str, rec: R.Record) -> None:
+        """Map one record (any kind) into ``out``."""
+        getattr(self, _METHOD[kind])(rec)
+
     def run(self) -> list[Triple]:
         ds = self.ds
         for rec_s in ds.sources.values():
@@ -373,6 +377,43 @@ class _Mapper:
         # Equal triples share their interned terms: deduplication is mostly identity checks.
         out, self.out = list(self.out), {}
         return out
+
+
+_METHOD = {"source": "source", "person": "person", "organization": "organization", "place": "place",
+           "series": "series", "event": "event", "session": "session", "talk": "talk"}
+
+
+def record_triples(dataset: R.Dataset, minter: Minter, records: Iterable[tuple[str, R.Record]]) -> list[Triple]:
+    """The triples these records of *dataset* map to, deduplicated: the part of ``to_triples``
+    they make. Mapping is per record (an incremental build re-maps only what changed); the
+    only thing a record's triples read from the rest of the dataset is whether an organiser
+    id names a person (``emits`` and tests/test_mapping_records.py keep this true)."""
+    mapper = _Mapper(dataset, minter)
+    for kind, rec in records:
+        mapper.record(kind, rec)
+    return list(mapper.out)
+
+
+def emits(kind: str, rec: R.Record, minter: Minter) -> set[str]:
+    """The owners (resource IRIs) whose descriptions the triples of this record fall in.
+
+    Its own, plus the resources its inverse triples describe: a parent's ``schema:subEvent``,
+    a parent organisation's ``schema:subOrganization``, an outer place's
+    ``schema:containsPlace``, and a talk's topics (``schema:DefinedTerm`` nodes).
+    """
+    out = {str(minter.resource(kind, rec.id))}
+    if isinstance(rec, R.Organization) and rec.parent:
+        out.add(str(minter.resource("organization", rec.parent)))
+    elif isinstance(rec, R.Place) and rec.contained_in:
+        out.add(str(minter.resource("place", rec.contained_in)))
+    if isinstance(rec, R.Scheduled):
+        if rec.parent:
+            out.add(str(minter.resource(*rec.parent)))
+        elif isinstance(rec, R.Event) and rec.series:
+            out.add(str(minter.resource("series", rec.series)))
+    if isinstance(rec, R.Talk):
+        out.update(str(minter.topic(label)) for label in rec.topics)
+    return out
 
 
 def to_triples(dataset: R.Dataset, minter: Minter) -> list[Triple]:

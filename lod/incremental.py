@@ -1,0 +1,312 @@
+"""What an incremental build redoes: the records that changed since the last build, the
+resources whose descriptions they touch, and the focus nodes to check again.
+
+Pure functions over records and triples (no files: ``lod.publish`` reads and writes the
+state). The previous build leaves a ``State``: each data file's parse and its records after
+resolution, pickled, plus what later stages need to splice their output. A rebuild:
+
+1. parses only the data files whose inode, size or modification time changed, and resolves
+   the whole dataset again (resolution follows links across files, and is cheap next to parsing);
+2. compares each file's resolved records with the previous ones (``changed_records``): a
+   record changed when any field, its location included, differs;
+3. finds the *owners* (resource IRIs) whose descriptions those records fall in, old and
+   new versions alike (``lod.mapping.emits``), and maps only the records that contribute to
+   them (``Contributors``, ``Descriptions``);
+4. checks the SHACL shapes on those owners only (``check_owners``), with their neighbours'
+   descriptions beside them, because our shapes read one hop out (``sh:class`` of a value);
+   when a record's own types change, every node pointing at it could change result, so
+   the caller checks everything instead (``types_changed``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import pickle
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from rdflib import URIRef
+
+from . import records as R
+from .errors import Location
+from .iri import KIND_PATHS, Minter, slugify
+from .load import Kept
+from .mapping import emits, record_triples
+from .serialize import Terms, Triple, sort_canonical
+from .shacl import check as shacl_check
+from .validate import Report, Result
+
+STATE_FORMAT = 1
+Key = tuple[str, str]  # (record kind, id)
+_RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_KIND_OF_PATH = {path: kind for kind, path in KIND_PATHS.items()}
+
+
+
+
+@dataclass
+class State:
+    """What a build leaves for the next one (pickled beside the site by ``lod.publish``)."""
+
+    fingerprint: str  # the code and settings the build ran with (``fingerprint``)
+    site_id: str  # also in the site's marker file: the state belongs to that site
+    site: R.Site
+    stamps: dict[str, tuple[int, int, int]]  # data file -> (inode, size, mtime_ns) when read
+    parsed: dict[str, Kept]  # data file -> its parse (lod.load.Merger keep)
+    resolved: dict[str, bytes]  # data file -> its records after resolution, pickled
+    results: dict[str, list[Result]]  # SHACL results by the owner of their focus node
+    extra: dict[str, Any] = field(default_factory=dict)  # later stages' own state (dumps, pages)
+
+
+@functools.cache
+def _code_digest() -> str:
+    """A digest of the installed package: its code, templates, shapes and ontology."""
+    h = hashlib.sha256()
+
+    def walk(node: Any, prefix: str) -> None:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            name = prefix + child.name
+            if child.is_dir():
+                if child.name != "__pycache__":
+                    walk(child, name + "/")
+            elif not child.name.endswith((".pyc", ".pyo")):
+                h.update(name.encode() + b"\0" + child.read_bytes() + b"\0")
+
+    walk(resources.files("lod"), "")
+    return h.hexdigest()
+
+
+def fingerprint(base_url: str) -> str:
+    """What must be equal for a previous build's state to be reused: the state format,
+    Python's version (pickles), the package's code and files, and the base URL."""
+    return f"{STATE_FORMAT}:{sys.version_info[:2]}:{_code_digest()}:{base_url}"
+
+
+def resolved_blobs(keys: Mapping[str, list[Key]], ds: R.Dataset) -> dict[str, bytes]:
+    """Each data file's records after resolution, pickled (``(kind, record)`` in file order)."""
+    tables = _tables(ds)
+    return {rel: pickle.dumps([(k, tables[k][rid]) for k, rid in ks], pickle.HIGHEST_PROTOCOL)
+            for rel, ks in keys.items()}
+
+
+def _tables(ds: R.Dataset) -> dict[str, dict[str, Any]]:
+    return {"source": ds.sources, "person": ds.people, "organization": ds.organizations, "place": ds.places,
+            "series": ds.series, "event": ds.events, "session": ds.sessions, "talk": ds.talks}
+
+
+def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]
+                    ) -> tuple[set[Key], dict[Key, R.Record]]:
+    """The keys of the records added, removed or changed between two builds' ``resolved_blobs``,
+    and the previous version of each of them that existed.
+
+    Equal pickles mean equal records, so most files cost one comparison of bytes; where the
+    bytes differ (an edit, or only a different sharing of equal values) records are compared.
+    """
+    changed: set[Key] = set()
+    previous: dict[Key, R.Record] = {}
+    before: dict[Key, R.Record] = {}
+    after: dict[Key, R.Record] = {}
+    for rel in old.keys() | new.keys():
+        a, b = old.get(rel), new.get(rel)
+        if a == b:
+            continue
+        before.update(((k, rec.id), rec) for k, rec in (pickle.loads(a) if a is not None else []))
+        after.update(((k, rec.id), rec) for k, rec in (pickle.loads(b) if b is not None else []))
+    # A record that moved to another file shows in both: compared by key, not by file.
+    for key in before.keys() | after.keys():
+        if before.get(key) != after.get(key):
+            changed.add(key)
+            if key in before:
+                previous[key] = before[key]
+    return changed, previous
+
+
+class Contributors:
+    """Which records' triples fall in an owner's description, found from the records' links
+    (the inverse of ``lod.mapping.emits``), without mapping anything."""
+
+    def __init__(self, ds: R.Dataset, minter: Minter) -> None:
+        self.ds = ds
+        self.m = minter
+        self.tables = _tables(ds)
+        self.children: dict[Key, list[Key]] = {}
+        self.topics: dict[str, list[Key]] = {}
+        for kind, rec in ds.all_records():
+            for parent in _parents(kind, rec):
+                self.children.setdefault(parent, []).append((kind, rec.id))
+            if isinstance(rec, R.Talk):
+                for label in rec.topics:
+                    self.topics.setdefault(slugify(label), []).append((kind, rec.id))
+
+    def key(self, owner: str) -> Key | None:
+        """The record key (or ``("topic", slug)``) of one of our owner IRIs."""
+        path = self.m.path_of(owner)
+        if path is None:
+            return None
+        kind_path, _, rid = path.partition("/")
+        kind = _KIND_OF_PATH.get(kind_path)
+        return (kind, rid) if kind else None
+
+    def __call__(self, owner: str) -> list[tuple[str, R.Record]]:
+        key = self.key(owner)
+        if key is None:
+            return []
+        kind, rid = key
+        if kind == "topic":
+            keys = list(self.topics.get(rid, []))
+        else:
+            keys = ([key] if rid in self.tables[kind] else []) + self.children.get(key, [])
+        return [(k, self.tables[k][i]) for k, i in keys]
+
+    def owners(self) -> list[str]:
+        """Every owner the mapping describes: each record, and each topic."""
+        m = self.m
+        out = [str(m.resource(kind, rec.id)) for kind, rec in self.ds.all_records()]
+        out += [str(m.resource("topic", slug)) for slug in self.topics]
+        return out
+
+
+def _parents(kind: str, rec: R.Record) -> list[Key]:
+    """The records whose descriptions this record's inverse triples fall in (as ``emits``)."""
+    if isinstance(rec, R.Organization):
+        return [("organization", rec.parent)] if rec.parent else []
+    if isinstance(rec, R.Place):
+        return [("place", rec.contained_in)] if rec.contained_in else []
+    if isinstance(rec, R.Scheduled):
+        if rec.parent:
+            return [rec.parent]
+        if isinstance(rec, R.Event) and rec.series:
+            return [("series", rec.series)]
+    return []
+
+
+class Descriptions(Mapping[str, list[Triple]]):
+    """Each owner's description, mapped on first use from its contributing records only.
+
+    Equal, owner by owner and in the same canonical order, to grouping the whole mapping
+    (``lod.publish.describe``); iterating yields every owner, in no particular order.
+    """
+
+    def __init__(self, ds: R.Dataset, minter: Minter, terms: Terms) -> None:
+        self.ds = ds
+        self.m = minter
+        self.terms = terms
+        self.contributors = Contributors(ds, minter)
+        self._cache: dict[str, list[Triple]] = {}
+        self._owners: list[str] | None = None
+
+    def __getitem__(self, owner: str) -> list[Triple]:
+        found = self._cache.get(owner)
+        if found is None:
+            recs = self.contributors(owner)
+            if not recs:
+                raise KeyError(owner)
+            found = [t for t in record_triples(self.ds, self.m, recs) if self.m.owner(str(t[0])) == owner]
+            sort_canonical(found, self.terms)
+            self._cache[owner] = found
+        return found
+
+    def many(self, owners: Iterable[str]) -> list[Triple]:
+        """The descriptions of *owners* (those that exist), as one canonical list."""
+        out: list[Triple] = []
+        for owner in owners:
+            out.extend(self.get(owner, []))
+        sort_canonical(out, self.terms)
+        return out
+
+    def __iter__(self) -> Iterator[str]:
+        if self._owners is None:
+            self._owners = self.contributors.owners()
+        return iter(self._owners)
+
+    def __len__(self) -> int:
+        if self._owners is None:
+            self._owners = self.contributors.owners()
+        return len(self._owners)
+
+
+def affected_owners(changed: set[Key], previous: Mapping[Key, R.Record], ds: R.Dataset,
+                    minter: Minter) -> set[str]:
+    """The owners whose descriptions can differ: where the old and the new version of each
+    changed record put triples."""
+    tables = _tables(ds)
+    out: set[str] = set()
+    for kind, rid in changed:
+        for rec in (previous.get((kind, rid)), tables[kind].get(rid)):
+            if rec is not None:
+                out |= emits(kind, rec, minter)
+    return out
+
+
+def types_changed(changed: set[Key], previous: Mapping[Key, R.Record], ds: R.Dataset, minter: Minter) -> bool:
+    """Whether a record that exists before and after changed the types of its own nodes
+    (a place made virtual, a workshop made a conference): the one change whose effect on
+    SHACL results reaches the nodes that point at it (``sh:class`` of their values)."""
+    tables = _tables(ds)
+    for key in changed:
+        kind, rid = key
+        old, new = previous.get(key), tables[kind].get(rid)
+        if old is None or new is None:
+            continue  # added or removed: what pointed at it changed too, or resolution failed
+        if _own_types(ds, minter, kind, old) != _own_types(ds, minter, kind, new):
+            return True
+    return False
+
+
+def _own_types(ds: R.Dataset, minter: Minter, kind: str, rec: R.Record) -> set[tuple[str, str]]:
+    # Types never depend on the rest of the dataset, so the new one serves the old record too.
+    # Only the record's own node: its fragments (an address, a recording) are pointed at from
+    # its own description alone (tests/test_incremental_core.py), which is checked again anyway.
+    own = str(minter.resource(kind, rec.id))
+    return {(str(s), str(o)) for s, p, o in record_triples(ds, minter, [(kind, rec)])
+            if p == _RDF_TYPE and str(s) == own}
+
+
+def check_owners(descriptions: Descriptions, owners: set[str], where: Mapping[str, Location]) -> Report:
+    """The SHACL results whose focus nodes the *owners* own, checked on their descriptions and
+    those of the resources they point at (the shapes look one hop out, for a value's class)."""
+    m = descriptions.m
+    near: set[str] = set(owners)
+    for owner in owners:
+        for _s, _p, o in descriptions.get(owner, []):
+            if isinstance(o, URIRef):
+                target = m.owner(str(o))
+                if target not in near and m.path_of(target) is not None:
+                    near.add(target)
+    data = descriptions.many(sorted(near))
+    return shacl_check(data, {o: where[o] for o in near if o in where}, only=owners)
+
+
+def origins_of(ds: R.Dataset, minter: Minter, owners: Iterable[str], contributors: Contributors
+               ) -> dict[str, Location]:
+    """Where the records of these owners were written (``lod.mapping.origins``, for a few)."""
+    out: dict[str, Location] = {}
+    for owner in owners:
+        key = contributors.key(owner)
+        if key is not None and key[0] != "topic":
+            rec = contributors.tables[key[0]].get(key[1])
+            if rec is not None:
+                out[owner] = rec.loc
+    return out
+
+
+def results_by_owner(report: Report) -> dict[str, list[Result]]:
+    """A report's results grouped by the owner of their focus node."""
+    out: dict[str, list[Result]] = {}
+    for r in report.results:
+        out.setdefault(r.focus.split("#", 1)[0], []).append(r)
+    return out
+
+
+def merged_report(old: Mapping[str, list[Result]], redone: set[str], fresh: Report) -> Report:
+    """The previous results, with those of the *redone* owners replaced by *fresh* ones, in a
+    full check's order (sorted)."""
+    results = [r for owner, rs in old.items() if owner not in redone for r in rs]
+    results += fresh.results
+    results.sort()
+    return Report(results)
+

@@ -1,0 +1,95 @@
+"""The parts of an incremental build: changed records, owners, descriptions and SHACL results
+equal what a full build computes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lod.incremental import (Descriptions, affected_owners, changed_records, check_owners, merged_report,
+                             origins_of, resolved_blobs, results_by_owner, types_changed)
+from lod.iri import Minter
+from lod.load import load_files
+from lod.mapping import origins, to_triples
+from lod.publish import describe, site_prefixes
+from lod.serialize import Terms, sort_canonical
+from lod.shacl import check as shacl_check
+from lod.synth import write_synth
+
+from .conftest import SEED_DATA, TEST_BASE
+
+
+def _full(folder: Path):  # type: ignore[no-untyped-def]
+    merger = load_files(folder)
+    ds = merger.dataset
+    m = Minter(TEST_BASE)
+    triples = to_triples(ds, m)
+    terms = Terms(site_prefixes(m))
+    sort_canonical(triples, terms)
+    report = shacl_check(triples, origins(ds, m))
+    return merger, ds, m, triples, terms, report
+
+
+@pytest.mark.parametrize("source", ["seed", "synth"])
+def test_descriptions_equal_the_grouped_whole_mapping(source: str, tmp_path: Path) -> None:
+    folder = SEED_DATA
+    if source == "synth":
+        write_synth(60, tmp_path)
+        folder = tmp_path
+    _merger, ds, m, triples, terms, _report = _full(folder)
+    whole = describe(triples, m)
+    lazy = Descriptions(ds, m, terms)
+    assert sorted(lazy) == sorted(whole)
+    for owner, group in whole.items():
+        assert lazy[owner] == group, owner
+
+
+EDITS = {
+    "talk title": ("title: On ", "title: Revised On "),
+    "drop a recording": (r"    recording:\n      url: [^\n]*\n", ""),
+    "speaker swap": (r"    speakers:\n    - person-\d+\n", "    speakers:\n    - person-3\n"),
+    "series timezone": ("timezone: Australia/Sydney", "timezone: Europe/Paris"),
+    "keyword": (r"    keywords:\n    - \w+\n", "    keywords:\n    - Chemistry\n"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_check_owners_gives_the_full_check_after_an_edit(edit: str, tmp_path: Path) -> None:
+    write_synth(30, tmp_path)
+    before, ds0, m, _t0, _terms0, report0 = _full(tmp_path)
+    blobs0 = resolved_blobs(before.keys, ds0)
+    series = sorted((tmp_path / "series").glob("*.yaml"))[0]
+    old, new = EDITS[edit]
+    text = series.read_text(encoding="utf-8")
+    edited = re.sub(old, new, text, count=1)
+    assert edited != text
+    series.write_text(edited, encoding="utf-8")
+    try:
+        after, ds, m, triples, terms, report = _full(tmp_path)
+    except Exception as exc:  # the edit made the data invalid: not what this test is about
+        pytest.fail(f"edit {edit!r} broke the data: {exc}")
+    changed, previous = changed_records(blobs0, resolved_blobs(after.keys, ds))
+    assert changed
+    owners = affected_owners(changed, previous, ds, m)
+    descs = Descriptions(ds, m, terms)
+    whole = describe(triples, m)
+    for owner in owners:
+        assert descs.get(owner, []) == whole.get(owner, [])
+    assert not types_changed(changed, previous, ds, m)
+    fresh = check_owners(descs, owners, origins_of(ds, m, owners, descs.contributors))
+    assert merged_report(results_by_owner(report0), owners, fresh).results == report.results
+
+
+@pytest.mark.parametrize("source", ["seed", "synth"])
+def test_mapping_points_at_fragments_only_from_their_own_description(source: str, tmp_path: Path) -> None:
+    # types_changed compares only a record's own node: a fragment's types matter to no one else.
+    folder = SEED_DATA
+    if source == "synth":
+        write_synth(60, tmp_path)
+        folder = tmp_path
+    _merger, _ds, m, triples, _terms, _report = _full(folder)
+    crossing = [(s, o) for s, _p, o in triples if "#" in str(o) and str(o).startswith(m.base)
+                and m.owner(str(o)) != m.owner(str(s))]
+    assert crossing == []
