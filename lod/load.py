@@ -198,11 +198,11 @@ class Merger:
         self.keep = keep
         self.keys: dict[str, list[tuple[str, str]]] = {}
 
-    def add(self, rel: str, is_record_file: bool, ops: list[Op]) -> None:
-        """Enter one file's Ops."""
+    def add(self, rel: str, is_record_file: bool, ops: list[Op], kept: Kept | None = None) -> None:
+        """Enter one file's Ops (*kept*: they are this earlier parse, unpickled)."""
         ds = self.dataset
         if self.keep is not None:
-            self.keep[rel] = (self.site_loc, pickle.dumps((rel, is_record_file, ops), pickle.HIGHEST_PROTOCOL))
+            self.keep[rel] = kept or (self.site_loc, pickle.dumps((rel, is_record_file, ops), pickle.HIGHEST_PROTOCOL))
         if is_record_file:
             ds.files.append(rel)
         keys = self.keys.setdefault(rel, [])
@@ -256,7 +256,8 @@ def load_files(data_dir: str | os.PathLike[str], keep: dict[str, Kept] | None = 
             for path in data_files(root):
                 kept = reuse.get(str(path))
                 if kept is not None and kept[0] == merger.site_loc:
-                    merger.add(*pickle.loads(kept[1]))
+                    rel, is_record_file, ops = pickle.loads(kept[1])
+                    merger.add(rel, is_record_file, ops, kept)
                 else:
                     merger.add(*read_file(root, path, merger.site_loc))
         if merger.errors:

@@ -27,7 +27,7 @@ from .errors import BuildError, ConfigError, ValidationFailed
 from .dumps import write_descriptions
 from .formats import RDF_FORMATS
 from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
-from .load import load
+from .load import Kept, load_files
 from .mapping import graph_of, origins, to_triples
 from .serialize import Terms, Triple, jsonld_context, sort_canonical, sorted_triples, to_turtle
 from .shacl import check as shacl_check
@@ -63,6 +63,9 @@ class Prepared:
     minter: Minter
     data: list[Triple]
     report: Report
+    # What an incremental build keeps (``prepare(keep=True)``): each data file's parse and records.
+    parsed: dict[str, Kept] = field(default_factory=dict)
+    file_keys: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @functools.cached_property
     def terms(self) -> Terms:
@@ -89,6 +92,12 @@ class Prepared:
         return graph_of(self.data)
 
 
+def counts_of(ds: R.Dataset) -> dict[str, int]:
+    """How many records of each main kind a build published (for its summary)."""
+    return {"talks": len(ds.talks), "people": len(ds.people), "organizations": len(ds.organizations),
+            "places": len(ds.places), "series": len(ds.series), "events": len(ds.events)}
+
+
 def site_prefixes(minter: Minter) -> dict[str, str]:
     """Prefixes for the site's own resources (``talk:``, ``person:`` …) used in Turtle."""
     return {path: f"{minter.base}{path}/" for path in sorted(set(KIND_PATHS.values()))}
@@ -96,7 +105,7 @@ def site_prefixes(minter: Minter) -> dict[str, str]:
 
 def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
             progress: Progress | None = None, timings: dict[str, float] | None = None,
-            engine: str = "native") -> Prepared:
+            engine: str = "native", keep: bool = False) -> Prepared:
     """Load, map and validate; raise RecordErrors or ValidationFailed on bad input.
 
     *engine* ``"native"`` checks the shapes with ``lod.shacl`` (compiled from them; its
@@ -108,7 +117,9 @@ def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
     say = progress or (lambda _m: None)
     timings = timings if timings is not None else {}
     t0 = time.perf_counter()
-    ds = load(data_dir)
+    kept: dict[str, Kept] = {}
+    merger = load_files(data_dir, keep=kept if keep else None)
+    ds = merger.dataset
     timings["load"] = time.perf_counter() - t0
     say(f"load: {len(ds.files)} files, {len(ds.talks)} talks, {len(ds.people)} people, "
         f"{len(ds.organizations)} organisations, {len(ds.places)} places ({timings['load']:.2f}s)")
@@ -124,7 +135,7 @@ def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
     say(f"validate: {len(report.violations)} violations, {len(report.warnings)} warnings ({timings['validate']:.2f}s)")
     if report.violations:
         raise ValidationFailed(report)
-    return Prepared(ds, minter, triples, report)
+    return Prepared(ds, minter, triples, report, kept, merger.keys)
 
 
 def check(data_dir: str | os.PathLike[str], base_url: str | None = None, engine: str = "native") -> Prepared:
@@ -199,6 +210,11 @@ def void_graph(p: Prepared, triple_count: int) -> Graph:
     return g
 
 
+def void_ttl(p: Prepared, triple_count: int) -> bytes:
+    """``void.ttl``: the dataset's VoID + DCAT description, in Turtle."""
+    return to_turtle(sorted_triples(void_graph(p, triple_count)), {})
+
+
 class SiteWriter:
     """Writes files under a staging folder, counting them (the publish and pages stages both use it)."""
 
@@ -242,8 +258,7 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     w.write("context.jsonld", (json.dumps(jsonld_context(prefixes), indent=2, sort_keys=True) + "\n").encode())
     say(f"dumps: dump.ttl, dump.nt, dump.jsonld ({timings['dumps']:.2f}s)")
     say(f"resources: {resources_written} descriptions in {len(RDF_FORMATS)} formats ({timings['resources']:.2f}s)")
-    void = void_graph(p, len(triples))
-    w.write("void.ttl", to_turtle(sorted_triples(void), {}))
+    w.write("void.ttl", void_ttl(p, len(triples)))
     w.write("ontology.ttl", (resources.files("lod") / "data" / "lod.ttl").read_bytes())
     w.write(MARKER, (json.dumps({"base_url": m.base, "title": p.dataset.site.title,
                                  "generator": "lod"}, indent=2, sort_keys=True) + "\n").encode())
@@ -357,7 +372,4 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    counts = {"talks": len(p.dataset.talks), "people": len(p.dataset.people),
-              "organizations": len(p.dataset.organizations), "places": len(p.dataset.places),
-              "series": len(p.dataset.series), "events": len(p.dataset.events)}
-    return BuildResult(out, p.minter.base, n_triples, n_resources, n_files, p.report, timings, counts)
+    return BuildResult(out, p.minter.base, n_triples, n_resources, n_files, p.report, timings, counts_of(p.dataset))

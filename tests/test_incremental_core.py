@@ -4,6 +4,7 @@ equal what a full build computes."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,30 @@ def test_mapping_points_at_fragments_only_from_their_own_description(source: str
     crossing = [(s, o) for s, _p, o in triples if "#" in str(o) and str(o).startswith(m.base)
                 and m.owner(str(o)) != m.owner(str(s))]
     assert crossing == []
+
+
+def test_load_files_reuses_kept_parses_and_gives_the_same_dataset(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    write_synth(30, tmp_path)
+    kept: dict = {}
+    first = load_files(tmp_path, keep=kept)
+    assert sorted(kept) == sorted(str(p) for p in tmp_path.rglob("*.yaml"))
+    def no_reading(*_a: object) -> None:
+        raise AssertionError("a kept file was parsed again")
+
+    monkeypatch.setattr(sys.modules["lod.load"], "read_file", no_reading)
+    again = load_files(tmp_path, reuse=kept)
+    assert again.dataset == first.dataset
+    assert again.keys == first.keys
+
+
+def test_load_files_parses_again_a_kept_file_that_follows_another_site_block(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("site:\n  title: A\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("site:\n  title: B\n", encoding="utf-8")
+    kept: dict = {}
+    with pytest.raises(Exception, match="already given"):
+        load_files(tmp_path, keep=kept)
+    (tmp_path / "a.yaml").write_text("sources: []\n", encoding="utf-8")
+    # b.yaml is unchanged, but what it means depends on a.yaml: its kept parse is not reused.
+    ds = load_files(tmp_path, reuse={str(tmp_path / "b.yaml"): kept[str(tmp_path / "b.yaml")]}).dataset
+    assert ds.site.title == "B"

@@ -1,0 +1,280 @@
+"""The incremental build: the pipeline again, for what changed since the last build.
+
+Part of the publish stage. A build leaves its state beside the site (``.OUT.lod-state``, see
+``lod.incremental.State``). The next build, if the code, the base URL, the site settings
+and the site itself are the ones that state describes, parses only the data files that
+changed, re-maps and re-checks only the resources they touch (``lod.incremental``), splices
+those resources into the dumps, renders only the pages and calendars that can differ, and
+publishes the changed files in place through a journal (``lod.journal``): a build that fails
+before its commit leaves the site untouched, and one killed while applying it is completed
+by the next. Whatever it cannot do incrementally (no state, other code, the site settings
+changed, a record's types changed …) it hands back to the full build, saying why.
+The output equals a full build's, byte for byte (tests/test_incremental.py).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+import uuid
+from pathlib import Path
+
+from . import incremental as inc
+from .errors import BuildError, ValidationFailed
+from .iri import DEFAULT_BASE_URL, Minter
+from .load import Kept, load_files
+from .mapping import origins, to_triples
+from .pages.google import Gap, GoogleReport
+from .publish import BuildResult, Prepared, Progress, _changed, _stamps, counts_of, site_prefixes, void_ttl
+from .serialize import Terms, sort_canonical
+from .shacl import check as shacl_check
+from .validate import Report, Result
+
+STATE_SUFFIX = ".lod-state"
+
+
+def state_path(out: Path) -> Path:
+    """Where the state of the site *out* is kept: beside it, never published."""
+    return out.with_name(f".{out.name}{STATE_SUFFIX}")
+
+
+def new_site_id() -> str:
+    """A fresh identity for a fully built site (its marker and its state both carry it)."""
+    return uuid.uuid4().hex
+
+
+def read_state(out: Path) -> inc.State | None:
+    """The state the last build left for *out*, or None if there is none or it is unreadable."""
+    path = state_path(out)
+    try:
+        with open(path, "rb") as f:
+            state = pickle.load(f)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a damaged or foreign file: the full build replaces it
+        return None
+    return state if isinstance(state, inc.State) else None
+
+
+def state_bytes(state: inc.State) -> bytes:
+    """The state, pickled for ``read_state``."""
+    return pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+
+
+def write_state(out: Path, state: inc.State) -> None:
+    """Write the state beside *out* atomically (after a full build's swap)."""
+    path = state_path(out)
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    tmp.write_bytes(state_bytes(state))
+    os.replace(tmp, path)
+
+
+class Front:
+    """The first stages of a rebuild: what changed, and the data of the owners it touches."""
+
+    def __init__(self, state: inc.State, data_dir: str | os.PathLike[str], base_url: str | None,
+                 stamps: dict[str, tuple[int, int, int]], timings: dict[str, float]) -> None:
+        t0 = time.perf_counter()
+        reuse: dict[str, Kept] = {rel: state.parsed[rel] for rel, st in stamps.items()
+                                  if state.stamps.get(rel) == st and rel in state.parsed}
+        self.kept: dict[str, Kept] = {}
+        merger = load_files(data_dir, keep=self.kept, reuse=reuse)
+        self.reparsed = len(stamps) - len(reuse)
+        self.ds = ds = merger.dataset
+        self.keys = merger.keys
+        self.minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
+        self.resolved = inc.resolved_blobs(merger.keys, ds)
+        timings["load"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self.changed, self.previous = inc.changed_records(state.resolved, self.resolved)
+        self.owners = inc.affected_owners(self.changed, self.previous, ds, self.minter)
+        self.terms = Terms(site_prefixes(self.minter))
+        self.descriptions = inc.Descriptions(ds, self.minter, self.terms)
+        self.triples = self.descriptions.many(self.owners)  # the touched owners' new descriptions
+        timings["map"] = time.perf_counter() - t0
+
+    def validate(self, state: inc.State, timings: dict[str, float]) -> tuple[Report, dict[str, list[Result]]]:
+        """The SHACL report of the whole data, checking again only what can have changed."""
+        t0 = time.perf_counter()
+        ds, m = self.ds, self.minter
+        if inc.types_changed(self.changed, self.previous, ds, m):
+            triples = to_triples(ds, m)  # every node pointing at it could change result
+            sort_canonical(triples, self.terms)
+            report = shacl_check(triples, origins(ds, m))
+            self.rechecked = len(ds.all_records())
+        else:
+            where = inc.origins_of(ds, m, self.owners, self.descriptions.contributors)
+            fresh = inc.check_owners(self.descriptions, self.owners, where)
+            report = inc.merged_report(state.results, self.owners, fresh)
+            self.rechecked = len(self.owners)
+        timings["validate"] = time.perf_counter() - t0
+        results = inc.results_by_owner(report)
+        if report.violations:
+            raise ValidationFailed(report)
+        return report, results
+
+
+def _marker_id(out: Path) -> str | None:
+    """The identity of the fully built site *out*: its marker file's inode and modification time
+    (a full build writes a new marker; an incremental build never rewrites it)."""
+    from .publish import MARKER
+
+    try:
+        st = (out / MARKER).stat()
+    except OSError:
+        return None
+    return f"{st.st_ino}:{st.st_mtime_ns}"
+
+
+def rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
+            progress: Progress | None = None) -> BuildResult | None:
+    """Bring the site *out* up to date with *data_dir* incrementally; None when only a full
+    build can (the reason is told through *progress*). Raises what a full build raises on bad
+    data, with the same messages, and then leaves *out* and its state untouched."""
+    from . import journal
+
+    say = progress or (lambda _m: None)
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+    journal.recover(out)
+    state = read_state(out)
+    why = None
+    if state is None:
+        why = "there is no state from an earlier build beside the site"
+    elif state.site_id != _marker_id(out):
+        why = "the site is not the one the saved state describes"
+    if why is not None or state is None:
+        say(f"full build: {why}")
+        return None
+    before = _stamps(data_dir)
+    front = Front(state, data_dir, base_url, before, timings)
+    ds, m = front.ds, front.minter
+    if state.fingerprint != inc.fingerprint(m.base):
+        why = "the code, the Python version or the base URL differ from the last build"
+    elif ds.site != state.site:
+        why = "the site settings changed"
+    if why is not None:
+        say(f"full build: {why}")
+        return None
+    say(f"load: {front.reparsed} of {len(before)} files parsed again, {len(front.changed)} records changed "
+        f"({timings['load']:.2f}s)")
+    say(f"map: {len(front.owners)} resources mapped again, {len(front.triples)} triples ({timings['map']:.2f}s)")
+    report, results = front.validate(state, timings)
+    say(f"validate: {front.rechecked} resources checked again, {len(report.violations)} violations, "
+        f"{len(report.warnings)} warnings ({timings['validate']:.2f}s)")
+    p = Prepared(ds, m, [], report)
+    p.__dict__["terms"] = front.terms  # the cached properties, filled for the pages stage
+    p.__dict__["descriptions"] = front.descriptions
+    return _publish(p, front, state, out, data_dir, before, results, timings, t_start, say)
+
+
+def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: str | os.PathLike[str],
+             before: dict[str, tuple[int, int, int]], results: dict[str, list[Result]],
+             timings: dict[str, float], t_start: float, say: Progress) -> BuildResult:
+    """Write what changed through one journal transaction on *out*, the new state with it."""
+    from . import journal
+    from .dumps import splice_dumps
+    from .gallery import write_gallery
+    from .pages.dirty import affected, record_links
+    from .pages.render import render_some
+
+    m, ds = p.minter, p.dataset
+    files = int(state.extra["files"])
+    counts = {"written": 0, "deleted": 0}
+    with journal.begin(out) as txn:
+        def put(rel: str, data: bytes) -> None:
+            """Stage *rel* unless the site already holds exactly these bytes."""
+            nonlocal files
+            try:
+                with open(out / rel, "rb") as f:
+                    if f.read(len(data) + 1) == data:
+                        return
+            except FileNotFoundError:
+                files += 1
+            except OSError:
+                pass
+            txn.write(rel, data)
+            counts["written"] += 1
+
+        def drop(rel: str) -> None:
+            nonlocal files
+            if (out / rel).is_file():
+                txn.delete(rel)
+                files -= 1
+                counts["deleted"] += 1
+
+        scratch = txn.staging / "scratch"
+        scratch.mkdir()
+        index = splice_dumps(out, scratch, state.extra["dumps"], front.owners, front.triples, front.terms,
+                             m.context, m.path_of, write=put, timings=timings)
+        for name in ("dump.nt", "dump.ttl", "dump.jsonld"):
+            txn.adopt(name, scratch / name)
+            counts["written"] += 1
+        for owner in front.owners:
+            path = m.path_of(owner)
+            if path and owner not in front.descriptions:  # removed: no record contributes to it any more
+                for suffix in (".ttl", ".nt", ".jsonld"):
+                    drop(path + suffix)
+        say(f"dumps: {len(front.owners)} resources spliced in ({timings['dumps']:.2f}s)")
+
+        t0 = time.perf_counter()
+        links = record_links(ds)
+        dirty = affected(ds, front.changed, state.extra["links"], links)
+        rendered = render_some(p, dirty.paths, dirty.feeds)
+        for name, data in rendered.files.items():
+            put(name, data)
+        for path in dirty.paths:
+            if path + ".html" not in rendered.files:
+                drop(path + ".html")
+        for name in dirty.feeds:
+            if name not in rendered.files:
+                drop(name)
+        for name in state.extra["sitemaps"]:
+            if name not in rendered.files:
+                drop(name)
+        gaps = {path: g for path, g in state.extra["google"].items() if path not in dirty.paths}
+        gaps.update(rendered.google.gaps)
+        google, warnings = _google(p, gaps)
+        report = p.report
+        report.results.extend(warnings)
+        timings["pages"] = time.perf_counter() - t0
+        say(f"{google.summary()} ({len(dirty.paths)} pages and {len(dirty.feeds)} calendars rendered again, "
+            f"{timings['pages']:.2f}s)")
+
+        t0 = time.perf_counter()
+        if write_gallery(p, scratch):
+            for path in sorted(scratch.rglob("*")):
+                rel = str(path.relative_to(scratch))
+                if path.is_file() and not rel.startswith("dump."):
+                    put(rel, path.read_bytes())
+        timings["gallery"] = time.perf_counter() - t0
+        put("void.ttl", void_ttl(p, index.triples))
+
+        new_state = inc.State(state.fingerprint, state.site_id, ds.site, before, front.kept, front.resolved, results,
+                              extra={"dumps": index, "links": links, "google": gaps, "files": files,
+                                     "sitemaps": sorted(n for n in rendered.files if n.startswith("sitemap"))})
+        txn.put_extra(state_path(out), state_bytes(new_state))
+        changed = _changed(before, _stamps(data_dir))
+        if changed:
+            raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
+                             f"versions; nothing was published and the previous {out.name}/ is unchanged. "
+                             "Run the build again.")
+        t0 = time.perf_counter()
+        txn.commit()
+        timings["publish"] = time.perf_counter() - t0
+    say(f"published in place: {counts['written']} files written, {counts['deleted']} removed "
+        f"({time.perf_counter() - t_start:.2f}s in all)")
+    return BuildResult(out, m.base, index.triples, index.resources, files, report, timings, counts_of(ds))
+
+
+def _google(p: Prepared, gaps: dict[str, list[Gap]]) -> tuple[GoogleReport, list[Result]]:
+    """The Google Event report and warnings of every talk page, from each page's gaps, in
+    the order a full build reports them (by page path)."""
+    from .pages.render import _add_gaps
+
+    google = GoogleReport()
+    warnings: list[Result] = []
+    for path in sorted(gaps):
+        _add_gaps(p, path, gaps[path], google, warnings)
+    return google, warnings
