@@ -356,8 +356,17 @@ def test_begin_refuses_an_out_that_is_not_a_folder(tmp_path: Path) -> None:
 def test_commit_applies_with_one_rename_per_file(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     real_replace, real_fsync = os.replace, os.fsync
-    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
-    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
+
+    def replace(a: str, b: str) -> None:
+        calls.append("replace")
+        real_replace(a, b)
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)
     with begin(out) as txn:
         for i in range(50):
             txn.write(f"talk/n{i}.html", b"x")
