@@ -14,10 +14,11 @@ How it works. Everything is staged in ``OUT.parent / f".{OUT.name}.txn-<pid>"`` 
 filesystem as OUT, so a staged file moves into place with one ``rename``): the data files
 as ``d/<n>``, one per write. ``commit`` writes ``journal.tmp`` (the deletions and the
 moves, as JSON), fsyncs it, renames it to ``journal`` and fsyncs the staging folder.
-That rename is the commit point. Then it applies the journal: unlink each deleted file
-and prune the folders that leaves empty (never OUT or OUT.parent), then ``rename`` each
-staged file over its target, creating missing folders; finally it removes the journal
-and the staging folder.
+That rename is the commit point. Then it applies the journal: in OUT, unlink each
+deleted file and prune the folders that leaves empty (never OUT itself), then ``rename``
+each staged file over its target, creating missing folders; then the same for the files
+beside OUT, last, so that the orchestrator's state never describes a version of the site
+that is not whole yet; finally it removes the journal and the staging folder.
 
 Guarantees.
 - Before the commit point (an exception, ``abort``, leaving the ``with`` block, a kill)
@@ -240,9 +241,7 @@ class Transaction:
             self._check_nesting()
             if self.sync:
                 os.sync()
-            entries = {"version": VERSION, "out": self.out.name,
-                       "delete": sorted(self._deletes),
-                       "move": [[n, target] for target, n in sorted(self._moves.items())]}
+            entries = {"version": VERSION, "out": self.out.name, "ops": self._ops()}
             tmp = self.staging / (JOURNAL + ".tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             try:
@@ -265,6 +264,20 @@ class Transaction:
                              f"{exc.strerror or exc} ({exc.filename}). The next build (or lod.journal.recover) "
                              "finishes publishing it.") from None
         self.state = "done"
+
+    def _ops(self) -> list[list[object]]:
+        """The journal's steps in order: the site's deletions, then its moves, then the same beside OUT.
+
+        Deletions come first so that a folder emptied by them is pruned before a move may
+        recreate it. The files beside OUT (the orchestrator's state) change last, so that
+        until the site is whole they still describe the previous version.
+        """
+        inside = self.out.name + "/"
+        ops: list[list[object]] = []
+        for in_out in (True, False):
+            ops += [["delete", t] for t in sorted(self._deletes) if t.startswith(inside) == in_out]
+            ops += [["move", t, n] for t, n in sorted(self._moves.items()) if t.startswith(inside) == in_out]
+        return ops
 
     def _check_nesting(self) -> None:
         """Refuse two written paths of which one is a folder of the other (the apply could not do both)."""
@@ -339,36 +352,31 @@ def _apply(parent: Path, staging: Path) -> None:
         raise BuildError(f"the transaction journal {staging / JOURNAL} has an unknown version; "
                          f"remove {staging} and run a full build.")
     out_name = entries["out"]
-    for target in entries["delete"] + [t for _n, t in entries["move"]]:
-        if target.startswith("/") or ".." in target.split("/"):
-            raise BuildError(f"the transaction journal {staging / JOURNAL} names {target!r}, outside "
+    ops = entries["ops"]
+    for op in ops:
+        if op[1].startswith("/") or ".." in op[1].split("/"):
+            raise BuildError(f"the transaction journal {staging / JOURNAL} names {op[1]!r}, outside "
                              f"{parent}; remove {staging} and run a full build.")
     base = os.fspath(parent)
     data = os.path.join(os.fspath(staging), "d")
-    for target in entries["delete"]:
-        path = os.path.join(base, target)
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass  # deleted before a kill, or never there
-        _prune(base, out_name, target)
-        _step("deleted " + target)
-    made: set[str] = set()
-    for n, target in entries["move"]:
-        src = os.path.join(data, str(n))
+    for op in ops:
+        target = op[1]
         dst = os.path.join(base, target)
+        if op[0] == "delete":
+            try:
+                os.unlink(dst)
+            except FileNotFoundError:
+                pass  # deleted before a kill, or never there
+            _prune(base, out_name, target)
+            _step("deleted " + target)
+            continue
+        src = os.path.join(data, str(op[2]))
         try:
             os.replace(src, dst)
         except FileNotFoundError:
-            if not os.path.lexists(src):
-                _step("moved " + target)
-                continue  # moved before a kill
-            folder = os.path.dirname(dst)
-            if folder in made:
-                raise
-            os.makedirs(folder, exist_ok=True)
-            made.add(folder)
-            os.replace(src, dst)
+            if os.path.lexists(src):  # else: moved before a kill
+                os.makedirs(os.path.dirname(dst), exist_ok=True)  # a new folder (or one pruned before a kill)
+                os.replace(src, dst)
         _step("moved " + target)
     os.unlink(staging / JOURNAL)
     _step("journal removed")

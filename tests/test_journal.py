@@ -171,6 +171,7 @@ def test_recover_after_a_kill_at_every_step_yields_old_or_exactly_the_new_tree(
     labels = steps(fresh(tmp_path, "probe"))
     assert labels[:2] == ["journal written", "committed"] and labels[-1] == "journal removed"
     assert len(labels) == 2 + 4 + 6 + 1  # 4 deletions, 6 moves (5 in OUT, 1 beside)
+    assert labels[-2] == "moved .site.lod-state/state.json"  # the state changes last
     old = beside(fresh(tmp_path, "old"))
     for k, label in enumerate(labels):
         out = fresh(tmp_path, f"k{k}")
@@ -180,6 +181,10 @@ def test_recover_after_a_kill_at_every_step_yields_old_or_exactly_the_new_tree(
                 change(txn)
                 txn.commit()
         monkeypatch.setattr(lod.journal, "_step", lod.journal._no_step)
+        now = beside(out)
+        if now[".site.lod-state/state.json"] == b'{"v": 2}':  # the state is new only once the site is whole
+            assert {n: v for n, v in now.items() if n.startswith("site")} == \
+                {n: v for n, v in expected(out).items() if n.startswith("site")}, label
         if k == 0:  # killed before the commit point: OUT untouched, the staging is garbage
             assert {n: v for n, v in beside(out).items() if not n.startswith(".site.txn-")} == old
             assert recover(out) is False
