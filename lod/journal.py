@@ -378,7 +378,10 @@ def _apply(parent: Path, staging: Path) -> None:
                 os.makedirs(os.path.dirname(dst), exist_ok=True)  # a new folder (or one pruned before a kill)
                 os.replace(src, dst)
         _step("moved " + target)
-    os.unlink(staging / JOURNAL)
+    try:
+        os.unlink(staging / JOURNAL)
+    except FileNotFoundError:
+        pass  # another recover finished first
     _step("journal removed")
     shutil.rmtree(staging, ignore_errors=True)
 

@@ -393,3 +393,37 @@ def test_recover_finishes_pruning_cut_short_between_two_folders(tmp_path: Path,
     (out / "deep" / "x" / "y").rmdir()  # y removed, x and deep not yet
     assert recover(out) is True
     assert beside(out) == expected(out)
+
+
+def test_commit_failing_after_the_commit_point_is_finished_by_recover(out: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.replace
+    calls = iter(range(10**9))
+
+    def denied(a: str, b: str) -> None:
+        if next(calls) == 2:
+            raise PermissionError(13, "Permission denied", b)
+        real(a, b)
+
+    monkeypatch.setattr(os, "replace", denied)
+    with pytest.raises(BuildError) as info:
+        with begin(out) as txn:
+            change(txn)
+            txn.commit()
+    assert str(info.value) == (f"the new version of site/ was committed but could not be applied: Permission denied "
+                               f"({out}/series/s/feed.ics). The next build (or lod.journal.recover) finishes publishing it.")
+    assert txn.state == "committed" and txn.staging.is_dir()  # leaving the with block did not abort it
+    monkeypatch.setattr(os, "replace", real)
+    assert recover(out) is True
+    assert beside(out) == expected(out)
+
+
+def test_commit_with_sync_flushes_once_before_the_commit_point(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[bool] = []
+    monkeypatch.setattr(os, "sync", lambda: synced.append((out.parent / ".site.txn-" f"{os.getpid()}" / "journal")
+                                                          .exists()))
+    with begin(out, sync=True) as txn:
+        change(txn)
+        txn.commit()
+    assert synced == [False]
+    assert beside(out) == expected(out)
