@@ -410,8 +410,9 @@ def test_commit_failing_after_the_commit_point_is_finished_by_recover(out: Path,
         with begin(out) as txn:
             change(txn)
             txn.commit()
-    assert str(info.value) == (f"the new version of site/ was committed but could not be applied: Permission denied "
-                               f"({out}/series/s/feed.ics). The next build (or lod.journal.recover) finishes publishing it.")
+    assert str(info.value) == ("the new version of site/ was committed but could not be applied: Permission denied "
+                               f"({out}/series/s/feed.ics). The next build (or lod.journal.recover) finishes "
+                               "publishing it.")
     assert txn.state == "committed" and txn.staging.is_dir()  # leaving the with block did not abort it
     monkeypatch.setattr(os, "replace", real)
     assert recover(out) is True
@@ -420,8 +421,8 @@ def test_commit_failing_after_the_commit_point_is_finished_by_recover(out: Path,
 
 def test_commit_with_sync_flushes_once_before_the_commit_point(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     synced: list[bool] = []
-    monkeypatch.setattr(os, "sync", lambda: synced.append((out.parent / ".site.txn-" f"{os.getpid()}" / "journal")
-                                                          .exists()))
+    journal = out.parent / f".site.txn-{os.getpid()}" / "journal"
+    monkeypatch.setattr(os, "sync", lambda: synced.append(journal.exists()))
     with begin(out, sync=True) as txn:
         change(txn)
         txn.commit()
