@@ -428,3 +428,29 @@ def test_commit_with_sync_flushes_once_before_the_commit_point(out: Path, monkey
         txn.commit()
     assert synced == [False]
     assert beside(out) == expected(out)
+
+
+def test_recover_repeats_a_deletion_under_what_has_become_a_file(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+
+    def edit(txn: lod.journal.Transaction) -> None:
+        txn.delete("x/y")  # never there; its folder x becomes a file in the same transaction
+        txn.write("x", b"x")
+
+    kill_at(3, monkeypatch)  # journal written, committed, deleted x/y, moved x: killed before the journal goes
+    with pytest.raises(Killed):
+        with begin(out) as txn:
+            edit(txn)
+            txn.commit()
+    monkeypatch.setattr(lod.journal, "_step", lod.journal._no_step)
+    assert recover(out) is True
+    assert tree(tmp_path) == {"site": None, "site/x": b"x"}
+
+
+def test_recover_leaves_the_staging_of_another_out_with_a_similar_name(out: Path) -> None:
+    other = out.parent / ".site.txn-x.txn-12"  # the staging of an OUT named "site.txn-x"
+    other.mkdir()
+    assert recover(out) is False
+    assert other.is_dir()
