@@ -27,7 +27,8 @@ Guarantees.
   ``begin`` calls, and which a build should call before anything else, full builds
   included) finishes an interrupted apply. Every step can be repeated: a move whose
   staged file is gone was done, a deletion of a missing file was done, so recovery may
-  itself be killed and run again.
+  itself be killed and run again. (If OUT itself was removed meanwhile, ``recover``
+  drops the transaction instead: there is nothing to roll forward onto.)
 - Problems that could make the apply fail half-way are refused before the commit point:
   a path outside OUT (absolute, ``..``, through a symbolic link), a target that is a
   folder, a path through a file of the current site.
@@ -322,11 +323,16 @@ def recover(out: Path | str) -> bool:
     """Finish an interrupted committed transaction on *out*; remove uncommitted staging.
 
     Return whether a committed transaction was rolled forward. Safe to call at the start
-    of every build, and again after it was itself interrupted.
+    of every build, and again after it was itself interrupted. Call it after
+    ``lod.publish._recover`` (which puts back an OUT a killed full swap left as ``.OUT.old``).
+    If OUT is not a folder (someone removed it), a committed transaction is dropped, files
+    beside OUT included: there is no site to roll forward, and applying it would leave a
+    folder of a few files that a full build would refuse to replace (it lacks the marker).
     """
     out = Path(out).absolute()
     parent = out.parent
     rolled = False
+    whole = out.is_dir() and not out.is_symlink()
     try:
         names = os.listdir(parent)
     except FileNotFoundError:
@@ -336,7 +342,7 @@ def recover(out: Path | str) -> bool:
         if not name.startswith(prefix) or not name[len(prefix):].isdigit():
             continue  # not ours (an OUT named "site.txn-x" has staging ".site.txn-x.txn-<pid>")
         staging = parent / name
-        if os.path.isfile(staging / JOURNAL):
+        if whole and os.path.isfile(staging / JOURNAL):
             _apply(parent, staging)
             rolled = True
         else:

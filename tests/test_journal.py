@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -454,3 +455,16 @@ def test_recover_leaves_the_staging_of_another_out_with_a_similar_name(out: Path
     other.mkdir()
     assert recover(out) is False
     assert other.is_dir()
+
+
+def test_recover_drops_a_committed_transaction_when_out_was_removed(out: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    kill_at(1, monkeypatch)
+    with pytest.raises(Killed):
+        with begin(out) as txn:
+            change(txn)
+            txn.commit()
+    monkeypatch.setattr(lod.journal, "_step", lod.journal._no_step)
+    shutil.rmtree(out)
+    assert recover(out) is False
+    assert beside(out) == {".site.lod-state": None, ".site.lod-state/state.json": b'{"v": 1}'}
