@@ -15,7 +15,7 @@ when the data has them: a talk without a title has no SUMMARY rather than a plac
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -258,7 +258,8 @@ def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
 
 
 def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int = 1,
-               sink: Callable[[str, bytes], bytes] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
+               sink: Callable[[str, bytes], bytes] | None = None,
+               only: Container[tuple[str, str]] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
     """Every calendar of the site, keyed by (kind, id) — ("site", "talks") for the archive — as (file name, bytes).
 
     Files: ``talks.ics``; ``series/<id>.ics``, ``event/<id>.ics``, ``person/<id>.ics`` and
@@ -266,14 +267,17 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
     the VEVENTs (each built once) and then the calendars are made on that many forked
     processes; the bytes are the same. With *sink*, each calendar's (file name, bytes) is
     handed to it where it is made (in a worker when parallel, e.g. to write the file there)
-    and what it returns is kept in place of the bytes.
+    and what it returns is kept in place of the bytes. With *only*, just the calendars of those
+    keys are made (the same bytes as in the whole set; ``lod.pages.render.render_some``).
     """
     from .pages.parallel import fork_map, slices
 
-    ds = p.dataset
-    plan = list(site_calendars(p, talks_under, person_talks))
+    plan = list(site_calendars(p, talks_under, person_talks, only))
     memo: dict[str, bytes] = {}
-    dated = [t for t in ds.talks.values() if t.start_at is not None]
+    if only is None:
+        dated = [t for t in p.dataset.talks.values() if t.start_at is not None]
+    else:
+        dated = list({t.id: t for _k, _n, _t, talks in plan for t in talks if t.start_at is not None}.values())
     if workers > 1:
         # First every VEVENT and VTIMEZONE, once each, shared by the calendars' workers.
         zones = sorted({zone for _k, _n, _t, talks in plan for zone in _zones(talks)})
@@ -300,16 +304,37 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
     return out
 
 
-def site_calendars(p: Prepared, talks_under: TalksOf,
-                   person_talks: TalksOfPerson) -> Iterator[tuple[tuple[str, str], str, str, list[R.Talk]]]:
-    """Every calendar the site may have, in order: (kind, id), file name, title and its talks (dated or not)."""
+def site_calendars(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson,
+                   only: Container[tuple[str, str]] | None = None
+                   ) -> Iterator[tuple[tuple[str, str], str, str, list[R.Talk]]]:
+    """Every calendar the site may have, in order: (kind, id), file name, title and its talks (dated or not).
+
+    With *only*, just those whose key is in it (the others' talks are not even looked up).
+    """
     ds = p.dataset
-    yield ("site", "talks"), "talks.ics", ds.site.title, list(ds.talks.values())
+    if only is None or ("site", "talks") in only:
+        yield ("site", "talks"), "talks.ics", ds.site.title, list(ds.talks.values())
     for sid, series in ds.series.items():
-        yield ("series", sid), f"{KIND_PATHS['series']}/{sid}.ics", series.name, talks_under("series", sid)
+        if only is None or ("series", sid) in only:
+            yield ("series", sid), f"{KIND_PATHS['series']}/{sid}.ics", series.name, talks_under("series", sid)
     for eid, event in ds.events.items():
-        yield ("event", eid), f"{KIND_PATHS['event']}/{eid}.ics", event.name, talks_under("event", eid)
+        if only is None or ("event", eid) in only:
+            yield ("event", eid), f"{KIND_PATHS['event']}/{eid}.ics", event.name, talks_under("event", eid)
     for pid, person in ds.people.items():
-        yield ("person", pid), f"{KIND_PATHS['person']}/{pid}.ics", f"Talks by {person.display_name}", person_talks(pid)
+        if only is None or ("person", pid) in only:
+            yield (("person", pid), f"{KIND_PATHS['person']}/{pid}.ics", f"Talks by {person.display_name}",
+                   person_talks(pid))
     for tid, talk in ds.talks.items():
-        yield ("talk", tid), f"{KIND_PATHS['talk']}/{tid}.ics", talk.title or ds.site.title, [talk]
+        if only is None or ("talk", tid) in only:
+            yield ("talk", tid), f"{KIND_PATHS['talk']}/{tid}.ics", talk.title or ds.site.title, [talk]
+
+
+def feed_keys(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson) -> dict[tuple[str, str], str]:
+    """The calendars the site has, (kind, id) → file name, without making any.
+
+    A calendar is written exactly when one of its talks has a start (``calendar`` returns
+    None otherwise), so this is the key set of ``site_feeds`` at a fraction of its cost:
+    pages link to the feeds that exist.
+    """
+    return {key: name for key, name, _title, talks in site_calendars(p, talks_under, person_talks)
+            if any(t.start_at is not None for t in talks)}

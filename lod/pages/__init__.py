@@ -13,7 +13,9 @@ feeds. The modules of this package, in the order a page needs them:
   functions with explicit escapes (they were the top of the profile as Jinja templates);
 - ``helpers``: what templates and those functions call (links for the page's depth),
   and the parts kept once per depth;
-- ``render``: the remaining templates, sitemap, and the stage's entry point;
+- ``render``: the remaining templates, sitemap, and the stage's entry points (``render_some``
+  renders a chosen set of pages and calendars, byte-identical to the full stage's);
+- ``dirty``: which pages and calendars can differ between two versions of the data;
 - ``parallel``: forked workers that render slices of the pages and calendars on every
   core from ``PARALLEL_THRESHOLD`` (2,000) resource pages on, the files being the same.
 """
@@ -22,8 +24,8 @@ from .constants import COERCED_TERMS, DATE_TERMS, ID_TERMS
 from .google import Gap, GoogleReport, google_event_gaps
 from .jsonld import JsonLdBuilder, script_json
 from .mathml import paragraphs_html, tex_html, tex_to_mathml
-from .render import PagesOutput, check_pages, environment, render_site, write_pages
+from .render import PagesOutput, check_pages, environment, render_site, render_some, write_pages
 
 __all__ = ["COERCED_TERMS", "DATE_TERMS", "ID_TERMS", "Gap", "GoogleReport", "JsonLdBuilder", "PagesOutput", "check_pages",
-           "environment", "google_event_gaps", "paragraphs_html", "render_site", "script_json", "tex_html",
+           "environment", "google_event_gaps", "paragraphs_html", "render_site", "render_some", "script_json", "tex_html",
            "tex_to_mathml", "write_pages"]

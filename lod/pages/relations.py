@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 from .. import records as R
-from ..publish import Prepared
+from ..iri import Minter
 from .constants import KIND_OF_PATH
 from .times import sort_key
 
 # ---------------------------------------------------------------- relations between records
 
 
+class HasDataset(Protocol):
+    """What the index reads of a ``Prepared``: the resolved records and the minter (``lod.pages.dirty``
+    builds an index from a Dataset alone)."""
+
+    @property
+    def dataset(self) -> R.Dataset: ...
+
+    @property
+    def minter(self) -> Minter: ...
+
+
 class SiteIndex:
     """Who is related to what, computed once from the resolved records."""
 
-    def __init__(self, p: Prepared) -> None:
+    def __init__(self, p: HasDataset) -> None:
         ds = self.ds = p.dataset
         self.m = p.minter
         self._latest_taken: str | None = None

@@ -13,7 +13,7 @@ upcoming on the index), computed once per build and injectable.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -276,9 +276,37 @@ def render_site(p: Prepared, now: datetime | None = None, threshold: int = PARAL
 def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int) -> PagesOutput:
     """The pages stage: with *root*, pages and calendars are written there as they are made
     (by the workers when parallel) and the returned ``files`` hold only their names."""
+    return _render(p, now, root, threshold, None, None)
+
+
+def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], now: datetime | None = None,
+                root: Path | None = None, threshold: int = PARALLEL_THRESHOLD) -> PagesOutput:
+    """Render only the pages *paths* (site paths P of ``P.html``) and the calendars *feed_names*
+    (``series/x.ics`` …), plus what is always made: ``index.html``, the sitemap, ``robots.txt``
+    and the site-wide ``talks.ics``. Each file has exactly the bytes ``render_site`` gives it.
+
+    What ``lod.pages.dirty.affected`` returns is meant for this. A path or calendar that
+    does not exist in *p* (a removed record, a talk that lost its date) is left out of
+    ``files``: the caller deletes those. ``google`` and ``warnings`` cover only the talk
+    pages rendered here, so a caller keeps the others' from the previous build.
+
+    It reads ``p.dataset``, ``p.minter`` and ``p.descriptions`` only (never ``p.triples``,
+    ``p.data`` or ``p.graph``), and ``p.descriptions`` may be any Mapping computing each
+    owner's description on first access: only the rendered pages' owners and the
+    resources their JSON-LD names are looked up; iterating it (for the sitemap) must
+    yield every owner. Which calendars exist (pages link to them) comes from
+    ``lod.feeds.feed_keys``, without making them.
+    """
+    return _render(p, now, root, threshold, set(paths), set(feed_names))
+
+
+def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
+            only_paths: set[str] | None, only_feeds: set[str] | None) -> PagesOutput:
+    """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given."""
     r = Renderer(p, now or build_now())
     m = p.minter
-    paths = r.resource_paths()
+    all_paths = r.resource_paths()
+    paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
     workers = worker_count(len(paths), threshold)
     files: dict[str, bytes] = {}
     writer = SiteWriter(root) if root is not None else None  # forked workers write through their copy
@@ -292,7 +320,13 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
 
     # Calendars first: pages link to the feeds that exist.
     sink = put if root is not None else None
-    for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink).items():
+    only: set[tuple[str, str]] | None = None
+    if only_feeds is not None:
+        exist = feeds.feed_keys(p, r.index.talks_under, r.index.person_talks)
+        r.feeds.update(exist)
+        only = {key for key, name in exist.items() if name in only_feeds or key == ("site", "talks")}
+    for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink,
+                                              only).items():
         files[name] = data
         r.feeds.add(key)
     google = GoogleReport()
@@ -313,7 +347,8 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
             files[name] = data
             if gaps is not None:
                 _add_gaps(p, name.removesuffix(".html"), gaps, google, warnings)
-    entries = [(m.base, r.index.lastmod(""))] + [(page_url(m.base, path), r.index.lastmod(path)) for path in paths]
+    entries = [(m.base, r.index.lastmod(""))] + [(page_url(m.base, path), r.index.lastmod(path))
+                                                 for path in all_paths]
     files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
     return PagesOutput(files, google, warnings)

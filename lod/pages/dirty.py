@@ -1,0 +1,334 @@
+"""Which pages and calendars can differ between two versions of the data.
+
+An incremental build renders again only what an edit can have changed. ``record_links``
+says, for every record (and topic), which other records its page and its calendar show
+something of; ``affected`` turns the records that changed into the pages and calendars
+to render again (``lod.pages.render.render_some`` renders them).
+
+The links of a page are *everything it reads*, transitively as the page does: a talk's
+page names its speakers and their organisations, every place up its venue's chain, its
+session, event and series; a place's page lists the talks at every place inside it, each
+with its speakers, their organisations and the talk's series; an organisation's page
+lists the people of every organisation under it and their talks … Records found through
+a reverse lookup (the talks at a place, the records taken from a source, a person's
+talks) count as read. So the rule is:
+
+    a page (or calendar) may differ only if its own record changed, or a record in its
+    links in the old data or in the new data changed.
+
+Why that is sound: if no record a page reads in the new data changed, and none it read in
+the old data changed, every lookup gives the same records with the same content in both
+(a record the new page finds by a reverse lookup is unchanged, so the old page found it
+too, and the other way round), so the page is the same. Which calendars exist is read
+the same way (a page links to its calendar only if it has one): the talks deciding it are
+in the links.
+
+The links are computed from the Dataset alone, and an orchestrator keeps them from the
+previous build, which it does not keep the Dataset of. Besides the records (kinds as in
+``Dataset.all_records``), the map has ``("topic", slug)`` for topic pages and
+``("calendar", file name)`` for every calendar a record may have (``("calendar",
+"person/x.ics")``): a calendar shows less than its page (no co-speakers, no
+organisations), so it has links of its own.
+
+Not covered here, because the orchestrator renders them again on every build: the index
+page, ``sitemap.xml`` (its ``lastmod`` dates come from every page's sources), ``robots.txt``
+and the site-wide ``talks.ics``. What is global to every page is the ``site`` block (title,
+licence, base URL …): put ``SITE`` (any key of kind ``"site"``) in *changed* when it changed,
+and ``affected`` says everything is dirty. ``now`` only changes the index page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .. import records as R
+from ..iri import KIND_PATHS, Minter
+from .relations import SiteIndex
+
+Key = tuple[str, str]  # (kind, id): kinds as in Dataset.all_records, plus "topic" and "calendar"
+SITE: Key = ("site", "site")  # in *changed* when the site block changed: every page shows it
+CALENDAR = "calendar"
+TOPIC = "topic"
+
+
+@dataclass
+class Affected:
+    """The pages and calendars that may differ, for ``render_some`` (and for deleting removed ones).
+
+    *paths* are site paths P of ``P.html`` (``talk/x``, ``topic/y``), *feeds* calendar file names
+    (``series/x.ics``); both include those of removed records and topics, which the new data
+    does not have (delete their files). The index, sitemap, robots.txt and ``talks.ics`` are
+    never listed: they are always rendered again. *everything* is True when every page may
+    differ (the site block changed); *paths* and *feeds* then hold every page and calendar
+    of either version. *keys* are the dirty pages and calendars as link keys.
+    """
+
+    everything: bool
+    paths: set[str] = field(default_factory=set)
+    feeds: set[str] = field(default_factory=set)
+    keys: set[Key] = field(default_factory=set)
+
+
+def path_of(key: Key) -> str:
+    """The site path of a page key: ``("organization", "nyu")`` → ``org/nyu``."""
+    return f"{KIND_PATHS[key[0]]}/{key[1]}"
+
+
+def feed_name(kind: str, rid: str) -> str:
+    """The calendar file of a record: ``person/x.ics``."""
+    return f"{KIND_PATHS[kind]}/{rid}.ics"
+
+
+@dataclass
+class _View:
+    """A Dataset with a minter, as SiteIndex reads a Prepared (topic paths do not depend on the base)."""
+
+    dataset: R.Dataset
+    minter: Minter
+
+
+class _Links:
+    """What each page and calendar reads, with the parts many pages share computed once."""
+
+    def __init__(self, ds: R.Dataset) -> None:
+        self.ds = ds
+        self.idx = SiteIndex(_View(ds, Minter()))
+        self._person: dict[str, frozenset[Key]] = {}
+        self._chain: dict[str, tuple[Key, ...]] = {}
+        self._item: dict[tuple[str, bool], frozenset[Key]] = {}
+        self._vevent: dict[str, frozenset[Key]] = {}
+
+    # ------------------------------------------------------------ shared parts
+
+    def person(self, pid: str) -> frozenset[Key]:
+        """A person's link with affiliations: the person and their organisations' names."""
+        got = self._person.get(pid)
+        if got is None:
+            rec = self.ds.people.get(pid)
+            got = frozenset([("person", pid)] + [("organization", o) for o in (rec.affiliations if rec else [])])
+            self._person[pid] = got
+        return got
+
+    def chain(self, pid: str | None) -> tuple[Key, ...]:
+        """A place and every place containing it (names, code, the nearest address)."""
+        if not pid:
+            return ()
+        got = self._chain.get(pid)
+        if got is None:
+            got = tuple(("place", pl.id) for pl in self.idx.place_chain(pid)) or (("place", pid),)
+            self._chain[pid] = got
+        return got
+
+    def ancestors(self, kind: str, rec: R.Scheduled) -> list[Key]:
+        """Session, event and series of a record (their names; a talk's JSON-LD, their offers)."""
+        return [(k, a.id) for k, a in self.idx.ancestors(kind, rec)]
+
+    def talk_item(self, t: R.Talk, show_parent: bool) -> frozenset[Key]:
+        """A talk as a list item: the talk, its speakers with their organisations, and its parents if shown."""
+        key = (t.id, show_parent)
+        got = self._item.get(key)
+        if got is None:
+            out: set[Key] = {("talk", t.id)}
+            for pid in t.speakers:
+                out |= self.person(pid)
+            if show_parent:
+                out.update(self.ancestors("talk", t))
+            got = self._item[key] = frozenset(out)
+        return got
+
+    def scheduled_item(self, kind: str, rec: R.Scheduled, show_parent: bool, out: set[Key]) -> None:
+        """A talk's item, or a session, event or series with everything nested in it."""
+        if isinstance(rec, R.Talk) and kind == "talk":
+            out |= self.talk_item(rec, show_parent)
+            return
+        out.add((kind, rec.id))
+        for k, child in self.idx.children.get((kind, rec.id), []):
+            self.scheduled_item(k, child, False, out)
+
+    def facts(self, rec: R.Scheduled, out: set[Key]) -> None:
+        """When, where (every place up the chain, as the text and the JSON-LD location show), who organises."""
+        out.update(self.chain(rec.venue))
+        out.update(self.chain(rec.online))
+        for agent in rec.organizers:
+            out.add(("person", agent) if agent in self.ds.people else ("organization", agent))
+
+    @staticmethod
+    def sources(rec: R.Record, out: set[Key]) -> None:
+        out.update(("source", s) for s in rec.sources)
+
+    def vevent(self, t: R.Talk) -> frozenset[Key]:
+        """A talk's VEVENT: the talk, its sources (DTSTAMP), its venue's chain and its online place."""
+        got = self._vevent.get(t.id)
+        if got is None:
+            out: set[Key] = {("talk", t.id), *self.chain(t.venue)}
+            if t.online:
+                out.add(("place", t.online))
+            self.sources(t, out)
+            got = self._vevent[t.id] = frozenset(out)
+        return got
+
+    # ------------------------------------------------------------ pages
+
+    def talk(self, t: R.Talk) -> set[Key]:
+        out: set[Key] = set(self.ancestors("talk", t))
+        for pid in [*t.speakers, *t.coauthors]:
+            out |= self.person(pid)
+        out.update(("person", a) for ref in t.references for a in ref.authors)
+        out.update(("source", v.source) for v in t.abstract_variants)
+        self.facts(t, out)
+        self.sources(t, out)
+        return out
+
+    def roles(self, agent: str, out: set[Key]) -> None:
+        for items in self.idx.roles.get(agent, {}).values():
+            for k, rec in items:
+                if isinstance(rec, R.Scheduled):
+                    self.scheduled_item(k, rec, k == "talk", out)
+
+    def person_page(self, rec: R.Person) -> set[Key]:
+        out: set[Key] = set()
+        for oid in rec.affiliations:
+            out.add(("organization", oid))
+            out.update(("organization", o.id) for o in self._org_parents(oid))
+        self.roles(rec.id, out)
+        self.sources(rec, out)
+        return out
+
+    def _org_parents(self, oid: str) -> list[R.Organization]:
+        out: list[R.Organization] = []
+        cur = self.ds.organizations[oid].parent if oid in self.ds.organizations else None
+        while cur and cur in self.ds.organizations and all(o.id != cur for o in out):
+            out.append(self.ds.organizations[cur])
+            cur = self.ds.organizations[cur].parent
+        return out
+
+    def organization(self, rec: R.Organization) -> set[Key]:
+        out: set[Key] = {("organization", o.id) for o in self._org_parents(rec.id)}
+        out.update(("organization", o) for o in self.idx.sub_orgs.get(rec.id, []))
+        for oid in self.idx.org_descendants(rec.id):  # the people of each, and their talks
+            out.add(("organization", oid))
+            for person in self.idx.members.get(oid, []):
+                out.add(("person", person.id))
+                for t in self.idx.person_talks(person.id):
+                    out |= self.talk_item(t, False)
+        self.roles(rec.id, out)
+        self.sources(rec, out)
+        return out
+
+    def place(self, rec: R.Place) -> set[Key]:
+        out: set[Key] = set(self.chain(rec.id))
+        for pid in self.idx.place_descendants(rec.id):
+            out.add(("place", pid))
+            for k, r in self.idx.at_place.get(pid, []):
+                if isinstance(r, R.Talk) and k == "talk":
+                    out |= self.talk_item(r, True)
+                    out.update(self.chain(r.venue))  # the room note
+                    out.update(self.chain(r.online))
+                else:
+                    out.add((k, r.id))
+        self.sources(rec, out)
+        return out
+
+    def scheduled(self, kind: str, rec: R.Scheduled) -> set[Key]:
+        """A series', event's or session's page: its parents, facts, contacts and whole programme."""
+        out: set[Key] = set(self.ancestors(kind, rec))
+        self.facts(rec, out)
+        if isinstance(rec, R.Gathering):
+            out.update(("person", pid) for pid in rec.contacts)
+        self.scheduled_item(kind, rec, False, out)
+        self.sources(rec, out)
+        return out
+
+    def source(self, rec: R.Source) -> set[Key]:
+        return {(k, r.id) for k, r in self.idx.by_source.get(rec.id, [])}
+
+    def topic(self, talks: list[R.Talk]) -> set[Key]:
+        out: set[Key] = set()
+        for t in talks:
+            out |= self.talk_item(t, True)
+        return out
+
+    def calendar(self, owner: Key, talks: Iterable[R.Talk], out: set[Key]) -> frozenset[Key]:
+        out.add(owner)
+        for t in talks:
+            out |= self.vevent(t)
+        return frozenset(out)
+
+
+def record_links(ds: R.Dataset) -> dict[Key, frozenset[Key]]:
+    """Every record's links: the records its page shows something of, transitively as the page shows them.
+
+    Keys: every record as (kind, id), every topic as ``("topic", slug)``, and every calendar
+    a series, event, person or talk may have as ``("calendar", "person/x.ics")``, whose
+    links are what the calendar shows (its owner, its talks, their sources and places).
+    A page's own record is not in its links. Only the resolved records are read, so the
+    map can be kept from one build to the next in place of the Dataset.
+    """
+    lk = _Links(ds)
+    idx = lk.idx
+    out: dict[Key, frozenset[Key]] = {}
+    for kind, rec in ds.all_records():
+        deps: set[Key]
+        if isinstance(rec, R.Talk):
+            deps = lk.talk(rec)
+        elif isinstance(rec, R.Person):
+            deps = lk.person_page(rec)
+        elif isinstance(rec, R.Organization):
+            deps = lk.organization(rec)
+        elif isinstance(rec, R.Place):
+            deps = lk.place(rec)
+        elif isinstance(rec, R.Source):
+            deps = lk.source(rec)
+        elif isinstance(rec, R.Scheduled):
+            deps = lk.scheduled(kind, rec)
+        else:  # pragma: no cover - every kind of record is handled above
+            raise TypeError(kind)
+        deps.discard((kind, rec.id))
+        out[(kind, rec.id)] = frozenset(deps)
+    for path, (_label, talks) in idx.topics.items():
+        out[(TOPIC, path.partition("/")[2])] = frozenset(lk.topic(talks))
+    for kind, table in (("series", ds.series), ("event", ds.events)):
+        for rid, gathering in table.items():
+            # Its talks, and the events and sessions it gathers them through.
+            through: set[Key] = set()
+            lk.scheduled_item(kind, gathering, False, through)
+            through = {k for k in through if k[0] != "talk"}
+            out[(CALENDAR, feed_name(kind, rid))] = lk.calendar((kind, rid), idx.talks_under(kind, rid), through)
+    for pid in ds.people:
+        out[(CALENDAR, feed_name("person", pid))] = lk.calendar(("person", pid), idx.person_talks(pid), set())
+    for tid, t in ds.talks.items():
+        out[(CALENDAR, feed_name("talk", tid))] = lk.vevent(t)
+    return out
+
+
+def affected(new: R.Dataset, changed: set[Key], old_links: dict[Key, frozenset[Key]],
+             new_links: dict[Key, frozenset[Key]] | None = None) -> Affected:
+    """The pages and calendars that may differ between the old data and *new*.
+
+    *changed*: the keys of the records added, removed or modified (compared with their
+    ``loc``: a Google Event warning names the talk's line), plus ``SITE`` if the site block
+    changed. *old_links* and *new_links* are ``record_links`` of the two versions
+    (*new_links* is computed from *new* when None).
+
+    Sound: a page or calendar whose bytes can differ between full renders of the two
+    versions is in the result (the module docstring says why). Tight: a page is dirty only
+    if its record changed or a record it shows changed; editing a talk's title dirties
+    the talk, its speakers, their organisations (and those above them), its series, event
+    and session, their organisers and contacts, the places it is at and those containing
+    them, its topics and its sources, not the other talks. The index page, sitemap,
+    robots.txt and ``talks.ics`` are not listed: they are always rendered again.
+    """
+    if new_links is None:
+        new_links = record_links(new)
+    if any(k[0] == "site" for k in changed):
+        keys = set(old_links) | set(new_links)
+        return Affected(True, {path_of(k) for k in keys if k[0] != CALENDAR},
+                        {k[1] for k in keys if k[0] == CALENDAR}, keys)
+    dirty: set[Key] = {k for k in changed if k[0] in KIND_PATHS}
+    for links in (old_links, new_links):
+        for key, deps in links.items():
+            if key not in dirty and (key in changed or not deps.isdisjoint(changed)):
+                dirty.add(key)
+    return Affected(False, {path_of(k) for k in dirty if k[0] != CALENDAR},
+                    {k[1] for k in dirty if k[0] == CALENDAR}, dirty)

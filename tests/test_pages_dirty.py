@@ -1,0 +1,227 @@
+"""lod.pages.dirty and render_some: after an edit, the pages and calendars said to be dirty are
+every one whose bytes changed, few enough to be worth it, and rendering only them gives the
+bytes of the full render."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import shutil
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lod import records as R
+from lod.pages import render_site, render_some
+from lod.pages.dirty import SITE, Affected, Key, affected, record_links
+from lod.pages.render import PagesOutput
+from lod.publish import Prepared, prepare
+from lod.serialize import Triple
+from lod.synth import write_synth
+
+from .conftest import SEED_DATA, TEST_BASE
+from .edits import EDITS, Skip, apply_edit
+
+NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
+ALWAYS = ("index.html", "robots.txt", "talks.ics")  # and sitemap*.xml: rendered on every build
+
+
+@dataclasses.dataclass
+class Version:
+    folder: Path
+    p: Prepared
+    out: PagesOutput
+    links: dict[Key, frozenset[Key]]
+
+
+def _version(folder: Path) -> Version:
+    p = prepare(folder, TEST_BASE)
+    return Version(folder, p, render_site(p, now=NOW), record_links(p.dataset))
+
+
+def _content(rec: R.Record) -> dict[str, Any]:
+    """A record as the orchestrator compares it: every field (loc included) but the talks written inside it."""
+    return {f.name: getattr(rec, f.name) for f in dataclasses.fields(rec) if f.name not in ("talks", "sessions")}
+
+
+def changed_keys(old: R.Dataset, new: R.Dataset, old_root: Path, new_root: Path) -> set[Key]:
+    """The records added, removed or modified between two Datasets (and SITE if the site block changed).
+
+    The two versions are in different folders here, where an orchestrator has one: file
+    names are compared relative to each folder.
+    """
+    def text(rec: Any, root: Path) -> str:
+        return repr(rec).replace(str(root), "")
+
+    a = {(k, r.id): text(_content(r), old_root) for k, r in old.all_records()}
+    b = {(k, r.id): text(_content(r), new_root) for k, r in new.all_records()}
+    out = {key for key in a.keys() ^ b.keys()}
+    out |= {key for key in a.keys() & b.keys() if a[key] != b[key]}
+    if text(old.site, old_root) != text(new.site, new_root):
+        out.add(SITE)
+    return out
+
+
+def differing(old: PagesOutput, new: PagesOutput) -> set[str]:
+    """The files whose bytes differ between two full renders (added and removed ones included)."""
+    return {name for name in old.files.keys() | new.files.keys() if old.files.get(name) != new.files.get(name)}
+
+
+def _always(name: str) -> bool:
+    return name in ALWAYS or (name.startswith("sitemap") and name.endswith(".xml"))
+
+
+def check_edit(base: Version, folder: Path, edit: str, seed: int) -> tuple[Version, Affected, str]:
+    """Apply one edit to a copy of *base*, and check the dirty rule and render_some against full renders."""
+    shutil.copytree(base.folder, folder)
+    try:
+        what = apply_edit(EDITS[edit], folder, random.Random(seed))
+    except Skip:
+        pytest.skip(f"the data has nothing {edit} applies to")
+    new = _version(folder)
+    changed = changed_keys(base.p.dataset, new.p.dataset, base.folder, folder)
+    aff = affected(new.p.dataset, changed, base.links, new.links)
+    diff = differing(base.out, new.out)
+    missed = sorted(name for name in diff if not _always(name)
+                    and not (name.endswith(".html") and name.removesuffix(".html") in aff.paths)
+                    and not (name.endswith(".ics") and name in aff.feeds))
+    assert missed == [], f"{what}: changed {sorted(changed)}; differing files not said to be dirty: {missed}"
+
+    some = render_some(new.p, aff.paths, aff.feeds, now=NOW)
+    wanted = {p + ".html" for p in aff.paths} | set(aff.feeds)
+    expected = {name: data for name, data in new.out.files.items() if name in wanted or _always(name)}
+    assert sorted(some.files) == sorted(expected), what
+    assert [name for name in expected if some.files[name] != expected[name]] == [], what
+    talk_pages = {p for p in aff.paths if p.startswith("talk/") and p + ".html" in new.out.files}
+    assert some.google.gaps == {p: new.out.google.gaps[p] for p in talk_pages}
+    assert sorted(w.focus for w in some.warnings) == sorted(w.focus for w in new.out.warnings
+                                                           if w.focus.removeprefix(TEST_BASE) in talk_pages)
+    return new, aff, what
+
+
+# ---------------------------------------------------------------- synthetic data
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Version:
+    folder = tmp_path_factory.mktemp("dirty-synth") / "data"
+    write_synth(48, folder, seed=3)
+    return _version(folder)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_affected_covers_every_differing_file_synthetic(synthetic: Version, tmp_path: Path, edit: str,
+                                                        seed: int) -> None:
+    check_edit(synthetic, tmp_path / "data", edit, seed)
+
+
+def test_affected_is_tight_for_a_talk_title(synthetic: Version, tmp_path: Path) -> None:
+    new, aff, what = check_edit(synthetic, tmp_path / "data", "talk_title", 7)
+    pages = sum(1 for name in new.out.files if name.endswith(".html")) - 1
+    assert not aff.everything
+    assert len(aff.paths) < 0.1 * pages, (what, sorted(aff.paths))
+    tid = next(k[1] for k in aff.keys if k[0] == "talk")
+    talks = {p for p in aff.paths if p.startswith("talk/")}
+    assert talks == {f"talk/{tid}"}, what  # no other talk's page
+    assert {f"talk/{tid}.ics", } <= aff.feeds
+    talk = new.p.dataset.talks[tid]
+    for pid in talk.speakers:
+        assert f"person/{pid}" in aff.paths and f"person/{pid}.ics" in aff.feeds
+
+
+def test_affected_everything_when_the_site_block_changes(synthetic: Version) -> None:
+    aff = affected(synthetic.p.dataset, {SITE}, synthetic.links, synthetic.links)
+    pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index"}
+    feeds = {name for name in synthetic.out.files if name.endswith(".ics")} - {"talks.ics"}
+    assert aff.everything and pages <= aff.paths and feeds <= aff.feeds
+
+
+def test_affected_nothing_when_nothing_changed(synthetic: Version) -> None:
+    aff = affected(synthetic.p.dataset, set(), synthetic.links, synthetic.links)
+    assert (aff.everything, aff.paths, aff.feeds) == (False, set(), set())
+
+
+def test_record_links_keys_every_page_and_calendar(synthetic: Version) -> None:
+    links = synthetic.links
+    pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index"}
+    aff = affected(synthetic.p.dataset, {SITE}, links, links)
+    assert aff.paths == pages
+    feeds = {name for name in synthetic.out.files if name.endswith(".ics")} - {"talks.ics"}
+    assert feeds <= aff.feeds  # and calendars that could exist (a person with no dated talk has none)
+
+
+# ---------------------------------------------------------------- the repository's data
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory: pytest.TempPathFactory) -> Version:
+    folder = tmp_path_factory.mktemp("dirty-seed") / "data"
+    shutil.copytree(SEED_DATA, folder)
+    return _version(folder)
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_affected_covers_every_differing_file_seed_data(seed: Version, tmp_path: Path, edit: str) -> None:
+    check_edit(seed, tmp_path / "data", edit, 11)
+
+
+# ---------------------------------------------------------------- render_some
+
+
+class LazyDescriptions(Mapping[str, list[Triple]]):
+    """Descriptions computed on first access (here: taken from a full grouping), counting the owners looked up."""
+
+    def __init__(self, full: dict[str, list[Triple]]) -> None:
+        self._full = full
+        self.computed: set[str] = set()
+
+    def __getitem__(self, owner: str) -> list[Triple]:
+        group = self._full[owner]
+        self.computed.add(owner)
+        return group
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._full)
+
+    def __len__(self) -> int:
+        return len(self._full)
+
+
+class _NoTriples(list[Triple]):
+    def __iter__(self) -> Iterator[Triple]:
+        raise AssertionError("render_some read p.data")
+
+    def __len__(self) -> int:
+        raise AssertionError("render_some read p.data")
+
+
+def test_render_some_reads_only_lazy_descriptions(synthetic: Version) -> None:
+    p = synthetic.p
+    lazy = LazyDescriptions(p.descriptions)
+    q = Prepared(p.dataset, p.minter, _NoTriples(), p.report)
+    q.__dict__["descriptions"] = lazy
+    tid = sorted(p.dataset.talks)[0]
+    person = p.dataset.talks[tid].speakers[0]
+    out = render_some(q, [f"talk/{tid}", f"person/{person}"], [f"talk/{tid}.ics"], now=NOW)
+    for name in ("index.html", "robots.txt", "sitemap.xml", "talks.ics", f"talk/{tid}.html",
+                 f"person/{person}.html", f"talk/{tid}.ics"):
+        assert out.files[name] == synthetic.out.files[name], name
+    assert len(out.files) == 7
+    assert len(lazy.computed) < 0.2 * len(lazy), "render_some looked up most descriptions"
+    assert "triples" not in q.__dict__ and "graph" not in q.__dict__
+
+
+def test_render_some_everything_equals_render_site(synthetic: Version) -> None:
+    names = synthetic.out.files
+    paths = {n.removesuffix(".html") for n in names if n.endswith(".html") and n != "index.html"}
+    feeds = {n for n in names if n.endswith(".ics")}
+    assert render_some(synthetic.p, paths, feeds, now=NOW).files == names
+
+
+def test_render_some_leaves_out_what_does_not_exist(synthetic: Version) -> None:
+    out = render_some(synthetic.p, ["talk/no-such-talk", "topic/no-such-topic"], ["person/nobody.ics"], now=NOW)
+    assert sorted(out.files) == sorted(n for n in synthetic.out.files if _always(n))
