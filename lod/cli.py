@@ -21,7 +21,8 @@ def _say(message: str) -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     from .publish import build
 
-    result = build(args.data, args.out, args.base_url, progress=None if args.quiet else _say)
+    result = build(args.data, args.out, args.base_url, progress=None if args.quiet else _say,
+                   incremental=not args.full)
     warnings = result.report.warnings
     print(f"built {result.out}: {result.triples} triples, {result.resources} resources, {result.files} files "
           f"({len(warnings)} warning{'s' if len(warnings) != 1 else ''}; 'lod validate --warnings' lists them)")
@@ -106,9 +107,13 @@ def parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="build the site from the records in --data")
     b.add_argument("--data", default="data", help="folder of YAML records (default: data)")
-    b.add_argument("--out", default="site", help="output folder, replaced atomically (default: site)")
+    b.add_argument("--out", default="site", help="output folder (default: site); a full build replaces it "
+                   "atomically, a rebuild publishes the changed files through a journal")
     b.add_argument("--base-url", default=None, help="base of every IRI (default: the site's base_url, else http://localhost:8000/)")
     b.add_argument("--quiet", action="store_true", help="no progress messages")
+    b.add_argument("--full", action="store_true",
+                   help="rebuild everything, ignoring the state the last build left beside the site "
+                        "(by default only what the changed records touch is rebuilt)")
     b.set_defaults(func=cmd_build)
 
     v = sub.add_parser("validate", help="check the records and the SHACL shapes; exit 1 on violations")

@@ -25,7 +25,9 @@ import hashlib
 import pickle
 import sys
 from collections.abc import Iterable, Iterator, Mapping
+import dataclasses
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from importlib import resources
 from typing import Any
 
@@ -98,16 +100,41 @@ def _tables(ds: R.Dataset) -> dict[str, dict[str, Any]]:
             "series": ds.series, "event": ds.events, "session": ds.sessions, "talk": ds.talks}
 
 
-def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]
-                    ) -> tuple[set[Key], dict[Key, R.Record]]:
-    """The keys of the records added, removed or changed between two builds' ``resolved_blobs``,
-    and the previous version of each of them that existed.
+@dataclass
+class Changes:
+    """How the records differ between two builds."""
+
+    changed: set[Key]  # added, removed, or with another value in a field other than where it is written
+    previous: dict[Key, R.Record]  # the previous version of each changed record that existed
+    moved: dict[Key, Location]  # records that differ only in where they are written (lines shifted)
+
+
+def _same_but_where(a: Any, b: Any) -> bool:
+    """Whether two records are equal except for where they and their parts are written, which
+    nothing published shows (only SHACL results and error messages say where a record is)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Location):
+        return True
+    if dataclasses.is_dataclass(a):
+        return all(_same_but_where(getattr(a, f.name), getattr(b, f.name))
+                   for f in dataclass_fields(a) if f.name != "locs")
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(_same_but_where, a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_but_where(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> Changes:
+    """How the records of two builds' ``resolved_blobs`` differ.
 
     Equal pickles mean equal records, so most files cost one comparison of bytes; where the
     bytes differ (an edit, or only a different sharing of equal values) records are compared.
     """
     changed: set[Key] = set()
     previous: dict[Key, R.Record] = {}
+    moved: dict[Key, Location] = {}
     before: dict[Key, R.Record] = {}
     after: dict[Key, R.Record] = {}
     for rel in old.keys() | new.keys():
@@ -118,11 +145,16 @@ def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]
         after.update(((k, rec.id), rec) for k, rec in (pickle.loads(b) if b is not None else []))
     # A record that moved to another file shows in both: compared by key, not by file.
     for key in before.keys() | after.keys():
-        if before.get(key) != after.get(key):
-            changed.add(key)
-            if key in before:
-                previous[key] = before[key]
-    return changed, previous
+        was, now = before.get(key), after.get(key)
+        if was == now:
+            continue
+        if was is not None and now is not None and _same_but_where(was, now):
+            moved[key] = now.loc
+            continue
+        changed.add(key)
+        if was is not None:
+            previous[key] = was
+    return Changes(changed, previous, moved)
 
 
 class Contributors:
@@ -302,10 +334,14 @@ def results_by_owner(report: Report) -> dict[str, list[Result]]:
     return out
 
 
-def merged_report(old: Mapping[str, list[Result]], redone: set[str], fresh: Report) -> Report:
-    """The previous results, with those of the *redone* owners replaced by *fresh* ones, in a
-    full check's order (sorted)."""
-    results = [r for owner, rs in old.items() if owner not in redone for r in rs]
+def merged_report(old: Mapping[str, list[Result]], redone: set[str], fresh: Report,
+                  moved: Mapping[str, Location] | None = None) -> Report:
+    """The previous results, with those of the *redone* owners replaced by *fresh* ones and
+    those of the *moved* owners (resource IRI → where its record is now written) relocated,
+    in a full check's order (sorted)."""
+    moved = moved or {}
+    results = [r if owner not in moved else dataclasses.replace(r, location=moved[owner])
+               for owner, rs in old.items() if owner not in redone for r in rs]
     results += fresh.results
     results.sort()
     return Report(results)

@@ -116,6 +116,19 @@ class Transaction:
         """Stage *data* as the new content of OUT/*rel*."""
         self._stage(self._inside_out(rel, "write"), data)
 
+    def adopt(self, rel: str, path: Path) -> None:
+        """Stage the file at *path* (on OUT's filesystem, e.g. under ``staging``) as the new
+        content of OUT/*rel*, by renaming it: for large files written elsewhere (the dumps)."""
+        target = self._inside_out(rel, "write")
+        self._open()
+        self._check_target(target, "write")
+        n = self._moves.get(target)
+        if n is None:
+            n = self._moves[target] = self._n
+            self._n += 1
+        self._deletes.discard(target)
+        os.replace(path, self._data / str(n))
+
     def delete(self, rel: str) -> None:
         """Stage the deletion of OUT/*rel* (a file; nothing happens if it does not exist)."""
         self._unstage(self._inside_out(rel, "delete"))

@@ -19,19 +19,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 
 from . import records as R
 from .errors import BuildError, ConfigError, ValidationFailed
-from .dumps import write_descriptions
+from .incremental import results_by_owner
+from .dumps import DumpIndex, write_descriptions
 from .formats import RDF_FORMATS
 from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
 from .load import Kept, load_files
 from .mapping import graph_of, origins, to_triples
 from .serialize import Terms, Triple, jsonld_context, sort_canonical, sorted_triples, to_turtle
 from .shacl import check as shacl_check
-from .validate import Report, validate
+from .validate import Report, Result, validate
 from .vocab import DCAT, DCTERMS, LOD_NS, PREFIXES, RDF, VOID, XSD
 
 MARKER = ".lod-site.json"
@@ -61,11 +63,13 @@ class Prepared:
 
     dataset: R.Dataset
     minter: Minter
-    data: list[Triple]
+    data: list[Triple] | None  # None in an incremental rebuild, which maps only some resources
     report: Report
     # What an incremental build keeps (``prepare(keep=True)``): each data file's parse and records.
     parsed: dict[str, Kept] = field(default_factory=dict)
     file_keys: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # Filled by the pages stage: each talk page's gaps in Google's Event requirements.
+    google_gaps: dict[str, list[Any]] = field(default_factory=dict)
 
     @functools.cached_property
     def terms(self) -> Terms:
@@ -78,7 +82,13 @@ class Prepared:
 
         *data* is sorted in place: one list, not two.
         """
-        sort_canonical(self.data, self.terms)
+        data = self._data()
+        sort_canonical(data, self.terms)
+        return data
+
+    def _data(self) -> list[Triple]:
+        if self.data is None:
+            raise RuntimeError("this dataset was prepared incrementally: it has no list of all its triples")
         return self.data
 
     @functools.cached_property
@@ -89,7 +99,7 @@ class Prepared:
     @functools.cached_property
     def graph(self) -> Graph:
         """The triples in an rdflib Graph, built on first use: for library users, slow and large at scale."""
-        return graph_of(self.data)
+        return graph_of(self._data())
 
 
 def counts_of(ds: R.Dataset) -> dict[str, int]:
@@ -240,8 +250,10 @@ class SiteWriter:
 
 
 def write_site(p: Prepared, root: Path, progress: Progress | None = None,
-               timings: dict[str, float] | None = None) -> tuple[int, int, int]:
-    """Write every published file of *p* under *root*; return (triples, resources, files)."""
+               timings: dict[str, float] | None = None, index: DumpIndex | None = None) -> tuple[int, int, int]:
+    """Write every published file of *p* under *root*; return (triples, resources, files).
+
+    *index*, if given, is filled with where each subject is in the dumps (``lod.dumps``)."""
     say = progress or (lambda _m: None)
     timings = timings if timings is not None else {}
     w = SiteWriter(root)
@@ -252,7 +264,7 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     # One pass writes the three dumps and each resource's three files (lod.dumps); it
     # writes exactly the formats of RDF_FORMATS, which this checks.
     assert sorted(f.suffix for f in RDF_FORMATS) == [".jsonld", ".nt", ".ttl"]
-    resources_written = write_descriptions(triples, p.terms, m.context, root, m.path_of, w.write, timings)
+    resources_written = write_descriptions(triples, p.terms, m.context, root, m.path_of, w.write, timings, index)
     p.terms.clear(keep_nt=True)  # the Turtle and JSON-LD texts are not needed again
     w.files += len(RDF_FORMATS)
     w.write("context.jsonld", (json.dumps(jsonld_context(prefixes), indent=2, sort_keys=True) + "\n").encode())
@@ -339,19 +351,39 @@ def _changed(before: dict[str, tuple[int, int, int]], after: dict[str, tuple[int
 
 
 def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[str] = "site",
-          base_url: str | None = None, progress: Progress | None = None) -> BuildResult:
-    """Build the site from *data_dir* into *out_dir*, atomically. Raises LodError subclasses on bad input."""
+          base_url: str | None = None, progress: Progress | None = None, incremental: bool = True) -> BuildResult:
+    """Build the site from *data_dir* into *out_dir*. Raises LodError subclasses on bad input.
+
+    With *incremental* (the default) and the state an earlier build left beside the site,
+    only what changed is rebuilt and published in place (``lod.rebuild``); otherwise, or when
+    the rebuild cannot be incremental, the whole site is built and swapped in atomically.
+    Either way a failed build leaves the previous site as it was, and the output is the same.
+    """
+    from . import journal
+    from .rebuild import rebuild, settled
+
+    say = progress or (lambda _m: None)
     out = Path(out_dir).absolute()
     _check_out(out)
+    if out.parent.is_dir():
+        _recover(out)
+        journal.recover(out)
+    if incremental and out.is_dir():
+        result = rebuild(data_dir, out, base_url, progress)
+        if result is not None:
+            return result
     timings: dict[str, float] = {}
+    taken = time.time_ns()
     before = _stamps(data_dir)
-    p = prepare(data_dir, base_url, progress, timings)
+    p = prepare(data_dir, base_url, progress, timings, keep=True)
+    shacl_results = results_by_owner(p.report)
     out.parent.mkdir(parents=True, exist_ok=True)
     _recover(out)
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    index = DumpIndex()
     try:
         staging.mkdir()
-        n_triples, n_resources, n_files = write_site(p, staging, progress, timings)
+        n_triples, n_resources, n_files = write_site(p, staging, progress, timings, index)
         # Further writers of the site (pages, feeds, query gallery) are called here, each
         # returning the number of files it wrote.
         from .pages import write_pages
@@ -363,13 +395,42 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
             raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
                              f"versions; nothing was published and the previous {out.name}/ is unchanged. "
                              "Run the build again.")
+        sitemaps = sorted(f.name for f in staging.glob("sitemap*.xml"))
         swap_in(staging, out)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        what = "no space left on the device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        raise BuildError(f"could not write the site: {what} ({exc.filename or out}). "
-                         f"The previous {out.name}/ is unchanged.") from None
+        raise write_error(exc, out) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    t0 = time.perf_counter()
+    _save_state(p, out, settled(before, taken), shacl_results, index, sitemaps, n_files, say)
+    timings["state"] = time.perf_counter() - t0
     return BuildResult(out, p.minter.base, n_triples, n_resources, n_files, p.report, timings, counts_of(p.dataset))
+
+
+def write_error(exc: OSError, out: Path) -> BuildError:
+    """The message for a site that could not be written (before anything was published)."""
+    what = "no space left on the device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    return BuildError(f"could not write the site: {what} ({exc.filename or out}). "
+                      f"The previous {out.name}/ is unchanged.")
+
+
+def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
+                shacl_results: dict[str, list[Result]], index: DumpIndex, sitemaps: list[str], n_files: int,
+                say: Progress) -> None:
+    """Leave beside the freshly built *out* what the next build needs to be incremental."""
+    from . import incremental as inc
+    from .pages.dirty import record_links
+    from .rebuild import marker_id, write_state
+
+    site_id = marker_id(out)
+    state = inc.State(inc.fingerprint(p.minter.base), site_id or "", p.dataset.site, before, p.parsed,
+                      inc.resolved_blobs(p.file_keys, p.dataset), shacl_results,
+                      extra={"dumps": index, "links": record_links(p.dataset), "google": p.google_gaps,
+                             "files": n_files, "sitemaps": sitemaps})
+    try:
+        write_state(out, state)
+    except OSError as exc:  # the site is built; only the next build's speed is lost
+        say(f"note: could not save the build state beside the site ({exc.strerror or exc}); "
+            "the next build will be a full one")

@@ -26,12 +26,21 @@ from .iri import DEFAULT_BASE_URL, Minter
 from .load import Kept, load_files
 from .mapping import origins, to_triples
 from .pages.google import Gap, GoogleReport
-from .publish import BuildResult, Prepared, Progress, _changed, _stamps, counts_of, site_prefixes, void_ttl
+from .publish import (BuildResult, Prepared, Progress, _changed, _stamps, counts_of, site_prefixes, void_ttl,
+                      write_error)
 from .serialize import Terms, sort_canonical
 from .shacl import check as shacl_check
 from .validate import Report, Result
 
 STATE_SUFFIX = ".lod-state"
+# A file written this shortly before the build stamped it might be written again within the
+# same clock tick, keeping its size and time: it is parsed again next time (git's "racy" files).
+RACY_NS = 2_000_000_000
+
+
+def settled(stamps: dict[str, tuple[int, int, int]], taken_ns: int) -> dict[str, tuple[int, int, int]]:
+    """The stamps (taken at *taken_ns*) that a later build may trust: not of a file modified just before."""
+    return {rel: st for rel, st in stamps.items() if st[2] < taken_ns - RACY_NS}
 
 
 def state_path(out: Path) -> Path:
@@ -87,7 +96,9 @@ class Front:
         self.resolved = inc.resolved_blobs(merger.keys, ds)
         timings["load"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        self.changed, self.previous = inc.changed_records(state.resolved, self.resolved)
+        changes = inc.changed_records(state.resolved, self.resolved)
+        self.changed, self.previous = changes.changed, changes.previous
+        self.moved = {str(self.minter.resource(kind, rid)): loc for (kind, rid), loc in changes.moved.items()}
         self.owners = inc.affected_owners(self.changed, self.previous, ds, self.minter)
         self.terms = Terms(site_prefixes(self.minter))
         self.descriptions = inc.Descriptions(ds, self.minter, self.terms)
@@ -106,7 +117,7 @@ class Front:
         else:
             where = inc.origins_of(ds, m, self.owners, self.descriptions.contributors)
             fresh = inc.check_owners(self.descriptions, self.owners, where)
-            report = inc.merged_report(state.results, self.owners, fresh)
+            report = inc.merged_report(state.results, self.owners, fresh, self.moved)
             self.rechecked = len(self.owners)
         timings["validate"] = time.perf_counter() - t0
         results = inc.results_by_owner(report)
@@ -115,7 +126,7 @@ class Front:
         return report, results
 
 
-def _marker_id(out: Path) -> str | None:
+def marker_id(out: Path) -> str | None:
     """The identity of the fully built site *out*: its marker file's inode and modification time
     (a full build writes a new marker; an incremental build never rewrites it)."""
     from .publish import MARKER
@@ -142,11 +153,12 @@ def rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
     why = None
     if state is None:
         why = "there is no state from an earlier build beside the site"
-    elif state.site_id != _marker_id(out):
+    elif state.site_id != marker_id(out):
         why = "the site is not the one the saved state describes"
     if why is not None or state is None:
         say(f"full build: {why}")
         return None
+    taken = time.time_ns()
     before = _stamps(data_dir)
     front = Front(state, data_dir, base_url, before, timings)
     ds, m = front.ds, front.minter
@@ -163,14 +175,17 @@ def rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
     report, results = front.validate(state, timings)
     say(f"validate: {front.rechecked} resources checked again, {len(report.violations)} violations, "
         f"{len(report.warnings)} warnings ({timings['validate']:.2f}s)")
-    p = Prepared(ds, m, [], report)
+    p = Prepared(ds, m, None, report)  # no whole triple list: what needs one must not run here
     p.__dict__["terms"] = front.terms  # the cached properties, filled for the pages stage
     p.__dict__["descriptions"] = front.descriptions
-    return _publish(p, front, state, out, data_dir, before, results, timings, t_start, say)
+    try:
+        return _publish(p, front, state, out, data_dir, before, taken, results, timings, t_start, say)
+    except OSError as exc:  # before the commit point: the journal published nothing
+        raise write_error(exc, out) from None
 
 
 def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: str | os.PathLike[str],
-             before: dict[str, tuple[int, int, int]], results: dict[str, list[Result]],
+             before: dict[str, tuple[int, int, int]], taken: int, results: dict[str, list[Result]],
              timings: dict[str, float], t_start: float, say: Progress) -> BuildResult:
     """Write what changed through one journal transaction on *out*, the new state with it."""
     from . import journal
@@ -206,11 +221,12 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
 
         scratch = txn.staging / "scratch"
         scratch.mkdir()
-        index = splice_dumps(out, scratch, state.extra["dumps"], front.owners, front.triples, front.terms,
-                             m.context, m.path_of, write=put, timings=timings)
-        for name in ("dump.nt", "dump.ttl", "dump.jsonld"):
-            txn.adopt(name, scratch / name)
-            counts["written"] += 1
+        index = state.extra["dumps"]
+        if front.owners:
+            index = splice_dumps(out, scratch, index, front.owners, front.triples, front.terms,
+                                 m.context, m.path_of, write=put, timings=timings)
+        else:
+            timings["dumps"] = 0.0
         for owner in front.owners:
             path = m.path_of(owner)
             if path and owner not in front.descriptions:  # removed: no record contributes to it any more
@@ -243,15 +259,22 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
             f"{timings['pages']:.2f}s)")
 
         t0 = time.perf_counter()
-        if write_gallery(p, scratch):
-            for path in sorted(scratch.rglob("*")):
-                rel = str(path.relative_to(scratch))
-                if path.is_file() and not rel.startswith("dump."):
-                    put(rel, path.read_bytes())
+        # The gallery's answers and the VoID description depend on the triples alone.
+        if front.owners and write_gallery(p, scratch):
+            for made in sorted(scratch.rglob("*")):
+                rel = str(made.relative_to(scratch))
+                if made.is_file() and not rel.startswith("dump."):
+                    put(rel, made.read_bytes())
         timings["gallery"] = time.perf_counter() - t0
-        put("void.ttl", void_ttl(p, index.triples))
+        for name in ("dump.nt", "dump.ttl", "dump.jsonld"):  # after the gallery, which queries dump.nt
+            if (scratch / name).exists():
+                txn.adopt(name, scratch / name)
+                counts["written"] += 1
+        if front.owners:
+            put("void.ttl", void_ttl(p, index.triples))
 
-        new_state = inc.State(state.fingerprint, state.site_id, ds.site, before, front.kept, front.resolved, results,
+        new_state = inc.State(state.fingerprint, state.site_id, ds.site, settled(before, taken), front.kept,
+                              front.resolved, results,
                               extra={"dumps": index, "links": links, "google": gaps, "files": files,
                                      "sitemaps": sorted(n for n in rendered.files if n.startswith("sitemap"))})
         txn.put_extra(state_path(out), state_bytes(new_state))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection
 from datetime import date, datetime, timedelta, timezone as dt_timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import records as R
@@ -60,9 +62,25 @@ def lexical(moment: datetime) -> str:
 
 
 class _Resolver:
-    def __init__(self, ds: R.Dataset) -> None:
+    def __init__(self, ds: R.Dataset, only: Collection[tuple[str, str]] | None = None) -> None:
         self.ds = ds
         self.errors: list[RecordError] = []
+        self.only = only
+
+    def records(self) -> list[tuple[str, R.Record]]:
+        """The records to resolve: all, or those *only* names (the rest are resolved already)."""
+        everything = self.ds.all_records()
+        if self.only is None:
+            return everything
+        only = self.only
+        return [(kind, rec) for kind, rec in everything if (kind, rec.id) in only]
+
+    def table(self, kind: str, table: dict[str, Any]) -> list[Any]:
+        """The records of one table to resolve."""
+        if self.only is None:
+            return list(table.values())
+        only = self.only
+        return [rec for rid, rec in table.items() if (kind, rid) in only]
 
     def fail(self, kind: str, rec: R.Record, field: str, problem: str, fix: str) -> None:
         self.errors.append(RecordError(rec.where(field.split("[")[0]), f"{kind} {rec.id}, field {field}", problem, fix))
@@ -86,7 +104,7 @@ class _Resolver:
             self.ref(kind, rec, f"{field}[{i}]", v, *tables)
 
     def check_references(self) -> None:
-        for kind, rec in self.ds.all_records():
+        for kind, rec in self.records():
             if kind != "source":
                 if not rec.sources:
                     self.fail(kind, rec, "sources", "no source is given.", "list the ids of the sources this record was taken from.")
@@ -99,26 +117,26 @@ class _Resolver:
                 elif getattr(rec, key) in (None, [], {}):
                     self.fail(kind, rec, f"inferred.{key}", f"the field {key!r} is not set, so nothing was inferred.",
                               "remove this entry or set the field.")
-        for src in self.ds.sources.values():
+        for src in self.table("source", self.ds.sources):
             if not (src.document or src.url):
                 self.fail("source", src, "document", "the source has neither a document name nor a URL.",
                           "add 'document:' (a file or document name) or 'url:'.")
         for rid in sorted(set(self.ds.people) & set(self.ds.organizations)):
             self.fail("organization", self.ds.organizations[rid], "id", f"{rid!r} is both a person and an organisation id.",
                       "rename one of them so that organizers can name it unambiguously.")
-        for p in self.ds.people.values():
+        for p in self.table("person", self.ds.people):
             self.refs("person", p, "affiliations", p.affiliations, "organizations")
             if not (p.name or p.given_name or p.family_name):
                 self.fail("person", p, "name", "the person has no name.", "add given_name and family_name (or name).")
-        for o in self.ds.organizations.values():
+        for o in self.table("organization", self.ds.organizations):
             self.ref("organization", o, "parent", o.parent, "organizations")
-        for pl in self.ds.places.values():
+        for pl in self.table("place", self.ds.places):
             self.ref("place", pl, "contained_in", pl.contained_in, "places")
             if pl.url and not pl.virtual:
                 self.fail("place", pl, "url", "only an online place has a meeting link.", "add 'virtual: true' or remove 'url'.")
         self.check_cycles("organization", self.ds.organizations, "parent")
         self.check_cycles("place", self.ds.places, "contained_in")
-        for kind, rec in self.ds.all_records():
+        for kind, rec in self.records():
             if isinstance(rec, R.Scheduled):
                 self.ref(kind, rec, "venue", rec.venue, "places")
                 self.ref(kind, rec, "online", rec.online, "places")
@@ -199,7 +217,7 @@ class _Resolver:
     def inherit(self) -> None:
         # Only talks inherit: a session or event states its own place and mode (a lunch
         # break in a workshop is not in the workshop's room).
-        for rec in self.ds.talks.values():
+        for rec in self.table("talk", self.ds.talks):
             chain = self.chain(rec)
             for attr in ("attendance", "language"):
                 if getattr(rec, attr) is None:
@@ -210,7 +228,7 @@ class _Resolver:
                 rec.venue = next((c.venue for c in chain if c.venue), None)
             if rec.attendance != "in-person" and rec.online is None:
                 rec.online = next((c.online for c in chain if c.online), None)
-        for kind, record in self.ds.all_records():
+        for kind, record in self.records():
             if isinstance(record, R.Scheduled):
                 if record.attendance == "online" and record.venue:
                     self.fail(kind, record, "venue", "an online-only talk has no physical venue.", "remove 'venue' or set 'attendance: hybrid'.")
@@ -274,7 +292,7 @@ class _Resolver:
                       local=moment, zone=zname)
 
     def times(self) -> None:
-        for kind, rec in self.ds.all_records():
+        for kind, rec in self.records():
             if not isinstance(rec, R.Scheduled):
                 continue
             zone, zname, origin = self.zone_of(rec)
@@ -329,9 +347,15 @@ class _Resolver:
             rec.duration_iso = iso_duration(dur) if dur is not None else None
 
 
-def resolve(ds: R.Dataset) -> None:
-    """Link and complete a freshly loaded Dataset in place; raise RecordErrors on any problem."""
-    r = _Resolver(ds)
+def resolve(ds: R.Dataset, only: Collection[tuple[str, str]] | None = None) -> None:
+    """Link and complete a freshly loaded Dataset in place; raise RecordErrors on any problem.
+
+    With *only* (record keys), resolve just those records, the others being resolved
+    already and unaffected (``resolution_deps``: none of what they read changed); the checks
+    that span tables (an id used for a person and an organisation, loops of parents) still
+    look at everything. Its errors can differ in number and order from a full resolve's.
+    """
+    r = _Resolver(ds, only)
     r.check_references()
     if not r.errors:
         r.inherit()
@@ -339,3 +363,54 @@ def resolve(ds: R.Dataset) -> None:
         r.times()
     if r.errors:
         raise RecordErrors(r.errors)
+
+
+def resolution_deps(ds: R.Dataset) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
+    """What resolving each record reads of other records, as keys: whether each record it
+    names exists (and is an online place or not), the chain of series, events and sessions
+    a talk inherits from, and the places up from their venues (a time zone).
+
+    A record none of whose keys here was added, removed or changed (other than in where it
+    is written) resolves as before: an incremental load resolves only the others.
+    """
+    r = _Resolver(ds)
+    out: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
+    for kind, rec in ds.all_records():
+        keys: set[tuple[str, str]] = {("source", s) for s in getattr(rec, "sources", [])}
+        if isinstance(rec, R.Person):
+            keys.update(("organization", o) for o in rec.affiliations)
+        elif isinstance(rec, R.Organization) and rec.parent:
+            keys.add(("organization", rec.parent))
+        elif isinstance(rec, R.Place) and rec.contained_in:
+            keys.add(("place", rec.contained_in))
+        if isinstance(rec, R.Scheduled):
+            for c in r.chain(rec):
+                if c is not rec:
+                    keys.add((_kind_of(c), c.id))
+                for pid in (c.venue, c.online):
+                    seen: set[str] = set()
+                    while pid and pid not in seen:
+                        seen.add(pid)
+                        keys.add(("place", pid))
+                        place = ds.places.get(pid)
+                        pid = place.contained_in if place is not None else None
+            for agent in rec.organizers:
+                keys.update((("person", agent), ("organization", agent)))
+        if isinstance(rec, R.Gathering):
+            keys.update(("person", p) for p in rec.contacts)
+        if isinstance(rec, R.Event) and rec.series:
+            keys.add(("series", rec.series))
+        if isinstance(rec, R.Talk):
+            keys.update(("person", p) for p in rec.speakers + rec.coauthors)
+            for ref in rec.references:
+                keys.update(("person", p) for p in ref.authors)
+            keys.update(("source", v.source) for v in rec.abstract_variants if v.source)
+            if rec.part_of:
+                keys.update((k, rec.part_of) for k in ("series", "event", "session"))
+        keys.discard((kind, rec.id))
+        out[(kind, rec.id)] = frozenset(keys)
+    return out
+
+
+def _kind_of(rec: R.Record) -> str:
+    return {R.Series: "series", R.Event: "event", R.Session: "session", R.Talk: "talk"}[type(rec)]

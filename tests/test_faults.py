@@ -37,7 +37,9 @@ def lod_build(data: Path, out: Path) -> subprocess.Popen[bytes]:
 
 
 def leftovers(out: Path) -> list[str]:
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+    """What a build left beside *out* besides its state (``lod.rebuild.state_path``)."""
+    return sorted(p.name for p in out.parent.iterdir()
+                  if p.name.startswith(f".{out.name}.") and p.name != f".{out.name}.lod-state")
 
 
 # ---------------------------------------------------------------- SIGKILL at random points
@@ -172,23 +174,26 @@ def test_faults_record_file_changed_during_build_is_never_half_published(tmp_pat
     print(f"edits during the build: {results}")
 
 
-def test_faults_build_refuses_to_publish_when_a_record_file_changed(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    # Deterministic version of the above: the file changes between reading and swapping in.
+@pytest.mark.parametrize("incremental", [False, True])
+def test_faults_build_refuses_to_publish_when_a_record_file_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     incremental: bool) -> None:
+    # Deterministic version of the above: the file changes between reading and publishing.
     import lod.publish
+    import lod.rebuild
 
     data = write_records(tmp_path / "data", {"a.yaml": GOOD})
     out = tmp_path / "site"
     build(data, out, TEST_BASE)
     before = tree(out)
-    real = lod.publish.write_site
+    module, name = (lod.rebuild, "_google") if incremental else (lod.publish, "write_site")
+    real = getattr(module, name)
 
-    def write_then_edit(*args: object, **kwargs: object) -> tuple[int, int, int]:
+    def write_then_edit(*args: object, **kwargs: object) -> object:
         (data / "a.yaml").write_text(NEWER + "\n", encoding="utf-8")
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(lod.publish, "write_site", write_then_edit)
+    monkeypatch.setattr(module, name, write_then_edit)
     with pytest.raises(lod.publish.BuildError) as info:
-        build(data, out, TEST_BASE)
+        build(data, out, TEST_BASE, incremental=incremental)
     assert str(info.value).startswith(f"the record file {data}/a.yaml changed during the build")
     assert tree(out) == before and leftovers(out) == []

@@ -1,37 +1,225 @@
-"""A rebuild after editing one record is byte-identical to a full build of the edited data."""
+"""A rebuild after editing records is incremental and byte-identical to a full build of the
+edited data; when it cannot be incremental it says why and builds in full; a failed
+rebuild leaves the site and its state as they were."""
 
 from __future__ import annotations
 
+import os
+import random
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from lod.publish import build
+from lod.errors import RecordErrors, ValidationFailed
+from lod.publish import BuildResult, build
+from lod.rebuild import state_path
 from lod.synth import write_synth
+
+from .conftest import SEED_DATA
+from .edits import EDITS, Skip, apply_edit, random_edit
+
+BASE = "http://localhost:8000/"
+EPOCH = "1735689600"  # the build's date: the index page shows the talks still to come
 
 
 def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_rebuild_after_one_edit_equals_a_full_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735689600")  # pages show the build's date
-    data = tmp_path / "data"
-    write_synth(20, data)
-    site = tmp_path / "site"
-    build(data, site, "http://localhost:8000/")
-    before = _tree(site)
+class Run:
+    """A build whose progress messages are kept."""
 
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def __call__(self, data: Path, out: Path, **kw: bool) -> BuildResult:
+        self.said = []
+        return build(data, out, BASE, progress=self.said.append, **kw)
+
+    @property
+    def incremental(self) -> bool:
+        return any(m.startswith("published in place") for m in self.said)
+
+
+def _same_as_full(data: Path, site: Path, result: BuildResult, tmp: Path) -> None:
+    fresh = tmp / "fresh"
+    shutil.rmtree(fresh, ignore_errors=True)
+    full = build(data, fresh, BASE, incremental=False)
+    rebuilt, whole = _tree(site), _tree(fresh)
+    assert sorted(rebuilt) == sorted(whole)
+    assert [name for name in whole if rebuilt[name] != whole[name]] == []
+    assert [str(r) for r in result.report.results] == [str(r) for r in full.report.results]
+    assert (result.triples, result.resources, result.files, result.counts) == \
+        (full.triples, full.resources, full.files, full.counts)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Synthetic data and its full build, copied by each test."""
+    root = tmp_path_factory.mktemp("base")
+    write_synth(40, root / "data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        build(root / "data", root / "site", BASE)
+    return root
+
+
+def _copy(built: Path, tmp: Path) -> tuple[Path, Path]:
+    shutil.copytree(built / "data", tmp / "data")
+    # Hard links: the copy is the same site (its marker file's identity is what the state names);
+    # a rebuild replaces files, it never writes into one.
+    shutil.copytree(built / "site", tmp / "site", copy_function=os.link)
+    shutil.copy2(state_path(built / "site"), state_path(tmp / "site"))
+    return tmp / "data", tmp / "site"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+
+
+# One of each family of edits runs by default; the rest with the heavy tests (.ci/run).
+EVERYDAY = {"talk_title", "talk_speakers", "rename_place", "move_organization", "add_talk_to_series", "delete_talk",
+            "shift_lines"}
+
+
+@pytest.mark.parametrize("edit", [e if e in EVERYDAY else pytest.param(e, marks=pytest.mark.heavy)
+                                  for e in sorted(EDITS)])
+def test_rebuild_after_an_edit_is_incremental_and_equals_a_full_build(edit: str, built: Path, tmp_path: Path) -> None:
+    data, site = _copy(built, tmp_path)
+    try:
+        what = apply_edit(EDITS[edit], data, random.Random(edit))
+    except Skip:
+        pytest.skip(f"the synthetic data has nothing {edit} applies to")
+    run = Run()
+    result = run(data, site)
+    assert run.incremental, (what, run.said)
+    _same_as_full(data, site, result, tmp_path)
+
+
+def test_rebuild_after_many_edits_in_a_row_stays_equal_to_a_full_build(built: Path, tmp_path: Path) -> None:
+    data, site = _copy(built, tmp_path)
+    rng = random.Random(7)
+    run = Run()
+    for _ in range(6):
+        random_edit(data, rng)
+        result = run(data, site)
+        assert run.incremental, run.said
+    _same_as_full(data, site, result, tmp_path)
+
+
+def test_rebuild_of_the_seed_data_after_edits_equals_a_full_build(tmp_path: Path) -> None:
+    data, site = tmp_path / "data", tmp_path / "site"
+    shutil.copytree(SEED_DATA, data)
+    build(data, site, BASE)
+    rng = random.Random(3)
+    run = Run()
+    for name in ("talk_title", "rename_person", "move_place", "talk_topics", "rename_event", "remove_source_ref"):
+        apply_edit(EDITS[name], data, rng)
+        result = run(data, site)
+        assert run.incremental, run.said
+    _same_as_full(data, site, result, tmp_path)
+
+
+def test_rebuild_without_changes_writes_only_what_depends_on_nothing(built: Path, tmp_path: Path) -> None:
+    _data, site = _copy(built, tmp_path)
+    before = _tree(site)
+    run = Run()
+    run(tmp_path / "data", site)
+    assert run.incremental
+    assert "published in place: 0 files written, 0 removed" in run.said[-1]
+    assert _tree(site) == before
+
+
+def test_rebuild_reports_bad_records_like_a_full_build_and_changes_nothing(built: Path, tmp_path: Path) -> None:
+    data, site = _copy(built, tmp_path)
+    before, state = _tree(site), state_path(site).read_bytes()
+    series = sorted((data / "series").glob("*.yaml"))[0]
+    series.write_text(series.read_text(encoding="utf-8").replace("  - id: ", "  - id: Bad Id ", 1), encoding="utf-8")
+    with pytest.raises(RecordErrors) as incremental:
+        build(data, site, BASE)
+    with pytest.raises(RecordErrors) as full:
+        build(data, tmp_path / "other", BASE)
+    assert str(incremental.value) == str(full.value)
+    assert _tree(site) == before
+    assert state_path(site).read_bytes() == state
+
+
+def test_rebuild_reports_shape_violations_like_a_full_build_and_changes_nothing(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lod.incremental
+    import lod.rebuild
+    from lod.shacl import check
+    from lod.validate import load_shapes
+
+    # A stricter shape the data met all along: event names without '#'.
+    strict = load_shapes()
+    strict.parse(data="""@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix schema: <http://schema.org/> .
+        <urn:strict> a sh:NodeShape ; sh:targetClass schema:Event ;
+          sh:property [ sh:path schema:name ; sh:pattern "^[^#]*$" ; sh:message "no # in a name" ] .""",
+                 format="turtle")
+    for module in (sys.modules["lod.publish"], lod.incremental, lod.rebuild):
+        monkeypatch.setattr(module, "shacl_check",
+                            lambda triples, where, only=None: check(triples, where, strict, only))
+    data, site = _copy(built, tmp_path)
+    before = _tree(site)
     series = sorted((data / "series").glob("*.yaml"))[0]
     text = series.read_text(encoding="utf-8")
     assert "title: On " in text
-    series.write_text(text.replace("title: On ", "title: Revised On ", 1), encoding="utf-8")
-    build(data, site, "http://localhost:8000/")  # over the previous site
+    series.write_text(text.replace("title: On ", "title: On#1 ", 1), encoding="utf-8")
+    with pytest.raises(ValidationFailed) as full:
+        build(data, tmp_path / "probe", BASE)
+    with pytest.raises(ValidationFailed) as incremental:
+        build(data, site, BASE)
+    assert "no # in a name" in str(full.value.report)  # type: ignore[attr-defined]
+    assert str(incremental.value.report) == str(full.value.report)  # type: ignore[attr-defined]
+    assert _tree(site) == before
 
-    fresh = tmp_path / "fresh"
-    build(data, fresh, "http://localhost:8000/")
-    rebuilt, full = _tree(site), _tree(fresh)
-    assert sorted(rebuilt) == sorted(full)
-    assert [name for name in full if rebuilt[name] != full[name]] == []
-    assert any(b"Revised On" in full[name] for name in full if name.startswith("talk/"))
-    assert rebuilt != before
+
+def test_rebuild_without_state_builds_in_full_and_says_why(built: Path, tmp_path: Path) -> None:
+    data, site = _copy(built, tmp_path)
+    state_path(site).unlink()
+    run = Run()
+    run(data, site)
+    assert not run.incremental
+    assert run.said[0] == "full build: there is no state from an earlier build beside the site"
+    assert state_path(site).is_file()  # the next one can be incremental
+
+
+def test_rebuild_of_a_site_replaced_since_builds_in_full(built: Path, tmp_path: Path) -> None:
+    data, site = _copy(built, tmp_path)
+    other = tmp_path / "other"
+    build(data, other, BASE, incremental=False)
+    shutil.rmtree(site)
+    other.rename(site)  # the state beside site/ describes the old one
+    run = Run()
+    run(data, site)
+    assert run.said[0] == "full build: the site is not the one the saved state describes"
+
+
+def test_rebuild_after_a_site_settings_change_builds_in_full(built: Path, tmp_path: Path) -> None:
+    data, site = _copy(built, tmp_path)
+    (data / "site.yaml").write_text("site:\n  title: Another title\n", encoding="utf-8")
+    run = Run()
+    result = run(data, site)
+    assert "full build: the site settings changed" in run.said
+    _same_as_full(data, site, result, tmp_path)
+
+
+def test_rebuild_with_other_code_builds_in_full(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lod.incremental
+
+    data, site = _copy(built, tmp_path)
+    monkeypatch.setattr(lod.incremental, "_code_digest", lambda: "another version")
+    run = Run()
+    run(data, site)
+    assert "full build: the code, the Python version or the base URL differ from the last build" in run.said
+
+
+def test_build_full_ignores_the_state(built: Path, tmp_path: Path) -> None:
+    data, site = _copy(built, tmp_path)
+    run = Run()
+    run(data, site, incremental=False)
+    assert not run.incremental

@@ -71,7 +71,8 @@ def test_check_owners_gives_the_full_check_after_an_edit(edit: str, tmp_path: Pa
         after, ds, m, triples, terms, report = _full(tmp_path)
     except Exception as exc:  # the edit made the data invalid: not what this test is about
         pytest.fail(f"edit {edit!r} broke the data: {exc}")
-    changed, previous = changed_records(blobs0, resolved_blobs(after.keys, ds))
+    changes = changed_records(blobs0, resolved_blobs(after.keys, ds))
+    changed, previous = changes.changed, changes.previous
     assert changed
     owners = affected_owners(changed, previous, ds, m)
     descs = Descriptions(ds, m, terms)
@@ -80,7 +81,8 @@ def test_check_owners_gives_the_full_check_after_an_edit(edit: str, tmp_path: Pa
         assert descs.get(owner, []) == whole.get(owner, [])
     assert not types_changed(changed, previous, ds, m)
     fresh = check_owners(descs, owners, origins_of(ds, m, owners, descs.contributors))
-    assert merged_report(results_by_owner(report0), owners, fresh).results == report.results
+    moved = {str(m.resource(k, rid)): loc for (k, rid), loc in changes.moved.items()}
+    assert merged_report(results_by_owner(report0), owners, fresh, moved).results == report.results
 
 
 @pytest.mark.parametrize("source", ["seed", "synth"])

@@ -73,6 +73,16 @@ def test_commit_writes_replaces_deletes_and_prunes_emptied_folders(out: Path) ->
     assert txn.state == "done"
 
 
+def test_adopt_publishes_a_file_written_elsewhere_by_renaming_it(out: Path) -> None:
+    with begin(out) as txn:
+        big = txn.staging / "scratch-dump.nt"
+        big.write_bytes(b"<a> <b> <c> .\n")
+        txn.adopt("dump.nt", big)
+        assert not big.exists()
+        txn.commit()
+    assert (out / "dump.nt").read_bytes() == b"<a> <b> <c> .\n"
+
+
 def test_delete_last_file_keeps_out_itself(tmp_path: Path) -> None:
     out = tmp_path / "site"
     (out / "a" / "b").mkdir(parents=True)

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
+import lod.incremental
 import lod.publish
+import lod.rebuild
 from lod.cli import main
 from lod.errors import ConfigError
 from lod.publish import MARKER, build
@@ -62,7 +64,8 @@ def test_publish_violation_stops_the_build_and_keeps_previous_site(
           sh:property [ sh:path schema:url ; sh:minCount 1 ; sh:message "a talk needs a url here" ] .""",
                  format="turtle")
     real = lod.publish.shacl_check
-    monkeypatch.setattr(lod.publish, "shacl_check", lambda triples, where: real(triples, where, strict))
+    for module in (lod.publish, lod.incremental, lod.rebuild):  # the full build's check and the rebuild's
+        monkeypatch.setattr(module, "shacl_check", lambda triples, where, only=None: real(triples, where, strict, only))
     (data / "a.yaml").write_text(GOOD.replace("A talk", "Another title"), encoding="utf-8")
     assert main(["build", "--data", str(data), "--out", str(out), "--quiet"]) == 1
     err = capsys.readouterr().err
@@ -79,9 +82,13 @@ def test_publish_interrupted_build_keeps_previous_site(built: tuple[Path, Path, 
         raise KeyboardInterrupt
 
     monkeypatch.setattr(lod.publish, "void_graph", interrupted)
-    assert main(["build", "--data", str(data), "--out", str(out), "--quiet"]) == 130
-    assert tree(out) == before
-    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".site")] == []
+    state = lod.rebuild.state_path(out).read_bytes()
+    for how in ("--full", None):  # interrupted in a full build, then in an incremental one
+        (data / "a.yaml").write_text(GOOD.replace("A talk", f"Another title {how}"), encoding="utf-8")
+        assert main(["build", "--data", str(data), "--out", str(out), "--quiet", *([how] if how else [])]) == 130
+        assert tree(out) == before
+        assert [p.name for p in out.parent.iterdir() if p.name.startswith(".site")] == [".site.lod-state"]
+        assert lod.rebuild.state_path(out).read_bytes() == state
 
 
 def test_publish_refuses_to_replace_a_folder_it_did_not_build(tmp_path: Path) -> None:

@@ -399,8 +399,9 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
                 threshold: int = PARALLEL_THRESHOLD) -> int:
     """Write the pages, sitemap, robots.txt and calendar feeds of *p* under *root*; return the file count.
 
-    The talk pages' gaps in Google's Event requirements are reported through *progress*
-    and added to ``p.report`` as warnings (one per talk page that lacks a required property).
+    The talk pages' gaps in Google's Event requirements are reported through *progress*,
+    added to ``p.report`` as warnings (one per talk page that lacks a required property)
+    and kept in ``p.google_gaps``.
     From *threshold* resource pages on, forked workers render and write the pages and
     calendars on every core; the files are the same as in-process.
     """
@@ -409,6 +410,7 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
     t0 = time.perf_counter()
     out = _stage(p, now, root, threshold)
     p.report.results.extend(out.warnings)
+    p.google_gaps = out.google.gaps  # kept for an incremental rebuild
     timings["pages"] = time.perf_counter() - t0
     n_ics = sum(1 for name in out.files if name.endswith(".ics"))
     n_html = sum(1 for name in out.files if name.endswith(".html"))
