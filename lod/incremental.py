@@ -38,6 +38,7 @@ from .errors import Location
 from .iri import KIND_PATHS, Minter, slugify
 from .load import Kept
 from .mapping import emits, record_triples
+from .resolve import resolution_deps
 from .serialize import Terms, Triple, sort_canonical
 from .shacl import check as shacl_check
 from .validate import Report, Result
@@ -89,10 +90,27 @@ def fingerprint(base_url: str) -> str:
 
 
 def resolved_blobs(keys: Mapping[str, list[Key]], ds: R.Dataset) -> dict[str, bytes]:
-    """Each data file's records after resolution, pickled (``(kind, record)`` in file order)."""
+    """Each data file's records after resolution, pickled: whether it is a record file, and its
+    ``(kind, record)`` in file order."""
     tables = _tables(ds)
-    return {rel: pickle.dumps([(k, tables[k][rid]) for k, rid in ks], pickle.HIGHEST_PROTOCOL)
+    record_files = set(ds.files)
+    return {rel: pickle.dumps((rel in record_files, [(k, tables[k][rid]) for k, rid in ks]), pickle.HIGHEST_PROTOCOL)
             for rel, ks in keys.items()}
+
+
+def _records_of(blob: bytes) -> list[tuple[str, R.Record]]:
+    records: list[tuple[str, R.Record]] = pickle.loads(blob)[1]
+    return records
+
+
+def file_deps(keys: Mapping[str, list[Key]], ds: R.Dataset) -> dict[str, frozenset[Key]]:
+    """What resolving each file's records reads of other records (``lod.resolve.resolution_deps``)."""
+    tables = _tables(ds)
+    out: dict[str, frozenset[Key]] = {}
+    for rel, ks in keys.items():
+        per_record = resolution_deps([(k, tables[k][rid]) for k, rid in ks], ds)
+        out[rel] = frozenset().union(*per_record.values())
+    return out
 
 
 def _tables(ds: R.Dataset) -> dict[str, dict[str, Any]]:
@@ -109,7 +127,7 @@ class Changes:
     moved: dict[Key, Location]  # records that differ only in where they are written (lines shifted)
 
 
-def _same_but_where(a: Any, b: Any) -> bool:
+def same_but_where(a: Any, b: Any) -> bool:
     """Whether two records are equal except for where they and their parts are written, which
     nothing published shows (only SHACL results and error messages say where a record is)."""
     if type(a) is not type(b):
@@ -117,12 +135,12 @@ def _same_but_where(a: Any, b: Any) -> bool:
     if isinstance(a, Location):
         return True
     if dataclasses.is_dataclass(a):
-        return all(_same_but_where(getattr(a, f.name), getattr(b, f.name))
+        return all(same_but_where(getattr(a, f.name), getattr(b, f.name))
                    for f in dataclass_fields(a) if f.name != "locs")
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(map(_same_but_where, a, b))
+        return len(a) == len(b) and all(map(same_but_where, a, b))
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same_but_where(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(same_but_where(a[k], b[k]) for k in a)
     return bool(a == b)
 
 
@@ -141,14 +159,14 @@ def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> Chang
         a, b = old.get(rel), new.get(rel)
         if a == b:
             continue
-        before.update(((k, rec.id), rec) for k, rec in (pickle.loads(a) if a is not None else []))
-        after.update(((k, rec.id), rec) for k, rec in (pickle.loads(b) if b is not None else []))
+        before.update(((k, rec.id), rec) for k, rec in (_records_of(a) if a is not None else []))
+        after.update(((k, rec.id), rec) for k, rec in (_records_of(b) if b is not None else []))
     # A record that moved to another file shows in both: compared by key, not by file.
     for key in before.keys() | after.keys():
         was, now = before.get(key), after.get(key)
         if was == now:
             continue
-        if was is not None and now is not None and _same_but_where(was, now):
+        if was is not None and now is not None and same_but_where(was, now):
             moved[key] = now.loc
             continue
         changed.add(key)

@@ -428,6 +428,7 @@ def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
     state = inc.State(inc.fingerprint(p.minter.base), site_id or "", p.dataset.site, before, p.parsed,
                       inc.resolved_blobs(p.file_keys, p.dataset), shacl_results,
                       extra={"dumps": index, "links": record_links(p.dataset), "google": p.google_gaps,
+                             "deps": inc.file_deps(p.file_keys, p.dataset),
                              "files": n_files, "sitemaps": sitemaps})
     try:
         write_state(out, state)

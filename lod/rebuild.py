@@ -17,13 +17,15 @@ from __future__ import annotations
 import os
 import pickle
 import time
-import uuid
 from pathlib import Path
+from typing import Any
 
 from . import incremental as inc
-from .errors import BuildError, ValidationFailed
+from . import records as R
+from .errors import BuildError, RecordErrors, ValidationFailed
 from .iri import DEFAULT_BASE_URL, Minter
-from .load import Kept, load_files
+from .load import Insert, Merger, SiteBlock, SiteNeedsMerge, data_files, load_files, read_file
+from .resolve import resolve
 from .mapping import origins, to_triples
 from .pages.google import Gap, GoogleReport
 from .publish import (BuildResult, Prepared, Progress, _changed, _stamps, counts_of, site_prefixes, void_ttl,
@@ -34,8 +36,9 @@ from .validate import Report, Result
 
 STATE_SUFFIX = ".lod-state"
 # A file written this shortly before the build stamped it might be written again within the
-# same clock tick, keeping its size and time: it is parsed again next time (git's "racy" files).
-RACY_NS = 2_000_000_000
+# same tick of the kernel's file clock (a few ms), keeping its size and time: it is parsed
+# again next time (git's "racy" files).
+RACY_NS = 100_000_000
 
 
 def settled(stamps: dict[str, tuple[int, int, int]], taken_ns: int) -> dict[str, tuple[int, int, int]]:
@@ -46,11 +49,6 @@ def settled(stamps: dict[str, tuple[int, int, int]], taken_ns: int) -> dict[str,
 def state_path(out: Path) -> Path:
     """Where the state of the site *out* is kept: beside it, never published."""
     return out.with_name(f".{out.name}{STATE_SUFFIX}")
-
-
-def new_site_id() -> str:
-    """A fresh identity for a fully built site (its marker and its state both carry it)."""
-    return uuid.uuid4().hex
 
 
 def read_state(out: Path) -> inc.State | None:
@@ -79,24 +77,30 @@ def write_state(out: Path, state: inc.State) -> None:
     os.replace(tmp, path)
 
 
+class FullBuild(Exception):
+    """The rebuild cannot be incremental; the message says why."""
+
+
 class Front:
-    """The first stages of a rebuild: what changed, and the data of the owners it touches."""
+    """The first stages of a rebuild: what changed, and the data of the owners it touches.
+
+    Loading: only the data files whose stamps changed are parsed again, and only the records
+    of the files that changed or that read something of a record that changed
+    (``lod.resolve.resolution_deps``) are resolved again; the other files' records come
+    resolved from the state. Bad data is reported by a full load, word for word.
+    """
 
     def __init__(self, state: inc.State, data_dir: str | os.PathLike[str], base_url: str | None,
                  stamps: dict[str, tuple[int, int, int]], timings: dict[str, float]) -> None:
         t0 = time.perf_counter()
-        reuse: dict[str, Kept] = {rel: state.parsed[rel] for rel, st in stamps.items()
-                                  if state.stamps.get(rel) == st and rel in state.parsed}
-        self.kept: dict[str, Kept] = {}
-        merger = load_files(data_dir, keep=self.kept, reuse=reuse)
-        self.reparsed = len(stamps) - len(reuse)
-        self.ds = ds = merger.dataset
-        self.keys = merger.keys
+        self.ds, x_files = self._load(state, data_dir, stamps)
+        ds = self.ds
         self.minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
-        self.resolved = inc.resolved_blobs(merger.keys, ds)
         timings["load"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        changes = inc.changed_records(state.resolved, self.resolved)
+        before = {rel: blob for rel, blob in state.resolved.items() if rel in x_files or rel not in self.resolved}
+        after = {rel: self.resolved[rel] for rel in x_files}
+        changes = inc.changed_records(before, after)
         self.changed, self.previous = changes.changed, changes.previous
         self.moved = {str(self.minter.resource(kind, rid)): loc for (kind, rid), loc in changes.moved.items()}
         self.owners = inc.affected_owners(self.changed, self.previous, ds, self.minter)
@@ -104,6 +108,66 @@ class Front:
         self.descriptions = inc.Descriptions(ds, self.minter, self.terms)
         self.triples = self.descriptions.many(self.owners)  # the touched owners' new descriptions
         timings["map"] = time.perf_counter() - t0
+
+    def _load(self, state: inc.State, data_dir: str | os.PathLike[str],
+              stamps: dict[str, tuple[int, int, int]]) -> tuple[R.Dataset, set[str]]:
+        root = Path(data_dir)
+        if not root.is_dir():
+            load_files(root)  # raises the full load's error
+        paths = data_files(root)
+        rels = [str(path) for path in paths]
+        unchanged = {rel for rel in rels
+                     if rel in state.stamps and state.stamps[rel] == stamps.get(rel) and rel in state.resolved}
+        gone = [rel for rel in state.resolved if rel not in stamps]
+        parsed: dict[str, tuple[str, bool, list[Any]]] = {}
+        for rel, path in zip(rels, paths):
+            if rel not in unchanged:
+                try:
+                    parsed[rel] = read_file(root, path, SiteNeedsMerge())
+                except SiteNeedsMerge:
+                    raise FullBuild(f"the site settings changed ({rel})") from None
+        self.reparsed = len(parsed)
+        old_raw: dict[inc.Key, R.Record] = {}
+        for rel in [*parsed, *gone]:
+            if rel in state.parsed:
+                ops = pickle.loads(state.parsed[rel][1])[2]
+                if any(type(op) is SiteBlock for op in ops):
+                    raise FullBuild(f"the site settings changed ({rel})")
+                old_raw.update(((op.kind, op.rec.id), op.rec) for op in ops if type(op) is Insert)
+        new_raw = {(op.kind, op.rec.id): op.rec for _rel, _r, ops in parsed.values() for op in ops
+                   if type(op) is Insert}
+        touched = {key for key in old_raw.keys() | new_raw.keys()
+                   if key not in old_raw or key not in new_raw or not inc.same_but_where(old_raw[key], new_raw[key])}
+        deps: dict[str, frozenset[inc.Key]] = state.extra["deps"]
+        x_files = set(parsed) | {rel for rel in unchanged if not deps.get(rel, frozenset()).isdisjoint(touched)}
+        merger = Merger()
+        for rel in rels:
+            if rel in parsed:
+                merger.add(*parsed[rel])
+            elif rel in x_files:
+                again, is_record_file, ops = pickle.loads(state.parsed[rel][1])
+                merger.add(again, is_record_file, ops)
+            else:
+                is_record_file, recs = pickle.loads(state.resolved[rel])
+                merger.add(rel, is_record_file, [Insert(kind, rec, "") for kind, rec in recs])
+        ds = merger.dataset
+        ds.site = state.site  # no file with site settings changed
+        only = {key for rel in x_files for key in merger.keys[rel]}
+        try:
+            if merger.errors:
+                raise RecordErrors(merger.errors)
+            resolve(ds, only)
+        except RecordErrors:
+            load_files(root)  # reports every problem, in the order a full load does
+            raise FullBuild("the data has errors a partial load could not report") from None
+        fresh = inc.resolved_blobs({rel: merger.keys[rel] for rel in x_files}, ds)
+        self.resolved = {rel: fresh[rel] if rel in x_files else state.resolved[rel] for rel in rels}
+        self.kept = {rel: state.parsed[rel] if rel not in parsed else
+                     (None, pickle.dumps(parsed[rel], pickle.HIGHEST_PROTOCOL)) for rel in rels}
+        self.deps = {rel: deps[rel] for rel in rels if rel not in x_files}
+        self.deps.update(inc.file_deps({rel: merger.keys[rel] for rel in x_files}, ds))
+        self.resolved_again = len(only)
+        return ds, x_files
 
     def validate(self, state: inc.State, timings: dict[str, float]) -> tuple[Report, dict[str, list[Result]]]:
         """The SHACL report of the whole data, checking again only what can have changed."""
@@ -158,19 +222,19 @@ def rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
     if why is not None or state is None:
         say(f"full build: {why}")
         return None
+    if state.fingerprint != inc.fingerprint(base_url or state.site.base_url or DEFAULT_BASE_URL):
+        say("full build: the code, the Python version or the base URL differ from the last build")
+        return None
     taken = time.time_ns()
     before = _stamps(data_dir)
-    front = Front(state, data_dir, base_url, before, timings)
-    ds, m = front.ds, front.minter
-    if state.fingerprint != inc.fingerprint(m.base):
-        why = "the code, the Python version or the base URL differ from the last build"
-    elif ds.site != state.site:
-        why = "the site settings changed"
-    if why is not None:
-        say(f"full build: {why}")
+    try:
+        front = Front(state, data_dir, base_url, before, timings)
+    except FullBuild as exc:
+        say(f"full build: {exc}")
         return None
-    say(f"load: {front.reparsed} of {len(before)} files parsed again, {len(front.changed)} records changed "
-        f"({timings['load']:.2f}s)")
+    ds, m = front.ds, front.minter
+    say(f"load: {front.reparsed} of {len(before)} files parsed again, {front.resolved_again} records resolved "
+        f"again, {len(front.changed)} changed ({timings['load']:.2f}s)")
     say(f"map: {len(front.owners)} resources mapped again, {len(front.triples)} triples ({timings['map']:.2f}s)")
     report, results = front.validate(state, timings)
     say(f"validate: {front.rechecked} resources checked again, {len(report.violations)} violations, "
@@ -275,7 +339,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
 
         new_state = inc.State(state.fingerprint, state.site_id, ds.site, settled(before, taken), front.kept,
                               front.resolved, results,
-                              extra={"dumps": index, "links": links, "google": gaps, "files": files,
+                              extra={"dumps": index, "links": links, "google": gaps, "files": files, "deps": front.deps,
                                      "sitemaps": sorted(n for n in rendered.files if n.startswith("sitemap"))})
         txn.put_extra(state_path(out), state_bytes(new_state))
         changed = _changed(before, _stamps(data_dir))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -365,8 +365,9 @@ def resolve(ds: R.Dataset, only: Collection[tuple[str, str]] | None = None) -> N
         raise RecordErrors(r.errors)
 
 
-def resolution_deps(ds: R.Dataset) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
-    """What resolving each record reads of other records, as keys: whether each record it
+def resolution_deps(records: Iterable[tuple[str, R.Record]], ds: R.Dataset
+                    ) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
+    """What resolving each of *records* (of the resolved *ds*) reads of other records, as keys: whether each record it
     names exists (and is an online place or not), the chain of series, events and sessions
     a talk inherits from, and the places up from their venues (a time zone).
 
@@ -375,7 +376,7 @@ def resolution_deps(ds: R.Dataset) -> dict[tuple[str, str], frozenset[tuple[str,
     """
     r = _Resolver(ds)
     out: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
-    for kind, rec in ds.all_records():
+    for kind, rec in records:
         keys: set[tuple[str, str]] = {("source", s) for s in getattr(rec, "sources", [])}
         if isinstance(rec, R.Person):
             keys.update(("organization", o) for o in rec.affiliations)

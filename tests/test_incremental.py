@@ -204,7 +204,7 @@ def test_rebuild_after_a_site_settings_change_builds_in_full(built: Path, tmp_pa
     (data / "site.yaml").write_text("site:\n  title: Another title\n", encoding="utf-8")
     run = Run()
     result = run(data, site)
-    assert "full build: the site settings changed" in run.said
+    assert run.said[0].startswith("full build: the site settings changed (")
     _same_as_full(data, site, result, tmp_path)
 
 
