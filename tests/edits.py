@@ -134,6 +134,7 @@ rename_organization = _rename("organization", "name")
 rename_place = _rename("place", "name")
 rename_series = _rename("series", "name")
 rename_event = _rename("event", "name")
+rename_source = _rename("source", "title")
 
 
 # ---------------------------------------------------------------- talks
@@ -417,9 +418,10 @@ def shift_lines(folder: Path, rng: random.Random) -> str:
 
 
 EDITS: dict[str, Edit] = {e.__name__: e for e in (
-    rename_person, rename_organization, rename_place, rename_series, rename_event, talk_title, talk_abstract,
-    talk_speakers, talk_venue, talk_date, talk_undate, talk_topics, talk_status, add_talk_to_series, delete_talk, move_place,
-    move_organization, person_affiliation, add_source_ref, remove_source_ref, retake_source, shift_lines)}
+    rename_person, rename_organization, rename_place, rename_series, rename_event, rename_source, talk_title,
+    talk_abstract, talk_speakers, talk_venue, talk_date, talk_undate, talk_topics, talk_status, add_talk_to_series,
+    delete_talk, move_place, move_organization, person_affiliation, add_source_ref, remove_source_ref, retake_source,
+    shift_lines)}
 
 
 def apply_edit(edit: Edit, folder: Path, rng: random.Random, tries: int = 20) -> str:

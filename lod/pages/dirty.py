@@ -332,7 +332,10 @@ def affected(new: R.Dataset, changed: set[Key], old_links: dict[Key, frozenset[K
 
     *changed*: the keys of the records added, removed or modified (compared with their
     ``loc``: a Google Event warning names the talk's line), plus ``SITE`` if the site block
-    changed. *old_links* and *new_links* are ``record_links`` of the two versions
+    changed. Compare a series, event or session without the talks and sessions written
+    inside it (``talks``, ``sessions``): those are records of their own, compared on their
+    own, and counting them in would make a series changed whenever one of its talks is,
+    which dirties every talk page of the series (each names it). *old_links* and *new_links* are ``record_links`` of the two versions
     (*new_links* is computed from *new* when None).
 
     Sound: a page or calendar whose bytes can differ between full renders of the two
