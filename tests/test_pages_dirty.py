@@ -244,3 +244,31 @@ def test_vevents_of_reads_back_every_vevent(synthetic: Version) -> None:
     event = feeds.vevent_ical(p, long)
     assert b"\r\n " in event.split(b"UID:", 1)[1].split(b"DTSTART", 1)[0]  # folded
     assert feeds.vevents_of(b"BEGIN:VCALENDAR\r\n" + event + b"END:VCALENDAR\r\n") == {long.id: event}
+
+
+def test_record_links_of_a_talk_name_what_its_page_shows(seed: Version) -> None:
+    ds = seed.p.dataset
+    tid = "2023-10-12-neel-nanda"
+    talk = ds.talks[tid]
+    links = seed.links[("talk", tid)]
+    assert ("series", "mml-2023") in links
+    assert {("person", pid) for pid in talk.speakers} <= links
+    assert {("organization", o) for pid in talk.speakers for o in ds.people[pid].affiliations} <= links
+    place = ds.places[talk.venue or ""]
+    assert ("place", place.id) in links and ("place", place.contained_in) in links
+    assert {("source", s) for s in talk.sources} <= links
+    assert ("talk", "2023-09-13-greg-yang") not in links  # another talk of the series
+    calendar = seed.links[("calendar", f"talk/{tid}.ics")]
+    assert ("talk", tid) in calendar and not any(k[0] in ("person", "organization", "series") for k in calendar)
+
+
+def test_affected_renaming_an_organisation_leaves_calendars_alone(synthetic: Version) -> None:
+    ds = synthetic.p.dataset
+    oid = next(o.id for o in ds.organizations.values() if o.parent)
+    aff = affected(ds, {("organization", oid)}, synthetic.links, synthetic.links)
+    assert f"org/{oid}" in aff.paths and f"org/{ds.organizations[oid].parent}" in aff.paths
+    # The talk pages name their speakers' organisations and their organisers: those talks, no others.
+    shows = {f"talk/{t.id}" for t in ds.talks.values()
+             if oid in t.organizers or any(oid in ds.people[pid].affiliations for pid in [*t.speakers, *t.coauthors])}
+    assert shows and {p for p in aff.paths if p.startswith("talk/")} == shows
+    assert aff.feeds == set()  # no calendar names an organisation

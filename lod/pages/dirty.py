@@ -317,7 +317,7 @@ def record_links(ds: R.Dataset) -> dict[Key, frozenset[Key]]:
             # Its talks, and the events and sessions it gathers them through.
             through: set[Key] = set()
             lk.scheduled_item(kind, gathering, False, through)
-            through = {k for k in through if k[0] != "talk"}
+            through = {k for k in through if k[0] in ("series", "event", "session")}
             out[(CALENDAR, feed_name(kind, rid))] = lk.calendar((kind, rid), lk.talks_under(kind, gathering), through)
     for pid in ds.people:
         out[(CALENDAR, feed_name("person", pid))] = lk.calendar(("person", pid), lk.person_talks(pid), set())
