@@ -123,7 +123,7 @@ def test_affected_covers_every_differing_file_synthetic(synthetic: Version, tmp_
 @pytest.mark.parametrize("n", range(300))
 def test_affected_covers_every_differing_file_many_edits(synthetic: Version, seed: Version, tmp_path: Path,
                                                          n: int) -> None:
-    """Every kind of edit with many random choices, on both data sets (-m heavy; about 4 minutes)."""
+    """Every kind of edit with many random choices, on both data sets (-m heavy; 2 to 4 minutes)."""
     edit = sorted(EDITS)[n % len(EDITS)]
     check_edit(synthetic if n % 2 else seed, tmp_path / "data", edit, 1000 + n)
 
