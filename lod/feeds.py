@@ -15,7 +15,7 @@ when the data has them: a talk without a title has no SUMMARY rather than a plac
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -259,7 +259,8 @@ def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
 
 def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int = 1,
                sink: Callable[[str, bytes], bytes] | None = None,
-               only: Container[tuple[str, str]] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
+               only: Container[tuple[str, str]] | None = None,
+               known: Mapping[str, bytes] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
     """Every calendar of the site, keyed by (kind, id) — ("site", "talks") for the archive — as (file name, bytes).
 
     Files: ``talks.ics``; ``series/<id>.ics``, ``event/<id>.ics``, ``person/<id>.ics`` and
@@ -269,15 +270,18 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
     handed to it where it is made (in a worker when parallel, e.g. to write the file there)
     and what it returns is kept in place of the bytes. With *only*, just the calendars of those
     keys are made (the same bytes as in the whole set; ``lod.pages.render.render_some``).
+    *known* gives VEVENTs already made (talk id → bytes, e.g. ``vevents_of`` a previous
+    ``talks.ics``), used as they are: the caller vouches they are what ``vevent_ical`` makes.
     """
     from .pages.parallel import fork_map, slices
 
     plan = list(site_calendars(p, talks_under, person_talks, only))
-    memo: dict[str, bytes] = {}
+    memo: dict[str, bytes] = dict(known or {})
     if only is None:
         dated = [t for t in p.dataset.talks.values() if t.start_at is not None]
     else:
         dated = list({t.id: t for _k, _n, _t, talks in plan for t in talks if t.start_at is not None}.values())
+    dated = [t for t in dated if t.id not in memo]
     if workers > 1:
         # First every VEVENT and VTIMEZONE, once each, shared by the calendars' workers.
         zones = sorted({zone for _k, _n, _t, talks in plan for zone in _zones(talks)})
@@ -301,6 +305,30 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
         for (key, name, _title, _talks), file in zip(job, files):
             if file is not None:
                 out[key] = (name, file)
+    return out
+
+
+def vevents_of(ics: bytes) -> dict[str, bytes]:
+    """Each VEVENT of a calendar this module made, as bytes, by talk id (read from its UID).
+
+    An incremental build takes the VEVENTs of the talks that did not change from the
+    previous ``talks.ics`` instead of making them again (``render_some``).
+    """
+    out: dict[str, bytes] = {}
+    begin, end = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
+    pos = ics.find(begin)
+    while pos >= 0:
+        stop = ics.index(end, pos) + len(end)
+        event = ics[pos:stop]
+        at = event.index(b"\r\nUID:") + 2
+        line = event[at:event.index(b"\r\n", at)]
+        nxt = at + len(line) + 2
+        while event[nxt:nxt + 1] == b" ":  # a folded UID
+            more = event[nxt + 1:event.index(b"\r\n", nxt)]
+            line += more
+            nxt += len(more) + 3
+        out[line[4:].decode("utf-8").rpartition("@")[0]] = event
+        pos = ics.find(begin, stop)
     return out
 
 

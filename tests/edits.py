@@ -134,6 +134,7 @@ rename_organization = _rename("organization", "name")
 rename_place = _rename("place", "name")
 rename_series = _rename("series", "name")
 rename_event = _rename("event", "name")
+rename_source = _rename("source", "title")
 
 
 # ---------------------------------------------------------------- talks
@@ -218,6 +219,22 @@ def talk_date(f: Folder, rng: random.Random) -> str:
         rec.data["end"] = _shift(rec.data["end"], days)
     f.touch(rec)
     return f"talk {rec.data['id']}: start {old} -> {rec.data['start']}"
+
+
+@_edit
+def talk_undate(f: Folder, rng: random.Random) -> str:
+    """Take a talk's date away (the source turned out not to give it): its calendar goes."""
+    rec = _pick(rng, [r for r in f.records("talk") if r.data.get("start")])
+    for key in ("start", "end", "duration", "previous_start"):
+        rec.data.pop(key, None)
+    if rec.data.get("status") == "rescheduled":
+        rec.data["status"] = "scheduled"
+    for key in ("start", "end", "duration", "previous_start", "offset", "timezone"):
+        (rec.data.get("inferred") or {}).pop(key, None)
+    if rec.data.get("inferred") == {}:
+        rec.data.pop("inferred")
+    f.touch(rec)
+    return f"talk {rec.data['id']}: no date"
 
 
 TOPICS = ["Large Language Models & Understanding", "Geometry of learning", "Optimisation", "Machine learning"]
@@ -379,6 +396,16 @@ def remove_source_ref(f: Folder, rng: random.Random) -> str:
     return f"{rec.kind} {rec.data['id']}: no longer cites {gone}"
 
 
+@_edit
+def retake_source(f: Folder, rng: random.Random) -> str:
+    """Change the date a source was taken (every record citing it shows the date)."""
+    rec = _pick(rng, f.records("source"))
+    old = rec.data.get("taken")
+    rec.data["taken"] = date(2025, 1, 1) + timedelta(days=rng.randrange(-500, 500))
+    f.touch(rec)
+    return f"source {rec.data['id']}: taken {old} -> {rec.data['taken']}"
+
+
 def shift_lines(folder: Path, rng: random.Random) -> str:
     """Add a comment line near the top of a file: every record below it moves down a line."""
     files = sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.name != "site.yaml")
@@ -391,9 +418,10 @@ def shift_lines(folder: Path, rng: random.Random) -> str:
 
 
 EDITS: dict[str, Edit] = {e.__name__: e for e in (
-    rename_person, rename_organization, rename_place, rename_series, rename_event, talk_title, talk_abstract,
-    talk_speakers, talk_venue, talk_date, talk_topics, talk_status, add_talk_to_series, delete_talk, move_place,
-    move_organization, person_affiliation, add_source_ref, remove_source_ref, shift_lines)}
+    rename_person, rename_organization, rename_place, rename_series, rename_event, rename_source, talk_title,
+    talk_abstract, talk_speakers, talk_venue, talk_date, talk_undate, talk_topics, talk_status, add_talk_to_series,
+    delete_talk, move_place, move_organization, person_affiliation, add_source_ref, remove_source_ref, retake_source,
+    shift_lines)}
 
 
 def apply_edit(edit: Edit, folder: Path, rng: random.Random, tries: int = 20) -> str:

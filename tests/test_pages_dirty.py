@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from lod import feeds
 from lod import records as R
 from lod.pages import render_site, render_some
 from lod.pages.dirty import SITE, Affected, Key, affected, record_links
@@ -90,7 +91,7 @@ def check_edit(base: Version, folder: Path, edit: str, seed: int) -> tuple[Versi
                     and not (name.endswith(".ics") and name in aff.feeds))
     assert missed == [], f"{what}: changed {sorted(changed)}; differing files not said to be dirty: {missed}"
 
-    some = render_some(new.p, aff.paths, aff.feeds, now=NOW)
+    some = render_some(new.p, aff.paths, aff.feeds, now=NOW, previous_talks_ics=base.out.files.get("talks.ics"))
     wanted = {p + ".html" for p in aff.paths} | set(aff.feeds)
     expected = {name: data for name, data in new.out.files.items() if name in wanted or _always(name)}
     assert sorted(some.files) == sorted(expected), what
@@ -108,15 +109,23 @@ def check_edit(base: Version, folder: Path, edit: str, seed: int) -> tuple[Versi
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Version:
     folder = tmp_path_factory.mktemp("dirty-synth") / "data"
-    write_synth(48, folder, seed=3)
+    write_synth(66, folder, seed=27)  # three seminar series and a workshop with sessions
     return _version(folder)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-@pytest.mark.parametrize("edit", sorted(EDITS))
+@pytest.mark.parametrize(("edit", "seed"), [(edit, n) for n, edit in enumerate(sorted(EDITS), 1)])
 def test_affected_covers_every_differing_file_synthetic(synthetic: Version, tmp_path: Path, edit: str,
                                                         seed: int) -> None:
     check_edit(synthetic, tmp_path / "data", edit, seed)
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("n", range(300))
+def test_affected_covers_every_differing_file_many_edits(synthetic: Version, seed: Version, tmp_path: Path,
+                                                         n: int) -> None:
+    """Every kind of edit with many random choices, on both data sets (-m heavy; 2 to 4 minutes)."""
+    edit = sorted(EDITS)[n % len(EDITS)]
+    check_edit(synthetic if n % 2 else seed, tmp_path / "data", edit, 1000 + n)
 
 
 def test_affected_is_tight_for_a_talk_title(synthetic: Version, tmp_path: Path) -> None:
@@ -225,3 +234,41 @@ def test_render_some_everything_equals_render_site(synthetic: Version) -> None:
 def test_render_some_leaves_out_what_does_not_exist(synthetic: Version) -> None:
     out = render_some(synthetic.p, ["talk/no-such-talk", "topic/no-such-topic"], ["person/nobody.ics"], now=NOW)
     assert sorted(out.files) == sorted(n for n in synthetic.out.files if _always(n))
+
+
+def test_vevents_of_reads_back_every_vevent(synthetic: Version) -> None:
+    p = synthetic.p
+    dated = [t for t in p.dataset.talks.values() if t.start_at is not None]
+    assert feeds.vevents_of(synthetic.out.files["talks.ics"]) == {t.id: feeds.vevent_ical(p, t) for t in dated}
+    long = dataclasses.replace(dated[0], id="a-talk-whose-id-is-long-enough-to-fold-its-uid-line-" + "x" * 40)
+    event = feeds.vevent_ical(p, long)
+    assert b"\r\n " in event.split(b"UID:", 1)[1].split(b"DTSTART", 1)[0]  # folded
+    assert feeds.vevents_of(b"BEGIN:VCALENDAR\r\n" + event + b"END:VCALENDAR\r\n") == {long.id: event}
+
+
+def test_record_links_of_a_talk_name_what_its_page_shows(seed: Version) -> None:
+    ds = seed.p.dataset
+    tid = "2023-10-12-neel-nanda"
+    talk = ds.talks[tid]
+    links = seed.links[("talk", tid)]
+    assert ("series", "mml-2023") in links
+    assert {("person", pid) for pid in talk.speakers} <= links
+    assert {("organization", o) for pid in talk.speakers for o in ds.people[pid].affiliations} <= links
+    place = ds.places[talk.venue or ""]
+    assert ("place", place.id) in links and ("place", place.contained_in) in links
+    assert {("source", s) for s in talk.sources} <= links
+    assert ("talk", "2023-09-13-greg-yang") not in links  # another talk of the series
+    calendar = seed.links[("calendar", f"talk/{tid}.ics")]
+    assert ("talk", tid) in calendar and not any(k[0] in ("person", "organization", "series") for k in calendar)
+
+
+def test_affected_renaming_an_organisation_leaves_calendars_alone(synthetic: Version) -> None:
+    ds = synthetic.p.dataset
+    oid = next(o.id for o in ds.organizations.values() if o.parent)
+    aff = affected(ds, {("organization", oid)}, synthetic.links, synthetic.links)
+    assert f"org/{oid}" in aff.paths and f"org/{ds.organizations[oid].parent}" in aff.paths
+    # The talk pages name their speakers' organisations and their organisers: those talks, no others.
+    shows = {f"talk/{t.id}" for t in ds.talks.values()
+             if oid in t.organizers or any(oid in ds.people[pid].affiliations for pid in [*t.speakers, *t.coauthors])}
+    assert shows and {p for p in aff.paths if p.startswith("talk/")} == shows
+    assert aff.feeds == set()  # no calendar names an organisation

@@ -27,5 +27,5 @@ from .mathml import paragraphs_html, tex_html, tex_to_mathml
 from .render import PagesOutput, check_pages, environment, render_site, render_some, write_pages
 
 __all__ = ["COERCED_TERMS", "DATE_TERMS", "ID_TERMS", "Gap", "GoogleReport", "JsonLdBuilder", "PagesOutput", "check_pages",
-           "environment", "google_event_gaps", "paragraphs_html", "render_site", "render_some", "script_json", "tex_html",
-           "tex_to_mathml", "write_pages"]
+           "environment", "google_event_gaps", "paragraphs_html", "render_site", "render_some", "script_json",
+           "tex_html", "tex_to_mathml", "write_pages"]

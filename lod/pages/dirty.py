@@ -93,11 +93,13 @@ class _Links:
 
     def __init__(self, ds: R.Dataset) -> None:
         self.ds = ds
-        self.idx = SiteIndex(_View(ds, Minter()))
+        self.idx = SiteIndex(_View(ds, Minter()), ordered=False)  # who, not in which order
         self._person: dict[str, frozenset[Key]] = {}
         self._chain: dict[str, tuple[Key, ...]] = {}
         self._item: dict[tuple[str, bool], frozenset[Key]] = {}
         self._vevent: dict[str, frozenset[Key]] = {}
+        self._ancestors: dict[Key, tuple[Key, ...]] = {}
+        self._nested: dict[Key, frozenset[Key]] = {}
 
     # ------------------------------------------------------------ shared parts
 
@@ -120,9 +122,27 @@ class _Links:
             self._chain[pid] = got
         return got
 
-    def ancestors(self, kind: str, rec: R.Scheduled) -> list[Key]:
+    def ancestors(self, kind: str, rec: R.Scheduled) -> tuple[Key, ...]:
         """Session, event and series of a record (their names; a talk's JSON-LD, their offers)."""
-        return [(k, a.id) for k, a in self.idx.ancestors(kind, rec)]
+        got = self._ancestors.get((kind, rec.id))
+        if got is None:
+            got = self._ancestors[(kind, rec.id)] = tuple((k, a.id) for k, a in self.idx.ancestors(kind, rec))
+        return got
+
+    def person_talks(self, pid: str) -> list[R.Talk]:
+        """The talks a person gives or co-authors (``SiteIndex.person_talks``, not sorted)."""
+        roles = self.idx.roles.get(pid, {})
+        return [r for role in ("speaker", "coauthor") for _k, r in roles.get(role, []) if isinstance(r, R.Talk)]
+
+    def talks_under(self, kind: str, rec: R.Scheduled) -> list[R.Talk]:
+        """The talks of a series, event or session, its events and sessions included (not sorted)."""
+        out: list[R.Talk] = []
+        for k, child in self.idx.children.get((kind, rec.id), []):
+            if isinstance(child, R.Talk) and k == "talk":
+                out.append(child)
+            else:
+                out.extend(self.talks_under(k, child))
+        return out
 
     def talk_item(self, t: R.Talk, show_parent: bool) -> frozenset[Key]:
         """A talk as a list item: the talk, its speakers with their organisations, and its parents if shown."""
@@ -142,9 +162,13 @@ class _Links:
         if isinstance(rec, R.Talk) and kind == "talk":
             out |= self.talk_item(rec, show_parent)
             return
-        out.add((kind, rec.id))
-        for k, child in self.idx.children.get((kind, rec.id), []):
-            self.scheduled_item(k, child, False, out)
+        got = self._nested.get((kind, rec.id))
+        if got is None:
+            nested: set[Key] = {(kind, rec.id)}
+            for k, child in self.idx.children.get((kind, rec.id), []):
+                self.scheduled_item(k, child, False, nested)
+            got = self._nested[(kind, rec.id)] = frozenset(nested)
+        out |= got
 
     def facts(self, rec: R.Scheduled, out: set[Key]) -> None:
         """When, where (every place up the chain, as the text and the JSON-LD location show), who organises."""
@@ -210,7 +234,7 @@ class _Links:
             out.add(("organization", oid))
             for person in self.idx.members.get(oid, []):
                 out.add(("person", person.id))
-                for t in self.idx.person_talks(person.id):
+                for t in self.person_talks(person.id):
                     out |= self.talk_item(t, False)
         self.roles(rec.id, out)
         self.sources(rec, out)
@@ -293,10 +317,10 @@ def record_links(ds: R.Dataset) -> dict[Key, frozenset[Key]]:
             # Its talks, and the events and sessions it gathers them through.
             through: set[Key] = set()
             lk.scheduled_item(kind, gathering, False, through)
-            through = {k for k in through if k[0] != "talk"}
-            out[(CALENDAR, feed_name(kind, rid))] = lk.calendar((kind, rid), idx.talks_under(kind, rid), through)
+            through = {k for k in through if k[0] in ("series", "event", "session")}
+            out[(CALENDAR, feed_name(kind, rid))] = lk.calendar((kind, rid), lk.talks_under(kind, gathering), through)
     for pid in ds.people:
-        out[(CALENDAR, feed_name("person", pid))] = lk.calendar(("person", pid), idx.person_talks(pid), set())
+        out[(CALENDAR, feed_name("person", pid))] = lk.calendar(("person", pid), lk.person_talks(pid), set())
     for tid, t in ds.talks.items():
         out[(CALENDAR, feed_name("talk", tid))] = lk.vevent(t)
     return out
@@ -308,7 +332,10 @@ def affected(new: R.Dataset, changed: set[Key], old_links: dict[Key, frozenset[K
 
     *changed*: the keys of the records added, removed or modified (compared with their
     ``loc``: a Google Event warning names the talk's line), plus ``SITE`` if the site block
-    changed. *old_links* and *new_links* are ``record_links`` of the two versions
+    changed. Compare a series, event or session without the talks and sessions written
+    inside it (``talks``, ``sessions``): those are records of their own, compared on their
+    own, and counting them in would make a series changed whenever one of its talks is,
+    which dirties every talk page of the series (each names it). *old_links* and *new_links* are ``record_links`` of the two versions
     (*new_links* is computed from *new* when None).
 
     Sound: a page or calendar whose bytes can differ between full renders of the two

@@ -27,7 +27,9 @@ class HasDataset(Protocol):
 class SiteIndex:
     """Who is related to what, computed once from the resolved records."""
 
-    def __init__(self, p: HasDataset) -> None:
+    def __init__(self, p: HasDataset, ordered: bool = True) -> None:
+        """*ordered* False leaves the lists (children, roles) in record order instead of by date:
+        for readers that only need who is related to what (``lod.pages.dirty``)."""
         ds = self.ds = p.dataset
         self.m = p.minter
         self._latest_taken: str | None = None
@@ -37,8 +39,9 @@ class SiteIndex:
                 parent = self.parent_of(kind, rec)
                 if parent is not None:
                     self.children.setdefault(parent, []).append((kind, rec))
-        for items in self.children.values():
-            items.sort(key=lambda kr: sort_key(kr[1]))
+        if ordered:
+            for items in self.children.values():
+                items.sort(key=lambda kr: sort_key(kr[1]))
         self.roles: dict[str, dict[str, list[tuple[str, R.Record]]]] = {}
         self._role_seen: set[tuple[str, str, str, str]] = set()
         for t in ds.talks.values():
@@ -58,7 +61,7 @@ class SiteIndex:
         for t in ds.talks.values():
             for agent in t.organizers:
                 self._role(agent, "organizer-talk", "talk", t)
-        for roles in self.roles.values():
+        for roles in self.roles.values() if ordered else ():
             for role_items in roles.values():
                 role_items.sort(key=lambda kr: sort_key(kr[1]) if isinstance(kr[1], R.Scheduled)
                                 else (2, "", "", kr[1].id))

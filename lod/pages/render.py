@@ -25,6 +25,7 @@ from markupsafe import escape
 from .. import feeds
 from .. import records as R
 from ..formats import RDF_FORMATS
+from ..iri import KIND_PATHS
 from ..publish import Prepared, SiteWriter
 from ..validate import Result
 from ..vocab import SCHEMA
@@ -280,7 +281,8 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
 
 
 def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], now: datetime | None = None,
-                root: Path | None = None, threshold: int = PARALLEL_THRESHOLD) -> PagesOutput:
+                root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
+                previous_talks_ics: bytes | None = None) -> PagesOutput:
     """Render only the pages *paths* (site paths P of ``P.html``) and the calendars *feed_names*
     (``series/x.ics`` …), plus what is always made: ``index.html``, the sitemap, ``robots.txt``
     and the site-wide ``talks.ics``. Each file has exactly the bytes ``render_site`` gives it.
@@ -296,12 +298,24 @@ def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], no
     resources their JSON-LD names are looked up; iterating it (for the sitemap) must
     yield every owner. Which calendars exist (pages link to them) comes from
     ``lod.feeds.feed_keys``, without making them.
+
+    ``talks.ics`` holds every talk's VEVENT. With *previous_talks_ics* (the previous
+    build's ``talks.ics``), the VEVENT of each talk whose ``talk/<id>.ics`` is not in
+    *feed_names* is taken from it rather than made again: a talk's VEVENT is all of its
+    own calendar but the name, so when that calendar is not dirty the VEVENT is the same.
+    So pass *feed_names* as ``affected`` gives them.
     """
-    return _render(p, now, root, threshold, set(paths), set(feed_names))
+    feed_names = set(feed_names)
+    known = None
+    if previous_talks_ics is not None:
+        known = {tid: data for tid, data in feeds.vevents_of(previous_talks_ics).items()
+                 if f"{KIND_PATHS['talk']}/{tid}.ics" not in feed_names}
+    return _render(p, now, root, threshold, set(paths), feed_names, known)
 
 
 def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
-            only_paths: set[str] | None, only_feeds: set[str] | None) -> PagesOutput:
+            only_paths: set[str] | None, only_feeds: set[str] | None,
+            known: Mapping[str, bytes] | None = None) -> PagesOutput:
     """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given."""
     r = Renderer(p, now or build_now())
     m = p.minter
@@ -326,7 +340,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         r.feeds.update(exist)
         only = {key for key, name in exist.items() if name in only_feeds or key == ("site", "talks")}
     for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink,
-                                              only).items():
+                                              only, known).items():
         files[name] = data
         r.feeds.add(key)
     google = GoogleReport()
