@@ -127,21 +127,27 @@ class Changes:
     moved: dict[Key, Location]  # records that differ only in where they are written (lines shifted)
 
 
-def same_but_where(a: Any, b: Any) -> bool:
-    """Whether two records are equal except for where they and their parts are written, which
-    nothing published shows (only SHACL results and error messages say where a record is)."""
+def same_but_where(a: Any, b: Any, top: bool = True) -> bool:
+    """Whether two records say the same, apart from where they and their parts are written
+    (nothing published shows that: only SHACL results and error messages say where a record
+    is) and, for a series, event or session, the talks and sessions written inside it (they
+    are records of their own, compared on their own; nothing reads them through it)."""
     if type(a) is not type(b):
         return False
     if isinstance(a, Location):
         return True
     if dataclasses.is_dataclass(a):
-        return all(same_but_where(getattr(a, f.name), getattr(b, f.name))
-                   for f in dataclass_fields(a) if f.name != "locs")
+        skip = _NESTED if top and isinstance(a, (R.Session, R.Gathering)) else ("locs",)
+        return all(same_but_where(getattr(a, f.name), getattr(b, f.name), False)
+                   for f in dataclass_fields(a) if f.name not in skip)
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(map(same_but_where, a, b))
+        return len(a) == len(b) and all(same_but_where(x, y, False) for x, y in zip(a, b))
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_but_where(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(same_but_where(a[k], b[k], False) for k in a)
     return bool(a == b)
+
+
+_NESTED = ("locs", "talks", "sessions")
 
 
 def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> Changes:
@@ -164,10 +170,9 @@ def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> Chang
     # A record that moved to another file shows in both: compared by key, not by file.
     for key in before.keys() | after.keys():
         was, now = before.get(key), after.get(key)
-        if was == now:
-            continue
         if was is not None and now is not None and same_but_where(was, now):
-            moved[key] = now.loc
+            if was.loc != now.loc:
+                moved[key] = now.loc
             continue
         changed.add(key)
         if was is not None:

@@ -301,7 +301,11 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         t0 = time.perf_counter()
         links = record_links(ds)
         dirty = affected(ds, front.changed, state.extra["links"], links)
-        rendered = render_some(p, dirty.paths, dirty.feeds)
+        try:  # the site-wide calendar: its events of unchanged talks are taken from it
+            previous_ics: bytes | None = (out / "talks.ics").read_bytes()
+        except FileNotFoundError:
+            previous_ics = None
+        rendered = render_some(p, dirty.paths, dirty.feeds, previous_talks_ics=previous_ics)
         for name, data in rendered.files.items():
             put(name, data)
         for path in dirty.paths:

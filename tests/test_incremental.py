@@ -8,13 +8,15 @@ import os
 import random
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from lod.errors import RecordErrors, ValidationFailed
 from lod.publish import BuildResult, build
-from lod.rebuild import state_path
+from lod.publish import _stamps
+from lod.rebuild import read_state, state_path, write_state
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA
@@ -57,22 +59,35 @@ def _same_as_full(data: Path, site: Path, result: BuildResult, tmp: Path) -> Non
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Synthetic data and its full build, copied by each test."""
+    """Synthetic data, written an hour ago, and its full build, copied by each test.
+
+    Paths are relative (data/, site/), so that a copy in another folder names its files and
+    records exactly as the original does, and the original's state fits the copy."""
     root = tmp_path_factory.mktemp("base")
     write_synth(40, root / "data")
+    an_hour_ago = time.time() - 3600
+    for path in (root / "data").rglob("*"):
+        os.utime(path, (an_hour_ago, an_hour_ago))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-        build(root / "data", root / "site", BASE)
+        mp.chdir(root)
+        build(Path("data"), Path("site"), BASE)
     return root
 
 
-def _copy(built: Path, tmp: Path) -> tuple[Path, Path]:
-    shutil.copytree(built / "data", tmp / "data")
+def _copy(built: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A copy of the built site with its data and state, as if built here: the working folder."""
+    shutil.copytree(built / "data", tmp / "data")  # modification times kept
     # Hard links: the copy is the same site (its marker file's identity is what the state names);
     # a rebuild replaces files, it never writes into one.
     shutil.copytree(built / "site", tmp / "site", copy_function=os.link)
-    shutil.copy2(state_path(built / "site"), state_path(tmp / "site"))
-    return tmp / "data", tmp / "site"
+    monkeypatch.chdir(tmp)
+    state = read_state(built / "site")
+    assert state is not None and state.stamps, "the base data was written long enough before its build"
+    here = _stamps("data")  # the copies' inodes
+    state.stamps = {rel: here[rel] for rel in state.stamps}
+    write_state((tmp / "site").absolute(), state)
+    return Path("data"), Path("site")
 
 
 @pytest.fixture(autouse=True)
@@ -87,8 +102,8 @@ EVERYDAY = {"talk_title", "talk_speakers", "rename_place", "move_organization", 
 
 @pytest.mark.parametrize("edit", [e if e in EVERYDAY else pytest.param(e, marks=pytest.mark.heavy)
                                   for e in sorted(EDITS)])
-def test_rebuild_after_an_edit_is_incremental_and_equals_a_full_build(edit: str, built: Path, tmp_path: Path) -> None:
-    data, site = _copy(built, tmp_path)
+def test_rebuild_after_an_edit_is_incremental_and_equals_a_full_build(edit: str, built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
     try:
         what = apply_edit(EDITS[edit], data, random.Random(edit))
     except Skip:
@@ -99,8 +114,8 @@ def test_rebuild_after_an_edit_is_incremental_and_equals_a_full_build(edit: str,
     _same_as_full(data, site, result, tmp_path)
 
 
-def test_rebuild_after_many_edits_in_a_row_stays_equal_to_a_full_build(built: Path, tmp_path: Path) -> None:
-    data, site = _copy(built, tmp_path)
+def test_rebuild_after_many_edits_in_a_row_stays_equal_to_a_full_build(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
     rng = random.Random(7)
     run = Run()
     for _ in range(6):
@@ -110,7 +125,7 @@ def test_rebuild_after_many_edits_in_a_row_stays_equal_to_a_full_build(built: Pa
     _same_as_full(data, site, result, tmp_path)
 
 
-def test_rebuild_of_the_seed_data_after_edits_equals_a_full_build(tmp_path: Path) -> None:
+def test_rebuild_of_the_seed_data_after_edits_equals_a_full_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data, site = tmp_path / "data", tmp_path / "site"
     shutil.copytree(SEED_DATA, data)
     build(data, site, BASE)
@@ -123,8 +138,8 @@ def test_rebuild_of_the_seed_data_after_edits_equals_a_full_build(tmp_path: Path
     _same_as_full(data, site, result, tmp_path)
 
 
-def test_rebuild_without_changes_writes_only_what_depends_on_nothing(built: Path, tmp_path: Path) -> None:
-    _data, site = _copy(built, tmp_path)
+def test_rebuild_without_changes_writes_only_what_depends_on_nothing(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _data, site = _copy(built, tmp_path, monkeypatch)
     before = _tree(site)
     run = Run()
     run(tmp_path / "data", site)
@@ -133,8 +148,8 @@ def test_rebuild_without_changes_writes_only_what_depends_on_nothing(built: Path
     assert _tree(site) == before
 
 
-def test_rebuild_reports_bad_records_like_a_full_build_and_changes_nothing(built: Path, tmp_path: Path) -> None:
-    data, site = _copy(built, tmp_path)
+def test_rebuild_reports_bad_records_like_a_full_build_and_changes_nothing(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
     before, state = _tree(site), state_path(site).read_bytes()
     series = sorted((data / "series").glob("*.yaml"))[0]
     series.write_text(series.read_text(encoding="utf-8").replace("  - id: ", "  - id: Bad Id ", 1), encoding="utf-8")
@@ -163,7 +178,7 @@ def test_rebuild_reports_shape_violations_like_a_full_build_and_changes_nothing(
     for module in (sys.modules["lod.publish"], lod.incremental, lod.rebuild):
         monkeypatch.setattr(module, "shacl_check",
                             lambda triples, where, only=None: check(triples, where, strict, only))
-    data, site = _copy(built, tmp_path)
+    data, site = _copy(built, tmp_path, monkeypatch)
     before = _tree(site)
     series = sorted((data / "series").glob("*.yaml"))[0]
     text = series.read_text(encoding="utf-8")
@@ -178,8 +193,8 @@ def test_rebuild_reports_shape_violations_like_a_full_build_and_changes_nothing(
     assert _tree(site) == before
 
 
-def test_rebuild_without_state_builds_in_full_and_says_why(built: Path, tmp_path: Path) -> None:
-    data, site = _copy(built, tmp_path)
+def test_rebuild_without_state_builds_in_full_and_says_why(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
     state_path(site).unlink()
     run = Run()
     run(data, site)
@@ -188,8 +203,8 @@ def test_rebuild_without_state_builds_in_full_and_says_why(built: Path, tmp_path
     assert state_path(site).is_file()  # the next one can be incremental
 
 
-def test_rebuild_of_a_site_replaced_since_builds_in_full(built: Path, tmp_path: Path) -> None:
-    data, site = _copy(built, tmp_path)
+def test_rebuild_of_a_site_replaced_since_builds_in_full(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
     other = tmp_path / "other"
     build(data, other, BASE, incremental=False)
     shutil.rmtree(site)
@@ -199,8 +214,8 @@ def test_rebuild_of_a_site_replaced_since_builds_in_full(built: Path, tmp_path: 
     assert run.said[0] == "full build: the site is not the one the saved state describes"
 
 
-def test_rebuild_after_a_site_settings_change_builds_in_full(built: Path, tmp_path: Path) -> None:
-    data, site = _copy(built, tmp_path)
+def test_rebuild_after_a_site_settings_change_builds_in_full(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
     (data / "site.yaml").write_text("site:\n  title: Another title\n", encoding="utf-8")
     run = Run()
     result = run(data, site)
@@ -211,15 +226,35 @@ def test_rebuild_after_a_site_settings_change_builds_in_full(built: Path, tmp_pa
 def test_rebuild_with_other_code_builds_in_full(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import lod.incremental
 
-    data, site = _copy(built, tmp_path)
+    data, site = _copy(built, tmp_path, monkeypatch)
     monkeypatch.setattr(lod.incremental, "_code_digest", lambda: "another version")
     run = Run()
     run(data, site)
     assert "full build: the code, the Python version or the base URL differ from the last build" in run.said
 
 
-def test_build_full_ignores_the_state(built: Path, tmp_path: Path) -> None:
-    data, site = _copy(built, tmp_path)
+def test_build_full_ignores_the_state(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
     run = Run()
     run(data, site, incremental=False)
     assert not run.incremental
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_rebuild_front_loads_the_same_dataset_as_a_full_load(edit: str, built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Partial parsing and resolution (lod.rebuild.Front) give exactly what loading everything gives.
+    from lod.load import load
+    from lod.rebuild import Front
+
+    data, site = _copy(built, tmp_path, monkeypatch)
+    try:
+        apply_edit(EDITS[edit], data, random.Random(edit + "front"))
+    except Skip:
+        pytest.skip(f"the synthetic data has nothing {edit} applies to")
+    state = read_state(site)
+    assert state is not None
+    front = Front(state, data, BASE, _stamps(data), {})
+    full = load(data)
+    assert front.ds == full
+    if edit in ("talk_title", "talk_abstract"):  # one series file: its records only
+        assert front.resolved_again < len(full.all_records()) / 2
