@@ -507,6 +507,7 @@ def splice_dumps(old_root: Path, new_root: Path, index: DumpIndex, owners: set[s
 
     head = _ttl_head(terms.prefixes, counts)
     json_head, json_tail = _jsonld_frame(context_url)
+
     def splice(name: str, lengths: MutableSequence[int], start: int, plan_: Plan, items: list[bytes],
                sep: bytes) -> int:
         with open(old_root / name, "rb") as src, open(new_root / f".{name}.splice", "wb") as dst:
