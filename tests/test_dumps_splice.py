@@ -4,8 +4,9 @@
 ones and the new descriptions of a few owners. Every test here compares it with a fresh
 ``write_descriptions`` on the whole new triple set: the three dumps byte for byte, the
 changed owners' own files, the counts and the ``DumpIndex``. The edits are random at the
-triple level (seeded), on a synthetic archive and on the repository's data, and chained,
-so that each splice starts from the previous splice's output and (pickled) index.
+triple level (seeded), on a synthetic archive, on the repository's data and on the tricky
+terms of tests/test_dumps.py, and chained, so that each splice starts from the previous
+splice's output and (pickled) index.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from lod.synth import write_synth
 from lod import vocab
 
 from .conftest import SEED_DATA, TEST_BASE
+from .test_dumps import tricky_triples
 
 DUMPS = ("dump.ttl", "dump.nt", "dump.jsonld")
 B = TEST_BASE
@@ -66,7 +68,11 @@ def _data(folder: Path) -> Data:
 def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Data]:
     folder = tmp_path_factory.mktemp("synth")
     write_synth(60, folder)
-    return {"synth": _data(folder), "seed": _data(SEED_DATA)}
+    minter = Minter(TEST_BASE)
+    tricky = Data(minter, Terms(site_prefixes(minter)))  # subjects' IRIs prefixes of one another, odd literals
+    for t in tricky_triples():
+        tricky.owners.setdefault(minter.owner(str(t[0])), []).append(t)
+    return {"synth": _data(folder), "seed": _data(SEED_DATA), "tricky": tricky}
 
 
 def full_write(d: Data, root: Path) -> tuple[dict[str, bytes], DumpIndex, int]:
@@ -92,10 +98,11 @@ def check_splice(d: Data, changed: set[str], old_root: Path, index: DumpIndex, n
     new_root.mkdir(parents=True, exist_ok=True)
     files: dict[str, bytes] = {}
     new_triples = d.triples(changed)
-    # The index goes through pickle, as the build's state file keeps it.
-    got = splice_dumps(old_root, new_root, pickle.loads(pickle.dumps(index)), changed, new_triples, d.terms,
-                       d.minter.context, d.minter.path_of, files.__setitem__)
-    assert _digest(old_root) == before  # the previous dumps are only read
+    given = pickle.loads(pickle.dumps(index))  # as the build's state file keeps it
+    assert given == index
+    got = splice_dumps(old_root, new_root, given, changed, new_triples, d.terms, d.minter.context,
+                       d.minter.path_of, files.__setitem__)
+    assert _digest(old_root) == before and given == index  # the previous dumps and index are only read
     expected, fresh, n = full_write(d, fresh_root)
     for name in DUMPS:
         assert (new_root / name).read_bytes() == expected[name], name
@@ -241,7 +248,7 @@ EDITS: list[Edit] = [edit_drop_owner, edit_add_owner, edit_change_literals, edit
 
 
 @pytest.mark.parametrize("seed", range(10))
-@pytest.mark.parametrize("name", ["synth", "seed"])
+@pytest.mark.parametrize("name", ["synth", "seed", "tricky"])
 def test_splice_dumps_equals_a_full_write_after_random_edits(datasets: dict[str, Data], tmp_path: Path, name: str,
                                                              seed: int) -> None:
     base = datasets[name]
@@ -347,3 +354,29 @@ def test_splice_dumps_writes_the_same_bytes_whatever_the_copy_path(datasets: dic
         changed = edit_many(rng, d, step) | edit_first_or_last(rng, d, step + 10)
         index = check_splice(d, changed, tmp_path / str(step - 1), index, tmp_path / str(step),
                              tmp_path / f"fresh-{step}")
+
+
+def test_splice_dumps_keeps_iris_that_sort_between_an_owner_and_its_fragments(datasets: dict[str, Data],
+                                                                            tmp_path: Path) -> None:
+    """By IRI ``ab!c`` sorts between ``ab`` and ``ab#…``; by N-Triples text ``ab-c`` and ``ab0`` sort between
+    ``ab#…`` and ``ab``. None of them is ab's."""
+    base = datasets["seed"]
+    d = Data(base.minter, base.terms, {o: list(ts) for o, ts in base.owners.items()})
+    for i, owner in enumerate((B + "talk/ab", B + "talk/ab!c", B + "talk/ab-c", B + "talk/ab0")):
+        d.owners[owner] = _description(random.Random(i), owner, i, 3)
+    _files, index, _n = full_write(d, tmp_path / "0")
+    ab = B + "talk/ab"
+    assert index.subjects_of(ab) == [f"{ab}#part-0-{f}" for f in range(3)] + [ab]
+    d.owners[ab] = _description(random.Random(9), ab, 9, 2)
+    index = check_splice(d, {ab}, tmp_path / "0", index, tmp_path / "1", tmp_path / "fresh-1")
+    del d.owners[ab]
+    check_splice(d, {ab}, tmp_path / "1", index, tmp_path / "2", tmp_path / "fresh-2")
+
+
+def test_splice_dumps_refuses_triples_out_of_canonical_order(datasets: dict[str, Data], tmp_path: Path) -> None:
+    d = datasets["synth"]
+    _files, index, _n = full_write(d, tmp_path / "0")
+    owner = next(o for o, ts in sorted(d.owners.items()) if len({t[0] for t in ts}) > 1)
+    with pytest.raises(ValueError, match="canonical order"):
+        splice_dumps(tmp_path / "0", tmp_path, index, {owner}, d.triples({owner})[::-1], d.terms,
+                     d.minter.context, d.minter.path_of)
