@@ -247,7 +247,7 @@ EDITS: list[Edit] = [edit_drop_owner, edit_add_owner, edit_change_literals, edit
                      edit_drop_prefix, edit_first_or_last, edit_many]
 
 
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", [n if n < 3 else pytest.param(n, marks=pytest.mark.heavy) for n in range(10)])
 @pytest.mark.parametrize("name", ["synth", "seed", "tricky"])
 def test_splice_dumps_equals_a_full_write_after_random_edits(datasets: dict[str, Data], tmp_path: Path, name: str,
                                                              seed: int) -> None:
