@@ -51,6 +51,7 @@ class BuildResult:
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    incremental: bool = False  # only what changed was rebuilt (lod.rebuild)
 
 
 @dataclass

@@ -356,7 +356,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         timings["publish"] = time.perf_counter() - t0
     say(f"published in place: {counts['written']} files written, {counts['deleted']} removed "
         f"({time.perf_counter() - t_start:.2f}s in all)")
-    return BuildResult(out, m.base, index.triples, index.resources, files, report, timings, counts_of(ds))
+    return BuildResult(out, m.base, index.triples, index.resources, files, report, timings, counts_of(ds), True)
 
 
 def _google(p: Prepared, gaps: dict[str, list[Gap]]) -> tuple[GoogleReport, list[Result]]:
