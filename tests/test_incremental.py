@@ -258,3 +258,43 @@ def test_rebuild_front_loads_the_same_dataset_as_a_full_load(edit: str, built: P
     assert front.ds == full
     if edit in ("talk_title", "talk_abstract"):  # one series file: its records only
         assert front.resolved_again < len(full.all_records()) / 2
+
+
+def test_rebuild_with_a_damaged_state_builds_in_full(built: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    state_path(site).write_bytes(b"not a pickle")
+    run = Run()
+    result = run(data, site)
+    assert run.said[0] == "full build: there is no state from an earlier build beside the site"
+    _same_as_full(data, site, result, tmp_path)
+
+
+class Killed(BaseException):
+    pass
+
+
+def test_rebuild_killed_while_publishing_is_finished_by_the_next_build(built: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import lod.journal
+
+    data, site = _copy(built, tmp_path, monkeypatch)
+    apply_edit(EDITS["talk_title"], data, random.Random(11))
+    moves = 0
+
+    def kill_after_two_moves(label: str) -> None:
+        nonlocal moves
+        if label.startswith("moved "):
+            moves += 1
+            if moves == 2:
+                raise Killed  # as if the process died here, past the commit point
+
+    monkeypatch.setattr(lod.journal, "_step", kill_after_two_moves)
+    with pytest.raises(Killed):
+        build(data, site, BASE)
+    monkeypatch.setattr(lod.journal, "_step", lambda _label: None)
+    run = Run()
+    result = run(data, site)  # rolls the journal forward first, then finds nothing left to do
+    assert run.incremental
+    assert "published in place: 0 files written, 0 removed" in run.said[-1]
+    _same_as_full(data, site, result, tmp_path)
