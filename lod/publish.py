@@ -312,6 +312,8 @@ def _recover(out: Path) -> None:
         os.rename(old, out)
     for stale in out.parent.glob(f".{out.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
+    for stale in out.parent.glob(f".{out.name}.lod-state.tmp-*"):  # a state being written when killed
+        stale.unlink(missing_ok=True)
     if old.is_dir():
         shutil.rmtree(old, ignore_errors=True)
 

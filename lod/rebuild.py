@@ -7,8 +7,9 @@ changed, re-maps and re-checks only the resources they touch (``lod.incremental`
 those resources into the dumps, renders only the pages and calendars that can differ, and
 publishes the changed files in place through a journal (``lod.journal``): a build that fails
 before its commit leaves the site untouched, and one killed while applying it is completed
-by the next. Whatever it cannot do incrementally (no state, other code, the site settings
-changed, a record's types changed …) it hands back to the full build, saying why.
+by the next. Whatever it cannot do incrementally (no state, another site, other code or
+base URL, changed site settings) it hands back to the full build, saying why; a record
+whose own types changed makes it check the shapes on the whole data.
 The output equals a full build's, byte for byte (tests/test_incremental.py).
 """
 
