@@ -119,15 +119,7 @@ class Transaction:
     def adopt(self, rel: str, path: Path) -> None:
         """Stage the file at *path* (on OUT's filesystem, e.g. under ``staging``) as the new
         content of OUT/*rel*, by renaming it: for large files written elsewhere (the dumps)."""
-        target = self._inside_out(rel, "write")
-        self._open()
-        self._check_target(target, "write")
-        n = self._moves.get(target)
-        if n is None:
-            n = self._moves[target] = self._n
-            self._n += 1
-        self._deletes.discard(target)
-        os.replace(path, self._data / str(n))
+        os.replace(path, self._slot(self._inside_out(rel, "write")))
 
     def delete(self, rel: str) -> None:
         """Stage the deletion of OUT/*rel* (a file; nothing happens if it does not exist)."""
@@ -142,6 +134,10 @@ class Transaction:
         self._unstage(self._beside_out(path, "delete"))
 
     def _stage(self, target: str, data: bytes) -> None:
+        write_file(self._slot(target), data)
+
+    def _slot(self, target: str) -> Path:
+        """The staged file that will become *target* (the same one if it is written again)."""
         self._open()
         self._check_target(target, "write")
         n = self._moves.get(target)
@@ -149,13 +145,7 @@ class Transaction:
             n = self._moves[target] = self._n
             self._n += 1
         self._deletes.discard(target)
-        fd = os.open(self._data / str(n), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        return self._data / str(n)
 
     def _unstage(self, target: str) -> None:
         self._open()
@@ -320,6 +310,17 @@ class Transaction:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.abort()  # not committed: whether by an exception or by forgetting commit(), nothing is published
+
+
+def write_file(path: Path | str, data: bytes) -> None:
+    """Write *data* to a new or truncated file (os.open/os.write: many small files, no file objects)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def begin(out: Path | str, sync: bool = False) -> Transaction:

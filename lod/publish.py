@@ -26,6 +26,7 @@ from rdflib import Graph, Literal, URIRef
 from . import records as R
 from .errors import BuildError, ConfigError, ValidationFailed
 from .incremental import results_by_owner
+from .journal import write_file
 from .dumps import DumpIndex, write_descriptions
 from .formats import RDF_FORMATS
 from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
@@ -239,14 +240,7 @@ class SiteWriter:
         if folder not in self._dirs:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
             self._dirs.add(folder)
-        # os.open/os.write: tens of thousands of small files, without a file object each.
-        fd = os.open(os.path.join(self.root, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        write_file(os.path.join(self.root, rel), data)
         self.files += 1
 
 
