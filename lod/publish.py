@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdflib import Graph, Literal, URIRef
 
@@ -36,6 +36,9 @@ from .serialize import Terms, Triple, jsonld_context, sort_canonical, sorted_tri
 from .shacl import check as shacl_check
 from .validate import Report, Result, validate
 from .vocab import DCAT, DCTERMS, LOD_NS, PREFIXES, RDF, VOID, XSD
+
+if TYPE_CHECKING:
+    from .pages.relations import SiteIndex
 
 MARKER = ".lod-site.json"
 ENGINES = ("native", "pyshacl")
@@ -97,6 +100,14 @@ class Prepared:
     def descriptions(self) -> dict[str, list[Triple]]:
         """Each resource's own description (``describe``), grouped once per build for files and pages."""
         return describe(self.triples, self.minter)
+
+    @functools.cached_property
+    def site_index(self) -> SiteIndex:
+        """Who is related to what (``lod.pages.relations``), for the pages and for the incremental
+        build's dirty rule: built once per build."""
+        from .pages.relations import SiteIndex
+
+        return SiteIndex(self)
 
     @functools.cached_property
     def graph(self) -> Graph:
@@ -424,7 +435,7 @@ def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
     site_id = marker_id(out)
     state = inc.State(inc.fingerprint(p.minter.base), site_id or "", p.dataset.site, before, p.parsed,
                       inc.resolved_blobs(p.file_keys, p.dataset), shacl_results,
-                      extra={"dumps": index, "links": record_links(p.dataset), "google": p.google_gaps,
+                      extra={"dumps": index, "links": record_links(p.dataset, p.site_index), "google": p.google_gaps,
                              "deps": inc.file_deps(p.file_keys, p.dataset),
                              "files": n_files, "sitemaps": sitemaps})
     try:

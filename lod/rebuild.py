@@ -300,7 +300,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         say(f"dumps: {len(front.owners)} resources spliced in ({timings['dumps']:.2f}s)")
 
         t0 = time.perf_counter()
-        links = record_links(ds)
+        links = record_links(ds, p.site_index)
         dirty = affected(ds, front.changed, state.extra["links"], links)
         try:  # the site-wide calendar: its events of unchanged talks are taken from it
             previous_ics: bytes | None = (out / "talks.ics").read_bytes()

@@ -344,9 +344,11 @@ def test_sitemap_lastmod_is_latest_source_date(tmp_path: Path, prepared: Prepare
     old = ds.sources["mml-2023-page"].taken
     try:
         ds.sources["mml-2023-page"].taken = "2026-12-01"
+        prepared.__dict__.pop("site_index", None)  # computed once per Prepared: this one changed
         out = render_site(prepared, now=NOW)
     finally:
         ds.sources["mml-2023-page"].taken = old
+        prepared.__dict__.pop("site_index", None)
     sitemap = out.files["sitemap.xml"].decode()
     assert ("<url><loc>http://localhost:8000/talk/2023-09-13-greg-yang.html</loc><lastmod>2026-12-01</lastmod></url>"
             in sitemap)

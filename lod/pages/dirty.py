@@ -91,9 +91,10 @@ class _View:
 class _Links:
     """What each page and calendar reads, with the parts many pages share computed once."""
 
-    def __init__(self, ds: R.Dataset) -> None:
+    def __init__(self, ds: R.Dataset, index: SiteIndex | None = None) -> None:
         self.ds = ds
-        self.idx = SiteIndex(_View(ds, Minter()), ordered=False)  # who, not in which order
+        # Who, not in which order: the pages' own (ordered) index serves when there is one.
+        self.idx = index or SiteIndex(_View(ds, Minter()), ordered=False)
         self._person: dict[str, frozenset[Key]] = {}
         self._chain: dict[str, tuple[Key, ...]] = {}
         self._item: dict[tuple[str, bool], frozenset[Key]] = {}
@@ -280,16 +281,17 @@ class _Links:
         return frozenset(out)
 
 
-def record_links(ds: R.Dataset) -> dict[Key, frozenset[Key]]:
+def record_links(ds: R.Dataset, index: SiteIndex | None = None) -> dict[Key, frozenset[Key]]:
     """Every record's links: the records its page shows something of, transitively as the page shows them.
 
     Keys: every record as (kind, id), every topic as ``("topic", slug)``, and every calendar
     a series, event, person or talk may have as ``("calendar", "person/x.ics")``, whose
     links are what the calendar shows (its owner, its talks, their sources and places).
     A page's own record is not in its links. Only the resolved records are read, so the
-    map can be kept from one build to the next in place of the Dataset.
+    map can be kept from one build to the next in place of the Dataset. *index*, the
+    pages' SiteIndex of *ds* if there is one, saves building another.
     """
-    lk = _Links(ds)
+    lk = _Links(ds, index)
     idx = lk.idx
     out: dict[Key, frozenset[Key]] = {}
     for kind, rec in ds.all_records():

@@ -74,7 +74,7 @@ class Renderer:
         self.p = p
         self.now = now
         self.env = environment()
-        self.index = SiteIndex(p)
+        self.index = p.site_index
         self.groups = p.descriptions
         self.jsonld = JsonLdBuilder(p, self.groups, self.index)
         self.feeds: set[tuple[str, str]] = set()
