@@ -30,7 +30,7 @@ from .journal import write_file
 from .dumps import DumpIndex, write_descriptions
 from .formats import RDF_FORMATS
 from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
-from .load import Kept, load_files
+from .load import Kept, load_files, no_gc
 from .mapping import graph_of, origins, to_triples
 from .serialize import Terms, Triple, jsonld_context, sort_canonical, sorted_triples, to_turtle
 from .shacl import check as shacl_check
@@ -412,7 +412,8 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
         shutil.rmtree(staging, ignore_errors=True)
         raise
     t0 = time.perf_counter()
-    _save_state(p, out, settled(before, taken), shacl_results, index, sitemaps, n_files, say)
+    with no_gc():  # the state is millions of new objects that all live on until it is written
+        _save_state(p, out, settled(before, taken), shacl_results, index, sitemaps, n_files, say)
     timings["state"] = time.perf_counter() - t0
     return BuildResult(out, p.minter.base, n_triples, n_resources, n_files, p.report, timings, counts_of(p.dataset))
 
