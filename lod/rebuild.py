@@ -264,7 +264,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
     from . import journal
     from .dumps import splice_dumps
     from .gallery import write_gallery
-    from .pages.dirty import affected, record_links
+    from .pages.dirty import affected, update_links
     from .pages.render import render_some
 
     m, ds = p.minter, p.dataset
@@ -308,7 +308,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         say(f"dumps: {len(front.owners)} resources spliced in ({timings['dumps']:.2f}s)")
 
         t0 = time.perf_counter()
-        links = record_links(ds, p.site_index)
+        links = update_links(state.extra["links"], ds, front.changed, front.previous, p.site_index)
         dirty = affected(ds, front.changed, state.extra["links"], links)
         try:  # the site-wide calendar: its events of unchanged talks are taken from it
             previous_ics: bytes | None = (out / "talks.ics").read_bytes()

@@ -39,11 +39,11 @@ and ``affected`` says everything is dirty. ``now`` only changes the index page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .. import records as R
-from ..iri import KIND_PATHS, Minter
+from ..iri import KIND_PATHS, Minter, slugify
 from .relations import SiteIndex
 
 Key = tuple[str, str]  # (kind, id): kinds as in Dataset.all_records, plus "topic" and "calendar"
@@ -281,7 +281,8 @@ class _Links:
         return frozenset(out)
 
 
-def record_links(ds: R.Dataset, index: SiteIndex | None = None) -> dict[Key, frozenset[Key]]:
+def record_links(ds: R.Dataset, index: SiteIndex | None = None,
+                 only: set[Key] | None = None) -> dict[Key, frozenset[Key]]:
     """Every record's links: the records its page shows something of, transitively as the page shows them.
 
     Keys: every record as (kind, id), every topic as ``("topic", slug)``, and every calendar
@@ -289,12 +290,15 @@ def record_links(ds: R.Dataset, index: SiteIndex | None = None) -> dict[Key, fro
     links are what the calendar shows (its owner, its talks, their sources and places).
     A page's own record is not in its links. Only the resolved records are read, so the
     map can be kept from one build to the next in place of the Dataset. *index*, the
-    pages' SiteIndex of *ds* if there is one, saves building another.
+    pages' SiteIndex of *ds* if there is one, saves building another. *only* limits the
+    map to those keys (``update_links``).
     """
     lk = _Links(ds, index)
     idx = lk.idx
     out: dict[Key, frozenset[Key]] = {}
     for kind, rec in ds.all_records():
+        if only is not None and (kind, rec.id) not in only:
+            continue
         deps: set[Key]
         if isinstance(rec, R.Talk):
             deps = lk.talk(rec)
@@ -313,18 +317,78 @@ def record_links(ds: R.Dataset, index: SiteIndex | None = None) -> dict[Key, fro
         deps.discard((kind, rec.id))
         out[(kind, rec.id)] = frozenset(deps)
     for path, (_label, talks) in idx.topics.items():
-        out[(TOPIC, path.partition("/")[2])] = frozenset(lk.topic(talks))
+        if only is None or (TOPIC, path.partition("/")[2]) in only:
+            out[(TOPIC, path.partition("/")[2])] = frozenset(lk.topic(talks))
     for kind, table in (("series", ds.series), ("event", ds.events)):
         for rid, gathering in table.items():
+            if only is not None and (CALENDAR, feed_name(kind, rid)) not in only:
+                continue
             # Its talks, and the events and sessions it gathers them through.
             through: set[Key] = set()
             lk.scheduled_item(kind, gathering, False, through)
             through = {k for k in through if k[0] in ("series", "event", "session")}
             out[(CALENDAR, feed_name(kind, rid))] = lk.calendar((kind, rid), lk.talks_under(kind, gathering), through)
     for pid in ds.people:
-        out[(CALENDAR, feed_name("person", pid))] = lk.calendar(("person", pid), lk.person_talks(pid), set())
+        if only is None or (CALENDAR, feed_name("person", pid)) in only:
+            out[(CALENDAR, feed_name("person", pid))] = lk.calendar(("person", pid), lk.person_talks(pid), set())
     for tid, t in ds.talks.items():
-        out[(CALENDAR, feed_name("talk", tid))] = lk.vevent(t)
+        if only is None or (CALENDAR, feed_name("talk", tid)) in only:
+            out[(CALENDAR, feed_name("talk", tid))] = lk.vevent(t)
+    return out
+
+
+def forward_refs(kind: str, rec: R.Record) -> set[Key]:
+    """The records (and topics) *rec* names itself: the ends of every link a page can follow
+    backwards (the talks at a place, a person's talks, a source's records …)."""
+    out: set[Key] = {("source", s) for s in getattr(rec, "sources", [])}
+    if isinstance(rec, R.Person):
+        out.update(("organization", o) for o in rec.affiliations)
+    elif isinstance(rec, R.Organization) and rec.parent:
+        out.add(("organization", rec.parent))
+    elif isinstance(rec, R.Place) and rec.contained_in:
+        out.add(("place", rec.contained_in))
+    if isinstance(rec, R.Scheduled):
+        if rec.parent:
+            out.add(rec.parent)
+        out.update(("place", pid) for pid in (rec.venue, rec.online) if pid)
+        out.update((k, a) for a in rec.organizers for k in ("person", "organization"))
+    if isinstance(rec, R.Gathering):
+        out.update(("person", pid) for pid in rec.contacts)
+    if isinstance(rec, R.Event) and rec.series:
+        out.add(("series", rec.series))
+    if isinstance(rec, R.Talk):
+        out.update(("person", pid) for pid in [*rec.speakers, *rec.coauthors])
+        out.update(("person", a) for ref in rec.references for a in ref.authors)
+        out.update(("source", v.source) for v in rec.abstract_variants if v.source)
+        out.update((TOPIC, slugify(label)) for label in rec.topics)
+    return out
+
+
+def update_links(old_links: dict[Key, frozenset[Key]], new: R.Dataset, changed: set[Key],
+                 previous: Mapping[Key, R.Record], index: SiteIndex | None = None) -> dict[Key, frozenset[Key]]:
+    """``record_links(new)``, computed again only for the keys whose links can differ from
+    *old_links*: *changed* (added, removed or modified records), *previous* holding the old
+    version of each changed record that existed.
+
+    A page's links are what it reads. If nothing it read changed, it reads the same records
+    again, except through a lookup backwards (the talks at a place) from a record it read
+    to a changed record that names it: so the links of a key are computed again when its
+    old links hold a changed record or a record a changed one names (old or new version),
+    or when it is one of those itself (its page or calendar); the others are kept.
+    """
+    tables: dict[str, Mapping[str, R.Record]] = {"source": new.sources, "person": new.people, "organization": new.organizations,
+              "place": new.places, "series": new.series, "event": new.events, "session": new.sessions,
+              "talk": new.talks}
+    touched: set[Key] = set(changed)
+    for key in changed:
+        for rec in (previous.get(key), tables[key[0]].get(key[1]) if key[0] in tables else None):
+            if rec is not None:
+                touched |= forward_refs(key[0], rec)
+    again = set(touched)
+    again.update((CALENDAR, feed_name(*k)) for k in touched if k[0] in ("series", "event", "person", "talk"))
+    again.update(k for k, deps in old_links.items() if not deps.isdisjoint(touched))
+    out = {k: v for k, v in old_links.items() if k not in again}
+    out.update(record_links(new, index, again))
     return out
 
 

@@ -1,0 +1,49 @@
+"""update_links: the dirty rule's links, computed again only where they can change, equal
+record_links of the new data after every kind of edit."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lod.incremental import changed_records, resolved_blobs
+from lod.load import load_files
+from lod.pages.dirty import record_links, update_links
+
+from .conftest import SEED_DATA
+from .edits import EDITS, Skip, apply_edit
+
+
+def _blobs(folder: Path):  # type: ignore[no-untyped-def]
+    merger = load_files(folder)
+    return merger.dataset, resolved_blobs(merger.keys, merger.dataset)
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from lod.synth import write_synth
+
+    folder = tmp_path_factory.mktemp("synth") / "data"
+    write_synth(50, folder)
+    return folder
+
+
+@pytest.mark.parametrize("source", ["synthetic", pytest.param("seed", marks=pytest.mark.heavy)])
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_update_links_equals_record_links_after_an_edit(edit: str, source: str, synthetic: Path,
+                                                        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(SEED_DATA if source == "seed" else synthetic, data)
+    old_ds, old_blobs = _blobs(data)
+    old_links = record_links(old_ds)
+    try:
+        apply_edit(EDITS[edit], data, random.Random(f"{edit}-{source}"))
+    except Skip:
+        pytest.skip(f"the {source} data has nothing {edit} applies to")
+    new_ds, new_blobs = _blobs(data)
+    changes = changed_records(old_blobs, new_blobs)
+    updated = update_links(old_links, new_ds, changes.changed, changes.previous)
+    assert updated == record_links(new_ds)
