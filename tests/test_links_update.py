@@ -47,3 +47,22 @@ def test_update_links_equals_record_links_after_an_edit(edit: str, source: str, 
     changes = changed_records(old_blobs, new_blobs)
     updated = update_links(old_links, new_ds, changes.changed, changes.previous)
     assert updated == record_links(new_ds)
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("n", range(40))
+def test_update_links_equals_record_links_after_random_edits(n: int, synthetic: Path, tmp_path: Path) -> None:
+    from .edits import random_edit
+
+    data = tmp_path / "data"
+    shutil.copytree(synthetic, data)
+    rng = random.Random(n)
+    ds, blobs = _blobs(data)
+    links = record_links(ds)
+    for _ in range(3):
+        random_edit(data, rng)
+        new_ds, new_blobs = _blobs(data)
+        changes = changed_records(blobs, new_blobs)
+        links = update_links(links, new_ds, changes.changed, changes.previous)
+        assert links == record_links(new_ds)
+        blobs = new_blobs

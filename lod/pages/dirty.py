@@ -374,18 +374,22 @@ def update_links(old_links: dict[Key, frozenset[Key]], new: R.Dataset, changed: 
     again, except through a lookup backwards (the talks at a place) from a record it read
     to a changed record that names it: so the links of a key are computed again when its
     old links hold a changed record or a record a changed one names (old or new version),
-    or when it is one of those itself (its page or calendar); the others are kept.
+    or when it is one of those itself (its page or calendar); the others are kept. Sources
+    are the exception: only a source's own page looks backwards from it.
     """
     tables: dict[str, Mapping[str, R.Record]] = {"source": new.sources, "person": new.people, "organization": new.organizations,
               "place": new.places, "series": new.series, "event": new.events, "session": new.sessions,
               "talk": new.talks}
-    touched: set[Key] = set(changed)
+    named: set[Key] = set()
     for key in changed:
         for rec in (previous.get(key), tables[key[0]].get(key[1]) if key[0] in tables else None):
             if rec is not None:
-                touched |= forward_refs(key[0], rec)
-    again = set(touched)
-    again.update((CALENDAR, feed_name(*k)) for k in touched if k[0] in ("series", "event", "person", "talk"))
+                named |= forward_refs(key[0], rec)
+    # Only a source's own page looks backwards from a source (the records taken from it);
+    # every other page reads its sources forwards, as names and dates.
+    touched = set(changed) | {k for k in named if k[0] != "source"}
+    again = touched | named
+    again |= {(CALENDAR, feed_name(*k)) for k in again if k[0] in ("series", "event", "person", "talk")}
     again.update(k for k, deps in old_links.items() if not deps.isdisjoint(touched))
     out = {k: v for k, v in old_links.items() if k not in again}
     out.update(record_links(new, index, again))
