@@ -66,7 +66,7 @@ class State:
 
 
 @functools.cache
-def _code_digest() -> str:
+def code_digest() -> str:
     """A digest of the installed package: its code, templates, shapes and ontology."""
     h = hashlib.sha256()
 
@@ -86,7 +86,7 @@ def _code_digest() -> str:
 def fingerprint(base_url: str) -> str:
     """What must be equal for a previous build's state to be reused: the state format,
     Python's version (pickles), the package's code and files, and the base URL."""
-    return f"{STATE_FORMAT}:{sys.version_info[:2]}:{_code_digest()}:{base_url}"
+    return f"{STATE_FORMAT}:{sys.version_info[:2]}:{code_digest()}:{base_url}"
 
 
 def resolved_blobs(keys: Mapping[str, list[Key]], ds: R.Dataset) -> dict[str, bytes]:

@@ -367,10 +367,13 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
     the rebuild cannot be incremental, the whole site is built and swapped in atomically.
     Either way a failed build leaves the previous site as it was, and the output is the same.
     """
+    from . import incremental as inc
     from . import journal
     from .rebuild import rebuild, settled
 
     say = progress or (lambda _m: None)
+    # The code the state will name is the code that runs now, even if files change meanwhile.
+    inc.code_digest()
     out = Path(out_dir).absolute()
     _check_out(out)
     if out.parent.is_dir():

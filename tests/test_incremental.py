@@ -227,7 +227,7 @@ def test_rebuild_with_other_code_builds_in_full(built: Path, tmp_path: Path, mon
     import lod.incremental
 
     data, site = _copy(built, tmp_path, monkeypatch)
-    monkeypatch.setattr(lod.incremental, "_code_digest", lambda: "another version")
+    monkeypatch.setattr(lod.incremental, "code_digest", lambda: "another version")
     run = Run()
     run(data, site)
     assert "full build: the code, the Python version or the base URL differ from the last build" in run.said
