@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from lod import feeds
 from lod.pages import render_site, render_some
 from lod.pages.dirty import affected
 from lod.pages.render import PagesCache, pages_cache, write_pages
 from lod.publish import prepare
 from lod.synth import write_synth
 
-from .conftest import TEST_BASE
+from .conftest import SEED_DATA, TEST_BASE
 from .edits import EDITS, Skip, apply_edit
 from .test_pages_dirty import NOW, Version, _version, changed_keys
 
@@ -56,10 +57,19 @@ def check_cached(old: Version, new: Version, what: str, now: datetime = NOW) -> 
     assert sorted(name for name in some.files if _always(name)) == names, what
     assert [name for name in names if some.files[name] != full.files[name]] == [], what
     assert some.cache == full.cache, what  # the next rebuild starts from what a full build would leave
+    idx = new.p.site_index
+    assert feeds.dated_feed_keys(new.p, idx.ancestors) == feeds.feed_keys(new.p, idx.talks_under, idx.person_talks)
     return some.cache
 
 
-@pytest.mark.parametrize(("edit", "seed"), [(edit, n) for n, edit in enumerate(sorted(EDITS), 1)])
+# The edits that move items in the index's lists or change lastmods, by default; every kind
+# with -m heavy (tests/test_pages_dirty.py's check_edit also passes the cache, for every kind).
+DEFAULT = ("talk_date", "talk_undate", "delete_talk", "add_talk_to_series", "retake_source", "talk_topics")
+
+
+@pytest.mark.parametrize(("edit", "seed"), [
+    pytest.param(edit, n, marks=() if edit in DEFAULT else pytest.mark.heavy)
+    for n, edit in enumerate(sorted(EDITS), 1)])
 def test_cached_parts_give_the_full_render(synthetic: Version, tmp_path: Path, edit: str, seed: int) -> None:
     new, what = _edited(synthetic, tmp_path / "data", edit, seed)
     check_cached(synthetic, new, what)
@@ -79,6 +89,14 @@ def test_cache_of_a_rebuild_serves_the_next(synthetic: Version, tmp_path: Path) 
     rebuilt = Version(one.folder, one.p, one.out, one.links)
     rebuilt.out.cache = cache
     check_cached(rebuilt, two, what2)
+
+
+def test_dated_feed_keys_on_the_seed_data() -> None:
+    p = prepare(SEED_DATA, TEST_BASE)
+    idx = p.site_index
+    keys = feeds.feed_keys(p, idx.talks_under, idx.person_talks)
+    assert list(feeds.dated_feed_keys(p, idx.ancestors).items()) == list(keys.items())
+    assert any(k[0] == "series" for k in keys) and any(k[0] == "event" for k in keys)
 
 
 def test_write_pages_leaves_the_cache(tmp_path: Path) -> None:

@@ -366,12 +366,14 @@ class PagesCache:
     *items*: every list item of the index page with its sort key (``Renderer.index_items``);
     *lastmods*: every resource page's sitemap lastmod by site path; *latest_taken*: the date
     of the data (``SiteIndex.latest_taken``), the lastmod of every page without a dated
-    source. Plain strings and tuples: it is pickled into the build state.
+    source; *taken*: when each source was taken. Plain strings and tuples: it is pickled
+    into the build state.
     """
 
     items: IndexItems
     lastmods: dict[str, str]
     latest_taken: str
+    taken: dict[str, str]  # each source's date taken, by id: the lastmods read nothing else of them
 
 
 def render_site(p: Prepared, now: datetime | None = None, threshold: int = PARALLEL_THRESHOLD) -> PagesOutput:
@@ -450,7 +452,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     sink = put if root is not None else None
     only: set[tuple[str, str]] | None = None
     if only_feeds is not None:
-        exist = feeds.feed_keys(p, r.index.talks_under, r.index.person_talks)
+        exist = feeds.dated_feed_keys(p, r.index.ancestors)
         r.feeds.update(exist)
         only = {key for key, name in exist.items() if name in only_feeds or key == ("site", "talks")}
     for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink,
@@ -489,7 +491,8 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     entries = [(m.base, latest)] + [(page_url(m.base, path), lastmods[path]) for path in all_paths]
     files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
-    return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest))
+    taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
+    return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken))
 
 
 def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty: AbstractSet[str]) -> dict[str, str]:
@@ -497,22 +500,25 @@ def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty
 
     A page's lastmod is the latest date its record's sources were taken (a topic's: of its
     talks'), else the date of the data. So it can change only if the date of the data did
-    (then every lastmod is made again), if its record changed (its page is dirty), or if a
-    source it cites changed (that source's page is dirty: the records citing it, and the
-    topics of the talks among them, are made again). A topic's talks changing dirties it.
+    (then every lastmod is made again), if its record changed (its page is dirty), or if
+    a source it cites was taken on another date, added or removed (the records citing it,
+    and the topics of the talks among them, are made again). A topic's talks changing
+    dirties it.
     """
     idx = r.index
     if cache is None or cache.latest_taken != idx.latest_taken():
         return {path: idx.lastmod(path) for path in paths}
     m = r.p.minter
+    sources = r.p.dataset.sources
     again: set[str] = set()
-    source_path = KIND_PATHS["source"] + "/"
-    for path in dirty:
-        if path.startswith(source_path):
-            for kind, rec in idx.by_source.get(path[len(source_path):], []):
-                again.add(f"{KIND_PATHS[kind]}/{rec.id}")
-                if isinstance(rec, R.Talk):
-                    again.update(m.path_of(str(m.topic(label))) or "" for label in rec.topics)
+    for sid in cache.taken.keys() | sources.keys():
+        now = sources[sid].taken if sid in sources else None
+        if cache.taken.get(sid) == now:
+            continue
+        for kind, rec in idx.by_source.get(sid, []):
+            again.add(f"{KIND_PATHS[kind]}/{rec.id}")
+            if isinstance(rec, R.Talk):
+                again.update(m.path_of(str(m.topic(label))) or "" for label in rec.topics)
     old = cache.lastmods
     out: dict[str, str] = {}
     for path in paths:
