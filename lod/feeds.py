@@ -375,22 +375,25 @@ def dated_feed_keys(p: Prepared, ancestors: Ancestors) -> dict[tuple[str, str], 
     """``feed_keys``, found from the dated talks up instead of from every calendar's talks down.
 
     A talk is under a series or event exactly when that series or event is among its
-    *ancestors* (``SiteIndex.ancestors``), and in a person's calendar when the person
+    *ancestors* (``SiteIndex.ancestors``, which depend only on the talk's ``parent``: asked
+    once per parent), and in a person's calendar when the person
     speaks or co-authors it; so one pass over the talks, with no calendar's talks gathered
     or sorted, finds which calendars have a talk with a start (tests/test_pages_cache.py
     compares it with ``feed_keys``). The keys come in the same order.
     """
     ds = p.dataset
-    under: set[tuple[str, str]] = set()
+    by_parent: dict[tuple[str, str], R.Talk] = {}  # a talk's ancestors depend only on its parent
     people: set[str] = set()
     dated = False
     for t in ds.talks.values():
         if t.start_at is None:
             continue
         dated = True
-        under.update((k, a.id) for k, a in ancestors("talk", t))
+        if t.parent is not None:
+            by_parent.setdefault(t.parent, t)
         people.update(t.speakers)
         people.update(t.coauthors)
+    under = {(k, a.id) for t in by_parent.values() for k, a in ancestors("talk", t)}
     out: dict[tuple[str, str], str] = {}
     if dated:
         out[("site", "talks")] = "talks.ics"
