@@ -366,3 +366,40 @@ def feed_keys(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson) ->
     """
     return {key: name for key, name, _title, talks in site_calendars(p, talks_under, person_talks)
             if any(t.start_at is not None for t in talks)}
+
+
+Ancestors = Callable[[str, R.Scheduled], Sequence[tuple[str, R.Scheduled]]]
+
+
+def dated_feed_keys(p: Prepared, ancestors: Ancestors) -> dict[tuple[str, str], str]:
+    """``feed_keys``, found from the dated talks up instead of from every calendar's talks down.
+
+    A talk is under a series or event exactly when that series or event is among its
+    *ancestors* (``SiteIndex.ancestors``, which depend only on the talk's ``parent``: asked
+    once per parent), and in a person's calendar when the person
+    speaks or co-authors it; so one pass over the talks, with no calendar's talks gathered
+    or sorted, finds which calendars have a talk with a start (tests/test_pages_cache.py
+    compares it with ``feed_keys``). The keys come in the same order.
+    """
+    ds = p.dataset
+    by_parent: dict[tuple[str, str], R.Talk] = {}  # a talk's ancestors depend only on its parent
+    people: set[str] = set()
+    dated = False
+    for t in ds.talks.values():
+        if t.start_at is None:
+            continue
+        dated = True
+        if t.parent is not None:
+            by_parent.setdefault(t.parent, t)
+        people.update(t.speakers)
+        people.update(t.coauthors)
+    under = {(k, a.id) for t in by_parent.values() for k, a in ancestors("talk", t)}
+    out: dict[tuple[str, str], str] = {}
+    if dated:
+        out[("site", "talks")] = "talks.ics"
+    for kind, table in (("series", ds.series), ("event", ds.events)):
+        out.update(((kind, rid), f"{KIND_PATHS[kind]}/{rid}.ics") for rid in table if (kind, rid) in under)
+    out.update((("person", pid), f"{KIND_PATHS['person']}/{pid}.ics") for pid in ds.people if pid in people)
+    out.update((("talk", tid), f"{KIND_PATHS['talk']}/{tid}.ics") for tid, t in ds.talks.items()
+               if t.start_at is not None)
+    return out

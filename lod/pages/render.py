@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import AbstractSet, Any
 
 import jinja2
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from .. import feeds
 from .. import records as R
@@ -158,16 +158,29 @@ class Renderer:
             return {"description": _plain_summary(rec.description)}
         return {}
 
-    def index_page(self) -> Page:
-        """The home page: upcoming and past talks, series and events, and the data."""
+    def index_page(self, cache: IndexItems | None = None, dirty: AbstractSet[str] = frozenset()) -> tuple[Page, IndexItems]:
+        """The home page: upcoming and past talks, series and events, and the data; and its list items.
+
+        Each list item (a talk, series, event, person, organisation, place, topic or source)
+        is kept as (sort key, HTML) by its key (``("talk", id)``, ``("topic", path)``); with
+        *cache* (the items of an earlier render) an item is taken from it unless its page's
+        path is in *dirty*: an item shows only what its record's page shows, so when that
+        page is not dirty the item is the same. Which talks are upcoming is decided here,
+        from ``now``.
+        """
         ds, m = self.p.dataset, self.p.minter
         today = self.now.astimezone(UTC).date().isoformat()
-        dated = sorted((t for t in ds.talks.values() if t.start_at is not None), key=sort_key)
-        upcoming = [t for t in dated if _last_day(t) >= today]
-        past = [t for t in reversed(dated) if _last_day(t) < today]
-        undated = sorted((t for t in ds.talks.values() if t.start_at is None), key=sort_key)
-        gatherings = sorted([("series", r) for r in ds.series.values()] + [("event", r) for r in ds.events.values()],
-                            key=lambda kr: (sort_key(kr[1]), kr[0]))
+        items = self.index_items(cache, dirty)
+
+        def ordered(kind: str) -> list[tuple[Any, str]]:
+            return sorted((v for k, v in items.items() if k[0] == kind), key=lambda v: v[0])
+
+        talks = ordered("talk")  # (sort key, last day or None), dated first by date
+        dated = [v for v in talks if v[0][1] is not None]
+        upcoming = [html for (_k, day), html in dated if day >= today]
+        past = [html for (_k, day), html in reversed(dated) if day < today]
+        undated = [html for (_k, day), html in talks if day is None]
+        gatherings = sorted(ordered("series") + ordered("event"), key=lambda v: v[0])
         data: dict[str, Any] = {
             "@context": "https://schema.org", "@type": "Dataset", "@id": str(m.dataset),
             "name": ds.site.title, "url": m.base,
@@ -184,14 +197,94 @@ class Renderer:
         ctx["calendar"] = "talks.ics" if ("site", "talks") in self.feeds else None
         dumps = [{"href": "dump" + f.suffix, "type": f.media_type, "label": f"dump{f.suffix} ({FORMAT_LABELS.get(f.name, f.name)})"}
                  for f in RDF_FORMATS]
-        html = self.render("index.html", data, ctx, dumps=dumps, upcoming=upcoming, past=past, undated=undated,
-                           gatherings=gatherings, today=today, talks_ics=("site", "talks") in self.feeds,
-                           people=sorted(ds.people.values(), key=lambda r: (r.family_name or r.display_name, r.id)),
-                           orgs=sorted(ds.organizations.values(), key=lambda r: (r.name, r.id)),
-                           places=sorted(ds.places.values(), key=lambda r: (r.name, r.id)),
-                           topics=sorted(self.index.topics.items(), key=lambda kv: kv[1][0]),
-                           sources=list(ds.sources.values()))
-        return Page("", html, data)
+
+        def joined(kind: str) -> Markup:
+            return Markup("".join(html for _k, html in ordered(kind)))
+
+        html = self.render("index.html", data, ctx, dumps=dumps, today=today, talks_ics=("site", "talks") in self.feeds,
+                           upcoming=_talk_list(upcoming, "No upcoming talks."), past=_talk_list(past, "No past talks."),
+                           undated=_talk_list(undated, "No talks.") if undated else "",
+                           gatherings=Markup("".join(html for _k, html in gatherings)),
+                           people=joined("person"), orgs=joined("organization"), places=joined("place"),
+                           topics=joined("topic"),
+                           sources=Markup("; ".join(items[("source", sid)][1] for sid in ds.sources)))
+        return Page("", html, data), items
+
+    def index_items(self, cache: IndexItems | None, dirty: AbstractSet[str]) -> IndexItems:
+        """Every list item of the index page as (sort key, HTML), taken from *cache* where still valid."""
+        ds = self.p.dataset
+        h = self.helpers("")
+        out: IndexItems = {}
+
+        def kept(kind: str, rid: str, path: str | None = None) -> tuple[Any, str] | None:
+            if cache is None or (path or f"{KIND_PATHS[kind]}/{rid}") in dirty:
+                return None
+            return cache.get((kind, rid))
+
+        for tid, t in ds.talks.items():
+            got = kept("talk", tid)
+            if got is None:
+                day = _last_day(t) if t.start_at is not None else None
+                got = ((sort_key(t), day), str(self.fragments.talk_item("", t, True, None)))
+            out[("talk", tid)] = got
+        for kind, table in (("series", ds.series), ("event", ds.events)):
+            for gid, g in table.items():
+                got = kept(kind, gid)
+                if got is None:
+                    got = ((sort_key(g), kind), self._gathering_item(h, kind, g))
+                out[(kind, gid)] = got
+        for pid, person in ds.people.items():
+            got = kept("person", pid)
+            if got is None:
+                got = ((person.family_name or person.display_name, pid),
+                       _tag(h.href("person", pid), person.display_name))
+            out[("person", pid)] = got
+        for kind, named in (("organization", ds.organizations), ("place", ds.places)):
+            for rid, rec in named.items():
+                got = kept(kind, rid)
+                if got is None:
+                    name = rec.name
+                    got = ((name, rid), _tag(h.href(kind, rid), name))
+                out[(kind, rid)] = got
+        for tpath, (label, talks) in self.index.topics.items():
+            got = kept("topic", tpath, tpath)
+            if got is None:
+                got = (label, f'<li><a href="{escape(tpath)}">{escape(label)}</a> <span class="meta">{len(talks)}</span>'
+                              "</li>\n")
+            out[("topic", tpath)] = got
+        for sid, src in ds.sources.items():
+            got = kept("source", sid)
+            if got is None:
+                got = (sid, f'<a href="{escape(h.href("source", sid))}">{escape(src.title or src.document or sid)}</a>')
+            out[("source", sid)] = got
+        return out
+
+    @staticmethod
+    def _gathering_item(h: Helpers, kind: str, g: R.Gathering) -> str:
+        """A series or event as an item of the index page."""
+        label = h.kind_text[kind] if kind == "series" else (getattr(g, "kind", None) or "event").capitalize()
+        first, last = h.span(kind, g)
+        when = ""
+        if first:
+            when = str(escape(first)) + (f" – {escape(last)}" if last and last != first else "") + " · "
+        return (f'<li><div><a class="item-title" href="{escape(h.href(kind, g.id))}">{tex_html(g.name)}</a> '
+                f'<span class="meta">{escape(label)}</span></div>\n'
+                f'<div class="meta">{when}{len(h.talks_under(kind, g.id))} talks</div></li>\n')
+
+
+IndexItems = dict[tuple[str, str], tuple[Any, str]]  # (kind, id) → (sort key, HTML); topics by ("topic", path)
+
+
+def _talk_list(items: Sequence[str], empty: str) -> Markup:
+    """What ``lod.pages.items.talk_list_html`` makes of these talk items."""
+    if not items:
+        return Markup(f'<p class="meta">{escape(empty)}</p>\n')
+    return Markup('<ul class="items">\n' + "".join(html + "\n" for html in items) + "</ul>\n")
+
+
+def _tag(href: str, name: str) -> str:
+    """An item of a list of tags (people, organisations, places)."""
+    return f'<li><a href="{escape(href)}">{escape(name)}</a></li>\n'
 
 
 def _plain_summary(text: str | None, limit: int = 200) -> str | None:
@@ -263,6 +356,24 @@ class PagesOutput:
     files: dict[str, bytes]
     google: GoogleReport
     warnings: list[Result]
+    cache: PagesCache | None = None  # what the next rebuild's ``render_some`` reuses
+
+
+@dataclass
+class PagesCache:
+    """The parts of the always-rendered files that a rebuild takes from the previous render.
+
+    *items*: every list item of the index page with its sort key (``Renderer.index_items``);
+    *lastmods*: every resource page's sitemap lastmod by site path; *latest_taken*: the date
+    of the data (``SiteIndex.latest_taken``), the lastmod of every page without a dated
+    source; *taken*: when each source was taken. Plain strings and tuples: it is pickled
+    into the build state.
+    """
+
+    items: IndexItems
+    lastmods: dict[str, str]
+    latest_taken: str
+    taken: dict[str, str]  # each source's date taken, by id: the lastmods read nothing else of them
 
 
 def render_site(p: Prepared, now: datetime | None = None, threshold: int = PARALLEL_THRESHOLD) -> PagesOutput:
@@ -282,7 +393,7 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
 
 def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], now: datetime | None = None,
                 root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
-                previous_talks_ics: bytes | None = None) -> PagesOutput:
+                previous_talks_ics: bytes | None = None, cache: PagesCache | None = None) -> PagesOutput:
     """Render only the pages *paths* (site paths P of ``P.html``) and the calendars *feed_names*
     (``series/x.ics`` …), plus what is always made: ``index.html``, the sitemap, ``robots.txt``
     and the site-wide ``talks.ics``. Each file has exactly the bytes ``render_site`` gives it.
@@ -304,18 +415,23 @@ def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], no
     *feed_names* is taken from it rather than made again: a talk's VEVENT is all of its
     own calendar but the name, so when that calendar is not dirty the VEVENT is the same.
     So pass *feed_names* as ``affected`` gives them.
+
+    With *cache* (the ``cache`` of the previous build's ``PagesOutput``, full or not), the
+    index page is assembled from the previous list items but those of the records whose
+    pages are in *paths*, and the sitemap keeps each page's lastmod but those that can have
+    changed (``_lastmods``). The returned ``cache`` is the one for the next build.
     """
     feed_names = set(feed_names)
     known = None
     if previous_talks_ics is not None:
         known = {tid: data for tid, data in feeds.vevents_of(previous_talks_ics).items()
                  if f"{KIND_PATHS['talk']}/{tid}.ics" not in feed_names}
-    return _render(p, now, root, threshold, set(paths), feed_names, known)
+    return _render(p, now, root, threshold, set(paths), feed_names, known, cache)
 
 
 def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
             only_paths: set[str] | None, only_feeds: set[str] | None,
-            known: Mapping[str, bytes] | None = None) -> PagesOutput:
+            known: Mapping[str, bytes] | None = None, cache: PagesCache | None = None) -> PagesOutput:
     """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given."""
     r = Renderer(p, now or build_now())
     m = p.minter
@@ -336,7 +452,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     sink = put if root is not None else None
     only: set[tuple[str, str]] | None = None
     if only_feeds is not None:
-        exist = feeds.feed_keys(p, r.index.talks_under, r.index.person_talks)
+        exist = feeds.dated_feed_keys(p, r.index.ancestors)
         r.feeds.update(exist)
         only = {key for key, name in exist.items() if name in only_feeds or key == ("site", "talks")}
     for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink,
@@ -347,25 +463,68 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     warnings: list[Result] = []
     jobs: list[Sequence[str]] = [[""], *slices(paths, workers)]  # "": the index page
 
-    def render(job: Sequence[str]) -> list[tuple[str, bytes, list[Gap] | None]]:
+    dirty: AbstractSet[str] = only_paths if only_paths is not None else frozenset()
+    items: IndexItems = {}
+
+    def render(job: Sequence[str]) -> list[tuple[str, bytes, list[Gap] | None, IndexItems | None]]:
         out = []
         for path in job:
-            page = r.index_page() if path == "" else r.page(path)
+            its = None
+            if path == "":  # its items come back too, from a worker when parallel
+                page, its = r.index_page(cache.items if cache is not None else None, dirty)
+            else:
+                page = r.page(path)
             name = path + ".html" if path else "index.html"
             gaps = google_event_gaps(page.jsonld) if _is_talk_path(path) else None
-            out.append((name, put(name, page.html), gaps))
+            out.append((name, put(name, page.html), gaps, its))
         return out
 
     for rendered in fork_map(render, jobs, workers):
-        for name, data, gaps in rendered:
+        for name, data, gaps, its in rendered:
             files[name] = data
             if gaps is not None:
                 _add_gaps(p, name.removesuffix(".html"), gaps, google, warnings)
-    entries = [(m.base, r.index.lastmod(""))] + [(page_url(m.base, path), r.index.lastmod(path))
-                                                 for path in all_paths]
+            if its is not None:
+                items = its
+    lastmods = _lastmods(r, all_paths, cache, dirty)
+    latest = r.index.latest_taken()
+    entries = [(m.base, latest)] + [(page_url(m.base, path), lastmods[path]) for path in all_paths]
     files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
-    return PagesOutput(files, google, warnings)
+    taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
+    return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken))
+
+
+def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty: AbstractSet[str]) -> dict[str, str]:
+    """Every page's sitemap lastmod (``SiteIndex.lastmod``), taken from *cache* where it cannot have changed.
+
+    A page's lastmod is the latest date its record's sources were taken (a topic's: of its
+    talks'), else the date of the data. So it can change only if the date of the data did
+    (then every lastmod is made again), if its record changed (its page is dirty), or if
+    a source it cites was taken on another date, added or removed (the records citing it,
+    and the topics of the talks among them, are made again). A topic's talks changing
+    dirties it.
+    """
+    idx = r.index
+    if cache is None or cache.latest_taken != idx.latest_taken():
+        return {path: idx.lastmod(path) for path in paths}
+    m = r.p.minter
+    sources = r.p.dataset.sources
+    again: set[str] = set()
+    for sid in cache.taken.keys() | sources.keys():
+        now = sources[sid].taken if sid in sources else None
+        if cache.taken.get(sid) == now:
+            continue
+        for kind, rec in idx.by_source.get(sid, []):
+            again.add(f"{KIND_PATHS[kind]}/{rec.id}")
+            if isinstance(rec, R.Talk):
+                again.update(m.path_of(str(m.topic(label))) or "" for label in rec.topics)
+    old = cache.lastmods
+    out: dict[str, str] = {}
+    for path in paths:
+        got = old.get(path) if path not in dirty and path not in again else None
+        out[path] = got if got is not None else idx.lastmod(path)
+    return out
 
 
 def _is_talk_path(path: str) -> bool:
@@ -425,8 +584,19 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
     out = _stage(p, now, root, threshold)
     p.report.results.extend(out.warnings)
     p.google_gaps = out.google.gaps  # kept for an incremental rebuild
+    vars(p)[PAGES_CACHE] = out.cache  # and this (``pages_cache``)
     timings["pages"] = time.perf_counter() - t0
     n_ics = sum(1 for name in out.files if name.endswith(".ics"))
     n_html = sum(1 for name in out.files if name.endswith(".html"))
     say(f"{out.google.summary()} ({n_html} pages, {n_ics} calendars, {timings['pages']:.2f}s)")
     return len(out.files)
+
+
+PAGES_CACHE = "pages_cache"
+
+
+def pages_cache(p: Prepared) -> PagesCache | None:
+    """The ``PagesCache`` ``write_pages`` left on *p* (None if it did not run): keep it in the
+    build state and pass it to the next build's ``render_some``."""
+    got = vars(p).get(PAGES_CACHE)
+    return got if isinstance(got, PagesCache) else None
