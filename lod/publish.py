@@ -434,13 +434,14 @@ def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
     """Leave beside the freshly built *out* what the next build needs to be incremental."""
     from . import incremental as inc
     from .pages.dirty import record_links
+    from .pages.render import pages_cache
     from .rebuild import marker_id, write_state
 
     site_id = marker_id(out)
     state = inc.State(inc.fingerprint(p.minter.base), site_id or "", p.dataset.site, before, p.parsed,
                       inc.resolved_blobs(p.file_keys, p.dataset), shacl_results,
                       extra={"dumps": index, "links": record_links(p.dataset, p.site_index), "google": p.google_gaps,
-                             "deps": inc.file_deps(p.file_keys, p.dataset),
+                             "deps": inc.file_deps(p.file_keys, p.dataset), "pages": pages_cache(p),
                              "files": n_files, "sitemaps": sitemaps})
     try:
         write_state(out, state)

@@ -314,7 +314,8 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
             previous_ics: bytes | None = (out / "talks.ics").read_bytes()
         except FileNotFoundError:
             previous_ics = None
-        rendered = render_some(p, dirty.paths, dirty.feeds, previous_talks_ics=previous_ics)
+        rendered = render_some(p, dirty.paths, dirty.feeds, previous_talks_ics=previous_ics,
+                               cache=state.extra.get("pages"))
         for name, data in rendered.files.items():
             put(name, data)
         for path in dirty.paths:
@@ -353,6 +354,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         new_state = inc.State(state.fingerprint, state.site_id, ds.site, settled(before, taken), front.kept,
                               front.resolved, results,
                               extra={"dumps": index, "links": links, "google": gaps, "files": files, "deps": front.deps,
+                                     "pages": rendered.cache,
                                      "sitemaps": sorted(n for n in rendered.files if n.startswith("sitemap"))})
         txn.put_extra(state_path(out), state_bytes(new_state))
         changed = _changed(before, _stamps(data_dir))
