@@ -377,15 +377,9 @@ def resolution_deps(records: Iterable[tuple[str, R.Record]], ds: R.Dataset
     r = _Resolver(ds)
     out: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
     for kind, rec in records:
-        keys: set[tuple[str, str]] = {("source", s) for s in getattr(rec, "sources", [])}
-        if isinstance(rec, R.Person):
-            keys.update(("organization", o) for o in rec.affiliations)
-        elif isinstance(rec, R.Organization) and rec.parent:
-            keys.add(("organization", rec.parent))
-        elif isinstance(rec, R.Place) and rec.contained_in:
-            keys.add(("place", rec.contained_in))
+        keys = R.named_records(rec)
         if isinstance(rec, R.Scheduled):
-            for c in r.chain(rec):
+            for c in r.chain(rec):  # the chain it inherits from, and the places up from each venue
                 if c is not rec:
                     keys.add((_kind_of(c), c.id))
                 for pid in (c.venue, c.online):
@@ -395,19 +389,8 @@ def resolution_deps(records: Iterable[tuple[str, R.Record]], ds: R.Dataset
                         keys.add(("place", pid))
                         place = ds.places.get(pid)
                         pid = place.contained_in if place is not None else None
-            for agent in rec.organizers:
-                keys.update((("person", agent), ("organization", agent)))
-        if isinstance(rec, R.Gathering):
-            keys.update(("person", p) for p in rec.contacts)
-        if isinstance(rec, R.Event) and rec.series:
-            keys.add(("series", rec.series))
-        if isinstance(rec, R.Talk):
-            keys.update(("person", p) for p in rec.speakers + rec.coauthors)
-            for ref in rec.references:
-                keys.update(("person", p) for p in ref.authors)
-            keys.update(("source", v.source) for v in rec.abstract_variants if v.source)
-            if rec.part_of:
-                keys.update((k, rec.part_of) for k in ("series", "event", "session"))
+        if isinstance(rec, R.Talk) and rec.part_of:  # looked up in all three tables
+            keys.update((k, rec.part_of) for k in ("series", "event", "session"))
         keys.discard((kind, rec.id))
         out[(kind, rec.id)] = frozenset(keys)
     return out

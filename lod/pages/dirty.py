@@ -340,26 +340,8 @@ def record_links(ds: R.Dataset, index: SiteIndex | None = None,
 def forward_refs(kind: str, rec: R.Record) -> set[Key]:
     """The records (and topics) *rec* names itself: the ends of every link a page can follow
     backwards (the talks at a place, a person's talks, a source's records …)."""
-    out: set[Key] = {("source", s) for s in getattr(rec, "sources", [])}
-    if isinstance(rec, R.Person):
-        out.update(("organization", o) for o in rec.affiliations)
-    elif isinstance(rec, R.Organization) and rec.parent:
-        out.add(("organization", rec.parent))
-    elif isinstance(rec, R.Place) and rec.contained_in:
-        out.add(("place", rec.contained_in))
-    if isinstance(rec, R.Scheduled):
-        if rec.parent:
-            out.add(rec.parent)
-        out.update(("place", pid) for pid in (rec.venue, rec.online) if pid)
-        out.update((k, a) for a in rec.organizers for k in ("person", "organization"))
-    if isinstance(rec, R.Gathering):
-        out.update(("person", pid) for pid in rec.contacts)
-    if isinstance(rec, R.Event) and rec.series:
-        out.add(("series", rec.series))
+    out: set[Key] = R.named_records(rec)
     if isinstance(rec, R.Talk):
-        out.update(("person", pid) for pid in [*rec.speakers, *rec.coauthors])
-        out.update(("person", a) for ref in rec.references for a in ref.authors)
-        out.update(("source", v.source) for v in rec.abstract_variants if v.source)
         out.update((TOPIC, slugify(label)) for label in rec.topics)
     return out
 
