@@ -113,7 +113,7 @@ def test_publish_recovers_a_swap_killed_half_way(built: tuple[Path, Path, dict[s
     assert not old.exists() and not (out.parent / f".{out.name}.tmp-999").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # six killed builds: with the other random SIGKILLs of .ci/run
 def test_publish_sigkill_at_any_point_leaves_a_whole_site(tmp_path: Path) -> None:
     out = tmp_path / "site"
     build(SEED_DATA, out, TEST_BASE)
