@@ -36,14 +36,13 @@ from rdflib import URIRef
 from . import records as R
 from .errors import Location
 from .iri import KIND_PATHS, Minter, slugify
-from .load import Kept
 from .mapping import emits, record_triples
 from .resolve import resolution_deps
 from .serialize import Terms, Triple, sort_canonical
 from .shacl import check as shacl_check
 from .validate import Report, Result
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 Key = tuple[str, str]  # (record kind, id)
 _RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _KIND_OF_PATH = {path: kind for kind, path in KIND_PATHS.items()}
@@ -59,7 +58,7 @@ class State:
     site_id: str  # also in the site's marker file: the state belongs to that site
     site: R.Site
     stamps: dict[str, tuple[int, int, int]]  # data file -> (inode, size, mtime_ns) when read
-    parsed: dict[str, Kept]  # data file -> its parse (lod.load.Merger keep)
+    parsed: dict[str, bytes]  # data file -> its parse, pickled (lod.load.Merger keep)
     resolved: dict[str, bytes]  # data file -> its records after resolution, pickled
     results: dict[str, list[Result]]  # SHACL results by the owner of their focus node
     extra: dict[str, Any] = field(default_factory=dict)  # later stages' own state (dumps, pages)

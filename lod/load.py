@@ -15,7 +15,7 @@ import difflib
 import gc
 import os
 import pickle
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,6 @@ class SiteNeedsMerge(Exception):
 
 
 Op = RecordError | Insert | SiteBlock
-Kept = tuple[Location | None, bytes]  # a file's parse, pickled, and the site location it followed
 
 
 class _FileReader:
@@ -186,23 +185,23 @@ class Merger:
     """Enters the Ops of each file, in file order, into one Dataset and one error list.
 
     With *keep*, each file's parse (``read_file``'s answer, before resolution changes any
-    record) is also kept, pickled, with the site-block location it was parsed after: what
-    an incremental build stores to skip parsing unchanged files next time (``reuse`` of
-    ``load``). ``keys`` lists the records each file inserted.
+    record) is also kept, pickled: an incremental build (``lod.rebuild``) takes the records
+    of unchanged files from it when they must be resolved again. ``keys`` lists the records
+    each file inserted.
     """
 
-    def __init__(self, keep: dict[str, Kept] | None = None) -> None:
+    def __init__(self, keep: dict[str, bytes] | None = None) -> None:
         self.errors: list[RecordError] = []
         self.dataset = R.Dataset(site=R.Site(loc=Location("(defaults)")))
         self.site_loc: Location | None = None
         self.keep = keep
         self.keys: dict[str, list[tuple[str, str]]] = {}
 
-    def add(self, rel: str, is_record_file: bool, ops: list[Op], kept: Kept | None = None) -> None:
-        """Enter one file's Ops (*kept*: they are this earlier parse, unpickled)."""
+    def add(self, rel: str, is_record_file: bool, ops: list[Op]) -> None:
+        """Enter one file's Ops."""
         ds = self.dataset
         if self.keep is not None:
-            self.keep[rel] = kept or (self.site_loc, pickle.dumps((rel, is_record_file, ops), pickle.HIGHEST_PROTOCOL))
+            self.keep[rel] = pickle.dumps((rel, is_record_file, ops), pickle.HIGHEST_PROTOCOL)
         if is_record_file:
             ds.files.append(rel)
         keys = self.keys.setdefault(rel, [])
@@ -231,15 +230,10 @@ def load(data_dir: str | os.PathLike[str]) -> R.Dataset:
     return load_files(data_dir).dataset
 
 
-def load_files(data_dir: str | os.PathLike[str], keep: dict[str, Kept] | None = None,
-               reuse: Mapping[str, Kept] | None = None) -> Merger:
+def load_files(data_dir: str | os.PathLike[str], keep: dict[str, bytes] | None = None) -> Merger:
     """``load``, returning the Merger (the Dataset, and which records each file holds).
 
-    *keep* receives every file's parse (see Merger). *reuse* holds parses kept by an earlier
-    build of files the caller knows are unchanged (same inode, size and modification time):
-    such a file is not read again when it follows the same site-block location as then,
-    because its parse depends only on its bytes and on that. The Dataset and the errors
-    are those of parsing every file.
+    *keep* receives every file's parse (see Merger).
     """
     from .loadpool import parse_files
     from .resolve import resolve
@@ -250,16 +244,7 @@ def load_files(data_dir: str | os.PathLike[str], keep: dict[str, Kept] | None = 
                                         "pass --data with the folder that holds your YAML records.")])
     merger = Merger(keep)
     with no_gc():
-        if reuse is None:
-            parse_files(root, data_files(root), merger)
-        else:
-            for path in data_files(root):
-                kept = reuse.get(str(path))
-                if kept is not None and kept[0] == merger.site_loc:
-                    rel, is_record_file, ops = pickle.loads(kept[1])
-                    merger.add(rel, is_record_file, ops, kept)
-                else:
-                    merger.add(*read_file(root, path, merger.site_loc))
+        parse_files(root, data_files(root), merger)
         if merger.errors:
             raise RecordErrors(merger.errors)
         resolve(merger.dataset)

@@ -30,7 +30,7 @@ from .journal import write_file
 from .dumps import DumpIndex, write_descriptions
 from .formats import RDF_FORMATS
 from .iri import DEFAULT_BASE_URL, KIND_PATHS, Minter
-from .load import Kept, load_files, no_gc
+from .load import load_files, no_gc
 from .mapping import graph_of, origins, to_triples
 from .serialize import Terms, Triple, jsonld_context, sort_canonical, sorted_triples, to_turtle
 from .shacl import check as shacl_check
@@ -71,7 +71,7 @@ class Prepared:
     data: list[Triple] | None  # None in an incremental rebuild, which maps only some resources
     report: Report
     # What an incremental build keeps (``prepare(keep=True)``): each data file's parse and records.
-    parsed: dict[str, Kept] = field(default_factory=dict)
+    parsed: dict[str, bytes] = field(default_factory=dict)
     file_keys: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # Filled by the pages stage: each talk page's gaps in Google's Event requirements.
     google_gaps: dict[str, list[Any]] = field(default_factory=dict)
@@ -140,7 +140,7 @@ def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
     say = progress or (lambda _m: None)
     timings = timings if timings is not None else {}
     t0 = time.perf_counter()
-    kept: dict[str, Kept] = {}
+    kept: dict[str, bytes] = {}
     merger = load_files(data_dir, keep=kept if keep else None)
     ds = merger.dataset
     timings["load"] = time.perf_counter() - t0

@@ -131,7 +131,7 @@ class Front:
         old_raw: dict[inc.Key, R.Record] = {}
         for rel in [*parsed, *gone]:
             if rel in state.parsed:
-                ops = pickle.loads(state.parsed[rel][1])[2]
+                ops = pickle.loads(state.parsed[rel])[2]
                 if any(type(op) is SiteBlock for op in ops):
                     raise FullBuild(f"the site settings changed ({rel})")
                 old_raw.update(((op.kind, op.rec.id), op.rec) for op in ops if type(op) is Insert)
@@ -146,7 +146,7 @@ class Front:
             if rel in parsed:
                 merger.add(*parsed[rel])
             elif rel in x_files:
-                again, is_record_file, ops = pickle.loads(state.parsed[rel][1])
+                again, is_record_file, ops = pickle.loads(state.parsed[rel])
                 merger.add(again, is_record_file, ops)
             else:
                 is_record_file, recs = pickle.loads(state.resolved[rel])
@@ -163,8 +163,8 @@ class Front:
             raise FullBuild("the data has errors a partial load could not report") from None
         fresh = inc.resolved_blobs({rel: merger.keys[rel] for rel in x_files}, ds)
         self.resolved = {rel: fresh[rel] if rel in x_files else state.resolved[rel] for rel in rels}
-        self.kept = {rel: state.parsed[rel] if rel not in parsed else
-                     (None, pickle.dumps(parsed[rel], pickle.HIGHEST_PROTOCOL)) for rel in rels}
+        self.kept = {rel: state.parsed[rel] if rel not in parsed else pickle.dumps(parsed[rel], pickle.HIGHEST_PROTOCOL)
+                     for rel in rels}
         self.deps = {rel: deps[rel] for rel in rels if rel not in x_files}
         self.deps.update(inc.file_deps({rel: merger.keys[rel] for rel in x_files}, ds))
         self.resolved_again = len(only)
