@@ -389,7 +389,6 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
     p = prepare(data_dir, base_url, progress, timings, keep=True)
     shacl_results = results_by_owner(p.report)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _recover(out)
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     index = DumpIndex()
     try:

@@ -58,9 +58,7 @@ def read_state(out: Path) -> inc.State | None:
     try:
         with open(path, "rb") as f:
             state = pickle.load(f)
-    except FileNotFoundError:
-        return None
-    except Exception:  # a damaged or foreign file: the full build replaces it
+    except Exception:  # none, or a damaged or foreign file: the full build replaces it
         return None
     return state if isinstance(state, inc.State) else None
 
@@ -216,20 +214,16 @@ def rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
 
 def _rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
              progress: Progress | None) -> BuildResult | None:
-    from . import journal
-
+    # lod.publish.build has rolled forward an interrupted journal before calling this.
     say = progress or (lambda _m: None)
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
-    journal.recover(out)
     state = read_state(out)
-    why = None
     if state is None:
-        why = "there is no state from an earlier build beside the site"
-    elif state.site_id != marker_id(out):
-        why = "the site is not the one the saved state describes"
-    if why is not None or state is None:
-        say(f"full build: {why}")
+        say("full build: there is no state from an earlier build beside the site")
+        return None
+    if state.site_id != marker_id(out):
+        say("full build: the site is not the one the saved state describes")
         return None
     if state.fingerprint != inc.fingerprint(base_url or state.site.base_url or DEFAULT_BASE_URL):
         say("full build: the code, the Python version or the base URL differ from the last build")
