@@ -1,9 +1,9 @@
 """SPARQL over a built site, read-only and with no outbound requests.
 
 Queries run on pyoxigraph (measured about 25× faster than rdflib's engine at
-10k talks). pyoxigraph follows ``SERVICE`` over HTTP, so every query is first
-parsed, not evaluated, by rdflib's SPARQL parser and refused if it holds an
-update, ``SERVICE``, ``FROM``/``FROM NAMED`` or anything but one query.
+10k talks). pyoxigraph follows ``SERVICE`` over HTTP, so every query first passes
+``lod.querycheck.check_query``, which refuses updates, ``SERVICE`` and
+``FROM``/``FROM NAMED`` however they are written.
 """
 
 from __future__ import annotations
@@ -18,55 +18,9 @@ from typing import Any
 import pyoxigraph as ox
 
 from .errors import QueryError
+from .querycheck import MAX_QUERY_CHARS, check_query, syntax_error
 
-MAX_QUERY_CHARS = 100_000
-REFUSED = {
-    "ServiceGraphPattern": "SERVICE is refused: this endpoint never makes outbound requests.",
-    "DatasetClause": "FROM and FROM NAMED are refused: the endpoint answers over its own dataset only.",
-}
-
-
-def _names(node: Any) -> set[str]:
-    from pyparsing import ParseResults
-    from rdflib.plugins.sparql.parserutils import CompValue
-
-    found: set[str] = set()
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, CompValue):
-            found.add(n.name)
-            stack.extend(n.values())
-        elif isinstance(n, (list, tuple, ParseResults)):
-            stack.extend(n)
-    return found
-
-
-def check_query(text: str) -> str:
-    """Return the query form (SELECT, ASK, CONSTRUCT, DESCRIBE) or raise QueryError with the reason."""
-    from pyparsing import ParseException
-    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-
-    if len(text) > MAX_QUERY_CHARS:
-        raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters.", 413)
-    try:
-        parsed = parseQuery(text)
-    except ParseException as exc:
-        try:
-            parseUpdate(text)
-        except Exception:
-            raise QueryError(f"malformed query: {exc}") from None
-        raise QueryError("updates are refused: this endpoint is read-only.", 403) from None
-    except Exception as exc:  # the parser raises assorted errors on odd input
-        raise QueryError(f"malformed query: {exc}") from None
-    names = _names(parsed)
-    for name, why in REFUSED.items():
-        if name in names:
-            raise QueryError(why, 403)
-    form = next((n for n in ("SelectQuery", "AskQuery", "ConstructQuery", "DescribeQuery") if n in names), None)
-    if form is None:
-        raise QueryError("malformed query: not a SELECT, ASK, CONSTRUCT or DESCRIBE query.")
-    return form.removesuffix("Query").upper()
+__all__ = ["MAX_QUERY_CHARS", "Answer", "check_query", "load_store", "render", "run", "term_text"]
 
 
 @dataclass
@@ -96,7 +50,7 @@ def run(store: ox.Store, text: str) -> Answer:
     try:
         result = store.query(text)
     except SyntaxError as exc:
-        raise QueryError(f"malformed query: {exc}") from None
+        raise syntax_error(exc) from None
     except OSError as exc:
         raise QueryError(f"the query failed: {exc}", 500) from None
     if isinstance(result, ox.QueryBoolean):

@@ -7,8 +7,8 @@ Safety, in the order a request meets it:
    ``named-graph-uri`` and unknown content types are refused before any parsing.
 2. At most ``max_concurrent`` queries are admitted; the next gets 503 + Retry-After.
 3. Each query runs in a worker *process* (``lod.workers``) holding a
-   pyoxigraph store of ``OUT/dump.nt``. The worker first runs ``lod.query.check_query``
-   (rdflib's parser: refuses updates, SERVICE, FROM/FROM NAMED), then evaluates.
+   pyoxigraph store of ``OUT/dump.nt``. The worker first runs ``lod.querycheck.check_query``
+   (a lexical check: refuses updates, SERVICE, FROM/FROM NAMED in any reading), then evaluates.
    Workers also install a seccomp filter that makes ``socket(AF_INET/AF_INET6)`` fail,
    so even a query the check missed cannot reach the network (Linux x86-64/aarch64).
 4. A wall-clock timeout kills the worker (pyoxigraph cannot be interrupted any other

@@ -1,8 +1,8 @@
 """Query worker processes of the SPARQL endpoint: limits, evaluation, result formats.
 
 Each query runs in a worker *process* (``python -c … worker_main``) holding a pyoxigraph
-store of ``OUT/dump.nt``. The worker first runs ``lod.query.check_query`` (rdflib's parser:
-refuses updates, SERVICE, FROM/FROM NAMED), then evaluates. Workers install a seccomp
+store of ``OUT/dump.nt``. The worker first runs ``lod.querycheck.check_query`` (a lexical
+check that refuses updates, SERVICE, FROM/FROM NAMED in any reading), then evaluates. Workers install a seccomp
 filter that makes ``socket(AF_INET/AF_INET6)`` fail, so even a query the check missed
 cannot reach the network (Linux x86-64/aarch64). A wall-clock timeout kills the worker
 (pyoxigraph cannot be interrupted any other way) and a fresh one replaces it. Results
@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from .errors import ConfigError, LodError, QueryError
 from .formats import RDF_FORMATS, Format
 from .negotiate import Offer, choose
-from .query import check_query
+from .querycheck import check_query, syntax_error
 
 log = logging.getLogger("lod.sparql")
 
@@ -162,7 +162,7 @@ def evaluate(store: ox.Store, text: str, form: str, row_cap: int, base_iri: str 
     except RowCapExceeded:
         raise row_cap_error(row_cap, form) from None
     except SyntaxError as exc:
-        raise QueryError(f"malformed query: {exc}") from None
+        raise syntax_error(exc) from None
     except (OSError, ValueError, RuntimeError) as exc:
         raise QueryError(f"the query failed: {exc}", 500) from None
 

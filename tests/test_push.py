@@ -124,3 +124,21 @@ def test_serve_external_endpoint_answers_like_the_embedded_store(seed_site: Buil
     assert remote == local_rows(seed_site.out, NYU_SPEAKERS)
     assert refused.status_code == 403
     assert "SERVICE is refused: this endpoint never makes outbound requests." in refused.text
+
+
+def test_serve_external_endpoint_never_receives_a_service_hidden_in_a_comment(seed_site: BuildResult,
+                                                                              oxigraph: str) -> None:
+    from lod.querycheck import AMBIGUOUS_COMMENT
+
+    from .test_sparql_safety import Listener
+    ear = Listener()
+    try:
+        with running_server(seed_site.out, "--endpoint", oxigraph + "/query") as url:
+            for gap in ("\r", "\u2028"):
+                q = f"SELECT * WHERE {{ # {gap} SERVICE <{ear.url}> {{ ?s ?p ?o }} \n }}"
+                r = httpx.get(url + "/sparql", params={"query": q}, trust_env=False)
+                assert r.status_code == 400 and r.json()["error"]["detail"] == AMBIGUOUS_COMMENT
+        time.sleep(0.1)
+        assert ear.connections == 0
+    finally:
+        ear.close()

@@ -243,3 +243,15 @@ def test_sparql_safety_concurrency_limit_gives_503_with_retry_after(client: http
     assert all(a.headers["retry-after"] == "2" for a in waited)
     wait_for_workers(client)
     assert client.get("/sparql", params={"query": SMALL}).status_code == 200
+
+
+@pytest.mark.parametrize("gap", ["\r", "\u2028", "\x85"])
+def test_sparql_safety_comment_ended_differently_is_refused_and_never_run(client: httpx.Client, listener: Listener,
+                                                                          gap: str) -> None:
+    from lod.querycheck import AMBIGUOUS_COMMENT
+    q = f"SELECT * WHERE {{ # {gap} SERVICE <{listener.url}> {{ ?s ?p ?o }} \n }}"
+    for r in (client.get("/sparql", params={"query": q}), client.post("/sparql", data={"query": q})):
+        assert r.status_code == 400
+        assert r.json()["error"]["detail"] == AMBIGUOUS_COMMENT
+    time.sleep(0.1)
+    assert listener.connections == 0
