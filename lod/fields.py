@@ -22,7 +22,12 @@ from . import records as R
 from .errors import ConfigError, Location, RecordError
 from .iri import SLUG_RE, is_valid_iri, normalise_base_url
 
-MAX_NODES = 1_000_000  # per file, counting every alias expansion
+# Nodes walked in one file, counting every alias expansion: MAX_NODES, plus NODES_PER_CHAR for
+# each character of the file. Without aliases no file walks more nodes than it has characters
+# (every node but an empty value takes one), so the budget can only stop an alias bomb, never a
+# long file written out: 100k people in one file load.
+MAX_NODES = 1_000_000
+NODES_PER_CHAR = 2
 MAX_TEXT = 100_000  # characters in one field value
 STANDARD_TAGS = {f"tag:yaml.org,2002:{t}" for t in
                  ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")}
@@ -63,8 +68,13 @@ _location: Callable[[str, int, int], Location] = (
 class Budget:
     """Counts nodes walked in one file so aliases cannot expand without bound."""
 
-    def __init__(self) -> None:
-        self.left = MAX_NODES
+    def __init__(self, chars: int = 0) -> None:
+        self.limit = self.left = MAX_NODES + NODES_PER_CHAR * chars
+
+
+class BudgetExceeded(Exception):
+    """Raised when a file's node budget is spent. Not an Invalid: the converters that skip an
+    invalid value and read on must not catch it, or the rest of the file would be silently lost."""
 
 
 class Ctx:
@@ -97,7 +107,7 @@ Conv = Callable[[Ctx, Node, str], Any]
 def _walk_check(ctx: Ctx, node: Node, path: str = "") -> None:
     ctx.budget.left -= 1
     if ctx.budget.left < 0:
-        raise Invalid
+        raise BudgetExceeded
     if node.tag not in STANDARD_TAGS:
         _walk_check_tag(ctx, node, path)
 
@@ -118,7 +128,7 @@ def scalar(ctx: Ctx, node: Node, path: str) -> str | None:
     budget = ctx.budget
     budget.left -= 1
     if budget.left < 0:
-        raise Invalid
+        raise BudgetExceeded
     if node.tag not in STANDARD_TAGS:
         _walk_check_tag(ctx, node, path)
     if type(node) is not ScalarNode:

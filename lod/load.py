@@ -23,8 +23,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from . import records as R
 from .errors import Location, RecordError, RecordErrors
-from .fields import (MAX_NODES, SITE, SPECS, TABLES, TOP_LEVEL, Budget, Ctx, Invalid, _fields, _pairs, field_names,
-                     list_of, parse_local)
+from .fields import (MAX_NODES, NODES_PER_CHAR, SITE, SPECS, TABLES, TOP_LEVEL, Budget, BudgetExceeded, Ctx, Invalid, _fields, _pairs,
+                     field_names, list_of, parse_local)
 from .iri import SLUG_RE
 from .yamlsafe import compose
 
@@ -74,7 +74,7 @@ class _FileReader:
 
     def file(self, text: str) -> None:
         rel = self.rel
-        ctx = Ctx(rel, self.ops, Budget())  # type: ignore[arg-type]  # errors are Ops among the others
+        ctx = Ctx(rel, self.ops, Budget(len(text)))  # type: ignore[arg-type]  # errors are Ops among the others
         try:
             root = compose(text, rel)
         except RecordErrors as exc:
@@ -93,9 +93,15 @@ class _FileReader:
                     ctx.fail(knode, key, "unknown top-level key.",
                              (f"did you mean {close[0]!r}? " if close else "") + "Use: site, " + ", ".join(TOP_LEVEL) + ".")
         except Invalid:
-            if ctx.budget.left < 0:
-                self.ops.append(RecordError(Location(rel), "", f"the file expands to more than {MAX_NODES} YAML nodes (an alias bomb?).",
-                                            "write the values out instead of repeating anchors and aliases."))
+            pass
+        except BudgetExceeded:
+            # The whole file fails: what was read of it is dropped, never published as if it were all.
+            limit = ctx.budget.limit
+            self.ops = [op for op in self.ops if isinstance(op, RecordError)]
+            self.ops.append(RecordError(
+                Location(rel), "", f"the file expands to more than {limit:,} YAML nodes, the limit for a file of "
+                f"its length ({MAX_NODES:,} plus {NODES_PER_CHAR} per character); nothing of it was loaded.",
+                "split the file, and write values out instead of repeating them."))
 
     def site(self, ctx: Ctx, knode: Node, vnode: Node) -> None:
         if isinstance(self.site_loc, SiteNeedsMerge):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,52 @@ def test_load_inherits_series_defaults_into_talks() -> None:
     assert (malladi.attendance, malladi.venue, malladi.online, malladi.language) == (
         "online", None, "mml-2023-zoom", "en")
     assert malladi.start_at is not None and malladi.start_at.zone == "Australia/Sydney"
+
+
+# ---------------------------------------------------------------- the node budget never truncates
+
+def _many_keywords(n: int) -> str:
+    return (HEAD + "talks:\n  - id: big\n    title: Big\n    sources: [s]\n    keywords:\n"
+            + "".join(f"      - k{i}\n" for i in range(n))
+            + "  - id: after\n    title: After\n    sources: [s]\n")
+
+
+def test_load_node_budget_hit_fails_the_whole_file_naming_the_limit(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: list_of swallowed the budget's error, so the build passed with the last keywords and
+    # every record after them silently missing.
+    for module in (sys.modules["lod.fields"], sys.modules["lod.load"]):
+        monkeypatch.setattr(module, "MAX_NODES", 100)
+        monkeypatch.setattr(module, "NODES_PER_CHAR", 0)
+    d = write_records(tmp_path / "d", {"a.yaml": _many_keywords(200)})
+    with pytest.raises(RecordErrors) as info:
+        load(d)
+    assert [str(e) for e in info.value.errors] == [
+        f"{d}/a.yaml: the file expands to more than 100 YAML nodes, the limit for a file of its length (100 plus 0 "
+        "per character); nothing of it was loaded. Fix: split the file, and write values out instead of repeating them."]
+
+
+def test_load_node_budget_scales_with_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A file walked past the fixed part of the budget still loads whole: the budget grows with its length.
+    monkeypatch.setattr("lod.fields.MAX_NODES", 100)
+    d = write_records(tmp_path / "d", {"a.yaml": _many_keywords(5000)})
+    ds = load(d)
+    assert len(ds.talks["big"].keywords) == 5000 and ds.talks["big"].keywords[-1] == "k4999"
+    assert "after" in ds.talks
+
+
+def test_load_100k_people_in_one_file(tmp_path: Path) -> None:
+    # The realistic case of issue 13: one people.yaml of 80,000 people was cut at person 76,922.
+    n = 100_000
+    people = "".join(f"  - id: p{i}\n    given_name: Given{i}\n    family_name: Family{i}\n    sources: [s]\n"
+                     for i in range(n))
+    d = write_records(tmp_path / "d", {"people.yaml": HEAD + "people:\n" + people})
+    ds = load(d)
+    assert len(ds.people) == n and f"p{n - 1}" in ds.people
+
+
+@pytest.mark.heavy
+def test_load_a_million_keywords_then_another_talk(tmp_path: Path) -> None:
+    d = write_records(tmp_path / "d", {"a.yaml": _many_keywords(1_000_000)})
+    ds = load(d)
+    assert len(ds.talks["big"].keywords) == 1_000_000 and "after" in ds.talks
