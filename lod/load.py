@@ -10,12 +10,9 @@ together, then ``resolve`` links the records.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import gc
 import os
 import pickle
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +23,7 @@ from .errors import Location, RecordError, RecordErrors
 from .fields import (MAX_NODES, SITE, SPECS, TABLES, TOP_LEVEL, Budget, Ctx, Invalid, _fields, _pairs, field_names,
                      list_of, parse_local)
 from .iri import SLUG_RE
+from .loadpool import SiteNeedsMerge, no_gc, parse_files
 from .yamlsafe import compose
 
 __all__ = ["MAX_FILE_BYTES", "SPECS", "Insert", "Merger", "SiteBlock", "SiteNeedsMerge", "data_files", "field_names",
@@ -54,11 +52,6 @@ class SiteBlock:
 
     def __init__(self, loc: Location, values: dict[str, Any] | None) -> None:
         self.loc, self.values = loc, values
-
-
-class SiteNeedsMerge(Exception):
-    """Raised while parsing apart from the other files on meeting 'site:': whether it is the first
-    site block depends on the files before it, so the file is parsed again while merging."""
 
 
 Op = RecordError | Insert | SiteBlock
@@ -235,7 +228,6 @@ def load_files(data_dir: str | os.PathLike[str], keep: dict[str, bytes] | None =
 
     *keep* receives every file's parse (see Merger).
     """
-    from .loadpool import parse_files
     from .resolve import resolve
 
     root = Path(data_dir)
@@ -244,21 +236,8 @@ def load_files(data_dir: str | os.PathLike[str], keep: dict[str, bytes] | None =
                                         "pass --data with the folder that holds your YAML records.")])
     merger = Merger(keep)
     with no_gc():
-        parse_files(root, data_files(root), merger)
+        parse_files(root, data_files(root), merger, read_file)
         if merger.errors:
             raise RecordErrors(merger.errors)
         resolve(merger.dataset)
     return merger
-
-
-@contextlib.contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: loading makes millions of objects that all live on
-    (records, locations) and no cycles, so each collection only re-walks them (~15% of the time)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()

@@ -29,8 +29,8 @@ from .load import Insert, Merger, SiteBlock, SiteNeedsMerge, data_files, load_fi
 from .resolve import resolve
 from .mapping import origins, to_triples
 from .pages.google import Gap, GoogleReport
-from .publish import (BuildResult, Prepared, Progress, _changed, _stamps, counts_of, site_prefixes, void_ttl,
-                      write_error)
+from .prepared import (MARKER, BuildResult, Prepared, Progress, counts_of, first_changed, site_prefixes, stamps,
+                       void_ttl, write_error)
 from .serialize import Terms, sort_canonical
 from .shacl import check as shacl_check
 from .validate import Report, Result
@@ -192,8 +192,6 @@ class Front:
 def marker_id(out: Path) -> str | None:
     """The identity of the fully built site *out*: its marker file's inode and modification time
     (a full build writes a new marker; an incremental build never rewrites it)."""
-    from .publish import MARKER
-
     try:
         st = (out / MARKER).stat()
     except OSError:
@@ -229,7 +227,7 @@ def _rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
         say("full build: the code, the Python version or the base URL differ from the last build")
         return None
     taken = time.time_ns()
-    before = _stamps(data_dir)
+    before = stamps(data_dir)
     try:
         front = Front(state, data_dir, base_url, before, timings)
     except FullBuild as exc:
@@ -351,7 +349,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
                                      "pages": rendered.cache,
                                      "sitemaps": sorted(n for n in rendered.files if n.startswith("sitemap"))})
         txn.put_extra(state_path(out), state_bytes(new_state))
-        changed = _changed(before, _stamps(data_dir))
+        changed = first_changed(before, stamps(data_dir))
         if changed:
             raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
                              f"versions; nothing was published and the previous {out.name}/ is unchanged. "

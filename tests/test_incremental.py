@@ -15,7 +15,7 @@ import pytest
 
 from lod.errors import RecordErrors, ValidationFailed
 from lod.publish import BuildResult, build
-from lod.publish import _stamps
+from lod.prepared import stamps as _stamps
 from lod.rebuild import read_state, state_path, write_state
 from lod.synth import write_synth
 

@@ -26,7 +26,7 @@ from .. import feeds
 from .. import records as R
 from ..formats import RDF_FORMATS
 from ..iri import KIND_PATHS
-from ..publish import Prepared, SiteWriter
+from ..prepared import Prepared, SiteWriter
 from ..validate import Result
 from ..vocab import SCHEMA
 from .constants import FORMAT_LABELS, KIND_OF_PATH, KIND_TEXT, SITEMAP_LIMIT, Progress
