@@ -23,6 +23,7 @@ from .errors import Location, RecordError, RecordErrors
 from .fields import (MAX_NODES, SITE, SPECS, TABLES, TOP_LEVEL, Budget, Ctx, Invalid, _fields, _pairs, field_names,
                      list_of, parse_local)
 from .iri import SLUG_RE
+from .kinds import RECORD_KINDS
 from .loadpool import SiteNeedsMerge, no_gc, parse_files
 from .yamlsafe import compose
 
@@ -30,6 +31,9 @@ __all__ = ["MAX_FILE_BYTES", "SPECS", "Insert", "Merger", "SiteBlock", "SiteNeed
            "load", "no_gc", "parse_local", "read_file"]  # field_names, parse_local and SPECS from lod.fields, as before
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# The fields that hold records written inline (a series' talks), and their kind: from the kind registry.
+CHILDREN: dict[str, dict[str, str]] = {k.name: {f.name: f.refers[0] for f in k.fields if f.conv == "children"}
+                                       for k in RECORD_KINDS}
 
 
 class Insert:
@@ -131,14 +135,13 @@ class _FileReader:
             values = _fields(ctx, node, "", spec, required, locs, pairs)
             if "id" not in values:
                 return None
-            children = {k: values.pop(k) for k in ("talks", "sessions") if k in values}
+            children = {k: values.pop(k) for k in CHILDREN.get(kind, ()) if k in values}
             rec = cls(loc=ctx.loc(node), locs=locs, **values)
             if parent is not None:
                 rec.parent = parent
             self.ops.append(Insert(kind, rec, ctx.record))  # the duplicate-id check happens on merging
             for child_key, child_node in children.items():
-                child_kind = "talk" if child_key == "talks" else "session"
-                setattr(rec, child_key, self.records(ctx, child_kind, child_node, child_key, (kind, rec.id)))
+                setattr(rec, child_key, self.records(ctx, CHILDREN[kind][child_key], child_node, child_key, (kind, rec.id)))
             return rec
         except Invalid:
             return None

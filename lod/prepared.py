@@ -26,6 +26,7 @@ from .errors import BuildError
 from .formats import RDF_FORMATS
 from .iri import KIND_PATHS, Minter
 from .journal import write_file
+from .kinds import COUNTED
 from .load import data_files
 from .mapping import graph_of
 from .serialize import Terms, Triple, sort_canonical, sorted_triples, to_turtle
@@ -111,8 +112,7 @@ class Prepared:
 
 def counts_of(ds: R.Dataset) -> dict[str, int]:
     """How many records of each main kind a build published (for its summary)."""
-    return {"talks": len(ds.talks), "people": len(ds.people), "organizations": len(ds.organizations),
-            "places": len(ds.places), "series": len(ds.series), "events": len(ds.events)}
+    return {table: len(getattr(ds, table)) for table in COUNTED}
 
 
 def site_prefixes(minter: Minter) -> dict[str, str]:
@@ -158,9 +158,8 @@ def void_graph(p: Prepared, triple_count: int) -> Graph:
     g.add((d, VOID.sparqlEndpoint, m.document("sparql")))
     for ns in (PREFIXES["schema"], LOD_NS, PREFIXES["prov"], PREFIXES["pav"]):
         g.add((d, VOID.vocabulary, URIRef(ns)))
-    for kind, table in (("talk", p.dataset.talks), ("series", p.dataset.series), ("event", p.dataset.events),
-                        ("person", p.dataset.people), ("organization", p.dataset.organizations)):
-        for rid in sorted(table)[:1]:
+    for kind in ("talk", "series", "event", "person", "organization"):
+        for rid in sorted(p.dataset.table(kind))[:1]:
             g.add((d, VOID.exampleResource, m.resource(kind, rid)))
     for fmt in RDF_FORMATS:
         url = m.document("dump" + fmt.suffix)
