@@ -53,6 +53,7 @@ class Field:
     refers: tuple[str, ...] = ()  # the kinds of record its ids name (an organiser: a person or an organisation)
     values: Mapping[str, str] = field(default_factory=dict)  # enum: each value and its RDF term ("" for none)
     note: str = ""  # what the README's table says beyond the predicates
+    inverse: str = ""  # what the mapping emits on the record it names, pointing back (a parent's schema:subEvent)
 
 
 @dataclass(frozen=True)
@@ -130,14 +131,14 @@ REFERENCE = Part("reference", "Reference", (
     Field("url", "url", ("schema:url",)),
 ), required=("title",))
 VARIANT = Part("variant", "Variant", (
-    Field("source", "slug", refers=("source",)),
-    Field("text", "text"),
+    Field("source", "slug", refers=("source",), note="the source that words it so"),
+    Field("text", "text", note="the wording"),
 ), required=("source", "text"))
 REGISTRATION = Part("registration", "Registration", (
     Field("url", "url", ("schema:url",)),
     Field("note", "line", ("schema:description",)),
 ))
-MEDIA = Part("media", "Media", (Field("url", "url", ("schema:url",)),))
+MEDIA = Part("media", "Media", (Field("url", "url", ("schema:url",), note="when known (`recording: true` says only that one exists)"),))
 PARTS: dict[str, Part] = {p.name: p for p in (ADDRESS, REFERENCE, VARIANT, REGISTRATION, MEDIA)}
 
 # ---------------------------------------------------------------- groups of shared fields
@@ -184,7 +185,7 @@ GATHERING = Group("series, event", (
     Field("currency", "currency", ("schema:offers", "schema:priceCurrency")),
     Field("registration", "part:registration", ("schema:offers", "schema:url", "schema:description"),
           note="the offer's `schema:url` and, from its note, `schema:description`"),
-    Field("talks", "children", ("schema:subEvent",), ("talk",), note="written inline; each has `schema:superEvent` it"),
+    Field("talks", "children", ("schema:subEvent",), ("talk",), inverse="schema:superEvent", note="written inline"),
 ))
 _SUPER = ("schema:superEvent",)
 
@@ -210,16 +211,15 @@ KINDS: tuple[Kind, ...] = (
     Kind("organization", "org", ("schema:Organization",), "organizations", "organizations", "Organization",
          (COMMON, IDENTIFIED), (
              Field("name", "line", ("schema:name",)),
-             Field("parent", "slug", ("schema:parentOrganization", "schema:subOrganization"), ("organization",),
-                   note="and the parent's `schema:subOrganization`"),
+             Field("parent", "slug", ("schema:parentOrganization",), ("organization",),
+                   inverse="schema:subOrganization"),
              Field("ror", "ror", ("schema:sameAs",), note="`<https://ror.org/…>`"),
              Field("address", "part:address", ("schema:address",), note="`#address` a `schema:PostalAddress`"),
          ), ("id", "name", "sources"), label="organisation"),
     Kind("place", "place", ("schema:Place",), "places", "places", "Place", (COMMON,), (
         Field("name", "line", ("schema:name",)),
         Field("code", "line", ("schema:identifier",)),
-        Field("contained_in", "slug", ("schema:containedInPlace", "schema:containsPlace"), ("place",),
-              note="and the outer place's `schema:containsPlace`"),
+        Field("contained_in", "slug", ("schema:containedInPlace",), ("place",), inverse="schema:containsPlace"),
         Field("address", "part:address", ("schema:address",), note="`#address` a `schema:PostalAddress`"),
         Field("timezone", "timezone", ("lod:timeZone",)),
         Field("virtual", "boolean", ("rdf:type",), values={"true": "schema:VirtualLocation", "false": ""},
@@ -230,12 +230,13 @@ KINDS: tuple[Kind, ...] = (
          (COMMON, SCHEDULED, GATHERING), required=("id", "name", "sources")),
     Kind("event", "event", ("schema:Event",), "events", "events", "Event", (COMMON, SCHEDULED, GATHERING), (
         Field("kind", "enum", ("rdf:type",), values={"workshop": "lod:Workshop", "conference": "lod:Conference"}),
-        Field("series", "slug", _SUPER, ("series",), note="and the series' `schema:subEvent`"),
-        Field("sessions", "children", ("schema:subEvent",), ("session",), note="written inline"),
+        Field("series", "slug", _SUPER, ("series",), inverse="schema:subEvent"),
+        Field("sessions", "children", ("schema:subEvent",), ("session",), inverse="schema:superEvent",
+              note="written inline"),
     ), ("id", "name", "sources")),
     Kind("session", "session", ("schema:Event", "lod:Session"), None, "sessions", "Session", (COMMON, SCHEDULED), (
         Field("title", "line", ("schema:name",)),
-        Field("talks", "children", ("schema:subEvent",), ("talk",), note="written inline"),
+        Field("talks", "children", ("schema:subEvent",), ("talk",), inverse="schema:superEvent", note="written inline"),
     ), ("id", "sources"), note="written inside an event"),
     Kind("talk", "talk", ("schema:Event", "lod:Talk"), "talks", "talks", "Talk", (COMMON, SCHEDULED), (
         Field("title", "line", ("schema:name",)),
@@ -257,13 +258,13 @@ KINDS: tuple[Kind, ...] = (
         Field("recording", "media", ("schema:recordedIn",), note="`#recording` a `schema:MediaObject`"),
         Field("slides", "media", ("schema:workFeatured",), note="`#slides` a `schema:PresentationDigitalDocument`"),
         Field("topics", "list:line", ("schema:about",), ("topic",), note="by label"),
-        Field("part_of", "slug", _SUPER, ("series", "event", "session"),
-              note="when not written inline; and the parent's `schema:subEvent`"),
+        Field("part_of", "slug", _SUPER, ("series", "event", "session"), inverse="schema:subEvent",
+              note="when not written inline"),
         Field("ids", "map:line", ("schema:identifier",), note='`"system:value"`'),
     ), ("id", "sources"), ("description",), "written alone or inside a series, event or session"),
     Kind("topic", "topic", ("schema:DefinedTerm",), own=(
         Field("label", "line", ("schema:name", "prov:wasDerivedFrom"), note="a talk's topic: the talk's sources too"),
-    ), note="made from talks' `topics`: `BASE/topic/SLUG`"),
+    ), note="not a YAML record: made from the labels of talks' `topics` (ID is the label's slug)"),
 )
 BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS}
 RECORD_KINDS: tuple[Kind, ...] = tuple(k for k in KINDS if k.table is not None)
@@ -309,12 +310,54 @@ def _parts_of(f: Field) -> list[Part]:
 
 
 def predicates_of(k: Kind) -> set[URIRef]:
-    """Every predicate the registry says the mapping emits for a record of kind *k* (and its parts)."""
+    """Every predicate the registry says the mapping emits on a record of kind *k* (and its parts):
+    its fields', and the inverse of those of any record that names it."""
     out = {RDF.type}
     for kk, f in walk_fields():
         if kk is k:
             out.update(term(p) for p in f.predicates)
+        if f.inverse and k.name in f.refers:  # what a record naming this one puts on it
+            out.add(term(f.inverse))
     return out
+
+
+# ---------------------------------------------------------------- the README's table
+
+README_BEGIN = "<!-- begin: record-field table, generated by lod.kinds.readme_table() -->"
+README_END = "<!-- end: record-field table -->"
+
+
+def _rdf_cell(f: Field) -> str:
+    out = ", ".join(f"`{p}`" for p in f.predicates)
+    if f.refers:
+        out = (out + " → " + " or ".join(f.refers)).strip()
+    if f.inverse:
+        out += f", which gets `{f.inverse}` back"
+    if f.values:
+        out += " (" + ", ".join(f"`{v}` → `{t}`" for v, t in f.values.items() if t) + ")"
+    if f.note:
+        out += ("; " if out else "") + f.note
+    return out or "—"
+
+
+def readme_table() -> str:
+    """The README's record-field → RDF table, in Markdown: the shared fields, then each kind's own."""
+    rows = ["| record | field | RDF |", "|---|---|---|"]
+    for group in (COMMON, IDENTIFIED, SCHEDULED, GATHERING):
+        for i, f in enumerate(group.fields):
+            rows.append(f"| {group.label if i == 0 else ''} | `{f.name}` | {_rdf_cell(f)} |".replace("|  |", "| |"))
+    for k in KINDS:
+        where = f"top-level key `{k.key}`" if k.key else ""
+        about = "; ".join(x for x in (where, k.note) if x)
+        classes = ", ".join(f"`{c}`" for c in k.classes)
+        rows.append(f"| {k.name} | (the record) | `BASE/{k.path}/ID` a {classes}" + (f"; {about}" if about else "") + " |")
+        for f in k.own:
+            if k.groups or f.name not in ("id", "note"):
+                rows.append(f"| | `{f.name}` | {_rdf_cell(f)} |")
+    for name, part in PARTS.items():
+        for i, f in enumerate(part.fields):
+            rows.append(f"| {name + ' (part)' if i == 0 else ''} | `{f.name}` | {_rdf_cell(f)} |".replace("|  |", "| |"))
+    return "\n".join(rows) + "\n"
 
 
 def _check() -> None:
@@ -326,7 +369,7 @@ def _check() -> None:
         if len(names) != len(set(names)):
             raise ValueError(f"kind {k.name} has a field twice: {sorted(n for n in names if names.count(n) > 1)}")
     for _k, f in walk_fields():
-        for t in (*f.predicates, *(v for v in f.values.values() if v)):
+        for t in (*f.predicates, *(v for v in f.values.values() if v), *([f.inverse] if f.inverse else [])):
             term(t)
         for r in f.refers:
             kind(r)
