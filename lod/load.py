@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,9 @@ from .errors import Location, RecordError, RecordErrors
 from .fields import (MAX_NODES, SITE, SPECS, TABLES, TOP_LEVEL, Budget, Ctx, Invalid, _fields, _pairs, field_names,
                      list_of, parse_local)
 from .iri import SLUG_RE
-from .kinds import RECORD_KINDS
+from .kinds import COUNTED, RECORD_KINDS
 from .loadpool import SiteNeedsMerge, no_gc, parse_files
+from .progress import Observer, Stage
 from .yamlsafe import compose
 
 __all__ = ["MAX_FILE_BYTES", "SPECS", "Insert", "Merger", "SiteBlock", "SiteNeedsMerge", "data_files", "field_names",
@@ -192,10 +194,13 @@ class Merger:
         self.site_loc: Location | None = None
         self.keep = keep
         self.keys: dict[str, list[tuple[str, str]]] = {}
+        self.advance: Callable[[int], None] | None = None  # told of each file entered (lod.progress.Stage)
 
     def add(self, rel: str, is_record_file: bool, ops: list[Op]) -> None:
         """Enter one file's Ops."""
         ds = self.dataset
+        if self.advance is not None:
+            self.advance(1)
         if self.keep is not None:
             self.keep[rel] = pickle.dumps((rel, is_record_file, ops), pickle.HIGHEST_PROTOCOL)
         if is_record_file:
@@ -226,10 +231,12 @@ def load(data_dir: str | os.PathLike[str]) -> R.Dataset:
     return load_files(data_dir).dataset
 
 
-def load_files(data_dir: str | os.PathLike[str], keep: dict[str, bytes] | None = None) -> Merger:
+def load_files(data_dir: str | os.PathLike[str], keep: dict[str, bytes] | None = None,
+               progress: Observer | None = None) -> Merger:
     """``load``, returning the Merger (the Dataset, and which records each file holds).
 
-    *keep* receives every file's parse (see Merger).
+    *keep* receives every file's parse (see Merger). The "load" stage is reported to *progress*:
+    files parsed, then how many records of each main kind were read.
     """
     from .resolve import resolve
 
@@ -238,9 +245,14 @@ def load_files(data_dir: str | os.PathLike[str], keep: dict[str, bytes] | None =
         raise RecordErrors([RecordError(Location(str(root)), "", "the data folder does not exist.",
                                         "pass --data with the folder that holds your YAML records.")])
     merger = Merger(keep)
+    paths = data_files(root)
+    stage = Stage(progress, "load", len(paths), "files")
+    merger.advance = stage.advance
     with no_gc():
-        parse_files(root, data_files(root), merger, read_file)
+        parse_files(root, paths, merger, read_file)
         if merger.errors:
             raise RecordErrors(merger.errors)
         resolve(merger.dataset)
+    ds = merger.dataset
+    stage.finish(files=len(ds.files), **{table: len(getattr(ds, table)) for table in COUNTED})
     return merger

@@ -10,7 +10,7 @@ from the closed namespaces in ``lod.vocab``. No blank nodes: parts of a resource
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from typing import Any
@@ -368,11 +368,14 @@ class _Mapper:
             raise KeyError(f"not a kind of record: {kind!r}")
         return getattr(self, kind)
 
-    def run(self) -> list[Triple]:
+    def run(self, advance: Callable[[int], None] | None = None) -> list[Triple]:
         for k in K.RECORD_KINDS:  # in the registry's order, as Dataset.all_records
             method = self.method(k.name)
-            for rec in self.ds.table(k.name).values():
+            table = self.ds.table(k.name)
+            for rec in table.values():
                 method(rec)
+            if advance is not None:
+                advance(len(table))
         # Equal triples share their interned terms: deduplication is mostly identity checks.
         out, self.out = list(self.out), {}
         return out
@@ -411,13 +414,13 @@ def emits(kind: str, rec: R.Record, minter: Minter) -> set[str]:
     return out
 
 
-def to_triples(dataset: R.Dataset, minter: Minter) -> list[Triple]:
+def to_triples(dataset: R.Dataset, minter: Minter, advance: Callable[[int], None] | None = None) -> list[Triple]:
     """The schema.org triples of a resolved dataset, deduplicated, in mapping order.
 
     The same set of triples as ``to_graph``; each distinct IRI or string literal is one
-    shared term object.
+    shared term object. *advance*, if given, is told how many records were mapped, a kind at a time.
     """
-    return _Mapper(dataset, minter).run()
+    return _Mapper(dataset, minter).run(advance)
 
 
 def graph_of(triples: Iterable[Triple]) -> Graph:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import functools
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,6 +28,7 @@ from .journal import write_file
 from .kinds import COUNTED
 from .load import data_files
 from .mapping import graph_of
+from .progress import Observer
 from .serialize import Terms, Triple, sort_canonical, sorted_triples, to_turtle
 from .validate import Report
 from .vocab import DCAT, DCTERMS, LOD_NS, PREFIXES, RDF, VOID, XSD
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .pages.relations import SiteIndex
 
 MARKER = ".lod-site.json"
-Progress = Callable[[str], None]
+Progress = Observer  # what a build reports its progress to (lod.progress)
 
 
 @dataclass

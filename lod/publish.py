@@ -23,8 +23,10 @@ from .formats import RDF_FORMATS
 from .iri import DEFAULT_BASE_URL, Minter
 from .load import load_files, no_gc
 from .mapping import graph_of, origins, to_triples
+from .kinds import TABLES
 from .prepared import (MARKER, BuildResult, Prepared, Progress, SiteWriter, counts_of, describe, first_changed,
                        site_prefixes, stamps, void_graph, void_ttl, write_error)
+from .progress import Stage, StateNotSaved, ignore
 from .serialize import jsonld_context
 from .shacl import check as shacl_check
 from .validate import Result, validate
@@ -47,25 +49,24 @@ def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown SHACL engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    say = progress or (lambda _m: None)
     timings = timings if timings is not None else {}
     t0 = time.perf_counter()
     kept: dict[str, bytes] = {}
-    merger = load_files(data_dir, keep=kept if keep else None)
+    merger = load_files(data_dir, keep=kept if keep else None, progress=progress)  # reports the load stage
     ds = merger.dataset
     timings["load"] = time.perf_counter() - t0
-    say(f"load: {len(ds.files)} files, {len(ds.talks)} talks, {len(ds.people)} people, "
-        f"{len(ds.organizations)} organisations, {len(ds.places)} places ({timings['load']:.2f}s)")
     minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
     t0 = time.perf_counter()
-    triples = to_triples(ds, minter)
+    stage = Stage(progress, "map", sum(len(ds.table(kind)) for kind in TABLES), "records")
+    triples = to_triples(ds, minter, stage.advance)
     timings["map"] = time.perf_counter() - t0
-    say(f"map: {len(triples)} triples ({timings['map']:.2f}s)")
+    stage.finish(triples=len(triples))
     t0 = time.perf_counter()
+    stage = Stage(progress, "validate", len(triples), "triples")
     where = origins(ds, minter)
     report = validate(graph_of(triples), where) if engine == "pyshacl" else shacl_check(triples, where)
     timings["validate"] = time.perf_counter() - t0
-    say(f"validate: {len(report.violations)} violations, {len(report.warnings)} warnings ({timings['validate']:.2f}s)")
+    stage.finish(violations=len(report.violations), warnings=len(report.warnings))
     if report.violations:
         raise ValidationFailed(report)
     return Prepared(ds, minter, triples, report, kept, merger.keys)
@@ -89,7 +90,6 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     """Write every published file of *p* under *root*; return (triples, resources, files).
 
     *index*, if given, is filled with where each subject is in the dumps (``lod.dumps``)."""
-    say = progress or (lambda _m: None)
     timings = timings if timings is not None else {}
     w = SiteWriter(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -99,12 +99,12 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     # One pass writes the three dumps and each resource's three files (lod.dumps); it
     # writes exactly the formats of RDF_FORMATS, which this checks.
     assert sorted(f.suffix for f in RDF_FORMATS) == [".jsonld", ".nt", ".ttl"]
+    stage = Stage(progress, "dumps", len(triples), "triples")
     resources_written = write_descriptions(triples, p.terms, m.context, root, m.path_of, w.write, timings, index)
     p.terms.clear(keep_nt=True)  # the Turtle and JSON-LD texts are not needed again
     w.files += len(RDF_FORMATS)
     w.write("context.jsonld", (json.dumps(jsonld_context(prefixes), indent=2, sort_keys=True) + "\n").encode())
-    say(f"dumps: dump.ttl, dump.nt, dump.jsonld ({timings['dumps']:.2f}s)")
-    say(f"resources: {resources_written} descriptions in {len(RDF_FORMATS)} formats ({timings['resources']:.2f}s)")
+    stage.finish(resources=resources_written, formats=len(RDF_FORMATS))
     w.write("void.ttl", void_ttl(p, len(triples)))
     w.write("ontology.ttl", (resources.files("lod") / "data" / "lod.ttl").read_bytes())
     w.write(MARKER, (json.dumps({"base_url": m.base, "title": p.dataset.site.title,
@@ -179,7 +179,6 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
     from . import journal
     from .rebuild import rebuild, settled
 
-    say = progress or (lambda _m: None)
     # The code the state will name is the code that runs now, even if files change meanwhile.
     inc.code_digest()
     out = Path(out_dir).absolute()
@@ -207,7 +206,9 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
         from .pages import write_pages
         n_files += write_pages(p, staging, progress, timings)
         from .gallery import write_gallery
+        stage = Stage(progress, "gallery", 1, "")
         n_files += write_gallery(p, staging)
+        stage.finish()
         changed = first_changed(before, stamps(data_dir))
         if changed:
             raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
@@ -222,15 +223,16 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
         shutil.rmtree(staging, ignore_errors=True)
         raise
     t0 = time.perf_counter()
+    stage = Stage(progress, "state", 1, "")
     with no_gc():  # the state is millions of new objects that all live on until it is written
-        _save_state(p, out, settled(before, taken), shacl_results, index, sitemaps, n_files, say)
-    timings["state"] = time.perf_counter() - t0
+        _save_state(p, out, settled(before, taken), shacl_results, index, sitemaps, n_files, progress or ignore)
+    timings["state"] = stage.finish()
     return BuildResult(out, p.minter.base, n_triples, n_resources, n_files, p.report, timings, counts_of(p.dataset))
 
 
 def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
                 shacl_results: dict[str, list[Result]], index: DumpIndex, sitemaps: list[str], n_files: int,
-                say: Progress) -> None:
+                progress: Progress) -> None:
     """Leave beside the freshly built *out* what the next build needs to be incremental."""
     from . import incremental as inc
     from .pages.dirty import record_links
@@ -246,5 +248,4 @@ def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
     try:
         write_state(out, state)
     except OSError as exc:  # the site is built; only the next build's speed is lost
-        say(f"note: could not save the build state beside the site ({exc.strerror or exc}); "
-            "the next build will be a full one")
+        progress(StateNotSaved(str(exc.strerror or exc)))
