@@ -295,12 +295,13 @@ def walk_fields() -> Iterator[tuple[Kind, Field]]:
     for k in KINDS:
         for f in k.fields:
             yield k, f
-            for part in _parts_of(f):
+            for part in parts_of(f):
                 for pf in part.fields:
                     yield k, pf
 
 
-def _parts_of(f: Field) -> list[Part]:
+def parts_of(f: Field) -> list[Part]:
+    """The part a field holds (an address, a list of references …), if any."""
     conv = f.conv
     while conv.startswith(("list:", "map:")):
         conv = conv.split(":", 1)[1]

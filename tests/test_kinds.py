@@ -114,3 +114,53 @@ def test_kinds_enum_fields_accept_exactly_their_values(tmp_path: Path) -> None:
         load(tmp_path)
     values = ", ".join(K.kind("talk").field("status").values)
     assert f"'canceled' is not allowed here. Fix: did you mean 'cancelled'? Use one of: {values}." in str(info.value)
+
+
+def _referring_fields() -> list[tuple[str, str, str]]:
+    """(kind, field path, what the registry says it names) for every field that names records by id,
+    parts included; not the inline children, nor topics (labels, not ids)."""
+    out = []
+    for k in K.RECORD_KINDS:
+        for f in k.fields:
+            if f.refers and f.conv != "children" and f.refers != ("topic",):
+                out.append((k.name, f.name, " or ".join(K.kind(r).word for r in f.refers)))
+            for part in K.parts_of(f):
+                for pf in part.fields:
+                    if pf.refers:
+                        out.append((k.name, f"{f.name}.{pf.name}", " or ".join(K.kind(r).word for r in pf.refers)))
+    return out
+
+
+@pytest.mark.parametrize("kind,path,named", _referring_fields())
+def test_kinds_each_reference_the_registry_declares_is_checked_against_those_kinds(
+        kind: str, path: str, named: str, tmp_path: Path) -> None:
+    """An id naming no record, in any field the registry says names records, is refused with the
+    kinds the registry gives ("unknown person or organisation 'nowhere'")."""
+    import yaml
+
+    from lod.errors import RecordErrors
+
+    field, _, sub = path.partition(".")
+    k = K.kind(kind)
+    value: object = "nowhere"
+    if sub:  # a part: a reference's authors, an abstract variant's source
+        part = {"references": {"title": "T", "authors": ["nowhere"]},
+                "abstract_variants": {"source": "nowhere", "text": "T"}}[field]
+        value = [part]
+    elif k.field(field).conv.startswith("list:"):
+        value = ["nowhere"]
+    rec: dict[str, object] = {"id": "x", "sources": ["s"], field: value}
+    if "name" in k.required:
+        rec["name"] = "X"
+    if kind == "source":
+        rec = {"id": "x", "taken": "2024-01-01", "document": "d", field: value}
+    doc: dict[str, object] = {"sources": [{"id": "s", "taken": "2024-01-01", "document": "d"}]}
+    if k.key is None:  # a session is written inside an event
+        doc["events"] = [{"id": "e", "name": "E", "sources": ["s"], "sessions": [rec]}]
+    else:
+        doc[k.key] = [rec]
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    with pytest.raises(RecordErrors) as info:
+        load(tmp_path)
+    assert f"unknown {named} 'nowhere'." in str(info.value)
+    assert f"{kind} x, field {field}" in str(info.value)
