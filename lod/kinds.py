@@ -70,7 +70,7 @@ class Part:
 class Group:
     """Fields several kinds share (the README lists them once, for all those kinds)."""
 
-    label: str
+    name: str
     fields: tuple[Field, ...]
 
 
@@ -143,20 +143,20 @@ PARTS: dict[str, Part] = {p.name: p for p in (ADDRESS, REFERENCE, VARIANT, REGIS
 
 # ---------------------------------------------------------------- groups of shared fields
 
-COMMON = Group("every record", (
+COMMON = Group("common", (
     Field("id", "slug", note="its IRI's last segment, so that it never changes"),
     Field("sources", "list:slug", ("prov:wasDerivedFrom",), ("source",)),
     Field("inferred", "map:text", note="not published: what was inferred, and why"),
     Field("note", "text", note="not published"),
 ))
-IDENTIFIED = Group("person, organization", (
+IDENTIFIED = Group("identified", (
     Field("also_known_as", "list:line", ("schema:alternateName",), note="spellings seen"),
     Field("wikidata", "wikidata", ("schema:sameAs",), note="`<http://www.wikidata.org/entity/Q…>`"),
     Field("homepage", "url", ("schema:url",)),
     Field("same_as", "list:url", ("schema:sameAs",)),
     Field("ids", "map:line", ("schema:identifier",), note='`"system:value"` (e.g. `indico-person:101`)'),
 ))
-SCHEDULED = Group("talk, session, series, event", (
+SCHEDULED = Group("scheduled", (
     Field("description", "text", ("schema:description",)),
     Field("start", "local_time", ("schema:startDate",),
           note="`xsd:dateTime` with the venue's UTC offset, or `xsd:date`; local time at the venue"),
@@ -174,7 +174,7 @@ SCHEDULED = Group("talk, session, series, event", (
     Field("organizers", "list:slug", ("schema:organizer",), ("person", "organization")),
     Field("url", "url", ("schema:url",)),
 ))
-GATHERING = Group("series, event", (
+GATHERING = Group("gathering", (
     Field("name", "line", ("schema:name",)),
     Field("also_known_as", "list:line", ("schema:alternateName",)),
     Field("contacts", "list:slug", ("lod:contact",), ("person",)),
@@ -193,7 +193,7 @@ _SUPER = ("schema:superEvent",)
 
 KINDS: tuple[Kind, ...] = (
     Kind("source", "source", ("lod:SourceDocument", "schema:CreativeWork"), "sources", "sources", "Source",
-         own=(Field("id", "slug"),
+         own=(Field("id", "slug", note="its IRI's last segment"),
               Field("title", "line", ("schema:name",)),
               Field("document", "line", ("lod:documentName", "schema:name"), note="the name when there is no title"),
               Field("url", "url", ("schema:url", "pav:retrievedFrom")),
@@ -345,16 +345,20 @@ def readme_table() -> str:
     """The README's record-field → RDF table, in Markdown: the shared fields, then each kind's own."""
     rows = ["| record | field | RDF |", "|---|---|---|"]
     for group in (COMMON, IDENTIFIED, SCHEDULED, GATHERING):
+        users = [k.name for k in RECORD_KINDS if group in k.groups]
+        others = [k.name for k in RECORD_KINDS if group not in k.groups]
+        label = ", ".join(users) if len(others) > 1 else "every record" + (f" but a {others[0]}" if others else "")
         for i, f in enumerate(group.fields):
-            rows.append(f"| {group.label if i == 0 else ''} | `{f.name}` | {_rdf_cell(f)} |".replace("|  |", "| |"))
+            rows.append(f"| {label if i == 0 else ''} | `{f.name}` | {_rdf_cell(f)} |".replace("|  |", "| |"))
     for k in KINDS:
         where = f"top-level key `{k.key}`" if k.key else ""
         about = "; ".join(x for x in (where, k.note) if x)
         classes = ", ".join(f"`{c}`" for c in k.classes)
         rows.append(f"| {k.name} | (the record) | `BASE/{k.path}/ID` a {classes}" + (f"; {about}" if about else "") + " |")
+        if k.drop:
+            rows.append(f"| | (not {', '.join(f'`{d}`' for d in k.drop)}) | |")
         for f in k.own:
-            if k.groups or f.name not in ("id", "note"):
-                rows.append(f"| | `{f.name}` | {_rdf_cell(f)} |")
+            rows.append(f"| | `{f.name}` | {_rdf_cell(f)} |")
     for name, part in PARTS.items():
         for i, f in enumerate(part.fields):
             rows.append(f"| {name + ' (part)' if i == 0 else ''} | `{f.name}` | {_rdf_cell(f)} |".replace("|  |", "| |"))
