@@ -102,15 +102,15 @@ class Stage:
         self.observer = observer or ignore
         self.name, self.total, self.done = name, max(total, 0), 0
         self.step = max(1, self.total // STEPS)
-        self._next = self.step
+        self._next = min(self.step, self.total)
         self.t0 = time.perf_counter()
         self.observer(Started(name, self.total, unit))
 
     def advance(self, n: int = 1) -> None:
         """*n* more units are done (never counted past the total)."""
         self.done = min(self.total, self.done + n)
-        if self.done >= self._next:
-            self._next = self.done + self.step
+        if self.done >= self._next:  # a step further, or the end (once)
+            self._next = min(self.done + self.step, self.total) if self.done < self.total else self.total + 1
             self.observer(Advanced(self.name, self.done, self.total))
 
     def finish(self, seconds: float | None = None, **counts: int) -> float:

@@ -100,7 +100,8 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     # writes exactly the formats of RDF_FORMATS, which this checks.
     assert sorted(f.suffix for f in RDF_FORMATS) == [".jsonld", ".nt", ".ttl"]
     stage = Stage(progress, "dumps", len(triples), "triples")
-    resources_written = write_descriptions(triples, p.terms, m.context, root, m.path_of, w.write, timings, index)
+    resources_written = write_descriptions(triples, p.terms, m.context, root, m.path_of, w.write, timings, index,
+                                           stage.advance)
     p.terms.clear(keep_nt=True)  # the Turtle and JSON-LD texts are not needed again
     w.files += len(RDF_FORMATS)
     w.write("context.jsonld", (json.dumps(jsonld_context(prefixes), indent=2, sort_keys=True) + "\n").encode())

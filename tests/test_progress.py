@@ -67,6 +67,10 @@ def test_progress_full_build_reports_every_stage_with_the_seed_datas_counts(tmp_
     # The load advances file by file: each file once, in order, ending at the total.
     load = [e.done for e in events if isinstance(e, Advanced) and e.stage == "load"]
     assert load == list(range(1, 11))
+    # The map advances a kind at a time, the dumps subject by subject.
+    advanced = {stage: [e.done for e in events if isinstance(e, Advanced) and e.stage == stage] for stage in FULL_STAGES}
+    assert advanced["map"] == [5, 5 + 34, 5 + 34 + 24, 5 + 34 + 24 + 10, 74, 76, 84, 113]
+    assert len(advanced["dumps"]) > 100 and advanced["dumps"][-1] == result.triples
 
 
 def test_progress_rebuild_reports_its_stages_and_what_it_published(tmp_path: Path) -> None:
