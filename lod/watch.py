@@ -88,7 +88,7 @@ class Bars:
         if isinstance(e, Started):
             # A stage of one step has nothing to count: it shows its time only.
             shape = {"unit": f" {e.unit}"} if e.unit else {"bar_format": "{desc} … {elapsed}"}
-            self.bars[e.stage] = tqdm(total=e.total, desc=e.stage, file=self.stream, leave=False, dynamic_ncols=True,
+            self.bars[e.stage] = _bar_class()(total=e.total, desc=e.stage, file=self.stream, leave=False, dynamic_ncols=True,
                                       mininterval=0.2, **shape)
         elif isinstance(e, Advanced):
             bar = self.bars.get(e.stage)
@@ -103,6 +103,17 @@ class Bars:
             line = text(e)
             if line is not None:
                 tqdm.write(line, file=self.stream)
+
+
+def _bar_class() -> Any:
+    """tqdm without its monitor thread: the build forks workers only from a process with one thread
+    (lod.loadpool, lod.pages.parallel), so a thread left running would make it parse and render on one core."""
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        monitor_interval = 0
+
+    return Bar
 
 
 def watcher(stream: IO[str]) -> Lines | Bars:

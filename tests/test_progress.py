@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -123,7 +124,11 @@ def test_progress_on_a_terminal_each_stage_has_a_bar_that_leaves_its_summary(tmp
     screen = _Terminal()
     view = watcher(screen)
     assert isinstance(view, Bars) and isinstance(watcher(io.StringIO()), Lines)
+    threads = threading.active_count()
     build(SEED, tmp_path / "site", BASE, progress=view, incremental=False)
+    # No thread left behind (tqdm's monitor): the build forks its parse and page workers only from
+    # a process with one thread.
+    assert threading.active_count() == threads
     shown = screen.getvalue()
     assert "\r" in shown and "files/s" in shown  # a live bar was drawn, with its rate
     assert re.search(r"(^|\r)load: 10 files, 29 talks, .*\(\d+\.\d\ds\)$", shown, re.M)
