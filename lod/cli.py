@@ -20,8 +20,9 @@ def _say(message: str) -> None:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from .publish import build
+    from .watch import watcher
 
-    result = build(args.data, args.out, args.base_url, progress=None if args.quiet else _say,
+    result = build(args.data, args.out, args.base_url, progress=None if args.quiet else watcher(sys.stderr),
                    incremental=not args.full)
     warnings = result.report.warnings
     print(f"built {result.out}: {result.triples} triples, {result.resources} resources, {result.files} files "

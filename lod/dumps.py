@@ -195,13 +195,15 @@ def _resource_files(subjects: list[Subject], terms: Terms, context_url: str) -> 
 
 def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, root: Path,
                        path_of: Callable[[str], str | None], write: Write,
-                       timings: dict[str, float] | None = None, index: DumpIndex | None = None) -> int:
+                       timings: dict[str, float] | None = None, index: DumpIndex | None = None,
+                       advance: Callable[[int], None] | None = None) -> int:
     """Write dump.ttl, dump.nt and dump.jsonld under *root* and, through *write*, the three
     files of each resource *path_of* gives a site path; return how many resources were written.
 
     *triples* must be in canonical order without duplicates (``Prepared.triples``).
     *timings* gets "resources", the time spent on the resources' own files, and "dumps", the rest.
     *index*, if given, is filled with where each subject is in the dumps (for ``splice_dumps``).
+    *advance*, if given, is told how many triples each subject had, as they are written (progress).
     """
     t_start = time.perf_counter()
     t_resources = 0.0
@@ -254,6 +256,8 @@ def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, ro
                 data = subject.json.encode("utf-8")
                 json_out.write(data)
                 nodes.append((sid, offset, len(data)))
+                if advance is not None:
+                    advance(len(run))
                 offset += len(data)
                 owner = sid.split("#", 1)[0]
                 pending.setdefault(owner, []).append(subject)

@@ -23,7 +23,7 @@ import icalendar
 
 from . import records as R
 from .iri import KIND_PATHS
-from .publish import Prepared
+from .prepared import Prepared
 
 PRODID = "-//lod-talks//lod build//EN"
 STATUS = {"cancelled": "CANCELLED", "postponed": "TENTATIVE"}  # everything else: CONFIRMED

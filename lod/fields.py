@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from . import kinds as K
 from . import records as R
 from .errors import ConfigError, Location, RecordError
-from .iri import SLUG_RE, is_valid_iri, normalise_base_url
+from .iritext import SLUG_RE, is_valid_iri, normalise_base_url
 
 # Nodes walked in one file, counting every alias expansion: MAX_NODES, plus NODES_PER_CHAR for
 # each character of the file. Without aliases no file walks more nodes than it has characters
@@ -454,56 +455,42 @@ def media(ctx: Ctx, node: Node, path: str) -> R.Media | None:
     return media_
 
 
-ADDRESS: Spec = {"street": line, "locality": line, "region": line, "postal_code": line, "country": line}
-COMMON: Spec = {"id": slug, "sources": list_of(slug), "inferred": mapping_of(text), "note": text}
-IDENTIFIED: Spec = {**COMMON, "also_known_as": list_of(line), "wikidata": pattern(_WIKIDATA, "Wikidata id", "Q42"),
-                    "homepage": url, "same_as": list_of(url), "ids": mapping_of(line)}
-SCHEDULED: Spec = {**COMMON, "description": text, "start": local_time, "end": end_time, "duration": duration,
-                   "timezone": timezone, "offset": offset, "attendance": enum("in-person", "online", "hybrid"),
-                   "venue": slug, "online": slug, "language": language, "keywords": list_of(line),
-                   "organizers": list_of(slug), "url": url}
-REFERENCE: Spec = {"title": line, "authors": list_of(slug), "journal": line, "volume": line, "issue": line,
-                   "pages": line, "year": pattern(re.compile(r"^\d{4}$"), "year", "2024"),
-                   "doi": pattern(re.compile(r'^10\.\d{4,9}/[^\s<>"{}|\\^`\x7f-\x9f]+$'), "DOI", "10.1126/science.adi5639 (without https://doi.org/)"),
-                   "url": url}
-TALK: Spec = {**{k: v for k, v in SCHEDULED.items() if k != "description"}, "title": line, "title_status": enum("tba", "untitled"), "speakers": list_of(slug),
-              "coauthors": list_of(slug), "status": enum("scheduled", "cancelled", "postponed", "rescheduled", "moved-online"),
-              "previous_start": local_time, "abstract": text,
-              "abstract_variants": list_of(nested(R.Variant, {"source": slug, "text": text}, ("source", "text"))),
-              "references": list_of(nested(R.Reference, REFERENCE, ("title",))),
-              "recording": media, "slides": media, "topics": list_of(line), "part_of": slug,
-              "ids": mapping_of(line)}
-GATHERING: Spec = {**SCHEDULED, "name": line, "also_known_as": list_of(line), "contacts": list_of(slug),
-                   "capacity": count, "free": boolean, "price": money,
-                   "currency": pattern(_CURRENCY, "ISO 4217 currency code", "USD or EUR"),
-                   "registration": nested(R.Registration, {"url": url, "note": line})}
+# Converters by the names lod.kinds gives them; the record specs are derived from that registry.
+NAMED: dict[str, Conv] = {
+    "slug": slug, "line": line, "text": text, "url": url, "a_date": a_date, "local_time": local_time,
+    "end_time": end_time, "duration": duration, "timezone": timezone, "offset": offset, "language": language,
+    "boolean": boolean, "count": count, "money": money, "media": media,
+    "wikidata": pattern(_WIKIDATA, "Wikidata id", "Q42"),
+    "orcid": pattern(_ORCID, "ORCID iD", "0000-0002-1825-0097", _orcid_ok),
+    "ror": pattern(_ROR, "ROR id", "0190ak572 (without https://ror.org/)", _ror_ok),
+    "currency": pattern(_CURRENCY, "ISO 4217 currency code", "USD or EUR"),
+    "year": pattern(re.compile(r"^\d{4}$"), "year", "2024"),
+    "doi": pattern(re.compile(r'^10\.\d{4,9}/[^\s<>"{}|\\^`\x7f-\x9f]+$'), "DOI",
+                   "10.1126/science.adi5639 (without https://doi.org/)"),
+    "children": lambda c, n, p: n,  # records written inline: lod.load reads them as records of their own
+}
+
+
+def converter(name: str, f: K.Field) -> Conv:
+    """The converter lod.kinds names *name* for the field *f* (``list:``, ``map:``, ``part:`` and ``enum`` composed)."""
+    if name.startswith("list:"):
+        return list_of(converter(name[5:], f))
+    if name.startswith("map:"):
+        return mapping_of(converter(name[4:], f))
+    if name.startswith("part:"):
+        part = K.PARTS[name[5:]]
+        return nested(getattr(R, part.record), {pf.name: converter(pf.conv, pf) for pf in part.fields}, part.required)
+    if name == "enum":
+        return enum(*f.values)
+    return NAMED[name]
+
 
 SPECS: dict[str, tuple[type, Spec, tuple[str, ...]]] = {
-    "source": (R.Source, {"id": slug, "title": line, "document": line, "url": url, "taken": a_date, "note": text},
-               ("id", "taken")),
-    "person": (R.Person, {**IDENTIFIED, "name": line, "given_name": line, "family_name": line,
-                          "affiliations": list_of(slug), "job_title": line,
-                          "orcid": pattern(_ORCID, "ORCID iD", "0000-0002-1825-0097", _orcid_ok)},
-               ("id", "sources")),
-    "organization": (R.Organization, {**IDENTIFIED, "name": line, "parent": slug,
-                                      "ror": pattern(_ROR, "ROR id", "0190ak572 (without https://ror.org/)", _ror_ok),
-                                      "address": nested(R.Address, ADDRESS)},
-                     ("id", "name", "sources")),
-    "place": (R.Place, {**COMMON, "name": line, "code": line, "contained_in": slug,
-                        "address": nested(R.Address, ADDRESS), "timezone": timezone, "virtual": boolean, "url": url},
-              ("id", "name", "sources")),
-    "talk": (R.Talk, TALK, ("id", "sources")),
-    "session": (R.Session, {**SCHEDULED, "title": line, "talks": lambda c, n, p: n}, ("id", "sources")),
-    "series": (R.Series, {**GATHERING, "talks": lambda c, n, p: n}, ("id", "name", "sources")),
-    "event": (R.Event, {**GATHERING, "kind": enum("workshop", "conference"), "series": slug,
-                        "sessions": lambda c, n, p: n, "talks": lambda c, n, p: n}, ("id", "name", "sources")),
-}
+    k.name: (getattr(R, k.record), {f.name: converter(f.conv, f) for f in k.fields}, k.required)
+    for k in K.RECORD_KINDS if k.record is not None}
 SITE: Spec = {"title": line, "description": text, "base_url": base_url, "license": url, "publisher": line}
-TOP_LEVEL = {"sources": "source", "people": "person", "organizations": "organization", "places": "place",
-             "series": "series", "events": "event", "talks": "talk"}
-TABLES = {"source": "sources", "person": "people", "organization": "organizations", "place": "places",
-          "series": "series", "event": "events", "session": "sessions", "talk": "talks"}
-
+TOP_LEVEL = K.TOP_LEVEL
+TABLES = K.TABLES
 
 
 def parse_local(value: str) -> tuple[date, tuple[int, int, int] | None]:

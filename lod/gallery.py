@@ -25,7 +25,7 @@ from .errors import BuildError
 from .query import Answer, check_query, run
 
 if TYPE_CHECKING:
-    from .publish import Prepared
+    from .prepared import Prepared
 
 # The repository's queries/ folder, shipped inside the package (lod/data/queries links to it)
 # so that an installed, non-editable lod publishes the same gallery.

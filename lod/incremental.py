@@ -36,6 +36,7 @@ from rdflib import URIRef
 from . import records as R
 from .errors import Location
 from .iri import KIND_PATHS, Minter, slugify
+from .kinds import TABLES
 from .mapping import emits, record_triples
 from .resolve import resolution_deps
 from .serialize import Terms, Triple, sort_canonical
@@ -113,8 +114,7 @@ def file_deps(keys: Mapping[str, list[Key]], ds: R.Dataset) -> dict[str, frozens
 
 
 def _tables(ds: R.Dataset) -> dict[str, dict[str, Any]]:
-    return {"source": ds.sources, "person": ds.people, "organization": ds.organizations, "place": ds.places,
-            "series": ds.series, "event": ds.events, "session": ds.sessions, "talk": ds.talks}
+    return {kind: ds.table(kind) for kind in TABLES}
 
 
 @dataclass

@@ -10,54 +10,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from urllib.parse import urlsplit
 
 from rdflib import URIRef
 
-from .errors import ConfigError
+from . import kinds as K
+from .iritext import FRAGMENT_RE, SLUG_RE, check_iri, is_valid_iri, normalise_base_url
 
-# Path segment used for each kind of record.
-KIND_PATHS: dict[str, str] = {
-    "talk": "talk",
-    "series": "series",
-    "event": "event",
-    "session": "session",
-    "person": "person",
-    "organization": "org",
-    "place": "place",
-    "source": "source",
-    "topic": "topic",
-}
+__all__ = ["DEFAULT_BASE_URL", "FRAGMENT_RE", "KIND_PATHS", "SLUG_RE", "Minter", "check_iri", "is_valid_iri",
+           "normalise_base_url", "slugify"]
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-FRAGMENT_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-# RFC 3987 forbids these anywhere in an IRI; rdflib does not check the control characters.
-_BAD_IRI_CHARS = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f-\x9f\ufffe\uffff]')
-_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# Path segment used for each kind of record: from the kind registry.
+KIND_PATHS: dict[str, str] = K.KIND_PATHS
 
 DEFAULT_BASE_URL = "http://localhost:8000/"
-
-
-def is_valid_iri(value: str) -> bool:
-    """True if *value* is an absolute IRI with no characters IRIs forbid."""
-    return bool(_SCHEME_RE.match(value)) and not _BAD_IRI_CHARS.search(value)
-
-
-def check_iri(value: str) -> URIRef:
-    """Return *value* as a URIRef, or raise ValueError if it is not a valid absolute IRI."""
-    if not is_valid_iri(value):
-        raise ValueError(f"not a valid absolute IRI: {value!r}")
-    return URIRef(value)
-
-
-def normalise_base_url(base: str) -> str:
-    """Check a base URL and give it a trailing slash."""
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"the base URL {base!r} must be an absolute http(s) URL such as https://talks.example.org/")
-    if parts.query or parts.fragment or not is_valid_iri(base):
-        raise ConfigError(f"the base URL {base!r} must have no query, fragment, spaces or control characters")
-    return base if base.endswith("/") else base + "/"
 
 
 def slugify(text: str) -> str:

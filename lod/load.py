@@ -10,12 +10,10 @@ together, then ``resolve`` links the records.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import gc
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +24,18 @@ from .errors import Location, RecordError, RecordErrors
 from .fields import (MAX_NODES, NODES_PER_CHAR, SITE, SPECS, TABLES, TOP_LEVEL, Budget, BudgetExceeded, Ctx, Invalid, _fields, _pairs,
                      field_names, list_of, parse_local)
 from .iri import SLUG_RE
+from .kinds import COUNTED, RECORD_KINDS
+from .loadpool import SiteNeedsMerge, no_gc, parse_files
+from .progress import Observer, Stage
 from .yamlsafe import compose
 
 __all__ = ["MAX_FILE_BYTES", "SPECS", "Insert", "Merger", "SiteBlock", "SiteNeedsMerge", "data_files", "field_names",
            "load", "no_gc", "parse_local", "read_file"]  # field_names, parse_local and SPECS from lod.fields, as before
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# The fields that hold records written inline (a series' talks), and their kind: from the kind registry.
+CHILDREN: dict[str, dict[str, str]] = {k.name: {f.name: f.refers[0] for f in k.fields if f.conv == "children"}
+                                       for k in RECORD_KINDS}
 
 
 class Insert:
@@ -54,11 +58,6 @@ class SiteBlock:
 
     def __init__(self, loc: Location, values: dict[str, Any] | None) -> None:
         self.loc, self.values = loc, values
-
-
-class SiteNeedsMerge(Exception):
-    """Raised while parsing apart from the other files on meeting 'site:': whether it is the first
-    site block depends on the files before it, so the file is parsed again while merging."""
 
 
 Op = RecordError | Insert | SiteBlock
@@ -144,14 +143,13 @@ class _FileReader:
             values = _fields(ctx, node, "", spec, required, locs, pairs)
             if "id" not in values:
                 return None
-            children = {k: values.pop(k) for k in ("talks", "sessions") if k in values}
+            children = {k: values.pop(k) for k in CHILDREN.get(kind, ()) if k in values}
             rec = cls(loc=ctx.loc(node), locs=locs, **values)
             if parent is not None:
                 rec.parent = parent
             self.ops.append(Insert(kind, rec, ctx.record))  # the duplicate-id check happens on merging
             for child_key, child_node in children.items():
-                child_kind = "talk" if child_key == "talks" else "session"
-                setattr(rec, child_key, self.records(ctx, child_kind, child_node, child_key, (kind, rec.id)))
+                setattr(rec, child_key, self.records(ctx, CHILDREN[kind][child_key], child_node, child_key, (kind, rec.id)))
             return rec
         except Invalid:
             return None
@@ -202,10 +200,13 @@ class Merger:
         self.site_loc: Location | None = None
         self.keep = keep
         self.keys: dict[str, list[tuple[str, str]]] = {}
+        self.advance: Callable[[int], None] | None = None  # told of each file entered (lod.progress.Stage)
 
     def add(self, rel: str, is_record_file: bool, ops: list[Op]) -> None:
         """Enter one file's Ops."""
         ds = self.dataset
+        if self.advance is not None:
+            self.advance(1)
         if self.keep is not None:
             self.keep[rel] = pickle.dumps((rel, is_record_file, ops), pickle.HIGHEST_PROTOCOL)
         if is_record_file:
@@ -236,12 +237,13 @@ def load(data_dir: str | os.PathLike[str]) -> R.Dataset:
     return load_files(data_dir).dataset
 
 
-def load_files(data_dir: str | os.PathLike[str], keep: dict[str, bytes] | None = None) -> Merger:
+def load_files(data_dir: str | os.PathLike[str], keep: dict[str, bytes] | None = None,
+               progress: Observer | None = None) -> Merger:
     """``load``, returning the Merger (the Dataset, and which records each file holds).
 
-    *keep* receives every file's parse (see Merger).
+    *keep* receives every file's parse (see Merger). The "load" stage is reported to *progress*:
+    files parsed, then how many records of each main kind were read.
     """
-    from .loadpool import parse_files
     from .resolve import resolve
 
     root = Path(data_dir)
@@ -249,22 +251,14 @@ def load_files(data_dir: str | os.PathLike[str], keep: dict[str, bytes] | None =
         raise RecordErrors([RecordError(Location(str(root)), "", "the data folder does not exist.",
                                         "pass --data with the folder that holds your YAML records.")])
     merger = Merger(keep)
+    paths = data_files(root)
+    stage = Stage(progress, "load", len(paths), "files")
+    merger.advance = stage.advance
     with no_gc():
-        parse_files(root, data_files(root), merger)
+        parse_files(root, paths, merger, read_file)
         if merger.errors:
             raise RecordErrors(merger.errors)
         resolve(merger.dataset)
+    ds = merger.dataset
+    stage.finish(files=len(ds.files), **{table: len(getattr(ds, table)) for table in COUNTED})
     return merger
-
-
-@contextlib.contextmanager
-def no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: loading makes millions of objects that all live on
-    (records, locations) and no cycles, so each collection only re-walks them (~15% of the time)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()

@@ -14,22 +14,47 @@ itself, in order, and so reports what the serial path would have.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import RecordError
-from .load import Merger, SiteNeedsMerge, no_gc, read_file
+from .errors import Location, RecordError
 
-Parsed = tuple[str, bool, list[Any]]  # read_file's answer, errors as plain tuples (RecordError does not unpickle)
+if TYPE_CHECKING:
+    from .load import Merger
+
+Parsed = tuple[str, bool, list[Any]]
+# lod.load.read_file, passed in by lod.load: this module is below it (no import cycle).
+ReadFile = Callable[[Path, Path, "Location | None | SiteNeedsMerge"], Parsed]  # read_file's answer, errors as plain tuples (RecordError does not unpickle)
 CHUNKS_PER_WORKER = 4
 # Parse on several cores only when there is enough to share: forking and sending the
 # records back costs more than parsing a few small files. Tests lower these.
 PARALLEL_MIN_FILES = 64
 PARALLEL_MIN_BYTES = 4 * 2**20  # several slices per worker, so that the parent merges while workers still parse
+
+
+class SiteNeedsMerge(Exception):
+    """Raised while parsing apart from the other files on meeting 'site:': whether it is the first
+    site block depends on the files before it, so the file is parsed again while merging."""
+
+
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: loading makes millions of objects that all live on
+    (records, locations) and no cycles, so each collection only re-walks them (~15% of the time)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _cores() -> int:
@@ -46,8 +71,8 @@ def _size(path: Path) -> int:
         return 0  # read_file reports it
 
 
-def parse_files(root: Path, paths: list[Path], merger: Merger) -> None:
-    """Parse *paths* (sorted, under *root*) into *merger*, in parallel when they are many and large."""
+def parse_files(root: Path, paths: list[Path], merger: Merger, read_file: ReadFile) -> None:
+    """Parse *paths* (sorted, under *root*) with *read_file* into *merger*, in parallel when they are many and large."""
     cores = min(_cores(), 8)
     # Fork only a single-threaded process: a lock held by another thread at the fork would stay
     # held in the worker for ever (the build's CLI loads from its only thread).
@@ -55,7 +80,7 @@ def parse_files(root: Path, paths: list[Path], merger: Merger) -> None:
             and "fork" in multiprocessing.get_all_start_methods()):
         sizes = [_size(p) for p in paths]
         if sum(sizes) >= PARALLEL_MIN_BYTES:
-            _parse_parallel(root, paths, sizes, cores, merger)
+            _parse_parallel(root, paths, sizes, cores, merger, read_file)
             return
     for path in paths:
         merger.add(*read_file(root, path, merger.site_loc))
@@ -74,7 +99,8 @@ def _slices(paths: list[Path], sizes: list[int], n: int) -> list[list[Path]]:
     return out
 
 
-def _parse_parallel(root: Path, paths: list[Path], sizes: list[int], cores: int, merger: Merger) -> None:
+def _parse_parallel(root: Path, paths: list[Path], sizes: list[int], cores: int, merger: Merger,
+                    read_file: ReadFile) -> None:
     slices = _slices(paths, sizes, cores * CHUNKS_PER_WORKER)
     # The parent parses the first share itself: what it parses need not be pickled and sent
     # back (about a fifth of the parsing cost on each side), and it would otherwise wait idle.
@@ -84,7 +110,7 @@ def _parse_parallel(root: Path, paths: list[Path], sizes: list[int], cores: int,
         futures: list[Future[list[Parsed | None]] | None] = []
         for part in rest:
             try:
-                futures.append(pool.submit(_slice_job, root, part))
+                futures.append(pool.submit(_slice_job, root, part, read_file))
             except Exception:  # could not start a worker: this slice is parsed here
                 futures.append(None)
         for part in own:
@@ -108,13 +134,13 @@ def _parse_parallel(root: Path, paths: list[Path], sizes: list[int], cores: int,
                                [RecordError(*op) if type(op) is tuple else op for op in ops])
 
 
-def _slice_job(root: Path, paths: list[Path]) -> list[Parsed | None]:
+def _slice_job(root: Path, paths: list[Path], read_file: ReadFile) -> list[Parsed | None]:
     """What a worker runs: _parse_slice found by name in the (forked) worker, so that tests can
     replace it with a failing one before the fork."""
-    return _parse_slice(root, paths)
+    return _parse_slice(root, paths, read_file)
 
 
-def _parse_slice(root: Path, paths: list[Path]) -> list[Parsed | None]:
+def _parse_slice(root: Path, paths: list[Path], read_file: ReadFile) -> list[Parsed | None]:
     """In a worker: each file's read_file answer, or None for a file the parent must parse."""
     out: list[Parsed | None] = []
     with no_gc():

@@ -10,7 +10,7 @@ from the closed namespaces in ``lod.vocab``. No blank nodes: parts of a resource
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
+from . import kinds as K
 from . import records as R
 from .errors import Location
 from .iri import Minter
@@ -49,12 +50,13 @@ class _Resolved:
 
 SCHEMA, LOD, PAV, PROV, RDF, XSD = (_Resolved(ns) for ns in (_SCHEMA, _LOD, _PAV, _PROV, _RDF, _XSD))
 
-ATTENDANCE = {"in-person": SCHEMA.OfflineEventAttendanceMode, "online": SCHEMA.OnlineEventAttendanceMode,
-              "hybrid": SCHEMA.MixedEventAttendanceMode}
-STATUS = {"scheduled": SCHEMA.EventScheduled, "cancelled": SCHEMA.EventCancelled, "postponed": SCHEMA.EventPostponed,
-          "rescheduled": SCHEMA.EventRescheduled, "moved-online": SCHEMA.EventMovedOnline}
-TITLE_STATUS = {"tba": LOD.TitleToBeAnnounced, "untitled": LOD.Untitled}
-EVENT_CLASS = {"workshop": LOD.Workshop, "conference": LOD.Conference}
+# The terms of fields with fixed values, and each kind's classes: from the kind registry (lod.kinds).
+ATTENDANCE = K.values_of("talk", "attendance")
+STATUS = K.values_of("talk", "status")
+TITLE_STATUS = K.values_of("talk", "title_status")
+EVENT_CLASS = K.values_of("event", "kind")
+VIRTUAL = K.values_of("place", "virtual")["true"]
+CLASSES: dict[str, tuple[URIRef, ...]] = {k.name: tuple(K.term(c) for c in k.classes) for k in K.KINDS}
 
 
 def orcid_iri(orcid: str) -> str:
@@ -133,6 +135,11 @@ class _Mapper:
     def agent(self, rid: str) -> URIRef:
         return self.ref("person", rid) if rid in self.ds.people else self.ref("organization", rid)
 
+    def typed(self, s: URIRef, kind: str) -> None:
+        """*s* is a resource of *kind*: its classes, as the kind registry gives them."""
+        for cls in CLASSES[kind]:
+            self.out[(s, RDF.type, cls)] = None
+
     def common(self, s: URIRef, rec: R.Record) -> None:
         for src in rec.sources:
             self.add(s, PROV.wasDerivedFrom, self.ref("source", src))
@@ -156,8 +163,7 @@ class _Mapper:
     # ------------------------------------------------------------ records
     def source(self, rec: R.Source) -> None:
         s = self.ref("source", rec.id)
-        self.add(s, RDF.type, LOD.SourceDocument)
-        self.add(s, RDF.type, SCHEMA.CreativeWork)
+        self.typed(s, "source")
         self.text(s, SCHEMA.name, rec.title or rec.document)
         self.text(s, LOD.documentName, rec.document)
         self.iri(s, SCHEMA.url, rec.url)
@@ -177,7 +183,7 @@ class _Mapper:
 
     def person(self, rec: R.Person) -> None:
         s = self.ref("person", rec.id)
-        self.add(s, RDF.type, SCHEMA.Person)
+        self.typed(s, "person")
         self.identified(s, rec)
         self.text(s, SCHEMA.name, rec.display_name)
         self.text(s, SCHEMA.givenName, rec.given_name)
@@ -190,7 +196,7 @@ class _Mapper:
 
     def organization(self, rec: R.Organization) -> None:
         s = self.ref("organization", rec.id)
-        self.add(s, RDF.type, SCHEMA.Organization)
+        self.typed(s, "organization")
         self.identified(s, rec)
         self.text(s, SCHEMA.name, rec.name)
         if rec.parent:
@@ -203,7 +209,10 @@ class _Mapper:
 
     def place(self, rec: R.Place) -> None:
         s = self.ref("place", rec.id)
-        self.add(s, RDF.type, SCHEMA.VirtualLocation if rec.virtual else SCHEMA.Place)
+        if rec.virtual:
+            self.add(s, RDF.type, VIRTUAL)
+        else:
+            self.typed(s, "place")
         self.common(s, rec)
         self.text(s, SCHEMA.name, rec.name)
         self.text(s, SCHEMA.identifier, rec.code)
@@ -264,13 +273,12 @@ class _Mapper:
 
     def series(self, rec: R.Series) -> None:
         s = self.ref("series", rec.id)
-        self.add(s, RDF.type, SCHEMA.EventSeries)
-        self.add(s, RDF.type, LOD.SeminarSeries)
+        self.typed(s, "series")
         self.gathering(s, rec)
 
     def event(self, rec: R.Event) -> None:
         s = self.ref("event", rec.id)
-        self.add(s, RDF.type, SCHEMA.Event)
+        self.typed(s, "event")
         if rec.kind:
             self.add(s, RDF.type, EVENT_CLASS[rec.kind])
         self.gathering(s, rec)
@@ -281,15 +289,13 @@ class _Mapper:
 
     def session(self, rec: R.Session) -> None:
         s = self.ref("session", rec.id)
-        self.add(s, RDF.type, SCHEMA.Event)
-        self.add(s, RDF.type, LOD.Session)
+        self.typed(s, "session")
         self.scheduled(s, rec)
         self.text(s, SCHEMA.name, rec.title)
 
     def talk(self, rec: R.Talk) -> None:
         s = self.ref("talk", rec.id)
-        self.add(s, RDF.type, SCHEMA.Event)
-        self.add(s, RDF.type, LOD.Talk)
+        self.typed(s, "talk")
         self.scheduled(s, rec)
         self.text(s, SCHEMA.name, rec.title)
         if rec.title_status:
@@ -304,7 +310,7 @@ class _Mapper:
         for topic in rec.topics:
             t = self.topic(topic)
             self.add(s, SCHEMA.about, t)
-            self.add(t, RDF.type, SCHEMA.DefinedTerm)
+            self.typed(t, "topic")
             self.text(t, SCHEMA.name, topic)
             self.common(t, rec)
         for system, value in sorted(rec.ids.items()):
@@ -354,33 +360,25 @@ class _Mapper:
 
     def record(self, kind: str, rec: R.Record) -> None:
         """Map one record (any kind) into ``out``."""
-        getattr(self, _METHOD[kind])(rec)
+        self.method(kind)(rec)
 
-    def run(self) -> list[Triple]:
-        ds = self.ds
-        for rec_s in ds.sources.values():
-            self.source(rec_s)
-        for rec_p in ds.people.values():
-            self.person(rec_p)
-        for rec_o in ds.organizations.values():
-            self.organization(rec_o)
-        for rec_pl in ds.places.values():
-            self.place(rec_pl)
-        for rec_se in ds.series.values():
-            self.series(rec_se)
-        for rec_e in ds.events.values():
-            self.event(rec_e)
-        for rec_ss in ds.sessions.values():
-            self.session(rec_ss)
-        for rec_t in ds.talks.values():
-            self.talk(rec_t)
+    def method(self, kind: str) -> Any:
+        """The method that maps a record of *kind* (a method per kind of the registry: tests/test_kinds.py)."""
+        if kind not in K.TABLES:
+            raise KeyError(f"not a kind of record: {kind!r}")
+        return getattr(self, kind)
+
+    def run(self, advance: Callable[[int], None] | None = None) -> list[Triple]:
+        for k in K.RECORD_KINDS:  # in the registry's order, as Dataset.all_records
+            method = self.method(k.name)
+            table = self.ds.table(k.name)
+            for rec in table.values():
+                method(rec)
+            if advance is not None:
+                advance(len(table))
         # Equal triples share their interned terms: deduplication is mostly identity checks.
         out, self.out = list(self.out), {}
         return out
-
-
-_METHOD = {"source": "source", "person": "person", "organization": "organization", "place": "place",
-           "series": "series", "event": "event", "session": "session", "talk": "talk"}
 
 
 def record_triples(dataset: R.Dataset, minter: Minter, records: Iterable[tuple[str, R.Record]]) -> list[Triple]:
@@ -416,13 +414,13 @@ def emits(kind: str, rec: R.Record, minter: Minter) -> set[str]:
     return out
 
 
-def to_triples(dataset: R.Dataset, minter: Minter) -> list[Triple]:
+def to_triples(dataset: R.Dataset, minter: Minter, advance: Callable[[int], None] | None = None) -> list[Triple]:
     """The schema.org triples of a resolved dataset, deduplicated, in mapping order.
 
     The same set of triples as ``to_graph``; each distinct IRI or string literal is one
-    shared term object.
+    shared term object. *advance*, if given, is told how many records were mapped, a kind at a time.
     """
-    return _Mapper(dataset, minter).run()
+    return _Mapper(dataset, minter).run(advance)
 
 
 def graph_of(triples: Iterable[Triple]) -> Graph:

@@ -29,8 +29,10 @@ from .load import Insert, Merger, SiteBlock, SiteNeedsMerge, data_files, load_fi
 from .resolve import resolve
 from .mapping import origins, to_triples
 from .pages.google import Gap, GoogleReport
-from .publish import (BuildResult, Prepared, Progress, _changed, _stamps, counts_of, site_prefixes, void_ttl,
-                      write_error)
+from .progress import Checked, Stage, ignore, ran
+from .progress import FullBuildNeeded
+from .prepared import (MARKER, BuildResult, Prepared, Progress, counts_of, first_changed, site_prefixes, stamps,
+                       void_ttl, write_error)
 from .serialize import Terms, sort_canonical
 from .shacl import check as shacl_check
 from .validate import Report, Result
@@ -77,7 +79,7 @@ def write_state(out: Path, state: inc.State) -> None:
 
 
 class FullBuild(Exception):
-    """The rebuild cannot be incremental; the message says why."""
+    """The rebuild cannot be incremental: args are the reason (lod.progress.REASONS) and its detail."""
 
 
 class Front:
@@ -124,14 +126,14 @@ class Front:
                 try:
                     parsed[rel] = read_file(root, path, SiteNeedsMerge())
                 except SiteNeedsMerge:
-                    raise FullBuild(f"the site settings changed ({rel})") from None
+                    raise FullBuild("site-settings", rel) from None
         self.reparsed = len(parsed)
         old_raw: dict[inc.Key, R.Record] = {}
         for rel in [*parsed, *gone]:
             if rel in state.parsed:
                 ops = pickle.loads(state.parsed[rel])[2]
                 if any(type(op) is SiteBlock for op in ops):
-                    raise FullBuild(f"the site settings changed ({rel})")
+                    raise FullBuild("site-settings", rel)
                 old_raw.update(((op.kind, op.rec.id), op.rec) for op in ops if type(op) is Insert)
         new_raw = {(op.kind, op.rec.id): op.rec for _rel, _r, ops in parsed.values() for op in ops
                    if type(op) is Insert}
@@ -158,7 +160,7 @@ class Front:
             resolve(ds, only)
         except RecordErrors:
             load_files(root)  # reports every problem, in the order a full load does
-            raise FullBuild("the data has errors a partial load could not report") from None
+            raise FullBuild("load-errors") from None
         fresh = inc.resolved_blobs({rel: merger.keys[rel] for rel in x_files}, ds)
         self.resolved = {rel: fresh[rel] if rel in x_files else state.resolved[rel] for rel in rels}
         self.kept = {rel: state.parsed[rel] if rel not in parsed else pickle.dumps(parsed[rel], pickle.HIGHEST_PROTOCOL)
@@ -192,8 +194,6 @@ class Front:
 def marker_id(out: Path) -> str | None:
     """The identity of the fully built site *out*: its marker file's inode and modification time
     (a full build writes a new marker; an incremental build never rewrites it)."""
-    from .publish import MARKER
-
     try:
         st = (out / MARKER).stat()
     except OSError:
@@ -215,33 +215,36 @@ def rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
 def _rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
              progress: Progress | None) -> BuildResult | None:
     # lod.publish.build has rolled forward an interrupted journal before calling this.
-    say = progress or (lambda _m: None)
+    say = progress or ignore
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     state = read_state(out)
     if state is None:
-        say("full build: there is no state from an earlier build beside the site")
+        say(FullBuildNeeded("no-state"))
         return None
     if state.site_id != marker_id(out):
-        say("full build: the site is not the one the saved state describes")
+        say(FullBuildNeeded("other-site"))
         return None
     if state.fingerprint != inc.fingerprint(base_url or state.site.base_url or DEFAULT_BASE_URL):
-        say("full build: the code, the Python version or the base URL differ from the last build")
+        say(FullBuildNeeded("other-code"))
         return None
     taken = time.time_ns()
-    before = _stamps(data_dir)
+    before = stamps(data_dir)
+    stage = Stage(progress, "load", len(before), "files")
     try:
         front = Front(state, data_dir, base_url, before, timings)
     except FullBuild as exc:
-        say(f"full build: {exc}")
+        stage.finish(files=len(before))  # it ended there: the full build loads again
+        say(FullBuildNeeded(*exc.args))
         return None
     ds, m = front.ds, front.minter
-    say(f"load: {front.reparsed} of {len(before)} files parsed again, {front.resolved_again} records resolved "
-        f"again, {len(front.changed)} changed ({timings['load']:.2f}s)")
-    say(f"map: {len(front.owners)} resources mapped again, {len(front.triples)} triples ({timings['map']:.2f}s)")
+    stage.finish(timings["load"], files=len(before), reparsed=front.reparsed, resolved=front.resolved_again,
+                 changed=len(front.changed))
+    ran(progress, "map", len(front.owners), "resources", timings["map"], resources=len(front.owners),
+        triples=len(front.triples))
     report, results = front.validate(state, timings)
-    say(f"validate: {front.rechecked} resources checked again, {len(report.violations)} violations, "
-        f"{len(report.warnings)} warnings ({timings['validate']:.2f}s)")
+    ran(progress, "validate", front.rechecked, "resources", timings["validate"], resources=front.rechecked,
+        violations=len(report.violations), warnings=len(report.warnings))
     p = Prepared(ds, m, None, report)  # no whole triple list: what needs one must not run here
     p.__dict__["terms"] = front.terms  # the cached properties, filled for the pages stage
     p.__dict__["descriptions"] = front.descriptions
@@ -299,7 +302,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
             if path and owner not in front.descriptions:  # removed: no record contributes to it any more
                 for suffix in (".ttl", ".nt", ".jsonld"):
                     drop(path + suffix)
-        say(f"dumps: {len(front.owners)} resources spliced in ({timings['dumps']:.2f}s)")
+        ran(say, "dumps", len(front.owners), "resources", timings["dumps"], resources=len(front.owners))
 
         t0 = time.perf_counter()
         links = update_links(state.extra["links"], ds, front.changed, front.previous, p.site_index)
@@ -327,8 +330,9 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         report = p.report
         report.results.extend(warnings)
         timings["pages"] = time.perf_counter() - t0
-        say(f"{google.summary()} ({len(dirty.paths)} pages and {len(dirty.feeds)} calendars rendered again, "
-            f"{timings['pages']:.2f}s)")
+        ran(say, "pages", len(dirty.paths) + len(dirty.feeds), "files", timings["pages"], pages_again=len(dirty.paths),
+            calendars_again=len(dirty.feeds))
+        say(Checked("pages", google))
 
         t0 = time.perf_counter()
         # The gallery's answers and the VoID description depend on the triples alone.
@@ -351,7 +355,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
                                      "pages": rendered.cache,
                                      "sitemaps": sorted(n for n in rendered.files if n.startswith("sitemap"))})
         txn.put_extra(state_path(out), state_bytes(new_state))
-        changed = _changed(before, _stamps(data_dir))
+        changed = first_changed(before, stamps(data_dir))
         if changed:
             raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
                              f"versions; nothing was published and the previous {out.name}/ is unchanged. "
@@ -359,8 +363,8 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         t0 = time.perf_counter()
         txn.commit()
         timings["publish"] = time.perf_counter() - t0
-    say(f"published in place: {counts['written']} files written, {counts['deleted']} removed "
-        f"({time.perf_counter() - t_start:.2f}s in all)")
+    ran(say, "publish", counts["written"] + counts["deleted"], "files", time.perf_counter() - t_start,
+        written=counts["written"], deleted=counts["deleted"])
     return BuildResult(out, m.base, index.triples, index.resources, files, report, timings, counts_of(ds), True)
 
 

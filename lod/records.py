@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from .errors import Location
+from .kinds import RECORD_KINDS, TABLES
 
 
 @dataclass
@@ -274,12 +275,14 @@ class Dataset:
     talks: dict[str, Talk] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
 
+    def table(self, kind: str) -> dict[str, Record]:
+        """The records of *kind* by id (its table, as the kind registry ``lod.kinds`` names it)."""
+        table: dict[str, Record] = getattr(self, TABLES[kind])
+        return table
+
     def all_records(self) -> list[tuple[str, Record]]:
-        """Every record with its kind, in a stable order."""
+        """Every record with its kind, in a stable order (the registry's)."""
         out: list[tuple[str, Record]] = []
-        for kind, table in (("source", self.sources), ("person", self.people),
-                            ("organization", self.organizations), ("place", self.places),
-                            ("series", self.series), ("event", self.events),
-                            ("session", self.sessions), ("talk", self.talks)):
-            out.extend((kind, r) for r in table.values())
+        for k in RECORD_KINDS:
+            out.extend((k.name, r) for r in self.table(k.name).values())
         return out

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from . import records as R
 from .errors import RecordError, RecordErrors
 from .fields import field_names, parse_local
+from .kinds import RECORD_KINDS
 
-_WORD = {"people": "person", "organizations": "organisation", "places": "place", "sources": "source",
-         "series": "series", "events": "event", "sessions": "session"}
+_WORD = {k.table: k.word for k in RECORD_KINDS}  # what an error calls a record of each table
 _CLOCK = re.compile(r"\d{1,2}:\d{2}")
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 

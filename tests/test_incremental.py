@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from lod.errors import RecordErrors, ValidationFailed
+from lod.progress import Event, Finished, FullBuildNeeded
 from lod.publish import BuildResult, build
-from lod.publish import _stamps
+from lod.prepared import stamps as _stamps
 from lod.rebuild import read_state, state_path, write_state
 from lod.synth import write_synth
 
@@ -31,10 +32,10 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 class Run:
-    """A build whose progress messages are kept."""
+    """A build whose progress events are kept."""
 
     def __init__(self) -> None:
-        self.said: list[str] = []
+        self.said: list[Event] = []
 
     def __call__(self, data: Path, out: Path, **kw: bool) -> BuildResult:
         self.said = []
@@ -42,7 +43,12 @@ class Run:
 
     @property
     def incremental(self) -> bool:
-        return any(m.startswith("published in place") for m in self.said)
+        return any(isinstance(e, Finished) and e.stage == "publish" for e in self.said)
+
+    @property
+    def published(self) -> dict[str, int]:
+        """What the incremental build's publish stage reported."""
+        return next(dict(e.counts) for e in self.said if isinstance(e, Finished) and e.stage == "publish")
 
 
 def _same_as_full(data: Path, site: Path, result: BuildResult, tmp: Path) -> None:
@@ -147,7 +153,7 @@ def test_rebuild_without_changes_writes_only_what_depends_on_nothing(built: Path
     run = Run()
     run(tmp_path / "data", site)
     assert run.incremental
-    assert "published in place: 0 files written, 0 removed" in run.said[-1]
+    assert run.published == {"written": 0, "deleted": 0}
     assert _tree(site) == before
 
 
@@ -202,7 +208,7 @@ def test_rebuild_without_state_builds_in_full_and_says_why(built: Path, tmp_path
     run = Run()
     run(data, site)
     assert not run.incremental
-    assert run.said[0] == "full build: there is no state from an earlier build beside the site"
+    assert run.said[0] == FullBuildNeeded("no-state")
     assert state_path(site).is_file()  # the next one can be incremental
 
 
@@ -214,7 +220,7 @@ def test_rebuild_of_a_site_replaced_since_builds_in_full(built: Path, tmp_path: 
     other.rename(site)  # the state beside site/ describes the old one
     run = Run()
     run(data, site)
-    assert run.said[0] == "full build: the site is not the one the saved state describes"
+    assert run.said[0] == FullBuildNeeded("other-site")
 
 
 def test_rebuild_after_a_site_settings_change_builds_in_full(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,7 +228,7 @@ def test_rebuild_after_a_site_settings_change_builds_in_full(built: Path, tmp_pa
     (data / "site.yaml").write_text("site:\n  title: Another title\n", encoding="utf-8")
     run = Run()
     result = run(data, site)
-    assert run.said[0].startswith("full build: the site settings changed (")
+    assert [e for e in run.said if isinstance(e, FullBuildNeeded)] == [FullBuildNeeded("site-settings", str(data / "site.yaml"))]
     _same_as_full(data, site, result, tmp_path)
 
 
@@ -233,7 +239,7 @@ def test_rebuild_with_other_code_builds_in_full(built: Path, tmp_path: Path, mon
     monkeypatch.setattr(lod.incremental, "code_digest", lambda: "another version")
     run = Run()
     run(data, site)
-    assert "full build: the code, the Python version or the base URL differ from the last build" in run.said
+    assert FullBuildNeeded("other-code") in run.said
 
 
 def test_build_full_ignores_the_state(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -269,7 +275,7 @@ def test_rebuild_with_a_damaged_state_builds_in_full(built: Path, tmp_path: Path
     state_path(site).write_bytes(b"not a pickle")
     run = Run()
     result = run(data, site)
-    assert run.said[0] == "full build: there is no state from an earlier build beside the site"
+    assert run.said[0] == FullBuildNeeded("no-state")
     _same_as_full(data, site, result, tmp_path)
 
 
@@ -299,5 +305,5 @@ def test_rebuild_killed_while_publishing_is_finished_by_the_next_build(built: Pa
     run = Run()
     result = run(data, site)  # rolls the journal forward first, then finds nothing left to do
     assert run.incremental
-    assert "published in place: 0 files written, 0 removed" in run.said[-1]
+    assert run.published == {"written": 0, "deleted": 0}
     _same_as_full(data, site, result, tmp_path)

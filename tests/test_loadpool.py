@@ -113,7 +113,7 @@ def test_loadpool_failing_worker_falls_back_to_the_serial_answer(
         with pytest.raises(RecordErrors) as serial:
             load(tmp_path / "syn")
 
-    def broken(root: Path, paths: list[Path]) -> Any:
+    def broken(root: Path, paths: list[Path], read_file: Any) -> Any:
         (tmp_path / f"worker-{os.getpid()}").touch()
         if how == "dies":
             os._exit(3)  # as a segfault would: no exception, no result

@@ -10,6 +10,7 @@ import extruct
 import pytest
 
 from lod.pages import Gap, google_event_gaps, write_pages
+from lod.progress import Checked, Event
 from lod.publish import BuildResult, prepare
 
 from .conftest import SEED_DATA, TEST_BASE
@@ -135,9 +136,10 @@ def test_google_event_warnings_are_in_the_build_result(seed_site: BuildResult,
 
 
 def test_google_event_report_is_a_progress_line(tmp_path: Path) -> None:
-    lines: list[str] = []
+    events: list[Event] = []
     p = prepare(SEED_DATA, TEST_BASE)
-    write_pages(p, tmp_path, lines.append, now=datetime(2026, 1, 1, tzinfo=UTC))
+    write_pages(p, tmp_path, events.append, now=datetime(2026, 1, 1, tzinfo=UTC))
+    lines = [e.report.summary() for e in events if isinstance(e, Checked)]
     assert lines[0].startswith(
         "pages: 29 talk pages, 6 complete for Google Events; missing: name (required) 12, location (required) 10, "
         "startDate time and UTC offset (required) 6, location VirtualLocation url (required) 5, "

@@ -11,6 +11,7 @@ from lod.feeds import site_feeds
 from lod.pages import render
 from lod.pages.parallel import fork_map, slices, worker_count
 from lod.pages.relations import SiteIndex
+from lod.progress import Checked, Event
 from lod.publish import Prepared, prepare
 from lod.synth import write_synth
 
@@ -34,16 +35,17 @@ def _tree(root: Path) -> dict[str, bytes]:
 def test_write_pages_parallel_equals_in_process(data: str, synthetic: Prepared, tmp_path: Path) -> None:
     p = synthetic if data == "synthetic" else prepare(SEED_DATA, TEST_BASE)
     before = len(p.report.results)
-    lines: list[str] = []
-    n_one = render.write_pages(p, tmp_path / "one", lines.append, now=NOW, threshold=10**9)
+    events: list[Event] = []
+    n_one = render.write_pages(p, tmp_path / "one", events.append, now=NOW, threshold=10**9)
     one_warnings = p.report.results[before:]
-    n_many = render.write_pages(p, tmp_path / "many", lines.append, now=NOW, threshold=1)
+    n_many = render.write_pages(p, tmp_path / "many", events.append, now=NOW, threshold=1)
     many_warnings = p.report.results[before + len(one_warnings):]
     one, many = _tree(tmp_path / "one"), _tree(tmp_path / "many")
     assert n_one == n_many == len(one)
     assert one == many
     assert one_warnings == many_warnings
-    assert lines[0].rsplit(" (", 1)[0] == lines[1].rsplit(" (", 1)[0]  # the same Google summary
+    summaries = [e.report.summary() for e in events if isinstance(e, Checked)]
+    assert len(summaries) == 2 and summaries[0] == summaries[1]  # the same Google summary
 
 
 def test_render_site_parallel_equals_in_process(synthetic: Prepared) -> None:

@@ -15,6 +15,7 @@ import pytest
 from rdflib import Graph
 
 import lod.incremental
+import lod.prepared
 import lod.publish
 import lod.rebuild
 from lod.cli import main
@@ -81,7 +82,7 @@ def test_publish_interrupted_build_keeps_previous_site(built: tuple[Path, Path, 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(lod.publish, "void_graph", interrupted)
+    monkeypatch.setattr(lod.prepared, "void_graph", interrupted)
     state = lod.rebuild.state_path(out).read_bytes()
     for how in ("--full", None):  # interrupted in a full build, then in an incremental one
         (data / "a.yaml").write_text(GOOD.replace("A talk", f"Another title {how}"), encoding="utf-8")

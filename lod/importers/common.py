@@ -15,9 +15,10 @@ from typing import Any
 
 from ..errors import ImportFailed
 from ..iri import slugify
+from ..kinds import TOP_LEVEL
 
 Rec = dict[str, Any]
-KINDS = ("sources", "people", "organizations", "places", "series", "events", "talks")
+KINDS = tuple(TOP_LEVEL)  # the top-level keys of a data file: sources, people, … talks (lod.kinds)
 
 
 @dataclass

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from .. import records as R
 from ..errors import ImportFailed
+from ..kinds import TOP_LEVEL
 from ..load import parse_local
 from .common import Rec, display, fold, name_keys, split_name
 
-SINGULAR = {"people": "person", "organizations": "organization", "places": "place", "series": "series",
-            "events": "event", "talks": "talk"}
+SINGULAR = TOP_LEVEL  # the kind of each top-level key (lod.kinds)
 
 
 class Matcher:

@@ -33,6 +33,7 @@ import yaml
 
 from .. import records as R
 from ..errors import AmbiguousMatch, ImportFailed, MergeConflict, RecordErrors
+from ..kinds import TOP_LEVEL
 from ..load import data_files, load
 from ..resolve import parse_duration
 from .common import Parsed, Rec, display
@@ -85,7 +86,7 @@ def ordered(rec: Any) -> Any:
 
 def dump_yaml(doc: dict[str, Any], header: str) -> bytes:
     """Deterministic YAML of an imported file."""
-    top = ["sources", "people", "organizations", "places", "series", "events", "talks"]
+    top = list(TOP_LEVEL)
     doc = {k: ordered(doc[k]) for k in sorted(doc, key=lambda k: top.index(k) if k in top else len(top))}
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100,
                      default_flow_style=False)
@@ -136,8 +137,8 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     recs = parsed.records
 
     # 1. reconcile people, organisations, places, series and events with the data
-    tables: dict[str, dict[str, Any]] = {"people": ds.people, "organizations": ds.organizations, "places": ds.places,
-              "series": ds.series, "events": ds.events}
+    tables: dict[str, dict[str, Any]] = {key: ds.table(TOP_LEVEL[key])
+                                         for key in ("people", "organizations", "places", "series", "events")}
     ids: dict[str, dict[str, str]] = {k: {} for k in tables}
     taken = {k: {rid for rid, r in t.items() if r.loc.file != str(owned_path)} for k, t in tables.items()}
     elsewhere: dict[str, set[str]] = {k: set() for k in [*tables, "talks"]}

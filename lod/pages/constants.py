@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..iri import KIND_PATHS
+from ..progress import Observer as Progress
 from ..vocab import LOD, PREFIXES, SCHEMA
-
-Progress = Callable[[str], None]
 
 SCHEMA_NS = PREFIXES["schema"]
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"

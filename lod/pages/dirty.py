@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 from .. import records as R
 from ..iri import KIND_PATHS, Minter, slugify
+from ..kinds import TABLES
 from .relations import SiteIndex
 
 Key = tuple[str, str]  # (kind, id): kinds as in Dataset.all_records, plus "topic" and "calendar"
@@ -359,9 +360,7 @@ def update_links(old_links: dict[Key, frozenset[Key]], new: R.Dataset, changed: 
     or when it is one of those itself (its page or calendar); the others are kept. Sources
     are the exception: only a source's own page looks backwards from it.
     """
-    tables: dict[str, Mapping[str, R.Record]] = {"source": new.sources, "person": new.people, "organization": new.organizations,
-              "place": new.places, "series": new.series, "event": new.events, "session": new.sessions,
-              "talk": new.talks}
+    tables: dict[str, Mapping[str, R.Record]] = {kind: new.table(kind) for kind in TABLES}
     named: set[Key] = set()
     for key in changed:
         for rec in (previous.get(key), tables[key[0]].get(key[1]) if key[0] in tables else None):

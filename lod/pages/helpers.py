@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from .. import records as R
 from ..iri import KIND_PATHS
-from ..publish import Prepared
+from ..prepared import Prepared
 from .constants import ATTENDANCE_TEXT, KIND_TEXT, LANGUAGES, NO_TITLE_TEXT, STATUS_TEXT, TITLE_STATUS_TEXT
 from .items import (affiliated_html, calendar_link_html, people_html, role_sections_html, scheduled_facts_html,
                     scheduled_item_html, sources_html, talk_item_html, talk_list_html)

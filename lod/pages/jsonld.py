@@ -14,7 +14,7 @@ from rdflib import Literal, URIRef
 from rdflib.term import Node
 
 from .. import records as R
-from ..publish import Prepared
+from ..prepared import Prepared
 from ..serialize import Triple, nt_term
 from ..vocab import RDF, SCHEMA, XSD
 from .constants import AGENT_PREDICATES, COERCED_TERMS, DATE_TERMS, ID_TERMS, SCHEMA_NS

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from .. import records as R
 from ..iri import Minter
+from ..kinds import TABLES
 from .constants import KIND_OF_PATH
 from .times import sort_key
 
@@ -116,11 +117,7 @@ class SiteIndex:
 
     def record(self, kind: str, rid: str) -> R.Record | None:
         """The record of *kind* with id *rid*."""
-        tables: dict[str, Mapping[str, R.Record]] = {
-            "talk": self.ds.talks, "series": self.ds.series, "event": self.ds.events, "session": self.ds.sessions,
-            "person": self.ds.people, "organization": self.ds.organizations, "place": self.ds.places,
-            "source": self.ds.sources}
-        return tables.get(kind, {}).get(rid)
+        return self.ds.table(kind).get(rid) if kind in TABLES else None  # a topic has no record
 
     def ancestors(self, kind: str, rec: R.Scheduled) -> list[tuple[str, R.Scheduled]]:
         """Session, event and series a record belongs to, nearest first."""

@@ -26,7 +26,8 @@ from .. import feeds
 from .. import records as R
 from ..formats import RDF_FORMATS
 from ..iri import KIND_PATHS
-from ..publish import Prepared, SiteWriter
+from ..prepared import Prepared, SiteWriter
+from ..progress import Checked, Stage
 from ..validate import Result
 from ..vocab import SCHEMA
 from .constants import FORMAT_LABELS, KIND_OF_PATH, KIND_TEXT, SITEMAP_LIMIT, Progress
@@ -572,15 +573,15 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
                 threshold: int = PARALLEL_THRESHOLD) -> int:
     """Write the pages, sitemap, robots.txt and calendar feeds of *p* under *root*; return the file count.
 
-    The talk pages' gaps in Google's Event requirements are reported through *progress*,
-    added to ``p.report`` as warnings (one per talk page that lacks a required property)
-    and kept in ``p.google_gaps``.
+    The "pages" stage is reported to *progress* (``lod.progress``), with the talk pages' gaps in
+    Google's Event requirements (``Checked``); those are also added to ``p.report`` as warnings
+    (one per talk page that lacks a required property) and kept in ``p.google_gaps``.
     From *threshold* resource pages on, forked workers render and write the pages and
     calendars on every core; the files are the same as in-process.
     """
-    say = progress or (lambda _m: None)
     timings = timings if timings is not None else {}
     t0 = time.perf_counter()
+    stage = Stage(progress, "pages", len(p.descriptions), "resources")
     out = _stage(p, now, root, threshold)
     p.report.results.extend(out.warnings)
     p.google_gaps = out.google.gaps  # kept for an incremental rebuild
@@ -588,7 +589,8 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
     timings["pages"] = time.perf_counter() - t0
     n_ics = sum(1 for name in out.files if name.endswith(".ics"))
     n_html = sum(1 for name in out.files if name.endswith(".html"))
-    say(f"{out.google.summary()} ({n_html} pages, {n_ics} calendars, {timings['pages']:.2f}s)")
+    stage.observer(Checked("pages", out.google))
+    stage.finish(pages=n_html, calendars=n_ics)
     return len(out.files)
 
 
