@@ -102,7 +102,7 @@ def test_frab_bad_duration_names_the_json_path() -> None:
     with pytest.raises(ImportFailed) as exc:
         parse_frab((FIX / "schedule-bad-duration.json").read_bytes(), "s.json")
     assert str(exc.value) == ("s.json: $.schedule.conference.days[0].rooms[\"Saal 2\"][0]: field duration: 'an hour' "
-                              "is not HH:MM. Fix: write it like 00:40.")
+                              "is neither HH:MM nor an ISO 8601 duration. Fix: write it like 00:40 or PT40M.")
 
 
 def test_imports_of_every_format_load_and_build(tmp_path: Path) -> None:
