@@ -23,7 +23,7 @@ from .ical import parse as parse_ical
 from .indico import parse as parse_indico
 from .rdf import parse as parse_rdf
 from .common import Parsed
-from .merge import Plan, diff, plan, write
+from .merge import Plan, check, diff, plan, write
 
 Parser = Callable[[bytes, str], Parsed]
 FORMATS: dict[str, Parser] = {"ical": parse_ical, "indico": parse_indico, "frab": parse_frab, "rdf": parse_rdf}
@@ -62,9 +62,14 @@ def read_mapping(path: str | os.PathLike[str] | None) -> dict[str, dict[str, str
     return {k: dict(v) for k, v in doc.items()}
 
 
-def source_slug(fmt: str, source: str) -> str:
-    """The id of an import's source record and the name of its file: ``ical-seminar``."""
-    return f"{fmt}-{slugify(Path(source).stem)}"[:60].strip("-")
+def source_slug(fmt: str, source: str, key: str | None = None) -> str:
+    """The id of an import's source record and the name of its file: ``ical-seminar``.
+
+    A source is named by what it is (*key*: a conference and its server, an Indico event,
+    a calendar's name), else by its file name: two frab exports both called schedule.xml
+    are two sources.
+    """
+    return f"{fmt}-{slugify(key or Path(source).stem)}"[:60].strip("-")
 
 
 def import_source(fmt: str, source: str | os.PathLike[str], data_dir: str | os.PathLike[str] = "data", *,
@@ -85,7 +90,7 @@ def import_source(fmt: str, source: str | os.PathLike[str], data_dir: str | os.P
     except OSError as exc:
         raise ImportFailed(f"{path}: cannot read the file ({exc.strerror}). Fix: check the path.") from None
     parsed = FORMATS[fmt](data, str(path))
-    slug = source_slug(fmt, str(path))
+    slug = source_slug(fmt, str(path), parsed.key)
     record: dict[str, Any] = {"id": slug}
     if parsed.title:
         record["title"] = parsed.title
@@ -95,6 +100,8 @@ def import_source(fmt: str, source: str | os.PathLike[str], data_dir: str | os.P
     record["taken"] = (taken or date.today()).isoformat()
     p = plan(parsed, record, Path(data_dir), slug, read_mapping(mapping), prefer)
     result = ImportResult(p)
-    if not dry_run:
+    if dry_run:
+        check(p)  # every check of the real run, writing nothing
+    else:
         result.written = write(p)
     return result
