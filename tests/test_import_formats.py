@@ -36,7 +36,7 @@ def test_indico_parse_maps_timetable_people_room_and_material() -> None:
     assert t["slides"]["url"].endswith("slides.pdf") and t["recording"] == {"url": "https://video.example.org/watch/42"}
     hayat = next(x for x in p.records["people"] if x["id"] == "amaury-hayat")
     assert hayat == {"id": "amaury-hayat", "given_name": "Amaury", "family_name": "Hayat",
-                     "affiliations": ["ecole-des-ponts-paristech"], "ids": {"indico-person": "101"},
+                     "affiliations": ["ecole-des-ponts-paristech"], "ids": {"indico-person": "indico.example.org/101"},
                      "also_known_as": ["HAYAT, Amaury"]}
     room = next(x for x in p.records["places"] if x["id"] == t["venue"])
     assert room["name"] == "Amphithéâtre Léon Motchane" and room["contained_in"] == "institut-des-hautes-etudes-scientifiques"
@@ -115,7 +115,7 @@ def test_imports_of_every_format_load_and_build(tmp_path: Path) -> None:
     assert ds.talks["2024-05-23-amaury-hayat"].start_at.lexical == "2024-05-23T09:30:00+02:00"  # type: ignore[union-attr]
     assert ds.talks["2024-12-27-kevin-buzzard"].start_at.lexical == "2024-12-27T11:00:00+01:00"  # type: ignore[union-attr]
     assert ds.talks["2024-12-27-kevin-buzzard"].parent == ("event", "mathml24")
-    assert ds.people["amaury-hayat"].ids == {"indico-person": "101"}
+    assert ds.people["amaury-hayat"].ids == {"indico-person": "indico.example.org/101"}
     result = build(data, tmp_path / "site", "http://localhost:8000/")
     assert not result.report.violations and (result.out / "talk" / "2024-04-04-ada-lovelace.ttl").is_file()
 

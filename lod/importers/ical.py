@@ -172,6 +172,7 @@ def parse(data: bytes, name: str) -> Parsed:
         first = d if first is None or d < first else first
         last = until if last is None or until > last else last
     parsed = Parsed(title=str(cal.get("X-WR-CALNAME") or cal.get("NAME") or "") or None)
+    parsed.key = parsed.title  # a calendar is named by its name, not by its file's
     if first is None or last is None:
         return parsed
     if sum(_estimate(ev, last) for ev in masters) > MAX_OCCURRENCES:
