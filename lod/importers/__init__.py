@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -74,14 +75,24 @@ def source_slug(fmt: str, source: str, key: str | None = None) -> str:
 
 def import_source(fmt: str, source: str | os.PathLike[str], data_dir: str | os.PathLike[str] = "data", *,
                   dry_run: bool = False, mapping: str | os.PathLike[str] | None = None, prefer: str | None = None,
-                  url: str | None = None, taken: date | None = None) -> ImportResult:
+                  url: str | None = None, taken: date | None = None, timezone: str | None = None) -> ImportResult:
     """Import *source* (a file in format *fmt*) into *data_dir*; with *dry_run*, only plan.
 
+    *timezone* (iCal only) is the IANA zone of times written without one (floating times).
     Raises ImportFailed (unreadable source), AmbiguousMatch, MergeConflict or RecordErrors
     (the data folder is invalid); in every such case nothing is written.
     """
     if fmt not in FORMATS:
         raise ImportFailed(f"unknown import format {fmt!r}. Fix: use one of {', '.join(FORMATS)}.")
+    if timezone is not None:
+        if fmt != "ical":
+            raise ImportFailed(f"--timezone applies to iCal only; a {fmt} export gives its own zone. "
+                               "Fix: leave --timezone out.")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ImportFailed(f"--timezone {timezone!r} is not an IANA time zone. "
+                               "Fix: give a name such as Europe/Paris or America/New_York.") from None
     path = Path(source)
     try:
         if path.stat().st_size > MAX_BYTES:
@@ -89,7 +100,7 @@ def import_source(fmt: str, source: str | os.PathLike[str], data_dir: str | os.P
         data = path.read_bytes()
     except OSError as exc:
         raise ImportFailed(f"{path}: cannot read the file ({exc.strerror}). Fix: check the path.") from None
-    parsed = FORMATS[fmt](data, str(path))
+    parsed = parse_ical(data, str(path), timezone) if timezone else FORMATS[fmt](data, str(path))
     slug = source_slug(fmt, str(path), parsed.key)
     record: dict[str, Any] = {"id": slug}
     if parsed.title:
