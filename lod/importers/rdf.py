@@ -1,12 +1,22 @@
-"""Import another archive's Turtle, N-Triples or JSON-LD in schema.org terms.
+"""Import another archive's Turtle, N-Triples, RDF/XML or JSON-LD in schema.org terms.
 
 The inverse of ``lod.mapping``: every resource becomes a record of the kind its types
-say (lod:Talk, schema:EventSeries, schema:Person …), its id the last segment of its IRI.
-``https://schema.org/`` terms are read as ``http://schema.org/``. Our own dump imported
-into an empty data folder builds an isomorphic graph again: records keep the archive's
-``prov:wasDerivedFrom`` sources, and times are written back as local time plus the
-published zone (or offset). A JSON-LD file whose ``@context`` is a URL is read with the
-context file of that name beside it; nothing is fetched from the network.
+say (lod:Talk, schema:EventSeries, schema:Person …), its id the last segment (or the
+fragment) of its IRI. ``https://schema.org/`` terms are read as ``http://schema.org/``.
+Beyond our own vocabulary it reads what other archives write: schema.org's Event
+subtypes (MusicEvent, EducationEvent …), ``foaf:Person`` and ``foaf:Organization``,
+names from ``schema:name``, ``rdfs:label``, ``foaf:name`` or ``dc:title`` (with language
+tags, English preferred, then untagged text), descriptions from ``dc:description`` and
+``rdfs:comment``, untyped resources named as performers (people) or affiliations
+(organisations), and ``schema:subEvent`` as well as ``schema:superEvent``. An event that
+has sub-events and is itself one (a track) is not a record: its talks are parts of the
+outer event, with the track's name as a topic. Every property and type not read is
+counted in the import's summary.
+
+Our own dump imported into an empty data folder builds an isomorphic graph again: records
+keep the archive's ``prov:wasDerivedFrom`` sources, and times are written back as local
+time plus the published zone (or offset). A JSON-LD file whose ``@context`` is a URL is
+read with the context file of that name beside it; nothing is fetched from the network.
 """
 
 from __future__ import annotations
@@ -17,15 +27,29 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from ..iri import SLUG_RE, slugify
 from ..mapping import ATTENDANCE, EVENT_CLASS, STATUS, TITLE_STATUS
-from ..vocab import LOD, PAV, PROV, RDF, SCHEMA
-from .common import Parsed, Rec, fail
+from ..vocab import LOD, PAV, PROV, RDF, RDFS, SCHEMA
+from .common import Parsed, Rec, fail, person
+from .text import html_to_text
 
-_FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".json": "json-ld", ".n3": "n3"}
+_FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".json": "json-ld", ".n3": "n3", ".rdf": "xml",
+            ".owl": "xml", ".xml": "xml"}
+FOAF = Namespace("http://xmlns.com/foaf/0.1/")
+DC = Namespace("http://purl.org/dc/elements/1.1/")
+ORG = Namespace("http://www.w3.org/ns/org#")
+S = Namespace("http://schema.org/")
+# schema.org 30.0's subclasses of schema:Event (EventSeries is read as a series)
+EVENT_TYPES = {S[n] for n in (
+    "Event", "BusinessEvent", "ChildrensEvent", "ComedyEvent", "CourseInstance", "DanceEvent", "DeliveryEvent",
+    "EducationEvent", "ExhibitionEvent", "Festival", "FoodEvent", "Hackathon", "LiteraryEvent", "MusicEvent",
+    "PublicationEvent", "BroadcastEvent", "OnDemandEvent", "SaleEvent", "ScreeningEvent", "SocialEvent",
+    "SportsEvent", "TheaterEvent", "VisualArtsEvent", "EventSeries")} | {LOD.Talk, LOD.Workshop, LOD.Conference}
+NAME = (S.name, RDFS.label, FOAF.name, DC.title)
+DESCRIPTION = (S.description, DC.description, RDFS.comment)
 _HTTPS = "https://schema.org/"
 _LEX = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
 
@@ -33,13 +57,19 @@ _LEX = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?::(\d{2})(?:\.\d+)?)?
 def _graph(data: bytes, name: str) -> Graph:
     fmt = _FORMATS.get(Path(name).suffix.lower())
     if fmt is None:
-        raise fail(name, "the file name does not say which RDF syntax it is.", "name it .ttl, .nt or .jsonld.")
+        head = data.lstrip()[:1]
+        fmt = "xml" if head == b"<" else "json-ld" if head in (b"{", b"[") else None
+    if fmt is None:
+        raise fail(name, "the file name does not say which RDF syntax it is.",
+                   "name it .ttl, .nt, .rdf (RDF/XML) or .jsonld.")
     g = Graph()
     try:
         if fmt == "json-ld":
             doc = json.loads(data.decode("utf-8-sig"))
             doc = _local_contexts(doc, name)
             g.parse(data=json.dumps(doc), format="json-ld")
+        elif fmt == "xml":
+            g.parse(data=data, format="xml", publicID=f"file:///{Path(name).name}")
         else:
             g.parse(data=data.decode("utf-8-sig"), format=fmt)
     except UnicodeDecodeError:
@@ -82,40 +112,85 @@ def _http(term: Node) -> Any:
     return term
 
 
+def _lang_rank(o: Node) -> tuple[int, str]:
+    """Sort key of a value among several: English first, then untagged text, then other languages."""
+    lang = (o.language or "").lower() if isinstance(o, Literal) else ""
+    return (0 if lang == "en" or lang.startswith("en-") else 1 if not lang else 2, f"{lang} {o}")
+
+
 class _Reader:
     def __init__(self, g: Graph) -> None:
         self.g = g
         self.ids: dict[str, dict[Node, str]] = {}
         self.kind_of: dict[Node, str] = {}
+        self.read: set[tuple[Node, Node]] = set()  # (subject, predicate) pairs read: the rest is counted
+        self.tracks: dict[Node, str] = {}  # events inside events: their name, a topic of their talks
 
-    def one(self, s: Node, p: URIRef) -> Node | None:
-        return next(iter(sorted(self.g.objects(s, p), key=str)), None)
+    def objects(self, s: Node, p: URIRef) -> list[Node]:
+        self.read.add((s, p))
+        return list(self.g.objects(s, p))
 
-    def text(self, s: Node, p: URIRef) -> str | None:
+    def one(self, s: Node, p: URIRef | tuple[URIRef, ...]) -> Node | None:
+        for prop in (p if isinstance(p, tuple) else (p,)):
+            found = sorted(self.objects(s, prop), key=_lang_rank)
+            if found:
+                return found[0]
+        return None
+
+    def text(self, s: Node, p: URIRef | tuple[URIRef, ...]) -> str | None:
         o = self.one(s, p)
-        return str(o) if o is not None else None
+        return " ".join(str(o).split()) if o is not None and p in (NAME, S.name) else str(o) if o is not None else None
 
     def texts(self, s: Node, p: URIRef) -> list[str]:
-        return sorted(str(o) for o in self.g.objects(s, p))
+        return sorted(str(o) for o in self.objects(s, p))
+
+    def _kind(self, s: Node, types: set[Node]) -> str | None:
+        g = self.g
+        if LOD.SourceDocument in types:
+            return "sources"
+        if types & {SCHEMA.Person, FOAF.Person}:
+            return "people"
+        if types & {SCHEMA.Organization, FOAF.Organization, ORG.Organization}:
+            return "organizations"
+        if types & {SCHEMA.Place, SCHEMA.VirtualLocation}:
+            return "places"
+        if types & {LOD.SeminarSeries, SCHEMA.EventSeries}:
+            return "series"
+        if LOD.Session in types:
+            return "sessions"
+        if not types & EVENT_TYPES:
+            return None
+        children = set(g.objects(s, SCHEMA.subEvent)) | set(g.subjects(SCHEMA.superEvent, s))
+        parents = set(g.objects(s, SCHEMA.superEvent)) | set(g.subjects(SCHEMA.subEvent, s))
+        if LOD.Talk in types or not children and (parents or g.value(s, SCHEMA.performer) is not None):
+            return "talks"
+        if children and parents and not types & {LOD.Workshop, LOD.Conference}:
+            return "tracks"
+        return "events"
 
     def classify(self) -> None:
-        for s in sorted(set(self.g.subjects(RDF.type, None)), key=str):
-            if not isinstance(s, URIRef) or "#" in s:
+        g = self.g
+        typed = {s for s in g.subjects(RDF.type, None) if isinstance(s, URIRef)}
+        # untyped resources named where a person or an organisation is expected
+        untyped: dict[Node, str] = {}
+        for props, kind in (((SCHEMA.performer, SCHEMA.contributor, SCHEMA.author, LOD.contact, FOAF.member), "people"),
+                            ((SCHEMA.affiliation, SCHEMA.parentOrganization, S.funder, S.sponsor), "organizations")):
+            for p in props:
+                for o in g.objects(None, p):
+                    if isinstance(o, URIRef) and o not in typed and any(g.value(o, n) is not None for n in NAME):
+                        untyped.setdefault(o, kind)
+        for s in sorted(typed | set(untyped), key=str):
+            found = untyped.get(s) or self._kind(s, set(g.objects(s, RDF.type)))
+            if found is None:
                 continue
-            types = set(self.g.objects(s, RDF.type))
-            kind = ("sources" if LOD.SourceDocument in types else
-                    "people" if SCHEMA.Person in types else
-                    "organizations" if SCHEMA.Organization in types else
-                    "places" if types & {SCHEMA.Place, SCHEMA.VirtualLocation} else
-                    "series" if types & {LOD.SeminarSeries, SCHEMA.EventSeries} else
-                    "sessions" if LOD.Session in types else
-                    "talks" if LOD.Talk in types or (SCHEMA.Event in types and self.one(s, SCHEMA.performer)
-                                                    and not self.one(s, SCHEMA.subEvent)) else
-                    "events" if SCHEMA.Event in types else None)
-            if kind is None:
+            kind = found
+            if kind == "tracks":
+                self.tracks[s] = self.text(s, NAME) or ""
+                self.kind_of[s] = kind
                 continue
-            seg = str(s).rstrip("/").rsplit("/", 1)[-1]
-            rid = seg if SLUG_RE.match(seg) else slugify(self.text(s, SCHEMA.name) or seg)[:60].strip("-")
+            iri = str(s)
+            seg = iri.rsplit("#", 1)[1] if "#" in iri and iri.rsplit("#", 1)[1] else iri.rstrip("/#").rsplit("/", 1)[-1]
+            rid = seg if SLUG_RE.match(seg) else slugify(self.text(s, NAME) or seg)[:60].strip("-")
             used = set(self.ids.setdefault(kind, {}).values())
             base, n = rid, 2
             while rid in used:
@@ -123,14 +198,32 @@ class _Reader:
             self.ids[kind][s] = rid
             self.kind_of[s] = kind
 
+    def parent(self, s: Node) -> tuple[str | None, list[str]]:
+        """The record an event is part of (through tracks), and the tracks' names on the way."""
+        topics: list[str] = []
+        seen = {s}
+        node: Node | None = s
+        while node is not None:
+            ups = sorted(set(self.objects(node, SCHEMA.superEvent)) | set(self.g.subjects(SCHEMA.subEvent, node)), key=str)
+            node = next((u for u in ups if u not in seen and u in self.kind_of), None)
+            if node is None:
+                return None, topics
+            seen.add(node)
+            if node in self.tracks:
+                if self.tracks[node]:
+                    topics.append(self.tracks[node])
+                continue
+            return self.ref(node), topics
+        return None, topics
+
     def ref(self, o: Node | None) -> str | None:
         if o is None:
             return None
         kind = self.kind_of.get(o)
-        return self.ids[kind][o] if kind else None
+        return self.ids[kind][o] if kind and kind != "tracks" else None
 
     def refs(self, s: Node, p: URIRef) -> list[str]:
-        return sorted(r for r in (self.ref(o) for o in self.g.objects(s, p)) if r)
+        return sorted(r for r in (self.ref(o) for o in self.objects(s, p)) if r)
 
     def common(self, s: Node, rec: Rec) -> Rec:
         srcs = self.refs(s, PROV.wasDerivedFrom)
@@ -201,7 +294,7 @@ def _scheduled(r: _Reader, s: Node, rec: Rec) -> None:
     _set(rec, "duration", r.text(s, SCHEMA.duration))
     mode = r.one(s, SCHEMA.eventAttendanceMode)
     _set(rec, "attendance", next((k for k, v in ATTENDANCE.items() if v == mode), None))
-    for o in r.g.objects(s, SCHEMA.location):
+    for o in r.objects(s, SCHEMA.location):
         pid = r.ref(o)
         if pid:
             rec["online" if (o, RDF.type, SCHEMA.VirtualLocation) in r.g else "venue"] = pid
@@ -213,9 +306,9 @@ def _scheduled(r: _Reader, s: Node, rec: Rec) -> None:
 
 def _gathering(r: _Reader, s: Node, rec: Rec) -> None:
     _scheduled(r, s, rec)
-    _set(rec, "name", r.text(s, SCHEMA.name))
+    _set(rec, "name", r.text(s, NAME))
     _set(rec, "also_known_as", r.texts(s, SCHEMA.alternateName))
-    _set(rec, "description", r.text(s, SCHEMA.description))
+    _set(rec, "description", html_to_text(r.text(s, DESCRIPTION)))
     _set(rec, "contacts", r.refs(s, LOD.contact))
     cap = r.one(s, SCHEMA.maximumAttendeeCapacity)
     if cap is not None:
@@ -237,7 +330,7 @@ def _gathering(r: _Reader, s: Node, rec: Rec) -> None:
 
 def _references(r: _Reader, s: Node, rec: Rec) -> None:
     refs = []
-    for work in r.g.objects(s, SCHEMA.workPerformed):
+    for work in r.objects(s, SCHEMA.workPerformed):
         for a in r.g.objects(work, SCHEMA.citation):
             ref: Rec = {}
             _set(ref, "title", r.text(a, SCHEMA.name))
@@ -265,10 +358,10 @@ def _references(r: _Reader, s: Node, rec: Rec) -> None:
 
 def _talk(r: _Reader, s: Node, rec: Rec) -> None:
     _scheduled(r, s, rec)
-    _set(rec, "title", r.text(s, SCHEMA.name))
+    _set(rec, "title", r.text(s, NAME))
     ts = r.one(s, LOD.titleStatus)
     _set(rec, "title_status", next((k for k, v in TITLE_STATUS.items() if v == ts), None))
-    _set(rec, "abstract", r.text(s, SCHEMA.description))
+    _set(rec, "abstract", html_to_text(r.text(s, DESCRIPTION)))
     st = r.one(s, SCHEMA.eventStatus)
     status = next((k for k, v in STATUS.items() if v == st), None)
     if status and status != "scheduled":
@@ -278,7 +371,7 @@ def _talk(r: _Reader, s: Node, rec: Rec) -> None:
     _set(rec, "previous_start", prev.get("previous_start"))
     _set(rec, "speakers", r.refs(s, SCHEMA.performer))
     _set(rec, "coauthors", r.refs(s, SCHEMA.contributor))
-    _set(rec, "topics", sorted(t for t in (r.text(o, SCHEMA.name) for o in r.g.objects(s, SCHEMA.about)) if t))
+    _set(rec, "topics", sorted(t for t in (r.text(o, SCHEMA.name) for o in r.objects(s, SCHEMA.about)) if t))
     _set(rec, "ids", dict(x.split(":", 1) for x in r.texts(s, SCHEMA.identifier) if ":" in x))
     _references(r, s, rec)
     for key, p in (("recording", SCHEMA.recordedIn), ("slides", SCHEMA.workFeatured)):
@@ -286,6 +379,40 @@ def _talk(r: _Reader, s: Node, rec: Rec) -> None:
         if o is not None:
             url = r.text(o, SCHEMA.url)
             rec[key] = {"url": url} if url else True
+
+
+_WHY = {str(RDF.type): "a type no record kind corresponds to", str(FOAF.depiction): "the record format has no picture",
+        str(S.image): "the record format has no picture", str(S.logo): "the record format has no picture",
+        str(PROV.wasDerivedFrom): "read as the record's sources"}
+
+
+def _qname(g: Graph, iri: Node) -> str:
+    try:
+        return g.namespace_manager.normalizeUri(iri) if isinstance(iri, URIRef) else str(iri)
+    except Exception:  # rdflib refuses some IRIs as prefixed names
+        return f"<{iri}>"
+
+
+def _unread(r: _Reader, parsed: Parsed) -> None:
+    """Count each property of an imported resource, and each resource, that no record holds."""
+    g = r.g
+    for s, kind in r.kind_of.items():
+        if kind == "tracks":
+            parsed.skip("events inside an event (tracks)", "the record format nests talks in one event; the track's "
+                        "talks are parts of the outer event, with the track's name as a topic")
+            continue
+        for p in sorted(set(g.predicates(s, None)), key=str):
+            if (s, p) in r.read or p in (RDF.type, S.subEvent, S.superEvent) or p in NAME + DESCRIPTION and kind != "people":
+                continue
+            if kind == "people" and p in (FOAF.name, RDFS.label, S.name):
+                continue
+            parsed.skip(f"{kind} {_qname(g, p)}", _WHY.get(str(p), "the record format has no field for it"))
+    reached = {o for subj, p in r.read for o in g.objects(subj, p)}  # addresses, offers, citations … read in place
+    for s in sorted({s for s in g.subjects(RDF.type, None) if s not in r.kind_of and s not in reached}, key=str):
+        types = sorted(_qname(g, t) for t in g.objects(s, RDF.type))
+        if types:
+            parsed.skip(f"resources of type {', '.join(types)}", "no record kind corresponds to it "
+                        "(the importer reads schema.org events, people, organisations and places, and FOAF people)")
 
 
 def parse(data: bytes, name: str) -> Parsed:
@@ -309,22 +436,27 @@ def parse(data: bytes, name: str) -> Parsed:
             _set(rec, "url", r.text(s, SCHEMA.url))
             _set(rec, "taken", r.text(s, PAV.retrievedOn))
         elif kind == "people":
-            given, family = r.text(s, SCHEMA.givenName), r.text(s, SCHEMA.familyName)
+            given = r.text(s, (SCHEMA.givenName, FOAF.givenName, FOAF.firstName))
+            family = r.text(s, (SCHEMA.familyName, FOAF.familyName, FOAF.family_name, FOAF.lastName, FOAF.surname))
             _set(rec, "given_name", given)
             _set(rec, "family_name", family)
-            full = r.text(s, SCHEMA.name)
-            if full and full != " ".join(p for p in (given, family) if p):
+            full = r.text(s, (SCHEMA.name, FOAF.name, RDFS.label))
+            if full and not given and not family and (SCHEMA.name, full) not in {(p, str(o)) for p, o in g.predicate_objects(s)}:
+                # a name as another archive writes it ("Dr. Sebastian Tramp"): split, title kept apart
+                split = person(full)
+                rec.update({k: v for k, v in split.items() if k != "id"})
+            elif full and full != " ".join(p for p in (given, family) if p):
                 rec["name"] = full
             _identified(r, s, rec)
             _set(rec, "affiliations", r.refs(s, SCHEMA.affiliation))
             _set(rec, "job_title", r.text(s, SCHEMA.jobTitle))
         elif kind == "organizations":
-            _set(rec, "name", r.text(s, SCHEMA.name))
+            _set(rec, "name", r.text(s, NAME))
             _identified(r, s, rec)
             _set(rec, "parent", r.ref(r.one(s, SCHEMA.parentOrganization)))
             _address(r, s, rec)
         elif kind == "places":
-            _set(rec, "name", r.text(s, SCHEMA.name))
+            _set(rec, "name", r.text(s, NAME))
             if (s, RDF.type, SCHEMA.VirtualLocation) in g:
                 rec["virtual"] = True
             _set(rec, "code", r.text(s, SCHEMA.identifier))
@@ -337,9 +469,9 @@ def parse(data: bytes, name: str) -> Parsed:
             if kind == "events":
                 types = set(g.objects(s, RDF.type))
                 _set(rec, "kind", next((k for k, v in EVENT_CLASS.items() if v in types), None))
-                sup = r.one(s, SCHEMA.superEvent)
-                if sup is not None and r.kind_of.get(sup) == "series":
-                    rec["series"] = r.ref(sup)
+                up, _ = r.parent(s)
+                if up is not None and up in r.ids.get("series", {}).values():
+                    rec["series"] = up
         elif kind == "sessions":
             _scheduled(r, s, rec)
             _set(rec, "title", r.text(s, SCHEMA.name))
@@ -350,11 +482,18 @@ def parse(data: bytes, name: str) -> Parsed:
             sessions.setdefault(parent, []).append(rec)
         elif kind == "talks":
             _talk(r, s, rec)
-            _set(rec, "part_of", r.ref(r.one(s, SCHEMA.superEvent)))
+            up, tracks = r.parent(s)
+            _set(rec, "part_of", up)
+            if tracks:
+                rec["topics"] = list(dict.fromkeys([*rec.get("topics", []), *tracks]))
+        elif kind == "tracks":
+            continue
         r.common(s, rec)
         del rec["_kind"]
         if kind != "sessions":
             parsed.records[kind].append(rec)
+            parsed.locate(kind, rec, f"{name}: <{s}>")
+    _unread(r, parsed)
     for ev in parsed.records["events"]:
         if ev["id"] in sessions:
             ev["sessions"] = sessions.pop(ev["id"])
