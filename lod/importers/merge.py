@@ -486,7 +486,8 @@ def _relocated(p: Plan, exc: RecordErrors, trial: Path) -> str:
             kind = TABLES.get(m.group("kind"), m.group("kind"))
             where = p.where.get((kind, m.group("id"))) or p.source_name
             lines.append(f"{where}: the {m.group('kind')} (imported as {m.group('id')}), field {m.group('field')}: "
-                         f"{e.problem} Fix: give it {m.group('field')} in the source and import again.")
+                         f"{e.problem} Fix: correct {m.group('field')} of that {m.group('kind')} in the source (or leave it "
+                         "out) and import again.")
         else:
             lines.append(str(e).replace(str(trial), str(p.data_dir)))
     return "the imported records would not load, so nothing was written:\n  " + "\n  ".join(lines)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,10 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from ..iri import SLUG_RE, slugify
+from ..resolve import parse_duration
 from ..mapping import ATTENDANCE, EVENT_CLASS, STATUS, TITLE_STATUS
-from ..vocab import LOD, PAV, PROV, RDF, RDFS, SCHEMA
-from .common import Parsed, Rec, fail, person
+from ..vocab import LOD, OWL, PAV, PROV, RDF, RDFS, SCHEMA
+from .common import Parsed, Rec, fail, honorific, iso_minutes, person
 from .text import html_to_text
 
 _FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".json": "json-ld", ".n3": "n3", ".rdf": "xml",
@@ -125,6 +127,8 @@ class _Reader:
         self.kind_of: dict[Node, str] = {}
         self.read: set[tuple[Node, Node]] = set()  # (subject, predicate) pairs read: the rest is counted
         self.tracks: dict[Node, str] = {}  # events inside events: their name, a topic of their talks
+        self.nameless: set[Node] = set()  # people with no name: not records
+        self.dropped: list[tuple[str, str]] = []  # values read and set aside: (what, why)
 
     def objects(self, s: Node, p: URIRef) -> list[Node]:
         self.read.add((s, p))
@@ -184,13 +188,21 @@ class _Reader:
             if found is None:
                 continue
             kind = found
+            if kind == "people" and not any(g.value(s, n) is not None for n in (*NAME, S.givenName, S.familyName,
+                                                                                  FOAF.givenName, FOAF.firstName,
+                                                                                  FOAF.familyName, FOAF.family_name)):
+                self.nameless.add(s)  # often only owl:sameAs another IRI of a person named elsewhere
+                continue
             if kind == "tracks":
                 self.tracks[s] = self.text(s, NAME) or ""
                 self.kind_of[s] = kind
                 continue
             iri = str(s)
             seg = iri.rsplit("#", 1)[1] if "#" in iri and iri.rsplit("#", 1)[1] else iri.rstrip("/#").rsplit("/", 1)[-1]
-            rid = seg if SLUG_RE.match(seg) else slugify(self.text(s, NAME) or seg)[:60].strip("-")
+            label = self.text(s, NAME) or seg
+            if kind == "people":
+                label = honorific(label)[1]  # "Dr. Sebastian Tramp" is sebastian-tramp
+            rid = seg if SLUG_RE.match(seg) else slugify(label)[:60].strip("-")
             used = set(self.ids.setdefault(kind, {}).values())
             base, n = rid, 2
             while rid in used:
@@ -269,9 +281,9 @@ def _address(r: _Reader, s: Node, rec: Rec) -> None:
 
 def _identified(r: _Reader, s: Node, rec: Rec) -> None:
     _set(rec, "also_known_as", r.texts(s, SCHEMA.alternateName))
-    _set(rec, "homepage", r.text(s, SCHEMA.url))
+    _set(rec, "homepage", r.text(s, (SCHEMA.url, FOAF.homepage)))
     same = []
-    for iri in r.texts(s, SCHEMA.sameAs):
+    for iri in sorted({*r.texts(s, SCHEMA.sameAs), *(str(o) for o in r.objects(s, OWL.sameAs) if isinstance(o, URIRef))}):
         for prefix, key in (("https://orcid.org/", "orcid"), ("http://www.wikidata.org/entity/", "wikidata"),
                             ("https://ror.org/", "ror")):
             if iri.startswith(prefix) and (key != "orcid" or rec["_kind"] == "people") \
@@ -285,18 +297,36 @@ def _identified(r: _Reader, s: Node, rec: Rec) -> None:
     _set(rec, "ids", ids)
 
 
+def _agrees(r: _Reader, s: Node, duration: str) -> bool:
+    """Whether *duration* is the time from the resource's startDate to its endDate."""
+    try:
+        start = datetime.fromisoformat(str(r.one(s, SCHEMA.startDate)).replace("Z", "+00:00"))
+        end = datetime.fromisoformat(str(r.one(s, SCHEMA.endDate)).replace("Z", "+00:00"))
+        return bool(end - start == parse_duration(duration))
+    except (ValueError, TypeError):
+        return True  # not comparable: the loader judges the duration
+
+
 def _scheduled(r: _Reader, s: Node, rec: Rec) -> None:
     zone = r.text(s, LOD.timeZone)
     _time(r.one(s, SCHEMA.startDate), rec, "start", zone)
     _time(r.one(s, SCHEMA.endDate), rec, "end", zone)
     if "start" not in rec and zone:
         rec["timezone"] = zone
-    _set(rec, "duration", r.text(s, SCHEMA.duration))
+    dur = r.text(s, SCHEMA.duration)
+    hhmm = re.fullmatch(r"(\d{1,2}):(\d{2})(?::00)?", dur or "")
+    _set(rec, "duration", iso_minutes(int(hhmm.group(1)) * 60 + int(hhmm.group(2))) if hhmm else dur)  # "00:20" too
+    if rec.get("duration") and rec.get("end") and not _agrees(r, s, str(rec["duration"])):
+        # the source contradicts itself: the start and end are the more precise statement
+        del rec["duration"]
+        r.dropped.append(("schema:duration that contradicts the start and end", "the start and end are kept"))
     mode = r.one(s, SCHEMA.eventAttendanceMode)
     _set(rec, "attendance", next((k for k, v in ATTENDANCE.items() if v == mode), None))
-    for o in r.objects(s, SCHEMA.location):
+    for o in sorted(r.objects(s, SCHEMA.location), key=str):
         pid = r.ref(o)
-        if pid:
+        if pid and ("online" if (o, RDF.type, SCHEMA.VirtualLocation) in r.g else "venue") in rec:
+            r.dropped.append(("a second schema:location", "a talk has one venue (the first, in IRI order, is kept)"))
+        elif pid:
             rec["online" if (o, RDF.type, SCHEMA.VirtualLocation) in r.g else "venue"] = pid
     _set(rec, "language", r.text(s, SCHEMA.inLanguage))
     _set(rec, "keywords", r.texts(s, SCHEMA.keywords))
@@ -387,6 +417,8 @@ _WHY = {str(RDF.type): "a type no record kind corresponds to", str(FOAF.depictio
 
 
 def _qname(g: Graph, iri: Node) -> str:
+    for prefix, ns in (("schema", S), ("foaf", FOAF), ("dc", DC), ("rdfs", RDFS), ("org", ORG)):
+        g.namespace_manager.bind(prefix, ns, override=True, replace=True)
     try:
         return g.namespace_manager.normalizeUri(iri) if isinstance(iri, URIRef) else str(iri)
     except Exception:  # rdflib refuses some IRIs as prefixed names
@@ -407,7 +439,12 @@ def _unread(r: _Reader, parsed: Parsed) -> None:
             if kind == "people" and p in (FOAF.name, RDFS.label, S.name):
                 continue
             parsed.skip(f"{kind} {_qname(g, p)}", _WHY.get(str(p), "the record format has no field for it"))
-    reached = {o for subj, p in r.read for o in g.objects(subj, p)}  # addresses, offers, citations … read in place
+    for what, why in r.dropped:
+        parsed.skip(what, why)
+    if r.nameless:
+        parsed.skip("people without a name", "a person record needs a name (these are often only owl:sameAs "
+                    "another IRI of someone named elsewhere)", len(r.nameless))
+    reached = r.nameless | {o for subj, p in r.read for o in g.objects(subj, p)}  # addresses, offers, citations … read in place
     for s in sorted({s for s in g.subjects(RDF.type, None) if s not in r.kind_of and s not in reached}, key=str):
         types = sorted(_qname(g, t) for t in g.objects(s, RDF.type))
         if types:
@@ -425,7 +462,9 @@ def parse(data: bytes, name: str) -> Parsed:
                    "check that it is a schema.org archive (http or https://schema.org/ terms).")
     parsed = Parsed(own_sources=True)
     sessions: dict[str, list[Rec]] = {}
-    for s, kind in sorted(r.kind_of.items(), key=lambda x: (x[1], r.ids[x[1]][x[0]])):
+    for s, kind in sorted(r.kind_of.items(), key=lambda x: (x[1], r.ids.get(x[1], {}).get(x[0], str(x[0])))):
+        if kind == "tracks":
+            continue
         rec: Rec = {"id": r.ids[kind][s], "_kind": kind}
         if kind == "sources":
             doc = r.text(s, LOD.documentName)
@@ -486,8 +525,6 @@ def parse(data: bytes, name: str) -> Parsed:
             _set(rec, "part_of", up)
             if tracks:
                 rec["topics"] = list(dict.fromkeys([*rec.get("topics", []), *tracks]))
-        elif kind == "tracks":
-            continue
         r.common(s, rec)
         del rec["_kind"]
         if kind != "sessions":
