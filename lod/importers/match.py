@@ -141,8 +141,17 @@ class Matcher:
 
 
 def _other_id(rec: Rec, r: Any) -> bool:
-    """Whether *r* has another id than *rec* in one of *rec*'s source systems."""
-    return any(system in r.ids and r.ids[system] != str(value) for system, value in (rec.get("ids") or {}).items())
+    """Whether *r* has another id than *rec* in one of *rec*'s source systems, on the same server.
+
+    Ids are scoped by their server ("fahrplan.events.ccc.de/1545"); ids of two servers say
+    nothing about each other, so only the name decides then.
+    """
+    return any(system in r.ids and r.ids[system] != str(value) and _server(r.ids[system]) == _server(str(value))
+               for system, value in (rec.get("ids") or {}).items())
+
+
+def _server(value: str) -> str:
+    return value.rsplit("/", 1)[0] if "/" in value else ""
 
 
 def _initials_only(key: str) -> bool:
