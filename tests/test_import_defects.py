@@ -286,3 +286,10 @@ def test_rdf_xml_is_read(shared: Path) -> None:
         {"id": "christian-gruen", "given_name": "Christian", "family_name": "Grün"}]
     assert p.skipped[("people without a name", "a person record needs a name (these are often only owl:sameAs "
                       "another IRI of someone named elsewhere)")] == 2
+
+
+def test_markdown_emphasis_is_shown_as_emphasis_on_pages_outside_tex() -> None:
+    from lod.pages import paragraphs_html
+    html = str(paragraphs_html("neural **scaling laws** and *collapse*, $a*b*c$, 2 * 3 * 4, snake_case_name"))
+    assert html.startswith("<p>neural <strong>scaling laws</strong> and <em>collapse</em>, <math")
+    assert html.endswith("</math>, 2 * 3 * 4, snake_case_name</p>") and "<mo>*</mo>" in html
