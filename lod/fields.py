@@ -472,7 +472,7 @@ SPECS: dict[str, tuple[type, Spec, tuple[str, ...]]] = {
     "source": (R.Source, {"id": slug, "title": line, "document": line, "url": url, "taken": a_date, "note": text},
                ("id", "taken")),
     "person": (R.Person, {**IDENTIFIED, "name": line, "given_name": line, "family_name": line,
-                          "affiliations": list_of(slug), "job_title": line,
+                          "affiliations": list_of(slug), "job_title": line, "honorific": line,
                           "orcid": pattern(_ORCID, "ORCID iD", "0000-0002-1825-0097", _orcid_ok)},
                ("id", "sources")),
     "organization": (R.Organization, {**IDENTIFIED, "name": line, "parent": slug,

@@ -146,10 +146,10 @@ def test_a_list_of_names_in_one_person_is_split_and_titles_are_kept_out_of_names
                                                     "<person id='5'>Dr. Sebastian Tramp, Andreas Heinecke</person>"
                                                     "<person id='6'>Prof. Dr. Jane Doe</person>") + "</room>"), "s.xml")
     assert p.records["people"] == [
-        {"id": "sebastian-tramp", "given_name": "Sebastian", "family_name": "Tramp", "also_known_as": ["Dr. Sebastian Tramp"]},
+        {"id": "sebastian-tramp", "given_name": "Sebastian", "family_name": "Tramp", "honorific": "Dr."},
         {"id": "andreas-heinecke", "given_name": "Andreas", "family_name": "Heinecke"},
-        {"id": "jane-doe", "given_name": "Jane", "family_name": "Doe", "also_known_as": ["Prof. Dr. Jane Doe"],
-         "ids": {"frab-person": "frab.example.org/6"}}]
+        {"id": "jane-doe", "given_name": "Jane", "family_name": "Doe", "ids": {"frab-person": "frab.example.org/6"},
+         "honorific": "Prof. Dr."}]
     assert p.records["talks"][0]["speakers"] == ["sebastian-tramp", "andreas-heinecke", "jane-doe"]
 
 
@@ -274,8 +274,7 @@ def test_rdf_of_another_archive_reads_fragments_labels_foaf_subtypes_and_subeven
     talk = p.records["talks"][0]
     assert (talk["id"], talk["title"], talk["part_of"], talk["speakers"], talk["venue"]) == (
         "t1", "Lecture", "series", ["ada"], "room")
-    assert p.records["people"][0] == {"id": "ada", "given_name": "Ada", "family_name": "Lovelace",
-                                      "also_known_as": ["Prof. Ada Lovelace"]}
+    assert p.records["people"][0] == {"id": "ada", "given_name": "Ada", "family_name": "Lovelace", "honorific": "Prof."}
     assert p.records["places"][0]["url"] == "https://archive.example/room"
 
 
@@ -293,3 +292,19 @@ def test_markdown_emphasis_is_shown_as_emphasis_on_pages_outside_tex() -> None:
     html = str(paragraphs_html("neural **scaling laws** and *collapse*, $a*b*c$, 2 * 3 * 4, snake_case_name"))
     assert html.startswith("<p>neural <strong>scaling laws</strong> and <em>collapse</em>, <math")
     assert html.endswith("</math>, 2 * 3 * 4, snake_case_name</p>") and "<mo>*</mo>" in html
+
+
+def test_an_honorific_is_published_as_schema_honorific_prefix_and_read_back(tmp_path: Path) -> None:
+    from rdflib import Literal, URIRef
+
+    from lod.iri import Minter
+    from lod.mapping import to_graph
+    src = _write(tmp_path, "schedule.xml", _frab('<room name="R">' + _event("g-1", "T", "11:00",
+                                                                             "<person id='6'>Prof. Dr. Jane Doe</person>") + "</room>"))
+    import_source("frab", src, tmp_path / "data", taken=TAKEN)
+    g = to_graph(load(tmp_path / "data"), Minter("http://localhost:8000/"))
+    jane = URIRef("http://localhost:8000/person/jane-doe")
+    assert (jane, URIRef("http://schema.org/honorificPrefix"), Literal("Prof. Dr.")) in g
+    assert (jane, URIRef("http://schema.org/name"), Literal("Jane Doe")) in g
+    dump = _write(tmp_path, "dump.nt", g.serialize(format="nt").encode())
+    assert parse_rdf(dump.read_bytes(), "dump.nt").records["people"][0]["honorific"] == "Prof. Dr."

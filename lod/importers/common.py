@@ -160,10 +160,13 @@ def name_keys(rec: Rec) -> tuple[str, str]:
 
 def person(text: str, **extra: Any) -> Rec:
     """A person record from a name as written (an academic title kept apart), with an id minted from it."""
-    rec = split_name(text)
+    title, bare = honorific(text)
+    rec = split_name(bare)
     rec = {"id": slugify(display(rec)), **rec, **{k: v for k, v in extra.items() if v}}
-    if display(rec) != text.strip() and text.strip():
-        rec["also_known_as"] = [" ".join(text.split())]
+    if title:
+        rec["honorific"] = title
+    if display(rec) != bare and bare:
+        rec["also_known_as"] = [bare]
     return rec
 
 

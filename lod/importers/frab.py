@@ -6,7 +6,7 @@ with ``part_of`` it: ``date`` (or the day's date and ``start``) and ``duration``
 ISO 8601, ``PT45M``; schedule 2 gives ``end``) give the time in the conference's
 ``time_zone_name``; the room becomes a place; ``persons`` the speakers (a person entry
 holding several names, "Dr. A B, C D", is split; titles such as "Dr." are kept out of the
-name, in ``also_known_as`` as written). A frab or pretalx id is unique only on its server,
+name, as the person's ``honorific``). A frab or pretalx id is unique only on its server,
 so it is kept scoped by the server (the host of ``base_url``, else the conference):
 ``ids: {frab-person: fahrplan.events.ccc.de/1234}``. ``subtitle`` opens the abstract,
 ``track`` is a topic and ``language`` the language; ``links`` become references and

@@ -42,7 +42,7 @@ from . import yamledit
 from .match import SINGULAR, Matcher, utc_of
 from .yamledit import RecordEdit
 
-ORDER = ["id", "kind", "name", "title", "title_status", "given_name", "family_name", "also_known_as", "series", "part_of",
+ORDER = ["id", "kind", "name", "title", "title_status", "given_name", "family_name", "honorific", "also_known_as", "series", "part_of",
          "speakers", "coauthors", "start", "end", "duration", "timezone", "offset", "status", "previous_start",
          "attendance", "venue", "online", "code", "contained_in", "virtual", "parent", "affiliations", "job_title",
          "orcid", "ror", "wikidata", "ids", "homepage", "url", "same_as", "address", "language", "topics", "keywords",

@@ -479,6 +479,7 @@ def parse(data: bytes, name: str) -> Parsed:
             family = r.text(s, (SCHEMA.familyName, FOAF.familyName, FOAF.family_name, FOAF.lastName, FOAF.surname))
             _set(rec, "given_name", given)
             _set(rec, "family_name", family)
+            _set(rec, "honorific", r.text(s, (S.honorificPrefix, FOAF.title)))
             full = r.text(s, (SCHEMA.name, FOAF.name, RDFS.label))
             if full and not given and not family and (SCHEMA.name, full) not in {(p, str(o)) for p, o in g.predicate_objects(s)}:
                 # a name as another archive writes it ("Dr. Sebastian Tramp"): split, title kept apart
