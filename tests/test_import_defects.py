@@ -308,3 +308,36 @@ def test_an_honorific_is_published_as_schema_honorific_prefix_and_read_back(tmp_
     assert (jane, URIRef("http://schema.org/name"), Literal("Jane Doe")) in g
     dump = _write(tmp_path, "dump.nt", g.serialize(format="nt").encode())
     assert parse_rdf(dump.read_bytes(), "dump.nt").records["people"][0]["honorific"] == "Prof. Dr."
+
+
+PAGE = """<!DOCTYPE html><html><head><title>Spring concert</title>
+<script type="application/ld+json">
+{"@context": "https://schema.org", "@type": "MusicEvent", "name": "Spring Concert",
+ "startDate": "2026-05-08T19:30:00-05:00", "endDate": "2026-05-08T21:30:00-05:00",
+ "eventStatus": "https://schema.org/EventScheduled",
+ "location": {"@type": "Place", "name": "High School Hall",
+   "address": {"@type": "PostalAddress", "streetAddress": "100 Main Ave", "addressLocality": "Webster Groves",
+               "addressRegion": "MO", "postalCode": "63119", "addressCountry": "US"}},
+ "performer": [{"@type": "PerformingGroup", "name": "The Orchestra", "url": "https://orchestra.example"},
+               {"@type": "Person", "name": "Dr. Ada Conductor"}],
+ "organizer": {"@type": "PerformingGroup", "name": "The Orchestra", "url": "https://orchestra.example"}}
+</script></head><body><p>Concert</p></body></html>"""
+
+
+def test_a_venue_page_is_read_for_its_json_ld_with_the_schema_org_context_offline(tmp_path: Path) -> None:
+    p = parse_rdf(PAGE.encode(), "concert.html")
+    talk = p.records["talks"][0]
+    assert (talk["title"], talk["start"], talk["offset"]) == ("Spring Concert", "2026-05-08T19:30", "-05:00")
+    people = {r["id"]: r for r in p.records["people"]}
+    assert [people[s] for s in talk["speakers"]] == [  # the group is no speaker
+        {"id": "ada-conductor", "name": "Ada Conductor", "honorific": "Dr."}]
+    place = next(r for r in p.records["places"] if r["id"] == talk["venue"])
+    assert (place["name"], place["address"]["locality"]) == ("High School Hall", "Webster Groves")
+    assert [o["name"] for o in p.records["organizations"] if o["id"] in talk["organizers"]] == ["The Orchestra"]
+    assert p.skipped == {("schema:performer that is not a person", "the record format links only that kind here"): 1}
+    assert len(p.records["organizations"]) == 1  # organiser and performer: one group, written twice
+    with pytest.raises(ImportFailed) as exc:
+        parse_rdf(b"<!DOCTYPE html><html><body>no data</body></html>", "page.html")
+    assert str(exc.value) == ('page.html: the page holds no JSON-LD (<script type="application/ld+json">); microdata '
+                              "and RDFa are not read. Fix: save the page's JSON-LD as a .jsonld file, or export the "
+                              "data as Turtle.")

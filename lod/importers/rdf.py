@@ -21,14 +21,12 @@ read with the context file of that name beside it; nothing is fetched from the n
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from ..iri import SLUG_RE, slugify
@@ -36,10 +34,9 @@ from ..resolve import parse_duration
 from ..mapping import ATTENDANCE, EVENT_CLASS, STATUS, TITLE_STATUS
 from ..vocab import LOD, OWL, PAV, PROV, RDF, RDFS, SCHEMA
 from .common import Parsed, Rec, fail, honorific, iso_minutes, person
+from .rdfsyntax import read_graph
 from .text import html_to_text
 
-_FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".json": "json-ld", ".n3": "n3", ".rdf": "xml",
-            ".owl": "xml", ".xml": "xml"}
 FOAF = Namespace("http://xmlns.com/foaf/0.1/")
 DC = Namespace("http://purl.org/dc/elements/1.1/")
 ORG = Namespace("http://www.w3.org/ns/org#")
@@ -50,68 +47,26 @@ EVENT_TYPES = {S[n] for n in (
     "EducationEvent", "ExhibitionEvent", "Festival", "FoodEvent", "Hackathon", "LiteraryEvent", "MusicEvent",
     "PublicationEvent", "BroadcastEvent", "OnDemandEvent", "SaleEvent", "ScreeningEvent", "SocialEvent",
     "SportsEvent", "TheaterEvent", "VisualArtsEvent", "EventSeries")} | {LOD.Talk, LOD.Workshop, LOD.Conference}
+# schema.org 30.0's common subclasses of schema:Organization
+ORG_TYPES = {S[n] for n in (
+    "Organization", "PerformingGroup", "MusicGroup", "TheaterGroup", "DanceGroup", "Corporation", "NGO",
+    "EducationalOrganization", "CollegeOrUniversity", "ResearchOrganization", "GovernmentOrganization",
+    "NewsMediaOrganization", "Consortium", "FundingScheme", "Project", "ResearchProject", "LocalBusiness",
+    "LibrarySystem", "SportsOrganization", "MedicalOrganization", "WorkersUnion", "OnlineBusiness")} | {
+    FOAF.Organization, ORG.Organization}
+# and of schema:Place that venues call themselves
+PLACE_TYPES = {S[n] for n in (
+    "Place", "VirtualLocation", "EventVenue", "CivicStructure", "MusicVenue", "PerformingArtsTheater", "Library",
+    "Museum", "MovieTheater", "StadiumOrArena", "Church", "Park", "LocalBusiness", "LandmarksOrHistoricalBuildings",
+    "Accommodation", "Room", "MeetingRoom", "Hotel", "School", "CollegeOrUniversity", "Restaurant", "BarOrPub")}
 NAME = (S.name, RDFS.label, FOAF.name, DC.title)
 DESCRIPTION = (S.description, DC.description, RDFS.comment)
-_HTTPS = "https://schema.org/"
 _LEX = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
 
 
-def _graph(data: bytes, name: str) -> Graph:
-    fmt = _FORMATS.get(Path(name).suffix.lower())
-    if fmt is None:
-        head = data.lstrip()[:1]
-        fmt = "xml" if head == b"<" else "json-ld" if head in (b"{", b"[") else None
-    if fmt is None:
-        raise fail(name, "the file name does not say which RDF syntax it is.",
-                   "name it .ttl, .nt, .rdf (RDF/XML) or .jsonld.")
-    g = Graph()
-    try:
-        if fmt == "json-ld":
-            doc = json.loads(data.decode("utf-8-sig"))
-            doc = _local_contexts(doc, name)
-            g.parse(data=json.dumps(doc), format="json-ld")
-        elif fmt == "xml":
-            g.parse(data=data, format="xml", publicID=f"file:///{Path(name).name}")
-        else:
-            g.parse(data=data.decode("utf-8-sig"), format=fmt)
-    except UnicodeDecodeError:
-        raise fail(name, "the file is not UTF-8.", "save it as UTF-8.") from None
-    except json.JSONDecodeError as exc:
-        raise fail(f"{name}:{exc.lineno}:{exc.colno}", f"the JSON is broken: {exc.msg}.", "the file may be truncated.") from None
-    except Exception as exc:  # rdflib raises many classes; its message holds the line
-        raise fail(name, f"the {fmt} cannot be parsed: {' '.join(str(exc).split())[:300]}.",
-                   "check the syntax near the place named; the file may be truncated.") from None
-    out = Graph()
-    for s, p, o in g:
-        out.add((_http(s), _http(p), _http(o)))
-    return out
-
-
-def _local_contexts(doc: Any, name: str) -> Any:
-    """Replace each remote @context by the file of that name beside the source."""
-    if isinstance(doc, dict):
-        return {k: (_context(v, name) if k == "@context" else _local_contexts(v, name)) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [_local_contexts(v, name) for v in doc]
-    return doc
-
-
-def _context(ctx: Any, name: str) -> Any:
-    if isinstance(ctx, list):
-        return [_context(c, name) for c in ctx]
-    if isinstance(ctx, str):
-        local = Path(name).parent / ctx.rstrip("/").rsplit("/", 1)[-1]
-        if not local.is_file():
-            raise fail(name, f"the JSON-LD context {ctx!r} is remote and is not fetched.",
-                       f"save it as {local} beside the file, or inline it.")
-        return json.loads(local.read_text(encoding="utf-8")).get("@context", {})
-    return ctx
-
-
-def _http(term: Node) -> Any:
-    if isinstance(term, URIRef) and str(term).startswith(_HTTPS):
-        return URIRef("http://schema.org/" + str(term)[len(_HTTPS):])
-    return term
+def _short(p: Node) -> str:
+    text = str(p)
+    return "schema:" + text[len("http://schema.org/"):] if text.startswith("http://schema.org/") else f"<{text}>"
 
 
 def _lang_rank(o: Node) -> tuple[int, str]:
@@ -128,6 +83,8 @@ class _Reader:
         self.read: set[tuple[Node, Node]] = set()  # (subject, predicate) pairs read: the rest is counted
         self.tracks: dict[Node, str] = {}  # events inside events: their name, a topic of their talks
         self.nameless: set[Node] = set()  # people with no name: not records
+        self.bnodes: dict[tuple[str, str], str] = {}  # (kind, what a blank node says) -> its id
+        self.alias: set[Node] = set()  # blank nodes repeating another: no record of their own
         self.dropped: list[tuple[str, str]] = []  # values read and set aside: (what, why)
 
     def objects(self, s: Node, p: URIRef) -> list[Node]:
@@ -154,10 +111,10 @@ class _Reader:
             return "sources"
         if types & {SCHEMA.Person, FOAF.Person}:
             return "people"
-        if types & {SCHEMA.Organization, FOAF.Organization, ORG.Organization}:
+        if types & PLACE_TYPES and (types & {S.Place, S.VirtualLocation} or s in set(g.objects(None, S.location))):
+            return "places"  # a hotel or a university that is an event's location is a place
+        if types & ORG_TYPES:
             return "organizations"
-        if types & {SCHEMA.Place, SCHEMA.VirtualLocation}:
-            return "places"
         if types & {LOD.SeminarSeries, SCHEMA.EventSeries}:
             return "series"
         if LOD.Session in types:
@@ -174,16 +131,17 @@ class _Reader:
 
     def classify(self) -> None:
         g = self.g
-        typed = {s for s in g.subjects(RDF.type, None) if isinstance(s, URIRef)}
+        # blank nodes too: JSON-LD scraped from a page gives its resources no @id
+        typed = {s for s in g.subjects(RDF.type, None) if isinstance(s, (URIRef, BNode))}
         # untyped resources named where a person or an organisation is expected
         untyped: dict[Node, str] = {}
         for props, kind in (((SCHEMA.performer, SCHEMA.contributor, SCHEMA.author, LOD.contact, FOAF.member), "people"),
                             ((SCHEMA.affiliation, SCHEMA.parentOrganization, S.funder, S.sponsor), "organizations")):
             for p in props:
                 for o in g.objects(None, p):
-                    if isinstance(o, URIRef) and o not in typed and any(g.value(o, n) is not None for n in NAME):
+                    if isinstance(o, (URIRef, BNode)) and o not in typed and any(g.value(o, n) is not None for n in NAME):
                         untyped.setdefault(o, kind)
-        for s in sorted(typed | set(untyped), key=str):
+        for s in sorted(typed | set(untyped), key=self._order):
             found = untyped.get(s) or self._kind(s, set(g.objects(s, RDF.type)))
             if found is None:
                 continue
@@ -197,18 +155,34 @@ class _Reader:
                 self.tracks[s] = self.text(s, NAME) or ""
                 self.kind_of[s] = kind
                 continue
-            iri = str(s)
+            iri = str(s) if isinstance(s, URIRef) else ""
             seg = iri.rsplit("#", 1)[1] if "#" in iri and iri.rsplit("#", 1)[1] else iri.rstrip("/#").rsplit("/", 1)[-1]
             label = self.text(s, NAME) or seg
             if kind == "people":
                 label = honorific(label)[1]  # "Dr. Sebastian Tramp" is sebastian-tramp
             rid = seg if SLUG_RE.match(seg) else slugify(label)[:60].strip("-")
+            if isinstance(s, BNode):
+                # JSON-LD repeats an object it gives no @id (the organiser who also performs): one record
+                key = (kind, self._order(s)[1])
+                if key in self.bnodes:
+                    self.ids[kind][s], self.kind_of[s] = self.bnodes[key], kind
+                    self.alias.add(s)
+                    continue
             used = set(self.ids.setdefault(kind, {}).values())
             base, n = rid, 2
             while rid in used:
                 rid, n = f"{base}-{n}", n + 1
             self.ids[kind][s] = rid
             self.kind_of[s] = kind
+            if isinstance(s, BNode):
+                self.bnodes[(kind, self._order(s)[1])] = rid
+
+    def _order(self, s: Node) -> tuple[int, str]:
+        """IRIs in order, then blank nodes by what they say (their labels are random): stable ids."""
+        if isinstance(s, URIRef):
+            return (0, str(s))
+        said = sorted(f"{p} {o}" for p, o in self.g.predicate_objects(s) if not isinstance(o, BNode))
+        return (1, "\n".join(said))
 
     def parent(self, s: Node) -> tuple[str | None, list[str]]:
         """The record an event is part of (through tracks), and the tracks' names on the way."""
@@ -234,8 +208,18 @@ class _Reader:
         kind = self.kind_of.get(o)
         return self.ids[kind][o] if kind and kind != "tracks" else None
 
-    def refs(self, s: Node, p: URIRef) -> list[str]:
-        return sorted(r for r in (self.ref(o) for o in self.objects(s, p)) if r)
+    def refs(self, s: Node, p: URIRef, kinds: tuple[str, ...] = ()) -> list[str]:
+        """The ids of the records *s* links to by *p*; with *kinds*, only those of these kinds (others counted)."""
+        out = []
+        for o in self.objects(s, p):
+            rid = self.ref(o)
+            if rid and kinds and self.kind_of.get(o) not in kinds:
+                names = {"people": "person", "organizations": "organisation"}
+                self.dropped.append((f"{_short(p)} that is not a {' or '.join(names.get(k, k) for k in kinds)}",
+                                     "the record format links only that kind here"))
+            elif rid:
+                out.append(rid)
+        return sorted(out)
 
     def common(self, s: Node, rec: Rec) -> Rec:
         srcs = self.refs(s, PROV.wasDerivedFrom)
@@ -330,7 +314,7 @@ def _scheduled(r: _Reader, s: Node, rec: Rec) -> None:
             rec["online" if (o, RDF.type, SCHEMA.VirtualLocation) in r.g else "venue"] = pid
     _set(rec, "language", r.text(s, SCHEMA.inLanguage))
     _set(rec, "keywords", r.texts(s, SCHEMA.keywords))
-    _set(rec, "organizers", r.refs(s, SCHEMA.organizer))
+    _set(rec, "organizers", r.refs(s, SCHEMA.organizer, ("people", "organizations")))
     _set(rec, "url", r.text(s, SCHEMA.url))
 
 
@@ -339,7 +323,7 @@ def _gathering(r: _Reader, s: Node, rec: Rec) -> None:
     _set(rec, "name", r.text(s, NAME))
     _set(rec, "also_known_as", r.texts(s, SCHEMA.alternateName))
     _set(rec, "description", html_to_text(r.text(s, DESCRIPTION)))
-    _set(rec, "contacts", r.refs(s, LOD.contact))
+    _set(rec, "contacts", r.refs(s, LOD.contact, ("people",)))
     cap = r.one(s, SCHEMA.maximumAttendeeCapacity)
     if cap is not None:
         rec["capacity"] = str(cap)
@@ -364,7 +348,7 @@ def _references(r: _Reader, s: Node, rec: Rec) -> None:
         for a in r.g.objects(work, SCHEMA.citation):
             ref: Rec = {}
             _set(ref, "title", r.text(a, SCHEMA.name))
-            _set(ref, "authors", r.refs(a, SCHEMA.author))
+            _set(ref, "authors", r.refs(a, SCHEMA.author, ("people",)))
             _set(ref, "pages", r.text(a, SCHEMA.pagination))
             _set(ref, "year", r.text(a, SCHEMA.datePublished))
             for iri in r.texts(a, SCHEMA.sameAs):
@@ -399,8 +383,8 @@ def _talk(r: _Reader, s: Node, rec: Rec) -> None:
     prev: Rec = {}
     _time(r.one(s, SCHEMA.previousStartDate), prev, "previous_start", None)
     _set(rec, "previous_start", prev.get("previous_start"))
-    _set(rec, "speakers", r.refs(s, SCHEMA.performer))
-    _set(rec, "coauthors", r.refs(s, SCHEMA.contributor))
+    _set(rec, "speakers", r.refs(s, SCHEMA.performer, ("people",)))
+    _set(rec, "coauthors", r.refs(s, SCHEMA.contributor, ("people",)))
     _set(rec, "topics", sorted(t for t in (r.text(o, SCHEMA.name) for o in r.objects(s, SCHEMA.about)) if t))
     _set(rec, "ids", dict(x.split(":", 1) for x in r.texts(s, SCHEMA.identifier) if ":" in x))
     _references(r, s, rec)
@@ -429,6 +413,8 @@ def _unread(r: _Reader, parsed: Parsed) -> None:
     """Count each property of an imported resource, and each resource, that no record holds."""
     g = r.g
     for s, kind in r.kind_of.items():
+        if s in r.alias:
+            continue
         if kind == "tracks":
             parsed.skip("events inside an event (tracks)", "the record format nests talks in one event; the track's "
                         "talks are parts of the outer event, with the track's name as a topic")
@@ -454,7 +440,7 @@ def _unread(r: _Reader, parsed: Parsed) -> None:
 
 def parse(data: bytes, name: str) -> Parsed:
     """The records of an RDF archive in schema.org terms."""
-    g = _graph(data, name)
+    g = read_graph(data, name)
     r = _Reader(g)
     r.classify()
     if not r.kind_of:
@@ -463,7 +449,7 @@ def parse(data: bytes, name: str) -> Parsed:
     parsed = Parsed(own_sources=True)
     sessions: dict[str, list[Rec]] = {}
     for s, kind in sorted(r.kind_of.items(), key=lambda x: (x[1], r.ids.get(x[1], {}).get(x[0], str(x[0])))):
-        if kind == "tracks":
+        if kind == "tracks" or s in r.alias:
             continue
         rec: Rec = {"id": r.ids[kind][s], "_kind": kind}
         if kind == "sources":
@@ -486,9 +472,12 @@ def parse(data: bytes, name: str) -> Parsed:
                 split = person(full)
                 rec.update({k: v for k, v in split.items() if k != "id"})
             elif full and full != " ".join(p for p in (given, family) if p):
-                rec["name"] = full
+                title, bare = honorific(full)  # "Dr. Ada Conductor" in schema:name
+                rec["name"] = bare
+                if title and "honorific" not in rec:
+                    rec["honorific"] = title
             _identified(r, s, rec)
-            _set(rec, "affiliations", r.refs(s, SCHEMA.affiliation))
+            _set(rec, "affiliations", r.refs(s, SCHEMA.affiliation, ("organizations",)))
             _set(rec, "job_title", r.text(s, SCHEMA.jobTitle))
         elif kind == "organizations":
             _set(rec, "name", r.text(s, NAME))
