@@ -163,7 +163,7 @@ class _Reader:
             rid = seg if SLUG_RE.match(seg) else slugify(label)[:60].strip("-")
             if isinstance(s, BNode):
                 # JSON-LD repeats an object it gives no @id (the organiser who also performs): one record
-                key = (kind, self._order(s)[1])
+                key = (kind, self._order(s)[2])
                 if key in self.bnodes:
                     self.ids[kind][s], self.kind_of[s] = self.bnodes[key], kind
                     self.alias.add(s)
@@ -175,14 +175,16 @@ class _Reader:
             self.ids[kind][s] = rid
             self.kind_of[s] = kind
             if isinstance(s, BNode):
-                self.bnodes[(kind, self._order(s)[1])] = rid
+                self.bnodes[(kind, self._order(s)[2])] = rid
 
-    def _order(self, s: Node) -> tuple[int, str]:
-        """IRIs in order, then blank nodes by what they say (their labels are random): stable ids."""
+    def _order(self, s: Node) -> tuple[str, int, str]:
+        """In time order (namesakes are numbered as they happen), then IRIs in order, then blank
+        nodes by what they say (their labels are random): stable ids."""
+        start = str(self.g.value(s, S.startDate) or "")
         if isinstance(s, URIRef):
-            return (0, str(s))
+            return (start, 0, str(s))
         said = sorted(f"{p} {o}" for p, o in self.g.predicate_objects(s) if not isinstance(o, BNode))
-        return (1, "\n".join(said))
+        return (start, 1, "\n".join(said))
 
     def parent(self, s: Node) -> tuple[str | None, list[str]]:
         """The record an event is part of (through tracks), and the tracks' names on the way."""
