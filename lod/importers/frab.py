@@ -260,15 +260,17 @@ def _talk(parsed: Parsed, e: Rec, event_id: str, zone: str | None, scope: str, b
             off = moment.utcoffset()
             minutes = int(off.total_seconds() // 60) if off is not None else 0
             talk["offset"] = f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-        if e.get("end") and not e.get("duration"):
+        if e.get("end") and not e.get("duration"):  # schedule 2 gives the end, not the duration
+            start = datetime.fromisoformat(e["date"])
             try:
                 end = datetime.fromisoformat(e["end"])
             except ValueError:
                 raise fail(where, f"field end: {e['end']!r} is not an ISO 8601 date and time.",
                            "write it like 2024-12-27T11:40:00+01:00.") from None
-            if (end.tzinfo is None) != (datetime.fromisoformat(e["date"]).tzinfo is None) or end <= datetime.fromisoformat(e["date"]):
-                raise fail(where, f"field end: {e['end']!r} is not after the start {e['date']!r}.", "correct end.")
-            talk["duration"] = iso_minutes(int((end - datetime.fromisoformat(e["date"])).total_seconds() // 60))
+            if (end.tzinfo is None) != (start.tzinfo is None) or end <= start:
+                raise fail(where, f"field end: {e['end']!r} is not after the start {e['date']!r}.",
+                           "correct end, with the same kind of UTC offset as the start.")
+            talk["duration"] = iso_minutes(int((end - start).total_seconds() // 60))
     elif e.get("day") and e.get("start"):
         m = _HHMM.match(e["start"])
         if not m or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", e["day"]):
