@@ -341,3 +341,12 @@ def test_a_venue_page_is_read_for_its_json_ld_with_the_schema_org_context_offlin
     assert str(exc.value) == ('page.html: the page holds no JSON-LD (<script type="application/ld+json">); microdata '
                               "and RDFa are not read. Fix: save the page's JSON-LD as a .jsonld file, or export the "
                               "data as Turtle.")
+
+
+def test_rdf_xml_external_entities_are_not_read(tmp_path: Path) -> None:
+    secret = _write(tmp_path, "secret.txt", b"TOP-SECRET")
+    doc = (f'<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF [ <!ENTITY x SYSTEM "file://{secret}"> ]>\n'
+           '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:s="http://schema.org/">'
+           '<s:Place rdf:about="http://e.org/p"><s:name>Hall &x;</s:name></s:Place></rdf:RDF>')
+    p = parse_rdf(doc.encode(), "x.rdf")
+    assert "TOP-SECRET" not in repr(p.records)
