@@ -350,3 +350,15 @@ def test_rdf_xml_external_entities_are_not_read(tmp_path: Path) -> None:
            '<s:Place rdf:about="http://e.org/p"><s:name>Hall &x;</s:name></s:Place></rdf:RDF>')
     p = parse_rdf(doc.encode(), "x.rdf")
     assert "TOP-SECRET" not in repr(p.records)
+
+
+def test_ical_speaker_lists_split_at_commas_only_between_whole_names(tmp_path: Path) -> None:
+    def cal(line: str) -> bytes:
+        return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:s1@example.org\r\n"
+                f"DTSTART;TZID=Europe/Paris:20240523T093000\r\nSUMMARY:Proofs\r\nDESCRIPTION:Speakers: {line}\r\n"
+                "END:VEVENT\r\nEND:VCALENDAR\r\n").encode()
+    two = parse_ical(cal("Jane Doe (MIT\\, Cambridge)\\, Dr. John Smith"), "c.ics")
+    assert two.records["talks"][0]["speakers"] == ["jane-doe", "john-smith"]
+    assert [o["name"] for o in two.records["organizations"]] == ["MIT, Cambridge"]
+    one = parse_ical(cal("DOE\\, Jane (MIT)"), "c.ics")
+    assert one.records["talks"][0]["speakers"] == ["jane-doe"]

@@ -26,7 +26,7 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from ..iri import SLUG_RE, slugify
 from .text import html_to_text
-from .common import Parsed, Rec, display, fail, local_text, organization, person, talk_id
+from .common import Parsed, Rec, display, fail, honorific, local_text, organization, person, talk_id
 
 MAX_OCCURRENCES = 2000  # three years of daily events; a weekly seminar has 156
 _WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
@@ -40,10 +40,30 @@ _SUMMARY = (re.compile(r"^(?P<name>[^():]+?)\s*\((?P<aff>[^()]+)\)\s*[:–—]\s
 _BY = re.compile(r"^(?P<title>.+?)[\s,:–—-]+(?:given|presented|delivered|talk|lecture|seminar)\s+by\s+(?P<names>.+)$", re.I)
 
 
+def _top_level(text: str, separator: str) -> list[str]:
+    """*text* split at *separator* outside brackets: "A (MIT, Cambridge); B" -> ["A (MIT, Cambridge)", "B"]."""
+    out, depth, start = [], 0, 0
+    for m in re.finditer(rf"[()]|{separator}", text):
+        if m.group() == "(":
+            depth += 1
+        elif m.group() == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            out.append(text[start:m.start()])
+            start = m.end()
+    return [p for p in (*out, text[start:]) if p.strip()]
+
+
 def _speakers(parsed: Parsed, text: str) -> list[str]:
     """Person ids of "Name (Affiliation); Name" (adding people and organisations), or [] if not names."""
     out = []
-    for part in re.split(r"\s*;\s*|\s+and\s+|\s+&\s+", text.strip()):
+    parts = _top_level(text.strip(), r"\s*;\s*|\s+and\s+|\s+&\s+")
+    # a comma separates names only when every part is a name of two words or more:
+    # "Jane Doe (MIT), John Smith" is two people, "DOE, Jane" one
+    commas = [q for p in parts for q in _top_level(p, r"\s*,\s*")]
+    if len(commas) > len(parts) and all(len(honorific(re.sub(r"\(.*?\)", "", q))[1].split()) >= 2 for q in commas):
+        parts = commas
+    for part in parts:
         m = _ONE.match(part)
         if not m or not _NAME.match(m.group("name").strip()):
             return []
