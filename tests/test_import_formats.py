@@ -145,7 +145,7 @@ def test_rdf_turtle_and_jsonld_dumps_give_the_same_records(seed_site: BuildResul
         data = tmp_path / name
         data.mkdir()
         import_source("rdf", seed_site.out / name, data, taken=TAKEN)
-        outs.append((data / "imported" / "rdf-dump.yaml").read_text(encoding="utf-8").split("\n", 1)[1])
+        outs.append((data / "imported" / "rdf-localhost-8000.yaml").read_text(encoding="utf-8").split("\n", 1)[1])
     assert outs[0] == outs[1]
 
 
@@ -163,7 +163,7 @@ def test_rdf_https_schema_namespace_is_read(tmp_path: Path) -> None:
     talk = ds.talks["42"]
     assert (talk.title, talk.speakers, talk.start_at.lexical) == (  # type: ignore[union-attr]
         "Knots and neural nets", ["ann-smith"], "2024-03-01T15:00:00+00:00")
-    assert talk.sources == ["rdf-other"] and ds.sources["rdf-other"].document == "other.ttl"
+    assert talk.sources == ["rdf-other-example"] and ds.sources["rdf-other-example"].document == "other.ttl"
 
 
 def test_rdf_broken_turtle_is_a_clear_error(tmp_path: Path) -> None:

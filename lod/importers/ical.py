@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 import icalendar
@@ -196,7 +197,9 @@ def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
     masters = [c for c in cal.walk("VEVENT")]
     fallback = str(cal.get("X-WR-TIMEZONE")) if cal.get("X-WR-TIMEZONE") else timezone
     parsed = Parsed(title=str(cal.get("X-WR-CALNAME") or cal.get("NAME") or "") or None)
-    parsed.key = parsed.title  # a calendar is named by its name, not by its file's
+    # a calendar is named by its name and where it is published, not by its file's name
+    origin = urlsplit(str(cal.get("X-ORIGINAL-URL") or cal.get("URL") or cal.get("SOURCE") or "")).netloc.lower()
+    parsed.key = " ".join(filter(None, (parsed.title, origin))) or None
     _orphans(cal)
     tzids: dict[str, str | None] = {}
     event_lines: dict[str, int] = {}

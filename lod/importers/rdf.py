@@ -25,9 +25,11 @@ module writes the records.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from rdflib import Literal, URIRef
 from rdflib.term import Node
@@ -218,7 +220,10 @@ def parse(data: bytes, name: str) -> Parsed:
     if not r.kind_of:
         raise fail(name, "the file holds no schema.org Event, Person, Organization or Place.",
                    "check that it is a schema.org archive (http or https://schema.org/ terms).")
-    parsed = Parsed(own_sources=True)
+    # the archive is named by the host most of its resources live on, not by its file name
+    hosts = Counter(urlsplit(str(s)).netloc.lower() for s in r.kind_of
+                    if isinstance(s, URIRef) and str(s).startswith(("http://", "https://")))
+    parsed = Parsed(own_sources=True, key=min(hosts, key=lambda h: (-hosts[h], h)) if hosts else None)
     sessions: dict[str, list[Rec]] = {}
     for s, kind in sorted(r.kind_of.items(), key=lambda x: (x[1], r.ids.get(x[1], {}).get(x[0], str(x[0])))):
         if kind == "tracks" or s in r.alias:
