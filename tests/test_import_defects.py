@@ -362,3 +362,14 @@ def test_ical_speaker_lists_split_at_commas_only_between_whole_names(tmp_path: P
     assert [o["name"] for o in two.records["organizations"]] == ["MIT, Cambridge"]
     one = parse_ical(cal("DOE\\, Jane (MIT)"), "c.ics")
     assert one.records["talks"][0]["speakers"] == ["jane-doe"]
+
+
+def test_topics_that_slug_alike_take_the_spelling_already_in_the_data(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    track = "<track>{}</track>"
+    for acronym, label in (("one", "Hardware &amp; Making"), ("two", "hardware-making")):
+        src = _write(tmp_path / acronym, "schedule.xml", _frab(
+            '<room name="R">' + _event("g-" + acronym, "Talk " + acronym, "11:00", "", track.format(label)) + "</room>",
+            f"https://{acronym}.example/", acronym))
+        import_source("frab", src, data, taken=TAKEN)
+    assert sorted(t.topics[0] for t in load(data).talks.values()) == ["Hardware & Making", "Hardware & Making"]

@@ -118,7 +118,10 @@ def _json(data: bytes, name: str) -> list[Rec]:
                  "time_zone_name": conf.text("time_zone_name"), "base_url": sched.text("base_url"),
                  "url": conf.text("url"), "where": f"{name}: {conf.path}"}
     if sched.get("events") is not None:  # c3voc "schedule 2": one list of events, people described once
-        return [head, *(_event(ev, name, None, ev.get("room")) for ev in sched.need("events").items())]
+        # an event names its track by slug; the conference's list gives the name ("ccc" -> "CCC")
+        tracks = {t.text("slug"): t.text("name") for t in (conf.need("tracks").items() if conf.get("tracks") else [])
+                  if isinstance(t.value, dict)}
+        return [head, *(_event(ev, name, None, ev.get("room"), tracks=tracks) for ev in sched.need("events").items())]
     out = [head]
     for day in conf.need("days").items():
         rooms = day.get("rooms")
@@ -134,7 +137,8 @@ def _json(data: bytes, name: str) -> list[Rec]:
     return out
 
 
-def _event(ev: Node, name: str, day: str | None, room: Node | None, room_name: str | None = None) -> Rec:
+def _event(ev: Node, name: str, day: str | None, room: Node | None, room_name: str | None = None,
+           tracks: dict[str | None, str | None] | None = None) -> Rec:
     """One event of a JSON schedule as the reader's plain row."""
     if room is not None and isinstance(room.value, dict):
         room_name = room.text("name")
@@ -152,8 +156,10 @@ def _event(ev: Node, name: str, day: str | None, room: Node | None, room_name: s
     if rec["start"] and "T" in rec["start"] and not rec["date"]:  # schedule 2: start is a full date and time
         rec["date"], rec["start"] = rec["start"], None
     track = ev.get("track")
-    rec["track"] = (track.text("name") or track.text("slug")) if track is not None and isinstance(track.value, dict) \
-        else ev.text("track")
+    if track is not None and isinstance(track.value, dict):
+        rec["track"] = track.text("name") or (tracks or {}).get(track.text("slug")) or track.text("slug")
+    else:
+        rec["track"] = ev.text("track")
     rec["guid"] = ev.text("guid") or ev.text("id") or ev.text("code")
     dnr = ev.get("do_not_record")
     rec["do_not_record"] = "true" if dnr is not None and dnr.value is True else None

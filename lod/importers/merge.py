@@ -35,6 +35,7 @@ import yaml
 from .. import records as R
 from ..errors import AmbiguousMatch, ImportFailed, MergeConflict, RecordErrors
 from ..fields import TABLES
+from ..iri import slugify
 from ..load import data_files, load
 from ..resolve import parse_duration
 from .common import Parsed, Rec, display
@@ -187,6 +188,15 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     talk_zones: dict[str, str | None] = {}
     talk_taken = {t for t, r in ds.talks.items() if r.loc.file != str(owned_path)}
     zones = {r["id"]: r.get("timezone") for k in ("series", "events") for r in recs.get(k, [])}
+    # a topic is published under the slug of its label: an imported label that slugs like one
+    # the data (or this import) already uses takes that spelling ("ccc" and "CCC" are one topic)
+    labels: dict[str, str] = {}
+    for t in ds.talks.values():
+        for label in t.topics:
+            labels.setdefault(slugify(label), label)
+    for rec in recs.get("talks", []):
+        if rec.get("topics"):
+            rec["topics"] = list(dict.fromkeys(labels.setdefault(slugify(str(x)), str(x)) for x in rec["topics"]))
     # in time order, so that talks minting the same id are numbered as they happen
     recs["talks"] = sorted(recs.get("talks", []), key=lambda r: (str(r.get("start", "")), str(r.get("title", ""))))
     for rec in recs.get("talks", []):
