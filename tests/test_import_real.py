@@ -177,3 +177,20 @@ def test_real_export_imported_builds(case: Case, shared: Path, tmp_path: Path) -
     import_source(case.fmt, shared / "peer-exports" / case.file, data, taken=TAKEN)
     result = build(data, tmp_path / "site", "http://localhost:8000/")
     assert result is not None
+
+
+@pytest.mark.heavy
+def test_all_real_exports_imported_together_build_and_reimport_unchanged(shared: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(SEED, data)
+    for case in CASES:
+        import_source(case.fmt, shared / "peer-exports" / case.file, data, taken=TAKEN)
+    after = _snapshot(data)
+    for case in CASES:
+        import_source(case.fmt, shared / "peer-exports" / case.file, data, taken=TAKEN)
+    assert _snapshot(data) == after
+    ds = load(data)
+    assert len(ds.talks) == len(load(SEED).talks) + sum(
+        c.count((shared / "peer-exports" / c.file).read_bytes()) for c in CASES
+        if not c.file.endswith("137346-sessions.json"))  # the same Indico event as the contributions export
+    assert build(data, tmp_path / "site", "http://localhost:8000/") is not None
