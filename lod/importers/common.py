@@ -47,7 +47,6 @@ class Parsed:
         self.records[kind].append(rec)
         return str(rec["id"])
 
-
     def locate(self, kind: str, rec: Rec, where: str) -> None:
         """Remember where in the source *rec* comes from."""
         self.where.append((kind, rec, where))
@@ -90,11 +89,17 @@ _HONORIFIC = re.compile(r"^(?:(?:prof|dr|univ|ass|apl|hon|pd|priv|doz|dipl|ing|r
                         r"(?:\.|-|\s|$)[\s.-]*)+", re.I)
 
 
+_BARE_TITLES = {"prof", "dr", "mr", "mrs", "ms", "mx", "sir", "dame", "pd"}
+
+
 def honorific(text: str) -> tuple[str, str]:
     """(title, name) of a name as written: "Prof. Dr. Jane Doe" -> ("Prof. Dr.", "Jane Doe")."""
     text = " ".join(text.split())
     m = _HONORIFIC.match(text)
     if not m or m.end() == len(text) or "." not in m.group(0) and len(text[m.end():].split()) < 2:
+        return "", text
+    # written without a dot, only an unmistakable title counts ("Med Hondo" is a name)
+    if any(not re.search(r"[.-]", tok) and tok.lower() not in _BARE_TITLES for tok in m.group(0).split()):
         return "", text
     return m.group(0).strip(), text[m.end():].strip()
 
