@@ -7,8 +7,9 @@ co-authors, each with their affiliation; Indico's ``person_id``, unique only on 
 server, is kept scoped by the server's host as ``ids: {indico-person: indico.cern.ch/…}``
 and the contribution's friendly id as ``ids: {indico-contribution: …}``. Descriptions in
 HTML are turned into the record's text format (``lod.importers.text``). Location and room
-become a building and a room in it. References become references (DOIs recognised); attached material becomes the slides
-(a PDF or a "Slides" folder), the recording ("Recording"/"Video") or a reference link.
+become a building and a room in it. References become references (DOIs recognised);
+attached material becomes the slides (a PDF or a "Slides" folder), the recording
+("Recording"/"Video") or a reference link.
 An event record has no references or material: the event's own are counted in the
 summary as not imported, like every other field the export carries and no record holds.
 """
