@@ -175,6 +175,10 @@ def test_indico_event_material_and_references_are_counted_and_html_becomes_text(
     assert p.skipped[("event references", "an event record has no references")] == 1
     assert p.skipped[("event folders", "an event record has no material")] == 1
     assert p.key == "indico.cern.ch 845049"
+    chair = next(r for r in p.records["people"] if r["id"] == "ilias-koutsakis")  # "Mr Koutsakis, Ilias"
+    assert (chair["honorific"], chair["ids"], chair["also_known_as"]) == (
+        "Mr", {"indico-person": "indico.cern.ch/4676216"}, ["Koutsakis, Ilias"])
+    assert p.skipped[("person emailHash", "e-mail addresses (and their hashes) are not published")] == 2
 
 
 def test_html_becomes_paragraphs_and_markdown_emphasis_keeping_tex() -> None:

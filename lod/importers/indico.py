@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..iri import slugify
-from .common import Parsed, Rec, display, iso_minutes, organization, person, talk_id
+from .common import Parsed, Rec, display, honorific, iso_minutes, organization, person, talk_id
 from .jsonpath import Node, load_json
 from .text import html_to_text
 
@@ -34,7 +34,10 @@ _EVENT_READ = {"_type", "_fossil", "title", "type", "timezone", "startDate", "en
 _CONTRIB_READ = {"_type", "_fossil", "title", "startDate", "endDate", "duration", "speakers", "primaryauthors",
                  "coauthors", "description", "location", "room", "roomFullname", "address", "keywords", "track",
                  "references", "folders", "material", "url", "friendly_id", "id", "db_id"}
-_WHY = {"references": "an event record has no references", "folders": "an event record has no material",
+_PERSON_READ = {"_type", "_fossil", "first_name", "last_name", "fullName", "full_name", "affiliation", "person_id",
+                "id", "db_id", "title"}
+_WHY = {"emailHash": "e-mail addresses (and their hashes) are not published", "email": "e-mail addresses are not published",
+        "references": "an event record has no references", "folders": "an event record has no material",
         "material": "an event record has no material", "creator": "who created the event page is not part of the record",
         "category": "the record format has no category", "categoryId": "the record format has no category",
         "roomMapURL": "the record format has no room map", "sessionConveners": "sessions are not imported as records",
@@ -76,8 +79,12 @@ def _when(node: Node | None) -> tuple[str, str | None] | None:
 
 
 def _person(parsed: Parsed, node: Node, scope: str = "") -> str:
+    _unread(parsed, node, _PERSON_READ, "person")
     first, last = node.text("first_name"), node.text("last_name")
     full = node.text("fullName") or node.text("full_name") or " ".join(p for p in (first, last) if p)
+    # Indico writes the title in front of the full name ("Mr Koutsakis, Ilias") or on its own
+    title, full = honorific(full)
+    title = node.text("title") or title
     if not full:
         raise node.error("the person has no name.", "check that the file is Indico's JSON export.")
     extra: dict[str, Any] = {}
@@ -89,6 +96,8 @@ def _person(parsed: Parsed, node: Node, scope: str = "") -> str:
         extra["ids"] = {"indico-person": f"{scope}/{pid}" if scope else pid}
     rec = person(f"{last}, {first}" if first and last else full, **extra)
     rec.pop("also_known_as", None)
+    if title:
+        rec["honorific"] = title
     if " ".join(full.split()) != display(rec):
         rec["also_known_as"] = [" ".join(full.split())]
     return parsed.person_id(rec)
