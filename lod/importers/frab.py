@@ -40,7 +40,11 @@ _ISO = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?
 _READ = {"date", "start", "end", "duration", "title", "subtitle", "track", "language", "abstract", "description",
          "url", "slug", "do_not_record", "guid", "id", "room", "persons", "participants", "links", "attachments",
          "recording", "recording_license", "code"}
-_WHY = {"logo": "the record format has no image of a talk", "type": "the record format has no kind of talk",
+_PERSON_READ = {"id", "guid", "code", "name", "public_name", "role"}
+_WHY = {"person biography": "the record format has no biography", "person answers": "answers to a submission form are "
+        "not part of the record", "person avatar": "the record format has no picture",
+        "person url": "a person's page on the schedule is not kept", "person links": "a person's links are not kept",
+        "logo": "the record format has no image of a talk", "type": "the record format has no kind of talk",
         "answers": "answers to a submission form are not part of the record",
         "feedback_url": "a feedback form is not part of the record", "video_download_url": "it is not a recording link",
         "origin_url": "it repeats the talk's url", "level": "the record format has no audience level"}
@@ -121,7 +125,12 @@ def _json(data: bytes, name: str) -> list[Rec]:
         # an event names its track by slug; the conference's list gives the name ("ccc" -> "CCC")
         tracks = {t.text("slug"): t.text("name") for t in (conf.need("tracks").items() if conf.get("tracks") else [])
                   if isinstance(t.value, dict)}
-        return [head, *(_event(ev, name, None, ev.get("room"), tracks=tracks) for ev in sched.need("events").items())]
+        rows = [head, *(_event(ev, name, None, ev.get("room"), tracks=tracks) for ev in sched.need("events").items())]
+        people = sched.get("persons")
+        if people is not None and isinstance(people.value, list):
+            # biographies, avatars and links, described once for the whole schedule
+            head["extra"] = ["schedule person (biography, avatar, links)"] * len(people.value)
+        return rows
     out = [head]
     for day in conf.need("days").items():
         rooms = day.get("rooms")
@@ -164,6 +173,9 @@ def _event(ev: Node, name: str, day: str | None, room: Node | None, room_name: s
     dnr = ev.get("do_not_record")
     rec["do_not_record"] = "true" if dnr is not None and dnr.value is True else None
     people = ev.get("persons") or ev.get("participants")
+    rec["extra"] += sorted(f"person {k}" for p in (people.items() if people is not None else [])
+                           if isinstance(p.value, dict)
+                           for k, v in p.value.items() if k not in _PERSON_READ and v not in (None, "", [], {}))
     rec["persons"] = [{"id": p.text("guid") or p.text("id") or p.text("code"),
                        "name": p.text("public_name") or p.text("name") or "", "role": p.text("role")}
                       for p in (people.items() if people is not None else [])]
@@ -225,6 +237,8 @@ def parse(data: bytes, name: str) -> Parsed:
             del event["end"]
     parsed.add("events", event)
     parsed.locate("events", event, conf["where"])
+    for key in conf.get("extra", []):
+        parsed.skip(key, "the record format has no biography, picture or links of a person")
     # A source id repeated (one event listed in two rooms) is made unique by its room:
     # two source events never become one talk, now or on a re-import.
     seen: dict[str, int] = {}
