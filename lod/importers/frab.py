@@ -305,7 +305,9 @@ def _talk(parsed: Parsed, e: Rec, event_id: str, zone: str | None, scope: str, b
         for text in names:
             # an id names one person: a list of names in one entry gets no id
             extra = {"ids": {"frab-person": f"{scope}/{p['id']}"}} if p.get("id") and len(names) == 1 else {}
-            pid = parsed.person_id(person(text, **extra))
+            rec = person(text, **extra)
+            pid = parsed.person_id(rec)
+            parsed.locate("people", rec, where)
             (speakers if (p.get("role") or "speaker").lower() in ("speaker", "moderator", "host") else others).append(pid)
     first = next((p for p in parsed.records["people"] if speakers and p["id"] == speakers[0]), None)
     label = " ".join(filter(None, (first.get("given_name"), first.get("family_name"), first.get("name")))) if first else ""

@@ -100,7 +100,9 @@ def _person(parsed: Parsed, node: Node, scope: str = "") -> str:
         rec["honorific"] = title
     if " ".join(full.split()) != display(rec):
         rec["also_known_as"] = [" ".join(full.split())]
-    return parsed.person_id(rec)
+    pid = parsed.person_id(rec)
+    parsed.locate("people", rec, f"{node.file}: {node.path}")
+    return pid
 
 
 def _place(parsed: Parsed, node: Node) -> str | None:
