@@ -83,7 +83,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from .importers import import_source
 
     result = import_source(args.format, args.source, args.data, dry_run=args.dry_run, mapping=args.map,
-                           prefer=args.prefer, url=args.url)
+                           prefer=args.prefer, url=args.url, timezone=args.timezone)
     if args.dry_run:
         sys.stdout.write(result.diff)
         return 0
@@ -161,6 +161,8 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--prefer", choices=("data", "import"), default=None,
                    help="settle conflicts with hand-edited values: keep the data's, or take the import's")
     i.add_argument("--url", default=None, help="the URL the source was downloaded from, recorded as its provenance")
+    i.add_argument("--timezone", default=None,
+                   help="iCal: the IANA zone of times written without one (floating times), e.g. Europe/Paris")
     i.set_defaults(func=cmd_import)
     y = sub.add_parser("synth", help="write a synthetic data folder (for benchmarks) that passes validation")
     y.add_argument("--talks", type=int, required=True, help="number of talks")

@@ -25,9 +25,20 @@ KIND_PATHS: dict[str, str] = K.KIND_PATHS
 DEFAULT_BASE_URL = "http://localhost:8000/"
 
 
+# Letters that Unicode does not decompose into a base letter and an accent: transliterated,
+# not dropped ("Straße" -> "strasse", not "strae").
+_TRANSLIT = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
+                           "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D"})
+
+
+def to_ascii(text: str) -> str:
+    """*text* in ASCII letters: accents removed, ß and the like transliterated."""
+    return unicodedata.normalize("NFKD", text.translate(_TRANSLIT)).encode("ascii", "ignore").decode("ascii")
+
+
 def slugify(text: str) -> str:
     """A readable ASCII slug of *text*: ``Large Language Models & Understanding`` → ``large-language-models-understanding``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    ascii_text = to_ascii(text)
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug or "x"
 

@@ -206,6 +206,7 @@ KINDS: tuple[Kind, ...] = (
         Field("family_name", "line", ("schema:familyName", "schema:name")),
         Field("affiliations", "list:slug", ("schema:affiliation",), ("organization",)),
         Field("job_title", "line", ("schema:jobTitle",)),
+        Field("honorific", "line", ("schema:honorificPrefix",), note='"Dr.", "Prof. Dr.": kept apart from the name'),
         Field("orcid", "orcid", ("schema:sameAs",), note="`<https://orcid.org/…>`"),
     ), ("id", "sources")),
     Kind("organization", "org", ("schema:Organization",), "organizations", "organizations", "Organization",

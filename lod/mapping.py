@@ -188,6 +188,7 @@ class _Mapper:
         self.text(s, SCHEMA.name, rec.display_name)
         self.text(s, SCHEMA.givenName, rec.given_name)
         self.text(s, SCHEMA.familyName, rec.family_name)
+        self.text(s, SCHEMA.honorificPrefix, rec.honorific)
         self.text(s, SCHEMA.jobTitle, rec.job_title)
         for org in rec.affiliations:
             self.add(s, SCHEMA.affiliation, self.ref("organization", org))

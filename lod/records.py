@@ -73,6 +73,7 @@ class Person(Identified):
     name: str | None = None
     given_name: str | None = None
     family_name: str | None = None
+    honorific: str | None = None  # "Dr.", "Prof. Dr.": kept apart from the name
     affiliations: list[str] = field(default_factory=list)
     job_title: str | None = None
     orcid: str | None = None

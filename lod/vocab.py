@@ -75,6 +75,7 @@ class SCHEMA(DefinedNamespace):
     isAccessibleForFree: URIRef
     isPartOf: URIRef
     issueNumber: URIRef
+    honorificPrefix: URIRef
     jobTitle: URIRef
     keywords: URIRef
     location: URIRef

@@ -36,7 +36,7 @@ def test_indico_parse_maps_timetable_people_room_and_material() -> None:
     assert t["slides"]["url"].endswith("slides.pdf") and t["recording"] == {"url": "https://video.example.org/watch/42"}
     hayat = next(x for x in p.records["people"] if x["id"] == "amaury-hayat")
     assert hayat == {"id": "amaury-hayat", "given_name": "Amaury", "family_name": "Hayat",
-                     "affiliations": ["ecole-des-ponts-paristech"], "ids": {"indico-person": "101"},
+                     "affiliations": ["ecole-des-ponts-paristech"], "ids": {"indico-person": "indico.example.org/101"},
                      "also_known_as": ["HAYAT, Amaury"]}
     room = next(x for x in p.records["places"] if x["id"] == t["venue"])
     assert room["name"] == "Amphithéâtre Léon Motchane" and room["contained_in"] == "institut-des-hautes-etudes-scientifiques"
@@ -102,7 +102,7 @@ def test_frab_bad_duration_names_the_json_path() -> None:
     with pytest.raises(ImportFailed) as exc:
         parse_frab((FIX / "schedule-bad-duration.json").read_bytes(), "s.json")
     assert str(exc.value) == ("s.json: $.schedule.conference.days[0].rooms[\"Saal 2\"][0]: field duration: 'an hour' "
-                              "is not HH:MM. Fix: write it like 00:40.")
+                              "is neither HH:MM nor an ISO 8601 duration. Fix: write it like 00:40 or PT40M.")
 
 
 def test_imports_of_every_format_load_and_build(tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_imports_of_every_format_load_and_build(tmp_path: Path) -> None:
     assert ds.talks["2024-05-23-amaury-hayat"].start_at.lexical == "2024-05-23T09:30:00+02:00"  # type: ignore[union-attr]
     assert ds.talks["2024-12-27-kevin-buzzard"].start_at.lexical == "2024-12-27T11:00:00+01:00"  # type: ignore[union-attr]
     assert ds.talks["2024-12-27-kevin-buzzard"].parent == ("event", "mathml24")
-    assert ds.people["amaury-hayat"].ids == {"indico-person": "101"}
+    assert ds.people["amaury-hayat"].ids == {"indico-person": "indico.example.org/101"}
     result = build(data, tmp_path / "site", "http://localhost:8000/")
     assert not result.report.violations and (result.out / "talk" / "2024-04-04-ada-lovelace.ttl").is_file()
 
@@ -145,7 +145,7 @@ def test_rdf_turtle_and_jsonld_dumps_give_the_same_records(seed_site: BuildResul
         data = tmp_path / name
         data.mkdir()
         import_source("rdf", seed_site.out / name, data, taken=TAKEN)
-        outs.append((data / "imported" / "rdf-dump.yaml").read_text(encoding="utf-8").split("\n", 1)[1])
+        outs.append((data / "imported" / "rdf-localhost-8000.yaml").read_text(encoding="utf-8").split("\n", 1)[1])
     assert outs[0] == outs[1]
 
 
@@ -163,7 +163,7 @@ def test_rdf_https_schema_namespace_is_read(tmp_path: Path) -> None:
     talk = ds.talks["42"]
     assert (talk.title, talk.speakers, talk.start_at.lexical) == (  # type: ignore[union-attr]
         "Knots and neural nets", ["ann-smith"], "2024-03-01T15:00:00+00:00")
-    assert talk.sources == ["rdf-other"] and ds.sources["rdf-other"].document == "other.ttl"
+    assert talk.sources == ["rdf-other-example"] and ds.sources["rdf-other-example"].document == "other.ttl"
 
 
 def test_rdf_broken_turtle_is_a_clear_error(tmp_path: Path) -> None:

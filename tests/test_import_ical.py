@@ -55,8 +55,8 @@ def test_ical_import_loads(tmp_path: Path) -> None:
     assert ds.talks["2024-03-14-ada-lovelace"].start_at.lexical == "2024-03-14T14:00:00+01:00"  # type: ignore[union-attr]
     assert ds.talks["2024-04-04-ada-lovelace"].start_at.lexical == "2024-04-04T14:00:00+02:00"  # type: ignore[union-attr]
     assert ds.people["ada-lovelace"].affiliations == ["analytical-engines-ltd"]
-    assert all("ical-seminar" in r.sources for _, r in ds.all_records() if _ != "source")
-    assert ds.sources["ical-seminar"].taken == "2026-11-23" and ds.sources["ical-seminar"].document == "seminar.ics"
+    assert all("ical-analysis-seminar" in r.sources for _, r in ds.all_records() if _ != "source")
+    assert ds.sources["ical-analysis-seminar"].taken == "2026-11-23" and ds.sources["ical-analysis-seminar"].document == "seminar.ics"
     # built end to end in test_import_formats.test_imports_of_every_format_load_and_build
 
 

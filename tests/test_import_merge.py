@@ -73,7 +73,7 @@ def test_merge_reconciles_person_by_accents_case_order_and_initials(tmp_path: Pa
 
 
 def test_merge_reconciles_person_by_identifier_first(tmp_path: Path) -> None:
-    data = _data(tmp_path, "  - {id: a-hayat, name: A. Hayat, ids: {indico-person: '101'}, sources: [hand]}\n"
+    data = _data(tmp_path, "  - {id: a-hayat, name: A. Hayat, ids: {indico-person: indico.example.org/101}, sources: [hand]}\n"
                            "  - {id: amaury-hayat-2, given_name: Amaury, family_name: Hayat, sources: [hand]}\n")
     import_source("indico", FIX / "indico.json", data, taken=TAKEN)
     assert load(data).talks["2024-05-23-amaury-hayat"].speakers == ["a-hayat"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -23,7 +24,7 @@ from .ical import parse as parse_ical
 from .indico import parse as parse_indico
 from .rdf import parse as parse_rdf
 from .common import Parsed
-from .merge import Plan, diff, plan, write
+from .merge import Plan, check, diff, plan, write
 
 Parser = Callable[[bytes, str], Parsed]
 FORMATS: dict[str, Parser] = {"ical": parse_ical, "indico": parse_indico, "frab": parse_frab, "rdf": parse_rdf}
@@ -62,21 +63,36 @@ def read_mapping(path: str | os.PathLike[str] | None) -> dict[str, dict[str, str
     return {k: dict(v) for k, v in doc.items()}
 
 
-def source_slug(fmt: str, source: str) -> str:
-    """The id of an import's source record and the name of its file: ``ical-seminar``."""
-    return f"{fmt}-{slugify(Path(source).stem)}"[:60].strip("-")
+def source_slug(fmt: str, source: str, key: str | None = None) -> str:
+    """The id of an import's source record and the name of its file: ``ical-seminar``.
+
+    A source is named by what it is (*key*: a conference and its server, an Indico event,
+    a calendar's name), else by its file name: two frab exports both called schedule.xml
+    are two sources.
+    """
+    return f"{fmt}-{slugify(key or Path(source).stem)}"[:60].strip("-")
 
 
 def import_source(fmt: str, source: str | os.PathLike[str], data_dir: str | os.PathLike[str] = "data", *,
                   dry_run: bool = False, mapping: str | os.PathLike[str] | None = None, prefer: str | None = None,
-                  url: str | None = None, taken: date | None = None) -> ImportResult:
+                  url: str | None = None, taken: date | None = None, timezone: str | None = None) -> ImportResult:
     """Import *source* (a file in format *fmt*) into *data_dir*; with *dry_run*, only plan.
 
+    *timezone* (iCal only) is the IANA zone of times written without one (floating times).
     Raises ImportFailed (unreadable source), AmbiguousMatch, MergeConflict or RecordErrors
     (the data folder is invalid); in every such case nothing is written.
     """
     if fmt not in FORMATS:
         raise ImportFailed(f"unknown import format {fmt!r}. Fix: use one of {', '.join(FORMATS)}.")
+    if timezone is not None:
+        if fmt != "ical":
+            raise ImportFailed(f"--timezone applies to iCal only; a {fmt} export gives its own zone. "
+                               "Fix: leave --timezone out.")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ImportFailed(f"--timezone {timezone!r} is not an IANA time zone. "
+                               "Fix: give a name such as Europe/Paris or America/New_York.") from None
     path = Path(source)
     try:
         if path.stat().st_size > MAX_BYTES:
@@ -84,8 +100,8 @@ def import_source(fmt: str, source: str | os.PathLike[str], data_dir: str | os.P
         data = path.read_bytes()
     except OSError as exc:
         raise ImportFailed(f"{path}: cannot read the file ({exc.strerror}). Fix: check the path.") from None
-    parsed = FORMATS[fmt](data, str(path))
-    slug = source_slug(fmt, str(path))
+    parsed = parse_ical(data, str(path), timezone) if timezone else FORMATS[fmt](data, str(path))
+    slug = source_slug(fmt, str(path), parsed.key)
     record: dict[str, Any] = {"id": slug}
     if parsed.title:
         record["title"] = parsed.title
@@ -95,6 +111,8 @@ def import_source(fmt: str, source: str | os.PathLike[str], data_dir: str | os.P
     record["taken"] = (taken or date.today()).isoformat()
     p = plan(parsed, record, Path(data_dir), slug, read_mapping(mapping), prefer)
     result = ImportResult(p)
-    if not dry_run:
+    if dry_run:
+        check(p)  # every check of the real run, writing nothing
+    else:
         result.written = write(p)
     return result

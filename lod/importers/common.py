@@ -8,13 +8,12 @@ exactly the shape the YAML files use (``people``, ``organizations``, ``places``,
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import ImportFailed
-from ..iri import slugify
+from ..iri import slugify, to_ascii
 from ..kinds import TOP_LEVEL
 
 Rec = dict[str, Any]
@@ -29,6 +28,15 @@ class Parsed:
     records: dict[str, list[Rec]] = field(default_factory=lambda: {k: [] for k in KINDS})
     # True when the records carry their own `sources` (an RDF archive): merge keeps them.
     own_sources: bool = False
+    # What the source is, independent of its file name (a conference acronym and server, an
+    # Indico event URL, a calendar's name): it names the import's source record and file.
+    key: str | None = None
+    # Where in the source each imported record comes from (kind, the record, "file:12"): the
+    # merge renames records in place, so a record the loader refuses is still reported at
+    # its place in the source.
+    where: list[tuple[str, Rec, str]] = field(default_factory=list)
+    # Source fields not imported: (field, why) -> how many times; reported in the summary.
+    skipped: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def add(self, kind: str, rec: Rec) -> str:
         """Add *rec* unless a record with its id is already there; return its id."""
@@ -39,6 +47,31 @@ class Parsed:
                 return str(old["id"])
         self.records[kind].append(rec)
         return str(rec["id"])
+
+    def locate(self, kind: str, rec: Rec, where: str) -> None:
+        """Remember where in the source *rec* comes from."""
+        self.where.append((kind, rec, where))
+
+    def skip(self, what: str, why: str, n: int = 1) -> None:
+        """Count a source field that is not imported, with the reason, for the import's summary."""
+        if n:
+            self.skipped[(what, why)] = self.skipped.get((what, why), 0) + n
+
+    def person_id(self, rec: Rec) -> str:
+        """Add a person; one with another source id than an existing namesake gets an id of its own.
+
+        Different source ids are different people ("mo" and "Mo" slug alike): only the
+        same id, or no id on either side, makes the same person.
+        """
+        ids = rec.get("ids") or {}
+        base, n = rec["id"], 2
+        while True:
+            old = next((p for p in self.records["people"] if p["id"] == rec["id"]), None)
+            old_ids = (old or {}).get("ids") or {}
+            if old is None or not any(k in old_ids and old_ids[k] != v for k, v in ids.items()):
+                break
+            rec["id"], n = f"{base}-{n}", n + 1
+        return self.add("people", rec)
 
 
 def fail(where: str, problem: str, fix: str) -> ImportFailed:
@@ -51,13 +84,47 @@ def fail(where: str, problem: str, fix: str) -> ImportFailed:
 _PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "du", "del", "della", "la", "le", "dos", "das", "ter", "ten"}
 
 
+# Academic and social titles written before a name: kept apart from the name (a given name
+# "Dr. Sebastian" would stop matching "Sebastian Tramp").
+_HONORIFIC = re.compile(r"^(?:(?:prof|dr|univ|ass|apl|hon|pd|priv|doz|dipl|ing|rer|nat|phil|med|habil|mr|mrs|ms|mx|sir|dame)"
+                        r"(?:\.|-|\s|$)[\s.-]*)+", re.I)
+
+
+_BARE_TITLES = {"prof", "dr", "mr", "mrs", "ms", "mx", "sir", "dame", "pd"}
+
+
+def honorific(text: str) -> tuple[str, str]:
+    """(title, name) of a name as written: "Prof. Dr. Jane Doe" -> ("Prof. Dr.", "Jane Doe")."""
+    text = " ".join(text.split())
+    m = _HONORIFIC.match(text)
+    if not m or m.end() == len(text) or "." not in m.group(0) and len(text[m.end():].split()) < 2:
+        return "", text
+    # written without a dot, only an unmistakable title counts ("Med Hondo" is a name)
+    if any(not re.search(r"[.-]", tok) and tok.lower() not in _BARE_TITLES for tok in m.group(0).split()):
+        return "", text
+    return m.group(0).strip(), text[m.end():].strip()
+
+
+def split_people(text: str) -> list[str]:
+    """The names in a field that may hold several: "Dr. A B, C D", "A B & C D", "A B and C D".
+
+    A separator splits only when every part is a name of two words or more: "SURNAME, Given"
+    (one name, Indico's order) and "Andrea Behrendt - read & delete" stay whole.
+    """
+    text = " ".join(text.split())
+    parts = [p.strip() for p in re.split(r"\s*(?:,|;|&|\band\b|\bund\b|\+)\s*", text) if p.strip()]
+    if len(parts) > 1 and all(len(honorific(p)[1].split()) >= 2 for p in parts):
+        return parts
+    return [text] if text else []
+
+
 def split_name(text: str) -> Rec:
     """Name fields of a person as a source writes them: "SURNAME, Given" or "Given Family".
 
     An all-capitals surname (Indico's "HAYAT, Amaury") is written in title case; a single
     word stays a whole `name`.
     """
-    text = " ".join(text.split())
+    text = honorific(text)[1]
     if "," in text:
         family, given = (p.strip() for p in text.split(",", 1))
     else:
@@ -82,7 +149,7 @@ def display(rec: Rec) -> str:
 
 def fold(text: str) -> str:
     """Text without accents, case or punctuation: the key names are compared by."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    ascii_text = to_ascii(text)
     return " ".join(re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).split())
 
 
@@ -98,11 +165,14 @@ def name_keys(rec: Rec) -> tuple[str, str]:
 
 
 def person(text: str, **extra: Any) -> Rec:
-    """A person record from a name as written, with an id minted from it."""
-    rec = split_name(text)
+    """A person record from a name as written (an academic title kept apart), with an id minted from it."""
+    title, bare = honorific(text)
+    rec = split_name(bare)
     rec = {"id": slugify(display(rec)), **rec, **{k: v for k, v in extra.items() if v}}
-    if display(rec) != text.strip() and text.strip():
-        rec["also_known_as"] = [" ".join(text.split())]
+    if title:
+        rec["honorific"] = title
+    if display(rec) != bare and bare:
+        rec["also_known_as"] = [bare]
     return rec
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 import icalendar
@@ -25,7 +26,8 @@ import recurring_ical_events
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from ..iri import SLUG_RE, slugify
-from .common import Parsed, Rec, display, fail, local_text, organization, person, talk_id
+from .text import html_to_text
+from .common import Parsed, Rec, display, fail, honorific, local_text, organization, person, talk_id
 
 MAX_OCCURRENCES = 2000  # three years of daily events; a weekly seminar has 156
 _WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
@@ -35,12 +37,34 @@ _DESC = re.compile(r"^\s*(?:speakers?|presenters?|orat(?:eur|rice)s?|intervenant
 _ONE = re.compile(r"^(?P<name>[^()]+?)\s*(?:\((?P<aff>[^()]+)\))?$")
 _SUMMARY = (re.compile(r"^(?P<name>[^():]+?)\s*\((?P<aff>[^()]+)\)\s*[:–—]\s*(?P<title>.+)$"),
             re.compile(r"^(?P<title>.+?)\s+[-–—]\s+(?P<name>[^()]+?)\s*\((?P<aff>[^()]+)\)$"))
+# "Seminar: Week 1 given by Hlib Husarov & Eberhard Mayerhof", "… presented by …", "… talk by …"
+_BY = re.compile(r"^(?P<title>.+?)[\s,:–—-]+(?:given|presented|delivered|talk|lecture|seminar)\s+by\s+(?P<names>.+)$", re.I)
+
+
+def _top_level(text: str, separator: str) -> list[str]:
+    """*text* split at *separator* outside brackets: "A (MIT, Cambridge); B" -> ["A (MIT, Cambridge)", "B"]."""
+    out, depth, start = [], 0, 0
+    for m in re.finditer(rf"[()]|{separator}", text):
+        if m.group() == "(":
+            depth += 1
+        elif m.group() == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            out.append(text[start:m.start()])
+            start = m.end()
+    return [p for p in (*out, text[start:]) if p.strip()]
 
 
 def _speakers(parsed: Parsed, text: str) -> list[str]:
     """Person ids of "Name (Affiliation); Name" (adding people and organisations), or [] if not names."""
     out = []
-    for part in re.split(r"\s*;\s*|\s+and\s+|\s+&\s+", text.strip()):
+    parts = _top_level(text.strip(), r"\s*;\s*|\s+and\s+|\s+&\s+")
+    # a comma separates names only when every part is a name of two words or more:
+    # "Jane Doe (MIT), John Smith" is two people, "DOE, Jane" one
+    commas = [q for p in parts for q in _top_level(p, r"\s*,\s*")]
+    if len(commas) > len(parts) and all(len(honorific(re.sub(r"\(.*?\)", "", q))[1].split()) >= 2 for q in commas):
+        parts = commas
+    for part in parts:
         m = _ONE.match(part)
         if not m or not _NAME.match(m.group("name").strip()):
             return []
@@ -113,7 +137,8 @@ def _zone(tzid: str | None, value: Any, where: str, fallback: str | None) -> tup
     if fallback:
         return fallback, None
     raise fail(where, "the time has no time zone (a floating time).",
-               "give DTSTART a TZID (e.g. DTSTART;TZID=Europe/Paris:…) or X-WR-TIMEZONE to the calendar.")
+               "import with --timezone ZONE (e.g. --timezone Europe/Paris) to say which zone the calendar's times are in, "
+               "or give DTSTART a TZID or the calendar an X-WR-TIMEZONE.")
 
 
 def _wall(value: datetime, zone: str | None, offset: str | None) -> datetime:
@@ -123,8 +148,39 @@ def _wall(value: datetime, zone: str | None, offset: str | None) -> datetime:
     return value.replace(tzinfo=None)  # the wall-clock time as the file writes it in its TZID
 
 
-def parse(data: bytes, name: str) -> Parsed:
-    """Talks (with speakers, organisations and places) of an iCalendar file."""
+# Properties read into a talk; any other a VEVENT carries is counted as not imported.
+_READ = {"UID", "SUMMARY", "DESCRIPTION", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "EXRULE",
+         "RECURRENCE-ID", "STATUS", "LOCATION", "URL", "CATEGORIES"}
+_WHY = {"DTSTAMP": "when the calendar program wrote the event, not a fact about the talk",
+        "SEQUENCE": "a revision counter of the calendar program", "CREATED": "when the calendar entry was made",
+        "LAST-MODIFIED": "when the calendar entry was changed", "TRANSP": "free/busy information",
+        "CLASS": "access class of the calendar entry", "ATTENDEE": "attendees are not speakers; the record lists no audience",
+        "ORGANIZER": "the calendar organiser is who sent the invitation, not a speaker",
+        "VALARM": "reminders are not part of the record", "GEO": "the record format has no coordinates on a talk",
+        "ATTACH": "the record format has no attachment on a calendar talk", "CONTACT": "the record format has no contact on a talk",
+        "PRIORITY": "a calendar priority"}
+
+
+def _orphans(cal: Any) -> None:
+    """Read a modified occurrence whose series is not in the file as an event of its own.
+
+    Lotus Notes sends one VEVENT with RECURRENCE-ID;RANGE=THISANDFUTURE and the dates in
+    RDATE;VALUE=PERIOD, and no master: expanded as a modification it would give one
+    occurrence of four.
+    """
+    events = list(cal.walk("VEVENT"))
+    masters = {str(e.get("UID", "")) for e in events if e.get("RECURRENCE-ID") is None}
+    for e in events:
+        if e.get("RECURRENCE-ID") is not None and str(e.get("UID", "")) not in masters and e.get("RDATE") is not None:
+            del e["RECURRENCE-ID"]
+
+
+def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
+    """Talks (with speakers, organisations and places) of an iCalendar file.
+
+    *timezone* (an IANA name) is the zone of floating times, those written without a zone;
+    the calendar's X-WR-TIMEZONE takes precedence.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -139,7 +195,12 @@ def parse(data: bytes, name: str) -> Parsed:
         raise fail(name, f"the iCalendar syntax is broken: {exc}.", "check that every BEGIN: has its END: and lines are 'NAME:value'.") from None
     starts = _lines(text)
     masters = [c for c in cal.walk("VEVENT")]
-    fallback = str(cal.get("X-WR-TIMEZONE")) if cal.get("X-WR-TIMEZONE") else None
+    fallback = str(cal.get("X-WR-TIMEZONE")) if cal.get("X-WR-TIMEZONE") else timezone
+    parsed = Parsed(title=str(cal.get("X-WR-CALNAME") or cal.get("NAME") or "") or None)
+    # a calendar is named by its name and where it is published, not by its file's name
+    origin = urlsplit(str(cal.get("X-ORIGINAL-URL") or cal.get("URL") or cal.get("SOURCE") or "")).netloc.lower()
+    parsed.key = " ".join(filter(None, (parsed.title, origin))) or None
+    _orphans(cal)
     tzids: dict[str, str | None] = {}
     event_lines: dict[str, int] = {}
     recurring: set[str] = set()
@@ -162,6 +223,14 @@ def parse(data: bytes, name: str) -> Parsed:
                        if raw else f"event {uid} has no valid DTSTART.",
                        "write dates as YYYYMMDD and times as YYYYMMDDTHHMMSS (with TZID= or a final Z).")
         tzids.setdefault(uid, prop.params.get("TZID"))
+        for key in ev.keys():
+            if key.upper() not in _READ and not key.upper().startswith("X-"):
+                parsed.skip(f"iCal {key.upper()}", _WHY.get(key.upper(), "the record format has no field for it"))
+        extensions = sorted({k.upper() for k in ev.keys() if k.upper().startswith("X-")})
+        if extensions:
+            parsed.skip("iCal X- properties", "extensions of one calendar program", len(extensions))
+        for sub in ev.subcomponents:
+            parsed.skip(f"iCal {sub.name}", _WHY.get(str(sub.name), "the record format has no field for it"))
         d = prop.dt.date() if isinstance(prop.dt, datetime) else prop.dt
         until = d
         if ev.get("RRULE") or ev.get("RDATE") or ev.get("RECURRENCE-ID"):
@@ -171,7 +240,6 @@ def parse(data: bytes, name: str) -> Parsed:
             until = (ends[0].date() if isinstance(ends[0], datetime) else ends[0]) if ends else d + timedelta(days=3 * 366)
         first = d if first is None or d < first else first
         last = until if last is None or until > last else last
-    parsed = Parsed(title=str(cal.get("X-WR-CALNAME") or cal.get("NAME") or "") or None)
     if first is None or last is None:
         return parsed
     if sum(_estimate(ev, last) for ev in masters) > MAX_OCCURRENCES:
@@ -204,6 +272,11 @@ def _talk(parsed: Parsed, ev: Any, where: str, tzids: dict[str, str | None], rec
         speakers = _speakers(parsed, m.group(1))
         if speakers:
             desc = (desc[:m.start()] + desc[m.end():]).strip()
+    by = _BY.match(summary) if not speakers else None
+    if by:
+        speakers = _speakers(parsed, by.group("names"))
+        if speakers:
+            summary = by.group("title").strip()
     if not speakers:
         for pattern in _SUMMARY:
             sm = pattern.match(summary)
@@ -241,6 +314,7 @@ def _talk(parsed: Parsed, ev: Any, where: str, tzids: dict[str, str | None], rec
         rec["speakers"] = speakers
     if str(ev.get("STATUS", "")).upper() == "CANCELLED":
         rec["status"] = "cancelled"
+    desc = html_to_text(desc) or ""  # Exchange and Google write HTML descriptions
     if desc:
         rec["abstract"] = desc
     loc = " ".join(str(ev.get("LOCATION", "")).split())
@@ -270,3 +344,4 @@ def _talk(parsed: Parsed, ev: Any, where: str, tzids: dict[str, str | None], rec
     if not rec.get("keywords"):
         rec.pop("keywords", None)
     parsed.records["talks"].append(rec)
+    parsed.locate("talks", rec, where)

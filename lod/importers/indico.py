@@ -3,11 +3,15 @@
 The event becomes an event record and each contribution a talk with ``part_of`` the
 event: the timetable's ``{date, time, tz}`` gives the local start and the zone; speakers
 are the talk's speakers and the primary authors and co-authors who do not speak are its
-co-authors, each with their affiliation; Indico's ``person_id`` is kept as
-``ids: {indico-person: …}`` and the contribution's friendly id as
-``ids: {indico-contribution: …}``. Location and room become a building and a room in it.
-References become references (DOIs recognised); attached material becomes the slides
-(a PDF or a "Slides" folder), the recording ("Recording"/"Video") or a reference link.
+co-authors, each with their affiliation; Indico's ``person_id``, unique only on its
+server, is kept scoped by the server's host as ``ids: {indico-person: indico.cern.ch/…}``
+and the contribution's friendly id as ``ids: {indico-contribution: …}``. Descriptions in
+HTML are turned into the record's text format (``lod.importers.text``). Location and room
+become a building and a room in it. References become references (DOIs recognised);
+attached material becomes the slides (a PDF or a "Slides" folder), the recording
+("Recording"/"Video") or a reference link.
+An event record has no references or material: the event's own are counted in the
+summary as not imported, like every other field the export carries and no record holds.
 """
 
 from __future__ import annotations
@@ -15,11 +19,37 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..iri import slugify
-from .common import Parsed, Rec, display, iso_minutes, organization, person, talk_id
+from .common import Parsed, Rec, display, honorific, iso_minutes, organization, person, talk_id
 from .jsonpath import Node, load_json
+from .text import html_to_text
+
+# Fields of an event and of a contribution that are read; any other non-empty field is
+# counted as not imported. _type and _fossil name the JSON shape, they carry no data.
+_EVENT_READ = {"_type", "_fossil", "title", "type", "timezone", "startDate", "endDate", "location", "room",
+               "roomFullname", "address", "description", "url", "chairs", "contributions", "sessions", "id"}
+_CONTRIB_READ = {"_type", "_fossil", "title", "startDate", "endDate", "duration", "speakers", "primaryauthors",
+                 "coauthors", "description", "location", "room", "roomFullname", "address", "keywords", "track",
+                 "references", "folders", "material", "url", "friendly_id", "id", "db_id"}
+_PERSON_READ = {"_type", "_fossil", "first_name", "last_name", "fullName", "full_name", "affiliation", "person_id",
+                "id", "db_id", "title"}
+_WHY = {"emailHash": "e-mail addresses (and their hashes) are not published", "email": "e-mail addresses are not published",
+        "references": "an event record has no references", "folders": "an event record has no material",
+        "material": "an event record has no material", "creator": "who created the event page is not part of the record",
+        "category": "the record format has no category", "categoryId": "the record format has no category",
+        "roomMapURL": "the record format has no room map", "sessionConveners": "sessions are not imported as records",
+        "subContributions": "subcontributions are not imported",
+        "session": "sessions are not imported as records; their contributions are"}
+
+
+def _unread(parsed: Parsed, node: Node, read: set[str], what: str) -> None:
+    if isinstance(node.value, dict):
+        for key, value in node.value.items():
+            if key not in read and value not in (None, "", [], {}, False):
+                parsed.skip(f"{what} {key}", _WHY.get(key, "the record format has no field for it"))
 
 _TIME = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2}))?$")
 _DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/\S+)$", re.I)
@@ -48,9 +78,13 @@ def _when(node: Node | None) -> tuple[str, str | None] | None:
     return local, tz
 
 
-def _person(parsed: Parsed, node: Node) -> str:
+def _person(parsed: Parsed, node: Node, scope: str = "") -> str:
+    _unread(parsed, node, _PERSON_READ, "person")
     first, last = node.text("first_name"), node.text("last_name")
     full = node.text("fullName") or node.text("full_name") or " ".join(p for p in (first, last) if p)
+    # Indico writes the title in front of the full name ("Mr Koutsakis, Ilias") or on its own
+    title, full = honorific(full)
+    title = node.text("title") or title
     if not full:
         raise node.error("the person has no name.", "check that the file is Indico's JSON export.")
     extra: dict[str, Any] = {}
@@ -59,12 +93,16 @@ def _person(parsed: Parsed, node: Node) -> str:
         extra["affiliations"] = [parsed.add("organizations", organization(aff))]
     pid = node.text("person_id") or node.text("id")
     if pid:
-        extra["ids"] = {"indico-person": pid}
+        extra["ids"] = {"indico-person": f"{scope}/{pid}" if scope else pid}
     rec = person(f"{last}, {first}" if first and last else full, **extra)
     rec.pop("also_known_as", None)
+    if title:
+        rec["honorific"] = title
     if " ".join(full.split()) != display(rec):
         rec["also_known_as"] = [" ".join(full.split())]
-    return parsed.add("people", rec)
+    pid = parsed.person_id(rec)
+    parsed.locate("people", rec, f"{node.file}: {node.path}")
+    return pid
 
 
 def _place(parsed: Parsed, node: Node) -> str | None:
@@ -103,12 +141,13 @@ def _material(talk: Rec, node: Node) -> None:
                 talk.setdefault("references", []).append({"title": title, "url": url})
 
 
-def _contribution(parsed: Parsed, node: Node, event_id: str, zone: str | None) -> None:
+def _contribution(parsed: Parsed, node: Node, event_id: str, zone: str | None, scope: str) -> None:
     talk: Rec = {}
+    _unread(parsed, node, _CONTRIB_READ, "contribution")
     title = node.text("title")
     when = _when(node.get("startDate"))
-    speakers = [_person(parsed, p) for p in node.need("speakers").items()] if node.get("speakers") else []
-    others = [_person(parsed, p) for key in ("primaryauthors", "coauthors") if node.get(key)
+    speakers = [_person(parsed, p, scope) for p in node.need("speakers").items()] if node.get("speakers") else []
+    others = [_person(parsed, p, scope) for key in ("primaryauthors", "coauthors") if node.get(key)
               for p in node.need(key).items()]
     if when:
         talk["start"] = when[0]
@@ -131,7 +170,7 @@ def _contribution(parsed: Parsed, node: Node, event_id: str, zone: str | None) -
     co = [p for p in dict.fromkeys(others) if p not in speakers]
     if co:
         talk["coauthors"] = co
-    desc = node.text("description")
+    desc = html_to_text(node.text("description"))
     if desc:
         talk["abstract"] = desc
     venue = _place(parsed, node)
@@ -165,6 +204,7 @@ def _contribution(parsed: Parsed, node: Node, event_id: str, zone: str | None) -
         talk["ids"] = {"indico-contribution": fid}
     talk["part_of"] = event_id
     parsed.records["talks"].append(talk)
+    parsed.locate("talks", talk, f"{node.file}: {node.path}")
 
 
 def parse(data: bytes, name: str) -> Parsed:
@@ -180,6 +220,11 @@ def parse(data: bytes, name: str) -> Parsed:
             raise ev.error("the event has no title (is this an Indico event export?).",
                            "export /export/event/ID.json?detail=contributions.")
         parsed.title = parsed.title or title
+        _unread(parsed, ev, _EVENT_READ, "event")
+        # Indico ids (people, events) are unique only on their server
+        url = ev.text("url")
+        scope = urlsplit(url or "").netloc.lower()
+        parsed.key = parsed.key or (f"{scope} {ev.text('id') or title}" if scope else None)
         rec: Rec = {"id": slugify(title)[:50].strip("-"), "name": title}
         if (ev.text("type") or "").lower() == "conference":
             rec["kind"] = "conference"
@@ -195,19 +240,21 @@ def parse(data: bytes, name: str) -> Parsed:
         venue = _place(parsed, ev)
         if venue:
             rec["venue"] = venue
-        desc = ev.text("description")
+        desc = html_to_text(ev.text("description"))
         if desc:
             rec["description"] = desc
-        url = ev.text("url")
         if url and url.startswith(("http://", "https://")):
             rec["url"] = url
-        chairs = [_person(parsed, c) for c in ev.need("chairs").items()] if ev.get("chairs") else []
+        chairs = [_person(parsed, c, scope) for c in ev.need("chairs").items()] if ev.get("chairs") else []
         if chairs:
             rec["contacts"] = chairs
         parsed.add("events", rec)
+        parsed.locate("events", rec, f"{ev.file}: {ev.path}")
         contribs = ev.need("contributions").items() if ev.get("contributions") else []
         for sess in (ev.need("sessions").items() if ev.get("sessions") else []):
+            parsed.skip("session (its title, time and conveners)", "sessions are not imported as records; "
+                        "their contributions are")
             contribs += sess.need("contributions").items() if sess.get("contributions") else []
         for c in contribs:
-            _contribution(parsed, c, rec["id"], zone)
+            _contribution(parsed, c, rec["id"], zone, scope)
     return parsed

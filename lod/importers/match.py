@@ -36,6 +36,9 @@ class Matcher:
         """The one candidate; a mapping-file answer; or None after reporting the ambiguity."""
         names = [display(rec) if kind == "people" else str(rec.get("name") or rec.get("title") or ""),
                  *rec.get("also_known_as", []), rec["id"]]
+        if kind == "talks":
+            # talks that share a title are told apart by their start or their source id
+            names[1:1] = [f"{names[0]} @ {rec.get('start', '')}", *(str(v) for v in (rec.get("ids") or {}).values())]
         for n in names:
             answer = self.mapping.get(kind, {}).get(n)
             if answer == "new":
@@ -56,7 +59,10 @@ class Matcher:
 
     @staticmethod
     def label(r: Any) -> str:
-        name = r.display_name if isinstance(r, R.Person) else r.name
+        """How a candidate is named in an ambiguity message (a talk by its title and start)."""
+        if isinstance(r, R.Talk):
+            return f"{r.title or 'untitled'}, {r.start or 'no start'}"
+        name = r.display_name if isinstance(r, R.Person) else getattr(r, "name", None) or r.id
         if isinstance(r, R.Person) and r.affiliations:
             name += ", " + ", ".join(r.affiliations)
         return str(name)
@@ -89,7 +95,8 @@ class Matcher:
                         exact.append(rid)
                     elif i2 == initials and (_initials_only(full) or _initials_only(f2)):
                         loose.append(rid)
-            found = exact or loose
+            # a different id in the same source system is a different person, whatever the name
+            found = [rid for rid in exact or loose if not _other_id(rec, table[rid])]
         return self.settle("people", rec, found, table)
 
     def organization(self, rec: Rec) -> str | None:
@@ -131,6 +138,20 @@ class Matcher:
                 elif not rec.get("speakers") and rec.get("title") and fold(t.title or "") == fold(rec["title"]):
                     found.append(rid)
         return self.settle("talks", rec, found, table)
+
+
+def _other_id(rec: Rec, r: Any) -> bool:
+    """Whether *r* has another id than *rec* in one of *rec*'s source systems, on the same server.
+
+    Ids are scoped by their server ("fahrplan.events.ccc.de/1545"); ids of two servers say
+    nothing about each other, so only the name decides then.
+    """
+    return any(system in r.ids and r.ids[system] != str(value) and _server(r.ids[system]) == _server(str(value))
+               for system, value in (rec.get("ids") or {}).items())
+
+
+def _server(value: str) -> str:
+    return value.rsplit("/", 1)[0] if "/" in value else ""
 
 
 def _initials_only(key: str) -> bool:

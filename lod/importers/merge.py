@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ import yaml
 
 from .. import records as R
 from ..errors import AmbiguousMatch, ImportFailed, MergeConflict, RecordErrors
+from ..fields import TABLES
+from ..iri import slugify
 from ..kinds import TOP_LEVEL
 from ..load import data_files, load
 from ..resolve import parse_duration
@@ -41,7 +44,7 @@ from . import yamledit
 from .match import SINGULAR, Matcher, utc_of
 from .yamledit import RecordEdit
 
-ORDER = ["id", "kind", "name", "title", "title_status", "given_name", "family_name", "also_known_as", "series", "part_of",
+ORDER = ["id", "kind", "name", "title", "title_status", "given_name", "family_name", "honorific", "also_known_as", "series", "part_of",
          "speakers", "coauthors", "start", "end", "duration", "timezone", "offset", "status", "previous_start",
          "attendance", "venue", "online", "code", "contained_in", "virtual", "parent", "affiliations", "job_title",
          "orcid", "ror", "wikidata", "ids", "homepage", "url", "same_as", "address", "language", "topics", "keywords",
@@ -58,6 +61,9 @@ class Plan:
     files: dict[Path, bytes] = field(default_factory=dict)
     old: dict[Path, bytes] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # (kind, final id) -> where in the source the record comes from, for located errors
+    where: dict[tuple[str, str], str] = field(default_factory=dict)
+    source_name: str = ""
 
     @property
     def changed(self) -> list[Path]:
@@ -183,6 +189,17 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     talk_zones: dict[str, str | None] = {}
     talk_taken = {t for t, r in ds.talks.items() if r.loc.file != str(owned_path)}
     zones = {r["id"]: r.get("timezone") for k in ("series", "events") for r in recs.get(k, [])}
+    # a topic is published under the slug of its label: an imported label that slugs like one
+    # the data (or this import) already uses takes that spelling ("ccc" and "CCC" are one topic)
+    labels: dict[str, str] = {}
+    for t in ds.talks.values():
+        for label in t.topics:
+            labels.setdefault(slugify(label), label)
+    for rec in recs.get("talks", []):
+        if rec.get("topics"):
+            rec["topics"] = list(dict.fromkeys(labels.setdefault(slugify(str(x)), str(x)) for x in rec["topics"]))
+    # in time order, so that talks minting the same id are numbered as they happen
+    recs["talks"] = sorted(recs.get("talks", []), key=lambda r: (str(r.get("start", "")), str(r.get("title", ""))))
     for rec in recs.get("talks", []):
         _rename(rec, ("speakers", "coauthors"), ids["people"])
         _rename(rec, ("organizers",), agents)
@@ -208,6 +225,8 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
             rec["id"] = ids[kind].get(rec["id"], rec["id"])
     if m.ambiguous:
         raise AmbiguousMatch(_ambiguity_text(m.ambiguous))
+    out.where = {(kind, str(rec["id"])): where for kind, rec, where in parsed.where}
+    out.source_name = str(source.get("document") or "")
 
     # 2. talks kept in other files: compare them, plan in-place edits of what they lack
     conflicts: list[str] = []
@@ -266,6 +285,7 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     for key, value in state.items():
         new_state.setdefault(key, value)
     out.notes[:0] = m.notes
+    out.notes += [f"not imported: {what} ({n}×): {why}" for (what, why), n in sorted(parsed.skipped.items())]
     header = (f"# Imported by 'lod import' from {source.get('url') or source.get('document')} on {source['taken']}.\n"
               f"# Edit freely: fields you change are kept on the next import of this source\n"
               f"# (what the importer last wrote is in .import-state/{slug}.json).\n")
@@ -457,8 +477,31 @@ def check(p: Plan) -> None:
         try:
             load(trial)
         except RecordErrors as exc:
-            text = str(exc).replace(str(trial), str(p.data_dir))
-            raise ImportFailed(f"the imported records would not load, so nothing was written:\n{text}") from None
+            raise ImportFailed(_relocated(p, exc, trial)) from None
+
+
+_FIELD = re.compile(r"^(?P<kind>[a-z]+) (?P<id>\S+), field (?P<field>.+)$")
+
+
+def _relocated(p: Plan, exc: RecordErrors, trial: Path) -> str:
+    """The loader's errors, those in records this import writes told at their place in the source.
+
+    The imported YAML file was never written, so pointing at it (or saying "add 'name:'" to
+    it) would not help: the error names the source file and the resource in it.
+    """
+    lines = []
+    written = {str(trial / path.relative_to(p.data_dir)) for path in p.files}
+    for e in exc.errors:
+        m = _FIELD.match(e.field)
+        if e.location.file in written and m:
+            kind = TABLES.get(m.group("kind"), m.group("kind"))
+            where = p.where.get((kind, m.group("id"))) or p.source_name
+            lines.append(f"{where}: the {m.group('kind')} (imported as {m.group('id')}), field {m.group('field')}: "
+                         f"{e.problem} Fix: correct {m.group('field')} of that {m.group('kind')} in the source (or leave it "
+                         "out) and import again.")
+        else:
+            lines.append(str(e).replace(str(trial), str(p.data_dir)))
+    return "the imported records would not load, so nothing was written:\n  " + "\n  ".join(lines)
 
 
 def write(p: Plan) -> list[Path]:

@@ -1,142 +1,48 @@
-"""Import another archive's Turtle, N-Triples or JSON-LD in schema.org terms.
+"""Import another archive's Turtle, N-Triples, RDF/XML or JSON-LD in schema.org terms.
 
 The inverse of ``lod.mapping``: every resource becomes a record of the kind its types
-say (lod:Talk, schema:EventSeries, schema:Person …), its id the last segment of its IRI.
-``https://schema.org/`` terms are read as ``http://schema.org/``. Our own dump imported
-into an empty data folder builds an isomorphic graph again: records keep the archive's
-``prov:wasDerivedFrom`` sources, and times are written back as local time plus the
-published zone (or offset). A JSON-LD file whose ``@context`` is a URL is read with the
-context file of that name beside it; nothing is fetched from the network.
+say (lod:Talk, schema:EventSeries, schema:Person …), its id the last segment (or the
+fragment) of its IRI. ``https://schema.org/`` terms are read as ``http://schema.org/``.
+Beyond our own vocabulary it reads what other archives write: schema.org's Event
+subtypes (MusicEvent, EducationEvent …), ``foaf:Person`` and ``foaf:Organization``,
+names from ``schema:name``, ``rdfs:label``, ``foaf:name`` or ``dc:title`` (with language
+tags, English preferred, then untagged text), descriptions from ``dc:description`` and
+``rdfs:comment``, untyped resources named as performers (people) or affiliations
+(organisations), and ``schema:subEvent`` as well as ``schema:superEvent``. An event that
+has sub-events and is itself one (a track) is not a record: its talks are parts of the
+outer event, with the track's name as a topic. Every property and type not read is
+counted in the import's summary.
+
+Our own dump imported into an empty data folder builds an isomorphic graph again: records
+keep the archive's ``prov:wasDerivedFrom`` sources, and times are written back as local
+time plus the published zone (or offset). A JSON-LD file whose ``@context`` is a URL is
+read with the context file of that name beside it; nothing is fetched from the network.
+
+Reading the syntax is ``rdfsyntax``'s; deciding what each resource is, ``rdfgraph``'s; this
+module writes the records.
 """
 
 from __future__ import annotations
 
-import json
 import re
+from collections import Counter
+from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from ..iri import SLUG_RE, slugify
 from ..mapping import ATTENDANCE, EVENT_CLASS, STATUS, TITLE_STATUS
-from ..vocab import LOD, PAV, PROV, RDF, SCHEMA
-from .common import Parsed, Rec, fail
+from ..resolve import parse_duration
+from ..vocab import LOD, OWL, PAV, RDF, RDFS, SCHEMA
+from .common import Parsed, Rec, fail, honorific, iso_minutes, person
+from .rdfgraph import DESCRIPTION, FOAF, NAME, Reader, S, unread
+from .rdfsyntax import read_graph
+from .text import html_to_text
 
-_FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".json": "json-ld", ".n3": "n3"}
-_HTTPS = "https://schema.org/"
 _LEX = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
-
-
-def _graph(data: bytes, name: str) -> Graph:
-    fmt = _FORMATS.get(Path(name).suffix.lower())
-    if fmt is None:
-        raise fail(name, "the file name does not say which RDF syntax it is.", "name it .ttl, .nt or .jsonld.")
-    g = Graph()
-    try:
-        if fmt == "json-ld":
-            doc = json.loads(data.decode("utf-8-sig"))
-            doc = _local_contexts(doc, name)
-            g.parse(data=json.dumps(doc), format="json-ld")
-        else:
-            g.parse(data=data.decode("utf-8-sig"), format=fmt)
-    except UnicodeDecodeError:
-        raise fail(name, "the file is not UTF-8.", "save it as UTF-8.") from None
-    except json.JSONDecodeError as exc:
-        raise fail(f"{name}:{exc.lineno}:{exc.colno}", f"the JSON is broken: {exc.msg}.", "the file may be truncated.") from None
-    except Exception as exc:  # rdflib raises many classes; its message holds the line
-        raise fail(name, f"the {fmt} cannot be parsed: {' '.join(str(exc).split())[:300]}.",
-                   "check the syntax near the place named; the file may be truncated.") from None
-    out = Graph()
-    for s, p, o in g:
-        out.add((_http(s), _http(p), _http(o)))
-    return out
-
-
-def _local_contexts(doc: Any, name: str) -> Any:
-    """Replace each remote @context by the file of that name beside the source."""
-    if isinstance(doc, dict):
-        return {k: (_context(v, name) if k == "@context" else _local_contexts(v, name)) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [_local_contexts(v, name) for v in doc]
-    return doc
-
-
-def _context(ctx: Any, name: str) -> Any:
-    if isinstance(ctx, list):
-        return [_context(c, name) for c in ctx]
-    if isinstance(ctx, str):
-        local = Path(name).parent / ctx.rstrip("/").rsplit("/", 1)[-1]
-        if not local.is_file():
-            raise fail(name, f"the JSON-LD context {ctx!r} is remote and is not fetched.",
-                       f"save it as {local} beside the file, or inline it.")
-        return json.loads(local.read_text(encoding="utf-8")).get("@context", {})
-    return ctx
-
-
-def _http(term: Node) -> Any:
-    if isinstance(term, URIRef) and str(term).startswith(_HTTPS):
-        return URIRef("http://schema.org/" + str(term)[len(_HTTPS):])
-    return term
-
-
-class _Reader:
-    def __init__(self, g: Graph) -> None:
-        self.g = g
-        self.ids: dict[str, dict[Node, str]] = {}
-        self.kind_of: dict[Node, str] = {}
-
-    def one(self, s: Node, p: URIRef) -> Node | None:
-        return next(iter(sorted(self.g.objects(s, p), key=str)), None)
-
-    def text(self, s: Node, p: URIRef) -> str | None:
-        o = self.one(s, p)
-        return str(o) if o is not None else None
-
-    def texts(self, s: Node, p: URIRef) -> list[str]:
-        return sorted(str(o) for o in self.g.objects(s, p))
-
-    def classify(self) -> None:
-        for s in sorted(set(self.g.subjects(RDF.type, None)), key=str):
-            if not isinstance(s, URIRef) or "#" in s:
-                continue
-            types = set(self.g.objects(s, RDF.type))
-            kind = ("sources" if LOD.SourceDocument in types else
-                    "people" if SCHEMA.Person in types else
-                    "organizations" if SCHEMA.Organization in types else
-                    "places" if types & {SCHEMA.Place, SCHEMA.VirtualLocation} else
-                    "series" if types & {LOD.SeminarSeries, SCHEMA.EventSeries} else
-                    "sessions" if LOD.Session in types else
-                    "talks" if LOD.Talk in types or (SCHEMA.Event in types and self.one(s, SCHEMA.performer)
-                                                    and not self.one(s, SCHEMA.subEvent)) else
-                    "events" if SCHEMA.Event in types else None)
-            if kind is None:
-                continue
-            seg = str(s).rstrip("/").rsplit("/", 1)[-1]
-            rid = seg if SLUG_RE.match(seg) else slugify(self.text(s, SCHEMA.name) or seg)[:60].strip("-")
-            used = set(self.ids.setdefault(kind, {}).values())
-            base, n = rid, 2
-            while rid in used:
-                rid, n = f"{base}-{n}", n + 1
-            self.ids[kind][s] = rid
-            self.kind_of[s] = kind
-
-    def ref(self, o: Node | None) -> str | None:
-        if o is None:
-            return None
-        kind = self.kind_of.get(o)
-        return self.ids[kind][o] if kind else None
-
-    def refs(self, s: Node, p: URIRef) -> list[str]:
-        return sorted(r for r in (self.ref(o) for o in self.g.objects(s, p)) if r)
-
-    def common(self, s: Node, rec: Rec) -> Rec:
-        srcs = self.refs(s, PROV.wasDerivedFrom)
-        if srcs:
-            rec["sources"] = srcs
-        return rec
 
 
 def _set(rec: Rec, key: str, value: Any) -> None:
@@ -162,7 +68,7 @@ def _time(lit: Node | None, rec: Rec, key: str, zone: str | None) -> None:
             rec["offset"] = "+00:00" if off == "Z" else off
 
 
-def _address(r: _Reader, s: Node, rec: Rec) -> None:
+def _address(r: Reader, s: Node, rec: Rec) -> None:
     a = r.one(s, SCHEMA.address)
     if a is None:
         return
@@ -174,11 +80,11 @@ def _address(r: _Reader, s: Node, rec: Rec) -> None:
     _set(rec, "address", addr)
 
 
-def _identified(r: _Reader, s: Node, rec: Rec) -> None:
+def _identified(r: Reader, s: Node, rec: Rec) -> None:
     _set(rec, "also_known_as", r.texts(s, SCHEMA.alternateName))
-    _set(rec, "homepage", r.text(s, SCHEMA.url))
+    _set(rec, "homepage", r.text(s, (SCHEMA.url, FOAF.homepage)))
     same = []
-    for iri in r.texts(s, SCHEMA.sameAs):
+    for iri in sorted({*r.texts(s, SCHEMA.sameAs), *(str(o) for o in r.objects(s, OWL.sameAs) if isinstance(o, URIRef))}):
         for prefix, key in (("https://orcid.org/", "orcid"), ("http://www.wikidata.org/entity/", "wikidata"),
                             ("https://ror.org/", "ror")):
             if iri.startswith(prefix) and (key != "orcid" or rec["_kind"] == "people") \
@@ -192,31 +98,49 @@ def _identified(r: _Reader, s: Node, rec: Rec) -> None:
     _set(rec, "ids", ids)
 
 
-def _scheduled(r: _Reader, s: Node, rec: Rec) -> None:
+def _agrees(r: Reader, s: Node, duration: str) -> bool:
+    """Whether *duration* is the time from the resource's startDate to its endDate."""
+    try:
+        start = datetime.fromisoformat(str(r.one(s, SCHEMA.startDate)).replace("Z", "+00:00"))
+        end = datetime.fromisoformat(str(r.one(s, SCHEMA.endDate)).replace("Z", "+00:00"))
+        return bool(end - start == parse_duration(duration))
+    except (ValueError, TypeError):
+        return True  # not comparable: the loader judges the duration
+
+
+def _scheduled(r: Reader, s: Node, rec: Rec) -> None:
     zone = r.text(s, LOD.timeZone)
     _time(r.one(s, SCHEMA.startDate), rec, "start", zone)
     _time(r.one(s, SCHEMA.endDate), rec, "end", zone)
     if "start" not in rec and zone:
         rec["timezone"] = zone
-    _set(rec, "duration", r.text(s, SCHEMA.duration))
+    dur = r.text(s, SCHEMA.duration)
+    hhmm = re.fullmatch(r"(\d{1,2}):(\d{2})(?::00)?", dur or "")
+    _set(rec, "duration", iso_minutes(int(hhmm.group(1)) * 60 + int(hhmm.group(2))) if hhmm else dur)  # "00:20" too
+    if rec.get("duration") and rec.get("end") and not _agrees(r, s, str(rec["duration"])):
+        # the source contradicts itself: the start and end are the more precise statement
+        del rec["duration"]
+        r.dropped.append(("schema:duration that contradicts the start and end", "the start and end are kept"))
     mode = r.one(s, SCHEMA.eventAttendanceMode)
     _set(rec, "attendance", next((k for k, v in ATTENDANCE.items() if v == mode), None))
-    for o in r.g.objects(s, SCHEMA.location):
+    for o in sorted(r.objects(s, SCHEMA.location), key=str):
         pid = r.ref(o)
-        if pid:
+        if pid and ("online" if (o, RDF.type, SCHEMA.VirtualLocation) in r.g else "venue") in rec:
+            r.dropped.append(("a second schema:location", "a talk has one venue (the first, in IRI order, is kept)"))
+        elif pid:
             rec["online" if (o, RDF.type, SCHEMA.VirtualLocation) in r.g else "venue"] = pid
     _set(rec, "language", r.text(s, SCHEMA.inLanguage))
     _set(rec, "keywords", r.texts(s, SCHEMA.keywords))
-    _set(rec, "organizers", r.refs(s, SCHEMA.organizer))
+    _set(rec, "organizers", r.refs(s, SCHEMA.organizer, ("people", "organizations")))
     _set(rec, "url", r.text(s, SCHEMA.url))
 
 
-def _gathering(r: _Reader, s: Node, rec: Rec) -> None:
+def _gathering(r: Reader, s: Node, rec: Rec) -> None:
     _scheduled(r, s, rec)
-    _set(rec, "name", r.text(s, SCHEMA.name))
+    _set(rec, "name", r.text(s, NAME))
     _set(rec, "also_known_as", r.texts(s, SCHEMA.alternateName))
-    _set(rec, "description", r.text(s, SCHEMA.description))
-    _set(rec, "contacts", r.refs(s, LOD.contact))
+    _set(rec, "description", html_to_text(r.text(s, DESCRIPTION)))
+    _set(rec, "contacts", r.refs(s, LOD.contact, ("people",)))
     cap = r.one(s, SCHEMA.maximumAttendeeCapacity)
     if cap is not None:
         rec["capacity"] = str(cap)
@@ -235,13 +159,13 @@ def _gathering(r: _Reader, s: Node, rec: Rec) -> None:
         _set(rec, "registration", reg)
 
 
-def _references(r: _Reader, s: Node, rec: Rec) -> None:
+def _references(r: Reader, s: Node, rec: Rec) -> None:
     refs = []
-    for work in r.g.objects(s, SCHEMA.workPerformed):
+    for work in r.objects(s, SCHEMA.workPerformed):
         for a in r.g.objects(work, SCHEMA.citation):
             ref: Rec = {}
             _set(ref, "title", r.text(a, SCHEMA.name))
-            _set(ref, "authors", r.refs(a, SCHEMA.author))
+            _set(ref, "authors", r.refs(a, SCHEMA.author, ("people",)))
             _set(ref, "pages", r.text(a, SCHEMA.pagination))
             _set(ref, "year", r.text(a, SCHEMA.datePublished))
             for iri in r.texts(a, SCHEMA.sameAs):
@@ -263,12 +187,12 @@ def _references(r: _Reader, s: Node, rec: Rec) -> None:
     _set(rec, "references", [ref for _, _, ref in sorted(refs, key=lambda x: (x[0], x[1]))])
 
 
-def _talk(r: _Reader, s: Node, rec: Rec) -> None:
+def _talk(r: Reader, s: Node, rec: Rec) -> None:
     _scheduled(r, s, rec)
-    _set(rec, "title", r.text(s, SCHEMA.name))
+    _set(rec, "title", r.text(s, NAME))
     ts = r.one(s, LOD.titleStatus)
     _set(rec, "title_status", next((k for k, v in TITLE_STATUS.items() if v == ts), None))
-    _set(rec, "abstract", r.text(s, SCHEMA.description))
+    _set(rec, "abstract", html_to_text(r.text(s, DESCRIPTION)))
     st = r.one(s, SCHEMA.eventStatus)
     status = next((k for k, v in STATUS.items() if v == st), None)
     if status and status != "scheduled":
@@ -276,9 +200,9 @@ def _talk(r: _Reader, s: Node, rec: Rec) -> None:
     prev: Rec = {}
     _time(r.one(s, SCHEMA.previousStartDate), prev, "previous_start", None)
     _set(rec, "previous_start", prev.get("previous_start"))
-    _set(rec, "speakers", r.refs(s, SCHEMA.performer))
-    _set(rec, "coauthors", r.refs(s, SCHEMA.contributor))
-    _set(rec, "topics", sorted(t for t in (r.text(o, SCHEMA.name) for o in r.g.objects(s, SCHEMA.about)) if t))
+    _set(rec, "speakers", r.refs(s, SCHEMA.performer, ("people",)))
+    _set(rec, "coauthors", r.refs(s, SCHEMA.contributor, ("people",)))
+    _set(rec, "topics", sorted(t for t in (r.text(o, SCHEMA.name) for o in r.objects(s, SCHEMA.about)) if t))
     _set(rec, "ids", dict(x.split(":", 1) for x in r.texts(s, SCHEMA.identifier) if ":" in x))
     _references(r, s, rec)
     for key, p in (("recording", SCHEMA.recordedIn), ("slides", SCHEMA.workFeatured)):
@@ -290,15 +214,20 @@ def _talk(r: _Reader, s: Node, rec: Rec) -> None:
 
 def parse(data: bytes, name: str) -> Parsed:
     """The records of an RDF archive in schema.org terms."""
-    g = _graph(data, name)
-    r = _Reader(g)
+    g = read_graph(data, name)
+    r = Reader(g)
     r.classify()
     if not r.kind_of:
         raise fail(name, "the file holds no schema.org Event, Person, Organization or Place.",
                    "check that it is a schema.org archive (http or https://schema.org/ terms).")
-    parsed = Parsed(own_sources=True)
+    # the archive is named by the host most of its resources live on, not by its file name
+    hosts = Counter(urlsplit(str(s)).netloc.lower() for s in r.kind_of
+                    if isinstance(s, URIRef) and str(s).startswith(("http://", "https://")))
+    parsed = Parsed(own_sources=True, key=min(hosts, key=lambda h: (-hosts[h], h)) if hosts else None)
     sessions: dict[str, list[Rec]] = {}
-    for s, kind in sorted(r.kind_of.items(), key=lambda x: (x[1], r.ids[x[1]][x[0]])):
+    for s, kind in sorted(r.kind_of.items(), key=lambda x: (x[1], r.ids.get(x[1], {}).get(x[0], str(x[0])))):
+        if kind == "tracks" or s in r.alias:
+            continue
         rec: Rec = {"id": r.ids[kind][s], "_kind": kind}
         if kind == "sources":
             doc = r.text(s, LOD.documentName)
@@ -309,22 +238,31 @@ def parse(data: bytes, name: str) -> Parsed:
             _set(rec, "url", r.text(s, SCHEMA.url))
             _set(rec, "taken", r.text(s, PAV.retrievedOn))
         elif kind == "people":
-            given, family = r.text(s, SCHEMA.givenName), r.text(s, SCHEMA.familyName)
+            given = r.text(s, (SCHEMA.givenName, FOAF.givenName, FOAF.firstName))
+            family = r.text(s, (SCHEMA.familyName, FOAF.familyName, FOAF.family_name, FOAF.lastName, FOAF.surname))
             _set(rec, "given_name", given)
             _set(rec, "family_name", family)
-            full = r.text(s, SCHEMA.name)
-            if full and full != " ".join(p for p in (given, family) if p):
-                rec["name"] = full
+            _set(rec, "honorific", r.text(s, (S.honorificPrefix, FOAF.title)))
+            full = r.text(s, (SCHEMA.name, FOAF.name, RDFS.label))
+            if full and not given and not family and (SCHEMA.name, full) not in {(p, str(o)) for p, o in g.predicate_objects(s)}:
+                # a name as another archive writes it ("Dr. Sebastian Tramp"): split, title kept apart
+                split = person(full)
+                rec.update({k: v for k, v in split.items() if k != "id"})
+            elif full and full != " ".join(p for p in (given, family) if p):
+                title, bare = honorific(full)  # "Dr. Ada Conductor" in schema:name
+                rec["name"] = bare
+                if title and "honorific" not in rec:
+                    rec["honorific"] = title
             _identified(r, s, rec)
-            _set(rec, "affiliations", r.refs(s, SCHEMA.affiliation))
+            _set(rec, "affiliations", r.refs(s, SCHEMA.affiliation, ("organizations",)))
             _set(rec, "job_title", r.text(s, SCHEMA.jobTitle))
         elif kind == "organizations":
-            _set(rec, "name", r.text(s, SCHEMA.name))
+            _set(rec, "name", r.text(s, NAME))
             _identified(r, s, rec)
             _set(rec, "parent", r.ref(r.one(s, SCHEMA.parentOrganization)))
             _address(r, s, rec)
         elif kind == "places":
-            _set(rec, "name", r.text(s, SCHEMA.name))
+            _set(rec, "name", r.text(s, NAME))
             if (s, RDF.type, SCHEMA.VirtualLocation) in g:
                 rec["virtual"] = True
             _set(rec, "code", r.text(s, SCHEMA.identifier))
@@ -337,9 +275,9 @@ def parse(data: bytes, name: str) -> Parsed:
             if kind == "events":
                 types = set(g.objects(s, RDF.type))
                 _set(rec, "kind", next((k for k, v in EVENT_CLASS.items() if v in types), None))
-                sup = r.one(s, SCHEMA.superEvent)
-                if sup is not None and r.kind_of.get(sup) == "series":
-                    rec["series"] = r.ref(sup)
+                up, _ = r.parent(s)
+                if up is not None and up in r.ids.get("series", {}).values():
+                    rec["series"] = up
         elif kind == "sessions":
             _scheduled(r, s, rec)
             _set(rec, "title", r.text(s, SCHEMA.name))
@@ -350,11 +288,16 @@ def parse(data: bytes, name: str) -> Parsed:
             sessions.setdefault(parent, []).append(rec)
         elif kind == "talks":
             _talk(r, s, rec)
-            _set(rec, "part_of", r.ref(r.one(s, SCHEMA.superEvent)))
+            up, tracks = r.parent(s)
+            _set(rec, "part_of", up)
+            if tracks:
+                rec["topics"] = list(dict.fromkeys([*rec.get("topics", []), *tracks]))
         r.common(s, rec)
         del rec["_kind"]
         if kind != "sessions":
             parsed.records[kind].append(rec)
+            parsed.locate(kind, rec, f"{name}: <{s}>")
+    unread(r, parsed)
     for ev in parsed.records["events"]:
         if ev["id"] in sessions:
             ev["sessions"] = sessions.pop(ev["id"])

@@ -78,26 +78,39 @@ def tex_html(text: str | None) -> Markup:
     return _tex_html(text)
 
 
+# Markdown emphasis, the one way a record's text marks it (importers write HTML's <strong>
+# and <em> so): **strong**, *emphasis*; never inside TeX, never around spaces ("2 * 3 * 4").
+_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_EM = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*]+?)(?<=[^\s*])\*(?![*\w])")
+
+
+def _emphasis(escaped: str) -> str:
+    return _EM.sub(r"<em>\1</em>", _STRONG.sub(r"<strong>\1</strong>", escaped))
+
+
 @functools.lru_cache(maxsize=65536)
-def _tex_html(text: str) -> Markup:
+def _tex_html(text: str, emphasis: bool = False) -> Markup:
     out: list[str] = []
     pos = 0
+    plain = _emphasis if emphasis else str
     for m in _MATH.finditer(text):
-        out.append(str(escape(text[pos:m.start()])))
+        out.append(plain(str(escape(text[pos:m.start()]))))
         display = m.group("dd") is not None or m.group("bd") is not None
         tex = next(g for g in (m.group("dd"), m.group("bd"), m.group("bi"), m.group("d")) if g is not None)
         mathml = tex_to_mathml(tex, display)
         out.append(str(mathml) if mathml is not None else str(escape(m.group(0))))
         pos = m.end()
-    out.append(str(escape(text[pos:])))
+    out.append(plain(str(escape(text[pos:]))))
     return Markup("".join(out))
 
 
 def paragraphs_html(text: str | None) -> Markup:
-    """Blank-line separated paragraphs as ``<p>`` elements, with TeX rendered."""
+    """Blank-line separated paragraphs as ``<p>`` elements, with TeX rendered and **emphasis** shown."""
     if not text:
         return Markup("")
     pars = [p.strip() for p in re.split(r"\n[ \t]*\n", text.strip()) if p.strip()]
-    return Markup("\n").join(Markup("<p>") + tex_html(p) + Markup("</p>") for p in pars)
+    if type(text) is not str:  # already escaped: TeX only, as before
+        return Markup("\n").join(Markup("<p>") + tex_html(p) + Markup("</p>") for p in pars)
+    return Markup("\n").join(Markup("<p>") + _tex_html(p, True) + Markup("</p>") for p in pars)
 
 
