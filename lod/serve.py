@@ -45,9 +45,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ConfigError, LodError, QueryError
+from .errors import BuildError, ConfigError, LodError, QueryError
 from .formats import FORMATS, HTML, RDF_FORMATS, TURTLE, Format, Site, by_suffix
 from .iri import KIND_PATHS, normalise_base_url
+from .journal import Watch
 from .negotiate import choose_format, prefers_html
 from .serialize import sorted_triples
 from .sparql import Endpoint
@@ -427,10 +428,18 @@ class Server:
         self.site = site
         self.static = StaticSite(site)
         self.endpoint = endpoint
+        # A build killed while applying its journal leaves the site mixed: finish it now,
+        # and before any request that finds one (issue 13.3). Raises if it cannot.
+        self.journal = Watch(site.root)
+        self.journal.settle()
 
     async def dispatch(self, request: Request) -> Response:
         """Answer one request; every exception becomes the one error shape here."""
         try:
+            try:
+                self.journal.settle()  # never read a half-applied site
+            except BuildError as exc:
+                raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
             return await self._dispatch(request)
         except _Redirect as r:
             return Response(status_code=308, headers={"Location": r.location})
