@@ -421,6 +421,7 @@ class Watch:
 
     def __init__(self, out: Path | str) -> None:
         self.out = Path(out).absolute()
+        self._parent = os.fspath(self.out.parent)
         self._mtime: int | None = None
         self._stagings: list[Path] = []
 
@@ -430,7 +431,7 @@ class Watch:
         Raises BuildError (see ``roll_forward``) if one is committed and cannot be applied here.
         """
         try:
-            mtime = os.stat(self.out.parent).st_mtime_ns
+            mtime = os.stat(self._parent).st_mtime_ns
         except FileNotFoundError:
             return False
         if mtime != self._mtime or time.time_ns() - mtime < self.RACY_NS:
