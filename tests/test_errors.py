@@ -14,6 +14,7 @@ from lod.errors import _INVISIBLE  # the class checked here against the Unicode 
 from lod.importers import import_source
 from lod.iri import is_valid_iri
 from lod.load import load
+from lod.publish import BuildResult
 
 from .conftest import write_records
 
@@ -108,3 +109,21 @@ def test_import_of_a_url_with_a_bidi_control_is_refused_and_writes_nothing(tmp_p
     text = str(exc.value)
     assert "contains the invisible bidirectional control U+202E" in text and "\u202e" not in text
     assert not data.exists() or not any(data.iterdir())
+
+
+def test_server_error_shows_a_bidi_control_of_the_path_escaped(seed_site: BuildResult) -> None:
+    import asyncio
+
+    import httpx
+
+    from lod.serve import create_app
+
+    async def get(path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(seed_site.out))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            return await client.get(path, headers={"Accept": "application/json"})
+
+    response = asyncio.run(get("/talk/%E2%80%AEgnp.exe"))
+    assert response.status_code == 404
+    detail = response.json()["error"]["detail"]
+    assert "\u202e" not in detail and "talk/\\u202egnp.exe" in detail
