@@ -514,8 +514,9 @@ def sigkill_mid_apply(site: Path) -> None:
     """Publish version 2 of every page and SIGKILL the publisher half-way through the apply."""
     done = subprocess.run([sys.executable, "-c", SIGKILLER, str(site), str(2 + PAGES // 2)], cwd=REPO)
     assert done.returncode == -9
-    versions = {(site / f"talk/t{i}.html").read_bytes()[:2] for i in range(PAGES)}
-    assert versions == {b"v1", b"v2"}  # on disk the site is mixed: what a static host would serve
+    versions = [(site / f"talk/t{i}.html").read_bytes()[:2] for i in range(PAGES)]
+    # On disk the site is mixed (151 new, 149 old): what a static web server would serve.
+    assert versions.count(b"v2") == PAGES // 2 + 1 and versions.count(b"v1") == PAGES // 2 - 1
 
 
 def get(app: object, paths: list[str]) -> list[httpx.Response]:
