@@ -438,8 +438,10 @@ class Server:
         try:
             try:
                 self.journal.settle()  # never read a half-applied site
-            except BuildError as exc:
-                raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
+            except BuildError as exc:  # logged in full; the client is not told the server's paths
+                log.error("%s", exc)
+                raise HTTPException(503, "the site is being updated; try again in a moment.",
+                                    headers={"Retry-After": "5"}) from None
             return await self._dispatch(request)
         except _Redirect as r:
             return Response(status_code=308, headers={"Location": r.location})

@@ -551,7 +551,8 @@ def test_serve_running_during_a_sigkill_mid_apply_serves_only_the_new_site(tmp_p
     assert pages_served(app) == {b"v2"}
 
 
-def test_serve_that_cannot_finish_a_committed_update_answers_503(tmp_path: Path) -> None:
+def test_serve_that_cannot_finish_a_committed_update_answers_503(tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
     from lod.serve import create_app
 
     site = served_site(tmp_path)
@@ -563,10 +564,11 @@ def test_serve_that_cannot_finish_a_committed_update_answers_503(tmp_path: Path)
     response, = get(app, ["/talk/t0.html"])
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
-    detail = response.json()["error"]["detail"]
-    assert detail.startswith(f"an update of {site} was committed but is not fully applied, and it cannot be "
+    assert response.json()["error"]["detail"] == "the site is being updated; try again in a moment."
+    logged = caplog.records[-1].getMessage()
+    assert logged.startswith(f"an update of {site} was committed but is not fully applied, and it cannot be "
                              "finished here: ")
-    assert detail.endswith("Run 'lod build' (as a user who may write the site) to finish it.")
+    assert logged.endswith("Run 'lod build' (as a user who may write the site) to finish it.")
 
 
 def test_roll_forward_leaves_a_live_builds_uncommitted_staging_alone(out: Path) -> None:
