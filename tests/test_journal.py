@@ -598,3 +598,17 @@ def test_two_processes_applying_the_same_journal_both_finish_it(tmp_path: Path,
             change(txn)
             txn.commit()
         assert beside(out) == expected(out), k
+
+
+def test_serve_refuses_to_start_on_a_committed_update_it_cannot_finish(tmp_path: Path) -> None:
+    from lod.serve import create_app
+
+    site = served_site(tmp_path)
+    sigkill_mid_apply(site)
+    last = site / f"talk/t{PAGES - 1}.html"
+    last.unlink()
+    (last / "x").mkdir(parents=True)
+    with pytest.raises(BuildError, match=r"^an update of .* was committed but is not fully applied, and it cannot be "
+                                         r"finished here: .* Run 'lod build' \(as a user who may write the site\) "
+                                         r"to finish it\.$"):
+        create_app(site)
