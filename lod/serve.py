@@ -45,7 +45,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import BuildError, ConfigError, LodError, QueryError
+from .errors import BuildError, ConfigError, LodError, QueryError, visible
 from .formats import FORMATS, HTML, RDF_FORMATS, TURTLE, Format, Site, by_suffix
 from .iri import KIND_PATHS, normalise_base_url
 from .journal import Watch
@@ -173,11 +173,11 @@ def error_response(request: Request, problem: Problem, site: SiteInfo | None = N
     if prefers_html(request.headers.get("accept")):
         base = site.base_path if site else "/"
         body = _ENV.from_string(ERROR_TEMPLATE).render(
-            status=status, title=title, detail=problem.detail, suggestions=problem.suggestions, base=base,
+            status=status, title=title, detail=visible(problem.detail), suggestions=problem.suggestions, base=base,
             kinds=sorted(set(KIND_PATHS.values())), site_title=site.title if site else "").encode("utf-8")
         headers["Content-Type"] = HTML.content_type
     else:
-        error: dict[str, Any] = {"status": status, "title": title, "detail": problem.detail}
+        error: dict[str, Any] = {"status": status, "title": title, "detail": visible(problem.detail)}
         if problem.suggestions:
             error["suggestions"] = list(problem.suggestions)
         body = (json.dumps({"error": error}, ensure_ascii=False) + "\n").encode("utf-8")

@@ -127,3 +127,22 @@ def test_server_error_shows_a_bidi_control_of_the_path_escaped(seed_site: BuildR
     assert response.status_code == 404
     detail = response.json()["error"]["detail"]
     assert "\u202e" not in detail and "talk/\\u202egnp.exe" in detail
+
+
+def test_server_error_shows_c1_controls_of_a_header_escaped(seed_site: BuildResult) -> None:
+    import asyncio
+
+    import httpx
+
+    from lod.serve import create_app
+
+    async def post() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(seed_site.out))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            return await client.post("/sparql", content=b"ASK {}", headers={
+                "Accept": "application/json", "Content-Type": b"text/x\x9b[2J\x85"})
+
+    response = asyncio.run(post())
+    assert response.status_code == 415
+    detail = response.json()["error"]["detail"]  # CSI (U+009B) would drive a terminal showing the log
+    assert "\x9b" not in detail and detail.endswith("not text/x\\u009b[2j.")
