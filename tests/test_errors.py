@@ -146,3 +146,14 @@ def test_server_error_shows_c1_controls_of_a_header_escaped(seed_site: BuildResu
     assert response.status_code == 415
     detail = response.json()["error"]["detail"]  # CSI (U+009B) would drive a terminal showing the log
     assert "\x9b" not in detail and detail.endswith("not text/x\\u009b[2j.")
+
+
+def test_cli_import_dry_run_shows_a_bidi_control_of_the_source_escaped(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    ics = tmp_path / "cal.ics"
+    ics.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VEVENT\r\nUID:a@x\r\n"
+                   "DTSTAMP:20240101T000000Z\r\nDTSTART:20240110T100000Z\r\nSUMMARY:Talk \u202egnp.exe\r\n"
+                   "END:VEVENT\r\nEND:VCALENDAR\r\n", encoding="utf-8")
+    assert main(["import", "ical", str(ics), "--data", str(tmp_path / "data"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "\u202e" not in out and "Talk \\u202egnp.exe" in out
