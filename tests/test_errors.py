@@ -83,7 +83,7 @@ def test_cli_shows_an_unknown_field_with_a_bidi_control_escaped(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     data = write_records(tmp_path / "data", {
         "a.yaml": HEAD + "talks:\n  - id: t\n    \"fi\\u202eeld\": x\n    sources: [s]\n"})
-    assert main(["build", "--data", str(data), "--out", str(tmp_path / "site")]) == 1
+    assert main(["build", "--data", str(data), "--out", str(tmp_path / "site"), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "\u202e" not in err
     assert err.startswith("1 error in the source records:\n"
@@ -93,7 +93,7 @@ def test_cli_shows_an_unknown_field_with_a_bidi_control_escaped(tmp_path: Path,
 def test_cli_shows_a_file_name_with_a_bidi_control_escaped(tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     data = write_records(tmp_path / "data", {"talks-\u202elmay.yaml": HEAD + "talks: [{id: T, sources: [s]}]\n"})
-    assert main(["build", "--data", str(data), "--out", str(tmp_path / "site")]) == 1
+    assert main(["build", "--data", str(data), "--out", str(tmp_path / "site"), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "\u202e" not in err and "talks-\\u202elmay.yaml:3:" in err
 
