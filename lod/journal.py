@@ -54,7 +54,10 @@ them in order; others were not checked).
 Not covered: two processes publishing into the same OUT at once (a build must hold the
 output, as the full build already assumes; ``recover`` removes any uncommitted staging,
 another live process's included); a file replaced by a folder or the reverse
-in one transaction (refused: delete in one transaction, write in the next).
+in one transaction (refused: delete in one transaction, write in the next); a reader's
+``roll_forward`` still applying a journal when a later build commits and applies the next
+one (it could repeat a deletion over the newer file; the window is the reader's apply,
+well under the time a build takes to stage).
 """
 
 from __future__ import annotations
