@@ -8,6 +8,12 @@ files, 15% are new files in new folders and 5% are deletions; one state file bes
 the site is written in the same transaction. Prints the time to stage, to commit
 (journal + apply + cleanup) and their sum, the best of --repeat runs, and the time of
 ``recover`` on a transaction killed right after its commit point.
+
+It also times the two ways readers could be kept from a half-applied site (issue 13.3):
+what ``lod serve`` does, ``lod.journal.Watch.settle`` before each request (nothing to
+roll forward: the cost every request pays), and the alternative not taken, switching the
+whole site atomically: a hard-linked copy of the site, the changes applied to the copy,
+one ``renameat2(RENAME_EXCHANGE)``, and the old tree removed.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lod.journal  # noqa: E402
-from lod.journal import begin, recover  # noqa: E402
+from lod.journal import Watch, begin, recover  # noqa: E402
+from lod.publish import _exchange  # noqa: E402
 
 KINDS = ["talk", "person", "org", "place", "series", "event", "session"]
 PAGE = b"<!doctype html><title>x</title>" + b"x" * 2000
@@ -82,6 +89,32 @@ def one_run(out: Path, rels: list[str], changed: int, run: int, kill: bool = Fal
     return t1 - t0, t2 - t1
 
 
+def hard_link_copy(src: Path, dst: Path) -> None:
+    """Copy the tree *src* to *dst* with a hard link per file (``cp -al``)."""
+    for folder, dirs, files in os.walk(src):
+        target = dst / os.path.relpath(folder, src)
+        target.mkdir(exist_ok=True)
+        for name in files:
+            os.link(os.path.join(folder, name), target / name)
+
+
+def switch_run(out: Path, rels: list[str], changed: int) -> tuple[float, float, float]:
+    """The atomic alternative: (link the copy, apply the changes and exchange, remove the old tree)."""
+    copy = out.with_name(out.name + ".next")
+    t0 = time.perf_counter()
+    hard_link_copy(out, copy)
+    t1 = time.perf_counter()
+    for rel in rels[::len(rels) // changed][:changed]:
+        tmp = copy / (rel + ".tmp")
+        tmp.write_bytes(PAGE + b"next")
+        os.replace(tmp, copy / rel)  # replaces the link in the copy; the served file is untouched
+    if not _exchange(copy, out):
+        raise SystemExit("renameat2(RENAME_EXCHANGE) is not supported here")
+    t2 = time.perf_counter()
+    shutil.rmtree(copy)
+    return t1 - t0, t2 - t1, time.perf_counter() - t2
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--files", type=int, default=100_000)
@@ -104,6 +137,19 @@ def main() -> None:
         rolled = recover(out)
         print(f"recover after a kill at the commit point: {(time.perf_counter() - t) * 1000:.0f} ms "
               f"(rolled forward: {rolled})")
+        watch = Watch(out)
+        watch.settle()
+        time.sleep(1.1)  # past Watch.RACY_NS: the parent folder is listed only when it changes
+        watch.settle()
+        n = 100_000
+        t = time.perf_counter()
+        for _ in range(n):
+            watch.settle()
+        print(f"lod serve's check before a request (Watch.settle, nothing to do): "
+              f"{(time.perf_counter() - t) / n * 1e6:.1f} µs")
+        link, apply, remove = min((switch_run(out, rels, args.changed) for _ in range(args.repeat)), key=sum)
+        print(f"atomic switch instead (not taken): hard-link copy {link:.2f} s, apply + exchange {apply:.2f} s, "
+              f"remove the old tree {remove:.2f} s (best of {args.repeat})")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -11,11 +11,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from .errors import LodError, RecordErrors, ValidationFailed
+from .errors import LodError, RecordErrors, ValidationFailed, visible
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(visible(message), file=sys.stderr, flush=True)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -37,12 +37,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         p = check(args.data, args.base_url, engine=args.engine)
     except ValidationFailed as exc:
         for r in exc.report.results:  # type: ignore[attr-defined]
-            print(r)
+            print(visible(str(r)))
         print(f"{len(exc.report.violations)} violation(s), {len(exc.report.warnings)} warning(s)")  # type: ignore[attr-defined]
         return 1
     results = p.report.results if args.warnings else []
     for r in results:
-        print(r)
+        print(visible(str(r)))
     print(f"0 violations, {len(p.report.warnings)} warning(s)" + ("" if args.warnings else " (--warnings lists them)"))
     return 0
 
@@ -85,11 +85,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     result = import_source(args.format, args.source, args.data, dry_run=args.dry_run, mapping=args.map,
                            prefer=args.prefer, url=args.url, timezone=args.timezone)
     if args.dry_run:
-        sys.stdout.write(result.diff)
+        sys.stdout.write(visible(result.diff))  # for a person to read: bidi and invisible characters shown
         return 0
     for note in result.plan.notes:
         _say(f"note: {note}")
-    print(f"imported {args.source}: " + (", ".join(str(p) for p in result.written) + " written" if result.written else "no changes"))
+    print(visible(f"imported {args.source}: " + (", ".join(str(p) for p in result.written) + " written" if result.written else "no changes")))
     return 0
 
 

@@ -6,7 +6,34 @@ Every failure a user can cause is one of these. The CLI turns them into messages
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# Characters a terminal or a page shows as nothing, or that reorder or break the text
+# around them: the C0 and C1 controls but newline and tab, the format characters (Unicode
+# category Cf: bidi controls such as U+202E, zero-width characters, the BOM, soft hyphen,
+# tags), the line and paragraph separators and lone surrogates. tests/test_errors.py checks
+# this class against unicodedata for every code point.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f]")
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def visible(text: str) -> str:
+    """*text* with every invisible or reordering character written as an escape (``\\u202e``).
+
+    Used wherever user text is echoed in a message (every LodError, the CLI's output, the
+    server's error pages), so that a name such as ``"fi\\u202eeld"`` cannot show as
+    something else there.
+    """
+    return _INVISIBLE.sub(_escape, text)
 
 
 @dataclass(frozen=True, order=True)
@@ -24,7 +51,13 @@ class Location:
 
 
 class LodError(Exception):
-    """Base class of every error the library raises on bad input or bad state."""
+    """Base class of every error the library raises on bad input or bad state.
+
+    Its text shows invisible and bidi characters as escapes (``visible``).
+    """
+
+    def __str__(self) -> str:
+        return visible(super().__str__())
 
 
 class RecordError(LodError):
@@ -42,7 +75,7 @@ class RecordError(LodError):
         text = where + self.problem
         if self.fix:
             text += f" Fix: {self.fix}"
-        return text
+        return visible(text)
 
 
 class RecordErrors(LodError):

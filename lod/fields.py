@@ -14,6 +14,7 @@ from dataclasses import fields as dc_fields
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -21,7 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from . import kinds as K
 from . import records as R
 from .errors import ConfigError, Location, RecordError
-from .iritext import SLUG_RE, is_valid_iri, normalise_base_url
+from .iritext import BIDI_CONTROLS, SLUG_RE, bidi_control, is_valid_iri, normalise_base_url
 
 # Nodes walked in one file, counting every alias expansion: MAX_NODES, plus NODES_PER_CHAR for
 # each character of the file. Without aliases no file walks more nodes than it has characters
@@ -185,6 +186,12 @@ def slug(ctx: Ctx, node: Node, path: str) -> str:
 
 def url(ctx: Ctx, node: Node, path: str) -> str:
     value = line(ctx, node, path)
+    bidi = bidi_control(value)
+    if bidi:  # invisible, and it makes the link read differently from where it leads
+        ctx.fail(node, path, f"{value!r} contains the invisible bidirectional control U+{ord(bidi):04X}, which "
+                 "makes an address display differently from where it leads; IRIs may not contain it (RFC 3987).",
+                 f"remove it, or write it percent-encoded ({quote(bidi)}) if the address really contains it.")
+        raise Invalid
     if not (value.startswith(("http://", "https://")) and is_valid_iri(value)):
         ctx.fail(node, path, f"{value!r} is not an absolute http(s) URL.",
                  "write the full address, e.g. https://example.org/page, with spaces encoded as %20.")
@@ -465,7 +472,7 @@ NAMED: dict[str, Conv] = {
     "ror": pattern(_ROR, "ROR id", "0190ak572 (without https://ror.org/)", _ror_ok),
     "currency": pattern(_CURRENCY, "ISO 4217 currency code", "USD or EUR"),
     "year": pattern(re.compile(r"^\d{4}$"), "year", "2024"),
-    "doi": pattern(re.compile(r'^10\.\d{4,9}/[^\s<>"{}|\\^`\x7f-\x9f]+$'), "DOI",
+    "doi": pattern(re.compile(r'^10\.\d{4,9}/[^\s<>"{}|\\^`\x7f-\x9f' + BIDI_CONTROLS + ']+$'), "DOI",
                    "10.1126/science.adi5639 (without https://doi.org/)"),
     "children": lambda c, n, p: n,  # records written inline: lod.load reads them as records of their own
 }

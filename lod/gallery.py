@@ -22,6 +22,7 @@ import jinja2
 import pyoxigraph as ox
 
 from .errors import BuildError
+from .pages.layout import without_c1
 from .query import Answer, check_query, run
 
 if TYPE_CHECKING:
@@ -139,5 +140,5 @@ def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR) -> i
     (staging / "queries").mkdir(exist_ok=True)
     for q in queries:
         (staging / "queries" / f"{q.name}.rq").write_text(q.text, encoding="utf-8")
-    (staging / "queries.html").write_text(html, encoding="utf-8")
+    (staging / "queries.html").write_text(without_c1(html), encoding="utf-8")
     return len(queries) + 1

@@ -15,14 +15,25 @@ from .errors import ConfigError
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FRAGMENT_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# The bidirectional formatting characters (ALM, LRM, RLM, LRE, RLE, PDF, LRO, RLO, LRI,
+# RLI, FSI, PDI): invisible, they make an address display differently from where it leads
+# ("…/\u202egnp.exe" shows as "…/exe.png"). RFC 3987 §4.1 forbids them in IRIs.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 # RFC 3987 forbids these anywhere in an IRI; rdflib does not check the control characters.
-_BAD_IRI_CHARS = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f-\x9f\ufffe\uffff]')
+_BAD_IRI_CHARS = re.compile(f'[\\x00-\\x20<>"{{}}|\\\\^`\\x7f-\\x9f\\ufffe\\uffff{BIDI_CONTROLS}]')
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def is_valid_iri(value: str) -> bool:
     """True if *value* is an absolute IRI with no characters IRIs forbid."""
     return bool(_SCHEME_RE.match(value)) and not _BAD_IRI_CHARS.search(value)
+
+
+def bidi_control(value: str) -> str | None:
+    """The first bidirectional formatting character in *value*, if any (refused in IRIs)."""
+    found = _BIDI.search(value)
+    return found.group() if found else None
 
 
 def check_iri(value: str) -> URIRef:

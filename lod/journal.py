@@ -32,10 +32,14 @@ Guarantees.
 - Problems that could make the apply fail half-way are refused before the commit point:
   a path outside OUT (absolute, ``..``, through a symbolic link), a target that is a
   folder, a path through a file of the current site.
-- Readers of OUT see the files change one by one during the apply (0.1–0.2 s for 2,000
-  files on the 2-core benchmark machine, benchmarks/journal_bench.py): each file is whole
-  (old or new), but the site as a whole is mixed until the apply ends. This is the price
-  of not rewriting the whole tree.
+- Readers of OUT on disk see the files change one by one during the apply (0.1–0.2 s for
+  2,000 files on the 2-core benchmark machine, benchmarks/journal_bench.py): each file is
+  whole (old or new), but the site as a whole is mixed until the apply ends, and after a
+  kill in that window until the next build (or ``lod serve``) rolls it forward. This is the
+  price of not rewriting the whole tree. ``lod serve`` never serves that mix: it holds a
+  ``Watch`` on OUT, which rolls a committed transaction forward at start-up and before
+  each request that finds one, so a response is never read from a half-applied site
+  (a static web server serving the folder has no such check; SECURITY.md).
 
 Durability. The journal and the rename that commits it are fsynced, so a committed
 transaction stays committed across a power loss. The data files are written, not fsynced,
@@ -50,7 +54,10 @@ them in order; others were not checked).
 Not covered: two processes publishing into the same OUT at once (a build must hold the
 output, as the full build already assumes; ``recover`` removes any uncommitted staging,
 another live process's included); a file replaced by a folder or the reverse
-in one transaction (refused: delete in one transaction, write in the next).
+in one transaction (refused: delete in one transaction, write in the next); a reader's
+``roll_forward`` still applying a journal when a later build commits and applies the next
+one (it could repeat a deletion over the newer file; the window is the reader's apply,
+well under the time a build takes to stage).
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ import json
 import os
 import shutil
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -266,7 +274,10 @@ class Transaction:
         self.state = "committed"
         _step("committed")
         try:
-            _fsync_dir(self.staging)
+            try:
+                _fsync_dir(self.staging)
+            except FileNotFoundError:
+                pass  # lod serve saw the journal and applied it all already (roll_forward)
             _apply(self.parent, self.staging)
         except OSError as exc:
             raise BuildError(f"the new version of {self.out.name}/ was committed but could not be applied: "
@@ -364,12 +375,86 @@ def recover(out: Path | str) -> bool:
     return rolled
 
 
+def roll_forward(out: Path | str) -> bool:
+    """Finish every committed transaction on *out*, leaving uncommitted staging alone.
+
+    For readers of the site (``lod serve``): unlike ``recover`` it never removes a staging
+    folder that is not committed yet (a build may be writing it), so it can run while a
+    build runs. If the build is itself applying the journal, both apply it: every step is
+    repeatable and either may do it first. Return whether a transaction was rolled forward.
+    Raise BuildError if one cannot be (a reader that may not write the site, an unreadable
+    journal): the site may then be mixed, and must not be served.
+    """
+    out = Path(out).absolute()
+    if not out.is_dir() or out.is_symlink():
+        return False  # nothing to roll forward onto; the next build's recover decides
+    rolled = False
+    for staging in _stagings(out):
+        if os.path.isfile(staging / JOURNAL):
+            try:
+                _apply(out.parent, staging)
+            except OSError as exc:
+                raise BuildError(f"an update of {out} was committed but is not fully applied, and it cannot "
+                                 f"be finished here: {exc.strerror or exc} ({exc.filename}). Run 'lod build' "
+                                 "(as a user who may write the site) to finish it.") from None
+            rolled = True
+    return rolled
+
+
+def _stagings(out: Path) -> list[Path]:
+    prefix = staging_prefix(out)
+    try:
+        names = os.listdir(out.parent)
+    except FileNotFoundError:
+        return []
+    return [out.parent / name for name in sorted(names)
+            if name.startswith(prefix) and name[len(prefix):].isdigit()]
+
+
+class Watch:
+    """Rolls a committed transaction on *out* forward before the site is read, cheaply enough
+    to call before every request (``lod serve``).
+
+    ``settle`` lists OUT's parent only when its modification time changed (or changed in
+    the last second, which a coarse file clock could hide), and otherwise costs one
+    ``stat`` plus one per staging folder present, usually none.
+    """
+
+    RACY_NS = 1_000_000_000
+
+    def __init__(self, out: Path | str) -> None:
+        self.out = Path(out).absolute()
+        self._parent = os.fspath(self.out.parent)
+        self._mtime: int | None = None
+        self._stagings: list[Path] = []
+
+    def settle(self) -> bool:
+        """Roll forward a committed transaction if there is one; return whether one was.
+
+        Raises BuildError (see ``roll_forward``) if one is committed and cannot be applied here.
+        """
+        try:
+            mtime = os.stat(self._parent).st_mtime_ns
+        except FileNotFoundError:
+            return False
+        if mtime != self._mtime or time.time_ns() - mtime < self.RACY_NS:
+            self._mtime = mtime
+            self._stagings = _stagings(self.out)
+        if not any(os.path.isfile(staging / JOURNAL) for staging in self._stagings):
+            return False
+        rolled = roll_forward(self.out)
+        self._mtime = None  # list again next time: the staging folders are gone
+        return rolled
+
+
 # ---------------------------------------------------------------- apply
 
 def _apply(parent: Path, staging: Path) -> None:
     """Apply the committed journal in *staging*; every step may be repeated."""
     try:
         entries = json.loads((staging / JOURNAL).read_bytes())
+    except FileNotFoundError:
+        return  # another process (a build, lod serve) finished applying it meanwhile
     except (OSError, ValueError) as exc:
         raise BuildError(f"the transaction journal {staging / JOURNAL} cannot be read ({exc}); "
                          f"remove {staging} and run a full build.") from None
@@ -396,12 +481,18 @@ def _apply(parent: Path, staging: Path) -> None:
             _step("deleted " + target)
             continue
         src = os.path.join(data, str(op[2]))
-        try:
-            os.replace(src, dst)
-        except FileNotFoundError:
-            if os.path.lexists(src):  # else: moved before a kill
-                os.makedirs(os.path.dirname(dst), exist_ok=True)  # a new folder (or one pruned before a kill)
+        for attempt in range(100):
+            try:
                 os.replace(src, dst)
+                break
+            except FileNotFoundError:
+                if not os.path.lexists(src):
+                    break  # moved before a kill, or by another process applying the same journal
+                if attempt == 99:
+                    raise
+                # A new folder, or one pruned before a kill, or pruned just now by another
+                # process applying the same journal's deletions (lod serve and a build).
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
         _step("moved " + target)
     try:
         os.unlink(staging / JOURNAL)

@@ -45,9 +45,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ConfigError, LodError, QueryError
+from .errors import BuildError, ConfigError, LodError, QueryError, visible
 from .formats import FORMATS, HTML, RDF_FORMATS, TURTLE, Format, Site, by_suffix
 from .iri import KIND_PATHS, normalise_base_url
+from .journal import Watch
 from .negotiate import choose_format, prefers_html
 from .serialize import sorted_triples
 from .sparql import Endpoint
@@ -172,11 +173,11 @@ def error_response(request: Request, problem: Problem, site: SiteInfo | None = N
     if prefers_html(request.headers.get("accept")):
         base = site.base_path if site else "/"
         body = _ENV.from_string(ERROR_TEMPLATE).render(
-            status=status, title=title, detail=problem.detail, suggestions=problem.suggestions, base=base,
+            status=status, title=title, detail=visible(problem.detail), suggestions=problem.suggestions, base=base,
             kinds=sorted(set(KIND_PATHS.values())), site_title=site.title if site else "").encode("utf-8")
         headers["Content-Type"] = HTML.content_type
     else:
-        error: dict[str, Any] = {"status": status, "title": title, "detail": problem.detail}
+        error: dict[str, Any] = {"status": status, "title": title, "detail": visible(problem.detail)}
         if problem.suggestions:
             error["suggestions"] = list(problem.suggestions)
         body = (json.dumps({"error": error}, ensure_ascii=False) + "\n").encode("utf-8")
@@ -427,10 +428,20 @@ class Server:
         self.site = site
         self.static = StaticSite(site)
         self.endpoint = endpoint
+        # A build killed while applying its journal leaves the site mixed: finish it now,
+        # and before any request that finds one (issue 13.3). Raises if it cannot.
+        self.journal = Watch(site.root)
+        self.journal.settle()
 
     async def dispatch(self, request: Request) -> Response:
         """Answer one request; every exception becomes the one error shape here."""
         try:
+            try:
+                self.journal.settle()  # never read a half-applied site
+            except BuildError as exc:  # logged in full; the client is not told the server's paths
+                log.error("%s", exc)
+                raise HTTPException(503, "the site is being updated; try again in a moment.",
+                                    headers={"Retry-After": "5"}) from None
             return await self._dispatch(request)
         except _Redirect as r:
             return Response(status_code=308, headers={"Location": r.location})

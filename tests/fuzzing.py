@@ -65,7 +65,8 @@ IRIS = ["http://a/b", "https://example.org/page?q=1#f", "https://exämple.org/ü
         "http://127.0.0.1/", "http://", "https://a/b c", "https://a/b\tc", "javascript:alert(1)",
         "file:///etc/passwd", "http://a/<b>", 'http://a/"x"', "http://a/{x}", "http://a/\u0085", "http://a/\u3000",
         "https://a/%00", "https://a/%zz", "mailto:a@b", "urn:x", "http://a/" + "x" * 5000, "//a/b", "http:a",
-        "https://a/b>c <d> e", "https://doi.org/10.1/x"]
+        "https://a/b>c <d> e", "https://doi.org/10.1/x", "http://evil.example/\u202egnp.exe", "http://a/\u2066x\u2069",
+        "http://a/\u200fx"]
 
 
 @functools.cache
@@ -338,3 +339,76 @@ _SCRATCH_ROOT = "/dev/shm" if Path("/dev/shm").is_dir() and os.access("/dev/shm"
 def scratch() -> Iterator[tuple[Path, Path]]:
     with tempfile.TemporaryDirectory(prefix="lod-fuzz-", dir=_SCRATCH_ROOT) as tmp:
         yield Path(tmp) / "data", Path(tmp) / "site"
+
+
+# ---------------------------------------------------------------- many items
+
+@dataclass
+class ManyItems:
+    """A data folder of many records with long lists, and what a build of it must publish."""
+
+    files: dict[str, str]
+    keywords: dict[str, int]  # talk id → how many distinct keywords it has
+    speakers: dict[str, int]  # talk id → how many speakers
+    people: int
+
+
+@st.composite
+def many_items(draw: st.DrawFn, talks: int, keywords: int, people: int, big: int = 0) -> ManyItems:
+    """Up to *talks* talks with up to *keywords* keywords and 20 speakers each, and up to
+    *people* people; the first talk has up to *big* keywords and every person as a speaker.
+    The people are in a file of their own or with the talks, written in block or flow style."""
+    n_people = draw(st.integers(1, people))
+    n_talks = draw(st.integers(1, talks))
+    kw = {f"t{i}": draw(st.integers(0, keywords)) for i in range(n_talks)}
+    sp = {f"t{i}": draw(st.integers(1, min(n_people, 20))) for i in range(n_talks)}
+    if big:
+        kw["t0"], sp["t0"] = draw(st.integers(0, big)), n_people
+    head = "sources:\n  - {id: s, document: x.txt, taken: 2024-01-01}\n"
+    flow = draw(st.booleans())
+    if flow:
+        people_text = "people:\n" + "".join(f"  - {{id: p{j}, name: P{j}, sources: [s]}}\n" for j in range(n_people))
+        talk_text = "talks:\n" + "".join(
+            f"  - {{id: {t}, title: T, sources: [s], speakers: [{', '.join(f'p{j}' for j in range(sp[t]))}], "
+            f"keywords: [{', '.join(f'k{t}-{j}' for j in range(kw[t]))}]}}\n" for t in kw)
+    else:
+        people_text = "people:\n" + "".join(f"  - id: p{j}\n    name: P{j}\n    sources: [s]\n" for j in range(n_people))
+        talk_text = "talks:\n" + "".join(
+            f"  - id: {t}\n    title: T\n    sources: [s]\n    speakers:\n"
+            + "".join(f"      - p{j}\n" for j in range(sp[t]))
+            + ("    keywords:\n" + "".join(f"      - k{t}-{j}\n" for j in range(kw[t])) if kw[t] else "")
+            for t in kw)
+    if draw(st.booleans()):
+        files = {"people.yaml": head + people_text, "talks.yaml": talk_text}
+    else:
+        files = {"all.yaml": head + people_text + talk_text}
+    return ManyItems(files, kw, sp, n_people)
+
+
+SCHEMA = "http://schema.org/"
+
+
+def check_many_items(data: Path, out: Path, outcome: Outcome, case: ManyItems) -> str:
+    """Built with every talk, keyword, speaker and person; or refused with a located message
+    naming a file and the node limit. Never a build that lost some of them."""
+    result = check_outcome(data, out, outcome)
+    if result == "refused":
+        assert "YAML nodes, the limit for a file of its length" in outcome.stderr, outcome.stderr[:2000]
+        assert any(f"{data / name}: the file expands to more than" in outcome.stderr for name in case.files)
+        return result
+    keywords: dict[str, int] = {}
+    speakers: dict[str, int] = {}
+    people = set()
+    talk = DEFAULT_BASE_URL + "talk/"
+    for t in ox.parse(path=str(out / "dump.nt"), format=ox.RdfFormat.N_TRIPLES):
+        s, p = t.subject.value, t.predicate.value
+        if s.startswith(talk) and p == SCHEMA + "keywords":
+            keywords[s[len(talk):]] = keywords.get(s[len(talk):], 0) + 1
+        elif s.startswith(talk) and p == SCHEMA + "performer":
+            speakers[s[len(talk):]] = speakers.get(s[len(talk):], 0) + 1
+        elif p == SCHEMA + "name" and s.startswith(DEFAULT_BASE_URL + "person/"):
+            people.add(s)
+    assert keywords == {t: n for t, n in case.keywords.items() if n}, "every keyword of every talk is published"
+    assert speakers == case.speakers, "every speaker of every talk is published"
+    assert len(people) == case.people
+    return result

@@ -9,15 +9,19 @@ seeds, one process each), so CI runs are reproducible; any failure found is kept
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
-from .fuzzing import ALIAS_BOMB, check_outcome, dataset, run_cli, scratch, to_yaml, write_folder, yaml_text
+from .fuzzing import (ALIAS_BOMB, ManyItems, check_many_items, check_outcome, dataset, many_items, run_cli, scratch,
+                      to_yaml, write_folder, yaml_text)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fuzz"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -135,3 +139,39 @@ def test_fuzz_huge_inputs_build_or_are_refused_with_the_limit(name: str, text: s
         assert result == ("built" if expected == "built" else "refused"), (name, outcome.stderr[:500])
         if expected != "built":
             assert expected in outcome.stderr, (name, outcome.stderr[:500])
+
+
+# ---------------------------------------------------------------- many items (issue 13.2)
+
+def many_items_case(case: ManyItems, budget: int | None) -> str:
+    """Build *case*, with the node budget cut to *budget* nodes per file (None: the real one)."""
+    limits = ({"MAX_NODES": budget, "NODES_PER_CHAR": 0} if budget is not None else {})
+    with scratch() as (data, out), contextlib.ExitStack() as stack:
+        for name, value in limits.items():
+            for module in ("lod.fields", "lod.load"):
+                stack.enter_context(mock.patch(f"{module}.{name}", value))
+        write_folder(data, dict(case.files))
+        return check_many_items(data, out, run_cli(data, out, full=False), case)
+
+
+MANY: dict[str, int] = {"built": 0, "refused": 0}
+
+
+@fuzz_settings(25)
+@given(many_items(talks=30, keywords=60, people=20), st.one_of(st.none(), st.integers(20, 3_000)))
+def test_fuzz_many_items_build_whole_or_fail_naming_the_file_and_limit(case: ManyItems, budget: int | None) -> None:
+    # Before issue 13.2 was fixed a budget that was hit dropped the rest of the file and built.
+    MANY[many_items_case(case, budget)] += 1
+
+
+def test_fuzz_many_items_reached_both_outcomes() -> None:
+    if sum(MANY.values()):
+        print(f"many-items cases: {MANY}")
+        assert MANY["built"] > 0 and MANY["refused"] > 0, MANY
+
+
+@pytest.mark.heavy
+@fuzz_settings(6)
+@given(many_items(talks=5_000, keywords=30, people=100_000, big=1_000_000))
+def test_fuzz_heavy_many_items_build_whole(case: ManyItems) -> None:
+    assert many_items_case(case, None) == "built"

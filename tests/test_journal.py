@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 import lod.journal
@@ -478,3 +480,135 @@ def test_recover_drops_a_committed_transaction_when_out_was_removed(out: Path,
     shutil.rmtree(out)
     assert recover(out) is False
     assert beside(out) == {".site.lod-state": None, ".site.lod-state/state.json": b'{"v": 1}'}
+
+
+# ---------------------------------------------------------------- readers never see a mix (issue 13.3)
+
+PAGES = 300
+SIGKILLER = """
+import os, signal, sys
+from pathlib import Path
+import lod.journal
+k = int(sys.argv[2])
+count = iter(range(10**9))
+lod.journal._step = lambda label: os.kill(os.getpid(), signal.SIGKILL) if next(count) == k else None
+with lod.journal.begin(Path(sys.argv[1])) as txn:
+    for i in range(%d):
+        txn.write(f"talk/t{i}.html", b"v2 " + str(i).encode())
+    txn.commit()
+""" % PAGES
+
+
+def served_site(tmp_path: Path) -> Path:
+    """A site `lod serve` accepts (marker, dump) of PAGES talk pages, all of version 1."""
+    site = tmp_path / "pub" / "site"
+    (site / "talk").mkdir(parents=True)
+    (site / ".lod-site.json").write_text('{"base_url": "http://example.org/", "generator": "lod"}')
+    (site / "dump.nt").write_bytes(b"")
+    for i in range(PAGES):
+        (site / f"talk/t{i}.html").write_bytes(b"v1 " + str(i).encode())
+    return site
+
+
+def sigkill_mid_apply(site: Path) -> None:
+    """Publish version 2 of every page and SIGKILL the publisher half-way through the apply."""
+    done = subprocess.run([sys.executable, "-c", SIGKILLER, str(site), str(2 + PAGES // 2)], cwd=REPO)
+    assert done.returncode == -9
+    versions = [(site / f"talk/t{i}.html").read_bytes()[:2] for i in range(PAGES)]
+    # On disk the site is mixed (151 new, 149 old): what a static web server would serve.
+    assert versions.count(b"v2") == PAGES // 2 + 1 and versions.count(b"v1") == PAGES // 2 - 1
+
+
+def get(app: object, paths: list[str]) -> list[httpx.Response]:
+    """GET each path from the ASGI *app* (without its lifespan: the SPARQL workers are not started)."""
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://example.org") as client:
+            return [await client.get(path, headers={"Accept": "application/json"}) for path in paths]
+    return asyncio.run(run())
+
+
+def pages_served(app: object) -> set[bytes]:
+    return {r.content[:2] for r in get(app, [f"/talk/t{i}.html" for i in range(PAGES)])}
+
+
+def test_serve_started_after_a_sigkill_mid_apply_serves_only_the_new_site(tmp_path: Path) -> None:
+    from lod.serve import create_app
+
+    site = served_site(tmp_path)
+    sigkill_mid_apply(site)
+    assert pages_served(create_app(site)) == {b"v2"}
+    assert not [p for p in site.parent.iterdir() if p.name.startswith(".site.txn-")]
+
+
+def test_serve_running_during_a_sigkill_mid_apply_serves_only_the_new_site(tmp_path: Path) -> None:
+    from lod.serve import create_app
+
+    site = served_site(tmp_path)
+    app = create_app(site)
+    assert pages_served(app) == {b"v1"}
+    sigkill_mid_apply(site)
+    assert pages_served(app) == {b"v2"}
+
+
+def test_serve_that_cannot_finish_a_committed_update_answers_503(tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    from lod.serve import create_app
+
+    site = served_site(tmp_path)
+    app = create_app(site)
+    sigkill_mid_apply(site)
+    last = site / f"talk/t{PAGES - 1}.html"  # not moved yet: make its move impossible
+    last.unlink()
+    (last / "x").mkdir(parents=True)
+    response, = get(app, ["/talk/t0.html"])
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["error"]["detail"] == "the site is being updated; try again in a moment."
+    logged = caplog.records[-1].getMessage()
+    assert logged.startswith(f"an update of {site} was committed but is not fully applied, and it cannot be "
+                             "finished here: ")
+    assert logged.endswith("Run 'lod build' (as a user who may write the site) to finish it.")
+
+
+def test_roll_forward_leaves_a_live_builds_uncommitted_staging_alone(out: Path) -> None:
+    txn = begin(out)
+    change(txn)
+    assert lod.journal.roll_forward(out) is False
+    assert txn.staging.is_dir()
+    txn.commit()
+    assert beside(out) == expected(out)
+
+
+def test_two_processes_applying_the_same_journal_both_finish_it(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The build applies its journal while lod serve, having seen it, applies it too: the
+    # serve's roll-forward runs to completion inside one of the build's steps.
+    for k in range(12):
+        out = fresh(tmp_path, f"both{k}")
+        count = iter(range(10**9))
+
+        def step(label: str, k: int = k, site: Path = out) -> None:
+            if next(count) == k:
+                monkeypatch.setattr(lod.journal, "_step", lod.journal._no_step)
+                lod.journal.roll_forward(site)
+
+        monkeypatch.setattr(lod.journal, "_step", step)
+        with begin(out) as txn:
+            change(txn)
+            txn.commit()
+        assert beside(out) == expected(out), k
+
+
+def test_serve_refuses_to_start_on_a_committed_update_it_cannot_finish(tmp_path: Path) -> None:
+    from lod.serve import create_app
+
+    site = served_site(tmp_path)
+    sigkill_mid_apply(site)
+    last = site / f"talk/t{PAGES - 1}.html"
+    last.unlink()
+    (last / "x").mkdir(parents=True)
+    with pytest.raises(BuildError, match=r"^an update of .* was committed but is not fully applied, and it cannot be "
+                                         r"finished here: .* Run 'lod build' \(as a user who may write the site\) "
+                                         r"to finish it\.$"):
+        create_app(site)

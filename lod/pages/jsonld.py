@@ -218,11 +218,19 @@ class JsonLdBuilder:
         return self.resource(owner, extra)
 
 
+# Characters JSON may hold raw but a <script> element may not: the C1 controls are an
+# HTML parse error, U+2028/U+2029 end a line in pre-2019 JavaScript. Written as JSON escapes,
+# the value parses back exactly.
+_SCRIPT_UNSAFE = re.compile("[\x80-\x9f\u2028\u2029]")
+
+
 def script_json(data: Any) -> Markup:
     """JSON for a ``<script>`` element: ``<``, ``>`` and ``&`` escaped so no value can end the element
-    or open a comment."""
+    or open a comment, and the characters of ``_SCRIPT_UNSAFE`` as ``\\uXXXX``."""
     text = dumps_indented(data)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    if _SCRIPT_UNSAFE.search(text):
+        text = _SCRIPT_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
     return Markup(text)
 
 

@@ -7,6 +7,7 @@ wrote, escaping every value explicitly with ``markupsafe.escape`` as autoescapin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,4 +99,15 @@ def page_html(ctx: Mapping[str, Any], main: str, jsonld: str) -> str:
         lic = escape(site.license)
         parts += [' · data licence: <a href="', lic, '" rel="license">', lic, "</a>"]
     parts += [' · <a href="', root, '#data">all the data</a></p>\n</footer>\n</body>\n</html>\n']
-    return "".join(parts)
+    return without_c1("".join(parts))
+
+
+# The C1 controls (U+0080–U+009F, NEL among them) are a parse error anywhere in HTML, and
+# HTML has no way to write them: a character reference &#133; means "…" (Windows-1252).
+# The embedded JSON-LD has them as escapes already (script_json); the dumps keep them.
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def without_c1(html: str) -> str:
+    """*html* with each C1 control character shown as U+FFFD, the replacement character."""
+    return _C1.sub("\ufffd", html) if _C1.search(html) else html
