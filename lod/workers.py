@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import platform
+import re
 import struct
 import sys
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import pyoxigraph as ox
 from starlette.exceptions import HTTPException
 
 from .errors import ConfigError, LodError, QueryError
-from .formats import RDF_FORMATS, Format
+from .formats import SERVED_RDF_FORMATS, Format
 from .negotiate import Offer, choose
 from .querycheck import check_query, syntax_error
 
@@ -43,9 +44,10 @@ class Limits:
     timeout: float = 10.0  # wall-clock seconds per query, then the worker is killed
     row_cap: int = 10_000  # rows (SELECT) or triples (CONSTRUCT/DESCRIBE) per answer
     max_body: int = 100_000  # bytes of a POST body
-    workers: int = 2  # query worker processes
+    workers: int = 2  # query worker processes for queries of any length
     max_concurrent: int = 8  # queries admitted at once (running or waiting for a worker)
-    retry_after: int = 2  # seconds, sent with 503 when saturated
+    retry_after: int = 2  # seconds, sent with 429 when saturated
+    express: float = 0.5  # seconds a query may run on the express worker (0: no express worker)
     memory_mb: int = 2048  # address-space limit of a worker; 0 for none
     start_timeout: float = 120.0  # seconds a new worker may take to load the dump
 
@@ -53,6 +55,8 @@ class Limits:
         if self.timeout <= 0 or self.row_cap < 1 or self.max_body < 1 or self.workers < 1 \
                 or self.max_concurrent < 1:
             raise ConfigError("the query timeout, row cap, body size, workers and concurrency must all be positive.")
+        if self.express < 0:
+            raise ConfigError("the express worker's time budget cannot be negative.")
 
 
 # ---------------------------------------------------------------- result formats
@@ -80,8 +84,8 @@ RESULT_FORMATS: tuple[ResultFormat, ...] = (
 )
 # CONSTRUCT/DESCRIBE answers come in the registry's RDF formats that pyoxigraph writes.
 OX_RDF: dict[str, ox.RdfFormat] = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
-                                   "jsonld": ox.RdfFormat.JSON_LD}
-GRAPH_FORMATS: tuple[Format, ...] = tuple(f for f in RDF_FORMATS if f.name in OX_RDF)
+                                   "jsonld": ox.RdfFormat.JSON_LD, "rdfxml": ox.RdfFormat.RDF_XML}
+GRAPH_FORMATS: tuple[Format, ...] = tuple(f for f in SERVED_RDF_FORMATS if f.name in OX_RDF)
 GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
 
 
@@ -143,14 +147,67 @@ def _out(data: bytes | None) -> bytes:
     return data
 
 
-def evaluate(store: ox.Store, text: str, form: str, row_cap: int, base_iri: str | None = None) -> bytes:
+_UNKNOWN_FUNCTION = re.compile(r"^The custom function <([^<>]*)> is not supported$")
+MAX_UNKNOWN_FUNCTIONS = 32
+
+
+def _unbound(*_args: object) -> None:
+    """An extension function the engine does not know: an expression error (SPARQL 1.1 §17.3)."""
+    return None
+
+
+def _query(store: ox.Store, text: str, base_iri: str | None, dataset: Dataset) -> Any:
+    # Oxigraph refuses a function IRI it does not know; SPARQL makes it an expression error
+    # (the FILTER drops the row, BIND leaves the variable unbound). Each unknown IRI the engine
+    # names is mapped to a function without a value and the query runs again.
+    unknown: dict[ox.NamedNode, Any] = {}
+    while True:
+        try:
+            return store.query(text, base_iri=base_iri, default_graph=dataset.default_graph,
+                               named_graphs=dataset.named_graphs, custom_functions=unknown or None)
+        except RuntimeError as exc:
+            m = _UNKNOWN_FUNCTION.match(str(exc))
+            if m is None or len(unknown) >= MAX_UNKNOWN_FUNCTIONS:
+                raise
+            unknown[ox.NamedNode(m.group(1))] = _unbound
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The RDF dataset a query runs over: the store's one graph as default graph, named graph, or both.
+
+    The store holds the site's triples in the named graph *graph* (the IRI of the VoID and
+    ``lod push``). With no dataset in the request it is the default graph and there are no
+    named graphs, as before; ``default-graph-uri`` / ``named-graph-uri`` naming it select it
+    as the default graph and/or a named graph (SPARQL 1.1 Protocol §2.1.4).
+    """
+
+    graph: str | None
+    default: bool = True
+    named: bool = False
+
+    @property
+    def default_graph(self) -> Any:
+        if self.graph is None:
+            return None
+        return ox.NamedNode(self.graph) if self.default else []
+
+    @property
+    def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode] | None:
+        if self.graph is None:
+            return None
+        return [ox.NamedNode(self.graph)] if self.named else []
+
+
+def evaluate(store: ox.Store, text: str, form: str, row_cap: int, base_iri: str | None = None,
+             dataset: Dataset | None = None) -> bytes:
     """Run a checked query; return the answer as TSV (SELECT), JSON (ASK) or N-Triples (graphs).
 
     These are the lossless line-based forms the cap can count; ``convert`` turns them
     into what the client asked for. Raises QueryError 422 past the row cap.
     """
     try:
-        result = store.query(text, base_iri=base_iri)
+        result = _query(store, text, base_iri, dataset or Dataset(None))
         if isinstance(result, ox.QueryBoolean):
             return _out(result.serialize(format=ox.QueryResultsFormat.JSON))
         sink = _LineCounter(row_cap + (0 if form in GRAPH_FORMS else 1))  # + the TSV header line
@@ -176,7 +233,7 @@ def convert(form: str, raw: bytes, target: ResultFormat | Format, prefixes: dict
             return raw
         triples = ox.parse(raw, ox.RdfFormat.N_TRIPLES)
         used = None
-        if fmt == ox.RdfFormat.TURTLE and prefixes:
+        if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) and prefixes:
             # pyoxigraph declares every prefix it is given; declare only those the answer uses.
             used = {p: ns for p, ns in prefixes.items() if f"<{ns}".encode() in raw}
         return _out(ox.serialize(triples, format=fmt, prefixes=used))
@@ -263,14 +320,20 @@ def _read_exact(inp: Any, n: int) -> bytes:
     return data
 
 
-def handle_task(store: ox.Store | None, task: dict[str, Any], row_cap: int, base_iri: str | None) -> tuple[dict[str, Any], bytes]:
-    """One task in a worker: ``check`` (the query form) or ``run`` (form, content type, answer)."""
+def handle_task(store: ox.Store | None, task: dict[str, Any], row_cap: int, base_iri: str | None,
+                graph: str | None = None) -> tuple[dict[str, Any], bytes]:
+    """One task in a worker: ``check`` (the query form), ``run`` (form, content type, answer) or
+    ``raw`` (form and ``evaluate``'s lossless answer, for ``lod query``)."""
     try:
         form = check_query(task["query"])
         if task["op"] == "check" or store is None:
             return {"ok": True, "form": form}, b""
+        dataset = Dataset(graph, default=task.get("default", True), named=task.get("named", False))
+        cap = int(task.get("row_cap", row_cap))
+        if task["op"] == "raw":
+            return {"ok": True, "form": form}, evaluate(store, task["query"], form, cap, base_iri, dataset)
         target = negotiate_result(form, task.get("accept"))
-        raw = evaluate(store, task["query"], form, row_cap, base_iri)
+        raw = evaluate(store, task["query"], form, cap, base_iri, dataset)
         body = convert(form, raw, target, task.get("prefixes"))
         return {"ok": True, "form": form, "content_type": target.content_type}, body
     except QueryError as exc:
@@ -287,6 +350,7 @@ def worker_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base", default=None)
     ap.add_argument("--row-cap", type=int, default=Limits.row_cap)
     ap.add_argument("--memory-mb", type=int, default=0)
+    ap.add_argument("--graph", default=None)
     args = ap.parse_args(argv)
     # Frames go to the real stdout; anything a library prints goes to stderr instead.
     out = os.fdopen(os.dup(1), "wb")
@@ -297,7 +361,9 @@ def worker_main(argv: list[str] | None = None) -> int:
     store = None
     if args.dump:
         store = ox.Store()
-        store.bulk_load(path=args.dump, format=ox.RdfFormat.N_TRIPLES)
+        # Into the named graph the site's VoID names, so that a request naming it finds it.
+        store.bulk_load(path=args.dump, format=ox.RdfFormat.N_TRIPLES,
+                        to_graph=ox.NamedNode(args.graph) if args.graph else None)
     if args.memory_mb:
         # After loading: a query that needs more memory makes the worker die, not the machine swap.
         limit = args.memory_mb * 1024 * 1024
@@ -311,7 +377,7 @@ def worker_main(argv: list[str] | None = None) -> int:
         except EOFError:
             return 0
         try:
-            header, body = handle_task(store, task, args.row_cap, args.base)
+            header, body = handle_task(store, task, args.row_cap, args.base, args.graph)
         except MemoryError:
             header, body = {"ok": False, "status": 503, "message": "the query needed more memory than a "
                                                                    "query worker may use; narrow it."}, b""
@@ -321,9 +387,10 @@ def worker_main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------- worker pool
 
 class _Worker:
-    def __init__(self, proc: asyncio.subprocess.Process, generation: int) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, generation: int, express: bool) -> None:
         self.proc = proc
         self.generation = generation
+        self.express = express
 
     async def call(self, task: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -348,21 +415,52 @@ async def _read_reply(stream: asyncio.StreamReader) -> tuple[dict[str, Any], byt
     return header, body
 
 
-class WorkerPool:
-    """A few worker processes; a query that overruns the timeout has its worker killed and replaced."""
+class _Overran(Exception):
+    """A query used up the express worker's budget; it goes on to a general worker."""
 
-    def __init__(self, dump: Path | None, base_iri: str | None, limits: Limits) -> None:
+
+def too_busy(limits: Limits, detail: str) -> HTTPException:
+    """429 Too Many Requests with Retry-After: overload is the client's to wait out, never a 5xx."""
+    return HTTPException(429, f"{detail}; try again in {limits.retry_after} s.",
+                         headers={"Retry-After": str(limits.retry_after)})
+
+
+class WorkerPool:
+    """Worker processes: ``workers`` general ones and one express worker for short queries.
+
+    A query runs on an idle general worker; when every general worker is busy (runaway
+    queries, say), it runs on the express worker, which gives it ``limits.express``
+    seconds: a query still running then has the express worker killed and replaced, and
+    waits for a general worker like any other. So a small query is answered at once while
+    long ones run (issue 13.6). A query over the timeout has its worker killed and replaced.
+
+    When ``OUT/dump.nt`` changes (``lod build``), a new generation of workers loads it in
+    the background while the old one keeps answering; then the pool switches to the new
+    generation at once and retires the old workers as their queries finish.
+    """
+
+    def __init__(self, dump: Path | None, base_iri: str | None, limits: Limits, graph: str | None = None) -> None:
         self.dump = dump
         self.base_iri = base_iri
+        self.graph = graph
         self.limits = limits
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._idle: list[_Worker] = []
+        self._freed = asyncio.Condition()
         self._all: set[_Worker] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending = 0
         self._generation = 0
         self._dump_key = self._stat_dump()
+        self._switching = False
+        self._retry_switch_at = 0.0
         self._closed = False
         self.network_denied: bool | None = None
+        self.switches = 0  # generations loaded since start (tests and logs)
+
+    @property
+    def express(self) -> bool:
+        """Whether the pool keeps an express worker (an embedded store and a budget > 0)."""
+        return self.limits.express > 0 and self.dump is not None
 
     def _stat_dump(self) -> tuple[int, int, int] | None:
         if self.dump is None:
@@ -377,16 +475,18 @@ class WorkerPool:
             cmd += ["--dump", str(self.dump)]
         if self.base_iri:
             cmd += ["--base", self.base_iri]
+        if self.graph:
+            cmd += ["--graph", self.graph]
         return cmd
 
-    async def _spawn(self) -> _Worker:
+    async def _spawn(self, express: bool, generation: int | None = None) -> _Worker:
         env = dict(os.environ)
         # The worker imports this package from wherever the server found it.
         package_parent = str(Path(__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
         proc = await asyncio.create_subprocess_exec(*self._command(), stdin=asyncio.subprocess.PIPE,
                                                     stdout=asyncio.subprocess.PIPE, env=env)
-        worker = _Worker(proc, self._generation)
+        worker = _Worker(proc, self._generation if generation is None else generation, express)
         self._all.add(worker)
         try:
             assert proc.stdout is not None
@@ -399,11 +499,13 @@ class WorkerPool:
         self.network_denied = bool(header.get("network_denied"))
         return worker
 
+    def _lanes(self) -> list[bool]:
+        return [False] * self.limits.workers + ([True] if self.express else [])
+
     async def start(self) -> None:
         """Start the workers and wait until each has loaded the dump."""
-        workers = await asyncio.gather(*(self._spawn() for _ in range(self.limits.workers)))
-        for w in workers:
-            self._idle.put_nowait(w)
+        workers = await asyncio.gather(*(self._spawn(express) for express in self._lanes()))
+        self._idle.extend(workers)
         if not self.network_denied:
             log.warning("query workers could not install the network filter; SERVICE and friends are refused "
                         "by the query check only")
@@ -415,75 +517,143 @@ class WorkerPool:
             t.cancel()
         await asyncio.gather(*(w.kill() for w in list(self._all)), return_exceptions=True)
         self._all.clear()
+        self._idle.clear()
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _release(self, worker: _Worker) -> None:
+        """Give a worker back: to the idle list if it is current, else retire it."""
+        if worker.generation != self._generation or worker.proc.returncode is not None:
+            self._all.discard(worker)
+            self._background(worker.kill())
+            return
+        async with self._freed:
+            self._idle.append(worker)
+            self._freed.notify_all()
 
     def _replace(self, worker: _Worker) -> None:
-        """Kill *worker* and start another in the background."""
+        """Kill *worker* and start another of the same lane in the background."""
         self._all.discard(worker)
 
         async def replace() -> None:
             await worker.kill()
-            if self._closed:
-                return
+            if self._closed or worker.generation != self._generation:
+                return  # a switch brings its own workers
             try:
-                fresh = await self._spawn()
+                fresh = await self._spawn(worker.express)
             except LodError as exc:
                 log.error("%s", exc)
                 return
             if self._closed:
                 await fresh.kill()
                 return
-            self._idle.put_nowait(fresh)
+            await self._release(fresh)
 
-        task = asyncio.get_running_loop().create_task(replace())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background(replace())
+
+    # -- a new build
 
     def _check_rebuilt(self) -> None:
-        # `lod build` swaps OUT atomically: a new dump.nt means new workers.
-        key = self._stat_dump()
+        # `lod build` swaps OUT (or dump.nt) atomically: a new dump.nt means a new generation.
+        if self._switching or self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._retry_switch_at:
+            return
+        try:
+            key = self._stat_dump()
+        except OSError:
+            return  # the dump vanished mid-rebuild: keep the workers we have
         if key != self._dump_key:
-            self._dump_key = key
-            self._generation += 1
+            self._switching = True
+            self._background(self._switch(key))
 
-    async def _acquire(self) -> _Worker:
-        while True:
-            worker = await self._idle.get()
-            if worker.generation == self._generation and worker.proc.returncode is None:
-                return worker
+    async def _switch(self, key: tuple[int, int, int] | None) -> None:
+        """Load the new dump in a new generation of workers, then switch to it at once."""
+        generation = self._generation + 1
+        try:
+            fresh = await asyncio.gather(*(self._spawn(express, generation) for express in self._lanes()))
+        except LodError as exc:
+            log.error("the rebuilt dump could not be loaded; still answering from the previous one: %s", exc)
+            for w in [w for w in self._all if w.generation == generation]:
+                self._all.discard(w)
+                await w.kill()
+            self._retry_switch_at = asyncio.get_running_loop().time() + 5.0
+            self._switching = False
+            return
+        if self._closed:
+            await asyncio.gather(*(w.kill() for w in fresh))
+            return
+        async with self._freed:
+            old = self._idle
+            self._idle = list(fresh)
+            self._generation = generation
+            self._dump_key = key
+            self.switches += 1
+            self._freed.notify_all()
+        for w in old:  # busy old workers are retired by _release when their query ends
+            self._all.discard(w)
+            self._background(w.kill())
+        self._switching = False
+        log.info("answering queries from the rebuilt dump")
+
+    # -- queries
+
+    async def _acquire(self, express_ok: bool) -> _Worker:
+        """An idle worker: a general one first, else (if allowed) the express one."""
+        async with self._freed:
+            while True:
+                general = [w for w in self._idle if not w.express]
+                chosen = general[0] if general else next((w for w in self._idle if w.express and express_ok), None)
+                if chosen is not None:
+                    self._idle.remove(chosen)
+                    return chosen
+                await self._freed.wait()
+
+    async def _run(self, worker: _Worker, task: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        budget = self.limits.express if worker.express else self.limits.timeout
+        try:
+            reply = await asyncio.wait_for(worker.call(task), budget)
+        except asyncio.TimeoutError:
             self._replace(worker)
+            if worker.express and budget < self.limits.timeout:
+                raise _Overran from None
+            raise QueryError(f"the query ran for more than {self.limits.timeout:g} s and was stopped; "
+                             "add LIMIT or narrow the query.", 503) from None
+        except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
+            self._replace(worker)
+            raise QueryError("the query stopped its worker (it needed more memory than allowed?); "
+                             "narrow the query.", 503) from None
+        except BaseException:
+            self._replace(worker)  # cancelled mid-query (client gone, shutdown): the worker is in an unknown state
+            raise
+        await self._release(worker)
+        return reply
 
     async def call(self, task: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-        """Run one task on a free worker, within the limits; raise HTTPException/QueryError past them."""
+        """Run one task on a free worker, within the limits; raise HTTPException/QueryError past them.
+
+        Past ``max_concurrent`` queries, or after waiting ``timeout`` seconds for a worker,
+        the answer is 429 with Retry-After. The time a query waits does not count against
+        its own time limit.
+        """
         if self._pending >= self.limits.max_concurrent:
-            raise HTTPException(503, f"the endpoint is answering {self._pending} queries already; "
-                                     f"try again in {self.limits.retry_after} s.",
-                                headers={"Retry-After": str(self.limits.retry_after)})
+            raise too_busy(self.limits, f"the endpoint is answering {self._pending} queries already")
         self._pending += 1
         try:
-            try:
-                self._check_rebuilt()
-            except OSError:
-                pass  # the dump vanished mid-rebuild: keep the workers we have
-            try:
-                worker = await asyncio.wait_for(self._acquire(), self.limits.timeout)
-            except asyncio.TimeoutError:
-                raise HTTPException(503, "every query worker stayed busy for the whole time limit; try again.",
-                                    headers={"Retry-After": str(self.limits.retry_after)}) from None
-            try:
-                reply = await asyncio.wait_for(worker.call(task), self.limits.timeout)
-            except asyncio.TimeoutError:
-                self._replace(worker)
-                raise QueryError(f"the query ran for more than {self.limits.timeout:g} s and was stopped; "
-                                 "add LIMIT or narrow the query.", 503) from None
-            except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
-                self._replace(worker)
-                raise QueryError("the query stopped its worker (it needed more memory than allowed?); "
-                                 "narrow the query.", 503) from None
-            except BaseException:
-                self._replace(worker)  # cancelled mid-query (client gone, shutdown): the worker is in an unknown state
-                raise
-            self._idle.put_nowait(worker)
-            return reply
+            self._check_rebuilt()
+            express_ok = True
+            while True:
+                try:
+                    worker = await asyncio.wait_for(self._acquire(express_ok), self.limits.timeout)
+                except asyncio.TimeoutError:
+                    raise too_busy(self.limits, "every query worker stayed busy for the whole time limit") from None
+                try:
+                    return await self._run(worker, task)
+                except _Overran:
+                    express_ok = False  # too long for the express worker: wait for a general one
         finally:
             self._pending -= 1
-
