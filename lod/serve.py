@@ -532,12 +532,13 @@ def app_from_env() -> Starlette:
     """App factory for production servers: ``uvicorn --factory lod.serve:app_from_env``.
 
     Reads LOD_SITE (default ``site``), LOD_ENDPOINT, LOD_GRAPH, LOD_QUERY_TIMEOUT,
-    LOD_ROW_CAP and LOD_QUERY_WORKERS.
+    LOD_ROW_CAP, LOD_QUERY_WORKERS and LOD_QUERY_EXPRESS.
     """
     env = os.environ
     limits = Limits(timeout=float(env.get("LOD_QUERY_TIMEOUT", Limits.timeout)),
                     row_cap=int(env.get("LOD_ROW_CAP", Limits.row_cap)),
-                    workers=int(env.get("LOD_QUERY_WORKERS", Limits.workers)))
+                    workers=int(env.get("LOD_QUERY_WORKERS", Limits.workers)),
+                    express=float(env.get("LOD_QUERY_EXPRESS", Limits.express)))
     return create_app(Path(env.get("LOD_SITE", "site")), env.get("LOD_ENDPOINT") or None,
                       graph=env.get("LOD_GRAPH"), limits=limits)
 

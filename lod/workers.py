@@ -156,7 +156,8 @@ def _unbound(*_args: object) -> None:
     return None
 
 
-def _query(store: ox.Store, text: str, base_iri: str | None, dataset: Dataset) -> Any:
+def run_query(store: ox.Store, text: str, base_iri: str | None, dataset: Dataset) -> Any:
+    """Run *text* on *store* over *dataset*; an unknown extension function is an expression error."""
     # Oxigraph refuses a function IRI it does not know; SPARQL makes it an expression error
     # (the FILTER drops the row, BIND leaves the variable unbound). Each unknown IRI the engine
     # names is mapped to a function without a value and the query runs again.
@@ -207,7 +208,7 @@ def evaluate(store: ox.Store, text: str, form: str, row_cap: int, base_iri: str 
     into what the client asked for. Raises QueryError 422 past the row cap.
     """
     try:
-        result = _query(store, text, base_iri, dataset or Dataset(None))
+        result = run_query(store, text, base_iri, dataset or Dataset(None))
         if isinstance(result, ox.QueryBoolean):
             return _out(result.serialize(format=ox.QueryResultsFormat.JSON))
         sink = _LineCounter(row_cap + (0 if form in GRAPH_FORMS else 1))  # + the TSV header line
