@@ -9,6 +9,8 @@ import pytest
 from lod.cli import main
 from lod.publish import BuildResult
 
+pytestmark = pytest.mark.slow  # each limited query starts a query worker process
+
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 LIFT = " (--no-limits lifts the time limit and the row cap)"
 
@@ -33,11 +35,10 @@ def test_query_within_the_limits_answers_as_without_them(seed_site: BuildResult,
     query = "SELECT ?n WHERE { <http://localhost:8000/org/nyu> <http://schema.org/name> ?n }"
     answers = []
     for extra in ([], ["--no-limits"]):
-        for fmt in ("table", "csv", "json"):
-            assert main(["query", "--site", str(seed_site.out), "--format", fmt, *extra, query]) == 0
-            answers.append(capsys.readouterr().out)
-    assert answers[:3] == answers[3:]
-    assert answers[1] == "n\nNew York University\n"
+        assert main(["query", "--site", str(seed_site.out), "--format", "json", *extra, query]) == 0
+        answers.append(capsys.readouterr().out)
+    assert answers[0] == answers[1]
+    assert json.loads(answers[0])["results"]["bindings"] == [{"n": {"type": "literal", "value": "New York University"}}]
 
 
 def test_query_no_limits_lifts_the_row_cap(seed_site: BuildResult, capsys: pytest.CaptureFixture[str]) -> None:
