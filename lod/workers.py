@@ -621,6 +621,7 @@ class WorkerPool:
         except asyncio.TimeoutError:
             self._replace(worker)
             if worker.express and budget < self.limits.timeout:
+                log.info("a query overran the express worker's %g s; it waits for a general worker", budget)
                 raise _Overran from None
             raise QueryError(f"the query ran for more than {self.limits.timeout:g} s and was stopped; "
                              "add LIMIT or narrow the query.", 503) from None
