@@ -4,8 +4,9 @@ The ``test_sparql_w3c_*`` tests follow the W3C SPARQL 1.1 Protocol test suite
 (https://w3c.github.io/rdf-tests/sparql/sparql11/protocol/) for the cases that apply
 to a read-only endpoint over one fixed dataset: query via GET, URL-encoded POST and
 direct POST; the bad-request cases; the update cases, which must all be refused;
-and the content-type cases. The dataset cases (default-graph-uri, named-graph-uri)
-are refused by design and tested in test_sparql_safety.py.
+and the content-type cases. test_sparql_w3c_suite.py runs the whole suite from its manifest;
+the dataset parameters naming the endpoint's own graph are tested here, foreign graphs
+(400) in test_sparql_safety.py.
 """
 
 from __future__ import annotations
