@@ -67,7 +67,8 @@ def run_limited(site: str | Path, text: str, timeout: float, row_cap: int) -> An
     """
     import asyncio
 
-    from .workers import Limits, WorkerPool
+    from .pool import WorkerPool
+    from .workers import Limits
 
     dump = Path(site) / "dump.nt"
     if not dump.is_file():

@@ -47,12 +47,12 @@ from .iri import KIND_PATHS, Minter
 from .negotiate import choose_format
 from .serialize import sorted_triples
 from .vocab import DCTERMS, PREFIXES, RDF, RDFS
+from .pool import WorkerPool
 from .workers import (
     GRAPH_FORMATS,
     GRAPH_FORMS,
     RESULT_FORMATS,
     Limits,
-    WorkerPool,
     convert,
     negotiate_result,
     row_cap_error,
