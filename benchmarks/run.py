@@ -466,7 +466,7 @@ def server(site: Path, work: Path, seconds: int) -> dict[str, Any]:
         from urllib.parse import quote
         q = ("PREFIX schema: <http://schema.org/> SELECT ?name WHERE { <%stalk/%s> schema:performer/schema:name ?name }")
         qpaths = [f"/sparql?query={quote(q % (BASE, t))}" for t in sample[:100]]
-        # The endpoint admits 8 queries at once (Limits.max_concurrent) and answers 503 +
+        # The endpoint admits 8 queries at once (Limits.max_concurrent) and answers 429 +
         # Retry-After beyond: at 50 connections most answers are that designed back-pressure.
         res["sparql_c50"] = wrk(url, qpaths, "application/sparql-results+json", work, seconds, "sparql50")
         res["sparql_c8"] = wrk(url, qpaths, "application/sparql-results+json", work, seconds, "sparql8", 8)

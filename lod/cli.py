@@ -48,7 +48,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from .query import load_store, render, run
+    from .errors import QueryError
+    from .query import load_store, render, run, run_limited
 
     text = args.query
     if text == "-":
@@ -56,7 +57,15 @@ def cmd_query(args: argparse.Namespace) -> int:
     elif text.startswith("@"):
         with open(text[1:], encoding="utf-8") as fh:
             text = fh.read()
-    answer = run(load_store(args.site), text)
+    if args.no_limits:
+        answer = run(load_store(args.site), text)
+    else:
+        try:
+            answer = run_limited(args.site, text, args.timeout, args.row_cap)
+        except QueryError as exc:
+            if exc.status in (422, 503):  # a limit, not a mistake: say how to lift it
+                raise QueryError(f"{exc} (--no-limits lifts the time limit and the row cap)", exc.status) from None
+            raise
     sys.stdout.write(render(answer, args.format))
     return 0
 
@@ -65,7 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
     from .workers import Limits
 
-    limits = Limits(timeout=args.timeout, row_cap=args.row_cap, workers=args.workers)
+    limits = Limits(timeout=args.timeout, row_cap=args.row_cap, workers=args.workers, express=args.express)
     serve(args.site, args.host, args.port, endpoint=args.endpoint, graph=args.graph, limits=limits)
     return 0
 
@@ -130,6 +139,11 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("query", help="the query; '-' reads it from standard input, '@FILE' from a file")
     q.add_argument("--site", default="site", help="the built site (default: site)")
     q.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    q.add_argument("--timeout", type=float, default=10.0, help="seconds the query may run (default: 10, as lod serve)")
+    q.add_argument("--row-cap", type=int, default=10_000,
+                   help="rows (or triples) the answer may have (default: 10000, as lod serve)")
+    q.add_argument("--no-limits", action="store_true",
+                   help="no time limit and no row cap: run in this process, for exports you trust")
     q.set_defaults(func=cmd_query)
 
     s = sub.add_parser("serve", help="serve the built site: content negotiation and a SPARQL endpoint")
@@ -142,7 +156,11 @@ def parser() -> argparse.ArgumentParser:
                    help="with --endpoint: the named graph to query (default: BASE + 'graph'; '' for the store's default graph)")
     s.add_argument("--timeout", type=float, default=10.0, help="seconds a query may run (default: 10)")
     s.add_argument("--row-cap", type=int, default=10_000, help="rows an answer may have (default: 10000)")
-    s.add_argument("--workers", type=int, default=2, help="query worker processes (default: 2)")
+    s.add_argument("--workers", type=int, default=2,
+                   help="query worker processes for queries of any length (default: 2)")
+    s.add_argument("--express", type=float, default=0.5,
+                   help="seconds a query may run on the express worker, which answers short queries while "
+                        "the others are busy (default: 0.5; 0: no express worker)")
     s.set_defaults(func=cmd_serve)
 
     u = sub.add_parser("push", help="load the dataset into a SPARQL store (Graph Store Protocol PUT, one request)")

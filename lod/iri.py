@@ -75,6 +75,11 @@ class Minter:
         return check_iri(self.base + "void#dataset")
 
     @property
+    def graph(self) -> str:
+        """The IRI of the named graph that holds the dataset: ``lod push`` loads it, /sparql answers it."""
+        return check_iri(self.base + "graph")
+
+    @property
     def context(self) -> str:
         """The URL of the JSON-LD context the site publishes."""
         return self.base + "context.jsonld"

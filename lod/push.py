@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from .errors import ConfigError, PushError
-from .iri import is_valid_iri
+from .iri import Minter, is_valid_iri
 from .serve import read_site
 
 DUMPS = {"nt": ("dump.nt", "application/n-triples"), "ttl": ("dump.ttl", "text/turtle")}
@@ -52,7 +52,7 @@ def push(site: str | os.PathLike[str], endpoint: str, graph: str | None = None, 
     info = read_site(site)
     if not endpoint.startswith(("http://", "https://")):
         raise ConfigError(f"the endpoint {endpoint!r} must be an http(s) URL, such as http://localhost:7878/store.")
-    graph = graph or info.base_url + "graph"
+    graph = graph or str(Minter(info.base_url).graph)
     if not is_valid_iri(graph):
         raise ConfigError(f"the graph {graph!r} is not a valid absolute IRI.")
     name, media_type = DUMPS[fmt]

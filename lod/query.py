@@ -20,7 +20,7 @@ import pyoxigraph as ox
 from .errors import QueryError
 from .querycheck import MAX_QUERY_CHARS, check_query, syntax_error
 
-__all__ = ["MAX_QUERY_CHARS", "Answer", "check_query", "load_store", "render", "run", "term_text"]
+__all__ = ["MAX_QUERY_CHARS", "Answer", "check_query", "load_store", "render", "run", "run_limited", "term_text"]
 
 
 @dataclass
@@ -45,14 +45,58 @@ def load_store(site: str | Path) -> ox.Store:
 
 
 def run(store: ox.Store, text: str) -> Answer:
-    """Check and run a query against *store*."""
+    """Check and run a query against *store*, in this process and without limits."""
+    from .workers import Dataset, run_query
+
     form = check_query(text)
     try:
-        result = store.query(text)
+        result = run_query(store, text, None, Dataset(None))
     except SyntaxError as exc:
         raise syntax_error(exc) from None
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         raise QueryError(f"the query failed: {exc}", 500) from None
+    return _answer(form, result)
+
+
+def run_limited(site: str | Path, text: str, timeout: float, row_cap: int) -> Answer:
+    """Check and run a query over the site's dump with the endpoint's limits (``lod query``).
+
+    The query runs in a query worker process, as the endpoint's do: past *timeout* seconds
+    it is killed (pyoxigraph cannot be interrupted otherwise), and an answer over *row_cap*
+    rows is refused, never cut short. Raises QueryError with the reason.
+    """
+    import asyncio
+
+    from .pool import WorkerPool
+    from .workers import Limits
+
+    dump = Path(site) / "dump.nt"
+    if not dump.is_file():
+        raise QueryError(f"{dump} does not exist; run 'lod build' first (or pass --site).", 404)
+    limits = Limits(timeout=timeout, row_cap=row_cap, workers=1, express=0, start_timeout=max(120.0, timeout))
+
+    async def one() -> tuple[dict[str, Any], bytes]:
+        pool = WorkerPool(dump, None, limits)
+        await pool.start()
+        try:
+            return await pool.call({"op": "raw", "query": text})
+        finally:
+            await pool.stop()
+
+    header, raw = asyncio.run(one())
+    if not header["ok"]:
+        raise QueryError(header["message"], header["status"])
+    form = header["form"]
+    if form == "ASK":
+        result: Any = ox.parse_query_results(raw, ox.QueryResultsFormat.JSON)
+    elif form in ("CONSTRUCT", "DESCRIBE"):
+        return Answer(form, [], [], triples=list(ox.parse(raw, ox.RdfFormat.N_TRIPLES)))
+    else:
+        result = ox.parse_query_results(raw, ox.QueryResultsFormat.TSV)
+    return _answer(form, result)
+
+
+def _answer(form: str, result: Any) -> Answer:
     if isinstance(result, ox.QueryBoolean):
         return Answer(form, [], [], boolean=bool(result))
     if isinstance(result, ox.QueryTriples):

@@ -364,9 +364,21 @@ def json_node(sid: str, props: dict[str, list[tuple[str, str]]]) -> str:
     return "  {\n" + ",\n".join(f[1] for f in fields) + "\n  }"
 
 
+_INLINE_CONTEXT = "{\n" + ",\n".join(f"  {_enc(k)}: {_enc(v)}" for k, v in [("@vocab", PREFIXES["schema"])] + [
+    (p, ns) for p, ns in sorted(PREFIXES.items()) if p != "schema"]) + "\n }"
+
+
 def jsonld_document(context_url: str, nodes: list[str]) -> bytes:
-    """A JSON-LD document from its node texts, in order."""
-    head = "{\n \"@context\": " + _enc(context_url) + ",\n \"@graph\": "
+    """A JSON-LD document from its node texts, in order, readable offline.
+
+    Its context is inline, not the site's ``context_url``: a reader without a document
+    loader (pyoxigraph, an archive years later) must not need to fetch anything. It holds
+    schema.org as ``@vocab`` and every prefix of ``PREFIXES`` (the only ones the keys are
+    written with): the same head for every document, so that a rebuild can splice the
+    dump's nodes between an unchanged head and tail. The pages' embedded JSON-LD is
+    written elsewhere and keeps schema.org's context URL, as Google reads it.
+    """
+    head = "{\n \"@context\": " + _INLINE_CONTEXT + ",\n \"@graph\": "
     if not nodes:
         return (head + "[]\n}\n").encode("utf-8")
     return (head + "[\n" + ",\n".join(nodes) + "\n ]\n}\n").encode("utf-8")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import errno
 import hashlib
 import json
 import logging
@@ -46,11 +47,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import BuildError, ConfigError, LodError, QueryError, visible
-from .formats import FORMATS, HTML, RDF_FORMATS, TURTLE, Format, Site, by_suffix
-from .iri import KIND_PATHS, normalise_base_url
+from .formats import FORMATS, HTML, NTRIPLES, SERVED_RDF_FORMATS, TURTLE, Format, Site, by_suffix, ntriples_to_rdfxml
+from .iri import KIND_PATHS, Minter, normalise_base_url
 from .journal import Watch
 from .negotiate import choose_format, prefers_html
 from .serialize import sorted_triples
+from .vocab import PREFIXES
 from .sparql import Endpoint
 from .workers import Limits
 
@@ -69,6 +71,7 @@ EXTRA_TYPES = {
     ".webp": "image/webp", ".woff2": "font/woff2", ".atom": "application/atom+xml", ".rss": "application/rss+xml",
 }
 _TEXTUAL = re.compile(r"^(text/|application/(json|xml|sparql-query|atom\+xml|rss\+xml)$|image/svg\+xml$)")
+_MISSING = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EISDIR})
 EXPOSED = "ETag, Last-Modified, Link, Location, Content-Location, Retry-After, Vary"
 
 
@@ -155,6 +158,10 @@ def problem_of(exc: BaseException) -> Problem:
         return Problem(404, str(exc), {}, tuple(exc.suggestions))
     if isinstance(exc, HTTPException):
         return Problem(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+    if isinstance(exc, OSError) and exc.errno in _MISSING:
+        # A file that vanished between the check and the read (a rebuild), or a name the file
+        # system refuses (ENAMETOOLONG): nothing is there, which is a 404, never a traceback.
+        return Problem(404, "there is nothing at this path.", {})
     if isinstance(exc, LodError):
         log.error("%s", exc)
         return Problem(500, str(exc), {})
@@ -282,14 +289,27 @@ class StaticSite:
         if not all(_SEGMENT.match(s) for s in segments):
             return None
         root = self.site.root
-        path = (root / rel).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
+        try:
+            path = (root / rel).resolve()
+            if not path.is_relative_to(root) or not path.is_file():
+                return None
+        except (OSError, ValueError):
+            # ENAMETOOLONG, ELOOP, EACCES …: no file a client could be sent is named so (issue 13.4).
             return None
         return path
 
+    def derived(self, rel: str) -> tuple[Format, Path] | None:
+        """For a document the build does not write (``P.rdf``): its format and the N-Triples file it comes from."""
+        fmt = by_suffix("." + rel.rsplit(".", 1)[-1]) if "." in rel else None
+        if fmt is None or fmt.built or fmt.write is None:
+            return None
+        source = self.file(rel[: -len(fmt.suffix)] + NTRIPLES.suffix)
+        return (fmt, source) if source is not None else None
+
     def documents(self, stem: str) -> dict[Format, str]:
         """The registry formats available for resource *stem*, each with its document's site path."""
-        docs = {f: stem + f.suffix for f in FORMATS.values() if self.file(stem + f.suffix)}
+        docs = {f: stem + f.suffix for f in FORMATS.values()
+                if (self.file(stem + f.suffix) if f.built else self.derived(stem + f.suffix))}
         if stem == "index" and TURTLE not in docs and self.file("void.ttl"):
             docs[TURTLE] = "void.ttl"  # the home page's data is the dataset description
         return docs
@@ -307,13 +327,13 @@ class StaticSite:
         directory = self.site.root / folder
         try:
             key = (str(directory), directory.stat().st_mtime_ns)
+            if key not in self._listings:
+                if len(self._listings) > 64:
+                    self._listings.clear()
+                self._listings[key] = sorted({e.name.split(".", 1)[0] for e in os.scandir(directory)
+                                              if not e.name.startswith(".")})
         except OSError:
             return []
-        if key not in self._listings:
-            if len(self._listings) > 64:
-                self._listings.clear()
-            self._listings[key] = sorted({e.name.split(".", 1)[0] for e in os.scandir(directory)
-                                          if not e.name.startswith(".")})
         stem = name.split(".", 1)[0]
         return [self.href(f"{folder}/{m}") for m in difflib.get_close_matches(stem, self._listings[key], n=3)]
 
@@ -373,6 +393,22 @@ class StaticSite:
                    "Content-Length": str(st.st_size), **extra}
         return StreamingResponse(chunks(), headers=headers)
 
+    async def serve_derived(self, request: Request, fmt: Format, source: Path, rel: str) -> Response:
+        """A document the server derives from the N-Triples one (RDF/XML), with the same caching headers."""
+        assert fmt.write is not None
+        st = source.stat()
+        if st.st_size > SMALL_FILE:
+            raise NotFound(f"{self.href(rel)} is too large to convert; fetch {self.href(source.name)} instead.")
+        prefixes = {**PREFIXES, **{k: f"{self.site.base_url}{k}/" for k in sorted(set(KIND_PATHS.values()))}}
+        data = await asyncio.to_thread(ntriples_to_rdfxml, source.read_bytes(), prefixes)
+        extra: dict[str, str] = {}
+        docs = self.documents(rel[: -len(fmt.suffix)])
+        if len(docs) > 1:
+            extra["Link"] = self.link_header(docs, exclude=rel)
+        response = self.conditional(request, data, len(data), _etag_of(data), st.st_mtime, fmt.content_type, extra)
+        assert response is not None
+        return response
+
     def negotiate(self, request: Request, stem: str) -> Response:
         """303 See Other from a resource IRI to the document the client prefers."""
         docs = self.documents(stem)
@@ -396,9 +432,9 @@ class StaticSite:
         path = self.file("void.ttl")
         if path is None:
             raise NotFound("this site has no dataset description (void.ttl).")
-        fmt = choose_format(request.headers.get("accept"), RDF_FORMATS)
+        fmt = choose_format(request.headers.get("accept"), SERVED_RDF_FORMATS)
         if fmt is None:
-            available = ", ".join(f.media_type for f in RDF_FORMATS)
+            available = ", ".join(f.media_type for f in SERVED_RDF_FORMATS)
             raise HTTPException(406, f"none of the types in the Accept header is available; available: {available}.")
         data = path.read_bytes()
         if fmt is not TURTLE:
@@ -468,6 +504,8 @@ class Server:
         stem = rel + "index" if rel == "" or rel.endswith("/") else rel
         if "." in stem.rsplit("/", 1)[-1]:
             path = self.static.file(stem)
+            if path is None and (derived := self.static.derived(stem)) is not None:
+                return await self.static.serve_derived(request, derived[0], derived[1], stem)
             if path is None:
                 raise NotFound(f"there is no document at {self.static.href(rel)}.", self.static.suggestions(rel))
             return await self.static.serve_file(request, path, stem)
@@ -485,7 +523,7 @@ def create_app(site: Path, endpoint: str | None = None, *, graph: str | None = N
     """
     info = read_site(site)
     if graph is None:
-        graph = info.base_url + "graph"
+        graph = str(Minter(info.base_url).graph)
     ep = Endpoint(info.root, info.base_url, limits or Limits(), external=endpoint, graph=graph or None)
     server = Server(info, ep)
 
@@ -505,12 +543,13 @@ def app_from_env() -> Starlette:
     """App factory for production servers: ``uvicorn --factory lod.serve:app_from_env``.
 
     Reads LOD_SITE (default ``site``), LOD_ENDPOINT, LOD_GRAPH, LOD_QUERY_TIMEOUT,
-    LOD_ROW_CAP and LOD_QUERY_WORKERS.
+    LOD_ROW_CAP, LOD_QUERY_WORKERS and LOD_QUERY_EXPRESS.
     """
     env = os.environ
     limits = Limits(timeout=float(env.get("LOD_QUERY_TIMEOUT", Limits.timeout)),
                     row_cap=int(env.get("LOD_ROW_CAP", Limits.row_cap)),
-                    workers=int(env.get("LOD_QUERY_WORKERS", Limits.workers)))
+                    workers=int(env.get("LOD_QUERY_WORKERS", Limits.workers)),
+                    express=float(env.get("LOD_QUERY_EXPRESS", Limits.express)))
     return create_app(Path(env.get("LOD_SITE", "site")), env.get("LOD_ENDPOINT") or None,
                       graph=env.get("LOD_GRAPH"), limits=limits)
 

@@ -3,17 +3,21 @@
 Safety, in the order a request meets it:
 
 1. Protocol: GET ``?query=``, POST form, POST ``application/sparql-query``; the body
-   is capped (``max_body``); two queries, updates, ``default-graph-uri`` /
-   ``named-graph-uri`` and unknown content types are refused before any parsing.
-2. At most ``max_concurrent`` queries are admitted; the next gets 503 + Retry-After.
+   is capped (``max_body``); two queries, updates and unknown content types are refused
+   before any parsing, and ``default-graph-uri`` / ``named-graph-uri`` may name only the
+   graph the endpoint holds (``Minter.graph``; anything else is 400, nothing is fetched).
+2. At most ``max_concurrent`` queries are admitted; the next gets 429 + Retry-After.
 3. Each query runs in a worker *process* (``lod.workers``) holding a
    pyoxigraph store of ``OUT/dump.nt``. The worker first runs ``lod.querycheck.check_query``
    (a lexical check: refuses updates, SERVICE, FROM/FROM NAMED in any reading), then evaluates.
    Workers also install a seccomp filter that makes ``socket(AF_INET/AF_INET6)`` fail,
    so even a query the check missed cannot reach the network (Linux x86-64/aarch64).
+   An express worker answers short queries while long ones hold the others.
 4. A wall-clock timeout kills the worker (pyoxigraph cannot be interrupted any other
    way) and a fresh one replaces it; the client gets 503. Results are counted while
    they are serialised and a result over ``row_cap`` rows gets 422, never a partial 200.
+5. A new ``dump.nt`` (``lod build``) is loaded by a new generation of workers, and
+   queries switch to it once it is ready: no restart, no dropped request.
 
 With ``endpoint=`` the queries are checked the same way, then forwarded to an external
 SPARQL endpoint (the store ``lod push`` loaded), with the same timeout and row cap.
@@ -37,19 +41,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import LodError, QueryError
-from .formats import FORMATS, HTML, RDF_FORMATS, Site
+from .formats import HTML, SERVED_RDF_FORMATS, Site
 from .gallery import GalleryQuery, parse_query_file
-from .iri import KIND_PATHS
+from .iri import KIND_PATHS, Minter
 from .negotiate import choose_format
 from .serialize import sorted_triples
 from .vocab import DCTERMS, PREFIXES, RDF, RDFS
+from .pool import WorkerPool
 from .workers import (
     GRAPH_FORMATS,
     GRAPH_FORMS,
-    OX_RDF,
     RESULT_FORMATS,
     Limits,
-    WorkerPool,
     convert,
     negotiate_result,
     row_cap_error,
@@ -70,9 +73,33 @@ MAX_REMOTE_BYTES = 256 * 1024 * 1024  # an external endpoint's answer larger tha
 
 @dataclass(frozen=True)
 class ProtocolRequest:
-    """What a request to /sparql asks for: a query text, or None for the service description."""
+    """What a request to /sparql asks for: a query text (None: the service description) and its dataset.
+
+    *default_graphs* / *named_graphs* are the ``default-graph-uri`` / ``named-graph-uri``
+    values, already checked to name graphs the endpoint holds.
+    """
 
     query: str | None
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+
+    @property
+    def dataset(self) -> dict[str, bool]:
+        """The dataset of the query: with no dataset parameter, the endpoint's graph is the default graph.
+
+        SPARQL 1.1 Protocol §2.1.4: a dataset in the request replaces the default one, so
+        ``named-graph-uri`` alone leaves the default graph empty.
+        """
+        if not self.default_graphs and not self.named_graphs:
+            return {"default": True, "named": False}
+        return {"default": bool(self.default_graphs), "named": bool(self.named_graphs)}
+
+
+def graph_refused(param: str, iri: str, held: tuple[str, ...]) -> QueryError:
+    """400 for a dataset parameter naming a graph the endpoint does not hold (it never fetches one)."""
+    names = " or ".join(f"<{g}>" for g in held)
+    return QueryError(f"{param} <{iri}> is not a graph of this endpoint, which holds one graph, {names}, and never "
+                      f"fetches graphs from elsewhere; name that graph or leave {param} out.", 400)
 
 
 def _params(raw: bytes, what: str) -> list[tuple[str, str]]:
@@ -99,8 +126,12 @@ async def read_body(request: Request, max_body: int) -> bytes:
     return bytes(body)
 
 
-async def read_protocol(request: Request, max_body: int) -> ProtocolRequest:
-    """Parse a SPARQL 1.1 Protocol query request; refuse updates, datasets and malformed requests."""
+async def read_protocol(request: Request, max_body: int, graphs: tuple[str, ...] = ()) -> ProtocolRequest:
+    """Parse a SPARQL 1.1 Protocol query request; refuse updates, foreign graphs and malformed requests.
+
+    *graphs* are the graph IRIs the endpoint holds: ``default-graph-uri`` / ``named-graph-uri``
+    may name them and nothing else (400, before anything is fetched or run).
+    """
     params = _params(request.scope.get("query_string", b""), "query string")
     if request.method == "POST":
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -121,10 +152,12 @@ async def read_protocol(request: Request, max_body: int) -> ProtocolRequest:
     names = [name for name, _ in params]
     if any(n in UPDATE_PARAMS for n in names):
         raise QueryError("updates are refused: this endpoint is read-only.", 403)
-    for n in DATASET_PARAMS:
-        if n in names:
-            raise QueryError(f"{n} is refused: the endpoint answers over its own dataset only "
-                             "and never fetches graphs.", 403)
+    chosen: dict[str, list[str]] = {n: [] for n in DATASET_PARAMS}
+    for name, value in params:
+        if name in chosen:
+            if value not in graphs:
+                raise graph_refused(name, value, graphs)
+            chosen[name].append(value)
     queries = [value for name, value in params if name == "query"]
     if len(queries) > 1:
         raise QueryError(f"the request holds {len(queries)} queries; send exactly one 'query' parameter.")
@@ -134,7 +167,29 @@ async def read_protocol(request: Request, max_body: int) -> ProtocolRequest:
         return ProtocolRequest(None)
     if not queries[0].strip():
         raise QueryError("the query is empty.")
-    return ProtocolRequest(queries[0])
+    return ProtocolRequest(queries[0], tuple(chosen["default-graph-uri"]), tuple(chosen["named-graph-uri"]))
+
+
+def remote_error(status: int, detail: str) -> QueryError:
+    """The external endpoint's error as ours: its 4xx (the query's fault) as 400 with its message, unless it
+    says more precisely (413, 429 with ours); its failures as 502, timeouts as 504."""
+    detail = " ".join(detail.split())
+    message = f"the external endpoint answered {status}" + (f": {detail}" if detail else ".")
+    if status in (408, 504):
+        return QueryError(message, 504)
+    if status in (413, 429):
+        return QueryError(message, status)
+    if 400 <= status < 500:
+        return QueryError(message, 400)
+    if _UNKNOWN_FUNCTION_REMOTE.search(detail):
+        # Stores that fail on an unknown extension function say so with a 500 (Oxigraph): it is the query's
+        # fault, and SPARQL makes it an expression error, which we cannot apply remotely.
+        return QueryError(f"{message}; the query calls a function the external store does not know.", 400)
+    return QueryError(message, 502)
+
+
+_UNKNOWN_FUNCTION_REMOTE = re.compile(r"custom function <[^>]*> is not supported|unknown function|"
+                                      r"function .{0,200} (?:is )?not (?:supported|known|found)", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------- the endpoint
@@ -158,9 +213,10 @@ a{overflow-wrap:anywhere}
 <p>A read-only <a href="https://www.w3.org/TR/sparql11-protocol/">SPARQL 1.1</a> endpoint over the
 {{ triples }} triples of this site. Send a query with GET <code>?query=</code>, a form POST or
 a POST of <code>application/sparql-query</code>; choose the answer's format with the Accept header
-(SPARQL JSON, XML, CSV or TSV; Turtle, N-Triples or JSON-LD for CONSTRUCT and DESCRIBE).</p>
+(SPARQL JSON, XML, CSV or TSV; Turtle, N-Triples, JSON-LD or RDF/XML for CONSTRUCT and DESCRIBE).</p>
 <p>Limits: {{ timeout }} s per query, {{ row_cap }} rows per answer, {{ max_body }} bytes per request.
-SERVICE, FROM, FROM NAMED, default-graph-uri, named-graph-uri and updates are refused.</p>
+SERVICE, FROM, FROM NAMED and updates are refused; <code>default-graph-uri</code> and
+<code>named-graph-uri</code> may name this dataset's graph, <code>{{ graph }}</code>, and no other.</p>
 <form method="get" action="{{ action }}">
 <p><label for="query">Query</label></p>
 <textarea id="query" name="query" rows="14" spellcheck="false">{{ example }}</textarea>
@@ -208,11 +264,14 @@ class Endpoint:
         self.external = external
         self.graph = graph
         self.iri = base_url + "sparql"
+        # The graph IRI the dataset goes by (VoID, `lod push`), and the one pushed to an external store.
+        self.dataset_graph = str(Minter(base_url).graph)
+        self.graphs = tuple(dict.fromkeys([self.dataset_graph] + ([graph] if external and graph else [])))
         self.prefixes = {**PREFIXES, **{p: f"{base_url}{p}/" for p in sorted(set(KIND_PATHS.values()))}}
         dump = root / "dump.nt"
         if external is None and not dump.is_file():
             raise LodError(f"{dump} does not exist; run 'lod build' first (or pass --site).")
-        self.pool = WorkerPool(None if external else dump, base_url, limits)
+        self.pool = WorkerPool(None if external else dump, base_url, limits, graph=self.dataset_graph)
         self.client: httpx.AsyncClient | None = None
         self._env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
@@ -243,15 +302,15 @@ class Endpoint:
         if request.method not in ("GET", "HEAD", "POST"):
             raise HTTPException(405, f"{request.method} is not allowed on the SPARQL endpoint; it is read-only.",
                                 headers={"Allow": "GET, HEAD, POST, OPTIONS"})
-        proto = await read_protocol(request, self.limits.max_body)
+        proto = await read_protocol(request, self.limits.max_body, self.graphs)
         accept = request.headers.get("accept")
         if proto.query is None:
             return self.service_description(accept, head=request.method == "HEAD")
         if self.external:
-            content_type, body = await self._forward(proto.query, accept)
+            content_type, body = await self._forward(proto.query, accept, proto.dataset)
         else:
             header, body = await self.pool.call({"op": "run", "query": proto.query, "accept": accept,
-                                                 "prefixes": self.prefixes})
+                                                 "prefixes": self.prefixes, **proto.dataset})
             if not header["ok"]:
                 raise QueryError(header["message"], header["status"])
             content_type = header["content_type"]
@@ -259,36 +318,41 @@ class Endpoint:
             "Content-Type": content_type, "Content-Length": str(len(body)), "Vary": "Accept",
             "Cache-Control": "no-cache"})
 
-    async def _forward(self, text: str, accept: str | None) -> tuple[str, bytes]:
+    async def _forward(self, text: str, accept: str | None, dataset: dict[str, bool]) -> tuple[str, bytes]:
         """Check the query in a worker, then ask the external endpoint; same limits as the embedded store."""
         header, _ = await self.pool.call({"op": "check", "query": text})
         if not header["ok"]:
             raise QueryError(header["message"], header["status"])
         form: str = header["form"]
         target = negotiate_result(form, accept)
-        raw = await self._fetch(text, form)
+        raw = await self._fetch(text, form, dataset)
         try:
             body = await asyncio.to_thread(convert, form, raw, target, self.prefixes)
         except (SyntaxError, ValueError, OSError) as exc:
             raise QueryError(f"the external endpoint's answer could not be read: {exc}", 502) from None
         return target.content_type, body
 
-    async def _fetch(self, text: str, form: str) -> bytes:
+    async def _fetch(self, text: str, form: str, dataset: dict[str, bool]) -> bytes:
         assert self.client is not None and self.external is not None
         accept = {"SELECT": "text/tab-separated-values", "ASK": "application/sparql-results+json"}.get(
             form, "application/n-triples")
-        data = {"query": text}
+        data: dict[str, str] = {"query": text}
         if self.graph:
-            data["default-graph-uri"] = self.graph  # the named graph `lod push` replaced is the default graph
+            # The named graph `lod push` replaced is the default graph, or the named graph asked for.
+            if dataset["default"]:
+                data["default-graph-uri"] = self.graph
+            if dataset["named"]:
+                data["named-graph-uri"] = self.graph
+        elif dataset["named"] or not dataset["default"]:
+            raise QueryError("named-graph-uri cannot be answered here: the dataset is the external store's "
+                             "default graph, which has no name (lod serve --graph '').", 400)
         cap_lines = self.limits.row_cap + (0 if form in GRAPH_FORMS else 1)
 
         async def fetch() -> bytes:
             assert self.client is not None and self.external is not None
             async with self.client.stream("POST", self.external, data=data, headers={"Accept": accept}) as resp:
                 if resp.status_code >= 300:
-                    detail = (await resp.aread())[:1000].decode("utf-8", "replace").strip()
-                    status = 400 if 400 <= resp.status_code < 500 else 502
-                    raise QueryError(f"the external endpoint answered {resp.status_code}: {detail}", status)
+                    raise remote_error(resp.status_code, (await resp.aread())[:1000].decode("utf-8", "replace"))
                 out = bytearray()
                 lines = 0
                 async for chunk in resp.aiter_bytes():
@@ -335,31 +399,38 @@ class Endpoint:
             (ep, DCTERMS.title, Literal("SPARQL endpoint")),
             (ep, DCTERMS.description, Literal(
                 f"Read-only. Limits: {self.limits.timeout:g} s per query, {self.limits.row_cap} rows per answer, "
-                f"{self.limits.max_body} bytes per request. SERVICE, FROM, FROM NAMED, default-graph-uri, "
-                "named-graph-uri and updates are refused.")),
+                f"{self.limits.max_body} bytes per request. SERVICE, FROM, FROM NAMED and updates are refused; "
+                f"default-graph-uri and named-graph-uri may name <{self.dataset_graph}> only.")),
             (ep, RDFS.seeAlso, URIRef(self.base_url + "queries.html")),
             (dataset, RDF.type, SD.Dataset),
             (dataset, SD.defaultGraph, graph),
             (dataset, RDFS.seeAlso, URIRef(self.base_url + "void#dataset")),
             (graph, RDF.type, SD.Graph),
         ]
+        named = URIRef(self.iri + "#named-graph")
+        t += [(dataset, SD.namedGraph, named), (named, RDF.type, SD.NamedGraph),
+              (named, SD.name, URIRef(self.dataset_graph)), (named, SD.graph, graph)]
         for rf in RESULT_FORMATS:
             t.append((ep, SD.resultFormat, URIRef(rf.ox_format.iri)))
         for f in GRAPH_FORMATS:
-            t.append((ep, SD.resultFormat, URIRef(OX_RDF[f.name].iri)))
+            assert f.iri is not None
+            t.append((ep, SD.resultFormat, URIRef(f.iri)))  # the registry's: pyoxigraph's JSON-LD IRI is wrong
         return t
 
     def service_description(self, accept: str | None, head: bool = False) -> Response:
         """GET without a query: an HTML form for browsers, the Service Description for RDF clients."""
-        fmt = choose_format(accept, [HTML, *RDF_FORMATS])
+        # Turtle first: a client that does not negotiate (no Accept, */*) gets the description;
+        # browsers name text/html and get the form.
+        offers = [*SERVED_RDF_FORMATS, HTML]
+        fmt = choose_format(accept, offers)
         if fmt is None:
-            types = ", ".join(f.media_type for f in FORMATS.values())
+            types = ", ".join(f.media_type for f in offers)
             raise HTTPException(406, f"none of the types in the Accept header is available; available: {types}.")
         if fmt is HTML:
             body = self._env.from_string(FORM_TEMPLATE).render(
                 title=self._title(), triples=self._triples(), action="sparql", example=EXAMPLE_QUERY,
                 gallery=self.gallery(), timeout=f"{self.limits.timeout:g}", row_cap=self.limits.row_cap,
-                max_body=self.limits.max_body).encode("utf-8")
+                max_body=self.limits.max_body, graph=self.dataset_graph).encode("utf-8")
         else:
             assert fmt.write is not None
             site = Site(prefixes={**{k: v for k, v in self.prefixes.items() if k not in PREFIXES}, "sd": str(SD)},

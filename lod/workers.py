@@ -4,32 +4,29 @@ Each query runs in a worker *process* (``python -c … worker_main``) holding a 
 store of ``OUT/dump.nt``. The worker first runs ``lod.querycheck.check_query`` (a lexical
 check that refuses updates, SERVICE, FROM/FROM NAMED in any reading), then evaluates. Workers install a seccomp
 filter that makes ``socket(AF_INET/AF_INET6)`` fail, so even a query the check missed
-cannot reach the network (Linux x86-64/aarch64). A wall-clock timeout kills the worker
-(pyoxigraph cannot be interrupted any other way) and a fresh one replaces it. Results
-are counted while they are serialised; an answer over ``row_cap`` rows is an error,
-never a partial answer.
+cannot reach the network (Linux x86-64/aarch64). ``lod.pool`` starts the workers and
+kills one whose query overruns the time limit. Results are counted while they are
+serialised; an answer over ``row_cap`` rows is an error, never a partial answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import errno
 import json
 import logging
 import os
 import platform
+import re
 import struct
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from starlette.exceptions import HTTPException
 
-from .errors import ConfigError, LodError, QueryError
-from .formats import RDF_FORMATS, Format
+from .errors import ConfigError, QueryError
+from .formats import SERVED_RDF_FORMATS, Format
 from .negotiate import Offer, choose
 from .querycheck import check_query, syntax_error
 
@@ -43,9 +40,10 @@ class Limits:
     timeout: float = 10.0  # wall-clock seconds per query, then the worker is killed
     row_cap: int = 10_000  # rows (SELECT) or triples (CONSTRUCT/DESCRIBE) per answer
     max_body: int = 100_000  # bytes of a POST body
-    workers: int = 2  # query worker processes
+    workers: int = 2  # query worker processes for queries of any length
     max_concurrent: int = 8  # queries admitted at once (running or waiting for a worker)
-    retry_after: int = 2  # seconds, sent with 503 when saturated
+    retry_after: int = 2  # seconds, sent with 429 when saturated
+    express: float = 0.5  # seconds a query may run on the express worker (0: no express worker)
     memory_mb: int = 2048  # address-space limit of a worker; 0 for none
     start_timeout: float = 120.0  # seconds a new worker may take to load the dump
 
@@ -53,6 +51,8 @@ class Limits:
         if self.timeout <= 0 or self.row_cap < 1 or self.max_body < 1 or self.workers < 1 \
                 or self.max_concurrent < 1:
             raise ConfigError("the query timeout, row cap, body size, workers and concurrency must all be positive.")
+        if self.express < 0:
+            raise ConfigError("the express worker's time budget cannot be negative.")
 
 
 # ---------------------------------------------------------------- result formats
@@ -80,8 +80,8 @@ RESULT_FORMATS: tuple[ResultFormat, ...] = (
 )
 # CONSTRUCT/DESCRIBE answers come in the registry's RDF formats that pyoxigraph writes.
 OX_RDF: dict[str, ox.RdfFormat] = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
-                                   "jsonld": ox.RdfFormat.JSON_LD}
-GRAPH_FORMATS: tuple[Format, ...] = tuple(f for f in RDF_FORMATS if f.name in OX_RDF)
+                                   "jsonld": ox.RdfFormat.JSON_LD, "rdfxml": ox.RdfFormat.RDF_XML}
+GRAPH_FORMATS: tuple[Format, ...] = tuple(f for f in SERVED_RDF_FORMATS if f.name in OX_RDF)
 GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
 
 
@@ -143,14 +143,68 @@ def _out(data: bytes | None) -> bytes:
     return data
 
 
-def evaluate(store: ox.Store, text: str, form: str, row_cap: int, base_iri: str | None = None) -> bytes:
+_UNKNOWN_FUNCTION = re.compile(r"^The custom function <([^<>]*)> is not supported$")
+MAX_UNKNOWN_FUNCTIONS = 32
+
+
+def _unbound(*_args: object) -> None:
+    """An extension function the engine does not know: an expression error (SPARQL 1.1 §17.3)."""
+    return None
+
+
+def run_query(store: ox.Store, text: str, base_iri: str | None, dataset: Dataset) -> Any:
+    """Run *text* on *store* over *dataset*; an unknown extension function is an expression error."""
+    # Oxigraph refuses a function IRI it does not know; SPARQL makes it an expression error
+    # (the FILTER drops the row, BIND leaves the variable unbound). Each unknown IRI the engine
+    # names is mapped to a function without a value and the query runs again.
+    unknown: dict[ox.NamedNode, Any] = {}
+    while True:
+        try:
+            return store.query(text, base_iri=base_iri, default_graph=dataset.default_graph,
+                               named_graphs=dataset.named_graphs, custom_functions=unknown or None)
+        except RuntimeError as exc:
+            m = _UNKNOWN_FUNCTION.match(str(exc))
+            if m is None or len(unknown) >= MAX_UNKNOWN_FUNCTIONS:
+                raise
+            unknown[ox.NamedNode(m.group(1))] = _unbound
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The RDF dataset a query runs over: the store's one graph as default graph, named graph, or both.
+
+    The store holds the site's triples in the named graph *graph* (the IRI of the VoID and
+    ``lod push``). With no dataset in the request it is the default graph and there are no
+    named graphs, as before; ``default-graph-uri`` / ``named-graph-uri`` naming it select it
+    as the default graph and/or a named graph (SPARQL 1.1 Protocol §2.1.4).
+    """
+
+    graph: str | None
+    default: bool = True
+    named: bool = False
+
+    @property
+    def default_graph(self) -> Any:
+        if self.graph is None:
+            return None
+        return ox.NamedNode(self.graph) if self.default else []
+
+    @property
+    def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode] | None:
+        if self.graph is None:
+            return None
+        return [ox.NamedNode(self.graph)] if self.named else []
+
+
+def evaluate(store: ox.Store, text: str, form: str, row_cap: int, base_iri: str | None = None,
+             dataset: Dataset | None = None) -> bytes:
     """Run a checked query; return the answer as TSV (SELECT), JSON (ASK) or N-Triples (graphs).
 
     These are the lossless line-based forms the cap can count; ``convert`` turns them
     into what the client asked for. Raises QueryError 422 past the row cap.
     """
     try:
-        result = store.query(text, base_iri=base_iri)
+        result = run_query(store, text, base_iri, dataset or Dataset(None))
         if isinstance(result, ox.QueryBoolean):
             return _out(result.serialize(format=ox.QueryResultsFormat.JSON))
         sink = _LineCounter(row_cap + (0 if form in GRAPH_FORMS else 1))  # + the TSV header line
@@ -176,7 +230,7 @@ def convert(form: str, raw: bytes, target: ResultFormat | Format, prefixes: dict
             return raw
         triples = ox.parse(raw, ox.RdfFormat.N_TRIPLES)
         used = None
-        if fmt == ox.RdfFormat.TURTLE and prefixes:
+        if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) and prefixes:
             # pyoxigraph declares every prefix it is given; declare only those the answer uses.
             used = {p: ns for p, ns in prefixes.items() if f"<{ns}".encode() in raw}
         return _out(ox.serialize(triples, format=fmt, prefixes=used))
@@ -244,12 +298,12 @@ def deny_network() -> bool:
 
 # ---------------------------------------------------------------- worker process
 
-_FRAME = struct.Struct(">IQ")  # length of the JSON header, length of the body
+FRAME = struct.Struct(">IQ")  # a task or reply frame: length of the JSON header, length of the body
 
 
 def _write_frame(out: Any, header: dict[str, Any], body: bytes = b"") -> None:
     head = json.dumps(header).encode()
-    out.write(_FRAME.pack(len(head), len(body)) + head + body)
+    out.write(FRAME.pack(len(head), len(body)) + head + body)
     out.flush()
 
 
@@ -263,14 +317,20 @@ def _read_exact(inp: Any, n: int) -> bytes:
     return data
 
 
-def handle_task(store: ox.Store | None, task: dict[str, Any], row_cap: int, base_iri: str | None) -> tuple[dict[str, Any], bytes]:
-    """One task in a worker: ``check`` (the query form) or ``run`` (form, content type, answer)."""
+def handle_task(store: ox.Store | None, task: dict[str, Any], row_cap: int, base_iri: str | None,
+                graph: str | None = None) -> tuple[dict[str, Any], bytes]:
+    """One task in a worker: ``check`` (the query form), ``run`` (form, content type, answer) or
+    ``raw`` (form and ``evaluate``'s lossless answer, for ``lod query``)."""
     try:
         form = check_query(task["query"])
         if task["op"] == "check" or store is None:
             return {"ok": True, "form": form}, b""
+        dataset = Dataset(graph, default=task.get("default", True), named=task.get("named", False))
+        cap = int(task.get("row_cap", row_cap))
+        if task["op"] == "raw":
+            return {"ok": True, "form": form}, evaluate(store, task["query"], form, cap, base_iri, dataset)
         target = negotiate_result(form, task.get("accept"))
-        raw = evaluate(store, task["query"], form, row_cap, base_iri)
+        raw = evaluate(store, task["query"], form, cap, base_iri, dataset)
         body = convert(form, raw, target, task.get("prefixes"))
         return {"ok": True, "form": form, "content_type": target.content_type}, body
     except QueryError as exc:
@@ -287,6 +347,7 @@ def worker_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base", default=None)
     ap.add_argument("--row-cap", type=int, default=Limits.row_cap)
     ap.add_argument("--memory-mb", type=int, default=0)
+    ap.add_argument("--graph", default=None)
     args = ap.parse_args(argv)
     # Frames go to the real stdout; anything a library prints goes to stderr instead.
     out = os.fdopen(os.dup(1), "wb")
@@ -297,7 +358,9 @@ def worker_main(argv: list[str] | None = None) -> int:
     store = None
     if args.dump:
         store = ox.Store()
-        store.bulk_load(path=args.dump, format=ox.RdfFormat.N_TRIPLES)
+        # Into the named graph the site's VoID names, so that a request naming it finds it.
+        store.bulk_load(path=args.dump, format=ox.RdfFormat.N_TRIPLES,
+                        to_graph=ox.NamedNode(args.graph) if args.graph else None)
     if args.memory_mb:
         # After loading: a query that needs more memory makes the worker die, not the machine swap.
         limit = args.memory_mb * 1024 * 1024
@@ -305,185 +368,14 @@ def worker_main(argv: list[str] | None = None) -> int:
     _write_frame(out, {"ready": True, "network_denied": network_denied, "triples": len(store) if store else 0})
     while True:
         try:
-            hlen, blen = _FRAME.unpack(_read_exact(inp, _FRAME.size))
+            hlen, blen = FRAME.unpack(_read_exact(inp, FRAME.size))
             task = json.loads(_read_exact(inp, hlen))
             _read_exact(inp, blen)
         except EOFError:
             return 0
         try:
-            header, body = handle_task(store, task, args.row_cap, args.base)
+            header, body = handle_task(store, task, args.row_cap, args.base, args.graph)
         except MemoryError:
             header, body = {"ok": False, "status": 503, "message": "the query needed more memory than a "
                                                                    "query worker may use; narrow it."}, b""
         _write_frame(out, header, body)
-
-
-# ---------------------------------------------------------------- worker pool
-
-class _Worker:
-    def __init__(self, proc: asyncio.subprocess.Process, generation: int) -> None:
-        self.proc = proc
-        self.generation = generation
-
-    async def call(self, task: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        head = json.dumps(task).encode()
-        self.proc.stdin.write(_FRAME.pack(len(head), 0) + head)
-        await self.proc.stdin.drain()
-        return await _read_reply(self.proc.stdout)
-
-    async def kill(self) -> None:
-        if self.proc.returncode is None:
-            try:
-                self.proc.kill()
-            except ProcessLookupError:
-                pass
-        await self.proc.wait()
-
-
-async def _read_reply(stream: asyncio.StreamReader) -> tuple[dict[str, Any], bytes]:
-    hlen, blen = _FRAME.unpack(await stream.readexactly(_FRAME.size))
-    header = json.loads(await stream.readexactly(hlen))
-    body = await stream.readexactly(blen) if blen else b""
-    return header, body
-
-
-class WorkerPool:
-    """A few worker processes; a query that overruns the timeout has its worker killed and replaced."""
-
-    def __init__(self, dump: Path | None, base_iri: str | None, limits: Limits) -> None:
-        self.dump = dump
-        self.base_iri = base_iri
-        self.limits = limits
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
-        self._all: set[_Worker] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._pending = 0
-        self._generation = 0
-        self._dump_key = self._stat_dump()
-        self._closed = False
-        self.network_denied: bool | None = None
-
-    def _stat_dump(self) -> tuple[int, int, int] | None:
-        if self.dump is None:
-            return None
-        st = self.dump.stat()
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-    def _command(self) -> list[str]:
-        cmd = [sys.executable, "-c", "import sys; from lod.workers import worker_main; sys.exit(worker_main())",
-               "--row-cap", str(self.limits.row_cap), "--memory-mb", str(self.limits.memory_mb)]
-        if self.dump is not None:
-            cmd += ["--dump", str(self.dump)]
-        if self.base_iri:
-            cmd += ["--base", self.base_iri]
-        return cmd
-
-    async def _spawn(self) -> _Worker:
-        env = dict(os.environ)
-        # The worker imports this package from wherever the server found it.
-        package_parent = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
-        proc = await asyncio.create_subprocess_exec(*self._command(), stdin=asyncio.subprocess.PIPE,
-                                                    stdout=asyncio.subprocess.PIPE, env=env)
-        worker = _Worker(proc, self._generation)
-        self._all.add(worker)
-        try:
-            assert proc.stdout is not None
-            header, _ = await asyncio.wait_for(_read_reply(proc.stdout), self.limits.start_timeout)
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
-            self._all.discard(worker)
-            await worker.kill()
-            raise LodError(f"a SPARQL query worker did not start ({type(exc).__name__}); see the messages above.") \
-                from None
-        self.network_denied = bool(header.get("network_denied"))
-        return worker
-
-    async def start(self) -> None:
-        """Start the workers and wait until each has loaded the dump."""
-        workers = await asyncio.gather(*(self._spawn() for _ in range(self.limits.workers)))
-        for w in workers:
-            self._idle.put_nowait(w)
-        if not self.network_denied:
-            log.warning("query workers could not install the network filter; SERVICE and friends are refused "
-                        "by the query check only")
-
-    async def stop(self) -> None:
-        """Kill every worker."""
-        self._closed = True
-        for t in list(self._tasks):
-            t.cancel()
-        await asyncio.gather(*(w.kill() for w in list(self._all)), return_exceptions=True)
-        self._all.clear()
-
-    def _replace(self, worker: _Worker) -> None:
-        """Kill *worker* and start another in the background."""
-        self._all.discard(worker)
-
-        async def replace() -> None:
-            await worker.kill()
-            if self._closed:
-                return
-            try:
-                fresh = await self._spawn()
-            except LodError as exc:
-                log.error("%s", exc)
-                return
-            if self._closed:
-                await fresh.kill()
-                return
-            self._idle.put_nowait(fresh)
-
-        task = asyncio.get_running_loop().create_task(replace())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _check_rebuilt(self) -> None:
-        # `lod build` swaps OUT atomically: a new dump.nt means new workers.
-        key = self._stat_dump()
-        if key != self._dump_key:
-            self._dump_key = key
-            self._generation += 1
-
-    async def _acquire(self) -> _Worker:
-        while True:
-            worker = await self._idle.get()
-            if worker.generation == self._generation and worker.proc.returncode is None:
-                return worker
-            self._replace(worker)
-
-    async def call(self, task: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-        """Run one task on a free worker, within the limits; raise HTTPException/QueryError past them."""
-        if self._pending >= self.limits.max_concurrent:
-            raise HTTPException(503, f"the endpoint is answering {self._pending} queries already; "
-                                     f"try again in {self.limits.retry_after} s.",
-                                headers={"Retry-After": str(self.limits.retry_after)})
-        self._pending += 1
-        try:
-            try:
-                self._check_rebuilt()
-            except OSError:
-                pass  # the dump vanished mid-rebuild: keep the workers we have
-            try:
-                worker = await asyncio.wait_for(self._acquire(), self.limits.timeout)
-            except asyncio.TimeoutError:
-                raise HTTPException(503, "every query worker stayed busy for the whole time limit; try again.",
-                                    headers={"Retry-After": str(self.limits.retry_after)}) from None
-            try:
-                reply = await asyncio.wait_for(worker.call(task), self.limits.timeout)
-            except asyncio.TimeoutError:
-                self._replace(worker)
-                raise QueryError(f"the query ran for more than {self.limits.timeout:g} s and was stopped; "
-                                 "add LIMIT or narrow the query.", 503) from None
-            except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
-                self._replace(worker)
-                raise QueryError("the query stopped its worker (it needed more memory than allowed?); "
-                                 "narrow the query.", 503) from None
-            except BaseException:
-                self._replace(worker)  # cancelled mid-query (client gone, shutdown): the worker is in an unknown state
-                raise
-            self._idle.put_nowait(worker)
-            return reply
-        finally:
-            self._pending -= 1
-

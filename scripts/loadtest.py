@@ -13,6 +13,7 @@ Exit status 1 when any request got a 5xx or failed, or memory grew by more than
 
     python scripts/loadtest.py                      # seed data, 50 clients, 60 s
     python scripts/loadtest.py --site site --clients 10 --duration 5
+    python scripts/loadtest.py --sparql-only --max-concurrent 8 --duration 10   # overload: 429s, no 5xx
 """
 
 from __future__ import annotations
@@ -78,9 +79,11 @@ def paths_of(site: Path) -> tuple[list[str], list[str]]:
 
 async def client(http: httpx.AsyncClient, deadline: float, pages: list[str], resources: list[str],
                  latencies: list[float], statuses: dict[int, int], errors: list[str], rng: random.Random,
-                 by_kind: dict[str, list[float]]) -> None:
+                 by_kind: dict[str, list[float]], sparql_only: bool = False) -> None:
     while time.monotonic() < deadline:
         roll = rng.random()
+        if sparql_only:
+            roll = 1.0
         if roll < 0.5:
             kind, req = "page", http.build_request("GET", rng.choice(pages))
         elif roll < 0.8:
@@ -101,7 +104,7 @@ async def client(http: httpx.AsyncClient, deadline: float, pages: list[str], res
 
 
 async def load(url: str, clients: int, seconds: float, pages: list[str], resources: list[str],
-               seed: int) -> dict[str, object]:
+               seed: int, sparql_only: bool = False) -> dict[str, object]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     errors: list[str] = []
@@ -111,7 +114,7 @@ async def load(url: str, clients: int, seconds: float, pages: list[str], resourc
         start = time.monotonic()
         deadline = start + seconds
         await asyncio.gather(*(client(http, deadline, pages, resources, latencies, statuses, errors,
-                                      random.Random(seed + i), by_kind) for i in range(clients)))
+                                      random.Random(seed + i), by_kind, sparql_only) for i in range(clients)))
         elapsed = time.monotonic() - start
     latencies.sort()
 
@@ -122,7 +125,8 @@ async def load(url: str, clients: int, seconds: float, pages: list[str], resourc
              for k, v in sorted(by_kind.items())}
 
     return {"client": "python", "requests": len(latencies), "seconds": round(elapsed, 1),
-            "throughput_rps": round(len(latencies) / elapsed, 1), "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+            "throughput_rps": round(len(latencies) / elapsed, 1),
+            "accepted_rps": round(sum(v for k, v in statuses.items() if k < 400) / elapsed, 1), "p50_ms": pct(0.50), "p99_ms": pct(0.99),
             "max_ms": round(latencies[-1] * 1000, 1) if latencies else 0.0,
             "statuses": {str(k): v for k, v in sorted(statuses.items())},
             "5xx": sum(v for k, v in statuses.items() if k >= 500), "errors": len(errors),
@@ -168,14 +172,16 @@ end
 """
 
 
-def mix(pages: list[str], resources: list[str], seed: int, n: int = 2000) -> list[tuple[str, str]]:
-    """The request mix as (target, Accept) pairs: 50% pages, 30% negotiated resources, 20% SPARQL."""
+def mix(pages: list[str], resources: list[str], seed: int, n: int = 2000,
+        sparql_only: bool = False) -> list[tuple[str, str]]:
+    """The request mix as (target, Accept) pairs: 50% pages, 30% negotiated resources, 20% SPARQL
+    (or SPARQL only, to load the endpoint past its admission limit)."""
     from urllib.parse import quote
 
     rng = random.Random(seed)
     out = []
     for _ in range(n):
-        roll = rng.random()
+        roll = 1.0 if sparql_only else rng.random()
         if roll < 0.5:
             out.append((rng.choice(pages), ""))
         elif roll < 0.8:
@@ -186,8 +192,9 @@ def mix(pages: list[str], resources: list[str], seed: int, n: int = 2000) -> lis
 
 
 def load_wrk(url: str, clients: int, seconds: float, pages: list[str], resources: list[str], seed: int,
-             tmp: Path) -> dict[str, object]:
-    reqs = ", ".join("{%s, %s}" % (json.dumps(t), json.dumps(a)) for t, a in mix(pages, resources, seed))
+             tmp: Path, sparql_only: bool = False) -> dict[str, object]:
+    reqs = ", ".join("{%s, %s}" % (json.dumps(t), json.dumps(a))
+                     for t, a in mix(pages, resources, seed, sparql_only=sparql_only))
     script = tmp / "mix.lua"
     script.write_text(WRK_LUA % reqs)
     done = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
@@ -199,7 +206,8 @@ def load_wrk(url: str, clients: int, seconds: float, pages: list[str], resources
     elapsed = w["duration_us"] / 1e6
     errors = w["connect"] + w["read"] + w["write"] + w["timeout"]
     return {"client": "wrk", "requests": w["requests"], "seconds": round(elapsed, 1),
-            "throughput_rps": round(w["requests"] / elapsed, 1), "p50_ms": round(w["p50_us"] / 1000, 1),
+            "throughput_rps": round(w["requests"] / elapsed, 1),
+            "accepted_rps": round((w["2xx"] + w["3xx"]) / elapsed, 1), "p50_ms": round(w["p50_us"] / 1000, 1),
             "p99_ms": round(w["p99_us"] / 1000, 1), "max_ms": round(w["max_us"] / 1000, 1),
             "statuses": {k: w[k] for k in ("2xx", "3xx", "4xx", "5xx")}, "5xx": w["5xx"], "errors": errors,
             "error_samples": [f"{k}: {w[k]}" for k in ("connect", "read", "write", "timeout") if w[k]]
@@ -215,7 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-growth-mb", type=float, default=50.0)
     ap.add_argument("--max-concurrent", type=int, default=0,
                     help="queries the endpoint admits at once (default: --clients, so that the figures measure "
-                         "service rather than the admission limit, whose 503s test_sparql_safety checks)")
+                         "service rather than the admission limit, whose 429s test_sparql_safety checks)")
+    ap.add_argument("--sparql-only", action="store_true",
+                    help="every request a small SPARQL query: the endpoint under overload (with --max-concurrent 8, "
+                         "the server's default, the rest get 429 + Retry-After)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--report", type=Path, help="also write the JSON report here")
     ap.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
@@ -258,8 +269,8 @@ def main(argv: list[str] | None = None) -> int:
 
             def run(seconds: float, seed: int) -> dict[str, object]:
                 if use_wrk:
-                    return load_wrk(url, args.clients, seconds, pages, resources, seed, Path(tmp))
-                return asyncio.run(load(url, args.clients, seconds, pages, resources, seed))
+                    return load_wrk(url, args.clients, seconds, pages, resources, seed, Path(tmp), args.sparql_only)
+                return asyncio.run(load(url, args.clients, seconds, pages, resources, seed, args.sparql_only))
 
             warm = run(args.warmup, args.seed)
             time.sleep(2)  # queries the warm-up's clients abandoned at its end drain from the queue
@@ -267,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
             report = run(args.duration, args.seed + 1000)
             time.sleep(0.5)
             after = tree_rss_mb(server.pid)
-            report.update({"clients": args.clients, "max_concurrent_queries": args.max_concurrent or args.clients, "warmup_requests": warm["requests"],
+            report.update({"clients": args.clients, "max_concurrent_queries": args.max_concurrent or args.clients,
+                           "mix": "sparql" if args.sparql_only else "site", "warmup_requests": warm["requests"],
                            "warmup_5xx": warm["5xx"], "rss_before_mb": round(before, 1),
                            "rss_after_mb": round(after, 1), "rss_growth_mb": round(after - before, 1),
                            "server_alive": server.poll() is None})

@@ -77,9 +77,14 @@ def test_sorted_triples_order_is_term_by_term_order() -> None:
 
 
 def test_to_jsonld_equals_json_dumps_of_jsonld_nodes() -> None:
+    from lod.vocab import PREFIXES
+
     for triples in (tricky_triples(), []):
-        expected = json.dumps({"@context": B + "context.jsonld", "@graph": jsonld_nodes(triples)},
-                              ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        nodes = jsonld_nodes(triples)
+        # The context is inline (readable offline): schema.org as @vocab and every prefix the keys may use.
+        context = {"@vocab": PREFIXES["schema"], **{p: ns for p, ns in PREFIXES.items() if p != "schema"}}
+        expected = json.dumps({"@context": context, "@graph": nodes}, ensure_ascii=False, indent=1,
+                              sort_keys=True) + "\n"
         assert to_jsonld(triples, B + "context.jsonld").decode("utf-8") == expected
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lod.formats import FORMATS, HTML, JSONLD, NTRIPLES, RDF_FORMATS, TURTLE
+from lod.formats import FORMATS, HTML, JSONLD, NTRIPLES, RDF_FORMATS, RDF_XML, TURTLE
 from lod.negotiate import MediaRange, Offer, choose, choose_format, parse_accept, prefers_html, quality
 from lod.errors import QueryError
 from lod.workers import RESULT_FORMATS, negotiate_result
@@ -52,7 +52,12 @@ def test_negotiate_most_specific_range_decides_quality() -> None:
     ("text/*;q=0.9, text/turtle;q=1", TURTLE),
     ("text/html;q=0, */*", TURTLE),  # q=0: not acceptable, even though */* matches
     ("application/ld+json;q=0, application/json", None),  # the format's own type refused
-    ("application/rdf+xml, text/turtle;q=0.2", TURTLE),
+    ("application/rdf+xml, text/turtle;q=0.2", RDF_XML),  # served, derived from N-Triples
+    ("application/rdf+xml;q=0, text/turtle;q=0.2", TURTLE),
+    ("text/plain", NTRIPLES),  # N-Triples' type before it had its own
+    ("text/n3", TURTLE),  # a Turtle document is an N3 document
+    ("application/*", NTRIPLES),  # never text/html, which the client did not accept
+    ("application/xhtml+xml", None),  # we have no XHTML, and text/html is not what was asked for
     ("garbage", HTML),  # nothing parses: as if Accept were missing
 ])
 def test_negotiate_choose_format(accept: str | None, expected: object) -> None:
@@ -61,8 +66,8 @@ def test_negotiate_choose_format(accept: str | None, expected: object) -> None:
 
 def test_negotiate_nothing_acceptable_is_none() -> None:
     assert choose_format("image/png", ALL) is None
-    assert choose_format("text/turtle;q=0, application/n-triples;q=0, application/ld+json;q=0, text/html;q=0",
-                         ALL) is None
+    assert choose_format("text/turtle;q=0, application/n-triples;q=0, application/ld+json;q=0, text/html;q=0, "
+                         "application/rdf+xml;q=0", ALL) is None
     assert choose_format("*/*;q=0", ALL) is None
     assert choose(None, []) is None
 
@@ -100,8 +105,10 @@ def test_negotiate_sparql_result_formats() -> None:
     assert negotiate_result("SELECT", "text/tab-separated-values").name == "tsv"
     assert negotiate_result("CONSTRUCT", None) is TURTLE
     assert negotiate_result("DESCRIBE", "application/json") is JSONLD
+    assert negotiate_result("CONSTRUCT", "application/rdf+xml") is RDF_XML  # SPARQLWrapper's and rdflib's default
+    assert negotiate_result("DESCRIBE", "text/plain") is NTRIPLES
     with pytest.raises(QueryError) as exc:
         negotiate_result("CONSTRUCT", "text/csv")
     assert exc.value.status == 406
     assert str(exc.value) == ("none of the types in the Accept header can be sent for a CONSTRUCT query; "
-                              "available: text/turtle, application/n-triples, application/ld+json.")
+                              "available: text/turtle, application/n-triples, application/ld+json, application/rdf+xml.")

@@ -142,3 +142,23 @@ def test_serve_external_endpoint_never_receives_a_service_hidden_in_a_comment(se
         assert ear.connections == 0
     finally:
         ear.close()
+
+
+def test_serve_external_endpoint_maps_client_errors_and_datasets_never_a_5xx(seed_site: BuildResult,
+                                                                             oxigraph: str) -> None:
+    push(seed_site.out, oxigraph + "/store")
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    with running_server(seed_site.out, "--endpoint", oxigraph + "/query") as url, \
+            httpx.Client(base_url=url, timeout=10, trust_env=False) as c:
+        unknown = c.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o FILTER(<http://example.org/f>(?o)) }"})
+        assert unknown.status_code == 400, unknown.text
+        assert unknown.json()["error"]["detail"].startswith("the external endpoint answered")
+        ours = c.get("/sparql", params={"query": count, "default-graph-uri": GRAPH})
+        assert ours.status_code == 200 and ours.json()["results"]["bindings"][0]["n"]["value"] == "998"
+        named = c.get("/sparql", params={"query": "ASK { GRAPH <%s> { ?s ?p ?o } }" % GRAPH, "named-graph-uri": GRAPH})
+        assert named.status_code == 200 and named.json()["boolean"] is True
+        foreign = c.get("/sparql", params={"query": count, "default-graph-uri": "http://example.org/g"})
+        assert foreign.status_code == 400
+        rdfxml = c.get("/sparql", params={"query": "DESCRIBE <http://localhost:8000/org/nyu>"},
+                       headers={"Accept": "application/rdf+xml"})
+        assert rdfxml.status_code == 200 and rdfxml.headers["content-type"] == "application/rdf+xml; charset=utf-8"

@@ -31,7 +31,8 @@ TALK = "/talk/2023-09-13-greg-yang"
 LINK_ALL = (f'<{TALK}.html>; rel="alternate"; type="text/html", '
             f'<{TALK}.ttl>; rel="alternate"; type="text/turtle", '
             f'<{TALK}.nt>; rel="alternate"; type="application/n-triples", '
-            f'<{TALK}.jsonld>; rel="alternate"; type="application/ld+json"')
+            f'<{TALK}.jsonld>; rel="alternate"; type="application/ld+json", '
+            f'<{TALK}.rdf>; rel="alternate"; type="application/rdf+xml"')
 
 
 # ---------------------------------------------------------------- helpers shared by the server tests
@@ -130,7 +131,11 @@ def client(server: str) -> Iterator[httpx.Client]:
     ("text/turtle;q=0.4, application/n-triples;q=0.8, */*;q=0.1", ".nt"),
     ("text/html;q=0, */*", ".ttl"),
     ("text/*", ".html"),
-    ("application/rdf+xml, text/turtle;q=0.5", ".ttl"),
+    ("application/rdf+xml, text/turtle;q=0.5", ".rdf"),  # RDF/XML, derived from the .nt document (issue 16)
+    ("application/rdf+xml;q=0.4, text/turtle;q=0.5", ".ttl"),
+    ("text/plain", ".nt"),  # what old clients send for N-Triples
+    ("text/n3", ".ttl"),  # a Turtle document is an N3 document
+    ("application/*", ".nt"),  # never text/html, which the client did not accept
 ])
 def test_server_resource_iri_redirects_303_to_preferred_document(client: httpx.Client, accept: str | None,
                                                                  suffix: str) -> None:
@@ -140,6 +145,32 @@ def test_server_resource_iri_redirects_303_to_preferred_document(client: httpx.C
     assert r.headers["location"] == TALK + suffix
     assert r.headers["vary"] == "Accept"
     assert r.headers["link"] == LINK_ALL
+
+
+def test_server_xhtml_alone_is_406_not_html(client: httpx.Client) -> None:
+    # Answering text/html to a client that accepts application/xhtml+xml only would send a type it refused.
+    r = client.get(TALK, headers={"Accept": "application/xhtml+xml"})
+    assert r.status_code == 406
+
+
+def test_server_rdf_xml_document_is_the_nt_document_converted(client: httpx.Client, site: Path) -> None:
+    import pyoxigraph as ox
+
+    r = client.get(TALK + ".rdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/rdf+xml; charset=utf-8"
+    nt = (site / "talk/2023-09-13-greg-yang.nt").read_bytes()
+    assert set(ox.parse(r.content, ox.RdfFormat.RDF_XML)) == set(ox.parse(nt, ox.RdfFormat.N_TRIPLES))
+    assert client.get(TALK + ".rdf", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    assert not (site / "talk/2023-09-13-greg-yang.rdf").exists()  # derived on request, not built
+    assert client.get("/talk/no-such-talk.rdf").status_code == 404
+
+
+@pytest.mark.parametrize("target", ["/talk/" + "a" * 250, "/talk/" + "a" * 300 + ".ttl", "/" + "a" * 300,
+                                    "/" + "a" * 300 + "/" + "b" * 300, "/talk/" + "a" * 5000 + ".rdf"])
+def test_server_overlong_names_are_404_not_500(server: str, target: str) -> None:
+    # ENAMETOOLONG from the file system used to escape as a 500 with a traceback (issue 13.4).
+    status, _, body = raw_get(server, target)
+    assert status == 404, body
 
 
 def test_server_missing_accept_header_gets_html(server: str) -> None:
@@ -155,7 +186,7 @@ def test_server_nothing_acceptable_is_406_listing_types(client: httpx.Client) ->
     assert r.headers["link"] == LINK_ALL
     assert r.json() == {"error": {"status": 406, "title": "Not Acceptable", "detail":
                         "none of the types in the Accept header is available for this resource; available: "
-                        "text/html, text/turtle, application/n-triples, application/ld+json."}}
+                        "text/html, text/turtle, application/n-triples, application/ld+json, application/rdf+xml."}}
 
 
 def test_server_redirect_is_followed_to_the_document(client: httpx.Client) -> None:
@@ -272,7 +303,7 @@ def test_server_well_known_void_negotiates_rdf_formats(client: httpx.Client) -> 
             '<http://rdfs.org/ns/void#Dataset> .') in nt.text.splitlines()
     jl = client.get("/.well-known/void", headers={"Accept": "application/json"})
     assert jl.headers["content-type"] == "application/ld+json; charset=utf-8"
-    assert jl.json()["@context"] == "http://localhost:8000/context.jsonld"
+    assert jl.json()["@context"]["@vocab"] == "http://schema.org/"  # inline: readable offline
     assert client.get("/.well-known/void", headers={"Accept": "text/html"}).status_code == 406
 
 

@@ -244,9 +244,10 @@ def test_server_hostile_path_traversal_in_more_encodings(server: str) -> None:
 
 
 @pytest.mark.heavy
-def test_server_hostile_flood_of_runaways_gets_503_while_pages_are_served(server: str) -> None:
-    # 24 runaway queries at once on 3 workers: 8 are admitted, the rest get 503 + Retry-After at
-    # the door; pages never wait for query workers.
+def test_server_hostile_flood_of_runaways_gets_429_while_pages_are_served(server: str) -> None:
+    # 24 runaway queries at once: 8 are admitted, the rest get 429 Too Many Requests + Retry-After at
+    # the door (issue 16: overload is never a 5xx); those admitted run to the timeout (503) or wait
+    # for a worker in vain (429). Pages never wait for query workers.
     def one(_: int) -> httpx.Response:
         return httpx.get(server + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f "
                                                                  ". ?g ?h ?i }"}, timeout=30)
@@ -260,9 +261,10 @@ def test_server_hostile_flood_of_runaways_gets_503_while_pages_are_served(server
                 assert c.get(path).status_code in (200, 303)
                 assert time.monotonic() - t < 1.0
         answers = list(flood)
-    assert {a.status_code for a in answers} == {503}
+    assert {a.status_code for a in answers} <= {429, 503}
     refused = [a for a in answers if "already" in a.json()["error"]["detail"]]
-    assert len(refused) == 16 and all(a.headers["retry-after"] == "2" for a in refused)
+    assert len(refused) == 16 and all(a.status_code == 429 and a.headers["retry-after"] == "2" for a in refused)
+    assert all(a.status_code == 503 for a in answers if "was stopped" in a.json()["error"]["detail"])
     for _ in range(100):  # killed workers are replaced
         try:
             answers_others(server)

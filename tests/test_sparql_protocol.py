@@ -4,8 +4,9 @@ The ``test_sparql_w3c_*`` tests follow the W3C SPARQL 1.1 Protocol test suite
 (https://w3c.github.io/rdf-tests/sparql/sparql11/protocol/) for the cases that apply
 to a read-only endpoint over one fixed dataset: query via GET, URL-encoded POST and
 direct POST; the bad-request cases; the update cases, which must all be refused;
-and the content-type cases. The dataset cases (default-graph-uri, named-graph-uri)
-are refused by design and tested in test_sparql_safety.py.
+and the content-type cases. test_sparql_w3c_suite.py runs the whole suite from its manifest;
+the dataset parameters naming the endpoint's own graph are tested here, foreign graphs
+(400) in test_sparql_safety.py.
 """
 
 from __future__ import annotations
@@ -360,3 +361,92 @@ def test_sparql_answers_are_the_local_answers(client: httpx.Client, site: Path) 
 
     local = json.loads(render(run(load_store(site), SELECT_SUBORGS), "json"))
     assert client.get("/sparql", params={"query": SELECT_SUBORGS}).json()["results"] == local["results"]
+
+
+# ---------------------------------------------------------------- issue 16: clients with their defaults
+
+SD_ASK = """PREFIX sd: <http://www.w3.org/ns/sparql-service-description#>
+ASK { <http://localhost:8000/sparql> a sd:Service ; sd:endpoint <http://localhost:8000/sparql> ;
+      sd:resultFormat <http://www.w3.org/ns/formats/JSON-LD>, <http://www.w3.org/ns/formats/RDF_XML> ;
+      sd:defaultDataset [ sd:defaultGraph ?g ; sd:namedGraph [ sd:name <http://localhost:8000/graph> ] ] .
+      FILTER NOT EXISTS { ?s sd:resultFormat <https://www.w3.org/ns/formats/data/JSON-LD> } }"""
+
+
+@pytest.mark.parametrize("accept, fmt", [
+    (None, ox.RdfFormat.TURTLE),  # a client that does not negotiate gets the description
+    ("*/*", ox.RdfFormat.TURTLE),
+    ("text/turtle", ox.RdfFormat.TURTLE),
+    ("application/ld+json", ox.RdfFormat.JSON_LD),
+    ("application/rdf+xml", ox.RdfFormat.RDF_XML),
+    ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+])
+def test_sparql_service_description_in_each_syntax_without_fetching(client: httpx.Client, accept: str | None,
+                                                                     fmt: ox.RdfFormat) -> None:
+    r = client.get("/sparql", headers={"Accept": accept} if accept else {})
+    assert r.status_code == 200 and r.headers["content-type"] == f"{fmt.media_type}; charset=utf-8"
+    store = ox.Store()
+    store.load(r.content, fmt)  # JSON-LD too: its context is inline, nothing is fetched
+    assert bool(store.query(SD_ASK))
+
+
+def test_sparql_sparqlwrapper_defaults_for_every_query_form(server: str) -> None:
+    # SPARQLWrapper as a new user runs it: no return format, no method (XML results; RDF/XML graphs).
+    for query, check in ((SELECT_SUBORGS, lambda doc: [n.firstChild.data for n in doc.getElementsByTagName("literal")]
+                          == [n for _, n in SUBORGS]),
+                         (ASK, lambda doc: doc.getElementsByTagName("boolean")[0].firstChild.data == "true"),
+                         (CONSTRUCT, lambda g: len(g) == 2),
+                         (DESCRIBE, lambda g: len(g) > 5)):
+        sw = SPARQLWrapper(server + "/sparql")
+        sw.setQuery(query)
+        assert check(sw.query().convert()), query
+
+
+def test_sparql_rdflib_sparqlstore_defaults_for_every_query_form(server: str) -> None:
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    g = Graph(store=SPARQLStore(server + "/sparql"))
+    assert sorted((str(o), str(n)) for o, n in g.query(SELECT_SUBORGS)) == sorted(SUBORGS)
+    assert g.query(ASK).askAnswer is True
+    assert len(g.query(CONSTRUCT).graph) == 2  # type: ignore[arg-type]
+    assert len(g.query(DESCRIBE).graph) > 5  # type: ignore[arg-type]
+
+
+def test_sparql_negative_decimal_in_values_is_answered(client: httpx.Client) -> None:
+    r = client.get("/sparql", params={"query": "SELECT ?x WHERE { VALUES ?x { -1.0 } }"})
+    assert r.status_code == 200
+    assert r.json()["results"]["bindings"] == [
+        {"x": {"type": "literal", "value": "-1", "datatype": "http://www.w3.org/2001/XMLSchema#decimal"}}]
+
+
+def test_sparql_unknown_function_is_an_expression_error_not_a_server_error(client: httpx.Client) -> None:
+    # SPARQL 1.1 §17.3: a FILTER whose expression errs drops the row; a BIND leaves the variable unbound.
+    f = "<http://example.org/no-such-function>"
+    r = client.get("/sparql", params={"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o FILTER({f}(?o)) }}"})
+    assert r.status_code == 200 and r.json()["results"]["bindings"][0]["n"]["value"] == "0"
+    r = client.get("/sparql", params={"query": f"SELECT ?x ?y WHERE {{ BIND({f}(1) AS ?x) BIND(2 AS ?y) }}"})
+    assert r.status_code == 200
+    assert r.json()["results"]["bindings"] == [{"y": {"type": "literal", "value": "2",
+                                                      "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]
+    r = client.get("/sparql", params={"query": f"ASK {{ FILTER(!BOUND(?z) && COALESCE({f}(1), true)) }}"})
+    assert r.status_code == 200 and r.json()["boolean"] is True
+
+
+@pytest.mark.parametrize("params, count", [
+    ({"default-graph-uri": "http://localhost:8000/graph"}, 998),  # the dataset as the default graph
+    ({"named-graph-uri": "http://localhost:8000/graph"}, 0),  # a named graph only: the default graph is empty
+    ({"default-graph-uri": "http://localhost:8000/graph", "named-graph-uri": "http://localhost:8000/graph"}, 998),
+])
+def test_sparql_dataset_parameters_naming_the_endpoints_graph_are_answered(client: httpx.Client,
+                                                                          params: dict[str, str], count: int) -> None:
+    r = client.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", **params})
+    assert r.status_code == 200 and int(r.json()["results"]["bindings"][0]["n"]["value"]) == count
+    named = client.post("/sparql", data={"query": "ASK { GRAPH <http://localhost:8000/graph> { ?s ?p ?o } }", **params})
+    assert named.json()["boolean"] is ("named-graph-uri" in params)
+
+
+def test_sparql_construct_and_describe_in_rdf_xml(client: httpx.Client) -> None:
+    for query in (CONSTRUCT, DESCRIBE):
+        r = client.get("/sparql", params={"query": query}, headers={"Accept": "application/rdf+xml"})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/rdf+xml; charset=utf-8"
+        turtle = client.get("/sparql", params={"query": query}, headers={"Accept": "text/turtle"})
+        assert set(ox.parse(r.content, ox.RdfFormat.RDF_XML)) == set(ox.parse(turtle.content, ox.RdfFormat.TURTLE))
