@@ -27,7 +27,8 @@ from .conftest import SEED_DATA, TEST_BASE
 from .edits import EDITS, Skip, apply_edit
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
-ALWAYS = ("index.html", "robots.txt", "talks.ics")  # and sitemap*.xml: rendered on every build
+ALWAYS = ("index.html", "robots.txt", "talks.ics", "search.html", "favicon.svg", "lod.js")
+# and sitemap*.xml and the search index (search/*): rendered on every build
 
 
 @dataclasses.dataclass
@@ -72,7 +73,7 @@ def differing(old: PagesOutput, new: PagesOutput) -> set[str]:
 
 
 def _always(name: str) -> bool:
-    return name in ALWAYS or (name.startswith("sitemap") and name.endswith(".xml"))
+    return name in ALWAYS or (name.startswith("sitemap") and name.endswith(".xml")) or name.startswith("search/")
 
 
 def check_edit(base: Version, folder: Path, edit: str, seed: int) -> tuple[Version, Affected, str]:
@@ -155,7 +156,7 @@ def test_affected_is_tight_for_a_talk_title(synthetic: Version, tmp_path: Path) 
 
 def test_affected_everything_when_the_site_block_changes(synthetic: Version) -> None:
     aff = affected(synthetic.p.dataset, {SITE}, synthetic.links, synthetic.links)
-    pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index"}
+    pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index", "search"}
     feeds = {name for name in synthetic.out.files if name.endswith(".ics")} - {"talks.ics"}
     assert aff.everything and pages <= aff.paths and feeds <= aff.feeds
 
@@ -167,7 +168,7 @@ def test_affected_nothing_when_nothing_changed(synthetic: Version) -> None:
 
 def test_record_links_keys_every_page_and_calendar(synthetic: Version) -> None:
     links = synthetic.links
-    pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index"}
+    pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index", "search"}
     aff = affected(synthetic.p.dataset, {SITE}, links, links)
     assert aff.paths == pages
     feeds = {name for name in synthetic.out.files if name.endswith(".ics")} - {"talks.ics"}
@@ -235,7 +236,7 @@ def test_render_some_reads_only_lazy_descriptions(synthetic: Version) -> None:
     for name in ("index.html", "robots.txt", "sitemap.xml", "talks.ics", f"talk/{tid}.html",
                  f"person/{person}.html", f"talk/{tid}.ics"):
         assert out.files[name] == synthetic.out.files[name], name
-    assert len(out.files) == 7
+    assert len(out.files) == 3 + sum(1 for name in out.files if _always(name))
     assert len(lazy.computed) < 0.2 * len(lazy), "render_some looked up most descriptions"
     assert "triples" not in q.__dict__ and "graph" not in q.__dict__
 

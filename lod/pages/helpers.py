@@ -47,21 +47,21 @@ class Helpers:
         self.attendance_text = ATTENDANCE_TEXT
 
     def root(self) -> str:
-        """The index page, relative to this page."""
-        return self.up or "./"
+        """The index page's document, relative to this page (``index.html``: no server needed)."""
+        return self.up + "index.html"
 
     def file(self, name: str) -> str:
         """A site document (``dump.ttl``) relative to this page."""
         return self.up + name
 
     def href(self, kind: str, rid: str) -> str:
-        """The page of a record, relative to this page."""
-        return f"{self.up}{KIND_PATHS[kind]}/{rid}"
+        """The page of a record (its ``.html`` document, so links work on any static host), relative to this page."""
+        return f"{self.up}{KIND_PATHS[kind]}/{rid}.html"
 
     def topic_href(self, label: str) -> str:
         """The page of a topic."""
         path = self.m.path_of(str(self.m.topic(label)))
-        return self.up + (path or "")
+        return self.up + (path or "") + ".html"
 
     def person(self, pid: str) -> R.Person:
         """A person record."""
