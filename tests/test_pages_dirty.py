@@ -276,10 +276,12 @@ def test_record_links_of_a_talk_name_what_its_page_shows(seed: Version) -> None:
     assert {("source", s) for s in talk.sources} <= links
     assert ("talk", "2023-09-13-greg-yang") not in links  # another talk of the series
     calendar = seed.links[("calendar", f"talk/{tid}.ics")]
-    assert ("talk", tid) in calendar and not any(k[0] in ("person", "organization", "series") for k in calendar)
+    # The VEVENT's DESCRIPTION names the speakers with their organisations and the series.
+    assert {("talk", tid), ("series", "mml-2023"), *{("person", pid) for pid in talk.speakers}} <= calendar
+    assert ("talk", "2023-09-13-greg-yang") not in calendar
 
 
-def test_affected_renaming_an_organisation_leaves_calendars_alone(synthetic: Version) -> None:
+def test_affected_renaming_an_organisation_renders_the_calendars_naming_it(synthetic: Version) -> None:
     ds = synthetic.p.dataset
     oid = next(o.id for o in ds.organizations.values() if o.parent)
     aff = affected(ds, {("organization", oid)}, synthetic.links, synthetic.links)
@@ -288,4 +290,8 @@ def test_affected_renaming_an_organisation_leaves_calendars_alone(synthetic: Ver
     shows = {f"talk/{t.id}" for t in ds.talks.values()
              if oid in t.organizers or any(oid in ds.people[pid].affiliations for pid in [*t.speakers, *t.coauthors])}
     assert shows and {p for p in aff.paths if p.startswith("talk/")} == shows
-    assert aff.feeds == set()  # no calendar names an organisation
+    # A VEVENT names its speakers' and co-authors' organisations (not the organisers'): their calendars.
+    named = {t.id for t in ds.talks.values() if t.start_at is not None
+             and any(oid in ds.people[pid].affiliations for pid in [*t.speakers, *t.coauthors])}
+    assert {f"talk/{tid}.ics" for tid in named} <= aff.feeds
+    assert all(not f.startswith("talk/") or f.removeprefix("talk/").removesuffix(".ics") in named for f in aff.feeds)

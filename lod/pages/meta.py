@@ -85,8 +85,8 @@ def record_title(h: Helpers, kind: str, rec: R.Record) -> str:
         extra = ", ".join(x for x in (day_text(rec.start_at), *reversed(parents)) if x)
         return f"{name} ({extra})" if extra else name
     if isinstance(rec, R.Organization):
-        parents = h.org_parents(rec.id)
-        return f"{name}, {parents[0].name}" if parents else name
+        orgs = h.org_parents(rec.id)
+        return f"{name}, {orgs[0].name}" if orgs else name
     if isinstance(rec, R.Place):
         chain = h.place_chain(rec.id)[1:]
         return f"{name}, {chain[0].name}" if chain else name
@@ -130,14 +130,14 @@ def record_description(h: Helpers, kind: str, rec: R.Record, site: str) -> str:
         return _sentence(f"Session {h.name(kind, rec)}", f"of {' › '.join(parents)}," if parents else "",
                          f"{when_text(rec.start_at)}:" if rec.start_at else ":", f"{_count(n, 'talk')}.")
     if isinstance(rec, R.Person):
-        orgs = ", ".join(o.name for o in h.affiliations(rec.id))
+        affiliations = ", ".join(o.name for o in h.affiliations(rec.id))
         n = len(h.person_talks(rec.id))
-        return _sentence(f"{rec.display_name}" + (f" ({orgs})" if orgs else "") + f" on {site}:",
+        return _sentence(f"{rec.display_name}" + (f" ({affiliations})" if affiliations else "") + f" on {site}:",
                          f"{_count(n, 'talk')}.")
     if isinstance(rec, R.Organization):
-        parents = h.org_parents(rec.id)
+        orgs = h.org_parents(rec.id)
         people = len(h.index.affiliated(rec.id))
-        part = f", part of {', '.join(p.name for p in parents)}" if parents else ""
+        part = f", part of {', '.join(o.name for o in orgs)}" if orgs else ""
         who = f"{people} {'person' if people == 1 else 'people'} affiliated"
         return f"{rec.name}{part}: {who} in the data of {site}."
     if isinstance(rec, R.Place):
