@@ -269,6 +269,9 @@ class _Links:
         """A series', event's or session's page: its parents, facts, contacts and whole programme."""
         out: set[Key] = set(self.ancestors(kind, rec))
         self.facts(rec, out)
+        if isinstance(rec, R.Session):  # the venue its talks share (lod.pages.jsonld.scheduled)
+            for t in self.idx.talks_under(kind, rec.id):
+                out.update(self.chain(t.venue))
         if isinstance(rec, R.Gathering):
             out.update(("person", pid) for pid in rec.contacts)
         self.scheduled_item(kind, rec, False, out)

@@ -115,7 +115,12 @@ class Renderer:
         kind = KIND_OF_PATH.get(kind_path, "")
         owner = self.p.minter.base + path
         rec = self.index.record(kind, rid)
-        data = self.jsonld.talk(rec) if isinstance(rec, R.Talk) else self.jsonld.resource(owner)
+        if isinstance(rec, R.Talk):
+            data = self.jsonld.talk(rec)
+        elif isinstance(rec, (R.Session, R.Event)):
+            data = self.jsonld.scheduled(kind, rec)
+        else:
+            data = self.jsonld.resource(owner)
         site = self.p.dataset.site.title
         if kind == "topic":
             names = [str(o) for o in self.jsonld.objects(owner, SCHEMA.name)]
