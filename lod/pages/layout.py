@@ -50,6 +50,17 @@ math{font-size:1.05em}
 .tags{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4rem}
 .tags li{background:var(--soft);border:1px solid var(--line);border-radius:1rem;padding:0 .6rem;font-size:.9rem}
 .formats a{margin-right:.6rem}
+pre.code{background:var(--soft);padding:.8rem;border-radius:.5rem;overflow-x:auto;font-size:.88rem;max-width:100%}
+.table-wrap{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;font-size:.9rem;margin:.6rem 0}
+th,td{border:1px solid var(--line);padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:var(--soft)}
+.actions a{margin-right:1rem}
+.visitor{color:var(--muted);font-size:.92rem}
+form.search{display:grid;gap:.5rem;margin:1rem 0}
+form.search input,form.search select,form.search button{font:inherit;padding:.3rem .5rem;max-width:100%}
+form.search .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem}
+form.search button{justify-self:start}
 .site-footer{margin-top:2.5rem;padding-top:1rem;padding-bottom:2rem;border-top:1px solid var(--line);color:var(--muted);font-size:.9rem}
 """
 
