@@ -143,7 +143,9 @@ def record_description(h: Helpers, kind: str, rec: R.Record, site: str) -> str:
     if isinstance(rec, R.Place):
         chain = ", ".join(pl.name for pl in h.place_chain(rec.id))
         address = h.place_address(rec.id)
-        return _sentence(("Online place" if rec.virtual else "Place") + f": {chain}.", f"{address}." if address else "")
+        n = sum(1 for pl in h.index.place_descendants(rec.id) for k, _r in h.index.at_place.get(pl, []) if k == "talk")
+        return _sentence(("Online place" if rec.virtual else "Place") + f": {chain}.", f"{address}." if address else "",
+                         f"{_count(n, 'talk')} here on {site}.")
     if isinstance(rec, R.Source):
         derived = len(h.index.by_source.get(rec.id, []))
         what = rec.title or rec.document or rec.id
