@@ -59,7 +59,9 @@ th{background:var(--soft)}
 .visitor{color:var(--muted);font-size:.92rem}
 form.search{display:grid;gap:.5rem;margin:1rem 0}
 form.search input,form.search select,form.search button{font:inherit;padding:.3rem .5rem;max-width:100%}
+form.search input,form.search select{width:100%}
 form.search .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem}
+form.search .filters label{flex:1 1 12rem;min-width:0}
 form.search button{justify-self:start}
 .site-footer{margin-top:2.5rem;padding-top:1rem;padding-bottom:2rem;border-top:1px solid var(--line);color:var(--muted);font-size:.9rem}
 """

@@ -11,8 +11,11 @@
     for (var k in opts) { o[k] = opts[k]; }
     return new Intl.DateTimeFormat("en-GB", o).format(d);
   }
-  function dayOf(d) {
-    return fmt(d, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+  function dayOf(d) {  // "Friday 21 February 2025", as the pages write days
+    var parts = new Intl.DateTimeFormat("en-GB", { timeZone: zone, weekday: "long", day: "numeric", month: "long",
+                                                   year: "numeric" }).formatToParts(d), got = {};
+    for (var i = 0; i < parts.length; i++) { got[parts[i].type] = parts[i].value; }
+    return got.weekday + " " + got.day + " " + got.month + " " + got.year;
   }
   function timeOf(d) {
     return fmt(d, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
