@@ -359,3 +359,32 @@ def test_sitemap_lastmod_is_latest_source_date(tmp_path: Path, prepared: Prepare
             in sitemap)
     assert "<url><loc>http://localhost:8000/index.html</loc><lastmod>2026-12-01</lastmod></url>" in sitemap
     assert isinstance(ds.talks["2023-09-13-greg-yang"], R.Talk)
+
+
+def test_event_programme_rows_do_not_repeat_the_day_of_their_heading(seed_site: BuildResult) -> None:
+    html = html_of(seed_site, "event/mdl-workshop-2025")
+    day1 = html[html.index("<h3>Thursday 20 February 2025</h3>"):html.index("<h3>Friday 21 February 2025</h3>")]
+    assert "20 Feb 2025" not in text_of(day1)
+    assert '<time datetime="2025-02-20T09:00:00-06:00">09:00–09:45</time> <span class="zone">America/Chicago</span>' in day1
+    assert "time not given" in text_of(day1)  # the student talks: their session's slot only
+
+
+def test_gathering_and_person_calendars_are_subscriptions_talks_are_added(seed_site: BuildResult) -> None:
+    person = html_of(seed_site, "person/francois-charton")
+    assert "Subscribe to this calendar (it updates as talks are added or changed)" in text_of(person)
+    assert 'href="https://calendar.google.com/calendar/r?cid=webcal%3A%2F%2Flocalhost%3A8000%2Fperson%2Ffrancois-charton.ics"' in person
+    assert ('href="https://outlook.live.com/calendar/0/addfromweb?url=http%3A%2F%2Flocalhost%3A8000%2Fperson%2F'
+            'francois-charton.ics"') in person
+    assert "Subscribe to this calendar" in text_of(html_of(seed_site, "series/mml-2023"))
+    talk = html_of(seed_site, "talk/2023-09-13-greg-yang")
+    assert "Add to calendar (iCalendar file)" in text_of(talk) and "Subscribe" not in text_of(talk)
+
+
+def test_registration_without_a_link_says_the_link_is_not_published(seed_site: BuildResult) -> None:
+    assert "Registration Eventbrite (link not published)" in text_of(html_of(seed_site, "event/mdl-workshop-2025"))
+
+
+def test_session_page_shows_the_venue_its_talks_share(seed_site: BuildResult) -> None:
+    text = text_of(html_of(seed_site, "session/mdl-2025-02-20-student-talks"))
+    assert "Where Gates Dell Complex, room 6.302 (GDC 6.302)" in text and "(where its talks are)" in text
+    assert "Where Gates" not in text_of(html_of(seed_site, "session/mdl-2025-02-20-breakfast"))  # no talks: no place
