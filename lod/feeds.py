@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -130,6 +131,55 @@ def _name(rec: R.Scheduled) -> str:
     if isinstance(rec, R.Session):
         return rec.title or f"Session {rec.id}"
     return getattr(rec, "name", "") or rec.id
+
+
+# What ``description_text`` puts before the abstract (``abstract_of`` reads it back).
+_HEADER_PREFIXES = ("Speaker: ", "Speakers: ", "Joint work with ", "Part of: ")
+_PAGE_LINE = re.compile(r"\n*https?://\S+/talk/[^/\s]+\.html\Z")
+_SLOT_LINE = re.compile(r"^- (?P<text>.*): (?P<url>https?://\S+/talk/(?P<id>[^/\s]+)\.html)$", re.M)
+
+
+def is_own(cal: icalendar.Calendar) -> bool:
+    """True for a calendar this module wrote (its PRODID)."""
+    return str(cal.get("PRODID", "")) == PRODID
+
+
+def abstract_of(description: str) -> str:
+    """The abstract in a DESCRIPTION ``description_text`` wrote (so an import of our own feed
+    reads back what the data said): without the lines naming speakers, co-authors and
+    series before it, and without the page's address after it."""
+    lines = description.split("\n")
+    n = 0
+    while n < len(lines) and lines[n].startswith(_HEADER_PREFIXES):
+        n += 1
+    body = "\n".join(lines[n:]).strip("\n") if n else description
+    return _PAGE_LINE.sub("", body).strip()
+
+
+def title_of(summary: str) -> str | None:
+    """The title in a SUMMARY ``summary_text`` wrote: None when it names the speakers or the
+    session instead ("Joan Bruna (title not given)")."""
+    from .pages.constants import NO_TITLE_TEXT, TITLE_STATUS_TEXT
+
+    whys = {text.lower() for text in (*TITLE_STATUS_TEXT.values(), NO_TITLE_TEXT)}
+    if summary.endswith(")") and summary.rpartition(" (")[2][:-1] in whys:
+        return None
+    return summary or None
+
+
+def slot_talks(description: str) -> list[tuple[str, str | None]]:
+    """The talks a session's slot lists (``session_vevent``): (talk id, title or None)."""
+    out = []
+    for m in _SLOT_LINE.finditer(description):
+        text = m.group("text").split(" — ", 1)[0]
+        out.append((m.group("id"), None if text.lower() in _no_titles() else title_of(text)))
+    return out
+
+
+def _no_titles() -> set[str]:
+    from .pages.constants import NO_TITLE_TEXT, TITLE_STATUS_TEXT
+
+    return {text.lower() for text in (*TITLE_STATUS_TEXT.values(), NO_TITLE_TEXT)}
 
 
 def page_url(p: Prepared, kind: str, rid: str) -> str:
