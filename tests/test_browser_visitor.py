@@ -277,3 +277,8 @@ def test_visitor_upcoming_and_past_follow_the_browser_clock(site: tuple[str, Bui
     assert [li for li in up.iter("li") if li.get("data-end")] == [] and text(up) == "No upcoming talks."
     order = [int(li.get("data-order")) for li in past.iter("li") if li.get("data-end")]
     assert order == list(range(25, -1, -1))  # every talk has passed by the test's clock: latest first
+
+
+def test_visitor_in_utc_gets_no_second_utc_line(site: tuple[str, BuildResult, Path], tmp_path: Path) -> None:
+    doc = dom(chromium(tmp_path / "profile", "--dump-dom", site[0] + PAGES["talk"], tz="UTC"))
+    assert by_class(doc, "visitor") == [] and len(by_class(doc, "utc")) == 1

@@ -31,6 +31,7 @@
   }
 
   function visitorTimes() {
+    if (/^(Etc\/)?(UTC|GMT|UCT|Zulu|Universal)$/.test(zone)) { return; }  // the UTC line already says it
     var utcs = document.querySelectorAll("span.utc");
     for (var i = 0; i < utcs.length; i++) {
       var utc = utcs[i], local = utc.parentNode.querySelector(".local");
