@@ -2,7 +2,8 @@
 
 ``write_pages`` renders ``OUT/P.html`` for every resource that has a description
 ``OUT/P.ttl``, plus ``index.html``, ``search.html`` and its index, ``sitemap.xml``,
-``robots.txt``, the static files (``favicon.svg``, ``lod.js``) and the iCalendar feeds. The modules of this package, in the order a page needs them:
+``robots.txt``, the static files (``favicon.svg``, ``lod.js``) and the iCalendar feeds.
+The modules of this package, in the order a page needs them:
 
 - ``relations``: what pages list (talks of a person, speakers of an organisation …);
 - ``times`` and ``mathml``: local times with zone and UTC, TeX as MathML;
