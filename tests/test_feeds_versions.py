@@ -8,7 +8,7 @@ from pathlib import Path
 
 import icalendar
 
-from lod import feeds
+from lod import feeds, feedtext
 from lod.publish import BuildResult, Prepared, prepare
 
 from .conftest import SEED_DATA, TEST_BASE
@@ -77,9 +77,9 @@ def test_a_source_taken_later_moves_sequence_and_last_modified_forward(tmp_path:
 
 
 def test_version_stamp_is_the_day_taken_plus_a_content_hash() -> None:
-    seq, modified = feeds.version_stamp("2026-11-22", b"x")
+    seq, modified = feedtext.version_stamp("2026-11-22", b"x")
     assert seq == (date(2026, 11, 22) - date(2000, 1, 1)).days
     assert modified.date() == date(2026, 11, 22)
-    assert feeds.version_stamp("2026-11-22", b"x") == (seq, modified)
-    assert feeds.version_stamp("2026-11-22", b"y")[1] != modified
-    assert feeds.version_stamp("2026-11-23", b"y")[1] > modified  # a later day is always later
+    assert feedtext.version_stamp("2026-11-22", b"x") == (seq, modified)
+    assert feedtext.version_stamp("2026-11-22", b"y")[1] != modified
+    assert feedtext.version_stamp("2026-11-23", b"y")[1] > modified  # a later day is always later

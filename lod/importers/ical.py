@@ -26,7 +26,7 @@ import icalendar
 import recurring_ical_events
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from .. import feeds
+from .. import feedtext
 from ..iri import SLUG_RE, slugify
 from .common import Parsed, Rec, display, fail, local_text, organization, person, talk_id
 
@@ -187,7 +187,7 @@ def parse(data: bytes, name: str) -> Parsed:
     if len(occurrences) > MAX_OCCURRENCES:
         raise fail(name, f"the calendar expands to more than {MAX_OCCURRENCES} events.",
                    "give the recurrence rules an UNTIL or COUNT, or split the calendar.")
-    own = feeds.is_own(cal)
+    own = feedtext.is_own(cal)
     for ev in occurrences:
         uid = str(ev.get("UID", ""))
         if own and uid.startswith("session/"):  # our feed's entry for a session's slot: the talks it lists
@@ -202,7 +202,7 @@ def _slot_talks(parsed: Parsed, ev: Any) -> None:
     start = ev["DTSTART"].dt
     day = (start.date() if isinstance(start, datetime) else start).isoformat()
     host = str(ev.get("UID", "")).rpartition("@")[2]
-    for tid, title in feeds.slot_talks(str(ev.get("DESCRIPTION", ""))):
+    for tid, title in feedtext.slot_talks(str(ev.get("DESCRIPTION", ""))):
         if not SLUG_RE.match(tid):
             continue
         rec: Rec = {"id": tid, "start": day}
@@ -221,9 +221,9 @@ def _talk(parsed: Parsed, ev: Any, where: str, tzids: dict[str, str | None], rec
     rec: Rec = {}
     summary = " ".join(str(ev.get("SUMMARY", "")).split())
     desc = str(ev.get("DESCRIPTION", "")).strip()
-    if own:  # our own feed: its SUMMARY and DESCRIPTION say more than the title and abstract (lod.feeds)
-        summary = feeds.title_of(summary) or ""
-        desc = feeds.abstract_of(desc)
+    if own:  # our own feed: its SUMMARY and DESCRIPTION say more than the title and abstract (lod.feedtext)
+        summary = feedtext.title_of(summary) or ""
+        desc = feedtext.abstract_of(desc)
     speakers: list[str] = []
     m = _DESC.search(desc)
     if m:
