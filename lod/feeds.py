@@ -4,19 +4,42 @@ Times keep their zone: a talk in an IANA zone is written with ``TZID=`` and a
 VTIMEZONE generated from the zone database for the years the feed spans; a talk whose
 source gave only a UTC offset is written in UTC; a talk known only by its day is a
 ``VALUE=DATE`` event. Talks without a start are left out. UIDs are
-``<talk-id>@<host of the base URL>`` and stay the same across builds; DTSTAMP is the date
-the talk's sources were taken, so rebuilding the same data gives the same bytes.
+``<talk-id>@<host of the base URL>`` and stay the same across builds.
 Cancelled talks stay in the feed with ``STATUS:CANCELLED`` so calendars remove them.
 
-SUMMARY is the title and DESCRIPTION the abstract, both verbatim (TeX included) and only
-when the data has them: a talk without a title has no SUMMARY rather than a placeholder.
+Every VEVENT has a SUMMARY: the title verbatim (TeX included), else what is known
+without inventing a title, the speakers and the reason there is none ("Joan Bruna
+(title not given)"), or, with no speaker either, the session or event it is in.
+DESCRIPTION names the speakers with their affiliations, the series, event and session,
+then the abstract, then the talk's page.
+
+Talks known only by their day whose session has a time of its own (a workshop's student
+talks in a 14:30–16:00 slot) are not all-day events: the calendar has one VEVENT for the
+session's slot (UID ``session/<session-id>@<host>``) listing those of its talks that the
+calendar holds.
+
+Versions (``version_stamp``). Calendar programs tell a new version of an event by
+SEQUENCE, then DTSTAMP/LAST-MODIFIED. Both are functions of the data alone, so the same
+data gives the same bytes (and an incremental build the bytes of a full one):
+
+- SEQUENCE is the number of days from 2000-01-01 to the latest date the event's sources
+  were taken. An import stamps the source with the day it was read, so a talk read again
+  later never gets a lower SEQUENCE: it never goes backwards as long as dates taken only
+  move forward (which ``lod import`` does).
+- LAST-MODIFIED (and DTSTAMP, equal to it) is that day, 00:00 UTC, plus a number of
+  seconds (0–86,399) taken from a hash of everything else in the VEVENT. So it changes
+  whenever the event does (a move, a new title, a new speaker's affiliation …), even after
+  an edit by hand that left the sources' dates alone, and stays the same when nothing
+  changed. Its order follows the date taken; within one date taken the seconds are not
+  an order: an edit by hand that must win over an earlier one of the same day in every
+  client should also give its source the day of the edit as ``taken``.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import icalendar
@@ -24,8 +47,9 @@ import icalendar
 from . import records as R
 from .iri import KIND_PATHS
 from .prepared import Prepared
+from .feedtext import (PRODID, description_text, location_text, page_url, person_text, scheduled_name, summary_text,
+                       taken_of, version_stamp)
 
-PRODID = "-//lod-talks//lod build//EN"
 STATUS = {"cancelled": "CANCELLED", "postponed": "TENTATIVE"}  # everything else: CONFIRMED
 
 TalksOf = Callable[[str, str], list[R.Talk]]
@@ -38,34 +62,13 @@ def uid(p: Prepared, talk_id: str) -> str:
     return f"{talk_id}@{host}"
 
 
-def stamp(p: Prepared, talk: R.Talk) -> datetime:
-    """DTSTAMP: midnight UTC of the latest date the talk's sources were taken."""
-    taken = max((p.dataset.sources[s].taken for s in talk.sources if s in p.dataset.sources), default="1970-01-01")
-    d = date.fromisoformat(taken)
-    return datetime(d.year, d.month, d.day, tzinfo=UTC)
-
-
-def location_text(p: Prepared, talk: R.Talk) -> str | None:
-    """Where a talk is, as one line: room, building, address; and the online place with its link."""
-    ds = p.dataset
-    parts: list[str] = []
-    if talk.venue and talk.venue in ds.places:
-        chain: list[R.Place] = []
-        cur: R.Place | None = ds.places[talk.venue]
-        while cur is not None and cur not in chain:
-            chain.append(cur)
-            cur = ds.places.get(cur.contained_in or "")
-        names = [chain[0].name + (f" ({chain[0].code})" if chain[0].code and chain[0].code not in chain[0].name
-                                  else "")]
-        names += [pl.name for pl in chain[1:] if pl.name not in chain[0].name]
-        addr = next((pl.address for pl in chain if pl.address is not None), None)
-        if addr is not None:
-            names += [x for x in (addr.street, addr.locality, addr.region, addr.postal_code, addr.country) if x]
-        parts.append(", ".join(names))
-    if talk.online and talk.online in ds.places:
-        online = ds.places[talk.online]
-        parts.append("online: " + online.name + (f" {online.url}" if online.url else ""))
-    return "; ".join(parts) or None
+def _versioned(ev: icalendar.Event, taken: str) -> icalendar.Event:
+    """*ev* with SEQUENCE, LAST-MODIFIED and DTSTAMP (``version_stamp``) added."""
+    sequence, modified = version_stamp(taken, component_ical(ev))
+    ev.add("dtstamp", modified)
+    ev.add("last-modified", modified)
+    ev.add("sequence", sequence)
+    return ev
 
 
 def vevent(p: Prepared, talk: R.Talk) -> icalendar.Event:
@@ -74,19 +77,9 @@ def vevent(p: Prepared, talk: R.Talk) -> icalendar.Event:
     assert start is not None
     ev = icalendar.Event()
     ev.add("uid", uid(p, talk.id))
-    ev.add("dtstamp", stamp(p, talk))
-    if start.is_date:
-        ev.add("dtstart", date.fromisoformat(start.lexical))
-        if talk.end_at is not None and talk.end_at.is_date:
-            ev.add("dtend", date.fromisoformat(talk.end_at.lexical) + timedelta(days=1))  # DTEND is exclusive
-    else:
-        ev.add("dtstart", _moment(start))
-        if talk.end_at is not None and not talk.end_at.is_date:
-            ev.add("dtend", _moment(talk.end_at))
-    if talk.title:
-        ev.add("summary", talk.title)
-    if talk.abstract:
-        ev.add("description", talk.abstract.strip())
+    _add_times(ev, talk)
+    ev.add("summary", summary_text(p, talk))
+    ev.add("description", description_text(p, talk))
     where = location_text(p, talk)
     if where:
         ev.add("location", where)
@@ -95,7 +88,63 @@ def vevent(p: Prepared, talk: R.Talk) -> icalendar.Event:
     categories = list(dict.fromkeys([*talk.keywords, *talk.topics]))
     if categories:
         ev.add("categories", categories)
-    return ev
+    return _versioned(ev, taken_of(p, talk))
+
+
+def _add_times(ev: icalendar.Event, rec: R.Scheduled) -> None:
+    """DTSTART and DTEND of a talk or session: dates (DTEND exclusive), or times in their zone."""
+    start = rec.start_at
+    assert start is not None
+    if start.is_date:
+        ev.add("dtstart", date.fromisoformat(start.lexical))
+        if rec.end_at is not None and rec.end_at.is_date:
+            ev.add("dtend", date.fromisoformat(rec.end_at.lexical) + timedelta(days=1))  # DTEND is exclusive
+    else:
+        ev.add("dtstart", _moment(start))
+        if rec.end_at is not None and not rec.end_at.is_date:
+            ev.add("dtend", _moment(rec.end_at))
+
+
+def slot_session(p: Prepared, talk: R.Talk) -> R.Session | None:
+    """The session whose time slot stands for a talk known only by its day, if the session has a time that day."""
+    start = talk.start_at
+    if start is None or not start.is_date or talk.parent is None or talk.parent[0] != "session":
+        return None
+    session = p.dataset.sessions.get(talk.parent[1])
+    if session is None or session.start_at is None or session.start_at.is_date:
+        return None
+    return session if session.start_at.lexical[:10] == start.lexical[:10] else None
+
+
+def session_vevent(p: Prepared, session: R.Session, talks: Sequence[R.Talk]) -> icalendar.Event:
+    """One VEVENT for a session's slot, listing *talks* (those of it a calendar holds), in their order."""
+    ev = icalendar.Event()
+    host = urlsplit(p.minter.base).hostname or "localhost"
+    ev.add("uid", f"{KIND_PATHS['session']}/{session.id}@{host}")
+    _add_times(ev, session)
+    ev.add("summary", scheduled_name(session))
+    lines = []
+    parents = [scheduled_name(a) for _k, a in reversed(p.site_index.ancestors("session", session))]
+    if parents:
+        lines.append("Part of: " + " › ".join(parents))
+    lines.append("Talks in this session (their own times are not given):")
+    for t in talks:
+        if t.title or t.speakers:
+            speakers = "; ".join(person_text(p, s) for s in t.speakers)
+            text = summary_text(p, t) + (f" — {speakers}" if speakers and t.title else "")
+        else:  # the session is named above: say only that the title is not known
+            text = summary_text(p, t).removeprefix(f"Talk in {scheduled_name(session)} ").strip("()").capitalize()
+        lines.append(f"- {text}: {page_url(p, 'talk', t.id)}")
+    lines += ["", page_url(p, "session", session.id)]
+    ev.add("description", "\n".join(lines))
+    where = location_text(p, session)
+    if where:
+        ev.add("location", where)
+    ev.add("url", str(p.minter.resource("session", session.id)))
+    statuses = {t.status for t in talks}
+    ev.add("status", "CANCELLED" if statuses == {"cancelled"} else "CONFIRMED")
+    taken = max([taken_of(p, session), *(taken_of(p, t) for t in talks)])
+    return _versioned(ev, taken)
 
 
 def _moment(w: R.When) -> datetime:
@@ -133,7 +182,7 @@ def _vtimezone_ical(zone: str, first: int, last: int) -> bytes:
     return data
 
 
-def _zones(events: Iterable[R.Talk]) -> list[Zone]:
+def _zones(events: Iterable[R.Scheduled]) -> list[Zone]:
     """The VTIMEZONEs a calendar of *events* has: each IANA zone with its first and last year, by zone."""
     years: dict[str, set[int]] = {}
     for t in events:
@@ -215,7 +264,7 @@ def calendar_head(name: str) -> bytes:
     return _fixed_head() + b"".join(fold(line) + b"\r\n" for line in lines[1:-1])
 
 
-def _reference_calendar(p: Prepared, events: list[R.Talk], name: str, zones: list[Zone]) -> bytes:
+def _reference_calendar(p: Prepared, parts: list[Component], name: str, zones: list[Zone]) -> bytes:
     """The calendar as icalendar serialises it whole: the reference the fast path is held to."""
     cal = icalendar.Calendar()
     for key, value in _FIXED_PROPERTIES:
@@ -224,8 +273,8 @@ def _reference_calendar(p: Prepared, events: list[R.Talk], name: str, zones: lis
     cal.add("x-wr-calname", name)
     for zone, first, last in zones:
         cal.add_component(_vtimezone(zone, first, last))
-    for t in events:
-        cal.add_component(vevent(p, t))
+    for rec, inner in parts:
+        cal.add_component(session_vevent(p, rec, inner) if isinstance(rec, R.Session) else vevent(p, rec))  # type: ignore[arg-type]
     return bytes(cal.to_ical())
 
 
@@ -240,21 +289,52 @@ def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
     parts gives the same bytes (tests/test_feeds_fast.py). Without *memo*, icalendar
     serialises the whole calendar (the reference).
     """
-    events = sorted((t for t in talks if t.start_at is not None), key=_order)
+    events = [t for t in talks if t.start_at is not None]
     if not events:
         return None
-    zones = _zones(events)
+    parts_ = components(p, events)
+    zones = _zones([rec for rec, _talks in parts_])
     if memo is None:
-        return _reference_calendar(p, events, name, zones)
+        return _reference_calendar(p, parts_, name, zones)
     parts = [calendar_head(name)]
     parts += [_vtimezone_ical(*zone) for zone in zones]
-    for t in events:
-        data = memo.get(t.id)
+    for rec, inner in parts_:
+        if isinstance(rec, R.Session):
+            parts.append(component_ical(session_vevent(p, rec, inner)))
+            continue
+        assert isinstance(rec, R.Talk)
+        data = memo.get(rec.id)
         if data is None:
-            data = memo[t.id] = vevent_ical(p, t)
+            data = memo[rec.id] = vevent_ical(p, rec)
         parts.append(data)
     parts.append(_END)
     return b"".join(parts)
+
+
+Component = tuple[R.Scheduled, list[R.Talk]]  # a talk (and []), or a session's slot and its talks
+
+
+def components(p: Prepared, events: Iterable[R.Talk]) -> list[Component]:
+    """The VEVENTs of a calendar of dated *events*, in order: each talk, but the talks standing
+    only in their session's slot (``slot_session``), which are one VEVENT per session."""
+    out: list[Component] = []
+    slots: dict[str, Component] = {}
+    for t in sorted(events, key=_order):
+        session = slot_session(p, t)
+        if session is None:
+            out.append((t, []))
+        elif session.id in slots:
+            slots[session.id][1].append(t)
+        else:
+            slots[session.id] = (session, [t])
+            out.append(slots[session.id])
+    return sorted(out, key=lambda c: _order(c[0]) if isinstance(c[0], R.Talk) else _slot_order(c[0]))
+
+
+def _slot_order(s: R.Scheduled) -> tuple[str, str, str]:
+    w = s.start_at
+    assert w is not None
+    return (w.lexical[:10], w.utc.isoformat() if w.utc else "~", f"session/{s.id}")
 
 
 def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int = 1,

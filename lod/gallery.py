@@ -13,6 +13,7 @@ under any base URL and on any store the dataset is pushed to.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,7 +23,6 @@ import jinja2
 import pyoxigraph as ox
 
 from .errors import BuildError
-from .pages.layout import without_c1
 from .query import Answer, check_query, run
 
 if TYPE_CHECKING:
@@ -78,14 +78,17 @@ def read_gallery(folder: Path = QUERIES_DIR) -> list[GalleryQuery]:
     return [parse_query_file(p) for p in sorted(folder.glob("*.rq"))]
 
 
-def cell(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None, base: str) -> Cell:
-    """A table cell: IRIs of the site link to their resource (relative), other http(s) IRIs as they are."""
+def cell(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None, base: str,
+         pages: Container[str] = ()) -> Cell:
+    """A table cell: IRIs of the site link to their page's document (relative) when they have one
+    (*pages*: the site paths with a page), other http(s) IRIs as they are."""
     if term is None:
         return Cell("")
     if isinstance(term, ox.NamedNode):
         iri = term.value
         if iri.startswith(base):
-            return Cell(iri[len(base):], iri[len(base):])
+            path = iri[len(base):]
+            return Cell(path, path + ".html" if path in pages else None)
         # Only web links: an IRI such as javascript:… in the data must not become a live link.
         return Cell(iri, iri if iri.startswith(("http://", "https://")) else None)
     if isinstance(term, ox.Literal):
@@ -99,15 +102,15 @@ def _env() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def _answer_view(answer: Answer, base: str) -> dict[str, object]:
+def _answer_view(answer: Answer, base: str, pages: Container[str] = ()) -> dict[str, object]:
     if answer.boolean is not None:
         return {"boolean": answer.boolean, "variables": [], "rows": [], "count": 1}
     if answer.triples is not None:
-        rows = [[cell(t.subject, base), cell(t.predicate, base), cell(t.object, base)]
+        rows = [[cell(t.subject, base, pages), cell(t.predicate, base, pages), cell(t.object, base, pages)]
                 for t in sorted(answer.triples, key=str)]
         return {"boolean": None, "variables": ["subject", "predicate", "object"], "rows": rows[:SHOWN_ROWS],
                 "count": len(rows)}
-    rows = [[cell(row[v], base) for v in answer.variables] for row in answer.rows]
+    rows = [[cell(row[v], base, pages) for v in answer.variables] for row in answer.rows]
     return {"boolean": None, "variables": answer.variables, "rows": rows[:SHOWN_ROWS], "count": len(rows)}
 
 
@@ -131,14 +134,30 @@ def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR) -> i
         return 0
     base = p.minter.base
     store = gallery_store(p, staging)
+    pages = {path for path in map(p.minter.path_of, p.descriptions) if path}
     entries = []
     for q in queries:
         check_query(q.text)  # a gallery query the endpoint would refuse is a bug in the gallery
-        entries.append({"query": q, "answer": _answer_view(run(store, q.text), base)})
-    html = _env().get_template("gallery.html").render(title=p.dataset.site.title, entries=entries,
-                                                      shown=SHOWN_ROWS)
+        entries.append({"query": q, "answer": _answer_view(run(store, q.text), base, pages)})
+    html = gallery_html(p, _env().get_template("gallery.html").render(entries=entries, shown=SHOWN_ROWS))
     (staging / "queries").mkdir(exist_ok=True)
     for q in queries:
         (staging / "queries" / f"{q.name}.rq").write_text(q.text, encoding="utf-8")
-    (staging / "queries.html").write_text(without_c1(html), encoding="utf-8")
+    (staging / "queries.html").write_bytes(html)
     return len(queries) + 1
+
+
+def gallery_html(p: "Prepared", main: str) -> bytes:
+    """``queries.html``: *main* in the layout of every page of the site (header, canonical link, icon)."""
+    from .pages.helpers import Helpers
+    from .pages.jsonld import script_json
+    from .pages.layout import page_html
+
+    site = p.dataset.site
+    url = p.minter.base + "queries.html"
+    ctx = {"site": site, "h": Helpers(p, p.site_index, "queries", set()), "path": "queries.html",
+           "title": "Example queries", "kind_text": "Queries", "canonical": url, "identifier": url,
+           "description": f"Example SPARQL queries over {site.title}, each with its answer on the published data.",
+           "alternates": [], "calendar": None}
+    data = {"@context": "https://schema.org", "@type": "WebPage", "name": f"Example queries · {site.title}", "url": url}
+    return page_html(ctx, main, script_json(data)).encode("utf-8")

@@ -353,7 +353,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
                               front.resolved, results,
                               extra={"dumps": index, "links": links, "google": gaps, "files": files, "deps": front.deps,
                                      "pages": rendered.cache,
-                                     "sitemaps": sorted(n for n in rendered.files if n.startswith("sitemap"))})
+                                     "sitemaps": sorted(n for n in rendered.files if n.startswith(("sitemap", "search/")))})
         txn.put_extra(state_path(out), state_bytes(new_state))
         changed = first_changed(before, stamps(data_dir))
         if changed:

@@ -41,6 +41,7 @@ from rdflib import Graph
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -536,7 +537,9 @@ def create_app(site: Path, endpoint: str | None = None, *, graph: str | None = N
             await ep.stop()
 
     return Starlette(routes=[Route("/{path:path}", server.dispatch, methods=METHODS)],
-                     middleware=[Middleware(CorsHeaders)], lifespan=lifespan)
+                     # gzip for clients that ask (pages, dumps, answers), from 1 KB; CORS outermost.
+                     middleware=[Middleware(CorsHeaders), Middleware(GZipMiddleware, minimum_size=1024)],
+                     lifespan=lifespan)
 
 
 def app_from_env() -> Starlette:

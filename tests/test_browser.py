@@ -152,7 +152,7 @@ def test_browser_index_lists_series_and_talks(served: tuple[str, BuildResult], p
     doc = dom(served, "", profile)
     assert text(doc.find(".//h1")) == "Talks on mathematics and AI"
     links = {a.get("href") for a in doc.iter("a")}
-    assert {"series/mml-2023", "event/mdl-workshop-2025", "talk/2023-10-26-paul-christiano", "dump.ttl",
+    assert {"series/mml-2023.html", "event/mdl-workshop-2025.html", "talk/2023-10-26-paul-christiano.html", "dump.ttl",
             "queries.html"} <= links
 
 

@@ -92,7 +92,10 @@ def test_pages_share_layout_viewport_and_no_external_resources(seed_site: BuildR
         assert html.startswith("<!DOCTYPE html>\n<html lang=\"en\">"), page
         assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
         assert "<main>" in html and "<header" in html and "<footer" in html
-        assert not re.search(r"<script(?![^>]*application/ld\+json)", html), page  # no JavaScript
+        # JavaScript only as the site's own progressive enhancement (lod.js), from the site itself
+        scripts = re.findall(r'<script src="([^"]*)"', html)
+        assert [s.rpartition("/")[2] for s in scripts] == ["lod.js"], page
+        assert len(re.findall(r"<script", html)) == 2, page
         assert not re.search(r"""<(link|img|script)[^>]+(src|href)="https?://(?!localhost:8000/)[^"]*"[^>]*>""",
                              re.sub(r'<link rel="(canonical|alternate|license)"[^>]*>', "", html)), page
 
@@ -114,8 +117,7 @@ def test_pages_are_byte_identical_across_builds(prepared: Prepared, rendered: Pa
 def test_pages_discovery_links_on_talk_page(seed_site: BuildResult) -> None:
     html = html_of(seed_site, "talk/2023-09-13-greg-yang")
     assert '<link rel="canonical" href="http://localhost:8000/talk/2023-09-13-greg-yang.html">' in html
-    assert ('<p>Identifier: <a href="http://localhost:8000/talk/2023-09-13-greg-yang">'
-            'http://localhost:8000/talk/2023-09-13-greg-yang</a></p>') in html
+    assert '<p>Identifier: <code class="iri">http://localhost:8000/talk/2023-09-13-greg-yang</code></p>' in html
     assert '<link rel="alternate" type="text/turtle" href="2023-09-13-greg-yang.ttl">' in html
     assert '<link rel="alternate" type="application/ld+json" href="2023-09-13-greg-yang.jsonld">' in html
     assert '<link rel="alternate" type="application/n-triples" href="2023-09-13-greg-yang.nt">' in html
@@ -126,10 +128,10 @@ def test_pages_discovery_links_on_talk_page(seed_site: BuildResult) -> None:
 
 def test_pages_link_to_each_other_relative_to_the_page(seed_site: BuildResult) -> None:
     html = html_of(seed_site, "talk/2023-09-13-greg-yang")
-    assert '<a href="../person/greg-yang">Greg Yang</a>' in html
-    assert '<a href="../org/xai">xAI</a>' in html
-    assert '<a href="../series/mml-2023">Mathematical challenges in AI</a>' in html
-    assert '<a class="home" href="../">' in html
+    assert '<a href="../person/greg-yang.html">Greg Yang</a>' in html
+    assert '<a href="../org/xai.html">xAI</a>' in html
+    assert '<a href="../series/mml-2023.html">Mathematical challenges in AI</a>' in html
+    assert '<a class="home" href="../index.html">' in html
 
 
 # ---------------------------------------------------------------- talk pages
@@ -144,7 +146,7 @@ def test_talk_page_shows_title_speaker_time_place_and_sources(seed_site: BuildRe
     assert "Where Carslaw 273, Carslaw" in text
     assert "Online Zoom (link not published)" in text
     assert "Attendance Hybrid (in person and online)" in text
-    assert "Status Scheduled" in text
+    assert "Status" not in text  # "Scheduled" says nothing; other statuses are shown
     assert "Recording: the source says the talk was recorded; no link is published." in text
     assert "M+ML 2023: Mathematical challenges in AI (document 000_645195d436a3c381.txt, taken 22 November 2026)" in text
     assert "Keywords and topics Machine learning" in text
@@ -159,13 +161,14 @@ def test_talk_page_time_with_offset_only_references_and_topic(seed_site: BuildRe
     assert ("Adityanarayanan Radhakrishnan, Daniel Beaglehole, Parthe Pandit, Mikhail Belkin. Mechanism for feature "
             "learning in neural networks and backpropagation-free machine learning models. Science 383 (6690).") in text
     assert "PNAS 116 (32), 15849-15854." in text
-    assert '<a href="../topic/large-language-models-understanding">Large Language Models &amp; Understanding</a>' in html
+    assert '<a href="../topic/large-language-models-understanding.html">Large Language Models &amp; Understanding</a>' in html
 
 
 def test_talk_page_title_status_is_ui_text_only(seed_site: BuildResult) -> None:
     html = html_of(seed_site, "talk/2024-05-23-gabriel-synnaeve")
     assert '<h1><span class="no-title">Title to be announced</span></h1>' in html
-    assert "<title>Talk by Gabriel Synnaeve (title to be announced) · Talks on mathematics and AI</title>" in html
+    assert ("<title>Talk by Gabriel Synnaeve (title to be announced), 23 May 2024 · Talks on mathematics and AI"
+            "</title>") in html
     data = jsonld_of(html)
     assert "name" not in data and "description" not in data
     ttl = (seed_site.out / "talk/2024-05-23-gabriel-synnaeve.ttl").read_text(encoding="utf-8")
@@ -237,9 +240,9 @@ def test_index_splits_upcoming_and_past_at_the_injected_now(rendered: PagesOutpu
     html = rendered.files["index.html"].decode()
     upcoming = html[html.index('<h2 id="talks">'):html.index('<h2 id="past">')]
     past = html[html.index('<h2 id="past">'):html.index('<h2 id="undated">')]
-    assert 'As of <time datetime="2024-06-01">1 June 2024</time>' in upcoming
-    up_ids = re.findall(r'href="talk/([a-z0-9-]+)"', upcoming)
-    past_ids = re.findall(r'href="talk/([a-z0-9-]+)"', past)
+    assert '<span id="as-of">As of <time datetime="2024-06-01">1 June 2024</time></span>' in upcoming
+    up_ids = re.findall(r'href="talk/([a-z0-9-]+)\.html"', upcoming)
+    past_ids = re.findall(r'href="talk/([a-z0-9-]+)\.html"', past)
     assert up_ids[0] == "2024-06-03-mikhail-belkin"  # soonest first
     assert len(up_ids) == 15 and all(i.startswith("2025-") for i in up_ids[1:])
     assert past_ids[0] == "2024-05-23-gabriel-synnaeve"  # latest first
@@ -249,17 +252,17 @@ def test_index_splits_upcoming_and_past_at_the_injected_now(rendered: PagesOutpu
 
 def test_index_links_series_events_and_the_data(rendered: PagesOutput) -> None:
     html = rendered.files["index.html"].decode()
-    for href in ("series/mml-2023", "event/mflm-2024", "event/mdl-workshop-2025", "dump.ttl", "dump.nt",
+    for href in ("series/mml-2023.html", "event/mflm-2024.html", "event/mdl-workshop-2025.html", "dump.ttl", "dump.nt",
                  "dump.jsonld", "void.ttl", "ontology.ttl", "sparql", "queries.html", "talks.ics"):
         assert f'href="{href}"' in html, href
-    assert '<link rel="canonical" href="http://localhost:8000/">' in html
+    assert '<link rel="canonical" href="http://localhost:8000/index.html">' in html
     data = jsonld_of(html)
     assert data["@type"] == "Dataset" and data["@id"] == "http://localhost:8000/void#dataset"
 
 
 def test_series_page_lists_its_talks_by_date(seed_site: BuildResult) -> None:
     html = html_of(seed_site, "series/mml-2023")
-    assert re.findall(r'href="\.\./talk/([a-z0-9-]+)"', html) == [
+    assert re.findall(r'href="\.\./talk/([a-z0-9-]+)\.html"', html) == [
         "2023-09-13-greg-yang", "2023-09-28-sadhika-malladi", "2023-10-12-neel-nanda",
         "2023-10-26-paul-christiano", "2023-11-23-francois-charton"]
     text = text_of(html)
@@ -269,7 +272,7 @@ def test_series_page_lists_its_talks_by_date(seed_site: BuildResult) -> None:
 def test_event_page_lists_sessions_and_talks_by_date(seed_site: BuildResult) -> None:
     html = html_of(seed_site, "event/mdl-workshop-2025")
     day1 = html[html.index("<h3>Thursday 20 February 2025</h3>"):html.index("<h3>Friday 21 February 2025</h3>")]
-    items = re.findall(r'href="\.\./(talk|session)/([a-z0-9-]+)"', day1)
+    items = re.findall(r'href="\.\./(talk|session)/([a-z0-9-]+)\.html"', day1)
     assert [i for _k, i in items][:6] == [
         "mdl-2025-02-20-breakfast", "2025-02-20-joan-bruna", "2025-02-20-vardan-papyan",
         "mdl-2025-02-20-coffee-break", "2025-02-20-thomas-chen", "2025-02-20-jonathan-siegel"]
@@ -282,22 +285,22 @@ def test_event_page_lists_sessions_and_talks_by_date(seed_site: BuildResult) -> 
 def test_person_page_lists_talks_across_events_by_role(seed_site: BuildResult) -> None:
     html = html_of(seed_site, "person/francois-charton")
     talks = html[html.index('<h2 id="speaker">'):]
-    assert re.findall(r'href="\.\./talk/([a-z0-9-]+)"', talks) == [
+    assert re.findall(r'href="\.\./talk/([a-z0-9-]+)\.html"', talks) == [
         "2023-11-23-francois-charton", "2024-05-23-francois-charton"]
     belkin = html_of(seed_site, "person/mikhail-belkin")
     assert '<h2 id="speaker">Talks</h2>' in belkin and '<h2 id="reference">Cited in talks</h2>' in belkin
     assert '<h2 id="coauthor">Co-author of</h2>' in html_of(seed_site, "person/stephane-gaubert")
     contact = html_of(seed_site, "person/geordie-williamson")
-    assert '<h2 id="contact">Contact for</h2>' in contact and 'href="../series/mml-2023"' in contact
+    assert '<h2 id="contact">Contact for</h2>' in contact and 'href="../series/mml-2023.html"' in contact
     assert '<h2 id="reference">Cited in talks</h2>' in html_of(seed_site, "person/daniel-hsu")
 
 
 def test_organization_page_includes_people_of_sub_organisations(seed_site: BuildResult) -> None:
     html = html_of(seed_site, "org/nyu")
     people = html[html.index('<h2 id="people">'):]
-    assert re.findall(r'class="item-title" href="\.\./person/([a-z0-9-]+)"', people) == [
+    assert re.findall(r'class="item-title" href="\.\./person/([a-z0-9-]+)\.html"', people) == [
         "joan-bruna", "julia-kempe", "yoav-wald"]
-    assert 'href="../talk/2025-02-21-yoav-wald"' in people
+    assert 'href="../talk/2025-02-21-yoav-wald.html"' in people
     assert "Includes Courant Institute of Mathematical Sciences, Center for Data Science" in text_of(html)
     direct = html_of(seed_site, "org/nyu-center-for-data-science")
     assert "Part of New York University" in text_of(direct)
@@ -305,7 +308,7 @@ def test_organization_page_includes_people_of_sub_organisations(seed_site: Build
 
 def test_place_page_lists_talks_there_and_in_its_rooms(seed_site: BuildResult) -> None:
     html = html_of(seed_site, "place/carslaw")
-    assert re.findall(r'class="item-title" href="\.\./talk/([a-z0-9-]+)"', html) == [
+    assert re.findall(r'class="item-title" href="\.\./talk/([a-z0-9-]+)\.html"', html) == [
         "2023-10-26-paul-christiano", "2023-11-23-francois-charton"]
     assert "Contains Carslaw 273" in text_of(html)
     assert "· Carslaw 273" in text_of(html)
@@ -315,9 +318,9 @@ def test_place_page_lists_talks_there_and_in_its_rooms(seed_site: BuildResult) -
 
 def test_source_and_topic_pages_list_what_they_hold(seed_site: BuildResult) -> None:
     src = html_of(seed_site, "source/belkin-2024-session-page")
-    assert 'href="../talk/2024-06-03-mikhail-belkin"' in src and 'href="../person/mikhail-belkin"' in src
+    assert 'href="../talk/2024-06-03-mikhail-belkin.html"' in src and 'href="../person/mikhail-belkin.html"' in src
     topic = html_of(seed_site, "topic/large-language-models-understanding")
-    assert re.findall(r'class="item-title" href="\.\./talk/([a-z0-9-]+)"', topic) == ["2024-06-03-mikhail-belkin"]
+    assert re.findall(r'class="item-title" href="\.\./talk/([a-z0-9-]+)\.html"', topic) == ["2024-06-03-mikhail-belkin"]
 
 
 # ---------------------------------------------------------------- sitemap, robots
@@ -330,7 +333,7 @@ def test_sitemap_lists_every_page_with_lastmod(seed_site: BuildResult) -> None:
             for u in root.findall("s:url", ns)}
     pages = {TEST_BASE + p.relative_to(seed_site.out).as_posix()
              for p in our_pages(seed_site.out)[1:]}
-    assert set(urls) == pages | {TEST_BASE}
+    assert set(urls) == pages | {TEST_BASE + "index.html", TEST_BASE + "queries.html", TEST_BASE + "search.html"}
     assert set(urls.values()) == {"2026-11-22"}
 
 
@@ -354,5 +357,34 @@ def test_sitemap_lastmod_is_latest_source_date(tmp_path: Path, prepared: Prepare
             in sitemap)
     assert ("<url><loc>http://localhost:8000/talk/2024-06-03-mikhail-belkin.html</loc><lastmod>2026-11-22</lastmod></url>"
             in sitemap)
-    assert "<url><loc>http://localhost:8000/</loc><lastmod>2026-12-01</lastmod></url>" in sitemap
+    assert "<url><loc>http://localhost:8000/index.html</loc><lastmod>2026-12-01</lastmod></url>" in sitemap
     assert isinstance(ds.talks["2023-09-13-greg-yang"], R.Talk)
+
+
+def test_event_programme_rows_do_not_repeat_the_day_of_their_heading(seed_site: BuildResult) -> None:
+    html = html_of(seed_site, "event/mdl-workshop-2025")
+    day1 = html[html.index("<h3>Thursday 20 February 2025</h3>"):html.index("<h3>Friday 21 February 2025</h3>")]
+    assert "20 Feb 2025" not in text_of(day1)
+    assert '<time datetime="2025-02-20T09:00:00-06:00">09:00–09:45</time> <span class="zone">America/Chicago</span>' in day1
+    assert "time not given" in text_of(day1)  # the student talks: their session's slot only
+
+
+def test_gathering_and_person_calendars_are_subscriptions_talks_are_added(seed_site: BuildResult) -> None:
+    person = html_of(seed_site, "person/francois-charton")
+    assert "Subscribe to this calendar (it updates as talks are added or changed)" in text_of(person)
+    assert 'href="https://calendar.google.com/calendar/r?cid=webcal%3A%2F%2Flocalhost%3A8000%2Fperson%2Ffrancois-charton.ics"' in person
+    assert ('href="https://outlook.live.com/calendar/0/addfromweb?url=http%3A%2F%2Flocalhost%3A8000%2Fperson%2F'
+            'francois-charton.ics"') in person
+    assert "Subscribe to this calendar" in text_of(html_of(seed_site, "series/mml-2023"))
+    talk = html_of(seed_site, "talk/2023-09-13-greg-yang")
+    assert "Add to calendar (iCalendar file)" in text_of(talk) and "Subscribe" not in text_of(talk)
+
+
+def test_registration_without_a_link_says_the_link_is_not_published(seed_site: BuildResult) -> None:
+    assert "Registration Eventbrite (link not published)" in text_of(html_of(seed_site, "event/mdl-workshop-2025"))
+
+
+def test_session_page_shows_the_venue_its_talks_share(seed_site: BuildResult) -> None:
+    text = text_of(html_of(seed_site, "session/mdl-2025-02-20-student-talks"))
+    assert "Where Gates Dell Complex, room 6.302 (GDC 6.302)" in text and "(where its talks are)" in text
+    assert "Where Gates" not in text_of(html_of(seed_site, "session/mdl-2025-02-20-breakfast"))  # no talks: no place

@@ -27,7 +27,8 @@ from .conftest import SEED_DATA, TEST_BASE
 from .edits import EDITS, Skip, apply_edit
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
-ALWAYS = ("index.html", "robots.txt", "talks.ics")  # and sitemap*.xml: rendered on every build
+ALWAYS = ("index.html", "robots.txt", "talks.ics", "search.html", "favicon.svg", "lod.js")
+# and sitemap*.xml and the search index (search/*): rendered on every build
 
 
 @dataclasses.dataclass
@@ -72,7 +73,7 @@ def differing(old: PagesOutput, new: PagesOutput) -> set[str]:
 
 
 def _always(name: str) -> bool:
-    return name in ALWAYS or (name.startswith("sitemap") and name.endswith(".xml"))
+    return name in ALWAYS or (name.startswith("sitemap") and name.endswith(".xml")) or name.startswith("search/")
 
 
 def check_edit(base: Version, folder: Path, edit: str, seed: int) -> tuple[Version, Affected, str]:
@@ -155,7 +156,7 @@ def test_affected_is_tight_for_a_talk_title(synthetic: Version, tmp_path: Path) 
 
 def test_affected_everything_when_the_site_block_changes(synthetic: Version) -> None:
     aff = affected(synthetic.p.dataset, {SITE}, synthetic.links, synthetic.links)
-    pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index"}
+    pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index", "search"}
     feeds = {name for name in synthetic.out.files if name.endswith(".ics")} - {"talks.ics"}
     assert aff.everything and pages <= aff.paths and feeds <= aff.feeds
 
@@ -167,7 +168,7 @@ def test_affected_nothing_when_nothing_changed(synthetic: Version) -> None:
 
 def test_record_links_keys_every_page_and_calendar(synthetic: Version) -> None:
     links = synthetic.links
-    pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index"}
+    pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index", "search"}
     aff = affected(synthetic.p.dataset, {SITE}, links, links)
     assert aff.paths == pages
     feeds = {name for name in synthetic.out.files if name.endswith(".ics")} - {"talks.ics"}
@@ -235,7 +236,7 @@ def test_render_some_reads_only_lazy_descriptions(synthetic: Version) -> None:
     for name in ("index.html", "robots.txt", "sitemap.xml", "talks.ics", f"talk/{tid}.html",
                  f"person/{person}.html", f"talk/{tid}.ics"):
         assert out.files[name] == synthetic.out.files[name], name
-    assert len(out.files) == 7
+    assert len(out.files) == 3 + sum(1 for name in out.files if _always(name))
     assert len(lazy.computed) < 0.2 * len(lazy), "render_some looked up most descriptions"
     assert "triples" not in q.__dict__ and "graph" not in q.__dict__
 
@@ -275,10 +276,12 @@ def test_record_links_of_a_talk_name_what_its_page_shows(seed: Version) -> None:
     assert {("source", s) for s in talk.sources} <= links
     assert ("talk", "2023-09-13-greg-yang") not in links  # another talk of the series
     calendar = seed.links[("calendar", f"talk/{tid}.ics")]
-    assert ("talk", tid) in calendar and not any(k[0] in ("person", "organization", "series") for k in calendar)
+    # The VEVENT's DESCRIPTION names the speakers with their organisations and the series.
+    assert {("talk", tid), ("series", "mml-2023"), *{("person", pid) for pid in talk.speakers}} <= calendar
+    assert ("talk", "2023-09-13-greg-yang") not in calendar
 
 
-def test_affected_renaming_an_organisation_leaves_calendars_alone(synthetic: Version) -> None:
+def test_affected_renaming_an_organisation_renders_the_calendars_naming_it(synthetic: Version) -> None:
     ds = synthetic.p.dataset
     oid = next(o.id for o in ds.organizations.values() if o.parent)
     aff = affected(ds, {("organization", oid)}, synthetic.links, synthetic.links)
@@ -287,4 +290,8 @@ def test_affected_renaming_an_organisation_leaves_calendars_alone(synthetic: Ver
     shows = {f"talk/{t.id}" for t in ds.talks.values()
              if oid in t.organizers or any(oid in ds.people[pid].affiliations for pid in [*t.speakers, *t.coauthors])}
     assert shows and {p for p in aff.paths if p.startswith("talk/")} == shows
-    assert aff.feeds == set()  # no calendar names an organisation
+    # A VEVENT names its speakers' and co-authors' organisations (not the organisers'): their calendars.
+    named = {t.id for t in ds.talks.values() if t.start_at is not None
+             and any(oid in ds.people[pid].affiliations for pid in [*t.speakers, *t.coauthors])}
+    assert {f"talk/{tid}.ics" for tid in named} <= aff.feeds
+    assert all(not f.startswith("talk/") or f.removeprefix("talk/").removesuffix(".ics") in named for f in aff.feeds)

@@ -23,6 +23,7 @@ COMPLETE: dict[str, Any] = {
     "location": {"@type": "Place", "name": "Room", "address": {"@type": "PostalAddress", "addressLocality": "Austin"}},
     "organizer": {"@type": "Organization", "name": "Lab", "url": "https://lab.example.org/"},
     "performer": {"@type": "Person", "name": "Ada"},
+    "image": "https://lab.example.org/ada.png", "offers": {"@type": "Offer", "price": 0},
 }
 
 # The seed data's figures (docs/pages.md quotes them).
@@ -31,6 +32,7 @@ SEED_MISSING = {
     "location VirtualLocation url (required)": 5, "location Place address (required)": 4, "startDate (required)": 3,
     "organizer url (recommended)": 19, "eventAttendanceMode (recommended)": 10, "organizer (recommended)": 10,
     "description (recommended)": 9, "endDate (recommended)": 9, "performer (recommended)": 9,
+    "image (recommended)": 29, "offers (recommended)": 15,  # no image in the data; offers: the workshop's
 }
 
 
@@ -87,10 +89,12 @@ def test_google_event_gaps_location_by_attendance_mode() -> None:
 
 def test_google_event_gaps_recommended_properties() -> None:
     gaps = google_event_gaps(with_(description=None, endDate=None, eventStatus=None, eventAttendanceMode=None,
-                                   performer=None, organizer={"@type": "Organization", "name": "Lab"}))
+                                   performer=None, organizer={"@type": "Organization", "name": "Lab"},
+                                   image=None, offers=None))
     assert reasons(gaps) == ["description (recommended)", "endDate (recommended)",
                              "eventAttendanceMode (recommended)", "eventStatus (recommended)",
-                             "organizer url (recommended)", "performer (recommended)"]
+                             "organizer url (recommended)", "performer (recommended)",
+                             "image (recommended)", "offers (recommended)"]
     assert all(not g.required for g in gaps)
     assert reasons(google_event_gaps(with_(offers={"@type": "Offer", "url": "https://x.example/"}))) == [
         "offers price (recommended)"]
@@ -119,8 +123,9 @@ def test_google_event_check_of_every_seed_talk_page(talk_gaps: dict[str, list[Ga
             counts[str(g)] = counts.get(str(g), 0) + 1
     assert counts == SEED_MISSING
     assert reasons(talk_gaps["2023-09-13-greg-yang"]) == [
-        "location Place address (required)", "location VirtualLocation url (required)", "organizer url (recommended)"]
-    assert reasons(talk_gaps["2025-02-20-thomas-chen"]) == ["organizer url (recommended)"]
+        "location Place address (required)", "location VirtualLocation url (required)", "organizer url (recommended)",
+        "image (recommended)", "offers (recommended)"]
+    assert reasons(talk_gaps["2025-02-20-thomas-chen"]) == ["organizer url (recommended)", "image (recommended)"]
 
 
 def test_google_event_warnings_are_in_the_build_result(seed_site: BuildResult,
@@ -143,4 +148,5 @@ def test_google_event_report_is_a_progress_line(tmp_path: Path) -> None:
     assert lines[0].startswith(
         "pages: 29 talk pages, 6 complete for Google Events; missing: name (required) 12, location (required) 10, "
         "startDate time and UTC offset (required) 6, location VirtualLocation url (required) 5, "
-        "location Place address (required) 4, startDate (required) 3, organizer url (recommended) 19, ")
+        "location Place address (required) 4, startDate (required) 3, image (recommended) 29, "
+        "organizer url (recommended) 19, offers (recommended) 15, ")

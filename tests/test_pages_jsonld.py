@@ -87,7 +87,15 @@ def test_jsonld_contains_every_triple_of_the_turtle_description(page_graphs: dic
         lost = [f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in from_ttl if (s, p, date_key(o)) not in got]
         if lost:
             missing[path] = lost
-    assert missing == {}
+    # The workshop's days become the first start and last end of its agenda (lod.pages.jsonld.scheduled).
+    workshop = "<http://localhost:8000/event/mdl-workshop-2025> <http://schema.org/"
+    assert {path: sorted(lost) for path, lost in missing.items()} == {"event/mdl-workshop-2025": [
+        workshop + 'endDate> "2025-02-21"^^<http://www.w3.org/2001/XMLSchema#date>',
+        workshop + 'startDate> "2025-02-20"^^<http://www.w3.org/2001/XMLSchema#date>']}
+    from_jsonld, _ttl = page_graphs["event/mdl-workshop-2025"]
+    iri = URIRef("http://localhost:8000/event/mdl-workshop-2025")
+    assert [str(o) for o in from_jsonld.objects(iri, SCHEMA.startDate)] == ["2025-02-20T08:30:00-06:00"]
+    assert [str(o) for o in from_jsonld.objects(iri, SCHEMA.endDate)] == ["2025-02-21T16:00:00-06:00"]
 
 
 def test_jsonld_dates_are_schema_dates_with_the_same_lexical_value(page_graphs: dict[str, tuple[Graph, Graph]]) -> None:
@@ -106,10 +114,19 @@ def test_jsonld_says_nothing_the_dump_does_not_except_inherited_offers(
         if more:
             extra[path] = more
     offer = URIRef("http://localhost:8000/event/mdl-workshop-2025#offer")
+    room = URIRef("http://localhost:8000/place/gdc-6-302")
+    workshop = extra.pop("event/mdl-workshop-2025")
+    assert {p for _s, p, _o in workshop} == {SCHEMA.startDate, SCHEMA.endDate}  # times of its agenda
     for path, triples in extra.items():
+        iri = URIRef("http://localhost:8000/" + path)
+        if path.startswith("session/"):  # the student talks' sessions are where their talks are
+            assert path.endswith("-student-talks"), path
+            assert (iri, SCHEMA.location, room) in triples
+            assert {s for s, _p, _o in triples} <= {iri, room}, path
+            continue
         assert path.startswith("talk/2025-02-"), path
-        assert triples == [(URIRef("http://localhost:8000/" + path), SCHEMA.offers, offer)]
-    assert len(extra) == 14  # the workshop's talks carry the workshop's (free) offer
+        assert triples == [(iri, SCHEMA.offers, offer)]
+    assert len(extra) == 14 + 2  # the workshop's talks carry the workshop's (free) offer
 
 
 def test_jsonld_coercion_tables_match_the_official_context() -> None:

@@ -10,7 +10,9 @@ first start when the rule has no end. STATUS:CANCELLED becomes ``status: cancell
 A speaker is read only when the text follows a recognisable pattern: a description line
 ``Speaker: Name (Affiliation)`` (also Speakers, Presenter, Orateur), or a summary
 ``Name (Affiliation): Title`` / ``Title - Name (Affiliation)``. Anything else stays in the
-title and abstract: we do not guess.
+title and abstract: we do not guess. Our own feeds (their PRODID) are read back as the data
+they came from: the title and abstract without what ``lod.feeds`` adds around them, and a
+session-slot entry as the talks it lists, each on its day.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import icalendar
 import recurring_ical_events
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
+from .. import feedtext
 from ..iri import SLUG_RE, slugify
 from .text import html_to_text
 from .common import Parsed, Rec, display, fail, honorific, local_text, organization, person, talk_id
@@ -252,20 +255,43 @@ def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
     if len(occurrences) > MAX_OCCURRENCES:
         raise fail(name, f"the calendar expands to more than {MAX_OCCURRENCES} events.",
                    "give the recurrence rules an UNTIL or COUNT, or split the calendar.")
+    own = feedtext.is_own(cal)
     for ev in occurrences:
         uid = str(ev.get("UID", ""))
-        _talk(parsed, ev, f"{name}:{event_lines.get(uid, 0)} (event {uid})", tzids, recurring, fallback)
+        if own and uid.startswith("session/"):  # our feed's entry for a session's slot: the talks it lists
+            _slot_talks(parsed, ev)
+            continue
+        _talk(parsed, ev, f"{name}:{event_lines.get(uid, 0)} (event {uid})", tzids, recurring, fallback, own)
     return parsed
 
 
+def _slot_talks(parsed: Parsed, ev: Any) -> None:
+    """The talks of one of our session-slot entries: known by their day only, as in the data they came from."""
+    start = ev["DTSTART"].dt
+    day = (start.date() if isinstance(start, datetime) else start).isoformat()
+    host = str(ev.get("UID", "")).rpartition("@")[2]
+    for tid, title in feedtext.slot_talks(str(ev.get("DESCRIPTION", ""))):
+        if not SLUG_RE.match(tid):
+            continue
+        rec: Rec = {"id": tid, "start": day}
+        if title:
+            rec["title"] = title
+        rec["url"] = str(ev.get("URL", "")).rpartition("/session/")[0] + "/talk/" + tid
+        rec["ids"] = {"ical": f"{tid}@{host}"}
+        parsed.records["talks"].append(rec)
+
+
 def _talk(parsed: Parsed, ev: Any, where: str, tzids: dict[str, str | None], recurring: set[str],
-          fallback: str | None) -> None:
+          fallback: str | None, own: bool = False) -> None:
     uid = str(ev.get("UID", ""))
     start = ev["DTSTART"].dt
     end = ev["DTEND"].dt if ev.get("DTEND") else (start + ev["DURATION"].dt if ev.get("DURATION") else None)
     rec: Rec = {}
     summary = " ".join(str(ev.get("SUMMARY", "")).split())
     desc = str(ev.get("DESCRIPTION", "")).strip()
+    if own:  # our own feed: its SUMMARY and DESCRIPTION say more than the title and abstract (lod.feedtext)
+        summary = feedtext.title_of(summary) or ""
+        desc = feedtext.abstract_of(desc)
     speakers: list[str] = []
     m = _DESC.search(desc)
     if m:

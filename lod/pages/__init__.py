@@ -1,8 +1,9 @@
 """Pages stage: the human (and search-engine) side of the site.
 
 ``write_pages`` renders ``OUT/P.html`` for every resource that has a description
-``OUT/P.ttl``, plus ``index.html``, ``sitemap.xml``, ``robots.txt`` and the iCalendar
-feeds. The modules of this package, in the order a page needs them:
+``OUT/P.ttl``, plus ``index.html``, ``search.html`` and its index, ``sitemap.xml``,
+``robots.txt``, the static files (``favicon.svg``, ``lod.js``) and the iCalendar feeds.
+The modules of this package, in the order a page needs them:
 
 - ``relations``: what pages list (talks of a person, speakers of an organisation …);
 - ``times`` and ``mathml``: local times with zone and UTC, TeX as MathML;
@@ -13,6 +14,8 @@ feeds. The modules of this package, in the order a page needs them:
   functions with explicit escapes (they were the top of the profile as Jinja templates);
 - ``helpers``: what templates and those functions call (links for the page's depth),
   and the parts kept once per depth;
+- ``meta``: each page's title and meta description, from what the page shows;
+- ``search``: ``search.html`` and the static search index (``search/*.js``), made from the whole data;
 - ``render``: the remaining templates, sitemap, and the stage's entry points (``render_some``
   renders a chosen set of pages and calendars, byte-identical to the full stage's);
 - ``dirty``: which pages and calendars can differ between two versions of the data;

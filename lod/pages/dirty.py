@@ -184,13 +184,23 @@ class _Links:
         out.update(("source", s) for s in rec.sources)
 
     def vevent(self, t: R.Talk) -> frozenset[Key]:
-        """A talk's VEVENT: the talk, its sources (DTSTAMP), its venue's chain and its online place."""
+        """A talk's VEVENT: the talk, its sources (DTSTAMP), its venue's chain and its online place,
+        its speakers and co-authors with their organisations and its session, event and series
+        (SUMMARY, DESCRIPTION); for a talk in its session's slot, that session's place and sources."""
         got = self._vevent.get(t.id)
         if got is None:
-            out: set[Key] = {("talk", t.id), *self.chain(t.venue)}
+            out: set[Key] = {("talk", t.id), *self.chain(t.venue), *self.ancestors("talk", t)}
             if t.online:
                 out.add(("place", t.online))
+            for pid in [*t.speakers, *t.coauthors]:
+                out |= self.person(pid)
             self.sources(t, out)
+            for kind, parent in self.idx.ancestors("talk", t)[:1]:
+                if kind == "session":
+                    out.update(self.chain(parent.venue))
+                    if parent.online:
+                        out.add(("place", parent.online))
+                    self.sources(parent, out)
             got = self._vevent[t.id] = frozenset(out)
         return got
 
@@ -260,6 +270,9 @@ class _Links:
         """A series', event's or session's page: its parents, facts, contacts and whole programme."""
         out: set[Key] = set(self.ancestors(kind, rec))
         self.facts(rec, out)
+        if isinstance(rec, R.Session):  # the venue its talks share (lod.pages.jsonld.scheduled)
+            for t in self.idx.talks_under(kind, rec.id):
+                out.update(self.chain(t.venue))
         if isinstance(rec, R.Gathering):
             out.update(("person", pid) for pid in rec.contacts)
         self.scheduled_item(kind, rec, False, out)

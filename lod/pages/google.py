@@ -63,7 +63,7 @@ def google_event_gaps(data: Mapping[str, Any]) -> list[Gap]:
     Required: name; startDate with a time and UTC offset; location — a Place with an
     address for in-person events, a VirtualLocation with a url for online ones, both for
     hybrid. Recommended: description, endDate, eventAttendanceMode, eventStatus,
-    organizer (name, url), performer (name), and offers with a price when offers are given.
+    organizer (name, url), performer (name), image, and offers (with a price when given).
     """
     ev = event_node(data)
     if ev is None:
@@ -101,8 +101,12 @@ def google_event_gaps(data: Mapping[str, Any]) -> list[Gap]:
         for need in needs:
             if not all(isinstance(a, dict) and _has_text(a.get(need)) for a in agents):
                 gaps.append(Gap(False, f"{prop} {need}"))
+    if not _has_text(ev.get("image")):
+        gaps.append(Gap(False, "image"))
     offers = _as_list(ev.get("offers"))
-    if offers and not all(isinstance(o, dict) and "price" in o for o in offers):
+    if not offers:
+        gaps.append(Gap(False, "offers"))
+    elif not all(isinstance(o, dict) and "price" in o for o in offers):
         gaps.append(Gap(False, "offers price"))
     return gaps
 

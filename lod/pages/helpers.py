@@ -47,21 +47,21 @@ class Helpers:
         self.attendance_text = ATTENDANCE_TEXT
 
     def root(self) -> str:
-        """The index page, relative to this page."""
-        return self.up or "./"
+        """The index page's document, relative to this page (``index.html``: no server needed)."""
+        return self.up + "index.html"
 
     def file(self, name: str) -> str:
         """A site document (``dump.ttl``) relative to this page."""
         return self.up + name
 
     def href(self, kind: str, rid: str) -> str:
-        """The page of a record, relative to this page."""
-        return f"{self.up}{KIND_PATHS[kind]}/{rid}"
+        """The page of a record (its ``.html`` document, so links work on any static host), relative to this page."""
+        return f"{self.up}{KIND_PATHS[kind]}/{rid}.html"
 
     def topic_href(self, label: str) -> str:
         """The page of a topic."""
         path = self.m.path_of(str(self.m.topic(label)))
-        return self.up + (path or "")
+        return self.up + (path or "") + ".html"
 
     def person(self, pid: str) -> R.Person:
         """A person record."""
@@ -120,6 +120,11 @@ class Helpers:
         """All talks of a series, event or session."""
         return self.index.talks_under(kind, rid)
 
+    def talks_venue(self, kind: str, rid: str) -> str | None:
+        """The venue all the talks of a session (series, event) are at, if they have one and the same."""
+        venues = {t.venue for t in self.talks_under(kind, rid)}
+        return venues.pop() if len(venues) == 1 else None
+
     def place_chain(self, pid: str) -> list[R.Place]:
         """A place and those containing it."""
         return self.index.place_chain(pid)
@@ -139,11 +144,12 @@ class Helpers:
         """A person's organisations."""
         return [self.ds.organizations[o] for o in self.ds.people[pid].affiliations if o in self.ds.organizations]
 
-    def talk_item(self, t: R.Talk, show_parent: bool = False, note: str | None = None) -> Markup:
+    def talk_item(self, t: R.Talk, show_parent: bool = False, note: str | None = None,
+                  no_day: bool = False) -> Markup:
         """A talk as an item of a list (the ``talk_item`` macro), rendered once per page depth."""
         if self.fragments is None:
             raise RuntimeError("talk_item needs the renderer's fragments")
-        return self.fragments.talk_item(self.up, t, show_parent, note)
+        return self.fragments.talk_item(self.up, t, show_parent, note, no_day)
 
     def fragment(self, macro: str, *args: str | bool | None) -> Markup:
         """A macro of ``_macros.html`` whose output depends only on its arguments (ids) and the page depth."""
@@ -171,9 +177,9 @@ class Helpers:
         """A list of talks, or *empty* (``lod.pages.items``)."""
         return talk_list_html(self, talks, show_parent, empty)
 
-    def scheduled_item(self, kind: str, rec: R.Scheduled, show_parent: bool = False) -> Markup:
+    def scheduled_item(self, kind: str, rec: R.Scheduled, show_parent: bool = False, no_day: bool = False) -> Markup:
         """A talk, session, event or series as a list item (``lod.pages.items``)."""
-        return scheduled_item_html(self, kind, rec, show_parent)
+        return scheduled_item_html(self, kind, rec, show_parent, no_day)
 
     def role_sections(self, roles: Mapping[str, Sequence[tuple[str, R.Scheduled]]],
                       headings: Sequence[tuple[str, str]]) -> Markup:
@@ -288,7 +294,7 @@ class Fragments:
         self.feeds = feeds
         self._macros: dict[str, Any] = {}
         self._helpers: dict[str, Helpers] = {}
-        self._talk_items: dict[tuple[str, str, bool, str | None], Markup] = {}
+        self._talk_items: dict[tuple[str, str, bool, str | None, bool], Markup] = {}
         self._calls: dict[tuple[str, str, tuple[str | bool | None, ...]], Markup] = {}
 
     def call(self, up: str, macro: str, args: tuple[str | bool | None, ...]) -> Markup:
@@ -299,12 +305,12 @@ class Fragments:
             html = self._calls[key] = getattr(self.macros(up), macro)(*args)
         return html
 
-    def talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None) -> Markup:
+    def talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None, no_day: bool = False) -> Markup:
         """A talk's list item (``lod.pages.items``) for a page whose links start with *up*."""
-        key = (up, t.id, show_parent, note)
+        key = (up, t.id, show_parent, note, no_day)
         html = self._talk_items.get(key)
         if html is None:
-            html = self._talk_items[key] = talk_item_html(self.helpers(up), t, show_parent, note)
+            html = self._talk_items[key] = talk_item_html(self.helpers(up), t, show_parent, note, no_day)
         return html
 
     def helpers(self, up: str) -> Helpers:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
 from .. import records as R
+from ..iri import KIND_PATHS
+from .times import when_time
 
 if TYPE_CHECKING:
     from .render import Helpers
@@ -26,9 +29,12 @@ def people_html(h: Helpers, ids: Sequence[str], with_affiliations: bool = True) 
     return ", ".join([h.fragment("person_link", pid, with_affiliations) for pid in ids])
 
 
-def talk_item_html(h: Helpers, t: R.Talk, show_parent: bool = False, note: str | None = None) -> Markup:
-    """A talk as an item of a list: when, status, title, speakers, where it belongs and a note."""
-    parts = ["<li>\n<div>", h.when_short(t)]
+def talk_item_html(h: Helpers, t: R.Talk, show_parent: bool = False, note: str | None = None,
+                   no_day: bool = False) -> Markup:
+    """A talk as an item of a list: when, status, title, speakers, where it belongs and a note.
+
+    With *no_day*, the time without the day (the list is under a heading giving the day)."""
+    parts = ["<li>\n<div>", when_time(t) if no_day else h.when_short(t)]
     if t.status != "scheduled":
         parts += [' <span class="status">', escape(h.status_text[t.status]), "</span>"]
     parts += ['</div>\n<div><a class="item-title" href="', escape(h.href("talk", t.id)), '">',
@@ -86,11 +92,26 @@ def scheduled_facts_html(h: Helpers, rec: R.Scheduled) -> Markup:
 
 
 def calendar_link_html(h: Helpers, kind: str, rid: str) -> Markup:
-    """The "Add to calendar" paragraph when a calendar file is written for the record, else nothing."""
+    """How to get the record's calendar when one is written, else nothing.
+
+    A talk's calendar is one event to add; a series', event's or person's is a feed that
+    calendar programs subscribe to (and update), so it says so and offers Google's and
+    Outlook's subscription links beside the ``.ics`` address.
+    """
     if not h.has_feed(kind, rid):
         return Markup("")
-    return Markup(f'<p><a href="{escape(rid)}.ics" type="text/calendar">Add to calendar</a> '
-                  '<span class="meta">(iCalendar)</span></p>')
+    ics = escape(rid) + ".ics"
+    if kind == "talk":
+        return Markup(f'<p class="calendar"><a href="{ics}" type="text/calendar">Add to calendar</a> '
+                      '<span class="meta">(iCalendar file)</span></p>')
+    url = f"{h.m.base}{KIND_PATHS[kind]}/{rid}.ics"
+    webcal = "webcal" + url[url.index(":"):]
+    google = "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe="")
+    outlook = "https://outlook.live.com/calendar/0/addfromweb?url=" + quote(url, safe="")
+    return Markup(f'<p class="calendar">Subscribe to this calendar (it updates as talks are added or changed): '
+                  f'<a href="{ics}" type="text/calendar">iCalendar feed</a> · '
+                  f'<a href="{escape(google)}" rel="nofollow">Google Calendar</a> · '
+                  f'<a href="{escape(outlook)}" rel="nofollow">Outlook</a></p>')
 
 
 def sources_html(h: Helpers, rec: R.Record) -> Markup:
@@ -133,17 +154,20 @@ def talk_list_html(h: Helpers, talks: Sequence[R.Talk], show_parent: bool = Fals
     return Markup("".join(parts))
 
 
-def scheduled_item_html(h: Helpers, kind: str, rec: R.Scheduled, show_parent: bool = False) -> Markup:
-    """A talk, session, event or series as a list item; a session's or event's own items nested in it."""
+def scheduled_item_html(h: Helpers, kind: str, rec: R.Scheduled, show_parent: bool = False,
+                        no_day: bool = False) -> Markup:
+    """A talk, session, event or series as a list item; a session's or event's own items nested in it.
+
+    With *no_day*, times without their day (the list is under a heading giving it)."""
     if isinstance(rec, R.Talk) and kind == "talk":
-        return h.talk_item(rec, show_parent)
-    parts = ["<li>\n<div>", h.when_short(rec), '</div>\n<div><a class="item-title" href="', escape(h.href(kind, rec.id)),
+        return h.talk_item(rec, show_parent, None, no_day)
+    parts = ["<li>\n<div>", when_time(rec) if no_day else h.when_short(rec), '</div>\n<div><a class="item-title" href="', escape(h.href(kind, rec.id)),
              '">', escape(h.name(kind, rec)), '</a> <span class="meta">', escape(h.kind_text[kind]), "</span></div>\n"]
     inner = h.children(kind, rec.id)
     if inner:
         parts.append('<ul class="items">\n')
         for k, r in inner:
-            parts += [scheduled_item_html(h, k, r), "\n"]
+            parts += [scheduled_item_html(h, k, r, False, no_day), "\n"]
         parts.append("</ul>\n")
     parts.append("</li>\n")
     return Markup("".join(parts))

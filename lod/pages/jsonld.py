@@ -205,6 +205,40 @@ class JsonLdBuilder:
                 nodes.append(self.node(s, owner, seen))
         return {"@context": "https://schema.org", "@graph": nodes}
 
+    def scheduled(self, kind: str, rec: R.Session | R.Event) -> dict[str, Any]:
+        """A session's or event's JSON-LD, with what its programme says and its own record does not.
+
+        - A session with no place of its own whose talks are all at one venue (they inherit it
+          from the event: ``lod.resolve``) carries that venue as its ``location``.
+        - An event known by its days whose programme gives times on its first (last) day
+          has ``startDate`` (``endDate``) at the first start (last end) of that day: the
+          workshop's agenda starts at 08:30. The Turtle keeps the days the source gave.
+        """
+        owner = str(self.m.resource(kind, rec.id))
+        talks = self.index.talks_under(kind, rec.id)
+        extra: dict[str, Any] = {}
+        if isinstance(rec, R.Session) and rec.venue is None and rec.online is None and talks:
+            venues = {t.venue for t in talks}
+            venue = venues.pop() if len(venues) == 1 else None
+            if venue is not None:
+                extra["location"] = self.place(str(self.m.resource("place", venue)))
+        data = self.resource(owner, extra)
+        if isinstance(rec, R.Event):
+            inner: list[R.Scheduled] = [*rec.sessions, *talks]
+            root = _root(data)
+            if rec.start_at is not None and rec.start_at.is_date:
+                starts = [c.start_at.lexical for c in inner if c.start_at is not None]
+                first = _with_time(rec.start_at, starts, min)
+                if first is not None:
+                    root["startDate"] = first
+            last_day = rec.end_at or rec.start_at
+            if last_day is not None and last_day.is_date:
+                ends = [w.lexical for c in inner for w in (c.end_at or c.start_at,) if w is not None]
+                last = _with_time(last_day, ends, max)
+                if last is not None:
+                    root["endDate"] = last
+        return data
+
     def talk(self, t: R.Talk) -> dict[str, Any]:
         """A talk's JSON-LD; a talk without offers of its own carries those of its event or series."""
         owner = str(self.m.resource("talk", t.id))
@@ -224,6 +258,18 @@ class JsonLdBuilder:
 _SCRIPT_UNSAFE = re.compile("[\x80-\x9f\u2028\u2029]")
 
 
+def _root(data: dict[str, Any]) -> dict[str, Any]:
+    """The node of the page's own resource in its JSON-LD."""
+    graph = data.get("@graph")
+    return graph[0] if isinstance(graph, list) and graph else data
+
+
+def _with_time(day: R.When, lexicals: list[str], pick: Any) -> str | None:
+    """Of *lexicals* (times with offset), the one *pick* chooses among those on *day*'s date; None if none."""
+    same_day = [w for w in lexicals if w[:10] == day.lexical[:10] and len(w) > 10]
+    return pick(same_day, key=lambda w: w[11:16]) if same_day else None
+
+
 def script_json(data: Any) -> Markup:
     """JSON for a ``<script>`` element: ``<``, ``>`` and ``&`` escaped so no value can end the element
     or open a comment, and the characters of ``_SCRIPT_UNSAFE`` as ``\\uXXXX``."""
@@ -232,8 +278,6 @@ def script_json(data: Any) -> Markup:
     if _SCRIPT_UNSAFE.search(text):
         text = _SCRIPT_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
     return Markup(text)
-
-
 
 
 class _NotPlain(Exception):

@@ -51,6 +51,19 @@ math{font-size:1.05em}
 .tags{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4rem}
 .tags li{background:var(--soft);border:1px solid var(--line);border-radius:1rem;padding:0 .6rem;font-size:.9rem}
 .formats a{margin-right:.6rem}
+pre.code{background:var(--soft);padding:.8rem;border-radius:.5rem;overflow-x:auto;font-size:.88rem;max-width:100%}
+.table-wrap{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;font-size:.9rem;margin:.6rem 0}
+th,td{border:1px solid var(--line);padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:var(--soft)}
+.actions a{margin-right:1rem}
+.visitor{color:var(--muted);font-size:.92rem}
+form.search{display:grid;gap:.5rem;margin:1rem 0}
+form.search input,form.search select,form.search button{font:inherit;padding:.3rem .5rem;max-width:100%}
+form.search input,form.search select{width:100%}
+form.search .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem}
+form.search .filters label{flex:1 1 12rem;min-width:0}
+form.search button{justify-self:start}
 .site-footer{margin-top:2.5rem;padding-top:1rem;padding-bottom:2rem;border-top:1px solid var(--line);color:var(--muted);font-size:.9rem}
 """
 
@@ -66,24 +79,31 @@ def page_html(ctx: Mapping[str, Any], main: str, jsonld: str) -> str:
     root = escape(ctx["h"].root())
     alternates = ctx["alternates"]
     calendar = ctx["calendar"]
+    title = escape(ctx["title"]) + " · " + site_title if ctx["path"] else site_title
+    canonical = escape(ctx["canonical"])
+    up = ctx["h"].file("")
     parts = ['<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-             '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>']
-    if ctx["path"]:
-        parts += [escape(ctx["title"]), " · "]
-    parts += [site_title, "</title>\n"]
-    if ctx["description"]:
-        parts += ['<meta name="description" content="', escape(ctx["description"]), '">\n']
-    parts += ['<link rel="canonical" href="', escape(ctx["canonical"]), '">\n']
+             '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>', title, "</title>\n"]
+    description = escape(ctx["description"]) if ctx["description"] else ""
+    if description:
+        parts += ['<meta name="description" content="', description, '">\n']
+    parts += ['<link rel="canonical" href="', canonical, '">\n<link rel="icon" href="', escape(up),
+              'favicon.svg" type="image/svg+xml">\n']
+    # Link previews (OpenGraph, read by most sites and chat programs; Twitter's card falls back to it).
+    parts += ['<meta property="og:type" content="website">\n<meta property="og:site_name" content="', site_title,
+              '">\n<meta property="og:title" content="', title, '">\n<meta property="og:url" content="', canonical,
+              '">\n']
+    if description:
+        parts += ['<meta property="og:description" content="', description, '">\n']
+    parts += ['<meta name="twitter:card" content="summary">\n']
     for alt in alternates:
         parts += ['<link rel="alternate" type="', escape(alt["type"]), '" href="', escape(alt["href"]), '">\n']
     if calendar:
         parts += ['<link rel="alternate" type="text/calendar" href="', escape(calendar),
                   '" title="Calendar (iCalendar)">\n']
     parts += ["<style>\n", STYLE, '</style>\n<script type="application/ld+json">\n', jsonld,
-              '\n</script>\n</head>\n<body>\n<header class="site-header">\n<nav aria-label="Site">\n'
-              '<a class="home" href="', root, '">', site_title, '</a>\n<a href="', root, '#talks">Talks</a>\n'
-              '<a href="', root, '#series">Series and events</a>\n<a href="', escape(ctx["h"].file("queries.html")),
-              '">Queries</a>\n<a href="', root, '#data">Data</a>\n</nav>\n</header>\n<main>\n', main,
+              '\n</script>\n<script src="', escape(up), 'lod.js" defer></script>\n</head>\n<body>\n',
+              header_html(site_title, root, escape(up)), '<main>\n', main,
               '</main>\n<footer class="site-footer">\n']
     if alternates:
         parts += ['<p class="formats">This ', escape(ctx["kind_text"].lower()), " as data:\n"]
@@ -93,7 +113,9 @@ def page_html(ctx: Mapping[str, Any], main: str, jsonld: str) -> str:
         if calendar:
             parts += ['<a href="', escape(calendar), '" type="text/calendar">iCalendar</a>']
         identifier = escape(ctx["identifier"])
-        parts += ['</p>\n<p>Identifier: <a href="', identifier, '">', identifier, "</a></p>\n"]
+        # The identifier is shown, not linked: it answers through ``lod serve`` (303 to a document),
+        # and every link of a page must work on a plain static host.
+        parts += ['</p>\n<p>Identifier: <code class="iri">', identifier, "</code></p>\n"]
     parts += ['<p><a href="', root, '">', site_title, "</a>"]
     if site.license:
         lic = escape(site.license)
@@ -111,3 +133,11 @@ _C1 = re.compile("[\x80-\x9f]")
 def without_c1(html: str) -> str:
     """*html* with each C1 control character shown as U+FFFD, the replacement character."""
     return _C1.sub("\ufffd", html) if _C1.search(html) else html
+
+
+def header_html(site_title: str, root: str, up: str) -> str:
+    """The site's navigation, the same on every page (the query gallery's too); arguments already escaped."""
+    return ('<header class="site-header">\n<nav aria-label="Site">\n'
+            f'<a class="home" href="{root}">{site_title}</a>\n<a href="{root}#talks">Talks</a>\n'
+            f'<a href="{root}#series">Series and events</a>\n<a href="{up}search.html">Search</a>\n'
+            f'<a href="{up}queries.html">Queries</a>\n<a href="{root}#data">Data</a>\n</nav>\n</header>\n')

@@ -13,6 +13,7 @@ upcoming on the index), computed once per build and injectable.
 from __future__ import annotations
 
 import time
+from importlib import resources
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from markupsafe import Markup, escape
 from .. import feeds
 from .. import records as R
 from ..formats import RDF_FORMATS
+from ..gallery import read_gallery
 from ..iri import KIND_PATHS
 from ..prepared import Prepared, SiteWriter
 from ..progress import Checked, Stage
@@ -36,8 +38,10 @@ from .helpers import Fragments, Helpers, talk_title_text
 from .jsonld import JsonLdBuilder, script_json
 from .layout import page_html
 from .mathml import paragraphs_html, tex_html
+from .meta import plain_summary, record_description, record_title, topic_description
 from .parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
 from .relations import SiteIndex
+from .search import search_files, search_main_html
 from .talkpage import talk_main_html
 from .times import build_now, sort_key
 
@@ -112,30 +116,39 @@ class Renderer:
         kind = KIND_OF_PATH.get(kind_path, "")
         owner = self.p.minter.base + path
         rec = self.index.record(kind, rid)
-        data = self.jsonld.talk(rec) if isinstance(rec, R.Talk) else self.jsonld.resource(owner)
+        if isinstance(rec, R.Talk):
+            data = self.jsonld.talk(rec)
+        elif isinstance(rec, (R.Session, R.Event)):
+            data = self.jsonld.scheduled(kind, rec)
+        else:
+            data = self.jsonld.resource(owner)
+        site = self.p.dataset.site.title
         if kind == "topic":
             names = [str(o) for o in self.jsonld.objects(owner, SCHEMA.name)]
             label, talks = self.index.topics.get(path, (names[0] if names else rid, []))
-            html = self.render("topic.html", data, self.common(path, label, kind), label=label,
-                               talks=sorted(talks, key=sort_key))
+            ctx = self.common(path, f"{label} (topic)", kind)
+            ctx["description"] = topic_description(label, len(talks), site)
+            html = self.render("topic.html", data, ctx, label=label, talks=sorted(talks, key=sort_key))
         elif isinstance(rec, R.Talk):
-            ctx = self.common(path, talk_title_text(rec, self.p.dataset), kind, rec.id)
-            ctx["description"] = _plain_summary(rec.abstract)
+            h = self.helpers(path)
+            ctx = self.common(path, record_title(h, kind, rec), kind, rec.id)
+            ctx["description"] = record_description(h, kind, rec, site)
             html = page_html(ctx, talk_main_html(ctx["h"], rec), script_json(data)).encode("utf-8")
         elif rec is not None:
-            name = self.helpers(path).name(kind, rec)
-            html = self.render(f"{kind}.html", data, self.common(path, name, kind, rec.id), rec=rec,
-                               **self.extra(kind, rec))
+            h = self.helpers(path)
+            ctx = self.common(path, record_title(h, kind, rec), kind, rec.id)
+            ctx["description"] = record_description(h, kind, rec, site)
+            html = self.render(f"{kind}.html", data, ctx, rec=rec, **self.extra(kind, rec))
         else:  # a kind of resource this module does not know yet: its triples as a table
             rows = [(str(p_), str(o)) for _s, p_, o in self.groups.get(owner, [])]
-            html = self.render("resource.html", data, self.common(path, path, kind), rows=rows)
+            ctx = self.common(path, path, kind)
+            ctx["description"] = f"The statements about {owner} on {site}."
+            html = self.render("resource.html", data, ctx, rows=rows)
         return Page(path, html, data)
 
     def extra(self, kind: str, rec: R.Record) -> dict[str, Any]:
         """Per-kind template variables."""
         idx = self.index
-        if isinstance(rec, R.Talk):
-            return {"description": _plain_summary(rec.abstract)}
         if isinstance(rec, R.Person):
             return {"roles": idx.roles.get(rec.id, {})}
         if isinstance(rec, R.Organization):
@@ -155,8 +168,6 @@ class Renderer:
             return {"talks": talks, "others": others, "sub_places": sorted(idx.sub_places.get(rec.id, []))}
         if isinstance(rec, R.Source):
             return {"derived": idx.by_source.get(rec.id, [])}
-        if isinstance(rec, R.Gathering):
-            return {"description": _plain_summary(rec.description)}
         return {}
 
     def index_page(self, cache: IndexItems | None = None, dirty: AbstractSet[str] = frozenset()) -> tuple[Page, IndexItems]:
@@ -178,8 +189,9 @@ class Renderer:
 
         talks = ordered("talk")  # (sort key, last day or None), dated first by date
         dated = [v for v in talks if v[0][1] is not None]
-        upcoming = [html for (_k, day), html in dated if day >= today]
-        past = [html for (_k, day), html in reversed(dated) if day < today]
+        numbered = list(enumerate(dated))
+        upcoming = [_ordered(html, n) for n, ((_k, day), html) in numbered if day >= today]
+        past = [_ordered(html, n) for n, ((_k, day), html) in reversed(numbered) if day < today]
         undated = [html for (_k, day), html in talks if day is None]
         gatherings = sorted(ordered("series") + ordered("event"), key=lambda v: v[0])
         data: dict[str, Any] = {
@@ -194,7 +206,8 @@ class Renderer:
         if ds.site.publisher:
             data["publisher"] = {"@type": "Organization", "name": ds.site.publisher}
         ctx = self.common("", ds.site.title, "index", "talks")
-        ctx["description"] = ds.site.description
+        ctx["description"] = plain_summary(ds.site.description) or (
+            f"{len(ds.talks)} talks, {len(ds.series) + len(ds.events)} series and events, as pages and linked data.")
         ctx["calendar"] = "talks.ics" if ("site", "talks") in self.feeds else None
         dumps = [{"href": "dump" + f.suffix, "type": f.media_type, "label": f"dump{f.suffix} ({FORMAT_LABELS.get(f.name, f.name)})"}
                  for f in RDF_FORMATS]
@@ -211,6 +224,16 @@ class Renderer:
                            sources=Markup("; ".join(items[("source", sid)][1] for sid in ds.sources)))
         return Page("", html, data), items
 
+    def search_page(self, options: dict[str, list[tuple[str, str]]]) -> bytes:
+        """``search.html``: the form of the static search (``lod.pages.search``)."""
+        site = self.p.dataset.site.title
+        ctx = self.common("search", "Search", "search")
+        ctx.update(alternates=[], description=f"Search the talks of {site} by words of their titles, speakers "
+                                              "and abstracts, by series or event, topic and year.")
+        data = {"@context": "https://schema.org", "@type": "SearchResultsPage", "name": f"Search · {site}",
+                "url": ctx["canonical"]}
+        return page_html(ctx, search_main_html(options, ctx["h"].file), script_json(data)).encode("utf-8")
+
     def index_items(self, cache: IndexItems | None, dirty: AbstractSet[str]) -> IndexItems:
         """Every list item of the index page as (sort key, HTML), taken from *cache* where still valid."""
         ds = self.p.dataset
@@ -226,7 +249,11 @@ class Renderer:
             got = kept("talk", tid)
             if got is None:
                 day = _last_day(t) if t.start_at is not None else None
-                got = ((sort_key(t), day), str(self.fragments.talk_item("", t, True, None)))
+                # data-end and data-order: what lod.js needs to split upcoming from past at the visitor's now
+                html = str(self.fragments.talk_item("", t, True, None))
+                if day is not None:
+                    html = f'<li data-end="{escape(_end_instant(t))}"' + html[len("<li"):]
+                got = ((sort_key(t), day), html)
             out[("talk", tid)] = got
         for kind, table in (("series", ds.series), ("event", ds.events)):
             for gid, g in table.items():
@@ -250,7 +277,7 @@ class Renderer:
         for tpath, (label, talks) in self.index.topics.items():
             got = kept("topic", tpath, tpath)
             if got is None:
-                got = (label, f'<li><a href="{escape(tpath)}">{escape(label)}</a> <span class="meta">{len(talks)}</span>'
+                got = (label, f'<li><a href="{escape(tpath)}.html">{escape(label)}</a> <span class="meta">{len(talks)}</span>'
                               "</li>\n")
             out[("topic", tpath)] = got
         for sid, src in ds.sources.items():
@@ -283,20 +310,32 @@ def _talk_list(items: Sequence[str], empty: str) -> Markup:
     return Markup('<ul class="items">\n' + "".join(html + "\n" for html in items) + "</ul>\n")
 
 
+STATIC_FILES = ("favicon.svg", "lod.js", "search/search.js")  # lod/static/<last part> → OUT/<name>
+
+
+def static_files() -> dict[str, bytes]:
+    """The site's static files (icon and scripts), from the package's ``static`` folder."""
+    folder = resources.files("lod") / "static"
+    return {name: (folder / name.rpartition("/")[2]).read_bytes() for name in STATIC_FILES}
+
+
+def _ordered(html: str, n: int) -> str:
+    """A dated talk's index item with its place in the chronological order (``data-order``)."""
+    return f'<li data-order="{n}"' + html[len("<li"):]
+
+
+def _end_instant(t: R.Talk) -> str:
+    """When a talk is over: its end (else start) as a UTC instant, or its last day when only days are known."""
+    w = t.end_at or t.start_at
+    assert w is not None
+    if w.is_date or w.utc is None:
+        return w.lexical[:10]
+    return w.utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _tag(href: str, name: str) -> str:
     """An item of a list of tags (people, organisations, places)."""
     return f'<li><a href="{escape(href)}">{escape(name)}</a></li>\n'
-
-
-def _plain_summary(text: str | None, limit: int = 200) -> str | None:
-    """The start of a text on one line, for ``<meta name="description">``."""
-    if not text:
-        return None
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat[:limit].rsplit(" ", 1)[0]
-    return cut + "…"
 
 
 def _last_day(t: R.Talk) -> str:
@@ -314,8 +353,10 @@ def page_url(base: str, path: str) -> str:
 
     Search engines index documents: the resource IRI answers 303 (docs/server.md), and a
     canonical link or sitemap entry must not redirect, so both name the ``.html`` document.
+    So does the home page's: ``/`` answers 303 to ``/index.html`` (and a static host may
+    serve ``/`` as anything), so ``index.html`` is its one canonical URL.
     """
-    return base + path + ".html" if path else base
+    return base + (path + ".html" if path else "index.html")
 
 
 def sitemap_files(entries: list[tuple[str, str]], base: str) -> dict[str, bytes]:
@@ -487,9 +528,16 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
                 _add_gaps(p, name.removesuffix(".html"), gaps, google, warnings)
             if its is not None:
                 items = its
+    # The search page and its index, and the static files: always made, from the whole data.
+    search_index, options = search_files(r.helpers(""))
+    for name, data in [*static_files().items(), *search_index.items(), ("search.html", r.search_page(options))]:
+        files[name] = put(name, data)
     lastmods = _lastmods(r, all_paths, cache, dirty)
     latest = r.index.latest_taken()
-    entries = [(m.base, latest)] + [(page_url(m.base, path), lastmods[path]) for path in all_paths]
+    entries = [(page_url(m.base, ""), latest)] + [(page_url(m.base, path), lastmods[path]) for path in all_paths]
+    if read_gallery():  # queries.html, written by lod.gallery from the data of the same build
+        entries.append((m.base + "queries.html", latest))
+    entries.append((m.base + "search.html", latest))
     files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
     taken = {sid: src.taken for sid, src in p.dataset.sources.items()}

@@ -39,7 +39,9 @@ def talk_main_html(h: Helpers, rec: R.Talk) -> Markup:
     parts.append('</header>\n<dl class="facts">\n')
     if not rec.start_at:
         parts.append('<dt>When</dt><dd class="meta">The sources give no date.</dd>')
-    parts += [scheduled_facts_html(h, rec), "\n<dt>Status</dt><dd>", status, "</dd>\n"]
+    parts.append(scheduled_facts_html(h, rec))
+    # "Scheduled" is what every talk is unless said otherwise: only a status that says something is shown
+    parts += ["\n<dt>Status</dt><dd>", status, "</dd>\n"] if rec.status != "scheduled" else ["\n"]
     if rec.ids:
         ids = ", ".join(f"{escape(system)}: {escape(value)}" for system, value in dictsort(rec.ids))
         parts += ["<dt>Identifiers</dt><dd>", ids, "</dd>"]

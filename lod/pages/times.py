@@ -98,6 +98,18 @@ def when_short(rec: R.Scheduled) -> Markup:
     return Markup(f'{time_el(start.lexical, text)} <span class="zone">{escape(zone)}</span>')
 
 
+def when_time(rec: R.Scheduled) -> Markup:
+    """``when_short`` without the day, for lists under a heading that gives it: ``09:00–10:00 America/Chicago``."""
+    start, end = rec.start_at, rec.end_at
+    if start is None or start.is_date or start.local is None:
+        return Markup('<span class="undated">time not given</span>') if start is not None else when_short(rec)
+    text = f"{start.local:%H:%M}"
+    if end is not None and end.local is not None and end.local.date() == start.local.date():
+        text += f"–{end.local:%H:%M}"
+    zone = start.zone or offset_text(start.local)
+    return Markup(f'{time_el(start.lexical, text)} <span class="zone">{escape(zone)}</span>')
+
+
 def sort_key(rec: R.Scheduled) -> tuple[int, str, str, str]:
     """Chronological order; undated last; the local day first so a bare date sorts with its day."""
     start = rec.start_at
