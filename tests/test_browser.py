@@ -48,17 +48,22 @@ def handler_for(root: Path) -> type[SimpleHTTPRequestHandler]:
             if target is None or root not in target.parents:
                 self.send_error(404)
                 return
-            body = target.read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Type", TYPES.get(target.suffix, "application/octet-stream"))
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_file(self, target)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler
+
+
+def send_file(handler: SimpleHTTPRequestHandler, target: Path, types: dict[str, str] = TYPES) -> None:
+    """Answer *handler*'s request with the file *target*, typed by its suffix."""
+    body = target.read_bytes()
+    handler.send_response(200)
+    handler.send_header("Content-Type", types.get(target.suffix, "application/octet-stream"))
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 @contextmanager

@@ -33,6 +33,7 @@ import pytest
 from lod.publish import BuildResult, build
 
 from .conftest import REPO, SEED_DATA
+from .test_browser import send_file
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
                  if p and Path(p).is_file()), None)
@@ -112,12 +113,7 @@ def handler_for(root: Path, harness: Path) -> type[SimpleHTTPRequestHandler]:
             if not target.is_file():
                 self.send_error(404)
                 return
-            body = target.read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Type", TYPES.get(target.suffix, "application/octet-stream"))
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_file(self, target, TYPES)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import html5lib
 import pytest
 
 from lod.publish import BuildResult, build
 
 from .conftest import TEST_BASE, write_records
+from .test_pages_hostile import parse  # strict html5lib: a C1 control anywhere is a parse error
 
 # NEL (U+0085) and CSI (U+009B) are C1 controls; U+2028/U+2029 end lines in JavaScript.
 TITLE = "Next\x85line, csi\x9b[31m, \u2028sep\u2029 and \x80"
@@ -37,9 +36,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     return build(folder, tmp_path_factory.mktemp("controls-out") / "site", TEST_BASE)
 
 
-def parse(page: Path) -> object:
-    """html5lib, strict: a C1 control anywhere in the document is a parse error."""
-    return html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(page.read_bytes())
 
 
 def test_pages_with_c1_controls_in_the_records_are_valid_html(site: BuildResult) -> None:
