@@ -195,8 +195,10 @@ class Reader:
             label = self.text(s, NAME) or seg
             if kind == "people":
                 label = honorific(label)[1]  # "Dr. Sebastian Tramp" is sebastian-tramp
-            # a bare number ("…/conference/xmllondon/2013") says nothing on its own: the name does
-            rid = seg if SLUG_RE.match(seg) and not seg.isdigit() else slugify(label)[:60].strip("-")
+            # a conference named by a bare year ("…/conference/xmllondon/2013", SWDF's scheme) is
+            # named by its name instead: years of several conferences would collide
+            year = kind in ("events", "series") and seg.isdigit() and len(seg) == 4 and label != seg
+            rid = seg if SLUG_RE.match(seg) and not year else slugify(label)[:60].strip("-")
             if isinstance(s, BNode):
                 # JSON-LD repeats an object it gives no @id (the organiser who also performs): one record
                 key = (kind, self._order(s)[2])
