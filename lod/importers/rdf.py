@@ -38,7 +38,7 @@ from ..mapping import ATTENDANCE, EVENT_CLASS, STATUS, TITLE_STATUS
 from ..resolve import parse_duration
 from ..vocab import LOD, OWL, PAV, RDF, RDFS, SCHEMA
 from .common import Parsed, Rec, fail, honorific, iso_minutes, person
-from .rdfgraph import (DESCRIPTION, FOAF, GAVE, ICAL, ICALTZD, LOCATION, NAME, SPEAKER, SWC, SWC_EVENTS, Reader, S,
+from .rdfgraph import (DESCRIPTION, FOAF, GAVE, ICAL, ICALTZD, LOCATION, NAME, SPEAKER, SWC, SWC_EVENTS, SWRC, Reader, S,
                        unread)
 from .rdfswc import address, calendar_times, organizers, related_documents
 from .rdfswc import write_time as _time
@@ -119,7 +119,11 @@ def _scheduled(r: Reader, s: Node, rec: Rec) -> None:
     _set(rec, "language", r.text(s, SCHEMA.inLanguage))
     _set(rec, "keywords", r.texts(s, SCHEMA.keywords))
     _set(rec, "organizers", sorted({*r.refs(s, SCHEMA.organizer, ("people", "organizations")), *organizers(r, s)}))
-    _set(rec, "url", r.text(s, (SCHEMA.url, ICAL.url, ICALTZD.url, FOAF.homepage)))
+    urls = (SCHEMA.url, ICAL.url, ICALTZD.url, FOAF.homepage)
+    _set(rec, "url", r.text(s, urls))
+    if rec.get("url") and all(str(o) == rec["url"] for p in urls for o in r.g.objects(s, p)):
+        for p in urls:
+            r.objects(s, p)  # the same page said twice (ical:url and foaf:homepage): read
 
 
 def _gathering(r: Reader, s: Node, rec: Rec) -> None:
@@ -246,7 +250,8 @@ def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
                 if title and "honorific" not in rec:
                     rec["honorific"] = title
             _identified(r, s, rec)
-            _set(rec, "affiliations", r.refs(s, SCHEMA.affiliation, ("organizations",)))
+            _set(rec, "affiliations", sorted({*r.refs(s, SCHEMA.affiliation, ("organizations",)),
+                                              *r.refs(s, SWRC.affiliation, ("organizations",))}))
             _set(rec, "job_title", r.text(s, SCHEMA.jobTitle))
         elif kind == "organizations":
             _set(rec, "name", r.text(s, NAME))
@@ -258,7 +263,7 @@ def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
             if (s, RDF.type, SCHEMA.VirtualLocation) in g:
                 rec["virtual"] = True
             _set(rec, "code", r.text(s, SCHEMA.identifier))
-            _set(rec, "contained_in", r.ref(r.one(s, SCHEMA.containedInPlace)))
+            _set(rec, "contained_in", r.ref(r.one(s, (SCHEMA.containedInPlace, SWC.isPartOf))))  # SWDF: room in building
             _set(rec, "url", r.text(s, (SCHEMA.url, FOAF.homepage)))
             _set(rec, "timezone", r.text(s, LOD.timeZone))
             _address(r, s, rec)
@@ -295,7 +300,7 @@ def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
         del rec["_kind"]
         if kind != "sessions":
             parsed.records[kind].append(rec)
-            parsed.locate(kind, rec, f"{name}: <{s}>")
+        parsed.locate(kind, rec, f"{name}: <{s}>")  # sessions too: the loader's errors name them in the source
     unread(r, parsed)
     for ev in parsed.records["events"]:
         if ev["id"] in sessions:

@@ -65,7 +65,8 @@ PLACE_TYPES = {S[n] for n in (
     "Museum", "MovieTheater", "StadiumOrArena", "Church", "Park", "LocalBusiness", "LandmarksOrHistoricalBuildings",
     "Accommodation", "Room", "MeetingRoom", "Hotel", "School", "CollegeOrUniversity", "Restaurant", "BarOrPub")}
 NAME = (S.name, RDFS.label, FOAF.name, DC.title, ICAL.summary, ICALTZD.summary)
-DESCRIPTION = (S.description, DC.description, RDFS.comment, ICAL.description, ICALTZD.description)
+DESCRIPTION = (S.description, DC.description, RDFS.comment, ICAL.description, ICALTZD.description,
+               Namespace("http://swrc.ontoware.org/ontology#").abstract)
 
 
 def _short(p: Node) -> str:
@@ -90,7 +91,8 @@ class Reader:
         self.kind_of: dict[Node, str] = {}
         self.read: set[tuple[Node, Node]] = set()  # (subject, predicate) pairs read: the rest is counted
         self.tracks: dict[Node, str] = {}  # events inside events: their name, a topic of their talks
-        self.nameless: set[Node] = set()  # people with no name: not records
+        self.nameless: set[Node] = set()  # people (organisations, places) with no name: not records
+        self.unnamed: dict[str, int] = {}  # organisations and places with no name, by kind
         self.bnodes: dict[tuple[str, str], str] = {}  # (kind, what a blank node says) -> its id
         self.alias: set[Node] = set()  # blank nodes repeating another: no record of their own
         self.dropped: list[tuple[str, str]] = []  # values read and set aside: (what, why)
@@ -163,7 +165,7 @@ class Reader:
         # untyped resources named where a person or an organisation is expected
         untyped: dict[Node, str] = {}
         for props, kind in (((*SPEAKER, SCHEMA.contributor, SCHEMA.author, LOD.contact, FOAF.member), "people"),
-                            ((SCHEMA.affiliation, SCHEMA.parentOrganization, S.funder, S.sponsor), "organizations"),
+                            ((SCHEMA.affiliation, SWRC.affiliation, SCHEMA.parentOrganization, S.funder, S.sponsor), "organizations"),
                             ((SWC.hasLocation, ICAL.location, ICALTZD.location), "places")):
             for p in props:
                 for o in g.objects(None, p):
@@ -180,6 +182,11 @@ class Reader:
                                                                                   FOAF.givenName, FOAF.firstName,
                                                                                   FOAF.familyName, FOAF.family_name)):
                 self.nameless.add(s)  # often only owl:sameAs another IRI of a person named elsewhere
+                continue
+            if kind in ("organizations", "places") and not isinstance(s, Literal) and not any(
+                    g.value(s, n) is not None for n in NAME):
+                self.unnamed[kind] = self.unnamed.get(kind, 0) + 1  # the SWDF lists some only by their members
+                self.nameless.add(s)
                 continue
             if kind == "tracks":
                 self.tracks[s] = self.text(s, NAME) or ""
@@ -307,9 +314,12 @@ def unread(r: Reader, parsed: Parsed) -> None:
             parsed.skip(f"{kind} {_qname(g, p)}", _WHY.get(str(p), "the record format has no field for it"))
     for what, why in r.dropped:
         parsed.skip(what, why)
-    if r.nameless:
+    people = len(r.nameless) - sum(r.unnamed.values())
+    if people:
         parsed.skip("people without a name", "a person record needs a name (these are often only owl:sameAs "
-                    "another IRI of someone named elsewhere)", len(r.nameless))
+                    "another IRI of someone named elsewhere)", people)
+    for kind, n in sorted(r.unnamed.items()):
+        parsed.skip(f"{kind} without a name", "a record of this kind needs a name; links to it are left out", n)
     reached = r.nameless | {o for subj, p in r.read for o in g.objects(subj, p)}  # addresses, offers, citations … read in place
     for s in sorted({s for s in g.subjects(RDF.type, None) if s not in r.kind_of and s not in reached}, key=str):
         types = sorted(_qname(g, t) for t in g.objects(s, RDF.type))

@@ -13,6 +13,7 @@ import is refused, naming the file, the resource and the property, as the iCal i
 from __future__ import annotations
 
 import re
+from zoneinfo import available_timezones
 
 from rdflib import Literal, URIRef
 from rdflib.term import Node
@@ -26,6 +27,8 @@ _LEX = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?::(\d{2})(?:\.\d+)?)?
 _BASIC = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z)?)?$")
 # icaltzd names the zone in the datatype: "2007-06-18T09:00:00"^^<http://www.w3.org/2002/12/cal/tzd/Europe/London#tz>
 _TZD = re.compile(r"^http://www\.w3\.org/2002/12/cal/tzd/(.+)#tz$")
+# "GMT+8" (SWDF's ical:tzid for Shanghai) is eight hours ahead of UTC, unlike IANA's Etc/GMT+8
+_GMT = re.compile(r"^(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.I)
 _CHAIR = re.compile(r"(Chair|Organi[sz]ing|Organi[sz]er)", re.I)
 
 
@@ -49,10 +52,12 @@ def write_time(lit: Node | None, rec: Rec, key: str, zone: str | None) -> None:
 
 
 def _calendar_value(r: Reader, s: Node, p: URIRef) -> tuple[str, str | None] | None:
-    """The lexical form of an ical:dtstart/dtend (a literal, or a node with ical:dateTime or ical:date)
-    and the zone its icaltzd datatype names."""
+    """The lexical form of an ical:dtstart/dtend (a literal, or a node with ical:dateTime or ical:date,
+    as the SWDF writes it) and the zone its icaltzd datatype or its node's ical:tzid names."""
     o = r.one(s, p)
+    tzid = None
     if o is not None and not isinstance(o, Literal):
+        tzid = r.text(o, (ICAL.tzid, ICALTZD.tzid))
         o = r.one(o, (ICAL.dateTime, ICAL.date, ICALTZD.dateTime, ICALTZD.date))
     if not isinstance(o, Literal):
         return None
@@ -62,7 +67,7 @@ def _calendar_value(r: Reader, s: Node, p: URIRef) -> tuple[str, str | None] | N
         y, mo, d, hh, mm, ss, z = m.groups()
         text = f"{y}-{mo}-{d}" + (f"T{hh}:{mm}:{ss or '00'}" + (z or "") if hh else "")
     tz = _TZD.match(str(o.datatype or ""))
-    return text, tz.group(1) if tz else None
+    return text, tz.group(1) if tz else tzid
 
 
 def calendar_times(r: Reader, s: Node, rec: Rec) -> None:
@@ -75,6 +80,16 @@ def calendar_times(r: Reader, s: Node, rec: Rec) -> None:
         prop, (text, tzd) = found
         where = f"{r.name}: <{s}> {_qname(r.g, prop)} \"{text}\""
         m = _LEX.match(text)
+        if tzd and tzd not in available_timezones():
+            off = _GMT.match(tzd)
+            if not off:
+                raise fail(where, f"the time zone {tzd!r} is neither an IANA zone name nor an offset such as GMT+8.",
+                           "give ical:tzid an IANA name such as Asia/Shanghai, or import with --timezone ZONE.")
+            sign, hours, minutes = off.groups()
+            if m and m.group(2) and not m.group(4):
+                text += f"{sign}{int(hours):02d}:{minutes or '00'}"  # the offset written into the time
+                m = _LEX.match(text)
+            tzd = None
         if not m:
             raise fail(where, "is not an ISO 8601 date or date-time.",
                        "write it as 2013-06-15, 2013-06-15T09:00:00 or 2013-06-15T09:00:00+01:00.")
@@ -85,6 +100,11 @@ def calendar_times(r: Reader, s: Node, rec: Rec) -> None:
                            "import with --timezone ZONE (e.g. --timezone Europe/London) to say which zone the "
                            "archive's times are in, or write the time with its UTC offset (…Z or +01:00).")
         write_time(Literal(text), rec, key, tzd or zone)
+    if "end" in rec and rec["end"] == rec.get("start"):
+        # an end equal to the start is how the SWDF writes "no end known" (breaks, poster sessions)
+        del rec["end"]
+        r.dropped.append(("ical:dtend equal to ical:dtstart", "an end that is no later than the start says nothing; "
+                          "the start is kept"))
 
 
 def address(r: Reader, s: Node) -> Rec:
