@@ -16,6 +16,7 @@ from lod.errors import ImportFailed
 from lod.importers import import_source
 from lod.importers.common import Parsed, Rec
 from lod.importers.rdf import parse
+from lod.load import load
 
 FIX = Path(__file__).parent / "fixtures" / "import" / "swdf-conference.ttl"
 SEED = Path(__file__).resolve().parents[1] / "data"
@@ -121,3 +122,21 @@ def test_swc_archive_imports_with_timezone_and_reimports_unchanged(tmp_path: Pat
     files = {p: p.read_bytes() for p in sorted(data.rglob("*")) if p.is_file()}
     again = import_source("rdf", FIX, data, taken=date(2026, 12, 4), timezone="Europe/Athens")
     assert again.written == [] and {p: p.read_bytes() for p in sorted(data.rglob("*")) if p.is_file()} == files
+
+
+def test_swdf_iswc2010_session_imports_with_times_room_and_papers(tmp_path: Path) -> None:
+    """Real SWDF data: times as ical:dateTime nodes with ical:tzid "GMT+8", a room in a building."""
+    src = FIX.parent / "swdf-iswc2010-session.ttl"
+    data = tmp_path / "data"
+    shutil.copytree(SEED, data)
+    written = import_source("rdf", src, data, taken=date(2026, 12, 4)).written
+    ds = load(data)
+    mine = {t.id: t for t in ds.talks.values() if Path(t.loc.file) in written}
+    assert len(mine) == 4  # the session's four swc:TalkEvent
+    t = mine["presentation-105"]
+    assert (t.title, t.start_at.lexical, t.speakers) == (  # type: ignore[union-attr]
+        "Ontology similarity in the alignment space", "2010-11-09T16:00:00+08:00", [])  # SWDF names no presenter
+    assert [ds.people[a].display_name for a in t.references[0].authors] == [
+        "Jerome David", "Jerome Euzenat", "Ondrej Svab Zamazal"]  # as the source spells them
+    room = ds.places[t.venue or ""]  # the session's room, inherited
+    assert (room.name, ds.places[room.contained_in or ""].name) == ("Yellow River", "Shanghai International Convention Center")
