@@ -128,7 +128,7 @@ def _scheduled(r: Reader, s: Node, rec: Rec) -> None:
 
 def _gathering(r: Reader, s: Node, rec: Rec) -> None:
     _scheduled(r, s, rec)
-    _set(rec, "name", r.text(s, NAME))
+    _set(rec, "name", r.text(s, NAME) or r.text(s, SWC.hasAcronym))
     _set(rec, "also_known_as", sorted({*r.texts(s, SCHEMA.alternateName), *r.texts(s, SWC.hasAcronym)} - {rec.get("name")}))
     _set(rec, "description", html_to_text(r.text(s, DESCRIPTION)))
     _set(rec, "contacts", r.refs(s, LOD.contact, ("people",)))
@@ -272,7 +272,8 @@ def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
             if kind == "events":
                 types = set(g.objects(s, RDF.type))
                 _set(rec, "kind", next((k for k, v in EVENT_CLASS.items() if v in types), None)
-                     or next((SWC_EVENTS[t] for t in sorted(types & SWC_EVENTS.keys())), None))
+                     or next((SWC_EVENTS[t] for t in sorted(types, key=str) if isinstance(t, URIRef)
+                              and SWC_EVENTS.get(t)), None))
                 up, _ = r.parent(s)
                 if up is not None and up in r.ids.get("series", {}).values():
                     rec["series"] = up

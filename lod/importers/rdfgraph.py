@@ -183,8 +183,10 @@ class Reader:
                                                                                   FOAF.familyName, FOAF.family_name)):
                 self.nameless.add(s)  # often only owl:sameAs another IRI of a person named elsewhere
                 continue
-            if kind in ("organizations", "places") and not isinstance(s, Literal) and not any(
-                    g.value(s, n) is not None for n in NAME):
+            if kind in ("organizations", "places", "events") and not isinstance(s, Literal) and not any(
+                    g.value(s, n) is not None for n in (*NAME, SWC.hasAcronym)) and (kind != "events" or not (
+                    any(g.value(s, p) is not None for p in DOWN) or any(g.value(None, p, s) is not None for p in UP))):
+                # an event with neither name nor talks (SWDF lists some workshops only by their URL)
                 self.unnamed[kind] = self.unnamed.get(kind, 0) + 1  # the SWDF lists some only by their members
                 self.nameless.add(s)
                 continue
@@ -199,7 +201,7 @@ class Reader:
                 continue
             iri = str(s) if isinstance(s, URIRef) else ""
             seg = iri.rsplit("#", 1)[1] if "#" in iri and iri.rsplit("#", 1)[1] else iri.rstrip("/#").rsplit("/", 1)[-1]
-            label = self.text(s, NAME) or seg
+            label = self.text(s, NAME) or self.text(s, SWC.hasAcronym) or seg  # SWDF workshops: often only an acronym
             if kind == "people":
                 label = honorific(label)[1]  # "Dr. Sebastian Tramp" is sebastian-tramp
             # a conference named by a bare year ("…/conference/xmllondon/2013", SWDF's scheme) is
