@@ -140,3 +140,24 @@ def test_swdf_iswc2010_session_imports_with_times_room_and_papers(tmp_path: Path
         "Jerome David", "Jerome Euzenat", "Ondrej Svab Zamazal"]  # as the source spells them
     room = ds.places[t.venue or ""]  # the session's room, inherited
     assert (room.name, ds.places[room.contained_in or ""].name) == ("Yellow River", "Shanghai International Convention Center")
+    assert t.abstract.startswith("Measuring similarity between ontologies")  # the paper's, said to be inferred
+    assert "abstract" in t.inferred
+
+
+def test_swc_time_zone_that_is_neither_iana_nor_an_offset_is_refused() -> None:
+    src = PREFIXES + (b"<http://x.example/t1> a swc:TalkEvent ; rdfs:label \"T\" ;\n"
+                      b"  ical:dtstart [ ical:dateTime \"2010-11-09T16:00:00\" ; ical:tzid \"Shanghai time\" ] .\n")
+    with pytest.raises(ImportFailed) as exc:
+        parse(src, "conf.ttl")
+    assert str(exc.value) == (
+        'conf.ttl: <http://x.example/t1> ical:dtstart "2010-11-09T16:00:00": the time zone \'Shanghai time\' is '
+        "neither an IANA zone name nor an offset such as GMT+8. Fix: give ical:tzid an IANA name such as "
+        "Asia/Shanghai, or import with --timezone ZONE.")
+
+
+def test_swc_time_zone_in_the_files_own_words_takes_the_timezone_given() -> None:
+    src = PREFIXES + (b"<http://x.example/t1> a swc:TalkEvent ; rdfs:label \"T\" ;\n"
+                      b"  ical:dtstart [ ical:dateTime \"2010-11-09T16:00:00\" ; ical:tzid \"Shanghai time\" ] ;\n"
+                      b"  ical:dtend \"2010-11-09T16:30:00\" .\n")
+    talk = parse(src, "conf.ttl", "Asia/Shanghai").records["talks"][0]
+    assert (talk["start"], talk["end"], talk["timezone"]) == ("2010-11-09T16:00", "2010-11-09T16:30", "Asia/Shanghai")

@@ -80,11 +80,15 @@ def calendar_times(r: Reader, s: Node, rec: Rec) -> None:
         prop, (text, tzd) = found
         where = f"{r.name}: <{s}> {_qname(r.g, prop)} \"{text}\""
         m = _LEX.match(text)
+        off = None
         if tzd and tzd not in available_timezones():
             off = _GMT.match(tzd)
-            if not off:
+            if not off and r.zone:
+                off, tzd = None, r.zone  # --timezone says what the file's own words for the zone mean
+            elif not off:
                 raise fail(where, f"the time zone {tzd!r} is neither an IANA zone name nor an offset such as GMT+8.",
                            "give ical:tzid an IANA name such as Asia/Shanghai, or import with --timezone ZONE.")
+        if off:
             sign, hours, minutes = off.groups()
             if m and m.group(2) and not m.group(4):
                 text += f"{sign}{int(hours):02d}:{minutes or '00'}"  # the offset written into the time
@@ -93,7 +97,7 @@ def calendar_times(r: Reader, s: Node, rec: Rec) -> None:
         if not m:
             raise fail(where, "is not an ISO 8601 date or date-time.",
                        "write it as 2013-06-15, 2013-06-15T09:00:00 or 2013-06-15T09:00:00+01:00.")
-        if m.group(2) and not m.group(4) and not tzd and not (key == "end" and (zone or "offset" in rec)):
+        if m.group(2) and not m.group(4) and not tzd and not (key == "end" and ("timezone" in rec or "offset" in rec)):
             zone = zone or r.zone
             if zone is None:
                 raise fail(where, "the time has no time zone (a floating time).",
@@ -124,6 +128,7 @@ def related_documents(r: Reader, s: Node, rec: Rec) -> None:
     """A talk's papers (swc:hasRelatedDocument, or a paper's swc:relatedToEvent) as references, its slides as slides."""
     docs = set(r.objects(s, SWC.hasRelatedDocument)) | set(r.subjects(SWC.relatedToEvent, s))
     refs: list[Rec] = []
+    abstracts: list[str] = []
     for doc in sorted(docs, key=str):
         types = set(r.g.objects(doc, RDF.type))
         home = r.text(doc, (FOAF.homepage, S.url))
@@ -156,11 +161,22 @@ def related_documents(r: Reader, s: Node, rec: Rec) -> None:
                 ref.setdefault("doi", doi)
         if home:
             ref["url"] = home
+        abstract = r.text(doc, SWRC.abstract)
+        if abstract:
+            abstracts.append(abstract)
         if ref:
             refs.append(ref)
         _rest(r, doc, "paper")
     if refs:
         rec["references"] = [*rec.get("references", []), *refs]
+    if len(abstracts) == 1 and len(refs) == 1 and "abstract" not in rec:
+        # a paper's presentation: the paper's abstract is the talk's, said so in `inferred`
+        rec["abstract"] = abstracts[0].strip()
+        rec["inferred"] = {**rec.get("inferred", {}), "abstract": "the abstract of the paper the talk presents "
+                           "(swc:hasRelatedDocument)"}
+    elif abstracts:
+        r.dropped.append(("paper swrc:abstract", "a talk with an abstract of its own, or several papers, keeps "
+                          "only its own"))
 
 
 def _rest(r: Reader, doc: Node, what: str) -> None:
