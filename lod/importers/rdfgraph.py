@@ -29,16 +29,20 @@ SWRC = Namespace("http://swrc.ontoware.org/ontology#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 VCARD3 = Namespace("http://www.w3.org/2001/vcard-rdf/3.0#")
 BIBO = Namespace("http://purl.org/ontology/bibo/")
-# SWC's events by the record they become; its other events (meals, breaks, social events
-# and such subclasses) are blocks of the programme: sessions
+# SWC's classes (the 2009 ontology's tree) by the record they become: conferences and
+# workshops events; talks (and panels) talks; sessions, breaks, meals, openings and social
+# events blocks of the programme, sessions; tracks a topic of their talks
 SWC_EVENTS = {SWC.ConferenceEvent: "conference", SWC.WorkshopEvent: "workshop", SWC.TutorialEvent: None,
               SWC.AcademicEvent: None, SWC.OrganisedEvent: None}
-SWC_TALKS = {SWC.TalkEvent, SWC.PanelEvent, SWC.DemoEvent, SWC.PosterEvent, SWC.KeynoteTalk, SWC.PaperPresentation,
-             SWC.InvitedTalkEvent, SWC.KeynoteEvent}
-SWC_SESSIONS = {SWC[n] for n in ("SessionEvent", "BreakEvent", "CoffeeBreak", "MealEvent", "BreakfastEvent",
-                                 "LunchEvent", "DinnerEvent", "BanquetEvent", "ReceptionEvent", "SocialEvent",
-                                 "ExcursionEvent", "PosterSession", "DemoSession", "PanelSession")}
-SWC_PLACES = {SWC.Place, SWC.ConferenceVenuePlace, SWC.MeetingRoomPlace}
+SWC_TALKS = {SWC[n] for n in ("TalkEvent", "DemoPresentation", "IndustrialTalk", "KeynoteTalk", "PaperPresentation",
+                              "PosterPresentation", "WelcomeTalk", "PanelEvent", "KeynoteEvent")}
+SWC_SESSIONS = {SWC[n] for n in ("SessionEvent", "DemoSession", "PaperSession", "PosterSession", "NonAcademicEvent",
+                                 "BreakEvent", "CoffeeBreak", "FreeTimeBreak", "MealBreak", "MealEvent",
+                                 "ConferenceDinner", "ConferenceOpeningEvent", "ConferenceClosingEvent", "SocialEvent",
+                                 "Excursion", "Reception")}
+SWC_TRACKS = {SWC.TrackEvent, SWC.IndustrialTrack, SWC.ResearchTrack}
+SWC_PLACES = {SWC[n] for n in ("Place", "ConferenceVenuePlace", "MeetingRoomPlace", "AccommodationPlace",
+                               "CommunalPlace", "DrinkingPlace", "EatingPlace")}
 # nesting: (the parent's property, the child's inverse)
 UP = (S.superEvent, SWC.isSubEventOf, SWC.isPartOf)
 DOWN = (S.subEvent, SWC.isSuperEventOf, SWC.hasPart)
@@ -144,7 +148,7 @@ class Reader:
             return "talks"
         if types & SWC_SESSIONS:
             return "sessions"
-        if SWC.TrackEvent in types:
+        if types & SWC_TRACKS:
             return "tracks"
         if types & SWC_EVENTS.keys():
             return "events"
