@@ -161,3 +161,13 @@ def test_swc_time_zone_in_the_files_own_words_takes_the_timezone_given() -> None
                       b"  ical:dtend \"2010-11-09T16:30:00\" .\n")
     talk = parse(src, "conf.ttl", "Asia/Shanghai").records["talks"][0]
     assert (talk["start"], talk["end"], talk["timezone"]) == ("2010-11-09T16:00", "2010-11-09T16:30", "Asia/Shanghai")
+
+
+def test_relative_homepage_in_rdfxml_is_counted_not_refused() -> None:
+    src = (b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:foaf="http://xmlns.com/foaf/0.1/">'
+           b'<foaf:Person rdf:about="http://x.example/person/jan"><foaf:name>Jan Vitek</foaf:name>'
+           b'<foaf:homepage rdf:resource="www.cs.example.edu/homes/jv"/></foaf:Person></rdf:RDF>')
+    p = parse(src, "people.rdf")
+    assert "homepage" not in p.records["people"][0]
+    assert ("a relative IRI where a web address is expected",
+            "the source wrote no http(s):// address (read against the file's own name)") in p.skipped

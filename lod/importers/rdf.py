@@ -63,9 +63,19 @@ def _address(r: Reader, s: Node, rec: Rec) -> None:
     _set(rec, "address", addr)
 
 
+def _web(r: Reader, value: str | None) -> str | None:
+    """*value*, unless it is a file: IRI: RDF/XML's relative reference ("www.example.org/~me", no
+    http://) resolved against the file, not an address anyone can visit; counted."""
+    if value is not None and value.startswith("file:"):
+        r.dropped.append(("a relative IRI where a web address is expected",
+                          "the source wrote no http(s):// address (read against the file's own name)"))
+        return None
+    return value
+
+
 def _identified(r: Reader, s: Node, rec: Rec) -> None:
     _set(rec, "also_known_as", r.texts(s, SCHEMA.alternateName))
-    _set(rec, "homepage", r.text(s, (SCHEMA.url, FOAF.homepage)))
+    _set(rec, "homepage", _web(r, r.text(s, (SCHEMA.url, FOAF.homepage))))
     same = []
     for iri in sorted({*r.texts(s, SCHEMA.sameAs), *(str(o) for o in r.objects(s, OWL.sameAs) if isinstance(o, URIRef))}):
         for prefix, key in (("https://orcid.org/", "orcid"), ("http://www.wikidata.org/entity/", "wikidata"),
@@ -120,7 +130,7 @@ def _scheduled(r: Reader, s: Node, rec: Rec) -> None:
     _set(rec, "keywords", r.texts(s, SCHEMA.keywords))
     _set(rec, "organizers", sorted({*r.refs(s, SCHEMA.organizer, ("people", "organizations")), *organizers(r, s)}))
     urls = (SCHEMA.url, ICAL.url, ICALTZD.url, FOAF.homepage)
-    _set(rec, "url", r.text(s, urls))
+    _set(rec, "url", _web(r, r.text(s, urls)))
     if rec.get("url") and all(str(o) == rec["url"] for p in urls for o in r.g.objects(s, p)):
         for p in urls:
             r.objects(s, p)  # the same page said twice (ical:url and foaf:homepage): read
@@ -264,7 +274,7 @@ def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
                 rec["virtual"] = True
             _set(rec, "code", r.text(s, SCHEMA.identifier))
             _set(rec, "contained_in", r.ref(r.one(s, (SCHEMA.containedInPlace, SWC.isPartOf))))  # SWDF: room in building
-            _set(rec, "url", r.text(s, (SCHEMA.url, FOAF.homepage)))
+            _set(rec, "url", _web(r, r.text(s, SCHEMA.url)))  # a meeting link; a venue's foaf:homepage is counted
             _set(rec, "timezone", r.text(s, LOD.timeZone))
             _address(r, s, rec)
         elif kind in ("series", "events"):
