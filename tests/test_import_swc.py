@@ -171,3 +171,11 @@ def test_relative_homepage_in_rdfxml_is_counted_not_refused() -> None:
     assert "homepage" not in p.records["people"][0]
     assert ("a relative IRI where a web address is expected",
             "the source wrote no http(s):// address (read against the file's own name)") in p.skipped
+
+
+def test_swc_two_starts_keep_the_first_and_are_counted() -> None:
+    src = PREFIXES + (b"<http://x.example/t1> a swc:TalkEvent ; rdfs:label \"T\" ;\n"
+                      b"  ical:dtstart \"2010-11-09T16:00:00Z\", \"2010-11-09T15:30:00Z\" .\n")
+    p = parse(src, "conf.ttl")
+    assert p.records["talks"][0]["start"] == "2010-11-09T15:30"
+    assert ("a second ical:dtstart", "a record has one start and one end (the first, in IRI order, is kept)") in p.skipped

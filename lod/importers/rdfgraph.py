@@ -234,8 +234,9 @@ class Reader:
     def _order(self, s: Node) -> tuple[str, int, str]:
         """In time order (namesakes are numbered as they happen), then IRIs in order, then blank
         nodes by what they say (their labels are random): stable ids."""
-        start = str(next((v for p in (S.startDate, ICAL.dtstart, ICALTZD.dtstart) for v in [self.g.value(s, p)]
-                          if v is not None), ""))
+        # the least of its starts: g.value would pick one of several at random (SWDF repeats some)
+        start = next((min(vs) for p in (S.startDate, ICAL.dtstart, ICALTZD.dtstart)
+                      for vs in [[str(v) for v in self.g.objects(s, p)]] if vs), "")
         if isinstance(s, URIRef):
             return (start, 0, str(s))
         if isinstance(s, Literal):

@@ -78,6 +78,9 @@ def calendar_times(r: Reader, s: Node, rec: Rec) -> None:
         if found is None:
             continue
         prop, (text, tzd) = found
+        if len(set(r.g.objects(s, prop))) > 1:
+            r.dropped.append((f"a second {_qname(r.g, prop)}", "a record has one start and one end (the first, in "
+                              "IRI order, is kept)"))
         where = f"{r.name}: <{s}> {_qname(r.g, prop)} \"{text}\""
         m = _LEX.match(text)
         off = None
