@@ -180,7 +180,7 @@ def parser() -> argparse.ArgumentParser:
                    help="settle conflicts with hand-edited values: keep the data's, or take the import's")
     i.add_argument("--url", default=None, help="the URL the source was downloaded from, recorded as its provenance")
     i.add_argument("--timezone", default=None,
-                   help="iCal: the IANA zone of times written without one (floating times), e.g. Europe/Paris")
+                   help="iCal, RDF: the IANA zone of times written without one (floating times), e.g. Europe/Paris")
     i.set_defaults(func=cmd_import)
     y = sub.add_parser("synth", help="write a synthetic data folder (for benchmarks) that passes validation")
     y.add_argument("--talks", type=int, required=True, help="number of talks")

@@ -78,15 +78,15 @@ def import_source(fmt: str, source: str | os.PathLike[str], data_dir: str | os.P
                   url: str | None = None, taken: date | None = None, timezone: str | None = None) -> ImportResult:
     """Import *source* (a file in format *fmt*) into *data_dir*; with *dry_run*, only plan.
 
-    *timezone* (iCal only) is the IANA zone of times written without one (floating times).
+    *timezone* (iCal and RDF) is the IANA zone of times written without one (floating times).
     Raises ImportFailed (unreadable source), AmbiguousMatch, MergeConflict or RecordErrors
     (the data folder is invalid); in every such case nothing is written.
     """
     if fmt not in FORMATS:
         raise ImportFailed(f"unknown import format {fmt!r}. Fix: use one of {', '.join(FORMATS)}.")
     if timezone is not None:
-        if fmt != "ical":
-            raise ImportFailed(f"--timezone applies to iCal only; a {fmt} export gives its own zone. "
+        if fmt not in ("ical", "rdf"):
+            raise ImportFailed(f"--timezone applies to iCal and RDF only; a {fmt} export gives its own zone. "
                                "Fix: leave --timezone out.")
         try:
             ZoneInfo(timezone)
@@ -100,7 +100,8 @@ def import_source(fmt: str, source: str | os.PathLike[str], data_dir: str | os.P
         data = path.read_bytes()
     except OSError as exc:
         raise ImportFailed(f"{path}: cannot read the file ({exc.strerror}). Fix: check the path.") from None
-    parsed = parse_ical(data, str(path), timezone) if timezone else FORMATS[fmt](data, str(path))
+    zoned = {"ical": parse_ical, "rdf": parse_rdf}  # the formats whose times may be floating
+    parsed = zoned[fmt](data, str(path), timezone) if timezone else FORMATS[fmt](data, str(path))
     slug = source_slug(fmt, str(path), parsed.key)
     record: dict[str, Any] = {"id": slug}
     if parsed.title:

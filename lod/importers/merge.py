@@ -257,6 +257,10 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
             if not parsed.own_sources or not rec.get("sources"):
                 rec["sources"] = list(dict.fromkeys([*rec.get("sources", []), src_id]))
                 used = True
+            for part in rec.get("sessions", []):  # an archive's sessions (SWC) often name no source either
+                if not parsed.own_sources or not part.get("sources"):
+                    part["sources"] = list(dict.fromkeys([*part.get("sources", []), src_id]))
+                    used = True
     own_sources = [r for r in recs.get("sources", []) if r["id"] not in ds.sources or r["id"] in cur_by["sources"]]
     src_list = own_sources + ([source] if used or not parsed.own_sources else [])
     for kind, rec_list in (("sources", src_list), *((k, recs.get(k, [])) for k in (*tables, "talks"))):

@@ -38,39 +38,22 @@ from ..mapping import ATTENDANCE, EVENT_CLASS, STATUS, TITLE_STATUS
 from ..resolve import parse_duration
 from ..vocab import LOD, OWL, PAV, RDF, RDFS, SCHEMA
 from .common import Parsed, Rec, fail, honorific, iso_minutes, person
-from .rdfgraph import DESCRIPTION, FOAF, NAME, Reader, S, unread
+from .rdfgraph import (DESCRIPTION, FOAF, GAVE, ICAL, ICALTZD, LOCATION, NAME, SPEAKER, SWC, SWC_EVENTS, SWRC, Reader, S,
+                       unread)
+from .rdfswc import address, calendar_times, organizers, related_documents
+from .rdfswc import write_time as _time
 from .rdfsyntax import read_graph
 from .text import html_to_text
-
-_LEX = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
-
 
 def _set(rec: Rec, key: str, value: Any) -> None:
     if value not in (None, [], {}, ""):
         rec[key] = value
 
 
-def _time(lit: Node | None, rec: Rec, key: str, zone: str | None) -> None:
-    if lit is None:
-        return
-    m = _LEX.match(str(lit))
-    if not m:
-        return
-    day, clock, sec, off = m.groups()
-    if clock is None:
-        rec[key] = day
-        return
-    rec[key] = f"{day}T{clock}" + (f":{sec}" if sec and sec != "00" else "")
-    if key == "start":
-        if zone:
-            rec["timezone"] = zone
-        elif off:
-            rec["offset"] = "+00:00" if off == "Z" else off
-
-
 def _address(r: Reader, s: Node, rec: Rec) -> None:
     a = r.one(s, SCHEMA.address)
     if a is None:
+        _set(rec, "address", address(r, s))
         return
     addr: Rec = {}
     for key, p in (("street", SCHEMA.streetAddress), ("locality", SCHEMA.addressLocality),
@@ -80,9 +63,19 @@ def _address(r: Reader, s: Node, rec: Rec) -> None:
     _set(rec, "address", addr)
 
 
+def _web(r: Reader, value: str | None) -> str | None:
+    """*value*, unless it is a file: IRI: RDF/XML's relative reference ("www.example.org/~me", no
+    http://) resolved against the file, not an address anyone can visit; counted."""
+    if value is not None and value.startswith("file:"):
+        r.dropped.append(("a relative IRI where a web address is expected",
+                          "the source wrote no http(s):// address (read against the file's own name)"))
+        return None
+    return value
+
+
 def _identified(r: Reader, s: Node, rec: Rec) -> None:
     _set(rec, "also_known_as", r.texts(s, SCHEMA.alternateName))
-    _set(rec, "homepage", r.text(s, (SCHEMA.url, FOAF.homepage)))
+    _set(rec, "homepage", _web(r, r.text(s, (SCHEMA.url, FOAF.homepage))))
     same = []
     for iri in sorted({*r.texts(s, SCHEMA.sameAs), *(str(o) for o in r.objects(s, OWL.sameAs) if isinstance(o, URIRef))}):
         for prefix, key in (("https://orcid.org/", "orcid"), ("http://www.wikidata.org/entity/", "wikidata"),
@@ -112,6 +105,8 @@ def _scheduled(r: Reader, s: Node, rec: Rec) -> None:
     zone = r.text(s, LOD.timeZone)
     _time(r.one(s, SCHEMA.startDate), rec, "start", zone)
     _time(r.one(s, SCHEMA.endDate), rec, "end", zone)
+    if "start" not in rec:
+        calendar_times(r, s, rec)
     if "start" not in rec and zone:
         rec["timezone"] = zone
     dur = r.text(s, SCHEMA.duration)
@@ -123,7 +118,9 @@ def _scheduled(r: Reader, s: Node, rec: Rec) -> None:
         r.dropped.append(("schema:duration that contradicts the start and end", "the start and end are kept"))
     mode = r.one(s, SCHEMA.eventAttendanceMode)
     _set(rec, "attendance", next((k for k, v in ATTENDANCE.items() if v == mode), None))
-    for o in sorted(r.objects(s, SCHEMA.location), key=str):
+    places = {o for p in LOCATION for o in r.objects(s, p)} | {*r.objects(s, ICALTZD.location),
+                                                               *r.subjects(SWC.isLocationFor, s)}
+    for o in sorted(places, key=str):
         pid = r.ref(o)
         if pid and ("online" if (o, RDF.type, SCHEMA.VirtualLocation) in r.g else "venue") in rec:
             r.dropped.append(("a second schema:location", "a talk has one venue (the first, in IRI order, is kept)"))
@@ -131,14 +128,18 @@ def _scheduled(r: Reader, s: Node, rec: Rec) -> None:
             rec["online" if (o, RDF.type, SCHEMA.VirtualLocation) in r.g else "venue"] = pid
     _set(rec, "language", r.text(s, SCHEMA.inLanguage))
     _set(rec, "keywords", r.texts(s, SCHEMA.keywords))
-    _set(rec, "organizers", r.refs(s, SCHEMA.organizer, ("people", "organizations")))
-    _set(rec, "url", r.text(s, SCHEMA.url))
+    _set(rec, "organizers", sorted({*r.refs(s, SCHEMA.organizer, ("people", "organizations")), *organizers(r, s)}))
+    urls = (SCHEMA.url, ICAL.url, ICALTZD.url, FOAF.homepage)
+    _set(rec, "url", _web(r, r.text(s, urls)))
+    if rec.get("url") and all(str(o) == rec["url"] for p in urls for o in r.g.objects(s, p)):
+        for p in urls:
+            r.objects(s, p)  # the same page said twice (ical:url and foaf:homepage): read
 
 
 def _gathering(r: Reader, s: Node, rec: Rec) -> None:
     _scheduled(r, s, rec)
-    _set(rec, "name", r.text(s, NAME))
-    _set(rec, "also_known_as", r.texts(s, SCHEMA.alternateName))
+    _set(rec, "name", r.text(s, NAME) or r.text(s, SWC.hasAcronym))
+    _set(rec, "also_known_as", sorted({*r.texts(s, SCHEMA.alternateName), *r.texts(s, SWC.hasAcronym)} - {rec.get("name")}))
     _set(rec, "description", html_to_text(r.text(s, DESCRIPTION)))
     _set(rec, "contacts", r.refs(s, LOD.contact, ("people",)))
     cap = r.one(s, SCHEMA.maximumAttendeeCapacity)
@@ -200,11 +201,14 @@ def _talk(r: Reader, s: Node, rec: Rec) -> None:
     prev: Rec = {}
     _time(r.one(s, SCHEMA.previousStartDate), prev, "previous_start", None)
     _set(rec, "previous_start", prev.get("previous_start"))
-    _set(rec, "speakers", r.refs(s, SCHEMA.performer, ("people",)))
+    speakers = {x for p in SPEAKER for x in r.refs(s, p, ("people",))}
+    speakers |= {r.ids["people"][x] for p in GAVE for x in r.subjects(p, s) if r.kind_of.get(x) == "people"}
+    _set(rec, "speakers", sorted(speakers))
     _set(rec, "coauthors", r.refs(s, SCHEMA.contributor, ("people",)))
     _set(rec, "topics", sorted(t for t in (r.text(o, SCHEMA.name) for o in r.objects(s, SCHEMA.about)) if t))
     _set(rec, "ids", dict(x.split(":", 1) for x in r.texts(s, SCHEMA.identifier) if ":" in x))
     _references(r, s, rec)
+    related_documents(r, s, rec)
     for key, p in (("recording", SCHEMA.recordedIn), ("slides", SCHEMA.workFeatured)):
         o = r.one(s, p)
         if o is not None:
@@ -212,14 +216,16 @@ def _talk(r: Reader, s: Node, rec: Rec) -> None:
             rec[key] = {"url": url} if url else True
 
 
-def parse(data: bytes, name: str) -> Parsed:
-    """The records of an RDF archive in schema.org terms."""
+def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
+    """The records of an RDF archive in schema.org (or SWC) terms; *timezone* is that of floating times."""
     g = read_graph(data, name)
-    r = Reader(g)
+    r = Reader(g, name, timezone)
     r.classify()
     if not r.kind_of:
-        raise fail(name, "the file holds no schema.org Event, Person, Organization or Place.",
-                   "check that it is a schema.org archive (http or https://schema.org/ terms).")
+        raise fail(name, "the file holds no schema.org Event, Person, Organization or Place, and no Semantic Web "
+                   "Conference ontology event or place.",
+                   "check that it is a schema.org archive (http or https://schema.org/ terms) or uses "
+                   "http://data.semanticweb.org/ns/swc/ontology#.")
     # the archive is named by the host most of its resources live on, not by its file name
     hosts = Counter(urlsplit(str(s)).netloc.lower() for s in r.kind_of
                     if isinstance(s, URIRef) and str(s).startswith(("http://", "https://")))
@@ -254,7 +260,8 @@ def parse(data: bytes, name: str) -> Parsed:
                 if title and "honorific" not in rec:
                     rec["honorific"] = title
             _identified(r, s, rec)
-            _set(rec, "affiliations", r.refs(s, SCHEMA.affiliation, ("organizations",)))
+            _set(rec, "affiliations", sorted({*r.refs(s, SCHEMA.affiliation, ("organizations",)),
+                                              *r.refs(s, SWRC.affiliation, ("organizations",))}))
             _set(rec, "job_title", r.text(s, SCHEMA.jobTitle))
         elif kind == "organizations":
             _set(rec, "name", r.text(s, NAME))
@@ -262,29 +269,37 @@ def parse(data: bytes, name: str) -> Parsed:
             _set(rec, "parent", r.ref(r.one(s, SCHEMA.parentOrganization)))
             _address(r, s, rec)
         elif kind == "places":
-            _set(rec, "name", r.text(s, NAME))
+            _set(rec, "name", " ".join(str(s).split()) if isinstance(s, Literal) else r.text(s, NAME))
             if (s, RDF.type, SCHEMA.VirtualLocation) in g:
                 rec["virtual"] = True
             _set(rec, "code", r.text(s, SCHEMA.identifier))
-            _set(rec, "contained_in", r.ref(r.one(s, SCHEMA.containedInPlace)))
-            _set(rec, "url", r.text(s, SCHEMA.url))
+            _set(rec, "contained_in", r.ref(r.one(s, (SCHEMA.containedInPlace, SWC.isPartOf))))  # SWDF: room in building
+            _set(rec, "url", _web(r, r.text(s, SCHEMA.url)))  # a meeting link; a venue's foaf:homepage is counted
             _set(rec, "timezone", r.text(s, LOD.timeZone))
             _address(r, s, rec)
         elif kind in ("series", "events"):
             _gathering(r, s, rec)
             if kind == "events":
                 types = set(g.objects(s, RDF.type))
-                _set(rec, "kind", next((k for k, v in EVENT_CLASS.items() if v in types), None))
+                _set(rec, "kind", next((k for k, v in EVENT_CLASS.items() if v in types), None)
+                     or next((SWC_EVENTS[t] for t in sorted(types, key=str) if isinstance(t, URIRef)
+                              and SWC_EVENTS.get(t)), None))
                 up, _ = r.parent(s)
                 if up is not None and up in r.ids.get("series", {}).values():
                     rec["series"] = up
+                elif up is not None:
+                    r.dropped.append(("an event inside another event (a workshop of a conference)",
+                                      "the record format does not nest events; each is a record of its own"))
         elif kind == "sessions":
             _scheduled(r, s, rec)
-            _set(rec, "title", r.text(s, SCHEMA.name))
-            _set(rec, "description", r.text(s, SCHEMA.description))
-            parent = r.ref(r.one(s, SCHEMA.superEvent))
-            if parent is None:
-                raise fail(name, f"the session <{s}> belongs to no event.", "give it schema:superEvent.")
+            _set(rec, "title", r.text(s, NAME))
+            _set(rec, "description", r.text(s, DESCRIPTION))
+            parent, tracks = r.parent(s)
+            if parent is None or parent not in r.ids.get("events", {}).values():
+                raise fail(f"{name}: <{s}>", "the session belongs to no event.",
+                           "give it schema:superEvent (or swc:isSubEventOf) naming the conference or workshop.")
+            if tracks:
+                r.dropped.append(("a session's track", "a session has no topics (its talks get the track's name)"))
             sessions.setdefault(parent, []).append(rec)
         elif kind == "talks":
             _talk(r, s, rec)
@@ -296,7 +311,7 @@ def parse(data: bytes, name: str) -> Parsed:
         del rec["_kind"]
         if kind != "sessions":
             parsed.records[kind].append(rec)
-            parsed.locate(kind, rec, f"{name}: <{s}>")
+        parsed.locate(kind, rec, f"{name}: <{s}>")  # sessions too: the loader's errors name them in the source
     unread(r, parsed)
     for ev in parsed.records["events"]:
         if ev["id"] in sessions:

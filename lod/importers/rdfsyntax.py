@@ -11,6 +11,7 @@ vocabulary, any other remote context from the file of that name beside the sourc
 from __future__ import annotations
 
 import json
+import logging
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ def read_graph(data: bytes, name: str) -> Graph:
         raise fail(name, "the file name does not say which RDF syntax it is.",
                    "name it .ttl, .nt, .rdf (RDF/XML), .jsonld or .html (a page with JSON-LD).")
     g = Graph()
+    # rdflib logs a traceback for each literal it cannot convert ("2011-10-26T109:30:00" as an
+    # xsd:dateTime); the importer judges the values itself, with located errors
+    quiet = logging.getLogger("rdflib.term")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         if fmt == "html":
             g.parse(data=json.dumps(_local_contexts(_page_jsonld(data, name), name)), format="json-ld")
@@ -59,6 +65,8 @@ def read_graph(data: bytes, name: str) -> Graph:
     except Exception as exc:  # rdflib raises many classes; its message holds the line
         raise fail(name, f"the {fmt} cannot be parsed: {' '.join(str(exc).split())[:300]}.",
                    "check the syntax near the place named; the file may be truncated.") from None
+    finally:
+        quiet.setLevel(level)
     out = Graph()
     for s, p, o in g:
         out.add((_http(s), _http(p), _http(o)))
