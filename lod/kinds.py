@@ -225,7 +225,7 @@ KINDS: tuple[Kind, ...] = (
         Field("timezone", "timezone", ("lod:timeZone",)),
         Field("virtual", "boolean", ("rdf:type",), values={"true": "schema:VirtualLocation", "false": ""},
               note="a `schema:VirtualLocation` instead of a `schema:Place`"),
-        Field("url", "url", ("schema:url",)),
+        Field("url", "url", ("schema:url",), note="an online place's meeting link; a venue's web page"),
     ), ("id", "name", "sources")),
     Kind("series", "series", ("schema:EventSeries", "lod:SeminarSeries"), "series", "series", "Series",
          (COMMON, SCHEDULED, GATHERING), required=("id", "name", "sources")),

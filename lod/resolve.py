@@ -132,8 +132,6 @@ class _Resolver:
             self.ref("organization", o, "parent", o.parent, "organizations")
         for pl in self.table("place", self.ds.places):
             self.ref("place", pl, "contained_in", pl.contained_in, "places")
-            if pl.url and not pl.virtual:
-                self.fail("place", pl, "url", "only an online place has a meeting link.", "add 'virtual: true' or remove 'url'.")
         self.check_cycles("organization", self.ds.organizations, "parent")
         self.check_cycles("place", self.ds.places, "contained_in")
         for kind, rec in self.records():

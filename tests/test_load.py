@@ -188,3 +188,17 @@ def test_load_a_million_keywords_then_another_talk(tmp_path: Path) -> None:
     d = write_records(tmp_path / "d", {"a.yaml": _many_keywords(1_000_000)})
     ds = load(d)
     assert len(ds.talks["big"].keywords) == 1_000_000 and "after" in ds.talks
+
+
+def test_load_a_venue_may_name_its_web_page(tmp_path: Path) -> None:
+    # Issue 15: a Place's schema:url (a venue's page, as other archives publish it) was refused as a
+    # "meeting link" of a place that is not online.
+    from lod.publish import build
+
+    from .conftest import TEST_BASE
+    d = write_records(tmp_path / "d", {"a.yaml": HEAD + "places:\n  - {id: hall, name: Hall, timezone: Europe/London, "
+                                                        "url: https://hall.example.org/, sources: [s]}\n"})
+    assert load(d).places["hall"].url == "https://hall.example.org/"
+    out = build(d, tmp_path / "site", TEST_BASE).out
+    assert f"<{TEST_BASE}place/hall> <http://schema.org/url> <https://hall.example.org/> ." in (out / "dump.nt").read_text()
+    assert '<dt>Web page</dt><dd><a href="https://hall.example.org/">' in (out / "place/hall.html").read_text()

@@ -274,7 +274,8 @@ def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
                 rec["virtual"] = True
             _set(rec, "code", r.text(s, SCHEMA.identifier))
             _set(rec, "contained_in", r.ref(r.one(s, (SCHEMA.containedInPlace, SWC.isPartOf))))  # SWDF: room in building
-            _set(rec, "url", _web(r, r.text(s, SCHEMA.url)))  # a meeting link; a venue's foaf:homepage is counted
+            # An online place's schema:url is its meeting link; a venue's page may also be its foaf:homepage.
+            _set(rec, "url", _web(r, r.text(s, SCHEMA.url if rec.get("virtual") else (SCHEMA.url, FOAF.homepage))))
             _set(rec, "timezone", r.text(s, LOD.timeZone))
             _address(r, s, rec)
         elif kind in ("series", "events"):
