@@ -45,12 +45,18 @@ from dataclasses import dataclass, field
 from .. import records as R
 from ..iri import KIND_PATHS, Minter, slugify
 from ..kinds import TABLES
+from . import listing as L
 from .relations import SiteIndex
 
 Key = tuple[str, str]  # (kind, id): kinds as in Dataset.all_records, plus "topic" and "calendar"
 SITE: Key = ("site", "site")  # in *changed* when the site block changed: every page shows it
 CALENDAR = "calendar"
 TOPIC = "topic"
+YEAR = "year"  # a year's archive page (page 1 of its listing): ("year", "2024")
+PAGE = "page"  # a further page of a listing, by its site path: ("page", "source/x/page-2")
+# Keys of pages whose links are compared between the two versions: a listing page also
+# differs when its slice moved (an item added or removed before it) though no item on it changed.
+COMPARED = frozenset((PAGE, *L.PAGED_KINDS))
 
 
 @dataclass
@@ -72,8 +78,11 @@ class Affected:
 
 
 def path_of(key: Key) -> str:
-    """The site path of a page key: ``("organization", "nyu")`` → ``org/nyu``."""
-    return f"{KIND_PATHS[key[0]]}/{key[1]}"
+    """The site path of a page key: ``("organization", "nyu")`` → ``org/nyu``, ``("year", "2024")`` →
+    ``talks/2024``, ``("page", "source/x/page-2")`` → ``source/x/page-2`` (``lod.pages.listing``)."""
+    if key[0] == PAGE:
+        return key[1]
+    return L.owner_path(key) if key[0] == YEAR else f"{KIND_PATHS[key[0]]}/{key[1]}"
 
 
 def feed_name(kind: str, rid: str) -> str:
@@ -279,13 +288,38 @@ class _Links:
         self.sources(rec, out)
         return out
 
-    def source(self, rec: R.Source) -> set[Key]:
-        return {(k, r.id) for k, r in self.idx.by_source.get(rec.id, [])}
+    def listing(self, key: Key) -> dict[Key, frozenset[Key]]:
+        """The links of every page of a listing (``lod.pages.listing``): page 1 under *key*, the others
+        as ``("page", path)``. Each page reads its own slice's items, and besides:
 
-    def topic(self, talks: list[R.Talk]) -> set[Key]:
-        out: set[Key] = set()
-        for t in talks:
-            out |= self.talk_item(t, True)
+        - ``("pages", "P:n")``, the number of pages (every page says "page k of n");
+        - on page 1, ``("count", "P:n")``, the number of items (its description counts them);
+        - the owner's own record on the further pages (their titles name it), and a topic's label.
+
+        These pseudo-keys are never changed records: they make the links of the two versions
+        differ, and ``affected`` renders again a listing page whose links differ.
+        """
+        items = L.items(self.idx, key)
+        pages = L.page_count(len(items))
+        owner = L.owner_path(key)
+        base: set[Key] = {("pages", f"{owner}:{pages}")}
+        if key[0] == TOPIC:
+            base.add(("label", f"{owner}:{self.idx.topics.get(owner, ('', []))[0]}"))
+        out: dict[Key, frozenset[Key]] = {}
+        for n in range(1, pages + 1):
+            deps = set(base)
+            for k, r in L.page_slice(items, n):
+                if isinstance(r, R.Talk) and key[0] != "source":
+                    deps |= self.talk_item(r, True)
+                else:
+                    deps.add((k, r.id))
+            if n == 1:
+                deps.add(("count", f"{owner}:{len(items)}"))
+                out[key] = frozenset(deps)
+            else:
+                if key[0] == "source":
+                    deps.add(key)
+                out[(PAGE, L.page_path(owner, n))] = frozenset(deps)
         return out
 
     def calendar(self, owner: Key, talks: Iterable[R.Talk], out: set[Key]) -> frozenset[Key]:
@@ -323,16 +357,20 @@ def record_links(ds: R.Dataset, index: SiteIndex | None = None,
         elif isinstance(rec, R.Place):
             deps = lk.place(rec)
         elif isinstance(rec, R.Source):
-            deps = lk.source(rec)
+            out.update(lk.listing(("source", rec.id)))
+            continue
         elif isinstance(rec, R.Scheduled):
             deps = lk.scheduled(kind, rec)
         else:  # pragma: no cover - every kind of record is handled above
             raise TypeError(kind)
         deps.discard((kind, rec.id))
         out[(kind, rec.id)] = frozenset(deps)
-    for path, (_label, talks) in idx.topics.items():
+    for path in idx.topics:
         if only is None or (TOPIC, path.partition("/")[2]) in only:
-            out[(TOPIC, path.partition("/")[2])] = frozenset(lk.topic(talks))
+            out.update(lk.listing((TOPIC, path.partition("/")[2])))
+    for year in idx.years:
+        if only is None or (YEAR, year) in only:
+            out.update(lk.listing((YEAR, year)))
     for kind, table in (("series", ds.series), ("event", ds.events)):
         for rid, gathering in table.items():
             if only is not None and (CALENDAR, feed_name(kind, rid)) not in only:
@@ -357,7 +395,15 @@ def forward_refs(kind: str, rec: R.Record) -> set[Key]:
     out: set[Key] = R.named_records(rec)
     if isinstance(rec, R.Talk):
         out.update((TOPIC, slugify(label)) for label in rec.topics)
+        year = L.year_of(rec)
+        if year is not None:
+            out.add((YEAR, year))
     return out
+
+
+def _owner(key: Key) -> Key | None:
+    """The listing a ``("page", path)`` key is a page of."""
+    return L.owner_key(L.split_page(key[1])[0]) if key[0] == PAGE else None
 
 
 def update_links(old_links: dict[Key, frozenset[Key]], new: R.Dataset, changed: set[Key],
@@ -385,7 +431,11 @@ def update_links(old_links: dict[Key, frozenset[Key]], new: R.Dataset, changed: 
     again = touched | named
     again |= {(CALENDAR, feed_name(*k)) for k in again if k[0] in ("series", "event", "person", "talk")}
     again.update(k for k, deps in old_links.items() if not deps.isdisjoint(touched))
-    out = {k: v for k, v in old_links.items() if k not in again}
+    # A listing's pages are computed together, under its owner's key: when one page's links
+    # can differ, so can where every slice starts.
+    again.update([o for o in map(_owner, again) if o is not None])
+    paged = {k for k in again if k[0] in L.PAGED_KINDS}
+    out = {k: v for k, v in old_links.items() if k not in again and _owner(k) not in paged}
     out.update(record_links(new, index, again))
     return out
 
@@ -417,9 +467,13 @@ def affected(new: R.Dataset, changed: set[Key], old_links: dict[Key, frozenset[K
         return Affected(True, {path_of(k) for k in keys if k[0] != CALENDAR},
                         {k[1] for k in keys if k[0] == CALENDAR}, keys)
     dirty: set[Key] = {k for k in changed if k[0] in KIND_PATHS}
-    for links in (old_links, new_links):
+    for links, other in ((old_links, new_links), (new_links, old_links)):
         for key, deps in links.items():
             if key not in dirty and (key in changed or not deps.isdisjoint(changed)):
                 dirty.add(key)
+            elif key not in dirty and key[0] in COMPARED:  # a listing page whose slice moved
+                theirs = other.get(key)
+                if theirs is not deps and theirs != deps:
+                    dirty.add(key)
     return Affected(False, {path_of(k) for k in dirty if k[0] != CALENDAR},
                     {k[1] for k in dirty if k[0] == CALENDAR}, dirty)

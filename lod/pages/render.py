@@ -146,6 +146,7 @@ class Renderer:
         of = f"page {n} of {pages}"
         talks = [r for _k, r in shown if isinstance(r, R.Talk)]
         kind = key[0]
+        extra: dict[str, Any]
         if kind == "year":
             title = f"Talks of {key[1]}" + (f" ({of})" if pages > 1 else "")
             ctx = self.common(path, title, "year")
@@ -165,7 +166,8 @@ class Renderer:
             else:
                 template, extra = "source.html", {"rec": rec, "derived": shown}
         ctx.update(alternates=[], calendar=None, rel=rels)
-        data = {"@context": "https://schema.org", "@type": "CollectionPage", "name": title, "url": ctx["canonical"]}
+        data: dict[str, Any] = {"@context": "https://schema.org", "@type": "CollectionPage", "name": title,
+                                "url": ctx["canonical"]}
         if kind != "year":
             data["about"] = {"@id": self.p.minter.base + L.owner_path(key)}
         return Page(path, self.render(template, data, ctx, pager=pager, **extra), data)
