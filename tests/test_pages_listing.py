@@ -57,7 +57,7 @@ def test_a_long_listing_is_cut_into_pages_linked_by_rel_prev_and_next(paged: Ver
     assert f'<link rel="prev" href="{BASE}source/{sid}.html">' in second
     assert f'<link rel="next" href="{BASE}source/{sid}/page-3.html">' in second
     assert 'rel="next"' not in last and f"source/{sid}/page-{n + 1}.html" not in paged.out.files
-    assert f"(source document, page 2 of {n}) ·" in second
+    assert f"(source document taken 1 January 2025) (page 2 of {n}) ·" in second
     assert f'<link rel="canonical" href="{BASE}source/{sid}/page-2.html">' in second
     assert f'href="../../source/{sid}.html" rel="prev">Previous page</a> · Page 2 of {n} · ' in second
     assert second.count('<li><span class="meta">') == SIZE
@@ -90,7 +90,7 @@ def test_every_listing_page_is_in_the_sitemap_with_a_unique_title(paged: Version
 
 # Each kind of edit against the small pages; those that move items between slices by default.
 LISTING_DEFAULT = {"talk_title", "talk_date", "talk_undate", "talk_topics", "add_talk_to_series", "delete_talk",
-                   "add_source_ref"}
+                   "add_source_ref", "talk_venue", "move_place"}
 
 
 @pytest.mark.parametrize(("edit", "seed"), [

@@ -261,19 +261,25 @@ class _Links:
         self.sources(rec, out)
         return out
 
-    def place(self, rec: R.Place) -> set[Key]:
-        out: set[Key] = set(self.chain(rec.id))
+    def place(self, rec: R.Place) -> dict[Key, frozenset[Key]]:
+        """A place's pages: its chain, the places in it, the events and sessions there, and a
+        slice of the talks there (each with its room note: its venue's and online place's chain)."""
+        base: set[Key] = set(self.chain(rec.id))
         for pid in self.idx.place_descendants(rec.id):
-            out.add(("place", pid))
-            for k, r in self.idx.at_place.get(pid, []):
-                if isinstance(r, R.Talk) and k == "talk":
-                    out |= self.talk_item(r, True)
-                    out.update(self.chain(r.venue))  # the room note
-                    out.update(self.chain(r.online))
-                else:
-                    out.add((k, r.id))
-        self.sources(rec, out)
-        return out
+            base.add(("place", pid))
+            base.update((k, r.id) for k, r in self.idx.at_place.get(pid, [])
+                        if not (isinstance(r, R.Talk) and k == "talk"))
+        self.sources(rec, base)
+        base.discard(("place", rec.id))
+        return self.listing(("place", rec.id), base)
+
+    def _listed(self, key: Key, kind: str, r: R.Record) -> frozenset[Key] | set[Key]:
+        """What a listing of *key* shows of one item."""
+        if not isinstance(r, R.Talk) or key[0] == "source":
+            return {(kind, r.id)}
+        if key[0] == "place":
+            return self.talk_item(r, True) | {*self.chain(r.venue), *self.chain(r.online)}
+        return self.talk_item(r, True)
 
     def scheduled(self, kind: str, rec: R.Scheduled) -> set[Key]:
         """A series', event's or session's page: its parents, facts, contacts and whole programme."""
@@ -288,13 +294,14 @@ class _Links:
         self.sources(rec, out)
         return out
 
-    def listing(self, key: Key) -> dict[Key, frozenset[Key]]:
+    def listing(self, key: Key, own: set[Key] | None = None) -> dict[Key, frozenset[Key]]:
         """The links of every page of a listing (``lod.pages.listing``): page 1 under *key*, the others
         as ``("page", path)``. Each page reads its own slice's items, and besides:
 
         - ``("pages", "P:n")``, the number of pages (every page says "page k of n");
         - on page 1, ``("count", "P:n")``, the number of items (its description counts them);
-        - the owner's own record on the further pages (their titles name it), and a topic's label.
+        - the owner's own record on the further pages (their titles name it), and a topic's label;
+        - *own*: what every page shows besides its slice (a place's facts).
 
         These pseudo-keys are never changed records: they make the links of the two versions
         differ, and ``affected`` renders again a listing page whose links differ.
@@ -302,23 +309,20 @@ class _Links:
         items = L.items(self.idx, key)
         pages = L.page_count(len(items))
         owner = L.owner_path(key)
-        base: set[Key] = {("pages", f"{owner}:{pages}")}
+        base: set[Key] = {("pages", f"{owner}:{pages}"), *(own or ())}
         if key[0] == TOPIC:
             base.add(("label", f"{owner}:{self.idx.topics.get(owner, ('', []))[0]}"))
         out: dict[Key, frozenset[Key]] = {}
         for n in range(1, pages + 1):
             deps = set(base)
             for k, r in L.page_slice(items, n):
-                if isinstance(r, R.Talk) and key[0] != "source":
-                    deps |= self.talk_item(r, True)
-                else:
-                    deps.add((k, r.id))
+                deps |= self._listed(key, k, r)
             if n == 1:
                 deps.add(("count", f"{owner}:{len(items)}"))
+                deps.discard(key)
                 out[key] = frozenset(deps)
             else:
-                if key[0] == "source":
-                    deps.add(key)
+                deps.add(key)
                 out[(PAGE, L.page_path(owner, n))] = frozenset(deps)
         return out
 
@@ -355,7 +359,8 @@ def record_links(ds: R.Dataset, index: SiteIndex | None = None,
         elif isinstance(rec, R.Organization):
             deps = lk.organization(rec)
         elif isinstance(rec, R.Place):
-            deps = lk.place(rec)
+            out.update(lk.place(rec))
+            continue
         elif isinstance(rec, R.Source):
             out.update(lk.listing(("source", rec.id)))
             continue

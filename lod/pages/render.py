@@ -155,16 +155,22 @@ class Renderer:
             template, extra = "year.html", {"year": key[1], "talks": talks}
         else:
             rec = self.index.record(kind, key[1]) if kind != "topic" else None
-            label = self.index.topics.get(path.partition("/page-")[0], (key[1], []))[0] if kind == "topic" else ""
-            name = label if kind == "topic" else (rec.title or rec.document or rec.id if isinstance(rec, R.Source) else key[1])
-            title = f"{name} ({KIND_TEXT[kind].lower()}, {of})"
-            ctx = self.common(path, title, kind)
-            what = "talks" if kind == "topic" else "records"
-            ctx["description"] = f"{what.capitalize()} {first}–{last} of {KIND_TEXT[kind].lower()} {name}, on {site} ({of})."
-            if kind == "topic":
-                template, extra = "topic.html", {"label": label, "talks": talks}
+            label = self.index.topics.get(L.owner_path(key), (key[1], []))[0] if kind == "topic" else ""
+            if rec is not None:  # its page 1's title, which tells apart records of the same name
+                title = f"{record_title(self.helpers(path), kind, rec)} ({of})"
             else:
+                title = f"{label} (topic, {of})"
+            ctx = self.common(path, title, kind)
+            if isinstance(rec, R.Place):
+                template, extra = "place.html", {**self.extra(kind, rec), "rec": rec, "talks": talks}
+                ctx["description"] = f"Talks {first}–{last} at {rec.name}, on {site}, by date ({of})."
+            elif isinstance(rec, R.Source):
                 template, extra = "source.html", {"rec": rec, "derived": shown}
+                what = rec.title or rec.document or rec.id
+                ctx["description"] = f"Records {first}–{last} taken from the source document {what}, on {site} ({of})."
+            else:
+                template, extra = "topic.html", {"label": label, "talks": talks}
+                ctx["description"] = f"Talks {first}–{last} on {label}, on {site}, by date ({of})."
         ctx.update(alternates=[], calendar=None, rel=rels)
         data: dict[str, Any] = {"@context": "https://schema.org", "@type": "CollectionPage", "name": title,
                                 "url": ctx["canonical"]}
@@ -208,10 +214,11 @@ class Renderer:
             ctx = self.common(path, record_title(h, kind, rec), kind, rec.id)
             ctx["description"] = record_description(h, kind, rec, site)
             extra = self.extra(kind, rec)
-            if isinstance(rec, R.Source):  # page 1 of its listing
-                listed = L.items(self.index, ("source", rec.id))
-                extra["pager"], ctx["rel"] = self.pager(path, ("source", rec.id), 1, len(listed))
-                extra["derived"] = L.page_slice(listed, 1)
+            if isinstance(rec, (R.Source, R.Place)):  # page 1 of its listing
+                listed = L.items(self.index, (kind, rec.id))
+                extra["pager"], ctx["rel"] = self.pager(path, (kind, rec.id), 1, len(listed))
+                shown = L.page_slice(listed, 1)
+                extra.update(derived=shown) if kind == "source" else extra.update(talks=[t for _k, t in shown])
             html = self.render(f"{kind}.html", data, ctx, rec=rec, **extra)
         else:  # a kind of resource this module does not know yet: its triples as a table
             rows = [(str(p_), str(o)) for _s, p_, o in self.groups.get(owner, [])]
