@@ -30,6 +30,15 @@ previous build, which it does not keep the Dataset of. Besides the records (kind
 "person/x.ics")``): a calendar shows less than its page (no co-speakers, no
 organisations), so it has links of its own.
 
+Listings cut into pages (``lod.pages.listing``: a year's talks, a source's records, a
+topic's and a place's talks) have one key per page: the owner's key for page 1 (a year's
+is ``("year", "2024")``) and ``("page", "source/x/page-2")`` for the others. Each page's
+links are its own slice's items, so an edit dirties the page its item is on. An item
+added or removed moves the slices after it without changing their records: for these
+keys a page is also dirty when its links differ between the two versions, and pseudo-keys
+in the links (the number of pages, page 1's count of items) make every change of what a
+page says show in its links (``_Links.listing``).
+
 Not covered here, because the orchestrator renders them again on every build: the index
 page, ``sitemap.xml`` (its ``lastmod`` dates come from every page's sources), ``robots.txt``
 and the site-wide ``talks.ics``. What is global to every page is the ``site`` block (title,
