@@ -91,7 +91,7 @@ def test_every_listing_page_is_in_the_sitemap_with_a_unique_title(paged: Version
 
 # Each kind of edit against the small pages; those that move items between slices by default.
 LISTING_DEFAULT = {"talk_title", "talk_date", "talk_undate", "talk_topics", "add_talk_to_series", "delete_talk",
-                   "add_source_ref", "talk_venue", "move_place"}
+                   "add_source_ref", "talk_venue", "move_place", "person_affiliation", "rename_person"}
 
 
 @pytest.mark.parametrize(("edit", "seed"), [
@@ -105,9 +105,12 @@ def test_a_talk_title_edit_renders_again_only_the_pages_showing_it(paged: Versio
     new, aff, what = check_edit(paged, tmp_path / "data", "talk_title", 7)
     tid = re.search(r"talk/([^ ]+?)\.yaml|talk ([\w-]+)", what)
     listed = {p for p in aff.paths if L.owner_key(L.split_page(p)[0]) is not None}
-    # Of each listing, only the page holding the talk: its year's, its source's, its topics'.
-    owners = [L.split_page(p)[0] for p in listed]
+    # Of each listing, only the page holding the talk: its year's, its source's, its topics', its
+    # place's; of an organisation's people, the page of each of its speakers there.
+    owners = [L.split_page(p)[0] for p in listed if not p.startswith("org/")]
     assert len(owners) == len(set(owners)), sorted(listed)
+    orgs = [L.split_page(p)[0] for p in listed if p.startswith("org/")]
+    assert all(orgs.count(o) <= 2 for o in orgs), sorted(listed)  # the synthetic talks have two speakers at most
     assert len([p for p in listed if p.startswith("talks/")]) == 1, sorted(listed)
     pages = sum(1 for name in new.out.files if name.endswith(".html"))
     assert len(aff.paths) <= 15 < pages // 4, (what, tid, sorted(aff.paths))

@@ -31,7 +31,7 @@ previous build, which it does not keep the Dataset of. Besides the records (kind
 organisations), so it has links of its own.
 
 Listings cut into pages (``lod.pages.listing``: a year's talks, a source's records, a
-topic's and a place's talks) have one key per page: the owner's key for page 1 (a year's
+topic's and a place's talks, an organisation's people) have one key per page: the owner's key for page 1 (a year's
 is ``("year", "2024")``) and ``("page", "source/x/page-2")`` for the others. Each page's
 links are its own slice's items, so an edit dirties the page its item is on. An item
 added or removed moves the slices after it without changing their records: for these
@@ -257,18 +257,16 @@ class _Links:
             cur = self.ds.organizations[cur].parent
         return out
 
-    def organization(self, rec: R.Organization) -> set[Key]:
-        out: set[Key] = {("organization", o.id) for o in self._org_parents(rec.id)}
-        out.update(("organization", o) for o in self.idx.sub_orgs.get(rec.id, []))
-        for oid in self.idx.org_descendants(rec.id):  # the people of each, and their talks
-            out.add(("organization", oid))
-            for person in self.idx.members.get(oid, []):
-                out.add(("person", person.id))
-                for t in self.person_talks(person.id):
-                    out |= self.talk_item(t, False)
-        self.roles(rec.id, out)
-        self.sources(rec, out)
-        return out
+    def organization(self, rec: R.Organization) -> dict[Key, frozenset[Key]]:
+        """An organisation's pages: the organisations above, in and under it, its roles, and a
+        slice of the people affiliated with it (each with their organisations and talks)."""
+        base: set[Key] = {("organization", o.id) for o in self._org_parents(rec.id)}
+        base.update(("organization", o) for o in self.idx.sub_orgs.get(rec.id, []))
+        base.update(("organization", oid) for oid in self.idx.org_descendants(rec.id))
+        self.roles(rec.id, base)
+        self.sources(rec, base)
+        base.discard(("organization", rec.id))
+        return self.listing(("organization", rec.id), base)
 
     def place(self, rec: R.Place) -> dict[Key, frozenset[Key]]:
         """A place's pages: its chain, the places in it, the events and sessions there, and a
@@ -284,6 +282,11 @@ class _Links:
 
     def _listed(self, key: Key, kind: str, r: R.Record) -> frozenset[Key] | set[Key]:
         """What a listing of *key* shows of one item."""
+        if key[0] == "organization":  # a person (with the organisation they are in) and their talks
+            out: set[Key] = set(self.person(r.id))
+            for t in self.person_talks(r.id):
+                out |= self.talk_item(t, False)
+            return out
         if not isinstance(r, R.Talk) or key[0] == "source":
             return {(kind, r.id)}
         if key[0] == "place":
@@ -366,7 +369,8 @@ def record_links(ds: R.Dataset, index: SiteIndex | None = None,
         elif isinstance(rec, R.Person):
             deps = lk.person_page(rec)
         elif isinstance(rec, R.Organization):
-            deps = lk.organization(rec)
+            out.update(lk.organization(rec))
+            continue
         elif isinstance(rec, R.Place):
             out.update(lk.place(rec))
             continue

@@ -4,7 +4,7 @@ A page that lists everything changes on every edit, and at archive scale costs s
 render again. So the home page shows only the next and the most recent talks
 (``HOME_UPCOMING``, ``HOME_RECENT``) and links to one archive page per year
 (``talks/2024.html``), and every listing that grows with the archive (a year's talks, the
-records taken from a source, a topic's talks, the talks at a place) is cut into pages of ``PAGE_SIZE`` items:
+records taken from a source, a topic's talks, the talks at a place, the people of an organisation) is cut into pages of ``PAGE_SIZE`` items:
 page 1 at the usual ``P.html``, page *n* at ``P/page-n.html``.
 
 Neither collides with a resource document: resource paths are ``kind/slug`` (``lod.iri``),
@@ -18,7 +18,7 @@ read it, so the pages rendered again after an edit are exactly those whose slice
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Sequence, TypeVar
 
 from .. import records as R
 from ..iri import KIND_PATHS
@@ -30,10 +30,11 @@ PAGE_SIZE = 500  # items per listing page; one edit re-renders at most the pages
 HOME_UPCOMING = 50  # the soonest upcoming talks the home page shows
 HOME_RECENT = 50  # the most recent past talks the home page shows
 YEARS = "talks"  # path segment of the archive pages per year: talks/2024 (no kind's path is "talks")
-PAGED_KINDS = ("source", "topic", "place", "year")  # the kinds of listing that are cut into pages
+PAGED_KINDS = ("source", "topic", "place", "organization", "year")  # the kinds of listing that are cut into pages
 
 Key = tuple[str, str]
 Item = tuple[str, R.Record]  # (kind, record) as a listing shows it
+T = TypeVar("T")
 
 
 def page_path(owner: str, n: int) -> str:
@@ -54,7 +55,7 @@ def page_count(n_items: int) -> int:
     return max(1, -(-n_items // PAGE_SIZE))
 
 
-def page_slice(items: list[Item], n: int) -> list[Item]:
+def page_slice(items: Sequence[T], n: int) -> Sequence[T]:
     """The items on page *n*."""
     return items[(n - 1) * PAGE_SIZE:n * PAGE_SIZE]
 
@@ -88,6 +89,8 @@ def items(idx: SiteIndex, key: Key) -> list[Item]:
     kind, rid = key
     if kind == "source":
         return idx.by_source.get(rid, [])
+    if kind == "organization":  # the people affiliated with it or an organisation under it
+        return [("person", person) for person, _via in idx.affiliated(rid)]
     if kind == "place":  # the talks at it and at every place inside it (as Renderer.extra lists them)
         here = [r for pl in idx.place_descendants(rid) for k, r in idx.at_place.get(pl, []) if k == "talk"]
         return [("talk", t) for t in sorted(here, key=sort_key)]
@@ -104,6 +107,8 @@ def owners(idx: SiteIndex) -> Iterator[Key]:
     """Every listing that is cut into pages: sources, topics, and the years that have talks."""
     for sid in idx.ds.sources:
         yield ("source", sid)
+    for oid in idx.ds.organizations:
+        yield ("organization", oid)
     for pid in idx.ds.places:
         yield ("place", pid)
     for path in idx.topics:

@@ -161,7 +161,12 @@ class Renderer:
             else:
                 title = f"{label} (topic, {of})"
             ctx = self.common(path, title, kind)
-            if isinstance(rec, R.Place):
+            if isinstance(rec, R.Organization):
+                extra = self.extra(kind, rec)
+                extra.update(rec=rec, affiliated=L.page_slice(extra["affiliated"], n))
+                template = "organization.html"
+                ctx["description"] = f"People {first}–{last} affiliated with {rec.name}, on {site} ({of})."
+            elif isinstance(rec, R.Place):
                 template, extra = "place.html", {**self.extra(kind, rec), "rec": rec, "talks": talks}
                 ctx["description"] = f"Talks {first}–{last} at {rec.name}, on {site}, by date ({of})."
             elif isinstance(rec, R.Source):
@@ -214,7 +219,10 @@ class Renderer:
             ctx = self.common(path, record_title(h, kind, rec), kind, rec.id)
             ctx["description"] = record_description(h, kind, rec, site)
             extra = self.extra(kind, rec)
-            if isinstance(rec, (R.Source, R.Place)):  # page 1 of its listing
+            if isinstance(rec, R.Organization):  # page 1 of its people
+                extra["pager"], ctx["rel"] = self.pager(path, (kind, rec.id), 1, len(extra["affiliated"]))
+                extra["affiliated"] = L.page_slice(extra["affiliated"], 1)
+            elif isinstance(rec, (R.Source, R.Place)):  # page 1 of its listing
                 listed = L.items(self.index, (kind, rec.id))
                 extra["pager"], ctx["rel"] = self.pager(path, (kind, rec.id), 1, len(listed))
                 shown = L.page_slice(listed, 1)
