@@ -136,7 +136,7 @@ class Renderer:
         return Markup("".join(parts)), rels
 
     def listing_page(self, path: str, key: L.Key, n: int) -> Page:
-        """A year's archive page, or page *n* (> 1) of a source's or topic's listing."""
+        """A year's archive page (any *n*), or page *n* (> 1) of a source's, topic's, place's or organisation's listing."""
         items = L.items(self.index, key)
         shown = L.page_slice(items, n)
         pages = L.page_count(len(items))
@@ -226,7 +226,10 @@ class Renderer:
                 listed = L.items(self.index, (kind, rec.id))
                 extra["pager"], ctx["rel"] = self.pager(path, (kind, rec.id), 1, len(listed))
                 shown = L.page_slice(listed, 1)
-                extra.update(derived=shown) if kind == "source" else extra.update(talks=[t for _k, t in shown])
+                if kind == "source":
+                    extra["derived"] = shown
+                else:
+                    extra["talks"] = [t for _k, t in shown]
             html = self.render(f"{kind}.html", data, ctx, rec=rec, **extra)
         else:  # a kind of resource this module does not know yet: its triples as a table
             rows = [(str(p_), str(o)) for _s, p_, o in self.groups.get(owner, [])]
@@ -282,7 +285,7 @@ class Renderer:
         # The soonest upcoming and the most recent past talks; the rest are on the years' pages.
         upcoming = [_ordered(html, n) for n, ((_k, day), html) in numbered if day >= today][:L.HOME_UPCOMING]
         past = [_ordered(html, n) for n, ((_k, day), html) in reversed(numbered) if day < today][:L.HOME_RECENT]
-        years = Markup("".join(f'<li><a href="{L.year_path(y)}.html">{y}</a> <span class="meta">{len(ts)}</span></li>\n'
+        years = Markup("".join(f'<li><a href="{escape(L.year_path(y))}.html">{escape(y)}</a> <span class="meta">{len(ts)}</span></li>\n'
                                for y, ts in sorted(self.index.years.items(), reverse=True)))
         undated = [html for (_k, day), html in talks if day is None]
         gatherings = sorted(ordered("series") + ordered("event"), key=lambda v: v[0])
