@@ -64,7 +64,7 @@ def parse(page: Path) -> object:
 def test_hostile_pages_have_no_injected_elements(hostile_site: BuildResult) -> None:
     pages = [hostile_site.out / "index.html"] + sorted(p for p in hostile_site.out.rglob("*.html")
                                                        if p.parent != hostile_site.out)
-    assert len(pages) == 5  # index, talk, person, place, source
+    assert len(pages) == 6  # index, talk, person, place, source, and the year of the talk
     for page in pages:
         doc = parse(page)  # strict: any stray markup is a parse error
         scripts = [s for s in doc.iter("script") if not re.fullmatch(r"(\.\./)*(lod\.js|search/search\.js)", s.get("src") or "")]  # type: ignore[attr-defined]

@@ -72,6 +72,8 @@ def page_graphs(seed_site: BuildResult, loader: Loader) -> dict[str, tuple[Graph
     for page in sorted(seed_site.out.rglob("*.html")):
         if page.parent == seed_site.out:  # index.html (tested below), queries.html (not a resource)
             continue
+        if page.parent.name == "talks":  # a year's archive page (lod.pages.listing), not a resource
+            continue
         ttl = page.with_suffix(".ttl")
         assert ttl.is_file(), page
         out[page.relative_to(seed_site.out).with_suffix("").as_posix()] = (

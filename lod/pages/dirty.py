@@ -30,6 +30,15 @@ previous build, which it does not keep the Dataset of. Besides the records (kind
 "person/x.ics")``): a calendar shows less than its page (no co-speakers, no
 organisations), so it has links of its own.
 
+Listings cut into pages (``lod.pages.listing``: a year's talks, a source's records, a
+topic's and a place's talks, an organisation's people) have one key per page: the owner's key for page 1 (a year's
+is ``("year", "2024")``) and ``("page", "source/x/page-2")`` for the others. Each page's
+links are its own slice's items, so an edit dirties the page its item is on. An item
+added or removed moves the slices after it without changing their records: for these
+keys a page is also dirty when its links differ between the two versions, and pseudo-keys
+in the links (the number of pages, page 1's count of items) make every change of what a
+page says show in its links (``_Links.listing``).
+
 Not covered here, because the orchestrator renders them again on every build: the index
 page, ``sitemap.xml`` (its ``lastmod`` dates come from every page's sources), ``robots.txt``
 and the site-wide ``talks.ics``. What is global to every page is the ``site`` block (title,
@@ -45,12 +54,18 @@ from dataclasses import dataclass, field
 from .. import records as R
 from ..iri import KIND_PATHS, Minter, slugify
 from ..kinds import TABLES
+from . import listing as L
 from .relations import SiteIndex
 
 Key = tuple[str, str]  # (kind, id): kinds as in Dataset.all_records, plus "topic" and "calendar"
 SITE: Key = ("site", "site")  # in *changed* when the site block changed: every page shows it
 CALENDAR = "calendar"
 TOPIC = "topic"
+YEAR = "year"  # a year's archive page (page 1 of its listing): ("year", "2024")
+PAGE = "page"  # a further page of a listing, by its site path: ("page", "source/x/page-2")
+# Keys of pages whose links are compared between the two versions: a listing page also
+# differs when its slice moved (an item added or removed before it) though no item on it changed.
+COMPARED = frozenset((PAGE, *L.PAGED_KINDS))
 
 
 @dataclass
@@ -72,8 +87,11 @@ class Affected:
 
 
 def path_of(key: Key) -> str:
-    """The site path of a page key: ``("organization", "nyu")`` → ``org/nyu``."""
-    return f"{KIND_PATHS[key[0]]}/{key[1]}"
+    """The site path of a page key: ``("organization", "nyu")`` → ``org/nyu``, ``("year", "2024")`` →
+    ``talks/2024``, ``("page", "source/x/page-2")`` → ``source/x/page-2`` (``lod.pages.listing``)."""
+    if key[0] == PAGE:
+        return key[1]
+    return L.owner_path(key) if key[0] == YEAR else f"{KIND_PATHS[key[0]]}/{key[1]}"
 
 
 def feed_name(kind: str, rid: str) -> str:
@@ -239,32 +257,41 @@ class _Links:
             cur = self.ds.organizations[cur].parent
         return out
 
-    def organization(self, rec: R.Organization) -> set[Key]:
-        out: set[Key] = {("organization", o.id) for o in self._org_parents(rec.id)}
-        out.update(("organization", o) for o in self.idx.sub_orgs.get(rec.id, []))
-        for oid in self.idx.org_descendants(rec.id):  # the people of each, and their talks
-            out.add(("organization", oid))
-            for person in self.idx.members.get(oid, []):
-                out.add(("person", person.id))
-                for t in self.person_talks(person.id):
-                    out |= self.talk_item(t, False)
-        self.roles(rec.id, out)
-        self.sources(rec, out)
-        return out
+    def organization(self, rec: R.Organization) -> dict[Key, frozenset[Key]]:
+        """An organisation's pages: the organisations above, in and under it, its roles, and a
+        slice of the people affiliated with it (each with their organisations and talks)."""
+        base: set[Key] = {("organization", o.id) for o in self._org_parents(rec.id)}
+        base.update(("organization", o) for o in self.idx.sub_orgs.get(rec.id, []))
+        base.update(("organization", oid) for oid in self.idx.org_descendants(rec.id))
+        self.roles(rec.id, base)
+        self.sources(rec, base)
+        base.discard(("organization", rec.id))
+        return self.listing(("organization", rec.id), base)
 
-    def place(self, rec: R.Place) -> set[Key]:
-        out: set[Key] = set(self.chain(rec.id))
+    def place(self, rec: R.Place) -> dict[Key, frozenset[Key]]:
+        """A place's pages: its chain, the places in it, the events and sessions there, and a
+        slice of the talks there (each with its room note: its venue's and online place's chain)."""
+        base: set[Key] = set(self.chain(rec.id))
         for pid in self.idx.place_descendants(rec.id):
-            out.add(("place", pid))
-            for k, r in self.idx.at_place.get(pid, []):
-                if isinstance(r, R.Talk) and k == "talk":
-                    out |= self.talk_item(r, True)
-                    out.update(self.chain(r.venue))  # the room note
-                    out.update(self.chain(r.online))
-                else:
-                    out.add((k, r.id))
-        self.sources(rec, out)
-        return out
+            base.add(("place", pid))
+            base.update((k, r.id) for k, r in self.idx.at_place.get(pid, [])
+                        if not (isinstance(r, R.Talk) and k == "talk"))
+        self.sources(rec, base)
+        base.discard(("place", rec.id))
+        return self.listing(("place", rec.id), base)
+
+    def _listed(self, key: Key, kind: str, r: R.Record) -> frozenset[Key] | set[Key]:
+        """What a listing of *key* shows of one item."""
+        if key[0] == "organization":  # a person (with the organisation they are in) and their talks
+            out: set[Key] = set(self.person(r.id))
+            for t in self.person_talks(r.id):
+                out |= self.talk_item(t, False)
+            return out
+        if not isinstance(r, R.Talk) or key[0] == "source":
+            return {(kind, r.id)}
+        if key[0] == "place":
+            return self.talk_item(r, True) | {*self.chain(r.venue), *self.chain(r.online)}
+        return self.talk_item(r, True)
 
     def scheduled(self, kind: str, rec: R.Scheduled) -> set[Key]:
         """A series', event's or session's page: its parents, facts, contacts and whole programme."""
@@ -279,13 +306,36 @@ class _Links:
         self.sources(rec, out)
         return out
 
-    def source(self, rec: R.Source) -> set[Key]:
-        return {(k, r.id) for k, r in self.idx.by_source.get(rec.id, [])}
+    def listing(self, key: Key, own: set[Key] | None = None) -> dict[Key, frozenset[Key]]:
+        """The links of every page of a listing (``lod.pages.listing``): page 1 under *key*, the others
+        as ``("page", path)``. Each page reads its own slice's items, and besides:
 
-    def topic(self, talks: list[R.Talk]) -> set[Key]:
-        out: set[Key] = set()
-        for t in talks:
-            out |= self.talk_item(t, True)
+        - ``("pages", "P:n")``, the number of pages (every page says "page k of n");
+        - on page 1, ``("count", "P:n")``, the number of items (its description counts them);
+        - the owner's own record on the further pages (their titles name it), and a topic's label;
+        - *own*: what every page shows besides its slice (a place's facts).
+
+        These pseudo-keys are never changed records: they make the links of the two versions
+        differ, and ``affected`` renders again a listing page whose links differ.
+        """
+        items = L.items(self.idx, key)
+        pages = L.page_count(len(items))
+        owner = L.owner_path(key)
+        base: set[Key] = {("pages", f"{owner}:{pages}"), *(own or ())}
+        if key[0] == TOPIC:
+            base.add(("label", f"{owner}:{self.idx.topics.get(owner, ('', []))[0]}"))
+        out: dict[Key, frozenset[Key]] = {}
+        for n in range(1, pages + 1):
+            deps = set(base)
+            for k, r in L.page_slice(items, n):
+                deps |= self._listed(key, k, r)
+            if n == 1:
+                deps.add(("count", f"{owner}:{len(items)}"))
+                deps.discard(key)
+                out[key] = frozenset(deps)
+            else:
+                deps.add(key)
+                out[(PAGE, L.page_path(owner, n))] = frozenset(deps)
         return out
 
     def calendar(self, owner: Key, talks: Iterable[R.Talk], out: set[Key]) -> frozenset[Key]:
@@ -319,20 +369,26 @@ def record_links(ds: R.Dataset, index: SiteIndex | None = None,
         elif isinstance(rec, R.Person):
             deps = lk.person_page(rec)
         elif isinstance(rec, R.Organization):
-            deps = lk.organization(rec)
+            out.update(lk.organization(rec))
+            continue
         elif isinstance(rec, R.Place):
-            deps = lk.place(rec)
+            out.update(lk.place(rec))
+            continue
         elif isinstance(rec, R.Source):
-            deps = lk.source(rec)
+            out.update(lk.listing(("source", rec.id)))
+            continue
         elif isinstance(rec, R.Scheduled):
             deps = lk.scheduled(kind, rec)
         else:  # pragma: no cover - every kind of record is handled above
             raise TypeError(kind)
         deps.discard((kind, rec.id))
         out[(kind, rec.id)] = frozenset(deps)
-    for path, (_label, talks) in idx.topics.items():
+    for path in idx.topics:
         if only is None or (TOPIC, path.partition("/")[2]) in only:
-            out[(TOPIC, path.partition("/")[2])] = frozenset(lk.topic(talks))
+            out.update(lk.listing((TOPIC, path.partition("/")[2])))
+    for year in idx.years:
+        if only is None or (YEAR, year) in only:
+            out.update(lk.listing((YEAR, year)))
     for kind, table in (("series", ds.series), ("event", ds.events)):
         for rid, gathering in table.items():
             if only is not None and (CALENDAR, feed_name(kind, rid)) not in only:
@@ -357,7 +413,15 @@ def forward_refs(kind: str, rec: R.Record) -> set[Key]:
     out: set[Key] = R.named_records(rec)
     if isinstance(rec, R.Talk):
         out.update((TOPIC, slugify(label)) for label in rec.topics)
+        year = L.year_of(rec)
+        if year is not None:
+            out.add((YEAR, year))
     return out
+
+
+def _owner(key: Key) -> Key | None:
+    """The listing a ``("page", path)`` key is a page of."""
+    return L.owner_key(L.split_page(key[1])[0]) if key[0] == PAGE else None
 
 
 def update_links(old_links: dict[Key, frozenset[Key]], new: R.Dataset, changed: set[Key],
@@ -385,7 +449,11 @@ def update_links(old_links: dict[Key, frozenset[Key]], new: R.Dataset, changed: 
     again = touched | named
     again |= {(CALENDAR, feed_name(*k)) for k in again if k[0] in ("series", "event", "person", "talk")}
     again.update(k for k, deps in old_links.items() if not deps.isdisjoint(touched))
-    out = {k: v for k, v in old_links.items() if k not in again}
+    # A listing's pages are computed together, under its owner's key: when one page's links
+    # can differ, so can where every slice starts.
+    again.update([o for o in map(_owner, again) if o is not None])
+    paged = {k for k in again if k[0] in L.PAGED_KINDS}
+    out = {k: v for k, v in old_links.items() if k not in again and _owner(k) not in paged}
     out.update(record_links(new, index, again))
     return out
 
@@ -417,9 +485,13 @@ def affected(new: R.Dataset, changed: set[Key], old_links: dict[Key, frozenset[K
         return Affected(True, {path_of(k) for k in keys if k[0] != CALENDAR},
                         {k[1] for k in keys if k[0] == CALENDAR}, keys)
     dirty: set[Key] = {k for k in changed if k[0] in KIND_PATHS}
-    for links in (old_links, new_links):
+    for links, other in ((old_links, new_links), (new_links, old_links)):
         for key, deps in links.items():
             if key not in dirty and (key in changed or not deps.isdisjoint(changed)):
                 dirty.add(key)
+            elif key not in dirty and key[0] in COMPARED:  # a listing page whose slice moved
+                theirs = other.get(key)
+                if theirs is not deps and theirs != deps:
+                    dirty.add(key)
     return Affected(False, {path_of(k) for k in dirty if k[0] != CALENDAR},
                     {k[1] for k in dirty if k[0] == CALENDAR}, dirty)

@@ -96,6 +96,8 @@ def page_html(ctx: Mapping[str, Any], main: str, jsonld: str) -> str:
     if description:
         parts += ['<meta property="og:description" content="', description, '">\n']
     parts += ['<meta name="twitter:card" content="summary">\n']
+    for rel, href in sorted(ctx.get("rel", {}).items(), reverse=True):  # a listing's pages (lod.pages.listing)
+        parts += ['<link rel="', rel, '" href="', escape(href), '">\n']
     for alt in alternates:
         parts += ['<link rel="alternate" type="', escape(alt["type"]), '" href="', escape(alt["href"]), '">\n']
     if calendar:

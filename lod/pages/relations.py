@@ -89,7 +89,10 @@ class SiteIndex:
             for sid in any_rec.sources:
                 self.by_source.setdefault(sid, []).append((kind, any_rec))
         self.topics: dict[str, tuple[str, list[R.Talk]]] = {}
+        self.years: dict[str, list[R.Talk]] = {}  # the talks of each year's archive page (lod.pages.listing)
         for t in ds.talks.values():
+            if t.start_at is not None:
+                self.years.setdefault(t.start_at.lexical[:4], []).append(t)
             for label in t.topics:
                 path = self.m.path_of(str(self.m.topic(label)))
                 assert path is not None

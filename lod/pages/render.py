@@ -35,6 +35,7 @@ from ..vocab import SCHEMA
 from .constants import FORMAT_LABELS, KIND_OF_PATH, KIND_TEXT, SITEMAP_LIMIT, Progress
 from .google import Gap, GoogleReport, google_event_gaps
 from .helpers import Fragments, Helpers, talk_title_text
+from . import listing as L
 from .jsonld import JsonLdBuilder, script_json
 from .layout import page_html
 from .mathml import paragraphs_html, tex_html
@@ -103,15 +104,91 @@ class Renderer:
         return {"site": self.p.dataset.site, "h": self.helpers(path), "path": path, "title": title,
                 "kind": kind, "kind_text": KIND_TEXT.get(kind, kind), "description": None,
                 "calendar": f"{name}.ics" if (kind, rid) in self.feeds else None,
-                "canonical": page_url(m.base, path), "identifier": m.base + path, "alternates": alternates}
+                "canonical": page_url(m.base, path), "identifier": m.base + path, "alternates": alternates,
+                "rel": {}}
 
     def render(self, template: str, jsonld: dict[str, Any], common: dict[str, Any], **context: Any) -> bytes:
         """Render one template (the page's main part) in the layout, to UTF-8 bytes."""
         ctx = {**common, **context}
         return page_html(ctx, self.env.get_template(template).render(ctx), script_json(jsonld)).encode("utf-8")
 
+    def all_paths(self) -> list[str]:
+        """Every page's site path but the index's: the resources' and the other listing pages (``lod.pages.listing``)."""
+        return sorted(self.resource_paths() + L.more_pages(self.index))
+
+    def pager(self, path: str, key: L.Key, n: int, total: int) -> tuple[Markup, dict[str, str]]:
+        """The links between the pages of a listing (none when it has one page), and the head's rel=prev/next URLs."""
+        pages = L.page_count(total)
+        if pages == 1:
+            return Markup(""), {}
+        owner = L.owner_path(key)
+        up = self.helpers(path).up
+        parts = ['<nav class="pager" aria-label="Pages">']
+        rels: dict[str, str] = {}
+        if n > 1:
+            parts.append(f'<a href="{escape(up + L.page_path(owner, n - 1))}.html" rel="prev">Previous page</a> · ')
+            rels["prev"] = page_url(self.p.minter.base, L.page_path(owner, n - 1))
+        parts.append(f"Page {n} of {pages}")
+        if n < pages:
+            parts.append(f' · <a href="{escape(up + L.page_path(owner, n + 1))}.html" rel="next">Next page</a>')
+            rels["next"] = page_url(self.p.minter.base, L.page_path(owner, n + 1))
+        parts.append("</nav>\n")
+        return Markup("".join(parts)), rels
+
+    def listing_page(self, path: str, key: L.Key, n: int) -> Page:
+        """A year's archive page (any *n*), or page *n* (> 1) of a source's, topic's, place's or organisation's listing."""
+        items = L.items(self.index, key)
+        shown = L.page_slice(items, n)
+        pages = L.page_count(len(items))
+        pager, rels = self.pager(path, key, n, len(items))
+        site = self.p.dataset.site.title
+        first, last = (n - 1) * L.PAGE_SIZE + 1, (n - 1) * L.PAGE_SIZE + len(shown)
+        of = f"page {n} of {pages}"
+        talks = [r for _k, r in shown if isinstance(r, R.Talk)]
+        kind = key[0]
+        extra: dict[str, Any]
+        if kind == "year":
+            title = f"Talks of {key[1]}" + (f" ({of})" if pages > 1 else "")
+            ctx = self.common(path, title, "year")
+            ctx["description"] = (f"{len(items)} talks of {key[1]} on {site}, by date." if n == 1 else
+                                  f"Talks {first}–{last} of {key[1]} on {site}, by date ({of}).")
+            template, extra = "year.html", {"year": key[1], "talks": talks}
+        else:
+            rec = self.index.record(kind, key[1]) if kind != "topic" else None
+            label = self.index.topics.get(L.owner_path(key), (key[1], []))[0] if kind == "topic" else ""
+            if rec is not None:  # its page 1's title, which tells apart records of the same name
+                title = f"{record_title(self.helpers(path), kind, rec)} ({of})"
+            else:
+                title = f"{label} (topic, {of})"
+            ctx = self.common(path, title, kind)
+            if isinstance(rec, R.Organization):
+                extra = self.extra(kind, rec)
+                extra.update(rec=rec, affiliated=L.page_slice(extra["affiliated"], n))
+                template = "organization.html"
+                ctx["description"] = f"People {first}–{last} affiliated with {rec.name}, on {site} ({of})."
+            elif isinstance(rec, R.Place):
+                template, extra = "place.html", {**self.extra(kind, rec), "rec": rec, "talks": talks}
+                ctx["description"] = f"Talks {first}–{last} at {rec.name}, on {site}, by date ({of})."
+            elif isinstance(rec, R.Source):
+                template, extra = "source.html", {"rec": rec, "derived": shown}
+                what = rec.title or rec.document or rec.id
+                ctx["description"] = f"Records {first}–{last} taken from the source document {what}, on {site} ({of})."
+            else:
+                template, extra = "topic.html", {"label": label, "talks": talks}
+                ctx["description"] = f"Talks {first}–{last} on {label}, on {site}, by date ({of})."
+        ctx.update(alternates=[], calendar=None, rel=rels)
+        data: dict[str, Any] = {"@context": "https://schema.org", "@type": "CollectionPage", "name": title,
+                                "url": ctx["canonical"]}
+        if kind != "year":
+            data["about"] = {"@id": self.p.minter.base + L.owner_path(key)}
+        return Page(path, self.render(template, data, ctx, pager=pager, **extra), data)
+
     def page(self, path: str) -> Page:
-        """Render the page of the resource at *path*."""
+        """Render the page of the resource at *path*, or a listing page (``lod.pages.listing``)."""
+        owner, n = L.split_page(path)
+        key = L.owner_key(owner)
+        if key is not None and (key[0] == "year" or n > 1):
+            return self.listing_page(path, key, n)
         kind_path, _, rid = path.partition("/")
         kind = KIND_OF_PATH.get(kind_path, "")
         owner = self.p.minter.base + path
@@ -128,7 +205,10 @@ class Renderer:
             label, talks = self.index.topics.get(path, (names[0] if names else rid, []))
             ctx = self.common(path, f"{label} (topic)", kind)
             ctx["description"] = topic_description(label, len(talks), site)
-            html = self.render("topic.html", data, ctx, label=label, talks=sorted(talks, key=sort_key))
+            listed = L.items(self.index, ("topic", rid))
+            pager, ctx["rel"] = self.pager(path, ("topic", rid), 1, len(listed))
+            html = self.render("topic.html", data, ctx, label=label, pager=pager,
+                               talks=[t for _k, t in L.page_slice(listed, 1)])
         elif isinstance(rec, R.Talk):
             h = self.helpers(path)
             ctx = self.common(path, record_title(h, kind, rec), kind, rec.id)
@@ -138,7 +218,19 @@ class Renderer:
             h = self.helpers(path)
             ctx = self.common(path, record_title(h, kind, rec), kind, rec.id)
             ctx["description"] = record_description(h, kind, rec, site)
-            html = self.render(f"{kind}.html", data, ctx, rec=rec, **self.extra(kind, rec))
+            extra = self.extra(kind, rec)
+            if isinstance(rec, R.Organization):  # page 1 of its people
+                extra["pager"], ctx["rel"] = self.pager(path, (kind, rec.id), 1, len(extra["affiliated"]))
+                extra["affiliated"] = L.page_slice(extra["affiliated"], 1)
+            elif isinstance(rec, (R.Source, R.Place)):  # page 1 of its listing
+                listed = L.items(self.index, (kind, rec.id))
+                extra["pager"], ctx["rel"] = self.pager(path, (kind, rec.id), 1, len(listed))
+                shown = L.page_slice(listed, 1)
+                if kind == "source":
+                    extra["derived"] = shown
+                else:
+                    extra["talks"] = [t for _k, t in shown]
+            html = self.render(f"{kind}.html", data, ctx, rec=rec, **extra)
         else:  # a kind of resource this module does not know yet: its triples as a table
             rows = [(str(p_), str(o)) for _s, p_, o in self.groups.get(owner, [])]
             ctx = self.common(path, path, kind)
@@ -190,8 +282,11 @@ class Renderer:
         talks = ordered("talk")  # (sort key, last day or None), dated first by date
         dated = [v for v in talks if v[0][1] is not None]
         numbered = list(enumerate(dated))
-        upcoming = [_ordered(html, n) for n, ((_k, day), html) in numbered if day >= today]
-        past = [_ordered(html, n) for n, ((_k, day), html) in reversed(numbered) if day < today]
+        # The soonest upcoming and the most recent past talks; the rest are on the years' pages.
+        upcoming = [_ordered(html, n) for n, ((_k, day), html) in numbered if day >= today][:L.HOME_UPCOMING]
+        past = [_ordered(html, n) for n, ((_k, day), html) in reversed(numbered) if day < today][:L.HOME_RECENT]
+        years = Markup("".join(f'<li><a href="{escape(L.year_path(y))}.html">{escape(y)}</a> <span class="meta">{len(ts)}</span></li>\n'
+                               for y, ts in sorted(self.index.years.items(), reverse=True)))
         undated = [html for (_k, day), html in talks if day is None]
         gatherings = sorted(ordered("series") + ordered("event"), key=lambda v: v[0])
         data: dict[str, Any] = {
@@ -217,7 +312,7 @@ class Renderer:
 
         html = self.render("index.html", data, ctx, dumps=dumps, today=today, talks_ics=("site", "talks") in self.feeds,
                            upcoming=_talk_list(upcoming, "No upcoming talks."), past=_talk_list(past, "No past talks."),
-                           undated=_talk_list(undated, "No talks.") if undated else "",
+                           undated=_talk_list(undated, "No talks.") if undated else "", years=years,
                            gatherings=Markup("".join(html for _k, html in gatherings)),
                            people=joined("person"), orgs=joined("organization"), places=joined("place"),
                            topics=joined("topic"),
@@ -477,7 +572,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given."""
     r = Renderer(p, now or build_now())
     m = p.minter
-    all_paths = r.resource_paths()
+    all_paths = r.all_paths()
     paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
     workers = worker_count(len(paths), threshold)
     files: dict[str, bytes] = {}
@@ -554,6 +649,19 @@ def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty
     and the topics of the talks among them, are made again). A topic's talks changing
     dirties it.
     """
+    idx = r.index
+    # A listing's further pages (and a year's) take their owner's lastmod (a year's: the date of the data).
+    listed = [path for path in paths if L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/")]
+    own = [path for path in paths if not (L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/"))]
+    out = _own_lastmods(r, own, cache, dirty)
+    for path in listed:
+        out[path] = out.get(L.split_page(path)[0]) or idx.latest_taken()
+    return out
+
+
+def _own_lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None,
+                  dirty: AbstractSet[str]) -> dict[str, str]:
+    """The lastmods of the resources' own pages (``_lastmods``)."""
     idx = r.index
     if cache is None or cache.latest_taken != idx.latest_taken():
         return {path: idx.lastmod(path) for path in paths}

@@ -1,0 +1,158 @@
+"""Listings that stay small (``lod.pages.listing``): the archive pages per year and long listings cut
+into pages, and an edit renders again only the pages whose slice it touches, with the bytes of a
+full render. The page size is made small here so that the small synthetic data has long listings."""
+
+from __future__ import annotations
+
+import os
+import re
+import random
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lod.pages import listing as L
+from lod.progress import Finished
+from lod.publish import build
+from lod.synth import write_synth
+
+from .edits import EDITS, Skip, apply_edit
+from .test_incremental import BASE, EPOCH, Run, _same_as_full
+from .test_pages_dirty import Version, _version, check_edit
+
+SIZE = 3  # items per listing page in these tests
+
+
+@pytest.fixture(autouse=True)
+def _small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(L, "PAGE_SIZE", SIZE)
+    monkeypatch.setattr(L, "HOME_UPCOMING", SIZE)
+    monkeypatch.setattr(L, "HOME_RECENT", SIZE)
+
+
+@pytest.fixture(scope="module")
+def paged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Version]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(L, "PAGE_SIZE", SIZE)
+        mp.setattr(L, "HOME_UPCOMING", SIZE)
+        mp.setattr(L, "HOME_RECENT", SIZE)
+        folder = tmp_path_factory.mktemp("listing-synth") / "data"
+        write_synth(66, folder, seed=27)  # talks over several years, one source for every record
+        yield _version(folder)
+
+
+def _html(v: Version, path: str) -> str:
+    return v.out.files[path + ".html"].decode("utf-8")
+
+
+def test_a_long_listing_is_cut_into_pages_linked_by_rel_prev_and_next(paged: Version) -> None:
+    sid = next(iter(paged.p.dataset.sources))
+    n = L.page_count(len(paged.p.site_index.by_source[sid]))
+    assert n > 2
+    first, second, last = _html(paged, f"source/{sid}"), _html(paged, f"source/{sid}/page-2"), \
+        _html(paged, f"source/{sid}/page-{n}")
+    assert f'<link rel="next" href="{BASE}source/{sid}/page-2.html">' in first and 'rel="prev"' not in first
+    assert f'<link rel="prev" href="{BASE}source/{sid}.html">' in second
+    assert f'<link rel="next" href="{BASE}source/{sid}/page-3.html">' in second
+    assert 'rel="next"' not in last and f"source/{sid}/page-{n + 1}.html" not in paged.out.files
+    assert f"(source document taken 1 January 2025) (page 2 of {n}) ·" in second
+    assert f'<link rel="canonical" href="{BASE}source/{sid}/page-2.html">' in second
+    assert f'href="../../source/{sid}.html" rel="prev">Previous page</a> · Page 2 of {n} · ' in second
+    assert second.count('<li><span class="meta">') == SIZE
+
+
+def test_the_home_page_shows_the_recent_talks_and_links_every_year(paged: Version) -> None:
+    home = _html(paged, "index")
+    years = sorted(paged.p.site_index.years)
+    assert len(years) > 2
+    for year in years:
+        assert f'<a href="talks/{year}.html">{year}</a>' in home
+        assert f"talks/{year}.html" in paged.out.files
+    dated = sum(len(ts) for ts in paged.p.site_index.years.values())
+    assert SIZE <= home.count("data-end=") <= 2 * SIZE < dated  # the most recent past ones, and any upcoming
+
+
+def test_every_listing_page_is_in_the_sitemap_with_a_unique_title(paged: Version) -> None:
+    sitemap = paged.out.files["sitemap.xml"].decode("utf-8")
+    titles: dict[str, list[str]] = {}
+    for name, data in paged.out.files.items():
+        if name.endswith(".html") and name not in ("search.html", "queries.html"):
+            assert f"<loc>{BASE}{name}</loc>" in sitemap, name
+            title = re.search(r"<title>(.*?)</title>", data.decode("utf-8")).group(1)  # type: ignore[union-attr]
+            titles.setdefault(title, []).append(name)
+    listing = [name for names in titles.values() for name in names if "/page-" in name or name.startswith("talks/")]
+    assert len(listing) > 50
+    # (the synthetic data repeats some talk titles on one day; no listing page shares its title)
+    assert [names for names in titles.values() if len(names) > 1 and set(names) & set(listing)] == []
+
+
+# Each kind of edit against the small pages; those that move items between slices by default.
+LISTING_DEFAULT = {"talk_title", "talk_date", "talk_undate", "talk_topics", "add_talk_to_series", "delete_talk",
+                   "add_source_ref", "talk_venue", "move_place", "person_affiliation", "rename_person"}
+
+
+@pytest.mark.parametrize(("edit", "seed"), [
+    (edit, n) if edit in LISTING_DEFAULT else pytest.param(edit, n, marks=pytest.mark.heavy)
+    for n, edit in enumerate(sorted(EDITS), 1) if edit != "remove_source_ref"])
+def test_affected_covers_every_differing_listing_page(paged: Version, tmp_path: Path, edit: str, seed: int) -> None:
+    check_edit(paged, tmp_path / "data", edit, seed)
+
+
+def test_a_talk_title_edit_renders_again_only_the_pages_showing_it(paged: Version, tmp_path: Path) -> None:
+    new, aff, what = check_edit(paged, tmp_path / "data", "talk_title", 7)
+    tid = re.search(r"talk/([^ ]+?)\.yaml|talk ([\w-]+)", what)
+    listed = {p for p in aff.paths if L.owner_key(L.split_page(p)[0]) is not None}
+    # Of each listing, only the page holding the talk: its year's, its source's, its topics', its
+    # place's; of an organisation's people, the page of each of its speakers there.
+    owners = [L.split_page(p)[0] for p in listed if not p.startswith("org/")]
+    assert len(owners) == len(set(owners)), sorted(listed)
+    orgs = [L.split_page(p)[0] for p in listed if p.startswith("org/")]
+    assert all(orgs.count(o) <= 2 for o in orgs), sorted(listed)  # the synthetic talks have two speakers at most
+    assert len([p for p in listed if p.startswith("talks/")]) == 1, sorted(listed)
+    pages = sum(1 for name in new.out.files if name.endswith(".html"))
+    assert len(aff.paths) <= 15 < pages // 4, (what, tid, sorted(aff.paths))
+
+
+def test_rebuild_after_a_talk_edit_with_small_pages_equals_a_full_build(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.chdir(tmp_path)
+    write_synth(40, Path("data"))
+    an_hour_ago = time.time() - 3600
+    for path in Path("data").rglob("*"):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    build(Path("data"), Path("site"), BASE)
+    for edit in ("talk_title", "talk_date", "add_talk_to_series"):
+        apply_edit(EDITS[edit], Path("data"), random.Random(edit))
+        run = Run()
+        result = run(Path("data"), Path("site"))
+        assert run.incremental, run.said
+        again = next(dict(e.counts) for e in run.said if isinstance(e, Finished) and e.stage == "pages")
+        if edit == "talk_title":  # its page, its speakers', series', year's, one page of the source's …
+            assert 0 < again["pages_again"] <= 15, again
+        _same_as_full(Path("data"), Path("site"), result, tmp_path)
+    shutil.rmtree(tmp_path / "fresh", ignore_errors=True)
+
+
+@pytest.mark.parametrize("edit", [e if e in LISTING_DEFAULT else pytest.param(e, marks=pytest.mark.heavy)
+                                  for e in sorted(EDITS)])
+def test_update_links_equals_record_links_with_small_pages(edit: str, paged: Version, tmp_path: Path) -> None:
+    from lod.incremental import changed_records
+    from lod.pages.dirty import record_links, update_links
+
+    from .test_links_update import _blobs
+
+    data = tmp_path / "data"
+    shutil.copytree(paged.folder, data)
+    old_ds, old_blobs = _blobs(data)
+    old_links = record_links(old_ds)
+    try:
+        apply_edit(EDITS[edit], data, random.Random(edit))
+    except Skip:
+        pytest.skip(f"the data has nothing {edit} applies to")
+    new_ds, new_blobs = _blobs(data)
+    changes = changed_records(old_blobs, new_blobs)
+    assert update_links(old_links, new_ds, changes.changed, changes.previous) == record_links(new_ds)
