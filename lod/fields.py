@@ -73,6 +73,11 @@ class Budget:
     def __init__(self, chars: int = 0) -> None:
         self.limit = self.left = MAX_NODES + NODES_PER_CHAR * chars
 
+    def exceeded(self) -> str:
+        """What the budget was, for the error that names it."""
+        return (f"the file expands to more than {self.limit:,} YAML nodes, the limit for a file of its length "
+                f"({MAX_NODES:,} plus {NODES_PER_CHAR} per character)")
+
 
 class BudgetExceeded(Exception):
     """Raised when a file's node budget is spent. Not an Invalid: the converters that skip an

@@ -21,7 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from . import records as R
 from .errors import Location, RecordError, RecordErrors
-from .fields import (MAX_NODES, NODES_PER_CHAR, SITE, SPECS, TABLES, TOP_LEVEL, Budget, BudgetExceeded, Ctx, Invalid, _fields, _pairs,
+from .fields import (SITE, SPECS, TABLES, TOP_LEVEL, Budget, BudgetExceeded, Ctx, Invalid, _fields, _pairs,
                      field_names, list_of, parse_local)
 from .iri import SLUG_RE
 from .kinds import COUNTED, RECORD_KINDS
@@ -95,12 +95,9 @@ class _FileReader:
             pass
         except BudgetExceeded:
             # The whole file fails: what was read of it is dropped, never published as if it were all.
-            limit = ctx.budget.limit
             self.ops = [op for op in self.ops if isinstance(op, RecordError)]
-            self.ops.append(RecordError(
-                Location(rel), "", f"the file expands to more than {limit:,} YAML nodes, the limit for a file of "
-                f"its length ({MAX_NODES:,} plus {NODES_PER_CHAR} per character); nothing of it was loaded.",
-                "split the file, and write values out instead of repeating them."))
+            self.ops.append(RecordError(Location(rel), "", ctx.budget.exceeded() + "; nothing of it was loaded.",
+                                        "split the file, and write values out instead of repeating them."))
 
     def site(self, ctx: Ctx, knode: Node, vnode: Node) -> None:
         if isinstance(self.site_loc, SiteNeedsMerge):

@@ -153,9 +153,8 @@ def test_load_node_budget_hit_fails_the_whole_file_naming_the_limit(tmp_path: Pa
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # Before: list_of swallowed the budget's error, so the build passed with the last keywords and
     # every record after them silently missing.
-    for module in (sys.modules["lod.fields"], sys.modules["lod.load"]):
-        monkeypatch.setattr(module, "MAX_NODES", 100)
-        monkeypatch.setattr(module, "NODES_PER_CHAR", 0)
+    monkeypatch.setattr(sys.modules["lod.fields"], "MAX_NODES", 100)
+    monkeypatch.setattr(sys.modules["lod.fields"], "NODES_PER_CHAR", 0)
     d = write_records(tmp_path / "d", {"a.yaml": _many_keywords(200)})
     with pytest.raises(RecordErrors) as info:
         load(d)
