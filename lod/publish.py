@@ -216,7 +216,8 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
                              f"versions; nothing was published and the previous {out.name}/ is unchanged. "
                              "Run the build again.")
         # The files whose set depends on the data (a rebuild deletes those it no longer makes).
-        sitemaps = sorted([f.name for f in staging.glob("sitemap*.xml")] + [f"search/{f.name}" for f in staging.glob("search/*")])
+        sitemaps = sorted([f.name for f in staging.glob("sitemap*.xml")]
+                          + [f"search/{f.name}" for f in staging.glob("search/*")])
         swap_in(staging, out)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)

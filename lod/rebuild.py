@@ -29,8 +29,7 @@ from .load import Insert, Merger, SiteBlock, SiteNeedsMerge, data_files, load_fi
 from .resolve import resolve
 from .mapping import origins, to_triples
 from .pages.google import Gap, GoogleReport
-from .progress import Checked, Stage, ignore, ran
-from .progress import FullBuildNeeded
+from .progress import Checked, FullBuildNeeded, Stage, ignore, ran
 from .prepared import (MARKER, BuildResult, Prepared, Progress, counts_of, first_changed, site_prefixes, stamps,
                        void_ttl, write_error)
 from .serialize import Terms, sort_canonical
