@@ -200,7 +200,7 @@ def test_any_edits_each_followed_by_a_rebuild_equal_full_builds(steps: list[tupl
 
 
 @pytest.mark.heavy
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(sorted(EDITS)), st.integers(0, 2**16)), min_size=1, max_size=8))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(sorted(EDITS)), st.integers(0, 2**16)), min_size=1, max_size=6))
 def test_any_edits_each_followed_by_a_rebuild_equal_full_builds_at_length(steps: list[tuple[str, int]]) -> None:
     _edits_then_rebuilds(steps)
