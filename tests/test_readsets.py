@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lod.load import load_files
@@ -192,9 +192,10 @@ def _edits_then_rebuilds(steps: list[tuple[str, int]]) -> None:
 _STEPS = st.lists(st.tuples(st.sampled_from(sorted(EDITS)), st.integers(0, 2**16)), min_size=1, max_size=3)
 
 
-@settings(max_examples=8, deadline=None, derandomize=True, database=None,
+@settings(max_examples=6, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(_STEPS)
+@example([("place_timezone", 86)])  # the workshop's room: its talks, in another file, read their times in its zone
 def test_any_edits_each_followed_by_a_rebuild_equal_full_builds(steps: list[tuple[str, int]]) -> None:
     _edits_then_rebuilds(steps)
 
