@@ -6,12 +6,14 @@ state). The previous build leaves a ``State``: each data file's parse and its re
 resolution, pickled, plus what later stages need to splice their output. A rebuild:
 
 1. parses only the data files whose inode, size or modification time changed, and resolves
-   the whole dataset again (resolution follows links across files, and is cheap next to parsing);
+   their records and those of the files whose resolution looked up a record that changed
+   (recorded while resolving: ``lod.readsets.file_deps``);
 2. compares each file's resolved records with the previous ones (``changed_records``): a
    record changed when any field, its location included, differs;
-3. finds the *owners* (resource IRIs) whose descriptions those records fall in, old and
-   new versions alike (``lod.mapping.emits``), and maps only the records that contribute to
-   them (``Contributors``, ``Descriptions``);
+3. maps those records again, and those whose mapping looked one of them up; the *owners*
+   (resource IRIs) whose descriptions they fall in, old and new versions alike, were seen
+   as they were mapped (``lod.readsets.MapRecord``, kept in the state); it then maps only the
+   records that contribute to those owners (``Contributors``, ``Descriptions``);
 4. checks the SHACL shapes on those owners only (``check_owners``), with their neighbours'
    descriptions beside them, because our shapes read one hop out (``sh:class`` of a value);
    when a record's own types change, every node pointing at it could change result, so
@@ -35,10 +37,10 @@ from rdflib import URIRef
 
 from . import records as R
 from .errors import Location
-from .iri import KIND_PATHS, Minter, slugify
+from .iri import KIND_PATHS, Minter
 from .kinds import TABLES
-from .mapping import emits, record_triples
-from .resolve import resolution_deps
+from .mapping import record_triples
+from .readsets import MapRecord
 from .serialize import Terms, Triple, sort_canonical
 from .shacl import check as shacl_check
 from .validate import Report, Result
@@ -101,16 +103,6 @@ def resolved_blobs(keys: Mapping[str, list[Key]], ds: R.Dataset) -> dict[str, by
 def _records_of(blob: bytes) -> list[tuple[str, R.Record]]:
     records: list[tuple[str, R.Record]] = pickle.loads(blob)[1]
     return records
-
-
-def file_deps(keys: Mapping[str, list[Key]], ds: R.Dataset) -> dict[str, frozenset[Key]]:
-    """What resolving each file's records reads of other records (``lod.resolve.resolution_deps``)."""
-    tables = _tables(ds)
-    out: dict[str, frozenset[Key]] = {}
-    for rel, ks in keys.items():
-        per_record = resolution_deps([(k, tables[k][rid]) for k, rid in ks], ds)
-        out[rel] = frozenset().union(*per_record.values())
-    return out
 
 
 def _tables(ds: R.Dataset) -> dict[str, dict[str, Any]]:
@@ -180,21 +172,14 @@ def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> Chang
 
 
 class Contributors:
-    """Which records' triples fall in an owner's description, found from the records' links
-    (the inverse of ``lod.mapping.emits``), without mapping anything."""
+    """Which records' triples fall in an owner's description: as seen when they were mapped
+    (``lod.readsets.MapRecord``), without mapping anything."""
 
-    def __init__(self, ds: R.Dataset, minter: Minter) -> None:
+    def __init__(self, ds: R.Dataset, minter: Minter, mapped: MapRecord) -> None:
         self.ds = ds
         self.m = minter
         self.tables = _tables(ds)
-        self.children: dict[Key, list[Key]] = {}
-        self.topics: dict[str, list[Key]] = {}
-        for kind, rec in ds.all_records():
-            for parent in _parents(kind, rec):
-                self.children.setdefault(parent, []).append((kind, rec.id))
-            if isinstance(rec, R.Talk):
-                for label in rec.topics:
-                    self.topics.setdefault(slugify(label), []).append((kind, rec.id))
+        self.mapped = mapped
 
     def key(self, owner: str) -> Key | None:
         """The record key (or ``("topic", slug)``) of one of our owner IRIs."""
@@ -206,36 +191,11 @@ class Contributors:
         return (kind, rid) if kind else None
 
     def __call__(self, owner: str) -> list[tuple[str, R.Record]]:
-        key = self.key(owner)
-        if key is None:
-            return []
-        kind, rid = key
-        if kind == "topic":
-            keys = list(self.topics.get(rid, []))
-        else:
-            keys = ([key] if rid in self.tables[kind] else []) + self.children.get(key, [])
-        return [(k, self.tables[k][i]) for k, i in keys]
+        return [(k, self.tables[k][i]) for k, i in sorted(self.mapped.contributors.get(owner, ()))]
 
     def owners(self) -> list[str]:
-        """Every owner the mapping describes: each record, and each topic."""
-        m = self.m
-        out = [str(m.resource(kind, rec.id)) for kind, rec in self.ds.all_records()]
-        out += [str(m.resource("topic", slug)) for slug in self.topics]
-        return out
-
-
-def _parents(kind: str, rec: R.Record) -> list[Key]:
-    """The records whose descriptions this record's inverse triples fall in (as ``emits``)."""
-    if isinstance(rec, R.Organization):
-        return [("organization", rec.parent)] if rec.parent else []
-    if isinstance(rec, R.Place):
-        return [("place", rec.contained_in)] if rec.contained_in else []
-    if isinstance(rec, R.Scheduled):
-        if rec.parent:
-            return [rec.parent]
-        if isinstance(rec, R.Event) and rec.series:
-            return [("series", rec.series)]
-    return []
+        """Every owner the mapping describes."""
+        return list(self.mapped.contributors)
 
 
 class Descriptions(Mapping[str, list[Triple]]):
@@ -245,11 +205,11 @@ class Descriptions(Mapping[str, list[Triple]]):
     (``lod.publish.describe``); iterating yields every owner, in no particular order.
     """
 
-    def __init__(self, ds: R.Dataset, minter: Minter, terms: Terms) -> None:
+    def __init__(self, ds: R.Dataset, minter: Minter, terms: Terms, mapped: MapRecord) -> None:
         self.ds = ds
         self.m = minter
         self.terms = terms
-        self.contributors = Contributors(ds, minter)
+        self.contributors = Contributors(ds, minter, mapped)
         self._cache: dict[str, list[Triple]] = {}
         self._owners: list[str] | None = None
 
@@ -283,16 +243,33 @@ class Descriptions(Mapping[str, list[Triple]]):
         return len(self._owners)
 
 
-def affected_owners(changed: set[Key], previous: Mapping[Key, R.Record], ds: R.Dataset,
-                    minter: Minter) -> set[str]:
-    """The owners whose descriptions can differ: where the old and the new version of each
-    changed record put triples."""
+def mapped_records(ds: R.Dataset, minter: Minter) -> MapRecord:
+    """What mapping each record of *ds* was seen to do (what a full build's mapping notes)."""
+    mapped = MapRecord()
+    record_triples(ds, minter, ds.all_records(), mapped)
+    return mapped
+
+
+def remap(changed: set[Key], ds: R.Dataset, minter: Minter, mapped: MapRecord) -> set[str]:
+    """Map again the *changed* records and those whose mapping looked one of them up, noting
+    in *mapped* what they do now; the owners whose descriptions can differ: where their
+    triples fell before (as *mapped* recorded) and fall now."""
     tables = _tables(ds)
     out: set[str] = set()
-    for kind, rid in changed:
-        for rec in (previous.get((kind, rid)), tables[kind].get(rid)):
-            if rec is not None:
-                out |= emits(kind, rec, minter)
+    again: list[tuple[str, R.Record]] = []
+    for key in changed | mapped.readers_of(changed):
+        out |= mapped.owners.get(key, frozenset())
+        rec = tables[key[0]].get(key[1])
+        if rec is None:
+            mapped.forget(key)
+        else:
+            again.append((key[0], rec))
+
+    def note(key: Key, owners: set[str], reads: set[Key]) -> None:
+        out.update(owners)
+        mapped(key, owners, reads)
+
+    record_triples(ds, minter, again, note)
     return out
 
 

@@ -197,6 +197,7 @@ class Merger:
         self.site_loc: Location | None = None
         self.keep = keep
         self.keys: dict[str, list[tuple[str, str]]] = {}
+        self.reads: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}  # what resolving each record looked up
         self.advance: Callable[[int], None] | None = None  # told of each file entered (lod.progress.Stage)
 
     def add(self, rel: str, is_record_file: bool, ops: list[Op]) -> None:
@@ -255,7 +256,7 @@ def load_files(data_dir: str | os.PathLike[str], keep: dict[str, bytes] | None =
         parse_files(root, paths, merger, read_file)
         if merger.errors:
             raise RecordErrors(merger.errors)
-        resolve(merger.dataset)
+        merger.reads = resolve(merger.dataset)
     ds = merger.dataset
     stage.finish(files=len(ds.files), **{table: len(getattr(ds, table)) for table in COUNTED})
     return merger

@@ -31,6 +31,10 @@ from .vocab import SCHEMA as _SCHEMA
 from .vocab import XSD as _XSD
 
 Triple = tuple[Node, Node, Node]
+Key = tuple[str, str]  # (record kind, id)
+# Told, for each record mapped, the owners (resource IRIs) of the subjects of its triples
+# and the other records its mapping looked up: observed, not declared (lod.readsets).
+Note = Callable[[Key, set[str], set[Key]], None]
 
 
 class _Resolved:
@@ -85,6 +89,9 @@ class _Mapper:
         self._literals: dict[URIRef | None, dict[str, Literal]] = {}  # by datatype, then text
         self._refs: dict[tuple[str, str], URIRef] = {}
         self._topics: dict[str, URIRef] = {}
+        self._reads: set[Key] | None = None  # while observing a record: what it looked up
+        self._owners: dict[int, str] = {}  # id(subject term) -> its owner (terms are interned and kept)
+        self._owner_texts: dict[str, str] = {}  # one string object per owner, shared by what keeps them
 
     def add(self, s: URIRef, p: URIRef, o: Node | None) -> None:
         if o is not None:
@@ -133,6 +140,8 @@ class _Mapper:
         return term
 
     def agent(self, rid: str) -> URIRef:
+        if self._reads is not None:  # a person id or else an organisation's: the person table is read
+            self._reads.add(("person", rid))
         return self.ref("person", rid) if rid in self.ds.people else self.ref("organization", rid)
 
     def typed(self, s: URIRef, kind: str) -> None:
@@ -369,12 +378,40 @@ class _Mapper:
             raise KeyError(f"not a kind of record: {kind!r}")
         return getattr(self, kind)
 
-    def run(self, advance: Callable[[int], None] | None = None) -> list[Triple]:
+    def observed(self, kind: str, rec: R.Record, method: Any, note: Note) -> None:
+        """Map *rec* into ``out``, telling *note* the owners of its triples' subjects and what it read."""
+        total, self.out = self.out, {}
+        reads: set[Key] = set()
+        self._reads = reads
+        try:
+            method(rec)
+        finally:
+            mine, self.out, self._reads = self.out, total, None
+        total.update(mine)  # a triple already there keeps its place: the order of an unobserved run
+        known, texts, owner = self._owners, self._owner_texts, self.m.owner
+        owners: set[str] = set()
+        last: Node | None = None
+        for s, _p, _o in mine:
+            if s is last:  # a subject's triples mostly come together
+                continue
+            last = s
+            found = known.get(id(s))
+            if found is None:
+                text = owner(str(s))
+                found = known[id(s)] = texts.setdefault(text, text)
+            owners.add(found)
+        note((kind, rec.id), owners, reads)
+
+    def run(self, advance: Callable[[int], None] | None = None, note: Note | None = None) -> list[Triple]:
         for k in K.RECORD_KINDS:  # in the registry's order, as Dataset.all_records
             method = self.method(k.name)
             table = self.ds.table(k.name)
-            for rec in table.values():
-                method(rec)
+            if note is None:
+                for rec in table.values():
+                    method(rec)
+            else:
+                for rec in table.values():
+                    self.observed(k.name, rec, method, note)
             if advance is not None:
                 advance(len(table))
         # Equal triples share their interned terms: deduplication is mostly identity checks.
@@ -382,46 +419,30 @@ class _Mapper:
         return out
 
 
-def record_triples(dataset: R.Dataset, minter: Minter, records: Iterable[tuple[str, R.Record]]) -> list[Triple]:
+def record_triples(dataset: R.Dataset, minter: Minter, records: Iterable[tuple[str, R.Record]],
+                   note: Note | None = None) -> list[Triple]:
     """The triples these records of *dataset* map to, deduplicated: the part of ``to_triples``
-    they make. Mapping is per record (an incremental build re-maps only what changed); the
-    only thing a record's triples read from the rest of the dataset is whether an organiser
-    id names a person (``emits`` and tests/test_mapping_records.py keep this true)."""
+    they make. Mapping is per record (an incremental build re-maps only what changed); what a
+    record's mapping reads of the rest of the dataset (whether an organiser id names a person)
+    and the owners its triples fall in are told to *note*, if given."""
     mapper = _Mapper(dataset, minter)
     for kind, rec in records:
-        mapper.record(kind, rec)
+        if note is None:
+            mapper.record(kind, rec)
+        else:
+            mapper.observed(kind, rec, mapper.method(kind), note)
     return list(mapper.out)
 
 
-def emits(kind: str, rec: R.Record, minter: Minter) -> set[str]:
-    """The owners (resource IRIs) whose descriptions the triples of this record fall in.
-
-    Its own, plus the resources its inverse triples describe: a parent's ``schema:subEvent``,
-    a parent organisation's ``schema:subOrganization``, an outer place's
-    ``schema:containsPlace``, and a talk's topics (``schema:DefinedTerm`` nodes).
-    """
-    out = {str(minter.resource(kind, rec.id))}
-    if isinstance(rec, R.Organization) and rec.parent:
-        out.add(str(minter.resource("organization", rec.parent)))
-    elif isinstance(rec, R.Place) and rec.contained_in:
-        out.add(str(minter.resource("place", rec.contained_in)))
-    if isinstance(rec, R.Scheduled):
-        if rec.parent:
-            out.add(str(minter.resource(*rec.parent)))
-        elif isinstance(rec, R.Event) and rec.series:
-            out.add(str(minter.resource("series", rec.series)))
-    if isinstance(rec, R.Talk):
-        out.update(str(minter.topic(label)) for label in rec.topics)
-    return out
-
-
-def to_triples(dataset: R.Dataset, minter: Minter, advance: Callable[[int], None] | None = None) -> list[Triple]:
+def to_triples(dataset: R.Dataset, minter: Minter, advance: Callable[[int], None] | None = None,
+               note: Note | None = None) -> list[Triple]:
     """The schema.org triples of a resolved dataset, deduplicated, in mapping order.
 
     The same set of triples as ``to_graph``; each distinct IRI or string literal is one
-    shared term object. *advance*, if given, is told how many records were mapped, a kind at a time.
+    shared term object. *advance*, if given, is told how many records were mapped, a kind at a time;
+    *note*, if given, what each record's mapping was seen to do (``_Mapper.observed``).
     """
-    return _Mapper(dataset, minter).run(advance)
+    return _Mapper(dataset, minter).run(advance, note)
 
 
 def graph_of(triples: Iterable[Triple]) -> Graph:

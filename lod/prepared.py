@@ -28,6 +28,7 @@ from .journal import write_file
 from .kinds import COUNTED
 from .load import data_files
 from .mapping import graph_of
+from .readsets import MapRecord
 from .progress import Observer
 from .serialize import Terms, Triple, sort_canonical, sorted_triples, to_turtle
 from .validate import Report
@@ -68,6 +69,8 @@ class Prepared:
     # What an incremental build keeps (``prepare(keep=True)``): each data file's parse and records.
     parsed: dict[str, bytes] = field(default_factory=dict)
     file_keys: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    reads: dict[tuple[str, str], frozenset[tuple[str, str]]] = field(default_factory=dict)  # lod.resolve.resolve's
+    mapped: MapRecord | None = None  # what mapping each record was seen to do (lod.readsets)
     # Filled by the pages stage: each talk page's gaps in Google's Event requirements.
     google_gaps: dict[str, list[Any]] = field(default_factory=dict)
 

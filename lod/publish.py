@@ -27,6 +27,7 @@ from .kinds import TABLES
 from .prepared import (MARKER, BuildResult, Prepared, Progress, SiteWriter, counts_of, describe, first_changed,
                        site_prefixes, stamps, void_graph, void_ttl, write_error)
 from .progress import Stage, StateNotSaved, ignore
+from .readsets import MapRecord
 from .serialize import jsonld_context
 from .shacl import check as shacl_check
 from .validate import Result, validate
@@ -58,7 +59,8 @@ def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
     minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
     t0 = time.perf_counter()
     stage = Stage(progress, "map", sum(len(ds.table(kind)) for kind in TABLES), "records")
-    triples = to_triples(ds, minter, stage.advance)
+    mapped = MapRecord() if keep else None  # what the next, incremental, build follows
+    triples = to_triples(ds, minter, stage.advance, mapped)
     timings["map"] = time.perf_counter() - t0
     stage.finish(triples=len(triples))
     t0 = time.perf_counter()
@@ -69,7 +71,7 @@ def prepare(data_dir: str | os.PathLike[str], base_url: str | None = None,
     stage.finish(violations=len(report.violations), warnings=len(report.warnings))
     if report.violations:
         raise ValidationFailed(report)
-    return Prepared(ds, minter, triples, report, kept, merger.keys)
+    return Prepared(ds, minter, triples, report, kept, merger.keys, merger.reads, mapped)
 
 
 def check(data_dir: str | os.PathLike[str], base_url: str | None = None, engine: str = "native") -> Prepared:
@@ -240,13 +242,14 @@ def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
     from . import incremental as inc
     from .pages.dirty import record_links
     from .pages.render import pages_cache
+    from .readsets import file_deps
     from .rebuild import marker_id, write_state
 
     site_id = marker_id(out)
     state = inc.State(inc.fingerprint(p.minter.base), site_id or "", p.dataset.site, before, p.parsed,
                       inc.resolved_blobs(p.file_keys, p.dataset), shacl_results,
                       extra={"dumps": index, "links": record_links(p.dataset, p.site_index), "google": p.google_gaps,
-                             "deps": inc.file_deps(p.file_keys, p.dataset), "pages": pages_cache(p),
+                             "deps": file_deps(p.file_keys, p.reads), "mapped": p.mapped, "pages": pages_cache(p),
                              "files": n_files, "sitemaps": sitemaps})
     try:
         write_state(out, state)

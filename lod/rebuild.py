@@ -30,6 +30,7 @@ from .resolve import resolve
 from .mapping import origins, to_triples
 from .pages.google import Gap, GoogleReport
 from .progress import Checked, FullBuildNeeded, Stage, ignore, ran
+from .readsets import MapRecord, file_deps
 from .prepared import (MARKER, BuildResult, Prepared, Progress, counts_of, first_changed, site_prefixes, stamps,
                        void_ttl, write_error)
 from .serialize import Terms, sort_canonical
@@ -85,9 +86,10 @@ class Front:
     """The first stages of a rebuild: what changed, and the data of the owners it touches.
 
     Loading: only the data files whose stamps changed are parsed again, and only the records
-    of the files that changed or that read something of a record that changed
-    (``lod.resolve.resolution_deps``) are resolved again; the other files' records come
-    resolved from the state. Bad data is reported by a full load, word for word.
+    of the files that changed or whose resolution looked up a record that changed (recorded
+    by ``lod.resolve.resolve``) are resolved again; the other files' records come resolved
+    from the state. Mapping: the changed records and those whose mapping looked one up are
+    mapped again (``lod.incremental.remap``). Bad data is reported by a full load, word for word.
     """
 
     def __init__(self, state: inc.State, data_dir: str | os.PathLike[str], base_url: str | None,
@@ -103,9 +105,10 @@ class Front:
         changes = inc.changed_records(before, after)
         self.changed, self.previous = changes.changed, changes.previous
         self.moved = {str(self.minter.resource(kind, rid)): loc for (kind, rid), loc in changes.moved.items()}
-        self.owners = inc.affected_owners(self.changed, self.previous, ds, self.minter)
+        self.mapped: MapRecord = state.extra["mapped"]  # noted again here, for the next build's state
+        self.owners = inc.remap(self.changed, ds, self.minter, self.mapped)
         self.terms = Terms(site_prefixes(self.minter))
-        self.descriptions = inc.Descriptions(ds, self.minter, self.terms)
+        self.descriptions = inc.Descriptions(ds, self.minter, self.terms, self.mapped)
         self.triples = self.descriptions.many(self.owners)  # the touched owners' new descriptions
         timings["map"] = time.perf_counter() - t0
 
@@ -156,7 +159,7 @@ class Front:
         try:
             if merger.errors:
                 raise RecordErrors(merger.errors)
-            resolve(ds, only)
+            reads = resolve(ds, only)
         except RecordErrors:
             load_files(root)  # reports every problem, in the order a full load does
             raise FullBuild("load-errors") from None
@@ -165,7 +168,7 @@ class Front:
         self.kept = {rel: state.parsed[rel] if rel not in parsed else pickle.dumps(parsed[rel], pickle.HIGHEST_PROTOCOL)
                      for rel in rels}
         self.deps = {rel: deps[rel] for rel in rels if rel not in x_files}
-        self.deps.update(inc.file_deps({rel: merger.keys[rel] for rel in x_files}, ds))
+        self.deps.update(file_deps({rel: merger.keys[rel] for rel in x_files}, reads))
         self.resolved_again = len(only)
         return ds, x_files
 
@@ -351,6 +354,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         new_state = inc.State(state.fingerprint, state.site_id, ds.site, settled(before, taken), front.kept,
                               front.resolved, results,
                               extra={"dumps": index, "links": links, "google": gaps, "files": files, "deps": front.deps,
+                                     "mapped": front.mapped,
                                      "pages": rendered.cache,
                                      "sitemaps": sorted(n for n in rendered.files if n.startswith(("sitemap", "search/")))})
         txn.put_extra(state_path(out), state_bytes(new_state))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from . import records as R
 from .errors import RecordError, RecordErrors
 from .fields import field_names, parse_local
-from .kinds import RECORD_KINDS
+from .kinds import RECORD_KINDS, TABLES
 
 _WORD = {k.table: k.word for k in RECORD_KINDS}  # what an error calls a record of each table
+_KIND = {k.table: k.name for k in RECORD_KINDS}
+Key = tuple[str, str]  # (record kind, id)
 _CLOCK = re.compile(r"\d{1,2}:\d{2}")
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
@@ -66,6 +68,33 @@ class _Resolver:
         self.ds = ds
         self.errors: list[RecordError] = []
         self.only = only
+        # What each record's resolution looked up of other records, hits and misses alike
+        # (``resolve``'s answer): recorded as it reads, never declared beside the code.
+        self.reads: dict[Key, set[Key]] = {}
+        self._now: set[Key] | None = None  # the reads of the record being resolved; None: not recorded
+
+    def reading(self, kind: str, rec: R.Record) -> None:
+        """From now on, lookups are made for the record *rec* (of *kind*)."""
+        found = self.reads.get((kind, rec.id))
+        self._now = self.reads[(kind, rec.id)] = set() if found is None else found
+
+    def nobody(self) -> None:
+        """From now on, lookups are checks across whole tables, done on every resolve: not recorded."""
+        self._now = None
+
+    def has(self, table: str, rid: str) -> bool:
+        """Whether the record *rid* of *table* exists; the lookup is recorded."""
+        if self._now is not None:
+            self._now.add((_KIND[table], rid))
+        return rid in getattr(self.ds, table)
+
+    def get(self, table: str, rid: str | None) -> Any:
+        """The record *rid* of *table*, or None; the lookup (of an id) is recorded."""
+        if not rid:
+            return None
+        if self._now is not None:
+            self._now.add((_KIND[table], rid))
+        return getattr(self.ds, table).get(rid)
 
     def records(self) -> list[tuple[str, R.Record]]:
         """The records to resolve: all, or those *only* names (the rest are resolved already)."""
@@ -90,7 +119,7 @@ class _Resolver:
         if value is None:
             return
         for table in tables:
-            if value in getattr(self.ds, table):
+            if self.has(table, value):
                 return
         known = [k for t in tables for k in getattr(self.ds, t)]
         close = difflib.get_close_matches(value, known, n=1)
@@ -105,6 +134,7 @@ class _Resolver:
 
     def check_references(self) -> None:
         for kind, rec in self.records():
+            self.reading(kind, rec)
             if kind != "source":
                 if not rec.sources:
                     self.fail(kind, rec, "sources", "no source is given.", "list the ids of the sources this record was taken from.")
@@ -117,6 +147,7 @@ class _Resolver:
                 elif getattr(rec, key) in (None, [], {}):
                     self.fail(kind, rec, f"inferred.{key}", f"the field {key!r} is not set, so nothing was inferred.",
                               "remove this entry or set the field.")
+        self.nobody()
         for src in self.table("source", self.ds.sources):
             if not (src.document or src.url):
                 self.fail("source", src, "document", "the source has neither a document name nor a URL.",
@@ -125,22 +156,28 @@ class _Resolver:
             self.fail("organization", self.ds.organizations[rid], "id", f"{rid!r} is both a person and an organisation id.",
                       "rename one of them so that organizers can name it unambiguously.")
         for p in self.table("person", self.ds.people):
+            self.reading("person", p)
             self.refs("person", p, "affiliations", p.affiliations, "organizations")
             if not (p.name or p.given_name or p.family_name):
                 self.fail("person", p, "name", "the person has no name.", "add given_name and family_name (or name).")
         for o in self.table("organization", self.ds.organizations):
+            self.reading("organization", o)
             self.ref("organization", o, "parent", o.parent, "organizations")
         for pl in self.table("place", self.ds.places):
+            self.reading("place", pl)
             self.ref("place", pl, "contained_in", pl.contained_in, "places")
+        self.nobody()
         self.check_cycles("organization", self.ds.organizations, "parent")
         self.check_cycles("place", self.ds.places, "contained_in")
         for kind, rec in self.records():
+            self.reading(kind, rec)
             if isinstance(rec, R.Scheduled):
                 self.ref(kind, rec, "venue", rec.venue, "places")
                 self.ref(kind, rec, "online", rec.online, "places")
-                if rec.venue in self.ds.places and self.ds.places[rec.venue].virtual:
+                venue, online = self.get("places", rec.venue), self.get("places", rec.online)
+                if venue is not None and venue.virtual:
                     self.fail(kind, rec, "venue", f"{rec.venue!r} is an online place.", "put it in 'online' instead.")
-                if rec.online in self.ds.places and not self.ds.places[rec.online].virtual:
+                if online is not None and not online.virtual:
                     self.fail(kind, rec, "online", f"{rec.online!r} is not an online place.",
                               "put it in 'venue', or mark the place 'virtual: true'.")
                 self.refs(kind, rec, "organizers", rec.organizers, "people", "organizations")
@@ -166,7 +203,7 @@ class _Resolver:
                     else:
                         self.ref(kind, rec, "part_of", rec.part_of, "series", "events", "sessions")
                         for table, k in (("series", "series"), ("events", "event"), ("sessions", "session")):
-                            if rec.part_of in getattr(self.ds, table):
+                            if self.has(table, rec.part_of):
                                 rec.parent = (k, rec.part_of)
                                 break
                 if rec.title and rec.title_status:
@@ -175,6 +212,7 @@ class _Resolver:
                 if rec.previous_start and rec.status != "rescheduled":
                     self.fail(kind, rec, "previous_start", "only a rescheduled talk has a previous start.",
                               "set 'status: rescheduled' or remove 'previous_start'.")
+        self.nobody()
 
     def check_cycles(self, kind: str, table: dict[str, R.Organization] | dict[str, R.Place], attr: str) -> None:
         for rec in table.values():
@@ -192,11 +230,8 @@ class _Resolver:
         if rec.parent is None:
             return None
         kind, pid = rec.parent
-        if kind == "series":
-            return self.ds.series.get(pid)
-        if kind == "event":
-            return self.ds.events.get(pid)
-        return self.ds.sessions.get(pid)
+        found: R.Scheduled | None = self.get(TABLES[kind], pid)
+        return found
 
     def chain(self, rec: R.Scheduled) -> list[R.Scheduled]:
         out = [rec]
@@ -204,18 +239,20 @@ class _Resolver:
         while cur is not None and cur not in out:
             out.append(cur)
             if isinstance(cur, R.Event) and cur.series and cur.parent is None:
-                nxt: R.Scheduled | None = self.ds.series.get(cur.series)
+                nxt: R.Scheduled | None = self.get("series", cur.series)
             else:
                 nxt = self.parent_of(cur)
             cur = nxt
-        if isinstance(rec, R.Event) and rec.series in self.ds.series:
-            out.append(self.ds.series[rec.series])
+        series = self.get("series", rec.series) if isinstance(rec, R.Event) else None
+        if series is not None:
+            out.append(series)
         return out
 
     def inherit(self) -> None:
         # Only talks inherit: a session or event states its own place and mode (a lunch
         # break in a workshop is not in the workshop's room).
         for rec in self.table("talk", self.ds.talks):
+            self.reading("talk", rec)
             chain = self.chain(rec)
             for attr in ("attendance", "language"):
                 if getattr(rec, attr) is None:
@@ -226,6 +263,7 @@ class _Resolver:
                 rec.venue = next((c.venue for c in chain if c.venue), None)
             if rec.attendance != "in-person" and rec.online is None:
                 rec.online = next((c.online for c in chain if c.online), None)
+        self.nobody()
         for kind, record in self.records():
             if isinstance(record, R.Scheduled):
                 if record.attendance == "online" and record.venue:
@@ -246,13 +284,13 @@ class _Resolver:
             if c.timezone:
                 return ZoneInfo(c.timezone), c.timezone, "timezone"
         for c in self.chain(rec):  # then the venue's zone, or its building's, up the parents
-            place = self.ds.places.get(c.venue or "")
+            place = self.get("places", c.venue)
             seen: set[str] = set()
             while place is not None and place.id not in seen:
                 seen.add(place.id)
                 if place.timezone:
                     return ZoneInfo(place.timezone), place.timezone, "venue"
-                place = self.ds.places.get(place.contained_in or "")
+                place = self.get("places", place.contained_in)
         return None, None, "none"
 
     def instant(self, kind: str, rec: R.Scheduled, field: str, value: str, zone: ZoneInfo | dt_timezone | None,
@@ -293,6 +331,7 @@ class _Resolver:
         for kind, rec in self.records():
             if not isinstance(rec, R.Scheduled):
                 continue
+            self.reading(kind, rec)
             zone, zname, origin = self.zone_of(rec)
             if origin == "both":
                 self.fail(kind, rec, "offset", "both 'timezone' and 'offset' are given.",
@@ -345,13 +384,19 @@ class _Resolver:
             rec.duration_iso = iso_duration(dur) if dur is not None else None
 
 
-def resolve(ds: R.Dataset, only: Collection[tuple[str, str]] | None = None) -> None:
+def resolve(ds: R.Dataset, only: Collection[tuple[str, str]] | None = None) -> dict[Key, frozenset[Key]]:
     """Link and complete a freshly loaded Dataset in place; raise RecordErrors on any problem.
 
     With *only* (record keys), resolve just those records, the others being resolved
-    already and unaffected (``resolution_deps``: none of what they read changed); the checks
-    that span tables (an id used for a person and an organisation, loops of parents) still
-    look at everything. Its errors can differ in number and order from a full resolve's.
+    already and unaffected (none of what they read changed); the checks that span tables
+    (an id used for a person and an organisation, loops of parents) still look at
+    everything. Its errors can differ in number and order from a full resolve's.
+
+    Returns what resolving each record (each of *only*) looked up of other records, as
+    keys, recorded while it read: the records it names (found or not: adding a missing one
+    later must resolve it again), the chain of series, events and sessions a talk inherits
+    from, and the places up from their venues (a time zone). A record none of whose reads
+    was added, removed or changed resolves as before: an incremental load resolves only the others.
     """
     r = _Resolver(ds, only)
     r.check_references()
@@ -361,38 +406,4 @@ def resolve(ds: R.Dataset, only: Collection[tuple[str, str]] | None = None) -> N
         r.times()
     if r.errors:
         raise RecordErrors(r.errors)
-
-
-def resolution_deps(records: Iterable[tuple[str, R.Record]], ds: R.Dataset
-                    ) -> dict[tuple[str, str], frozenset[tuple[str, str]]]:
-    """What resolving each of *records* (of the resolved *ds*) reads of other records, as keys: whether each record it
-    names exists (and is an online place or not), the chain of series, events and sessions
-    a talk inherits from, and the places up from their venues (a time zone).
-
-    A record none of whose keys here was added, removed or changed (other than in where it
-    is written) resolves as before: an incremental load resolves only the others.
-    """
-    r = _Resolver(ds)
-    out: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
-    for kind, rec in records:
-        keys = R.named_records(rec)
-        if isinstance(rec, R.Scheduled):
-            for c in r.chain(rec):  # the chain it inherits from, and the places up from each venue
-                if c is not rec:
-                    keys.add((_kind_of(c), c.id))
-                for pid in (c.venue, c.online):
-                    seen: set[str] = set()
-                    while pid and pid not in seen:
-                        seen.add(pid)
-                        keys.add(("place", pid))
-                        place = ds.places.get(pid)
-                        pid = place.contained_in if place is not None else None
-        if isinstance(rec, R.Talk) and rec.part_of:  # looked up in all three tables
-            keys.update((k, rec.part_of) for k in ("series", "event", "session"))
-        keys.discard((kind, rec.id))
-        out[(kind, rec.id)] = frozenset(keys)
-    return out
-
-
-def _kind_of(rec: R.Record) -> str:
-    return {R.Series: "series", R.Event: "event", R.Session: "session", R.Talk: "talk"}[type(rec)]
+    return {key: frozenset(keys - {key}) for key, keys in r.reads.items()}

@@ -338,6 +338,19 @@ def move_place(f: Folder, rng: random.Random) -> str:
     return f"place {rec.data['id']}: contained_in {old!r} -> {new!r}"
 
 
+ZONES = ["Europe/Paris", "Australia/Sydney", "Asia/Tokyo", "America/New_York"]
+
+
+@_edit
+def place_timezone(f: Folder, rng: random.Random) -> str:
+    """Correct a place's time zone: the talks whose times are read in it (no zone of their own) move."""
+    rec = _pick(rng, [p for p in f.records("place") if p.data.get("timezone")])
+    old = rec.data["timezone"]
+    rec.data["timezone"] = _pick(rng, [z for z in ZONES if z != old])
+    f.touch(rec)
+    return f"place {rec.data['id']}: timezone {old} -> {rec.data['timezone']}"
+
+
 @_edit
 def move_organization(f: Folder, rng: random.Random) -> str:
     orgs = {str(o.data["id"]): o for o in f.records("organization")}
@@ -363,6 +376,31 @@ def person_affiliation(f: Folder, rng: random.Random) -> str:
     rec.data["affiliations"] = new
     f.touch(rec)
     return f"person {rec.data['id']}: affiliations {old} -> {new}"
+
+
+@_edit
+def organizer_becomes_person(f: Folder, rng: random.Random) -> str:
+    """An organiser turns out to be a person, not an organisation: the same id, now a person
+    (what was inside it or affiliated with it no longer is). What it organises is unchanged,
+    yet maps to another resource."""
+    used = {str(o) for r in f.records() for o in (r.data.get("organizers") or [])}
+    rec = _pick(rng, [r for r in f.records("organization") if str(r.data["id"]) in used])
+    people = _pick(rng, f.records("person"))
+    oid = str(rec.data["id"])
+    rec.holder.remove(rec.data)
+    f.touch(rec)
+    for other in f.records():
+        if other.kind == "organization" and other.data.get("parent") == oid:
+            other.data.pop("parent")
+            f.touch(other)
+        if other.kind == "person" and oid in (other.data.get("affiliations") or []):
+            other.data["affiliations"] = [a for a in other.data["affiliations"] if a != oid]
+            if not other.data["affiliations"]:
+                other.data.pop("affiliations")
+            f.touch(other)
+    people.holder.append({"id": oid, "name": rec.data.get("name") or oid, "sources": list(rec.data.get("sources") or [])})
+    f.touch(people)
+    return f"organization {oid} is now a person"
 
 
 # ---------------------------------------------------------------- sources and lines
@@ -420,7 +458,7 @@ def shift_lines(folder: Path, rng: random.Random) -> str:
 EDITS: dict[str, Edit] = {e.__name__: e for e in (
     rename_person, rename_organization, rename_place, rename_series, rename_event, rename_source, talk_title,
     talk_abstract, talk_speakers, talk_venue, talk_date, talk_undate, talk_topics, talk_status, add_talk_to_series,
-    delete_talk, move_place, move_organization, person_affiliation, add_source_ref, remove_source_ref, retake_source,
+    delete_talk, move_place, place_timezone, move_organization, person_affiliation, organizer_becomes_person, add_source_ref, remove_source_ref, retake_source,
     shift_lines)}
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lod.incremental import (Descriptions, affected_owners, changed_records, check_owners, merged_report,
-                             origins_of, resolved_blobs, results_by_owner, types_changed)
+from lod.incremental import (Descriptions, changed_records, check_owners, mapped_records, merged_report,
+                             origins_of, remap, resolved_blobs, results_by_owner, types_changed)
 from lod.iri import Minter
 from lod.load import Merger, data_files, load_files
 from lod.resolve import resolve
@@ -42,7 +42,7 @@ def test_descriptions_equal_the_grouped_whole_mapping(source: str, tmp_path: Pat
         folder = tmp_path
     _merger, ds, m, triples, terms, _report = _full(folder)
     whole = describe(triples, m)
-    lazy = Descriptions(ds, m, terms)
+    lazy = Descriptions(ds, m, terms, mapped_records(ds, m))
     assert sorted(lazy) == sorted(whole)
     for owner, group in whole.items():
         assert lazy[owner] == group, owner
@@ -62,6 +62,7 @@ def test_check_owners_gives_the_full_check_after_an_edit(edit: str, tmp_path: Pa
     write_synth(30, tmp_path)
     before, ds0, m, _t0, _terms0, report0 = _full(tmp_path)
     blobs0 = resolved_blobs(before.keys, ds0)
+    mapped = mapped_records(ds0, m)
     series = sorted((tmp_path / "series").glob("*.yaml"))[0]
     old, new = EDITS[edit]
     text = series.read_text(encoding="utf-8")
@@ -75,8 +76,8 @@ def test_check_owners_gives_the_full_check_after_an_edit(edit: str, tmp_path: Pa
     changes = changed_records(blobs0, resolved_blobs(after.keys, ds))
     changed, previous = changes.changed, changes.previous
     assert changed
-    owners = affected_owners(changed, previous, ds, m)
-    descs = Descriptions(ds, m, terms)
+    owners = remap(changed, ds, m, mapped)
+    descs = Descriptions(ds, m, terms, mapped)
     whole = describe(triples, m)
     for owner in owners:
         assert descs.get(owner, []) == whole.get(owner, [])

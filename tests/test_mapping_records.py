@@ -1,4 +1,5 @@
-"""Mapping is per record: what an incremental build re-maps equals the whole mapping's part."""
+"""Mapping is per record: what an incremental build re-maps equals the whole mapping's part,
+and what it was seen to do (the owners of its triples, what it looked up) is what a rebuild follows."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 
 from lod.iri import Minter
 from lod.load import load
-from lod.mapping import emits, record_triples, to_triples
+from lod.mapping import record_triples, to_triples
+from lod.readsets import MapRecord
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA, TEST_BASE
@@ -32,18 +34,55 @@ def test_record_triples_of_every_record_make_the_whole_mapping(dataset) -> None:
     assert parts == whole
 
 
-def test_emits_names_the_owner_of_every_triple_a_record_makes(dataset) -> None:  # type: ignore[no-untyped-def]
+def test_observing_the_mapping_changes_neither_its_triples_nor_their_order(dataset) -> None:  # type: ignore[no-untyped-def]
     m = Minter(TEST_BASE)
+    assert to_triples(dataset, m, note=MapRecord()) == to_triples(dataset, m)
+
+
+def test_the_mapping_notes_the_owner_of_every_triple_each_record_makes(dataset) -> None:  # type: ignore[no-untyped-def]
+    # Noted in the whole mapping, where a triple two records make (a topic's name) is kept once.
+    m = Minter(TEST_BASE)
+    mapped = MapRecord()
+    to_triples(dataset, m, note=mapped)
     for kind, rec in dataset.all_records():
         owners = {m.owner(str(s)) for s, _p, _o in record_triples(dataset, m, [(kind, rec)])}
-        assert owners == emits(kind, rec, m), (kind, rec.id)
+        assert mapped.owners[(kind, rec.id)] == owners, (kind, rec.id)
+    for owner, keys in mapped.contributors.items():
+        assert all(owner in mapped.owners[key] for key in keys)
 
 
-def test_emits_covers_inverse_triples_of_parents(tmp_path: Path) -> None:
+def test_the_mapping_notes_the_inverse_triples_of_parents(tmp_path: Path) -> None:
     write_synth(20, tmp_path)
     ds = load(tmp_path)
     m = Minter(TEST_BASE)
-    with_parent = [(k, r) for k, r in ds.all_records() if getattr(r, "parent", None)]
-    assert with_parent, "the synthetic data has talks inside series"
-    kind, rec = with_parent[0]
-    assert len(emits(kind, rec, m)) >= 2
+    mapped = MapRecord()
+    to_triples(ds, m, note=mapped)
+    kind, rec = next((k, r) for k, r in ds.all_records() if k == "talk" and r.parent)  # type: ignore[attr-defined]
+    parent = str(m.resource(*rec.parent))  # type: ignore[attr-defined]
+    assert parent in mapped.owners[(kind, rec.id)]
+    assert (kind, rec.id) in mapped.contributors[parent]
+
+
+def test_the_mapping_notes_that_an_organiser_id_was_looked_up_among_people(tmp_path: Path) -> None:
+    # An organiser id names a person if there is one, else an organisation: adding or removing
+    # that person changes the talk's triples though the talk did not change.
+    write_synth(20, tmp_path)
+    ds = load(tmp_path)
+    m = Minter(TEST_BASE)
+    mapped = MapRecord()
+    to_triples(ds, m, note=mapped)
+    kind, rec = next((k, r) for k, r in ds.all_records() if getattr(r, "organizers", None))
+    assert {("person", org) for org in rec.organizers} <= mapped.reads[(kind, rec.id)]  # type: ignore[attr-defined]
+    assert (kind, rec.id) in mapped.readers_of([("person", rec.organizers[0])])  # type: ignore[attr-defined]
+
+
+def test_a_record_noted_again_or_forgotten_leaves_no_trace_of_what_it_did_before() -> None:
+    mapped = MapRecord()
+    mapped(("talk", "t"), {"http://x/talk/t", "http://x/topic/a"}, {("person", "p")})
+    mapped(("talk", "u"), {"http://x/talk/u", "http://x/topic/a"}, set())
+    mapped(("talk", "t"), {"http://x/talk/t"}, set())
+    assert mapped.contributors == {"http://x/talk/t": {("talk", "t")}, "http://x/talk/u": {("talk", "u")},
+                                   "http://x/topic/a": {("talk", "u")}}
+    assert mapped.readers == {} and mapped.reads == {}
+    mapped.forget(("talk", "u"))
+    assert mapped.contributors == {"http://x/talk/t": {("talk", "t")}}
