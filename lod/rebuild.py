@@ -121,6 +121,8 @@ class Front:
                 except SiteNeedsMerge:
                     raise FullBuild("site-settings", rel) from None
         self.reparsed = len(parsed)
+        # Kept as parsed, before resolution fills in what records inherit (as the full build keeps them).
+        blobs = {rel: pickle.dumps(got, pickle.HIGHEST_PROTOCOL) for rel, got in parsed.items()}
         old_raw: dict[inc.Key, R.Record] = {}
         for rel in [*parsed, *gone]:
             if rel in state.parsed:
@@ -157,8 +159,7 @@ class Front:
         fresh = inc.resolved_blobs({rel: merger.keys[rel] for rel in x_files}, ds)
         self.resolved = {rel: fresh[rel] if rel in x_files else state.resolved[rel] for rel in rels}
         # The parses of the files read again over the previous ones: the state writes only those.
-        self.kept = Overlay(state.parsed, {rel: pickle.dumps(parsed[rel], pickle.HIGHEST_PROTOCOL) for rel in parsed},
-                            rels)
+        self.kept = Overlay(state.parsed, blobs, rels)  # the state writes only the parses read again
         self.deps = {rel: deps[rel] for rel in rels if rel not in x_files}
         self.deps.update(inc.file_deps({rel: merger.keys[rel] for rel in x_files}, ds))
         self.resolved_again = len(only)
