@@ -26,14 +26,53 @@ def state_size(site: Path) -> int:
     return sum(p.stat().st_size for p in site.parent.glob(f".{site.name}.lod-state*") if p.is_file())
 
 
+def _instrument() -> dict[str, float]:
+    """Time the state's reading and writing, in the code before the SQLite state (a pickle) and after."""
+    import lod.journal
+    import lod.rebuild
+
+    spent: dict[str, float] = {}
+
+    def timed(owner: object, name: str, label: str) -> None:
+        fn = getattr(owner, name, None)
+        if fn is None:
+            return
+
+        def wrapper(*a: object, **k: object) -> object:
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
+        setattr(owner, name, wrapper)
+
+    timed(lod.rebuild, "write_state", "write")  # the full build's
+    timed(lod.rebuild, "read_state", "read")  # before: the rebuild's whole read
+    timed(lod.rebuild, "state_bytes", "write")  # before: the rebuild's pickling of the whole state …
+    timed(lod.journal.Transaction, "put_extra", "write")  # … and its staging (after: the delta's)
+    try:
+        import lod.state
+    except ImportError:
+        return spent
+    timed(lod.state.Store, "open", "read")
+    timed(lod.state.Store, "settle", "read")
+    timed(lod.state.Store, "load", "read")
+    timed(lod.state.Store, "changes", "write")
+    timed(lod.state.Store, "apply", "write")
+    return spent
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--talks", type=int, default=10000)
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rebuilds-only", action="store_true", help="reuse the site the last run left")
     args = ap.parse_args()
     from lod.publish import build
     from lod.synth import write_synth
+
+    spent = _instrument()
 
     args.work.mkdir(parents=True, exist_ok=True)
     data = args.work / f"data-{args.talks}"
@@ -42,14 +81,15 @@ def main() -> int:
         write_synth(args.talks, data)
     site = args.work / "site"
     fulls = []
-    for _ in range(args.runs):
+    for _ in range(0 if args.rebuilds_only else args.runs):
+        spent.clear()
         shutil.rmtree(site, ignore_errors=True)
         for p in site.parent.glob(f".{site.name}.lod-state*"):
             p.unlink()
         t0 = time.perf_counter()
         result = build(data, site, BASE, incremental=False)
         fulls.append({"total": round(time.perf_counter() - t0, 2), "state": round(result.timings["state"], 2),
-                      "state_bytes": state_size(site)})
+                      "state_write": round(spent.get("write", 0.0), 2), "state_bytes": state_size(site)})
         print("full", json.dumps(fulls[-1]), flush=True)
     time.sleep(1)  # past the racy window: the rebuild trusts every file's stamp
     series = sorted((data / "series").glob("*.yaml"))
@@ -59,10 +99,12 @@ def main() -> int:
     try:
         for run in range(args.runs):
             f.write_text(text.replace("title: On ", f"title: Revised {run} On ", 1), encoding="utf-8")
+            spent.clear()
             t0 = time.perf_counter()
             result = build(data, site, BASE)
             rebuilds.append({"total": round(time.perf_counter() - t0, 2), "incremental": result.incremental,
                              "state_bytes": state_size(site),
+                             "state_io": {k: round(v, 2) for k, v in spent.items()},
                              "timings": {k: round(v, 2) for k, v in result.timings.items()}})
             print("rebuild", json.dumps(rebuilds[-1]), flush=True)
     finally:

@@ -398,7 +398,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
     t0 = time.perf_counter()
     try:
         store.apply(delta)
-        delta_path(state_path(out)).unlink()
+        delta_path(state_path(out)).unlink(missing_ok=True)
     except (sqlite3.Error, OSError) as exc:  # the site is published; the next build stores the delta
         say(StateNotSaved(str(exc)))
     timings["state"] += time.perf_counter() - t0

@@ -30,7 +30,6 @@ names the code and Python version that wrote it.
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import sqlite3
@@ -47,7 +46,8 @@ HEADER = b"SQLite format 3\x00"
 BYTES_TABLES = ("parsed", "resolved")
 PICKLED_TABLES = ("stamps", "deps", "results", "links", "google", "extra")
 ROW_EXTRA = ("deps", "links", "google")  # keys of State.extra kept one row per key, in their own table
-TUPLE_KEYED = ("links",)  # keys (kind, id): stored as JSON text
+TUPLE_KEYED = ("links",)  # keys (kind, id): stored as "kind<SEP>id" (a kind is a word; an id may hold anything)
+SEP = "\x1f"
 SIDE_FILES = ("-journal", "-wal", "-shm")  # SQLite's own files beside a database
 
 
@@ -93,11 +93,16 @@ def site_generation(state_file: Path) -> int:
 
 
 def _enc(table: str, key: Any) -> str:
-    return json.dumps(list(key)) if table in TUPLE_KEYED else str(key)
+    if table not in TUPLE_KEYED:
+        return str(key)
+    kind, rid = key
+    if SEP in kind:
+        raise ValueError(f"a key kind with a unit separator: {kind!r}")
+    return f"{kind}{SEP}{rid}"
 
 
 def _dec(table: str, key: str) -> Any:
-    return tuple(json.loads(key)) if table in TUPLE_KEYED else key
+    return tuple(key.split(SEP, 1)) if table in TUPLE_KEYED else key
 
 
 def _damaged(exc: BaseException) -> Unusable:
