@@ -67,6 +67,7 @@ def main() -> int:
     ap.add_argument("--talks", type=int, default=10000)
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--fulls", type=int, default=None, help="full builds (default: --runs)")
     ap.add_argument("--rebuilds-only", action="store_true", help="reuse the site the last run left")
     args = ap.parse_args()
     from lod.publish import build
@@ -81,7 +82,7 @@ def main() -> int:
         write_synth(args.talks, data)
     site = args.work / "site"
     fulls = []
-    for _ in range(0 if args.rebuilds_only else args.runs):
+    for _ in range(0 if args.rebuilds_only else args.runs if args.fulls is None else args.fulls):
         spent.clear()
         shutil.rmtree(site, ignore_errors=True)
         for p in site.parent.glob(f".{site.name}.lod-state*"):

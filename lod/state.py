@@ -326,10 +326,14 @@ def write_new(path: Path, state: inc.State) -> None:
 
     It is written beside as ``<path>.tmp-<pid>`` without SQLite's rollback journal (a file
     nobody reads yet needs none), then renamed over *path*; the generation file is set to
-    *state*'s first, so a build killed in between leaves a state that names another site."""
+    *state*'s first, so a build killed in between leaves a state that names another site.
+    Raises OSError when it cannot be written (SQLite's errors included)."""
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     remove_database(tmp)
-    conn = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise OSError(f"{exc} ({tmp})") from None
     try:
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
@@ -350,9 +354,11 @@ def write_new(path: Path, state: inc.State) -> None:
                          ((k, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for k, v in state.extra.items()
                           if k not in ROW_EXTRA))
         conn.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         conn.close()
         remove_database(tmp)
+        if isinstance(exc, sqlite3.Error):  # e.g. "database or disk is full": the callers handle OSError
+            raise OSError(f"{exc} ({tmp})") from None
         raise
     conn.close()
     delta_path(path).unlink(missing_ok=True)  # changes to the old state, which this one replaces

@@ -224,3 +224,24 @@ def test_a_state_transaction_killed_midway_is_rolled_back_by_the_next_build(
     assert run.incremental, run.said  # the state as it was before the killed transaction
     assert not Path(f"{path}-journal").exists()
     _same_as_full(data, site, result, tmp_path)
+
+
+def test_a_full_build_that_cannot_write_its_state_says_so_and_publishes(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from lod.progress import StateNotSaved
+    from lod.synth import write_synth
+
+    data = tmp_path / "data"
+    write_synth(3, data)
+
+    def full(*_a: object, **_k: object) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(lod.state.sqlite3, "connect", full)
+    run = Run()
+    run(data, tmp_path / "site")
+    tmp = state_path(tmp_path / "site").with_name(f".site.lod-state.tmp-{os.getpid()}")
+    assert StateNotSaved(f"database or disk is full ({tmp})") in run.said
+    assert (tmp_path / "site" / "index.html").is_file()
+    assert text(StateNotSaved("x")) == \
+        "note: could not save the build state beside the site (x); the next build will be a full one"
