@@ -2,7 +2,8 @@
 
 A build leaves what the next one needs (``lod.incremental.State``) in a database of rows:
 one per data file in each of ``stamps``, ``parsed``, ``resolved`` and ``deps``; one per
-resource in ``results`` (its SHACL results); one per page or calendar key in ``links``;
+resource in ``results`` (its SHACL results); one per page or calendar key in ``links`` (the
+numbers of the keys it links to, ``link_keys``, ``LinkCodec``);
 one per talk page in ``google`` (its Google Event gaps); and one per remaining key of the
 state's ``extra`` in ``extra`` (the dumps index, the pages cache, the sitemaps, the file
 count, and any key a later stage adds: stored whole, whatever it is). ``meta`` holds the
@@ -33,6 +34,7 @@ from __future__ import annotations
 import os
 import pickle
 import sqlite3
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +46,9 @@ SCHEMA = 1  # the layout of the tables; another one is read by nobody (a full bu
 HEADER = b"SQLite format 3\x00"
 # Tables of one row per key. Those of bytes hold the blob as it is; the others its pickle.
 BYTES_TABLES = ("parsed", "resolved")
-PICKLED_TABLES = ("stamps", "deps", "results", "links", "google", "extra")
+PICKLED_TABLES = ("stamps", "deps", "results", "google", "extra")
+# A page's links are the numbers of the keys they hold (``LinkCodec``): ``link_keys`` numbers them.
+TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys")
 ROW_EXTRA = ("deps", "links", "google")  # keys of State.extra kept one row per key, in their own table
 TUPLE_KEYED = ("links",)  # keys (kind, id): stored as "kind<SEP>id" (a kind is a word; an id may hold anything)
 SEP = "\x1f"
@@ -63,8 +67,44 @@ class Delta:
     """A rebuild's changes to the state: per table, the rows to write and the keys to delete."""
 
     generation: int
-    writes: list[tuple[str, list[tuple[str, bytes]], list[tuple[str]]]]
+    writes: list[tuple[str, list[tuple[Any, Any]], list[tuple[Any]]]]
     meta: dict[str, Any]
+
+
+class LinkCodec:
+    """Each page's links (a set of (kind, id) keys) as the array of their numbers in ``link_keys``.
+
+    A pickle per page made every key tuple again for each page that holds it when read: three
+    times as slow as the one pickle of them all (which shares them), and as large. Numbers
+    decode in C (``map`` over an array), to the same shared tuples; ``link_keys`` only grows."""
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        self.keys = keys
+        self.number = {key: n for n, key in enumerate(keys)}
+        self.added: list[tuple[int, str]] = []  # new link_keys rows, not yet written
+
+    def encode(self, links: frozenset[tuple[str, str]]) -> bytes:
+        """The row of *links*: their numbers, sorted, numbering the keys not seen before."""
+        numbers = array("I")
+        for key in links:
+            n = self.number.get(key)
+            if n is None:
+                n = self.number[key] = len(self.keys)
+                self.keys.append(key)
+                self.added.append((n, _enc("links", key)))
+            numbers.append(n)
+        return array("I", sorted(numbers)).tobytes()
+
+    def decode(self, blob: bytes) -> frozenset[tuple[str, str]]:
+        """The links a row holds."""
+        numbers = array("I")
+        numbers.frombytes(blob)
+        return frozenset(map(self.keys.__getitem__, numbers))
+
+    def take_added(self) -> list[tuple[int, str]]:
+        """The link_keys rows numbered since the last call."""
+        added, self.added = self.added, []
+        return added
 
 
 class Unusable(Exception):
@@ -177,6 +217,7 @@ class Store:
         self.path, self.conn, self.meta = path, conn, meta
         self._snap: dict[str, dict[Any, Any]] = {}  # what load read, to find what changed
         self._blobs: dict[str, bytes] = {}  # the extra table's rows as read
+        self.links = LinkCodec([])
 
     @classmethod
     def open(cls, path: Path) -> Store | None:
@@ -212,6 +253,8 @@ class Store:
         report is the whole data's), the links (``update_links`` scans every page's), the Google
         gaps (the report covers every talk page), and the extra values (each is one object)."""
         try:
+            keys = [_dec("links", k) for (k,) in self.conn.execute("SELECT value FROM link_keys ORDER BY key")]
+            self.links = LinkCodec(keys)
             tables = {t: self._read(t) for t in ("stamps", "resolved", "deps", "results", "links", "google")}
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
             extra = {k: pickle.loads(v) for k, v in self._blobs.items()}
@@ -232,6 +275,8 @@ class Store:
         rows = self.conn.execute(f"SELECT key, value FROM {table}")
         if table in BYTES_TABLES:
             return {k: bytes(v) for k, v in rows}
+        if table == "links":
+            return {_dec(table, k): self.links.decode(v) for k, v in rows}
         return {_dec(table, k): pickle.loads(v) for k, v in rows}
 
     def changes(self, old: inc.State, new: inc.State) -> Delta:
@@ -240,9 +285,10 @@ class Store:
         tables: dict[str, Mapping[Any, Any]] = {"stamps": new.stamps, "resolved": new.resolved,
                                                  "results": new.results,
                                                  **{name: new.extra.get(name, {}) for name in ROW_EXTRA}}
-        writes: list[tuple[str, list[tuple[str, bytes]], list[tuple[str]]]] = []
+        writes: list[tuple[str, list[tuple[Any, Any]], list[tuple[Any]]]] = []
         for table, rows in tables.items():
-            writes.append((table, *_diff(table, self._snap[table], rows)))
+            writes.append((table, *_diff(table, self._snap[table], rows, _encoder(table, self.links))))
+        writes.append(("link_keys", self.links.take_added(), []))
         parsed = new.parsed
         if isinstance(parsed, Overlay) and parsed.base is old.parsed:
             writes.append(("parsed", list(parsed.changes.items()),
@@ -301,17 +347,27 @@ class Store:
         self.conn.close()
 
 
-def _diff(table: str, old: Mapping[Any, Any], new: Mapping[Any, Any]) -> tuple[list[tuple[str, bytes]],
-                                                                               list[tuple[str]]]:
+def _pickled(value: Any) -> bytes:
+    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+
+def _encoder(table: str, links: LinkCodec) -> Callable[[Any], Any]:
+    """How a value of *table* is stored."""
+    if table in BYTES_TABLES:
+        return lambda value: value
+    return links.encode if table == "links" else _pickled
+
+
+def _diff(table: str, old: Mapping[Any, Any], new: Mapping[Any, Any],
+          encode: Callable[[Any], Any]) -> tuple[list[tuple[Any, Any]], list[tuple[Any]]]:
     """The rows to write and the keys to delete to turn *old* into *new*."""
-    raw = table in BYTES_TABLES
     missing = object()
     upserts = []
     for key, value in new.items():
         was = old.get(key, missing)
         if was is value or (was is not missing and was == value):
             continue
-        upserts.append((_enc(table, key), value if raw else pickle.dumps(value, pickle.HIGHEST_PROTOCOL)))
+        upserts.append((_enc(table, key), encode(value)))
     deletes = [(_enc(table, key),) for key in old if key not in new]
     return upserts, deletes
 
@@ -339,17 +395,23 @@ def write_new(path: Path, state: inc.State) -> None:
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("BEGIN")
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID")
-        for table in (*BYTES_TABLES, *PICKLED_TABLES):
-            conn.execute(f"CREATE TABLE {table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+        for table in TABLES:
+            if table == "link_keys":
+                conn.execute(f"CREATE TABLE {table} (key INTEGER PRIMARY KEY, value TEXT NOT NULL)")
+            else:
+                conn.execute(f"CREATE TABLE {table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
         conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", _meta(state).items())
         for table in BYTES_TABLES:
             conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",
                              getattr(state, table).items())
         rows: dict[str, Mapping[Any, Any]] = {"stamps": state.stamps, "results": state.results,
                                               **{name: state.extra.get(name, {}) for name in ROW_EXTRA}}
+        links = LinkCodec([])
         for table, values in rows.items():
+            encode = _encoder(table, links)
             conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",
-                             ((_enc(table, k), pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for k, v in values.items()))
+                             ((_enc(table, k), encode(v)) for k, v in values.items()))
+        conn.executemany("INSERT INTO link_keys (key, value) VALUES (?, ?)", links.take_added())
         conn.executemany("INSERT INTO extra (key, value) VALUES (?, ?)",
                          ((k, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for k, v in state.extra.items()
                           if k not in ROW_EXTRA))
