@@ -35,7 +35,7 @@ import os
 import pickle
 import sqlite3
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,15 +85,18 @@ class LinkCodec:
 
     def encode(self, links: frozenset[tuple[str, str]]) -> bytes:
         """The row of *links*: their numbers, sorted, numbering the keys not seen before."""
-        numbers = array("I")
-        for key in links:
-            n = self.number.get(key)
-            if n is None:
-                n = self.number[key] = len(self.keys)
-                self.keys.append(key)
-                self.added.append((n, _enc("links", key)))
-            numbers.append(n)
-        return array("I", sorted(numbers)).tobytes()
+        try:
+            return array("I", sorted(map(self.number.__getitem__, links))).tobytes()  # in C
+        except KeyError:
+            self.register(links)
+            return array("I", sorted(map(self.number.__getitem__, links))).tobytes()
+
+    def register(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Number the *keys* not numbered yet (in sorted order)."""
+        for key in sorted(set(keys).difference(self.number)):
+            n = self.number[key] = len(self.keys)
+            self.keys.append(key)
+            self.added.append((n, _enc("links", key)))
 
     def decode(self, blob: bytes) -> frozenset[tuple[str, str]]:
         """The links a row holds."""
@@ -407,6 +410,7 @@ def write_new(path: Path, state: inc.State) -> None:
         rows: dict[str, Mapping[Any, Any]] = {"stamps": state.stamps, "results": state.results,
                                               **{name: state.extra.get(name, {}) for name in ROW_EXTRA}}
         links = LinkCodec([])
+        links.register(set().union(*state.extra.get("links", {}).values()))  # all at once, then encoded in C
         for table, values in rows.items():
             encode = _encoder(table, links)
             conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",
