@@ -244,14 +244,15 @@ def _rebuild_with(store: Store, data_dir: str | os.PathLike[str], out: Path, bas
         say(FullBuildNeeded("state-behind"))
         return None
     try:
+        # Before reading the rows, which other code may not even unpickle.
+        if meta["fingerprint"] != inc.fingerprint(base_url or store.site().base_url or DEFAULT_BASE_URL):
+            say(FullBuildNeeded("other-code"))
+            return None
         t0 = time.perf_counter()
         state = store.load()
         timings["state_read"] = time.perf_counter() - t0
     except Unusable as exc:
         say(FullBuildNeeded(*exc.args))
-        return None
-    if state.fingerprint != inc.fingerprint(base_url or state.site.base_url or DEFAULT_BASE_URL):
-        say(FullBuildNeeded("other-code"))
         return None
     taken = time.time_ns()
     before = stamps(data_dir)

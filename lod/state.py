@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from . import incremental as inc
+from . import records as R
 
 SCHEMA = 1  # the layout of the tables; another one is read by nobody (a full build replaces it)
 HEADER = b"SQLite format 3\x00"
@@ -248,6 +249,16 @@ class Store:
             raise
         return cls(path, conn, meta)
 
+    def site(self) -> R.Site:
+        """The site settings the state was built with (raise Unusable if they do not unpickle)."""
+        try:
+            site = pickle.loads(self.meta["site"])
+        except Exception as exc:
+            raise _damaged(exc) from None
+        if not isinstance(site, R.Site):
+            raise Unusable("state-damaged", "its site settings are not a site")
+        return site
+
     def load(self) -> inc.State:
         """The whole state, the data files' parses left in the database until asked for (``Rows``).
 
@@ -262,7 +273,9 @@ class Store:
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
             extra = {k: pickle.loads(v) for k, v in self._blobs.items()}
             parsed_keys = {k for (k,) in self.conn.execute("SELECT key FROM parsed")}
-            site = pickle.loads(self.meta["site"])
+            site = self.site()
+        except Unusable:
+            raise
         except sqlite3.DatabaseError as exc:
             raise _damaged(exc) from None
         except Exception as exc:  # a row that does not unpickle: damaged (other code is caught by the fingerprint)
