@@ -255,7 +255,9 @@ def test_sparql_safety_overload_gives_429_with_retry_after_never_a_5xx(client: h
     assert len(refused) + len(waited) + len(killed) == 11
     assert all(a.status_code == 429 for a in refused + waited)
     assert all(a.status_code == 503 for a in killed)
-    assert 1 <= len(refused) <= 3 and len(killed) >= 3
+    # How many run (and are killed) rather than wait in vain depends on how fast the workers start
+    # on a loaded machine: at least one always runs.
+    assert 1 <= len(refused) <= 3 and len(killed) >= 1
     assert refused[0].headers["retry-after"] == "2"
     assert refused[0].json()["error"]["detail"] == "the endpoint is answering 8 queries already; try again in 2 s."
     assert all(a.headers["retry-after"] == "2" for a in waited)
