@@ -1,7 +1,7 @@
 """What an incremental build redoes: the records that changed since the last build, the
 resources whose descriptions they touch, and the focus nodes to check again.
 
-Pure functions over records and triples (no files: ``lod.publish`` reads and writes the
+Pure functions over records and triples (no files: ``lod.state`` reads and writes the
 state). The previous build leaves a ``State``: each data file's parse and its records after
 resolution, pickled, plus what later stages need to splice their output. A rebuild:
 
@@ -45,7 +45,7 @@ from .serialize import Terms, Triple, sort_canonical
 from .shacl import check as shacl_check
 from .validate import Report, Result
 
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 Key = tuple[str, str]  # (record kind, id)
 _RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _KIND_OF_PATH = {path: kind for kind, path in KIND_PATHS.items()}
@@ -55,16 +55,17 @@ _KIND_OF_PATH = {path: kind for kind, path in KIND_PATHS.items()}
 
 @dataclass
 class State:
-    """What a build leaves for the next one (pickled beside the site by ``lod.publish``)."""
+    """What a build leaves for the next one (an SQLite database beside the site, ``lod.state``)."""
 
     fingerprint: str  # the code and settings the build ran with (``fingerprint``)
     site_id: str  # also in the site's marker file: the state belongs to that site
     site: R.Site
     stamps: dict[str, tuple[int, int, int]]  # data file -> (inode, size, mtime_ns) when read
-    parsed: dict[str, bytes]  # data file -> its parse, pickled (lod.load.Merger keep)
+    parsed: Mapping[str, bytes]  # data file -> its parse, pickled (lod.load.Merger keep); read when asked
     resolved: dict[str, bytes]  # data file -> its records after resolution, pickled
     results: dict[str, list[Result]]  # SHACL results by the owner of their focus node
     extra: dict[str, Any] = field(default_factory=dict)  # later stages' own state (dumps, pages)
+    generation: int = 0  # how many rebuilds published since the full build (lod.state: the site's must match)
 
 
 @functools.cache

@@ -68,7 +68,8 @@ class Checked:
 @dataclass(frozen=True)
 class FullBuildNeeded:
     """An incremental build could not run; the whole site is built. *reason* is one of REASONS;
-    *detail* is the file, for ``"site-settings"``."""
+    *detail* is the file, for ``"site-settings"``; what the state is, for ``"state-version"``;
+    what is wrong with it, for ``"state-damaged"``."""
 
     reason: str
     detail: str = ""
@@ -81,7 +82,8 @@ class StateNotSaved:
     error: str
 
 
-REASONS = ("no-state", "other-site", "other-code", "site-settings", "load-errors")
+REASONS = ("no-state", "other-site", "other-code", "site-settings", "load-errors", "state-version", "state-damaged",
+           "state-behind")
 Event = Started | Advanced | Finished | Checked | FullBuildNeeded | StateNotSaved
 Observer = Callable[[Event], None]
 

@@ -149,8 +149,10 @@ def _recover(out: Path) -> None:
         os.rename(old, out)
     for stale in out.parent.glob(f".{out.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
-    for stale in out.parent.glob(f".{out.name}.lod-state.tmp-*"):  # a state being written when killed
-        stale.unlink(missing_ok=True)
+    from .rebuild import state_path
+    from .state import recover as recover_state
+
+    recover_state(state_path(out))  # a state being written when killed
     if old.is_dir():
         shutil.rmtree(old, ignore_errors=True)
 

@@ -1,14 +1,16 @@
 """The incremental build: the pipeline again, for what changed since the last build.
 
-Part of the publish stage. A build leaves its state beside the site (``.OUT.lod-state``, see
-``lod.incremental.State``). The next build, if the code, the base URL, the site settings
+Part of the publish stage. A build leaves its state beside the site (``.OUT.lod-state``, an
+SQLite database, see ``lod.state``). The next build, if the code, the base URL, the site settings
 and the site itself are the ones that state describes, parses only the data files that
 changed, re-maps and re-checks only the resources they touch (``lod.incremental``), splices
 those resources into the dumps, renders only the pages and calendars that can differ, and
 publishes the changed files in place through a journal (``lod.journal``): a build that fails
 before its commit leaves the site untouched, and one killed while applying it is completed
-by the next. Whatever it cannot do incrementally (no state, another site, other code or
-base URL, changed site settings) it hands back to the full build, saying why; a record
+by the next; it then writes the state's changed rows, after the journal's commit (a kill
+between the two is caught by the generation, ``lod.state``). Whatever it cannot do
+incrementally (no usable state, another site, other code or base URL, changed site
+settings) it hands back to the full build, saying why; a record
 whose own types changed makes it check the shapes on the whole data.
 The output equals a full build's, byte for byte (tests/test_incremental.py).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -29,12 +32,13 @@ from .load import Insert, Merger, SiteBlock, SiteNeedsMerge, data_files, load_fi
 from .resolve import resolve
 from .mapping import origins, to_triples
 from .pages.google import Gap, GoogleReport
-from .progress import Checked, FullBuildNeeded, Stage, ignore, ran
+from .progress import Checked, FullBuildNeeded, Stage, StateNotSaved, ignore, ran
 from .readsets import MapRecord, file_deps
 from .prepared import (MARKER, BuildResult, Prepared, Progress, counts_of, first_changed, site_prefixes, stamps,
                        void_ttl, write_error)
 from .serialize import Terms, sort_canonical
 from .shacl import check as shacl_check
+from .state import Overlay, Store, Unusable, delta_path, generation_path, site_generation, write_new
 from .validate import Report, Result
 
 STATE_SUFFIX = ".lod-state"
@@ -55,27 +59,17 @@ def state_path(out: Path) -> Path:
 
 
 def read_state(out: Path) -> inc.State | None:
-    """The state the last build left for *out*, or None if there is none or it is unreadable."""
-    path = state_path(out)
+    """The state the last build left for *out*, or None if there is none or it is unusable."""
     try:
-        with open(path, "rb") as f:
-            state = pickle.load(f)
-    except Exception:  # none, or a damaged or foreign file: the full build replaces it
+        store = Store.open(state_path(out))
+        return store.load() if store is not None else None
+    except Unusable:
         return None
-    return state if isinstance(state, inc.State) else None
-
-
-def state_bytes(state: inc.State) -> bytes:
-    """The state, pickled for ``read_state``."""
-    return pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
 
 
 def write_state(out: Path, state: inc.State) -> None:
-    """Write the state beside *out* atomically (after a full build's swap)."""
-    path = state_path(out)
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    tmp.write_bytes(state_bytes(state))
-    os.replace(tmp, path)
+    """Write the state beside *out* as a new database, atomically (after a full build's swap)."""
+    write_new(state_path(out), state)
 
 
 class FullBuild(Exception):
@@ -130,6 +124,8 @@ class Front:
                 except SiteNeedsMerge:
                     raise FullBuild("site-settings", rel) from None
         self.reparsed = len(parsed)
+        # Kept as parsed, before resolution fills in what records inherit (as the full build keeps them).
+        blobs = {rel: pickle.dumps(got, pickle.HIGHEST_PROTOCOL) for rel, got in parsed.items()}
         old_raw: dict[inc.Key, R.Record] = {}
         for rel in [*parsed, *gone]:
             if rel in state.parsed:
@@ -165,8 +161,8 @@ class Front:
             raise FullBuild("load-errors") from None
         fresh = inc.resolved_blobs({rel: merger.keys[rel] for rel in x_files}, ds)
         self.resolved = {rel: fresh[rel] if rel in x_files else state.resolved[rel] for rel in rels}
-        self.kept = {rel: state.parsed[rel] if rel not in parsed else pickle.dumps(parsed[rel], pickle.HIGHEST_PROTOCOL)
-                     for rel in rels}
+        # The parses of the files read again over the previous ones: the state writes only those.
+        self.kept = Overlay(state.parsed, blobs, rels)  # the state writes only the parses read again
         self.deps = {rel: deps[rel] for rel in rels if rel not in x_files}
         self.deps.update(file_deps({rel: merger.keys[rel] for rel in x_files}, reads))
         self.resolved_again = len(only)
@@ -220,22 +216,53 @@ def _rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
     say = progress or ignore
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
-    state = read_state(out)
-    if state is None:
+    try:
+        store = Store.open(state_path(out))
+    except Unusable as exc:
+        say(FullBuildNeeded(*exc.args))
+        return None
+    if store is None:
         say(FullBuildNeeded("no-state"))
         return None
-    if state.site_id != marker_id(out):
+    try:
+        return _rebuild_with(store, data_dir, out, base_url, progress, say, timings, t_start)
+    finally:
+        store.close()
+
+
+def _rebuild_with(store: Store, data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
+                  progress: Progress | None, say: Progress, timings: dict[str, float],
+                  t_start: float) -> BuildResult | None:
+    try:
+        store.settle()  # the changes a rebuild stopped after publishing did not store yet
+    except Unusable as exc:
+        say(FullBuildNeeded(*exc.args))
+        return None
+    meta = store.meta
+    if meta["site_id"] != marker_id(out):
         say(FullBuildNeeded("other-site"))
         return None
-    if state.fingerprint != inc.fingerprint(base_url or state.site.base_url or DEFAULT_BASE_URL):
-        say(FullBuildNeeded("other-code"))
+    # Published after the site's files by the last rebuild's journal, stored in the state after it.
+    if meta["generation"] != site_generation(state_path(out)):
+        say(FullBuildNeeded("state-behind"))
+        return None
+    try:
+        # Before reading the rows, which other code may not even unpickle.
+        if meta["fingerprint"] != inc.fingerprint(base_url or store.site().base_url or DEFAULT_BASE_URL):
+            say(FullBuildNeeded("other-code"))
+            return None
+        t0 = time.perf_counter()
+        state = store.load()
+        timings["state_read"] = time.perf_counter() - t0
+    except Unusable as exc:
+        say(FullBuildNeeded(*exc.args))
         return None
     taken = time.time_ns()
     before = stamps(data_dir)
     stage = Stage(progress, "load", len(before), "files")
     try:
         front = Front(state, data_dir, base_url, before, timings)
-    except FullBuild as exc:
+    except (FullBuild, Unusable) as exc:  # Unusable: a data file's parse could not be read from the state
         stage.finish(files=len(before))  # it ended there: the full build loads again
         say(FullBuildNeeded(*exc.args))
         return None
@@ -251,12 +278,12 @@ def _rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
     p.__dict__["terms"] = front.terms  # the cached properties, filled for the pages stage
     p.__dict__["descriptions"] = front.descriptions
     try:
-        return _publish(p, front, state, out, data_dir, before, taken, results, timings, t_start, say)
+        return _publish(p, front, store, state, out, data_dir, before, taken, results, timings, t_start, say)
     except OSError as exc:  # before the commit point: the journal published nothing
         raise write_error(exc, out) from None
 
 
-def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: str | os.PathLike[str],
+def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Path, data_dir: str | os.PathLike[str],
              before: dict[str, tuple[int, int, int]], taken: int, results: dict[str, list[Result]],
              timings: dict[str, float], t_start: float, say: Progress) -> BuildResult:
     """Write what changed through one journal transaction on *out*, the new state with it."""
@@ -356,8 +383,15 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
                               extra={"dumps": index, "links": links, "google": gaps, "files": files, "deps": front.deps,
                                      "mapped": front.mapped,
                                      "pages": rendered.cache,
-                                     "sitemaps": sorted(n for n in rendered.files if n.startswith(("sitemap", "search/")))})
-        txn.put_extra(state_path(out), state_bytes(new_state))
+                                     "sitemaps": sorted(n for n in rendered.files if n.startswith(("sitemap", "search/")))},
+                              generation=state.generation + 1)
+        # The state's changes and the site's generation are published with the site's files
+        # (applied after them); SQLite stores the changes after the commit point (lod.state).
+        t0 = time.perf_counter()
+        delta = store.changes(state, new_state)
+        txn.put_extra(delta_path(state_path(out)), pickle.dumps(delta, pickle.HIGHEST_PROTOCOL))
+        txn.put_extra(generation_path(state_path(out)), f"{new_state.generation}\n".encode())
+        timings["state"] = time.perf_counter() - t0
         changed = first_changed(before, stamps(data_dir))
         if changed:
             raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
@@ -366,6 +400,13 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         t0 = time.perf_counter()
         txn.commit()
         timings["publish"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    try:
+        store.apply(delta)
+        delta_path(state_path(out)).unlink(missing_ok=True)
+    except (sqlite3.Error, OSError) as exc:  # the site is published; the next build stores the delta
+        say(StateNotSaved(str(exc)))
+    timings["state"] += time.perf_counter() - t0
     ran(say, "publish", counts["written"] + counts["deleted"], "files", time.perf_counter() - t_start,
         written=counts["written"], deleted=counts["deleted"])
     return BuildResult(out, m.base, index.triples, index.resources, files, report, timings, counts_of(ds), True)

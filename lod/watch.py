@@ -18,6 +18,9 @@ REASONS = {
     "other-code": "the code, the Python version or the base URL differ from the last build",
     "site-settings": "the site settings changed ({detail})",
     "load-errors": "the data has errors a partial load could not report",
+    "state-version": "the state beside the site is in another format ({detail})",
+    "state-damaged": "the state beside the site cannot be read ({detail})",
+    "state-behind": "the state beside the site is older than the site (a build was stopped after publishing)",
 }
 # Each stage's summary: the first template whose names the stage reported (an incremental
 # build's stages report what they did again), else a generic one.

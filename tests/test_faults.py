@@ -37,9 +37,11 @@ def lod_build(data: Path, out: Path) -> subprocess.Popen[bytes]:
 
 
 def leftovers(out: Path) -> list[str]:
-    """What a build left beside *out* besides its state (``lod.rebuild.state_path``)."""
+    """What a build left beside *out* besides its state (``lod.rebuild.state_path``) and the
+    site's generation (``lod.state.generation_path``)."""
     return sorted(p.name for p in out.parent.iterdir()
-                  if p.name.startswith(f".{out.name}.") and p.name != f".{out.name}.lod-state")
+                  if p.name.startswith(f".{out.name}.")
+                  and p.name not in (f".{out.name}.lod-state", f".{out.name}.lod-state.gen"))
 
 
 # ---------------------------------------------------------------- SIGKILL at random points

@@ -272,10 +272,10 @@ def test_rebuild_front_loads_the_same_dataset_as_a_full_load(edit: str, built: P
 def test_rebuild_with_a_damaged_state_builds_in_full(built: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     data, site = _copy(built, tmp_path, monkeypatch)
-    state_path(site).write_bytes(b"not a pickle")
+    state_path(site).write_bytes(b"not a database")
     run = Run()
     result = run(data, site)
-    assert run.said[0] == FullBuildNeeded("no-state")
+    assert run.said[0] == FullBuildNeeded("state-damaged", "not an SQLite database")
     _same_as_full(data, site, result, tmp_path)
 
 

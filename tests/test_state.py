@@ -1,0 +1,261 @@
+"""The build state as an SQLite database (lod.state): a rebuild reads only the parses it needs
+and writes only the changed rows; a state of another schema, a damaged one, or one behind the
+site makes a full build that says why; a build stopped between publishing the site and storing
+the state is completed by the next, which stays incremental."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import lod.state
+from lod.prepared import stamps as _stamps
+from lod.progress import FullBuildNeeded
+from lod.rebuild import read_state, state_path
+from lod.state import Rows, Store, delta_path, generation_path
+from lod.watch import text
+
+from .edits import EDITS, apply_edit
+from .test_incremental import BASE, Killed, Run, _copy, _fixed_date, _same_as_full, built  # noqa: F401 (fixtures)
+
+
+def _reason(run: Run) -> FullBuildNeeded:
+    return next(e for e in run.said if isinstance(e, FullBuildNeeded))
+
+
+def test_rebuild_reads_the_parse_of_the_edited_file_only_and_writes_only_changed_rows(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    what = apply_edit(EDITS["talk_title"], data, random.Random(5))
+    asked: list[str] = []
+    getitem = Rows.__getitem__
+
+    def counted(self: Rows, key: str) -> bytes:
+        asked.append(key)
+        return getitem(self, key)
+
+    monkeypatch.setattr(Rows, "__getitem__", counted)
+    written: list[int] = []
+    apply = Store.apply
+
+    def recorded(self: Store, delta: lod.state.Delta) -> int:
+        written.append(apply(self, delta))
+        return written[-1]
+
+    monkeypatch.setattr(Store, "apply", recorded)
+    run = Run()
+    result = run(data, site)
+    assert run.incremental, (what, run.said)
+    assert len(asked) == 1 and asked[0].startswith("data/series/")  # the one edited file's previous parse
+    with sqlite3.connect(state_path(site)) as conn:
+        rows = sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                   for t in lod.state.TABLES)
+    assert 0 < written[0] < rows / 10
+    assert not delta_path(state_path(site)).exists()  # stored, then removed
+    _same_as_full(data, site, result, tmp_path)
+
+
+def _parse(blob: bytes) -> tuple[object, ...]:
+    """A data file's parse as kept in the state, comparable (its ops have slots, no equality)."""
+    rel, is_record_file, ops = pickle.loads(blob)
+    return rel, is_record_file, [(type(op).__name__, *(getattr(op, name) for name in op.__slots__)) for op in ops]
+
+
+def test_state_after_rebuilds_equals_the_state_a_full_build_leaves(built: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    rng = random.Random(8)
+    run = Run()
+    for name in ("talk_title", "delete_talk", "add_talk_to_series", "rename_place"):
+        apply_edit(EDITS[name], data, rng)
+        run(data, site)
+        assert run.incremental, run.said
+    fresh = tmp_path / "fresh"
+    run(data, fresh, incremental=False)
+    a, b = read_state(site.absolute()), read_state(fresh)
+    assert a is not None and b is not None
+    assert a.generation == 4 and b.generation == 0
+    now = _stamps(data)  # the stamps of files written just now are left out (lod.rebuild.settled)
+    assert a.stamps and all(now[rel] == stamp for rel, stamp in a.stamps.items())
+    assert {k: _parse(v) for k, v in a.parsed.items()} == {k: _parse(v) for k, v in b.parsed.items()}
+    assert {k: pickle.loads(v) for k, v in a.resolved.items()} == {k: pickle.loads(v) for k, v in b.resolved.items()}
+    assert a.results == b.results
+    for key in ("deps", "links", "google", "files", "sitemaps", "dumps"):
+        assert a.extra[key] == b.extra[key], key
+
+
+def test_a_key_of_extra_the_state_does_not_know_is_kept(built: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    state = read_state(site.absolute())
+    assert state is not None
+    state.extra["another stage"] = {"any": ["value", 1]}
+    lod.state.write_new(state_path(site.absolute()), state)
+    again = read_state(site.absolute())
+    assert again is not None and again.extra["another stage"] == {"any": ["value", 1]}
+
+
+@pytest.mark.parametrize("how, said", [
+    ("not sqlite", FullBuildNeeded("state-damaged", "not an SQLite database")),
+    ("a pickle", FullBuildNeeded("state-version", "a pickle from an earlier lod")),
+    ("old schema", FullBuildNeeded("state-version", "schema 0, this lod reads 1")),
+    ("no meta", FullBuildNeeded("state-damaged", "no such table: meta")),
+    ("bad row", FullBuildNeeded("state-damaged", "pickle data was truncated")),
+])
+def test_an_unusable_state_makes_a_full_build_that_says_why(how: str, said: FullBuildNeeded, built: Path,
+                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    path = state_path(site)
+    if how == "not sqlite":
+        path.write_bytes(b"not a database")
+    elif how == "a pickle":
+        path.write_bytes(pickle.dumps({"an": "old state"}, pickle.HIGHEST_PROTOCOL))
+    else:
+        with sqlite3.connect(path) as conn:
+            if how == "old schema":
+                conn.execute("UPDATE meta SET value = 0 WHERE key = 'schema'")
+            elif how == "no meta":
+                conn.execute("DROP TABLE meta")
+            else:
+                conn.execute("UPDATE google SET value = substr(value, 1, 5)")
+        conn.close()
+    apply_edit(EDITS["talk_title"], data, random.Random(2))
+    run = Run()
+    result = run(data, site)
+    assert _reason(run) == said
+    assert not run.incremental and result.files
+    assert read_state(site.absolute()) is not None  # replaced: the next build is incremental
+
+
+def test_a_truncated_state_makes_a_full_build(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    path = state_path(site)
+    os.truncate(path, path.stat().st_size // 3)
+    run = Run()
+    result = run(data, site)
+    reason = _reason(run)
+    assert reason.reason == "state-damaged" and reason.detail, run.said
+    assert not run.incremental and result.files
+    assert read_state(site.absolute()) is not None
+
+
+def test_the_cli_says_why_the_state_could_not_be_used() -> None:
+    assert text(FullBuildNeeded("state-damaged", "not an SQLite database")) == \
+        "full build: the state beside the site cannot be read (not an SQLite database)"
+    assert text(FullBuildNeeded("state-version", "schema 0, this lod reads 1")) == \
+        "full build: the state beside the site is in another format (schema 0, this lod reads 1)"
+    assert text(FullBuildNeeded("state-behind")) == \
+        "full build: the state beside the site is older than the site (a build was stopped after publishing)"
+
+
+def _killed(_label: str) -> None:
+    raise Killed  # as if the process died inside the state's transaction, past the journal's commit
+
+
+def test_rebuild_killed_between_the_journal_commit_and_the_state_commit_is_stored_by_the_next(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    apply_edit(EDITS["talk_title"], data, random.Random(11))
+
+    monkeypatch.setattr(lod.state, "_step", _killed)
+    with pytest.raises(Killed):
+        Run()(data, site)
+    assert delta_path(state_path(site)).is_file()
+    assert generation_path(state_path(site)).read_text() == "1\n"  # the site is one ahead of the state
+    monkeypatch.setattr(lod.state, "_step", lambda _label: None)
+    run = Run()
+    result = run(data, site)  # stores the delta first, then finds nothing left to do
+    assert run.incremental, run.said
+    assert run.published == {"written": 0, "deleted": 0}
+    assert not delta_path(state_path(site)).exists()
+    _same_as_full(data, site, result, tmp_path)
+    apply_edit(EDITS["talk_speakers"], data, random.Random(12))
+    result = run(data, site)
+    assert run.incremental, run.said
+    _same_as_full(data, site, result, tmp_path)
+
+
+def test_a_state_behind_its_site_makes_a_full_build(built: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    apply_edit(EDITS["talk_title"], data, random.Random(11))
+    monkeypatch.setattr(lod.state, "_step", _killed)
+    with pytest.raises(Killed):
+        Run()(data, site)
+    monkeypatch.setattr(lod.state, "_step", lambda _label: None)
+    delta_path(state_path(site)).unlink()  # the published changes to the state are lost
+    run = Run()
+    result = run(data, site)
+    assert _reason(run) == FullBuildNeeded("state-behind")
+    _same_as_full(data, site, result, tmp_path)
+    assert not generation_path(state_path(site)).exists()  # a full build is generation 0
+
+
+_KILL_MID_TRANSACTION = """
+import os, signal, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("DELETE FROM resolved")
+conn.execute("UPDATE meta SET value = 'torn' WHERE key = 'fingerprint'")
+conn.execute("CREATE TABLE filler (x BLOB)")
+conn.executemany("INSERT INTO filler VALUES (?)", [(os.urandom(4096),) for _ in range(2000)])  # past the page cache
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_state_transaction_killed_midway_is_rolled_back_by_the_next_build(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    path = state_path(site).absolute()
+    proc = subprocess.run([sys.executable, "-c", _KILL_MID_TRANSACTION, str(path)])
+    assert proc.returncode == -signal.SIGKILL
+    assert Path(f"{path}-journal").is_file()  # SQLite's rollback journal, hot
+    apply_edit(EDITS["talk_title"], data, random.Random(4))
+    run = Run()
+    result = run(data, site)
+    assert run.incremental, run.said  # the state as it was before the killed transaction
+    assert not Path(f"{path}-journal").exists()
+    _same_as_full(data, site, result, tmp_path)
+
+
+def test_a_full_build_that_cannot_write_its_state_says_so_and_publishes(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from lod.progress import StateNotSaved
+    from lod.synth import write_synth
+
+    data = tmp_path / "data"
+    write_synth(3, data)
+
+    def full(*_a: object, **_k: object) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(lod.state.sqlite3, "connect", full)
+    run = Run()
+    run(data, tmp_path / "site")
+    tmp = state_path(tmp_path / "site").with_name(f".site.lod-state.tmp-{os.getpid()}")
+    assert StateNotSaved(f"database or disk is full ({tmp})") in run.said
+    assert (tmp_path / "site" / "index.html").is_file()
+    assert text(StateNotSaved("x")) == \
+        "note: could not save the build state beside the site (x); the next build will be a full one"
+
+
+def test_other_code_is_told_before_the_rows_are_read(built: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import lod.incremental
+
+    data, site = _copy(built, tmp_path, monkeypatch)
+    with sqlite3.connect(state_path(site)) as conn:
+        conn.execute("UPDATE google SET value = x'00'")  # what other code might not unpickle
+    conn.close()
+    monkeypatch.setattr(lod.incremental, "code_digest", lambda: "another version")
+    run = Run()
+    run(data, site)
+    assert _reason(run) == FullBuildNeeded("other-code")
