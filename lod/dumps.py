@@ -194,11 +194,12 @@ def _resource_files(subjects: list[Subject], terms: Terms, context_url: str) -> 
 
 
 def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, root: Path,
-                       path_of: Callable[[str], str | None], write: Write,
+                       path_of: Callable[[str], str | None], write: Write | None,
                        timings: dict[str, float] | None = None, index: DumpIndex | None = None,
                        advance: Callable[[int], None] | None = None) -> int:
     """Write dump.ttl, dump.nt and dump.jsonld under *root* and, through *write*, the three
-    files of each resource *path_of* gives a site path; return how many resources were written.
+    files of each resource *path_of* gives a site path; return how many resources have one.
+    With *write* None no resource file is made (``documents: served``, ``lod.documents``).
 
     *triples* must be in canonical order without duplicates (``Prepared.triples``).
     *timings* gets "resources", the time spent on the resources' own files, and "dumps", the rest.
@@ -223,6 +224,9 @@ def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, ro
         subjects = pending.pop(owner)
         path = path_of(owner)
         if not path:
+            return
+        if write is None:
+            written += 1
             return
         t0 = time.perf_counter()
         ttl, nt, jsonld = _resource_files(subjects, terms, context_url)

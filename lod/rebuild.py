@@ -258,6 +258,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
              timings: dict[str, float], t_start: float, say: Progress) -> BuildResult:
     """Write what changed through one journal transaction on *out*, the new state with it."""
     from . import journal
+    from .documents import DOCUMENTS_INDEX, index_bytes
     from .dumps import splice_dumps
     from .gallery import write_gallery
     from .pages.dirty import affected, update_links
@@ -291,9 +292,13 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         scratch = txn.staging / "scratch"
         scratch.mkdir()
         index = state.extra["dumps"]
+        # ds.site is the previous build's: a change of the setting is a full build (site-settings)
+        served = ds.site.documents == "served"
         if front.owners:
             index = splice_dumps(out, scratch, index, front.owners, front.triples, front.terms,
-                                 m.context, m.path_of, write=put, timings=timings)
+                                 m.context, m.path_of, write=None if served else put, timings=timings)
+            if served:  # the ranges of every later subject moved: the index is written again whole
+                put(DOCUMENTS_INDEX, index_bytes(index, m.path_of, scratch))
         else:
             timings["dumps"] = 0.0
         for owner in front.owners:
