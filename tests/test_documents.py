@@ -8,7 +8,9 @@ real HTTP against ``lod serve`` in a subprocess.
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +32,8 @@ def served_data(folder: Path, mode: str = "served") -> Path:
     shutil.copytree(SEED_DATA, folder)
     site = folder / "site.yaml"
     site.write_text(site.read_text(encoding="utf-8").rstrip("\n") + f"\n  documents: {mode}\n", encoding="utf-8")
+    an_hour_ago = time.time() - 3600  # not a file written just before the build (lod.rebuild RACY_NS)
+    os.utime(site, (an_hour_ago, an_hour_ago))
     return folder
 
 
@@ -90,8 +94,9 @@ def test_lod_serve_answers_every_document_byte_identical_with_the_headers_of_the
                 assert got.headers.get(header) == want.headers.get(header), (rel, header)
             head = client.head(f"{served_server}/{rel}")
             assert (head.status_code, head.content, head.headers["etag"]) == (200, b"", want.headers["etag"])
-        # content negotiation on the resource IRI, and the derived RDF/XML, as with files
-        for stem in {rel.rpartition(".")[0] for rel in expected}:
+        # content negotiation on the resource IRI, and the derived RDF/XML, as with files: one resource a kind
+        stems = {rel.rpartition(".")[0] for rel in expected}
+        for stem in {stem.split("/")[0]: stem for stem in sorted(stems)}.values():
             for accept in ("text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml",
                            "text/html"):
                 a = client.get(f"{served_server}/{stem}", headers={"Accept": accept})
