@@ -36,12 +36,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .dumps import DumpIndex, _owner
+from .formats import RDF_FORMATS
 from .serialize import jsonld_document, turtle_document
 
 DOCUMENTS_INDEX = ".lod-documents.idx"  # a dotfile: never served, nor listed, by lod serve
 MODES = ("files", "served")
 DUMPS = ("dump.nt", "dump.ttl", "dump.jsonld")
-SUFFIXES = (".ttl", ".nt", ".jsonld")  # the documents answered from the dumps (lod.formats' built RDF formats)
+SUFFIXES = tuple(f.suffix for f in RDF_FORMATS)  # the documents answered from the dumps: the built RDF formats
 _MAGIC = b"lod-documents 1"
 
 
