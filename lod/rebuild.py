@@ -291,14 +291,16 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
 
         scratch = txn.staging / "scratch"
         scratch.mkdir()
-        index = state.extra["dumps"]
+        index = previous = state.extra["dumps"]
         # ds.site is the previous build's: a change of the setting is a full build (site-settings)
         served = ds.site.documents == "served"
         if front.owners:
             index = splice_dumps(out, scratch, index, front.owners, front.triples, front.terms,
                                  m.context, m.path_of, write=None if served else put, timings=timings)
-            if served:  # the ranges of every later subject moved: the index is written again whole
-                put(DOCUMENTS_INDEX, index_bytes(index, m.path_of, scratch))
+            if served:  # the subjects' offsets moved; their ordinals only if subjects came or went
+                old = out / DOCUMENTS_INDEX
+                put(DOCUMENTS_INDEX, index_bytes(index, m.path_of, scratch,
+                                                 (previous, old.read_bytes() if old.is_file() else b"")))
         else:
             timings["dumps"] = 0.0
         for owner in front.owners:

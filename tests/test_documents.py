@@ -8,6 +8,7 @@ real HTTP against ``lod serve`` in a subprocess.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import time
@@ -17,9 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lod.documents import DOCUMENTS_INDEX, SUFFIXES, Documents
+from lod.documents import DOCUMENTS_INDEX, SUFFIXES, Documents, index_bytes
 from lod.errors import RecordErrors
+from lod.iri import Minter
 from lod.publish import BuildResult, build
+from lod.rebuild import read_state
 
 from .conftest import SEED_DATA, TEST_BASE
 from .test_server import running_server
@@ -135,3 +138,21 @@ def test_an_unknown_documents_mode_is_a_located_error(tmp_path: Path) -> None:
     assert "'static' is not allowed here" in str(info.value)
     assert "Use one of: files, served." in str(info.value)
     assert "site.yaml" in str(info.value)
+
+
+def test_the_index_copies_its_lines_when_no_subject_moved_and_makes_them_again_otherwise(
+        served_site: BuildResult) -> None:
+    root = served_site.out
+    state = read_state(root)
+    assert state is not None
+    index, minter = state.extra["dumps"], Minter(TEST_BASE)
+    published = (root / DOCUMENTS_INDEX).read_bytes()
+    assert index_bytes(index, minter.path_of, root) == published
+    assert index_bytes(index, minter.path_of, root, (index, published)) == published
+    # Lines of a previous index are taken as they are when the subjects are the same …
+    marked = published.replace(b"talk/2023-09-13-greg-yang\t", b"talk/2023-09-13-greg-yanG\t")
+    assert index_bytes(index, minter.path_of, root, (index, marked)) == marked
+    # … and made again when a subject came or went.
+    moved = copy.copy(index)
+    moved.sids = index.sids[1:]
+    assert index_bytes(index, minter.path_of, root, (moved, marked)) == published
