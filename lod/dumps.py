@@ -1,5 +1,8 @@
 """The three dumps and every resource's three description files, in one pass.
 
+(With the site setting ``documents: served`` the resources' files are not written: the
+dumps' index is published instead, and ``lod serve`` answers them from it, ``lod.documents``.)
+
 ``write_descriptions`` walks the canonical (sorted, deduplicated) triples once, subject
 by subject, formats each subject's N-Triples lines, Turtle block and JSON-LD node once
 from the cached term texts (``serialize.Terms``), and uses them both for the dumps and
