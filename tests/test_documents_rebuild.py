@@ -75,7 +75,8 @@ def test_served_rebuild_after_adding_and_deleting_talks_keeps_the_index_right(tm
     _documents_match_a_files_build(data, site, tmp_path)
 
 
-@pytest.mark.parametrize("before, after", [("files", "served"), ("served", "files")])
+@pytest.mark.parametrize("before, after", [("files", "served"),
+                                           pytest.param("served", "files", marks=pytest.mark.heavy)])
 def test_changing_the_documents_setting_builds_in_full_and_leaves_nothing_of_the_other_mode(
         before: str, after: str, tmp_path: Path) -> None:
     data, site = served_data(tmp_path / "data", before), tmp_path / "site"
