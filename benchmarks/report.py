@@ -47,6 +47,11 @@ def build_table(sizes: dict[str, Any]) -> list[str]:
         label = f"{st} (s)" if st not in ("feeds", "sitemap") else f"… of which {st} (s)"
         row(label, lambda r, st=st: fmt(r["build"]["timings"][st]))
     row("**full build, wall (s)**", lambda r: fmt(r["build"]["total"]))
+    row("… floor: the same files (names, sizes) written with plain Python (s)",
+        lambda r: fmt(r["files_floor"]["total"]))
+    row("… floor per file (µs); of it, the per-resource documents (s)",
+        lambda r: f"{r['files_floor']['per_file_us']:.0f}; {r['files_floor']['per_resource_documents_s']:.2f}"
+                  f" ({r['files_floor']['per_resource_documents']:,} files)")
     row("CPU (s): main process + worker processes",
         lambda r: f"{r['build']['cpu']:.1f} + {r['build']['cpu_children']:.1f}")
     row("**peak memory (MB), all processes (PSS)**", lambda r: f"{r['build']['tree_peak_pss_mb']:.0f}")

@@ -16,6 +16,11 @@ heavy step in its own process so that peak memory (ru_maxrss) is that step's own
   slow are measured on smaller synthetic archives of the same shape and extrapolated
   (the exponent is fitted on two sizes); the report marks every extrapolated figure;
 * the floor for dump writing: f-string N-Triples and pyoxigraph's serializer;
+* the floor for the site's files (``files_floor``): the same file names and sizes as the
+  build just wrote, written with plain Python (``open``/``write``) into a fresh folder on the
+  same file system, reported beside the full build, with the per-resource documents' share;
+* ``--documents served`` builds with the site setting ``documents: served`` (lod.documents:
+  no per-resource RDF files, ``lod serve`` answers them from the dumps);
 * morph-kgc mapping the talk/person core with an RML mapping (from its own venv,
   ``.venv-morph``, because morph-kgc pins rdflib and pyoxigraph to older versions);
 * server throughput with wrk (50 connections, 2 threads) against ``lod serve`` on
@@ -257,6 +262,42 @@ def step_floor(site: str) -> dict[str, Any]:
     return res
 
 
+_SITE_WIDE = {"dump.ttl", "dump.nt", "dump.jsonld", "void.ttl", "ontology.ttl", "context.jsonld"}
+
+
+def step_files_floor(site: str) -> dict[str, Any]:
+    """Write the site's files again, same names and sizes, with plain Python: what any build
+    writing this file set costs at least on this file system (folders made first, timed apart)."""
+    root = Path(site)
+    files: list[tuple[str, int]] = []
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            rel = os.path.relpath(os.path.join(folder, name), root)
+            files.append((rel, os.stat(os.path.join(folder, name)).st_size))
+    dest = root.with_name(root.name + "-floor")
+    shutil.rmtree(dest, ignore_errors=True)
+    zeros = memoryview(bytes(max((size for _rel, size in files), default=0)))
+    documents = [(rel, size) for rel, size in files
+                 if rel.endswith((".ttl", ".nt", ".jsonld")) and rel not in _SITE_WIDE]
+    try:
+        t0 = time.perf_counter()
+        for folder in sorted({os.path.dirname(rel) for rel, _size in files}):
+            os.makedirs(dest / folder, exist_ok=True)
+        folders = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for rel, size in files:
+            with open(dest / rel, "wb") as f:
+                f.write(zeros[:size])
+        seconds = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+    n = len(files)
+    per_file = seconds / n if n else 0.0
+    return {"files": n, "bytes": sum(size for _rel, size in files), "folders_s": folders, "files_s": seconds,
+            "total": folders + seconds, "per_file_us": per_file * 1e6,
+            "per_resource_documents": len(documents), "per_resource_documents_s": per_file * len(documents)}
+
+
 def step_naive(data: str, what: str) -> dict[str, Any]:
     """The naive pipeline's steps named in *what* (comma separated) on *data*."""
     from rdflib import Graph
@@ -368,7 +409,8 @@ def step_ours_core(data: str) -> dict[str, Any]:
     return {"load": t1 - t0, "map": t2 - t1, "triples": len(triples)}
 
 
-CHILD: dict[str, Callable[..., dict[str, Any]]] = {"build": step_build, "sparql": step_sparql, "floor": step_floor, "naive": step_naive,
+CHILD: dict[str, Callable[..., dict[str, Any]]] = {"build": step_build, "sparql": step_sparql, "floor": step_floor,
+         "files_floor": step_files_floor, "naive": step_naive,
          "morph_export": step_morph_export, "ours_core": step_ours_core}
 
 
@@ -534,7 +576,9 @@ def main() -> int:
     ap.add_argument("--naive-pyld-max", type=int, default=200, help="largest N at which pyld runs (then extrapolated)")
     ap.add_argument("--server-seconds", type=int, default=10, help="duration of each wrk run")
     ap.add_argument("--sparql-reps", type=int, default=20)
-    ap.add_argument("--skip", default="", help="steps to leave out: naive,morph,server,rebuild,floor,sparql, and build (reuse an earlier run's site)")
+    ap.add_argument("--documents", choices=("files", "served"), default="files",
+                    help="the site setting documents: per-resource files (default) or served from the dumps")
+    ap.add_argument("--skip", default="", help="steps to leave out: naive,morph,server,rebuild,floor,files_floor,sparql, and build (reuse an earlier run's site)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -547,6 +591,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     report: dict[str, Any] = {"command": " ".join([Path(PY).name, *sys.argv]), "started": stamp,
+                              "documents": args.documents,
                               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                           "platform": platform.platform()}, "sizes": {}}
     out_file = HERE / "results" / f"run-{stamp}.json"
@@ -561,6 +606,13 @@ def main() -> int:
         print(f"== {n} talks", flush=True)
         data = synth(n, work)
         site = work / f"site-{n}"
+        # The synthetic data has no site block: one is written for served documents, removed otherwise.
+        site_yaml = data / "site.yaml"
+        if args.documents == "served":
+            site_yaml.write_text("site:\n  documents: served\n", encoding="utf-8")
+            os.utime(site_yaml, (time.time() - 3600, time.time() - 3600))  # not "racy" for the rebuild
+        else:
+            site_yaml.unlink(missing_ok=True)
         if "build" in skip and (site / ".lod-site.json").exists():
             r["build"] = {"skipped": "reused the site of an earlier run"}
             skip.add("rebuild")
@@ -569,6 +621,9 @@ def main() -> int:
             site.with_name(f".{site.name}.lod-state").unlink(missing_ok=True)
             r["build"] = child("build", str(data), str(site))
             print("build", json.dumps({k: v for k, v in r["build"].items() if k != "counts"}), flush=True)
+            if "files_floor" not in skip and "error" not in r["build"]:
+                r["files_floor"] = child("files_floor", str(site))
+                print("files floor", json.dumps(r["files_floor"]), flush=True)
         save()
         if "rebuild" not in skip and "error" not in r["build"]:
             # Edit one talk's title in place, as an organiser would, and build again over the

@@ -1,5 +1,8 @@
 """The three dumps and every resource's three description files, in one pass.
 
+(With the site setting ``documents: served`` the resources' files are not written: the
+dumps' index is published instead, and ``lod serve`` answers them from it, ``lod.documents``.)
+
 ``write_descriptions`` walks the canonical (sorted, deduplicated) triples once, subject
 by subject, formats each subject's N-Triples lines, Turtle block and JSON-LD node once
 from the cached term texts (``serialize.Terms``), and uses them both for the dumps and
@@ -194,11 +197,12 @@ def _resource_files(subjects: list[Subject], terms: Terms, context_url: str) -> 
 
 
 def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, root: Path,
-                       path_of: Callable[[str], str | None], write: Write,
+                       path_of: Callable[[str], str | None], write: Write | None,
                        timings: dict[str, float] | None = None, index: DumpIndex | None = None,
                        advance: Callable[[int], None] | None = None) -> int:
     """Write dump.ttl, dump.nt and dump.jsonld under *root* and, through *write*, the three
-    files of each resource *path_of* gives a site path; return how many resources were written.
+    files of each resource *path_of* gives a site path; return how many resources have one.
+    With *write* None no resource file is made (``documents: served``, ``lod.documents``).
 
     *triples* must be in canonical order without duplicates (``Prepared.triples``).
     *timings* gets "resources", the time spent on the resources' own files, and "dumps", the rest.
@@ -223,6 +227,9 @@ def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, ro
         subjects = pending.pop(owner)
         path = path_of(owner)
         if not path:
+            return
+        if write is None:
+            written += 1
             return
         t0 = time.perf_counter()
         ttl, nt, jsonld = _resource_files(subjects, terms, context_url)

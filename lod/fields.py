@@ -500,7 +500,9 @@ def converter(name: str, f: K.Field) -> Conv:
 SPECS: dict[str, tuple[type, Spec, tuple[str, ...]]] = {
     k.name: (getattr(R, k.record), {f.name: converter(f.conv, f) for f in k.fields}, k.required)
     for k in K.RECORD_KINDS if k.record is not None}
-SITE: Spec = {"title": line, "description": text, "base_url": base_url, "license": url, "publisher": line}
+SITE: Spec = {"title": line, "description": text, "base_url": base_url, "license": url, "publisher": line,
+              # how per-resource documents are published (lod.documents.MODES)
+              "documents": enum("files", "served")}
 TOP_LEVEL = K.TOP_LEVEL
 TABLES = K.TABLES
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .errors import BuildError, ConfigError, ValidationFailed
 from .incremental import results_by_owner
+from .documents import DOCUMENTS_INDEX, index_bytes
 from .dumps import DumpIndex, write_descriptions
 from .formats import RDF_FORMATS
 from .iri import DEFAULT_BASE_URL, Minter
@@ -102,8 +103,13 @@ def write_site(p: Prepared, root: Path, progress: Progress | None = None,
     # writes exactly the formats of RDF_FORMATS, which this checks.
     assert sorted(f.suffix for f in RDF_FORMATS) == [".jsonld", ".nt", ".ttl"]
     stage = Stage(progress, "dumps", len(triples), "triples")
-    resources_written = write_descriptions(triples, p.terms, m.context, root, m.path_of, w.write, timings, index,
-                                           stage.advance)
+    served = p.dataset.site.documents == "served"
+    index = index if index is not None or not served else DumpIndex()
+    resources_written = write_descriptions(triples, p.terms, m.context, root, m.path_of,
+                                           None if served else w.write, timings, index, stage.advance)
+    if served:  # no per-resource files: lod serve answers them from the dumps through this index
+        assert index is not None
+        w.write(DOCUMENTS_INDEX, index_bytes(index, m.path_of, root))
     p.terms.clear(keep_nt=True)  # the Turtle and JSON-LD texts are not needed again
     w.files += len(RDF_FORMATS)
     w.write("context.jsonld", (json.dumps(jsonld_context(prefixes), indent=2, sort_keys=True) + "\n").encode())

@@ -288,6 +288,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
              timings: dict[str, float], t_start: float, say: Progress) -> BuildResult:
     """Write what changed through one journal transaction on *out*, the new state with it."""
     from . import journal
+    from .documents import DOCUMENTS_INDEX, index_bytes
     from .dumps import splice_dumps
     from .gallery import write_gallery
     from .pages.dirty import affected, update_links
@@ -320,10 +321,16 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
 
         scratch = txn.staging / "scratch"
         scratch.mkdir()
-        index = state.extra["dumps"]
+        index = previous = state.extra["dumps"]
+        # ds.site is the previous build's: a change of the setting is a full build (site-settings)
+        served = ds.site.documents == "served"
         if front.owners:
             index = splice_dumps(out, scratch, index, front.owners, front.triples, front.terms,
-                                 m.context, m.path_of, write=put, timings=timings)
+                                 m.context, m.path_of, write=None if served else put, timings=timings)
+            if served:  # the subjects' offsets moved; their ordinals only if subjects came or went
+                old = out / DOCUMENTS_INDEX
+                put(DOCUMENTS_INDEX, index_bytes(index, m.path_of, scratch,
+                                                 (previous, old.read_bytes() if old.is_file() else b"")))
         else:
             timings["dumps"] = 0.0
         for owner in front.owners:

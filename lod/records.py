@@ -37,6 +37,9 @@ class Site:
     base_url: str | None = None
     license: str | None = None
     publisher: str | None = None
+    # "files": P.ttl, P.nt, P.jsonld written for static hosting; "served": answered by
+    # lod serve from the dumps (lod.documents). A change is a site-settings change: a full build.
+    documents: str = "files"
 
 
 @dataclass

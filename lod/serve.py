@@ -47,6 +47,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .documents import SUFFIXES, Documents, Stale
 from .errors import BuildError, ConfigError, LodError, QueryError, visible
 from .formats import FORMATS, HTML, NTRIPLES, SERVED_RDF_FORMATS, TURTLE, Format, Site, by_suffix, ntriples_to_rdfxml
 from .iri import KIND_PATHS, Minter, normalise_base_url
@@ -256,6 +257,7 @@ class StaticSite:
         self.site = site
         self._etags: dict[tuple[str, int, int, int], str] = {}
         self._listings: dict[tuple[str, int], list[str]] = {}
+        self.served = Documents(site.root)  # P.ttl, P.nt, P.jsonld of a site built with documents: served
 
     # -- paths
 
@@ -299,18 +301,39 @@ class StaticSite:
             return None
         return path
 
-    def derived(self, rel: str) -> tuple[Format, Path] | None:
-        """For a document the build does not write (``P.rdf``): its format and the N-Triples file it comes from."""
+    def served_document(self, rel: str) -> bytes | None:
+        """The bytes of *rel* answered from the dumps (``documents: served``), if it is one."""
+        if not rel.endswith(SUFFIXES) or not all(_SEGMENT.match(s) for s in rel.split("/")):
+            return None
+        try:
+            return self.served.document(rel)
+        except (Stale, OSError, ValueError) as exc:  # an index and dumps of two builds: never wrong bytes
+            log.error("%s", exc)
+            raise HTTPException(503, "the site is being updated; try again in a moment.",
+                                headers={"Retry-After": "5"}) from None
+
+    def derived(self, rel: str) -> tuple[Format, str] | None:
+        """For a document the build does not write (``P.rdf``): its format and the N-Triples document it comes from."""
         fmt = by_suffix("." + rel.rsplit(".", 1)[-1]) if "." in rel else None
         if fmt is None or fmt.built or fmt.write is None:
             return None
-        source = self.file(rel[: -len(fmt.suffix)] + NTRIPLES.suffix)
-        return (fmt, source) if source is not None else None
+        source = rel[: -len(fmt.suffix)] + NTRIPLES.suffix
+        return (fmt, source) if self.file(source) is not None or self._has_served(source) else None
+
+    def _has_served(self, rel: str) -> bool:
+        stem = rel.rpartition(".")[0]
+        if not rel.endswith(SUFFIXES) or not all(_SEGMENT.match(s) for s in stem.split("/")):
+            return False
+        try:
+            return self.served.has(stem)
+        except (Stale, OSError, ValueError):
+            return False
 
     def documents(self, stem: str) -> dict[Format, str]:
         """The registry formats available for resource *stem*, each with its document's site path."""
         docs = {f: stem + f.suffix for f in FORMATS.values()
-                if (self.file(stem + f.suffix) if f.built else self.derived(stem + f.suffix))}
+                if (self.file(stem + f.suffix) or self._has_served(stem + f.suffix) if f.built
+                    else self.derived(stem + f.suffix))}
         if stem == "index" and TURTLE not in docs and self.file("void.ttl"):
             docs[TURTLE] = "void.ttl"  # the home page's data is the dataset description
         return docs
@@ -394,19 +417,43 @@ class StaticSite:
                    "Content-Length": str(st.st_size), **extra}
         return StreamingResponse(chunks(), headers=headers)
 
-    async def serve_derived(self, request: Request, fmt: Format, source: Path, rel: str) -> Response:
+    def serve_served(self, request: Request, data: bytes, rel: str) -> Response:
+        """A document answered from the dumps: the headers a file of these bytes would get (the ETag
+        is of the bytes; Last-Modified is the documents index's, never earlier than the document's)."""
+        extra: dict[str, str] = {}
+        docs = self.documents(rel.rpartition(".")[0])
+        if len(docs) > 1:
+            extra["Link"] = self.link_header(docs, exclude=rel)
+        response = self.conditional(request, data, len(data), _etag_of(data), self.served.mtime,
+                                    content_type_for(Path(rel)), extra)
+        assert response is not None
+        return response
+
+    async def serve_derived(self, request: Request, fmt: Format, source_rel: str, rel: str) -> Response:
         """A document the server derives from the N-Triples one (RDF/XML), with the same caching headers."""
         assert fmt.write is not None
-        st = source.stat()
-        if st.st_size > SMALL_FILE:
-            raise NotFound(f"{self.href(rel)} is too large to convert; fetch {self.href(source.name)} instead.")
+        source = self.file(source_rel)
+        nt: bytes | None = None
+        if source is not None:
+            st = source.stat()
+            size, mtime = st.st_size, st.st_mtime
+        else:
+            nt = self.served_document(source_rel)
+            if nt is None:
+                raise NotFound(f"there is no document at {self.href(rel)}.")
+            size, mtime = len(nt), self.served.mtime
+        if size > SMALL_FILE:
+            raise NotFound(f"{self.href(rel)} is too large to convert; fetch {self.href(source_rel)} instead.")
+        if nt is None:
+            assert source is not None
+            nt = source.read_bytes()
         prefixes = {**PREFIXES, **{k: f"{self.site.base_url}{k}/" for k in sorted(set(KIND_PATHS.values()))}}
-        data = await asyncio.to_thread(ntriples_to_rdfxml, source.read_bytes(), prefixes)
+        data = await asyncio.to_thread(ntriples_to_rdfxml, nt, prefixes)
         extra: dict[str, str] = {}
         docs = self.documents(rel[: -len(fmt.suffix)])
         if len(docs) > 1:
             extra["Link"] = self.link_header(docs, exclude=rel)
-        response = self.conditional(request, data, len(data), _etag_of(data), st.st_mtime, fmt.content_type, extra)
+        response = self.conditional(request, data, len(data), _etag_of(data), mtime, fmt.content_type, extra)
         assert response is not None
         return response
 
@@ -505,6 +552,8 @@ class Server:
         stem = rel + "index" if rel == "" or rel.endswith("/") else rel
         if "." in stem.rsplit("/", 1)[-1]:
             path = self.static.file(stem)
+            if path is None and (served := self.static.served_document(stem)) is not None:
+                return self.static.serve_served(request, served, stem)
             if path is None and (derived := self.static.derived(stem)) is not None:
                 return await self.static.serve_derived(request, derived[0], derived[1], stem)
             if path is None:

@@ -1,0 +1,92 @@
+"""The incremental build of a ``documents: served`` site: it writes no per-resource file, keeps
+the documents index right, and its output equals a full build's byte for byte; a change of
+the setting is a full build that leaves nothing of the other mode behind."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from lod.documents import DOCUMENTS_INDEX, Documents
+from lod.progress import FullBuildNeeded
+from lod.publish import build
+from lod.synth import write_synth
+
+from .edits import EDITS, apply_edit
+from .test_documents import per_resource, served_data
+from .test_incremental import BASE, EPOCH, Run, _same_as_full
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _fixed_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+
+
+def _documents_match_a_files_build(data: Path, site: Path, tmp: Path) -> None:
+    """Every document the served site answers is the file a files build of the same data writes."""
+    files_data = tmp / "files-data"
+    shutil.rmtree(files_data, ignore_errors=True)
+    shutil.copytree(data, files_data)
+    (files_data / "site.yaml").write_text((data / "site.yaml").read_text().replace("documents: served", "documents: files"))
+    files_site = tmp / "files-site"
+    shutil.rmtree(files_site, ignore_errors=True)
+    build(files_data, files_site, BASE, incremental=False)
+    expected = per_resource(files_site)
+    documents = Documents(site)
+    assert {rel: documents.document(rel) for rel in expected} == expected
+    assert not per_resource(site)
+
+
+def test_served_rebuild_of_the_seed_data_after_edits_equals_a_full_build(tmp_path: Path) -> None:
+    data, site = served_data(tmp_path / "data"), tmp_path / "site"
+    build(data, site, BASE)
+    rng = random.Random(3)
+    run = Run()
+    for name in ("talk_title", "rename_person", "move_place", "talk_topics", "rename_event", "remove_source_ref"):
+        apply_edit(EDITS[name], data, rng)
+        result = run(data, site)
+        assert run.incremental, run.said
+        assert not per_resource(site), name
+    _same_as_full(data, site, result, tmp_path)
+    _documents_match_a_files_build(data, site, tmp_path)
+
+
+def test_served_rebuild_after_adding_and_deleting_talks_keeps_the_index_right(tmp_path: Path) -> None:
+    data, site = tmp_path / "data", tmp_path / "site"
+    write_synth(40, data)
+    (data / "site.yaml").write_text("site:\n  documents: served\n", encoding="utf-8")
+    for path in data.rglob("*"):  # not files written just before the build (lod.rebuild RACY_NS)
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    build(data, site, BASE)
+    rng = random.Random(11)
+    run = Run()
+    for name in ("add_talk_to_series", "delete_talk", "talk_speakers", "add_talk_to_series", "rename_place"):
+        apply_edit(EDITS[name], data, rng)
+        result = run(data, site)
+        assert run.incremental, (name, run.said)
+    _same_as_full(data, site, result, tmp_path)
+    _documents_match_a_files_build(data, site, tmp_path)
+
+
+@pytest.mark.parametrize("before, after", [("files", "served"),
+                                           pytest.param("served", "files", marks=pytest.mark.heavy)])
+def test_changing_the_documents_setting_builds_in_full_and_leaves_nothing_of_the_other_mode(
+        before: str, after: str, tmp_path: Path) -> None:
+    data, site = served_data(tmp_path / "data", before), tmp_path / "site"
+    build(data, site, BASE)
+    (data / "site.yaml").write_text((data / "site.yaml").read_text().replace(f"documents: {before}",
+                                                                              f"documents: {after}"))
+    run = Run()
+    result = run(data, site)
+    assert [e for e in run.said if isinstance(e, FullBuildNeeded)] == [
+        FullBuildNeeded("site-settings", str(data / "site.yaml"))]
+    _same_as_full(data, site, result, tmp_path)
+    assert (site / DOCUMENTS_INDEX).exists() == (after == "served")
+    assert bool(per_resource(site)) == (after == "files")
