@@ -311,7 +311,8 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         except FileNotFoundError:
             previous_ics = None
         rendered = render_some(p, dirty.paths, dirty.feeds, previous_talks_ics=previous_ics,
-                               cache=state.extra.get("pages"))
+                               cache=state.extra.get("pages"), search=state.extra.get("search"),
+                               previous=lambda name: _read(out / name))
         for name, data in rendered.files.items():
             put(name, data)
         for path in dirty.paths:
@@ -320,9 +321,12 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         for name in dirty.feeds:
             if name not in rendered.files:
                 drop(name)
-        for name in state.extra["sitemaps"]:
-            if name not in rendered.files:
-                drop(name)
+        # Files made whole (sitemaps) or listed by the search index's state: those no longer made are deleted.
+        whole = sorted([n for n in rendered.files if n.startswith("sitemap")]
+                       + (rendered.search.files if rendered.search is not None
+                          else [n for n in rendered.files if n.startswith("search/")]))
+        for name in sorted(set(state.extra["sitemaps"]) - set(whole)):
+            drop(name)
         gaps = {path: g for path, g in state.extra["google"].items() if path not in dirty.paths}
         gaps.update(rendered.google.gaps)
         google, warnings = _google(p, gaps)
@@ -351,8 +355,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         new_state = inc.State(state.fingerprint, state.site_id, ds.site, settled(before, taken), front.kept,
                               front.resolved, results,
                               extra={"dumps": index, "links": links, "google": gaps, "files": files, "deps": front.deps,
-                                     "pages": rendered.cache,
-                                     "sitemaps": sorted(n for n in rendered.files if n.startswith(("sitemap", "search/")))})
+                                     "pages": rendered.cache, "search": rendered.search, "sitemaps": whole})
         txn.put_extra(state_path(out), state_bytes(new_state))
         changed = first_changed(before, stamps(data_dir))
         if changed:
@@ -365,6 +368,14 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
     ran(say, "publish", counts["written"] + counts["deleted"], "files", time.perf_counter() - t_start,
         written=counts["written"], deleted=counts["deleted"])
     return BuildResult(out, m.base, index.triples, index.resources, files, report, timings, counts_of(ds), True)
+
+
+def _read(path: Path) -> bytes | None:
+    """The bytes of a file of the previous site, None if it cannot be read (then it is made again)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _google(p: Prepared, gaps: dict[str, list[Gap]]) -> tuple[GoogleReport, list[Result]]:

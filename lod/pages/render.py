@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from importlib import resources
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +42,7 @@ from .mathml import paragraphs_html, tex_html
 from .meta import plain_summary, record_description, record_title, topic_description
 from .parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
 from .relations import SiteIndex
-from .search import search_files, search_main_html
+from .search import SearchState, full_index, search_main_html, search_options, update_index
 from .talkpage import talk_main_html
 from .times import build_now, sort_key
 
@@ -494,6 +494,7 @@ class PagesOutput:
     google: GoogleReport
     warnings: list[Result]
     cache: PagesCache | None = None  # what the next rebuild's ``render_some`` reuses
+    search: SearchState | None = None  # and this: its ``search``, listing every file of the search index
 
 
 @dataclass
@@ -530,7 +531,8 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
 
 def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], now: datetime | None = None,
                 root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
-                previous_talks_ics: bytes | None = None, cache: PagesCache | None = None) -> PagesOutput:
+                previous_talks_ics: bytes | None = None, cache: PagesCache | None = None,
+                search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None) -> PagesOutput:
     """Render only the pages *paths* (site paths P of ``P.html``) and the calendars *feed_names*
     (``series/x.ics`` …), plus what is always made: ``index.html``, the sitemap, ``robots.txt``
     and the site-wide ``talks.ics``. Each file has exactly the bytes ``render_site`` gives it.
@@ -557,18 +559,25 @@ def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], no
     index page is assembled from the previous list items but those of the records whose
     pages are in *paths*, and the sitemap keeps each page's lastmod but those that can have
     changed (``_lastmods``). The returned ``cache`` is the one for the next build.
+
+    With *search* (the ``search`` of the previous build's ``PagesOutput``), only the files of
+    the search index that the talks in *paths* were or are in are made
+    (``lod.pages.search.update_index``; *previous* reads a file of the previous site, None if
+    it cannot); the returned ``search`` lists every file of the index, so the caller deletes
+    those of the previous one it no longer lists. Without it, the whole index is made.
     """
     feed_names = set(feed_names)
     known = None
     if previous_talks_ics is not None:
         known = {tid: data for tid, data in feeds.vevents_of(previous_talks_ics).items()
                  if f"{KIND_PATHS['talk']}/{tid}.ics" not in feed_names}
-    return _render(p, now, root, threshold, set(paths), feed_names, known, cache)
+    return _render(p, now, root, threshold, set(paths), feed_names, known, cache, search, previous)
 
 
 def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
             only_paths: set[str] | None, only_feeds: set[str] | None,
-            known: Mapping[str, bytes] | None = None, cache: PagesCache | None = None) -> PagesOutput:
+            known: Mapping[str, bytes] | None = None, cache: PagesCache | None = None,
+            search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None) -> PagesOutput:
     """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given."""
     r = Renderer(p, now or build_now())
     m = p.minter
@@ -623,8 +632,13 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
                 _add_gaps(p, name.removesuffix(".html"), gaps, google, warnings)
             if its is not None:
                 items = its
-    # The search page and its index, and the static files: always made, from the whole data.
-    search_index, options = search_files(r.helpers(""))
+    # The search index: whole, or the files the dirty talks were or are in; the search page and the static files.
+    if search is None or only_paths is None:
+        search_index, search_state = full_index(r.helpers(""))
+    else:
+        ids = {path.partition("/")[2] for path in only_paths if _is_talk_path(path)}
+        search_index, search_state = update_index(r.helpers(""), search, ids, previous or _unread)
+    options = search_options(search_state)
     for name, data in [*static_files().items(), *search_index.items(), ("search.html", r.search_page(options))]:
         files[name] = put(name, data)
     lastmods = _lastmods(r, all_paths, cache, dirty)
@@ -636,7 +650,11 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
     taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
-    return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken))
+    return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken), search_state)
+
+
+def _unread(_name: str) -> bytes | None:
+    return None
 
 
 def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty: AbstractSet[str]) -> dict[str, str]:
@@ -742,6 +760,7 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
     p.report.results.extend(out.warnings)
     p.google_gaps = out.google.gaps  # kept for an incremental rebuild
     vars(p)[PAGES_CACHE] = out.cache  # and this (``pages_cache``)
+    vars(p)[SEARCH_STATE] = out.search  # and the search index's (``search_state``)
     timings["pages"] = time.perf_counter() - t0
     n_ics = sum(1 for name in out.files if name.endswith(".ics"))
     n_html = sum(1 for name in out.files if name.endswith(".html"))
@@ -751,6 +770,7 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
 
 
 PAGES_CACHE = "pages_cache"
+SEARCH_STATE = "search_state"
 
 
 def pages_cache(p: Prepared) -> PagesCache | None:
@@ -758,3 +778,10 @@ def pages_cache(p: Prepared) -> PagesCache | None:
     build state and pass it to the next build's ``render_some``."""
     got = vars(p).get(PAGES_CACHE)
     return got if isinstance(got, PagesCache) else None
+
+
+def search_state(p: Prepared) -> SearchState | None:
+    """The ``SearchState`` ``write_pages`` left on *p* (None if it did not run): keep it in the
+    build state and pass it to the next build's ``render_some`` as *search*."""
+    got = vars(p).get(SEARCH_STATE)
+    return got if isinstance(got, SearchState) else None
