@@ -322,9 +322,8 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
             if name not in rendered.files:
                 drop(name)
         # Files made whole (sitemaps) or listed by the search index's state: those no longer made are deleted.
-        whole = sorted([n for n in rendered.files if n.startswith("sitemap")]
-                       + (rendered.search.files if rendered.search is not None
-                          else [n for n in rendered.files if n.startswith("search/")]))
+        whole = sorted({n for n in rendered.files if n.startswith(("sitemap", "search/"))}
+                       | set(rendered.search.files if rendered.search is not None else ()))
         for name in sorted(set(state.extra["sitemaps"]) - set(whole)):
             drop(name)
         gaps = {path: g for path, g in state.extra["google"].items() if path not in dirty.paths}
