@@ -322,7 +322,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
             if name not in rendered.files:
                 drop(name)
         # Files made whole (sitemaps) or listed by the search index's state: those no longer made are deleted.
-        whole = sorted({n for n in rendered.files if n.startswith(("sitemap", "search/"))}
+        whole = sorted({n for n in [*rendered.files, *rendered.kept] if n.startswith(("sitemap", "search/"))}
                        | set(rendered.search.files if rendered.search is not None else ()))
         for name in sorted(set(state.extra["sitemaps"]) - set(whole)):
             drop(name)

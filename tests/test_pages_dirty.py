@@ -112,6 +112,10 @@ def check_edit(base: Version, folder: Path, edit: str, seed: int) -> tuple[Versi
     assert [name for name in index if index[name] != new.out.files.get(name)] == [], what
     assert len(index) <= 200, what
     assert sorted(name for name in new.out.files if _search_index(name)) == new.out.search.files
+    # What a full build always makes but render_some found unchanged: the same as before, and not made.
+    assert [name for name in some.kept if base.out.files.get(name) != new.out.files.get(name)] == [], what
+    assert not set(some.kept) & some.files.keys()
+    expected = {name: data for name, data in expected.items() if name not in some.kept}
     assert sorted(some_files) == sorted(expected), what
     assert [name for name in expected if some_files[name] != expected[name]] == [], what
     talk_pages = {p for p in aff.paths if p.startswith("talk/") and p + ".html" in new.out.files}
@@ -334,3 +338,26 @@ def test_a_talk_added_changes_only_the_search_files_of_the_talks_of_its_day(synt
     assert index and sorted(set(index) - allowed) == []
     assert {tid: n for tid, n in new_state.numbers.items() if new_state.talks[tid].day != day} == \
         {tid: n for tid, n in old_state.numbers.items() if old_state.talks[tid].day != day}
+
+
+def test_a_talk_edited_off_the_home_page_leaves_the_home_page_and_sitemap_unmade(synthetic: Version,
+                                                                                 tmp_path: Path) -> None:
+    """index.html shows the talks around the build's day only, and the sitemap only dates:
+    editing another talk's title makes neither again (talks.ics, which holds it, is)."""
+    assert synthetic.out.cache is not None and synthetic.out.cache.shown is not None
+    for seed in range(40):
+        folder = tmp_path / f"data-{seed}"
+        shutil.copytree(synthetic.folder, folder)
+        what = apply_edit(EDITS["talk_title"], folder, random.Random(seed))
+        if what.split(":")[0].removeprefix("talk ") not in synthetic.out.cache.shown[1]:
+            break
+    else:
+        pytest.fail("every edited talk was on the home page")
+    new = _version(folder)
+    aff = affected(new.p.dataset, changed_keys(synthetic.p.dataset, new.p.dataset, synthetic.folder, folder),
+                   synthetic.links, new.links)
+    some = render_some(new.p, aff.paths, aff.feeds, now=NOW, previous_talks_ics=synthetic.out.files["talks.ics"],
+                       cache=synthetic.out.cache, search=synthetic.out.search, previous=synthetic.out.files.get)
+    assert some.kept == ["index.html", "sitemap.xml"], what
+    assert some.files["talks.ics"] == new.out.files["talks.ics"] != synthetic.out.files["talks.ics"], what
+    assert new.out.files["index.html"] == synthetic.out.files["index.html"], what
