@@ -294,7 +294,8 @@ def update_index(h: Helpers, old: SearchState, ids: Iterable[str],
             else:
                 shard.pop(word, None)
         postings[name] = shard
-    postings.update(_postings(talks, numbers, unread))
+    if unread:  # every talk's words are read for them: only when a file could not be
+        postings.update(_postings(talks, numbers, unread))
     for name in unread:
         postings.setdefault(name, {})  # a file no talk's word is in any more: deleted
     docs = _docs(talks, numbers, buckets)
