@@ -18,8 +18,8 @@ from lod import feeds
 from lod import records as R
 from lod.pages import render_site, render_some
 from lod.pages.dirty import SITE, Affected, Key, affected, record_links
-from lod.pages.render import PagesOutput
-from lod.pages.search import BUCKET, shard_name
+from lod.pages.render import PagesOutput, Renderer
+from lod.pages.search import BUCKET, shard_name, update_index
 from lod.publish import Prepared, prepare
 from lod.serialize import Triple
 from lod.synth import write_synth
@@ -361,3 +361,19 @@ def test_a_talk_edited_off_the_home_page_leaves_the_home_page_and_sitemap_unmade
     assert some.kept == ["index.html", "sitemap.xml"], what
     assert some.files["talks.ics"] == new.out.files["talks.ics"] != synthetic.out.files["talks.ics"], what
     assert new.out.files["index.html"] == synthetic.out.files["index.html"], what
+
+
+def test_search_index_update_without_the_previous_files_makes_the_same_files(synthetic: Version,
+                                                                             tmp_path: Path) -> None:
+    """A words file the rebuild cannot read (deleted, damaged) is made again from every talk's words."""
+    folder = tmp_path / "data"
+    shutil.copytree(synthetic.folder, folder)
+    apply_edit(EDITS["talk_title"], folder, random.Random(3))
+    new = _version(folder)
+    assert synthetic.out.search is not None
+    h = Renderer(new.p, NOW).helpers("")
+    ids = set(new.p.dataset.talks)
+    read = update_index(h, synthetic.out.search, ids, synthetic.out.files.get)
+    damaged = update_index(h, synthetic.out.search, ids, lambda name: b"lodSearch.words(" if "t-" in name else None)
+    assert read == damaged and read[1] == new.out.search
+    assert read[0] and all(read[0][name] == new.out.files[name] for name in read[0])
