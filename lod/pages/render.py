@@ -412,10 +412,12 @@ Shown = tuple[str, frozenset[str]]  # the index page's day, and the ids of the t
 def _same_index(items: IndexItems, cache: IndexItems, today: str, before: Shown) -> bool:
     """Whether the index page made of *items* on *today* is the one made of *cache* that showed *before*.
 
-    The page is a function of the day and of the items in their order (the records' order
-    in the data breaks no tie but the topics' and sources' order): it is the same if the
-    day and the items' keys in order are, and each item that differs is a talk it did not
-    list, at the same place in the chronological order (its sort key and day unchanged).
+    The page is a function of the day and of the items in their order (the order of the
+    records in the data decides the sources' order, and that of topics of one label): it is
+    the same if the day and the items' keys in order are, and each item that differs is a
+    talk it did not list, at the same place in the chronological order (its sort key and day
+    unchanged, so the same talks are listed, with the same ``data-order``, and the years'
+    counts are the same).
     """
     if before[0] != today or len(items) != len(cache) or list(items) != list(cache):
         return False
@@ -569,8 +571,8 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
 def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], now: datetime | None = None,
                 root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
                 previous_talks_ics: bytes | None = None, cache: PagesCache | None = None,
-                search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
-            same_ics: bool = False) -> PagesOutput:
+                search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None
+                ) -> PagesOutput:
     """Render only the pages *paths* (site paths P of ``P.html``) and the calendars *feed_names*
     (``series/x.ics`` …), plus what a full build always makes: ``index.html``, the sitemap,
     ``robots.txt`` and the site-wide ``talks.ics``; each file has exactly the bytes
@@ -624,7 +626,8 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
             known: Mapping[str, bytes] | None = None, cache: PagesCache | None = None,
             search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
             same_ics: bool = False) -> PagesOutput:
-    """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given."""
+    """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given;
+    with *same_ics*, ``talks.ics`` is the previous build's (not made, named in ``kept``)."""
     r = Renderer(p, now or build_now())
     m = p.minter
     all_paths = r.all_paths()
