@@ -249,7 +249,7 @@ def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
     """Leave beside the freshly built *out* what the next build needs to be incremental."""
     from . import incremental as inc
     from .pages.dirty import record_links
-    from .pages.render import pages_cache
+    from .pages.render import pages_cache, search_state
     from .readsets import file_deps
     from .rebuild import marker_id, write_state
 
@@ -258,7 +258,7 @@ def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
                       inc.resolved_blobs(p.file_keys, p.dataset), shacl_results,
                       extra={"dumps": index, "links": record_links(p.dataset, p.site_index), "google": p.google_gaps,
                              "deps": file_deps(p.file_keys, p.reads), "mapped": p.mapped, "pages": pages_cache(p),
-                             "files": n_files, "sitemaps": sitemaps})
+                             "search": search_state(p), "files": n_files, "sitemaps": sitemaps})
     try:
         write_state(out, state)
     except OSError as exc:  # the site is built; only the next build's speed is lost

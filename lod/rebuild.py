@@ -348,7 +348,8 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
         except FileNotFoundError:
             previous_ics = None
         rendered = render_some(p, dirty.paths, dirty.feeds, previous_talks_ics=previous_ics,
-                               cache=state.extra.get("pages"))
+                               cache=state.extra.get("pages"), search=state.extra.get("search"),
+                               previous=lambda name: _read(out / name))
         for name, data in rendered.files.items():
             put(name, data)
         for path in dirty.paths:
@@ -357,9 +358,11 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
         for name in dirty.feeds:
             if name not in rendered.files:
                 drop(name)
-        for name in state.extra["sitemaps"]:
-            if name not in rendered.files:
-                drop(name)
+        # Files made whole (sitemaps) or listed by the search index's state: those no longer made are deleted.
+        whole = sorted({n for n in [*rendered.files, *rendered.kept] if n.startswith(("sitemap", "search/"))}
+                       | set(rendered.search.files if rendered.search is not None else ()))
+        for name in sorted(set(state.extra["sitemaps"]) - set(whole)):
+            drop(name)
         gaps = {path: g for path, g in state.extra["google"].items() if path not in dirty.paths}
         gaps.update(rendered.google.gaps)
         google, warnings = _google(p, gaps)
@@ -389,8 +392,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
                               front.resolved, results,
                               extra={"dumps": index, "links": links, "google": gaps, "files": files, "deps": front.deps,
                                      "mapped": front.mapped,
-                                     "pages": rendered.cache,
-                                     "sitemaps": sorted(n for n in rendered.files if n.startswith(("sitemap", "search/")))},
+                                     "pages": rendered.cache, "search": rendered.search, "sitemaps": whole},
                               generation=state.generation + 1)
         # The state's changes and the site's generation are published with the site's files
         # (applied after them); SQLite stores the changes after the commit point (lod.state).
@@ -417,6 +419,14 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
     ran(say, "publish", counts["written"] + counts["deleted"], "files", time.perf_counter() - t_start,
         written=counts["written"], deleted=counts["deleted"])
     return BuildResult(out, m.base, index.triples, index.resources, files, report, timings, counts_of(ds), True)
+
+
+def _read(path: Path) -> bytes | None:
+    """The bytes of a file of the previous site, None if it cannot be read (then it is made again)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _google(p: Prepared, gaps: dict[str, list[Gap]]) -> tuple[GoogleReport, list[Result]]:

@@ -256,6 +256,8 @@ def test_visitor_search_filters_by_series_and_year(site: tuple[str, BuildResult,
     doc = dom(chromium(tmp_path / "profile", "--dump-dom", site[0] + "search.html?in=series-mml-2023&year=2023"))
     results = next(el for el in doc.iter("div") if el.get("id") == "search-results")
     assert len(list(results.iter("li"))) == 5
+    days = [li.find(".//time").get("datetime") for li in results.iter("li")]
+    assert days == sorted(days, reverse=True) and len(set(days)) > 1  # newest first, ordered by their numbers
     doc = dom(chromium(tmp_path / "profile", "--dump-dom", site[0] + "search.html?q=mathematics&year=2025"))
     results = next(el for el in doc.iter("div") if el.get("id") == "search-results")
     assert all("2025-" in (li.find(".//time").get("datetime") or "") for li in results.iter("li"))

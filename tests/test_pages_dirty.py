@@ -18,7 +18,8 @@ from lod import feeds
 from lod import records as R
 from lod.pages import render_site, render_some
 from lod.pages.dirty import SITE, Affected, Key, affected, record_links
-from lod.pages.render import PagesOutput
+from lod.pages.render import PagesOutput, Renderer
+from lod.pages.search import BUCKET, shard_name, update_index
 from lod.publish import Prepared, prepare
 from lod.serialize import Triple
 from lod.synth import write_synth
@@ -28,7 +29,7 @@ from .edits import EDITS, Skip, apply_edit
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
 ALWAYS = ("index.html", "robots.txt", "talks.ics", "search.html", "favicon.svg", "lod.js")
-# and sitemap*.xml and the search index (search/*): rendered on every build
+# and sitemap*.xml and search/search.js: rendered on every build; the search index's files when their talks changed
 
 
 @dataclasses.dataclass
@@ -76,6 +77,10 @@ def _always(name: str) -> bool:
     return name in ALWAYS or (name.startswith("sitemap") and name.endswith(".xml")) or name.startswith("search/")
 
 
+def _search_index(name: str) -> bool:
+    return name.startswith("search/") and name != "search/search.js"
+
+
 def check_edit(base: Version, folder: Path, edit: str, seed: int) -> tuple[Version, Affected, str]:
     """Apply one edit to a copy of *base*, and check the dirty rule and render_some against full renders."""
     shutil.copytree(base.folder, folder)
@@ -93,12 +98,26 @@ def check_edit(base: Version, folder: Path, edit: str, seed: int) -> tuple[Versi
     assert missed == [], f"{what}: changed {sorted(changed)}; differing files not said to be dirty: {missed}"
 
     some = render_some(new.p, aff.paths, aff.feeds, now=NOW, previous_talks_ics=base.out.files.get("talks.ics"),
-                       cache=base.out.cache)  # the index and sitemap from the old render's parts
+                       cache=base.out.cache,  # the index and sitemap from the old render's parts
+                       search=base.out.search, previous=base.out.files.get)  # the search index: its changed files
     assert some.cache == new.out.cache, what
+    assert some.search == new.out.search, what
     wanted = {p + ".html" for p in aff.paths} | set(aff.feeds)
-    expected = {name: data for name, data in new.out.files.items() if name in wanted or _always(name)}
-    assert sorted(some.files) == sorted(expected), what
-    assert [name for name in expected if some.files[name] != expected[name]] == [], what
+    expected = {name: data for name, data in new.out.files.items()
+                if name in wanted or (_always(name) and not _search_index(name))}
+    # The search index: every file that differs is made again, and maybe a few more (the same bytes) of the dirty talks.
+    index = {name: data for name, data in some.files.items() if _search_index(name)}
+    some_files = {name: data for name, data in some.files.items() if not _search_index(name)}
+    assert {name for name in diff if _search_index(name) and name in new.out.files} <= index.keys(), what
+    assert [name for name in index if index[name] != new.out.files.get(name)] == [], what
+    assert len(index) <= 200, what
+    assert sorted(name for name in new.out.files if _search_index(name)) == new.out.search.files
+    # What a full build always makes but render_some found unchanged: the same as before, and not made.
+    assert [name for name in some.kept if base.out.files.get(name) != new.out.files.get(name)] == [], what
+    assert not set(some.kept) & some.files.keys()
+    expected = {name: data for name, data in expected.items() if name not in some.kept}
+    assert sorted(some_files) == sorted(expected), what
+    assert [name for name in expected if some_files[name] != expected[name]] == [], what
     talk_pages = {p for p in aff.paths if p.startswith("talk/") and p + ".html" in new.out.files}
     assert some.google.gaps == {p: new.out.google.gaps[p] for p in talk_pages}
     assert sorted(w.focus for w in some.warnings) == sorted(w.focus for w in new.out.warnings
@@ -295,3 +314,66 @@ def test_affected_renaming_an_organisation_renders_the_calendars_naming_it(synth
              and any(oid in ds.people[pid].affiliations for pid in [*t.speakers, *t.coauthors])}
     assert {f"talk/{tid}.ics" for tid in named} <= aff.feeds
     assert all(not f.startswith("talk/") or f.removeprefix("talk/").removesuffix(".ics") in named for f in aff.feeds)
+
+
+def test_a_talk_added_changes_only_the_search_files_of_the_talks_of_its_day(synthetic: Version, tmp_path: Path) -> None:
+    """Talk numbers are a function of the talk's day: the rest of the archive keeps its numbers,
+    so only the files holding a word, the documents or a filter of that day's talks change."""
+    folder = tmp_path / "data"
+    shutil.copytree(synthetic.folder, folder)
+    apply_edit(EDITS["add_talk_to_series"], folder, random.Random(5))
+    new = _version(folder)
+    old_state, new_state = synthetic.out.search, new.out.search
+    assert old_state is not None and new_state is not None
+    [added] = new_state.talks.keys() - old_state.talks.keys()
+    day = new_state.talks[added].day
+    allowed = {"search/meta.js"}
+    for state in (old_state, new_state):
+        for tid, c in state.talks.items():
+            if c.day == day:
+                allowed.update(f"search/{shard_name(w)}.js" for w in c.words.split())
+                allowed.add(f"search/d-{state.numbers[tid] // BUCKET}.js")
+                allowed.update(f"search/f-{facet}-{value}.js" for facet, value, _label in c.facets)
+    index = [name for name in differing(synthetic.out, new.out) if _search_index(name)]
+    assert index and sorted(set(index) - allowed) == []
+    assert {tid: n for tid, n in new_state.numbers.items() if new_state.talks[tid].day != day} == \
+        {tid: n for tid, n in old_state.numbers.items() if old_state.talks[tid].day != day}
+
+
+def test_a_talk_edited_off_the_home_page_leaves_the_home_page_and_sitemap_unmade(synthetic: Version,
+                                                                                 tmp_path: Path) -> None:
+    """index.html shows the talks around the build's day only, and the sitemap only dates:
+    editing another talk's title makes neither again (talks.ics, which holds it, is)."""
+    assert synthetic.out.cache is not None and synthetic.out.cache.shown is not None
+    for seed in range(40):
+        folder = tmp_path / f"data-{seed}"
+        shutil.copytree(synthetic.folder, folder)
+        what = apply_edit(EDITS["talk_title"], folder, random.Random(seed))
+        if what.split(":")[0].removeprefix("talk ") not in synthetic.out.cache.shown[1]:
+            break
+    else:
+        pytest.fail("every edited talk was on the home page")
+    new = _version(folder)
+    aff = affected(new.p.dataset, changed_keys(synthetic.p.dataset, new.p.dataset, synthetic.folder, folder),
+                   synthetic.links, new.links)
+    some = render_some(new.p, aff.paths, aff.feeds, now=NOW, previous_talks_ics=synthetic.out.files["talks.ics"],
+                       cache=synthetic.out.cache, search=synthetic.out.search, previous=synthetic.out.files.get)
+    assert some.kept == ["index.html", "sitemap.xml"], what
+    assert some.files["talks.ics"] == new.out.files["talks.ics"] != synthetic.out.files["talks.ics"], what
+    assert new.out.files["index.html"] == synthetic.out.files["index.html"], what
+
+
+def test_search_index_update_without_the_previous_files_makes_the_same_files(synthetic: Version,
+                                                                             tmp_path: Path) -> None:
+    """A words file the rebuild cannot read (deleted, damaged) is made again from every talk's words."""
+    folder = tmp_path / "data"
+    shutil.copytree(synthetic.folder, folder)
+    apply_edit(EDITS["talk_title"], folder, random.Random(3))
+    new = _version(folder)
+    assert synthetic.out.search is not None
+    h = Renderer(new.p, NOW).helpers("")
+    ids = set(new.p.dataset.talks)
+    read = update_index(h, synthetic.out.search, ids, synthetic.out.files.get)
+    damaged = update_index(h, synthetic.out.search, ids, lambda name: b"lodSearch.words(" if "t-" in name else None)
+    assert read == damaged and read[1] == new.out.search
+    assert read[0] and all(read[0][name] == new.out.files[name] for name in read[0])

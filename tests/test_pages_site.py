@@ -15,7 +15,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import html5lib
 import pytest
 
-from lod.pages.search import normalise, shard_name, words
+from lod.errors import BuildError
+from lod.pages.search import BUCKET, DAY_SLOTS, Contribution, normalise, number_days, shard_name, words
 from lod.publish import BuildResult
 
 from .conftest import TEST_BASE
@@ -135,9 +136,10 @@ def test_search_index_finds_a_talk_by_a_word_of_its_abstract(seed_site: BuildRes
     text = (out / "search" / f"{shard_name(word)}.js").read_text(encoding="utf-8")
     name, postings = json.loads("[" + text.removeprefix("lodSearch.words(").removesuffix(");\n") + "]")
     assert name == shard_name(word)
-    docs_js = (out / "search/d-0.js").read_text(encoding="utf-8")
+    [n] = postings[word]
+    docs_js = (out / f"search/d-{n // BUCKET}.js").read_text(encoding="utf-8")
     docs = json.loads("[" + docs_js.removeprefix("lodSearch.docs(").removesuffix(");\n") + "]")[1]
-    assert [docs[n][0] for n in postings[word]] == ["talk/2025-02-20-thomas-chen.html"]
+    assert [d[1] for d in docs if d[0] == n] == ["talk/2025-02-20-thomas-chen.html"]
     assert words("Égalité, L'été") == {"egalite", "ete"} and normalise("À") == "a"
 
 
@@ -153,3 +155,12 @@ def test_search_script_normalises_and_shards_as_the_index_does(tmp_path: Path) -
     want = [[[w, shard_name(w)] for w in sorted(words(s), key=lambda w: normalise(s).index(w))]
             for s in ["Égalité, L'été x ÅB", "über"]]
     assert got == want
+
+
+def test_more_talks_on_one_day_than_the_search_index_numbers_is_refused_naming_the_day() -> None:
+    talk = Contribution(45000, ("", "x"), ("", "", "", "", ""), "", ())
+    assert number_days({"a": talk._replace(order=("", "a"))}) == {"a": 45000 * DAY_SLOTS}
+    with pytest.raises(BuildError) as err:
+        number_days({f"t{i}": talk._replace(order=("", f"t{i}")) for i in range(DAY_SLOTS + 1)})
+    assert str(err.value) == ("4097 talks are on 2023-03-17; the search index numbers at most 4096 talks a day "
+                              "(DAY_SLOTS in lod/pages/search.py): raise it, or spread the talks over their real days")

@@ -15,7 +15,8 @@ The modules of this package, in the order a page needs them:
 - ``helpers``: what templates and those functions call (links for the page's depth),
   and the parts kept once per depth;
 - ``meta``: each page's title and meta description, from what the page shows;
-- ``search``: ``search.html`` and the static search index (``search/*.js``), made from the whole data;
+- ``search``: ``search.html`` and the static search index (``search/*.js``), made whole or, in a
+  rebuild, the files of the changed talks only;
 - ``render``: the remaining templates, sitemap, and the stage's entry points (``render_some``
   renders a chosen set of pages and calendars, byte-identical to the full stage's);
 - ``dirty``: which pages and calendars can differ between two versions of the data;

@@ -39,9 +39,10 @@ keys a page is also dirty when its links differ between the two versions, and ps
 in the links (the number of pages, page 1's count of items) make every change of what a
 page says show in its links (``_Links.listing``).
 
-Not covered here, because the orchestrator renders them again on every build: the index
-page, ``sitemap.xml`` (its ``lastmod`` dates come from every page's sources), ``robots.txt``
-and the site-wide ``talks.ics``. What is global to every page is the ``site`` block (title,
+Not covered here: the index page, ``sitemap.xml`` (its ``lastmod`` dates come from every
+page's sources), ``robots.txt``, the site-wide ``talks.ics`` and the search index;
+``render_some`` decides those from what it renders (the index page's items, the lastmods,
+the dirty talk calendars, the dirty talk pages). What is global to every page is the ``site`` block (title,
 licence, base URL …): put ``SITE`` (any key of kind ``"site"``) in *changed* when it changed,
 and ``affected`` says everything is dirty. ``now`` only changes the index page.
 """
@@ -75,7 +76,7 @@ class Affected:
     *paths* are site paths P of ``P.html`` (``talk/x``, ``topic/y``), *feeds* calendar file names
     (``series/x.ics``); both include those of removed records and topics, which the new data
     does not have (delete their files). The index, sitemap, robots.txt and ``talks.ics`` are
-    never listed: they are always rendered again. *everything* is True when every page may
+    never listed (``render_some`` decides them). *everything* is True when every page may
     differ (the site block changed); *paths* and *feeds* then hold every page and calendar
     of either version. *keys* are the dirty pages and calendars as link keys.
     """

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 from importlib import resources
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import AbstractSet, Any
@@ -42,7 +42,7 @@ from .mathml import paragraphs_html, tex_html
 from .meta import plain_summary, record_description, record_title, topic_description
 from .parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
 from .relations import SiteIndex
-from .search import search_files, search_main_html
+from .search import SearchState, full_index, search_main_html, search_options, update_index
 from .talkpage import talk_main_html
 from .times import build_now, sort_key
 
@@ -262,7 +262,8 @@ class Renderer:
             return {"derived": idx.by_source.get(rec.id, [])}
         return {}
 
-    def index_page(self, cache: IndexItems | None = None, dirty: AbstractSet[str] = frozenset()) -> tuple[Page, IndexItems]:
+    def index_page(self, cache: IndexItems | None = None, dirty: AbstractSet[str] = frozenset(),
+                   before: Shown | None = None) -> tuple[Page | None, IndexItems, Shown]:
         """The home page: upcoming and past talks, series and events, and the data; and its list items.
 
         Each list item (a talk, series, event, person, organisation, place, topic or source)
@@ -270,11 +271,16 @@ class Renderer:
         *cache* (the items of an earlier render) an item is taken from it unless its page's
         path is in *dirty*: an item shows only what its record's page shows, so when that
         page is not dirty the item is the same. Which talks are upcoming is decided here,
-        from ``now``.
+        from ``now``. Also returned: the day and the talks shown (``Shown``).
+
+        With *before* (what the render of *cache* showed), no page is returned (None) when
+        it would be the same as that render's (``_same_index``).
         """
         ds, m = self.p.dataset, self.p.minter
         today = self.now.astimezone(UTC).date().isoformat()
         items = self.index_items(cache, dirty)
+        if cache is not None and before is not None and _same_index(items, cache, today, before):
+            return None, items, before
 
         def ordered(kind: str) -> list[tuple[Any, str]]:
             return sorted((v for k, v in items.items() if k[0] == kind), key=lambda v: v[0])
@@ -288,6 +294,10 @@ class Renderer:
         years = Markup("".join(f'<li><a href="{escape(L.year_path(y))}.html">{escape(y)}</a> <span class="meta">{len(ts)}</span></li>\n'
                                for y, ts in sorted(self.index.years.items(), reverse=True)))
         undated = [html for (_k, day), html in talks if day is None]
+        # The talks it shows (sort key [3] is the id): whether an edit elsewhere can change it (``_same_index``).
+        on_it = ([v for v in dated if v[0][1] >= today][:L.HOME_UPCOMING]
+                 + [v for v in reversed(dated) if v[0][1] < today][:L.HOME_RECENT] + [v for v in talks if v[0][1] is None])
+        shown: Shown = (today, frozenset(key[3] for (key, _day), _html in on_it))
         gatherings = sorted(ordered("series") + ordered("event"), key=lambda v: v[0])
         data: dict[str, Any] = {
             "@context": "https://schema.org", "@type": "Dataset", "@id": str(m.dataset),
@@ -317,7 +327,7 @@ class Renderer:
                            people=joined("person"), orgs=joined("organization"), places=joined("place"),
                            topics=joined("topic"),
                            sources=Markup("; ".join(items[("source", sid)][1] for sid in ds.sources)))
-        return Page("", html, data), items
+        return Page("", html, data), items, shown
 
     def search_page(self, options: dict[str, list[tuple[str, str]]]) -> bytes:
         """``search.html``: the form of the static search (``lod.pages.search``)."""
@@ -396,6 +406,27 @@ class Renderer:
 
 
 IndexItems = dict[tuple[str, str], tuple[Any, str]]  # (kind, id) → (sort key, HTML); topics by ("topic", path)
+Shown = tuple[str, frozenset[str]]  # the index page's day, and the ids of the talks it lists
+
+
+def _same_index(items: IndexItems, cache: IndexItems, today: str, before: Shown) -> bool:
+    """Whether the index page made of *items* on *today* is the one made of *cache* that showed *before*.
+
+    The page is a function of the day and of the items in their order (the order of the
+    records in the data decides the sources' order, and that of topics of one label): it is
+    the same if the day and the items' keys in order are, and each item that differs is a
+    talk it did not list, at the same place in the chronological order (its sort key and day
+    unchanged, so the same talks are listed, with the same ``data-order``, and the years'
+    counts are the same).
+    """
+    if before[0] != today or len(items) != len(cache) or list(items) != list(cache):
+        return False
+    for key, value in items.items():
+        old = cache[key]
+        if value is not old and value != old:
+            if key[0] != "talk" or key[1] in before[1] or value[0] != old[0]:
+                return False
+    return True
 
 
 def _talk_list(items: Sequence[str], empty: str) -> Markup:
@@ -478,6 +509,12 @@ def sitemap_files(entries: list[tuple[str, str]], base: str) -> dict[str, bytes]
     return files
 
 
+def sitemap_names(n: int) -> list[str]:
+    """The files ``sitemap_files`` makes of *n* entries."""
+    chunks = -(-n // SITEMAP_LIMIT)
+    return ["sitemap.xml"] + ([f"sitemap-{i}.xml" for i in range(1, chunks + 1)] if n > SITEMAP_LIMIT else [])
+
+
 def robots_txt(base: str) -> bytes:
     """robots.txt allowing everything and naming the sitemap by its absolute URL."""
     return f"User-agent: *\nDisallow:\n\nSitemap: {base}sitemap.xml\n".encode()
@@ -494,6 +531,8 @@ class PagesOutput:
     google: GoogleReport
     warnings: list[Result]
     cache: PagesCache | None = None  # what the next rebuild's ``render_some`` reuses
+    search: SearchState | None = None  # and this: its ``search``, listing every file of the search index
+    kept: list[str] = field(default_factory=list)  # index.html, sitemap*.xml, talks.ics found unchanged (not in files)
 
 
 @dataclass
@@ -511,6 +550,7 @@ class PagesCache:
     lastmods: dict[str, str]
     latest_taken: str
     taken: dict[str, str]  # each source's date taken, by id: the lastmods read nothing else of them
+    shown: Shown | None = None  # the index page's day and talks (``Renderer.index_page``)
 
 
 def render_site(p: Prepared, now: datetime | None = None, threshold: int = PARALLEL_THRESHOLD) -> PagesOutput:
@@ -530,10 +570,16 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
 
 def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], now: datetime | None = None,
                 root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
-                previous_talks_ics: bytes | None = None, cache: PagesCache | None = None) -> PagesOutput:
+                previous_talks_ics: bytes | None = None, cache: PagesCache | None = None,
+                search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None
+                ) -> PagesOutput:
     """Render only the pages *paths* (site paths P of ``P.html``) and the calendars *feed_names*
-    (``series/x.ics`` …), plus what is always made: ``index.html``, the sitemap, ``robots.txt``
-    and the site-wide ``talks.ics``. Each file has exactly the bytes ``render_site`` gives it.
+    (``series/x.ics`` …), plus what a full build always makes: ``index.html``, the sitemap,
+    ``robots.txt`` and the site-wide ``talks.ics``; each file has exactly the bytes
+    ``render_site`` gives it. Of these, with *cache*, those that cannot differ from the previous
+    build's are not made but named in ``kept``: ``index.html`` when its day and items allow
+    (``_same_index``), the sitemap when no page was added or removed and no lastmod changed,
+    ``talks.ics`` when no talk's calendar is in *feed_names* (with *previous_talks_ics*).
 
     What ``lod.pages.dirty.affected`` returns is meant for this. A path or calendar that
     does not exist in *p* (a removed record, a talk that lost its date) is left out of
@@ -557,25 +603,38 @@ def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], no
     index page is assembled from the previous list items but those of the records whose
     pages are in *paths*, and the sitemap keeps each page's lastmod but those that can have
     changed (``_lastmods``). The returned ``cache`` is the one for the next build.
+
+    With *search* (the ``search`` of the previous build's ``PagesOutput``), only the files of
+    the search index that the talks in *paths* were or are in are made
+    (``lod.pages.search.update_index``; *previous* reads a file of the previous site, None if
+    it cannot); the returned ``search`` lists every file of the index, so the caller deletes
+    those of the previous one it no longer lists. Without it, the whole index is made.
     """
     feed_names = set(feed_names)
     known = None
-    if previous_talks_ics is not None:
+    # talks.ics holds each dated talk's VEVENT (its own calendar's, session and all): the same
+    # unless a talk's calendar is dirty (a talk added or removed dirties its own).
+    same_ics = previous_talks_ics is not None and not any(name.startswith(_TALK_FEEDS) for name in feed_names)
+    if previous_talks_ics is not None and not same_ics:
         known = {tid: data for tid, data in feeds.vevents_of(previous_talks_ics).items()
                  if f"{KIND_PATHS['talk']}/{tid}.ics" not in feed_names}
-    return _render(p, now, root, threshold, set(paths), feed_names, known, cache)
+    return _render(p, now, root, threshold, set(paths), feed_names, known, cache, search, previous, same_ics)
 
 
 def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
             only_paths: set[str] | None, only_feeds: set[str] | None,
-            known: Mapping[str, bytes] | None = None, cache: PagesCache | None = None) -> PagesOutput:
-    """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given."""
+            known: Mapping[str, bytes] | None = None, cache: PagesCache | None = None,
+            search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
+            same_ics: bool = False) -> PagesOutput:
+    """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given;
+    with *same_ics*, ``talks.ics`` is the previous build's (not made, named in ``kept``)."""
     r = Renderer(p, now or build_now())
     m = p.minter
     all_paths = r.all_paths()
     paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
     workers = worker_count(len(paths), threshold)
     files: dict[str, bytes] = {}
+    kept: list[str] = []  # files always made by a full build, found unchanged here: not made
     writer = SiteWriter(root) if root is not None else None  # forked workers write through their copy
 
     def put(name: str, data: bytes) -> bytes:
@@ -591,7 +650,9 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     if only_feeds is not None:
         exist = feeds.dated_feed_keys(p, r.index.ancestors)
         r.feeds.update(exist)
-        only = {key for key, name in exist.items() if name in only_feeds or key == ("site", "talks")}
+        only = {key for key, name in exist.items() if name in only_feeds or (key == ("site", "talks") and not same_ics)}
+        if ("site", "talks") in exist and ("site", "talks") not in only:
+            kept.append("talks.ics")
     for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink,
                                               only, known).items():
         files[name] = data
@@ -602,13 +663,21 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
 
     dirty: AbstractSet[str] = only_paths if only_paths is not None else frozenset()
     items: IndexItems = {}
+    shown: Shown | None = None
+    Made = tuple[str, bytes | None, list[Gap] | None, tuple[IndexItems, Shown] | None]
 
-    def render(job: Sequence[str]) -> list[tuple[str, bytes, list[Gap] | None, IndexItems | None]]:
-        out = []
+    def render(job: Sequence[str]) -> list[Made]:
+        out: list[Made] = []
         for path in job:
-            its = None
+            its: tuple[IndexItems, Shown] | None = None
             if path == "":  # its items come back too, from a worker when parallel
-                page, its = r.index_page(cache.items if cache is not None else None, dirty)
+                home, its_items, its_shown = r.index_page(cache.items if cache is not None else None, dirty,
+                                                          cache.shown if cache is not None else None)
+                its = (its_items, its_shown)
+                if home is None:  # the same as the previous render's
+                    out.append(("index.html", None, None, its))
+                    continue
+                page = home
             else:
                 page = r.page(path)
             name = path + ".html" if path else "index.html"
@@ -617,14 +686,22 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         return out
 
     for rendered in fork_map(render, jobs, workers):
-        for name, data, gaps, its in rendered:
-            files[name] = data
+        for name, made, gaps, its in rendered:
+            if made is None:
+                kept.append(name)
+            else:
+                files[name] = made
             if gaps is not None:
                 _add_gaps(p, name.removesuffix(".html"), gaps, google, warnings)
             if its is not None:
-                items = its
-    # The search page and its index, and the static files: always made, from the whole data.
-    search_index, options = search_files(r.helpers(""))
+                items, shown = its
+    # The search index: whole, or the files the dirty talks were or are in; the search page and the static files.
+    if search is None or only_paths is None:
+        search_index, search_state = full_index(r.helpers(""))
+    else:
+        ids = {path.partition("/")[2] for path in only_paths if _is_talk_path(path)}
+        search_index, search_state = update_index(r.helpers(""), search, ids, previous or _unread)
+    options = search_options(search_state)
     for name, data in [*static_files().items(), *search_index.items(), ("search.html", r.search_page(options))]:
         files[name] = put(name, data)
     lastmods = _lastmods(r, all_paths, cache, dirty)
@@ -633,10 +710,18 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     if read_gallery():  # queries.html, written by lod.gallery from the data of the same build
         entries.append((m.base + "queries.html", latest))
     entries.append((m.base + "search.html", latest))
-    files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
+    if cache is not None and only_paths is not None and latest == cache.latest_taken and lastmods == cache.lastmods:
+        kept.extend(sitemap_names(len(entries)))  # the same pages with the same dates (in the same order: sorted)
+    else:
+        files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
     taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
-    return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken))
+    return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
+                       sorted(kept))
+
+
+def _unread(_name: str) -> bytes | None:
+    return None
 
 
 def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty: AbstractSet[str]) -> dict[str, str]:
@@ -682,6 +767,9 @@ def _own_lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None,
         got = old.get(path) if path not in dirty and path not in again else None
         out[path] = got if got is not None else idx.lastmod(path)
     return out
+
+
+_TALK_FEEDS = KIND_PATHS["talk"] + "/"
 
 
 def _is_talk_path(path: str) -> bool:
@@ -742,6 +830,7 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
     p.report.results.extend(out.warnings)
     p.google_gaps = out.google.gaps  # kept for an incremental rebuild
     vars(p)[PAGES_CACHE] = out.cache  # and this (``pages_cache``)
+    vars(p)[SEARCH_STATE] = out.search  # and the search index's (``search_state``)
     timings["pages"] = time.perf_counter() - t0
     n_ics = sum(1 for name in out.files if name.endswith(".ics"))
     n_html = sum(1 for name in out.files if name.endswith(".html"))
@@ -751,6 +840,7 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
 
 
 PAGES_CACHE = "pages_cache"
+SEARCH_STATE = "search_state"
 
 
 def pages_cache(p: Prepared) -> PagesCache | None:
@@ -758,3 +848,10 @@ def pages_cache(p: Prepared) -> PagesCache | None:
     build state and pass it to the next build's ``render_some``."""
     got = vars(p).get(PAGES_CACHE)
     return got if isinstance(got, PagesCache) else None
+
+
+def search_state(p: Prepared) -> SearchState | None:
+    """The ``SearchState`` ``write_pages`` left on *p* (None if it did not run): keep it in the
+    build state and pass it to the next build's ``render_some`` as *search*."""
+    got = vars(p).get(SEARCH_STATE)
+    return got if isinstance(got, SearchState) else None

@@ -62,9 +62,10 @@ window.lodSearch = (function () {
       var found = null;
       for (var i = 0; i < ts.length; i++) { found = intersect(found, matching(ts[i])); }
       for (var j = 0; j < chosen.length; j++) { found = intersect(found, facets[chosen[j].slice(2)] || []); }
-      found = (found || []).slice().sort(function (a, b) { return b - a; });  // newest first
+      // A talk's number sorts by its day and time (lod/pages/search.py): newest first.
+      found = (found || []).slice().sort(function (a, b) { return b - a; });
       var shown = found.slice(0, SHOWN), need = {};
-      shown.forEach(function (n) { need["d-" + Math.floor(n / meta.docsPerFile)] = 1; });
+      shown.forEach(function (n) { need["d-" + Math.floor(n / meta.bucket)] = 1; });
       loadAll(Object.keys(need), function () {
         if (mine !== run) { return; }
         box.textContent = "";
@@ -73,13 +74,15 @@ window.lodSearch = (function () {
         if (!shown.length) { return; }
         var ul = el("ul", "items");
         shown.forEach(function (n) {
-          var d = docs[Math.floor(n / meta.docsPerFile)][n % meta.docsPerFile], li = el("li"), a = el("a", "item-title", d[1]);
-          a.href = here + "../" + d[0];
+          var d = (docs[Math.floor(n / meta.bucket)] || {})[n];
+          if (!d) { return; }  // an index file missing: the others still show
+          var li = el("li"), a = el("a", "item-title", d[2]);
+          a.href = here + "../" + d[1];
           var when = el("div", "meta");
-          if (d[2]) { var t = el("time", "", d[2]); t.setAttribute("datetime", d[2]); when.appendChild(t); }
+          if (d[3]) { var t = el("time", "", d[3]); t.setAttribute("datetime", d[3]); when.appendChild(t); }
           li.appendChild(when);
           var title = el("div"); title.appendChild(a); li.appendChild(title);
-          var more = [d[3], d[4]].filter(Boolean).join(" · ");
+          var more = [d[4], d[5]].filter(Boolean).join(" · ");
           if (more) { li.appendChild(el("div", "meta", more)); }
           ul.appendChild(li);
         });
@@ -103,7 +106,7 @@ window.lodSearch = (function () {
 
   return {
     words: function (name, map) { words[name] = map; },
-    docs: function (n, list) { docs[n] = list; },
+    docs: function (b, list) { var byNumber = {}; for (var i = 0; i < list.length; i++) { byNumber[list[i][0]] = list[i]; } docs[b] = byNumber; },
     facet: function (key, list) { facets[key] = list; },
     meta: function (m) { meta = m; }
   };
