@@ -259,7 +259,8 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
     """Write what changed through one journal transaction on *out*, the new state with it."""
     from . import journal
     from .dumps import splice_dumps
-    from .gallery import write_gallery
+    from .gallery import Gallery, write_gallery
+    from .gallery_reads import delta_lines
     from .pages.dirty import affected, update_links
     from .pages.render import render_some
 
@@ -334,13 +335,20 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         say(Checked("pages", google))
 
         t0 = time.perf_counter()
-        # The gallery's answers and the VoID description depend on the triples alone.
-        if front.owners and write_gallery(p, scratch):
+        # The gallery's answers and the VoID description depend on the triples alone; a query
+        # is answered again only when the triples added or removed are of those it reads.
+        answers = state.extra.get("gallery")
+        gallery = Gallery(answers=answers or {})
+        if front.owners:
+            delta = delta_lines((out / "dump.nt", state.extra["dumps"]), (scratch / "dump.nt", index), front.owners)
+            gallery = write_gallery(p, scratch, previous=answers, delta=delta if answers is not None else None)
             for made in sorted(scratch.rglob("*")):
                 rel = str(made.relative_to(scratch))
                 if made.is_file() and not rel.startswith("dump."):
                     put(rel, made.read_bytes())
         timings["gallery"] = time.perf_counter() - t0
+        ran(say, "gallery", len(gallery.answered) + len(gallery.reused), "queries", timings["gallery"],
+            answered=len(gallery.answered), reused=len(gallery.reused))
         for name in ("dump.nt", "dump.ttl", "dump.jsonld"):  # after the gallery, which queries dump.nt
             if (scratch / name).exists():
                 txn.adopt(name, scratch / name)
@@ -351,7 +359,7 @@ def _publish(p: Prepared, front: Front, state: inc.State, out: Path, data_dir: s
         new_state = inc.State(state.fingerprint, state.site_id, ds.site, settled(before, taken), front.kept,
                               front.resolved, results,
                               extra={"dumps": index, "links": links, "google": gaps, "files": files, "deps": front.deps,
-                                     "pages": rendered.cache,
+                                     "pages": rendered.cache, "gallery": gallery.answers,
                                      "sitemaps": sorted(n for n in rendered.files if n.startswith(("sitemap", "search/")))})
         txn.put_extra(state_path(out), state_bytes(new_state))
         changed = first_changed(before, stamps(data_dir))
