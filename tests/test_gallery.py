@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import html5lib
+import pyoxigraph as ox
+import pytest
 
-from lod.gallery import QUERIES_DIR, read_gallery
-from lod.publish import BuildResult
+from lod.gallery import QUERIES_DIR, read_gallery, stored_answer
+from lod.gallery_reads import RDF_TYPE, Reads, answer_lines, reads_of
+from lod.progress import Event, Finished
+from lod.publish import BuildResult, build
+from lod.query import run
+
+from .conftest import SEED_DATA
 
 REPO = Path(__file__).resolve().parents[1]
+BASE = "http://localhost:8000/"
 
 
 def gallery_tables(site: Path) -> dict[str, list[list[str]]]:
@@ -52,3 +61,90 @@ def test_gallery_answers_on_the_seed_data(seed_site: BuildResult) -> None:
     assert [row[2] for row in tables["talks-with-recordings"][1:]] == [
         "Greg Yang", "Sadhika Malladi", "Neel Nanda", "Paul Christiano"]
     assert len(tables["talks-in-2024-utc"]) - 1 == 7
+
+
+# What each query reads, from its algebra: a rebuild answers again only the queries whose triples changed.
+
+SCHEMA = "http://schema.org/"
+PREFIXES = "PREFIX schema: <http://schema.org/>\nPREFIX lod: <https://w3id.org/lod-talks/ns#>\n"
+
+
+def _reads(where: str) -> Reads:
+    return reads_of(PREFIXES + "SELECT * WHERE { " + where + " }")
+
+
+def test_a_query_reads_the_predicates_of_its_patterns_and_paths_and_the_classes_it_asks_for() -> None:
+    reads = reads_of((QUERIES_DIR / "talks-in-2024-utc.rq").read_text(encoding="utf-8"))
+    assert reads == Reads(frozenset({f"<{SCHEMA}startDate>"}), frozenset({"<https://w3id.org/lod-talks/ns#Talk>"}))
+    paths = _reads("?t ^schema:performer/schema:name|schema:about ?x . ?t schema:superEvent+ ?e "
+                   "FILTER NOT EXISTS { ?e schema:location ?p }")
+    assert paths.predicates == {f"<{SCHEMA}{p}>" for p in ("performer", "name", "about", "superEvent", "location")}
+    assert not paths.everything and paths.classes == frozenset()
+    # ?x a ?class reads every rdf:type triple, not only those of one class.
+    assert _reads("?x a ?class").predicates == {RDF_TYPE}
+
+
+def test_a_query_that_can_match_any_triple_reads_everything() -> None:
+    assert _reads("?s ?p ?o").everything  # a variable predicate
+    assert _reads("?s !schema:name ?o").everything  # a negated property set
+    # A zero-length path between variables matches every node of the graph with itself ...
+    assert _reads("?a schema:superEvent* ?b").everything
+    assert _reads("?a (schema:superEvent|schema:about)? ?b").everything
+    # ... unless a pattern that cannot match zero-length binds one of its ends.
+    assert not _reads("?t schema:superEvent ?a . ?a schema:superEvent* ?b").everything
+    assert not _reads("<http://x/a> schema:superEvent* ?b").everything
+    assert reads_of(PREFIXES + "DESCRIBE ?s WHERE { ?s schema:name ?n }").everything
+
+
+def test_every_query_answers_on_the_lines_it_reads_as_on_the_whole_graph(seed_site: BuildResult) -> None:
+    queries = read_gallery()
+    store = ox.Store()
+    store.bulk_load(path=str(seed_site.out / "dump.nt"), format=ox.RdfFormat.N_TRIPLES)
+    reads = [reads_of(q.text) for q in queries]
+    assert not any(r.everything for r in reads)  # else this test would prove nothing about the read-sets
+    narrow = answer_lines(seed_site.out / "dump.nt", [(q.text, r) for q, r in zip(queries, reads)])
+    for q, answer in zip(queries, narrow):
+        whole = stored_answer(run(store, q.text))
+        assert sorted(map(str, stored_answer(answer)["rows"])) == sorted(map(str, whole["rows"])), q.name
+
+
+TALK_TITLE = "title: The unreasonable effectiveness of mathematics in large scale deep learning"
+TALK_ABSTRACT = "Recently, the theory of infinite-width neural networks"
+
+
+def _rebuild_after(edit: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, int]]:
+    """Build the seed data, make *edit* (old text, new text) in mml-2023.yaml, rebuild; the site
+    and what the rebuild's gallery stage reported. The rebuild's queries.html must be a full build's."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735689600")
+    data, site = tmp_path / "data", tmp_path / "site"
+    shutil.copytree(SEED_DATA, data)
+    build(data, site, BASE)
+    series = data / "series" / "mml-2023.yaml"
+    text = series.read_text(encoding="utf-8")
+    assert edit[0] in text
+    series.write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
+    said: list[Event] = []
+    build(data, site, BASE, progress=said.append)
+    gallery = [dict(e.counts) for e in said if isinstance(e, Finished) and e.stage == "gallery"]
+    assert any(isinstance(e, Finished) and e.stage == "publish" for e in said), "the rebuild was not incremental"
+    full = build(data, tmp_path / "full", BASE, incremental=False)
+    assert (site / "queries.html").read_bytes() == (full.out / "queries.html").read_bytes()
+    return site, gallery[0]
+
+
+def test_rebuild_after_an_edit_no_query_reads_keeps_every_answer_unrun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An abstract is schema:description, which no gallery query reads.
+    _site, gallery = _rebuild_after((TALK_ABSTRACT, "Lately, the theory of infinite-width neural networks"),
+                                    tmp_path, monkeypatch)
+    assert gallery == {"answered": 0, "reused": len(read_gallery())}
+
+
+def test_rebuild_after_an_edit_that_changes_an_answer_shows_the_new_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, gallery = _rebuild_after((TALK_TITLE, "title: Tensor programs, retitled"), tmp_path, monkeypatch)
+    rows = gallery_tables(site)["talks-with-recordings"]
+    assert rows[1][:3] == ["talk/2023-09-13-greg-yang", "Tensor programs, retitled", "Greg Yang"]
+    # The queries that read schema:name ran again; those that do not kept their answers.
+    name = f"<{SCHEMA}name>"
+    reading = [q.name for q in read_gallery() if name in reads_of(q.text).predicates]
+    assert gallery == {"answered": len(reading), "reused": len(read_gallery()) - len(reading)}
+    assert 0 < len(reading) < len(read_gallery())
