@@ -93,16 +93,17 @@ def _term(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> 
     return ["o", str(term)]
 
 
-def stored_answer(answer: Answer) -> dict[str, Any]:
-    """An answer as plain data: ``boolean`` for ASK, else ``variables`` and ``rows`` of terms."""
+def stored_answer(answer: Answer, shown: int | None = SHOWN_ROWS) -> dict[str, Any]:
+    """An answer as plain data: ``boolean`` for ASK, else ``variables``, the first *shown* ``rows``
+    of terms (all if None) and the ``count`` of rows; what the page shows, and all the state keeps."""
     if answer.boolean is not None:
         return {"boolean": answer.boolean}
     if answer.triples is not None:
-        return {"variables": ["subject", "predicate", "object"],
-                "rows": [[_term(t.subject), _term(t.predicate), _term(t.object)]
-                         for t in sorted(answer.triples, key=str)]}
-    return {"variables": list(answer.variables), "rows": [[_term(row[v]) for v in answer.variables]
-                                                         for row in answer.rows]}
+        ordered = sorted(answer.triples, key=str)
+        return {"variables": ["subject", "predicate", "object"], "count": len(ordered),
+                "rows": [[_term(t.subject), _term(t.predicate), _term(t.object)] for t in ordered[:shown]]}
+    return {"variables": list(answer.variables), "count": len(answer.rows),
+            "rows": [[_term(row[v]) for v in answer.variables] for row in answer.rows[:shown]]}
 
 
 def cell(term: Term, base: str, pages: Container[str] = ()) -> Cell:
@@ -129,10 +130,9 @@ def _env() -> jinja2.Environment:
 def _answer_view(answer: dict[str, Any], base: str, pages: Container[str] = ()) -> dict[str, object]:
     if "boolean" in answer:
         return {"boolean": answer["boolean"], "variables": [], "rows": [], "count": 1}
-    rows = answer["rows"]
     # Links are made now, not stored: whether a resource has a page can change without the answer changing.
-    return {"boolean": None, "variables": answer["variables"], "count": len(rows),
-            "rows": [[cell(t, base, pages) for t in row] for row in rows[:SHOWN_ROWS]]}
+    return {"boolean": None, "variables": answer["variables"], "count": answer["count"],
+            "rows": [[cell(t, base, pages) for t in row] for row in answer["rows"][:SHOWN_ROWS]]}
 
 
 @dataclass

@@ -9,7 +9,7 @@ import html5lib
 import pyoxigraph as ox
 import pytest
 
-from lod.gallery import QUERIES_DIR, read_gallery, stored_answer
+from lod.gallery import QUERIES_DIR, SHOWN_ROWS, read_gallery, stored_answer
 from lod.gallery_reads import RDF_TYPE, Reads, answer_lines, reads_of
 from lod.progress import Event, Finished
 from lod.publish import BuildResult, build
@@ -104,8 +104,8 @@ def test_every_query_answers_on_the_lines_it_reads_as_on_the_whole_graph(seed_si
     assert not any(r.everything for r in reads)  # else this test would prove nothing about the read-sets
     narrow = answer_lines(seed_site.out / "dump.nt", [(q.text, r) for q, r in zip(queries, reads)])
     for q, answer in zip(queries, narrow):
-        whole = stored_answer(run(store, q.text))
-        assert sorted(map(str, stored_answer(answer)["rows"])) == sorted(map(str, whole["rows"])), q.name
+        whole = stored_answer(run(store, q.text), shown=None)
+        assert sorted(map(str, stored_answer(answer, shown=None)["rows"])) == sorted(map(str, whole["rows"])), q.name
 
 
 TALK_TITLE = "title: The unreasonable effectiveness of mathematics in large scale deep learning"
@@ -148,3 +148,12 @@ def test_rebuild_after_an_edit_that_changes_an_answer_shows_the_new_answer(tmp_p
     reading = [q.name for q in read_gallery() if name in reads_of(q.text).predicates]
     assert gallery == {"answered": len(reading), "reused": len(read_gallery()) - len(reading)}
     assert 0 < len(reading) < len(read_gallery())
+
+
+def test_a_kept_answer_holds_the_rows_the_page_shows_and_counts_them_all() -> None:
+    store = ox.Store()
+    store.bulk_load("".join(f"<http://x/t{i:03}> <{SCHEMA}name> \"talk {i}\" .\n" for i in range(150)).encode(),
+                    format=ox.RdfFormat.N_TRIPLES)
+    kept = stored_answer(run(store, PREFIXES + "SELECT ?t ?n WHERE { ?t schema:name ?n } ORDER BY ?t"))
+    assert kept["count"] == 150 and len(kept["rows"]) == SHOWN_ROWS
+    assert kept["rows"][0] == [["i", "http://x/t000"], ["l", "talk 0"]]
