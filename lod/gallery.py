@@ -155,6 +155,7 @@ def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR,
     are in the old or the new descriptions of the changed resources but not in both; a query
     none of whose lines is read keeps its previous answer, unrun.
     """
+    from .gallery_narrow import collect, meets, shape_of
     from .gallery_reads import Reads, answer_lines, reads_of, touched
 
     queries = read_gallery(folder)
@@ -168,15 +169,24 @@ def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR,
     for q in queries:
         check_query(q.text)  # a gallery query the endpoint would refuse is a bug in the gallery
         kept = previous.get(q.text)
+        if kept is None or "shape" not in kept:
+            kept = None
         reads[q.name] = Reads.load(kept["reads"]) if kept else reads_of(q.text)
-        if kept is not None and delta is not None and not touched(reads[q.name], delta):
-            done.answers[q.text] = kept
-            done.reused.append(q.name)
-        else:
-            todo.append(q)
+        if kept is not None and delta is not None:
+            # The segments of the new graph's triples are among the old ones and the changed lines'.
+            segments = collect(delta, kept["shape"], base, into=kept["segments"])
+            if not touched(reads[q.name], delta) or (
+                    not reads[q.name].everything and not meets(kept["shape"], segments, delta, base)):
+                done.answers[q.text] = {**kept, "segments": segments}
+                done.reused.append(q.name)
+                continue
+        todo.append(q)
     fresh = answer_lines(staging / "dump.nt", [(q.text, reads[q.name]) for q in todo], _published_lines(p, staging))
-    for q, answer in zip(todo, fresh):
-        done.answers[q.text] = {"reads": reads[q.name].dump(), "answer": stored_answer(answer)}
+    for q, (answer, lines) in zip(todo, fresh):
+        kept = previous.get(q.text)
+        shape = kept["shape"] if kept and "shape" in kept else shape_of(q.text)
+        done.answers[q.text] = {"reads": reads[q.name].dump(), "answer": stored_answer(answer), "shape": shape,
+                                "segments": collect(lines, shape, base)}
         done.answered.append(q.name)
     pages = {path for path in map(p.minter.path_of, p.descriptions) if path}
     entries = [{"query": q, "answer": _answer_view(done.answers[q.text]["answer"], base, pages)} for q in queries]

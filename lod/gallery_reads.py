@@ -202,9 +202,10 @@ def read_lines(lines: Iterable[bytes], reads: list[Reads]) -> list[list[bytes]]:
     return out
 
 
-def answer_lines(dump: Path, queries: list[tuple[str, Reads]], graph: bytes | None = None) -> list[Answer]:
+def answer_lines(dump: Path, queries: list[tuple[str, Reads]],
+                 graph: bytes | None = None) -> list[tuple[Answer, list[bytes]]]:
     """Answer each query on a store of only the lines of *dump* (or of the N-Triples *graph*) it reads,
-    reading the dump once whatever the number of queries."""
+    reading the dump once whatever the number of queries; each answer with the lines it read."""
     import pyoxigraph as ox
 
     from .query import run
@@ -220,7 +221,7 @@ def answer_lines(dump: Path, queries: list[tuple[str, Reads]], graph: bytes | No
     for (text, _), lines in zip(queries, buckets):
         store = ox.Store()
         store.bulk_load(b"".join(lines), format=ox.RdfFormat.N_TRIPLES)
-        answers.append(run(store, text))
+        answers.append((run(store, text), lines))
     return answers
 
 

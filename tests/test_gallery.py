@@ -103,7 +103,7 @@ def test_every_query_answers_on_the_lines_it_reads_as_on_the_whole_graph(seed_si
     reads = [reads_of(q.text) for q in queries]
     assert not any(r.everything for r in reads)  # else this test would prove nothing about the read-sets
     narrow = answer_lines(seed_site.out / "dump.nt", [(q.text, r) for q, r in zip(queries, reads)])
-    for q, answer in zip(queries, narrow):
+    for q, (answer, _lines) in zip(queries, narrow):
         whole = stored_answer(run(store, q.text), shown=None)
         assert sorted(map(str, stored_answer(answer, shown=None)["rows"])) == sorted(map(str, whole["rows"])), q.name
 
@@ -112,14 +112,15 @@ TALK_TITLE = "title: The unreasonable effectiveness of mathematics in large scal
 TALK_ABSTRACT = "Recently, the theory of infinite-width neural networks"
 
 
-def _rebuild_after(edit: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, int]]:
-    """Build the seed data, make *edit* (old text, new text) in mml-2023.yaml, rebuild; the site
-    and what the rebuild's gallery stage reported. The rebuild's queries.html must be a full build's."""
+def _rebuild_after(edit: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                   file: str = "series/mml-2023.yaml") -> tuple[Path, dict[str, int]]:
+    """Build the seed data, make *edit* (old text, new text) in *file*, rebuild; the site and what
+    the rebuild's gallery stage reported. The rebuild's queries.html must be a full build's."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735689600")
     data, site = tmp_path / "data", tmp_path / "site"
     shutil.copytree(SEED_DATA, data)
     build(data, site, BASE)
-    series = data / "series" / "mml-2023.yaml"
+    series = data / file
     text = series.read_text(encoding="utf-8")
     assert edit[0] in text
     series.write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
@@ -143,11 +144,23 @@ def test_rebuild_after_an_edit_that_changes_an_answer_shows_the_new_answer(tmp_p
     site, gallery = _rebuild_after((TALK_TITLE, "title: Tensor programs, retitled"), tmp_path, monkeypatch)
     rows = gallery_tables(site)["talks-with-recordings"]
     assert rows[1][:3] == ["talk/2023-09-13-greg-yang", "Tensor programs, retitled", "Greg Yang"]
-    # The queries that read schema:name ran again; those that do not kept their answers.
+    # Five queries read schema:name, but three read only the names of what is a performer, a
+    # superEvent or an affiliation, which a talk is not. austin-workshop still runs: its venue's
+    # name is matched in a group of its own (after an OPTIONAL), which nothing there narrows.
     name = f"<{SCHEMA}name>"
-    reading = [q.name for q in read_gallery() if name in reads_of(q.text).predicates]
-    assert gallery == {"answered": len(reading), "reused": len(read_gallery()) - len(reading)}
-    assert 0 < len(reading) < len(read_gallery())
+    assert len([q for q in read_gallery() if name in reads_of(q.text).predicates]) == 5
+    assert gallery == {"answered": 2, "reused": len(read_gallery()) - 2}
+
+
+def test_rebuild_after_renaming_a_speaker_answers_again_the_queries_that_show_speakers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, gallery = _rebuild_after(("    given_name: Greg\n", "    given_name: Gregory\n"), tmp_path, monkeypatch,
+                                   "people.yaml")
+    rows = gallery_tables(site)["talks-with-recordings"]
+    assert rows[1][:3] == ["talk/2023-09-13-greg-yang", TALK_TITLE.removeprefix("title: "), "Gregory Yang"]
+    # talks-with-recordings, speakers-at-several-events and talks-by-affiliation read a performer's
+    # name, austin-workshop any name; talks-per-event reads only the names of series and events.
+    assert gallery == {"answered": 4, "reused": len(read_gallery()) - 4}
 
 
 def test_a_kept_answer_holds_the_rows_the_page_shows_and_counts_them_all() -> None:
