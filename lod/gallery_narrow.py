@@ -160,14 +160,33 @@ def collect(lines: Iterable[bytes], shape: Shape, base: str, into: Segments | No
     keys = {k for group in shape for c in group["bounds"].values() for b in c
             for k in ([f"{b[2]} {b[3]}"] if b[0] == "or" else [f"{b[0]} {b[1]}"])}
     found = {k: set(v) for k, v in (into or {}).items()}
+    # Per predicate (bytes), where its subjects' and its objects' segments go; None: not needed.
+    wanted: dict[bytes, tuple[set[str] | None, set[str] | None]] = {}
+    for name in {k[2:] for k in keys}:
+        subjects, objects = (found.setdefault(f"{side} {name}", set()) if f"{side} {name}" in keys else None
+                             for side in "so")
+        wanted[name.encode("utf-8")] = (subjects, objects)
+    type_iri = RDF_TYPE.encode("utf-8")
+    cache: dict[bytes, str] = {}
+
+    def seg(term: bytes) -> str:
+        if term[:1] == b'"':
+            return '"'
+        got = cache.get(term)
+        if got is None:
+            got = cache[term] = segment(term.decode("utf-8"), base)
+        return got
+
     for line in lines:
-        s, p, rest = line.decode("utf-8").split(" ", 2)
-        o = rest[:rest.rindex(" .")] if " ." in rest else rest
-        for key in (p, f"{p} {o}") if p == RDF_TYPE else (p,):
-            if f"s {key}" in keys:
-                found.setdefault(f"s {key}", set()).add(segment(s, base))
-            if f"o {key}" in keys:
-                found.setdefault(f"o {key}", set()).add(segment(o, base))
+        s, p, rest = line.split(b" ", 2)
+        o = rest[:rest.rindex(b" .")]
+        for pk in (p, p + b" " + o) if p == type_iri else (p,):
+            sides = wanted.get(pk)
+            if sides is not None:
+                if sides[0] is not None:
+                    sides[0].add(seg(s))
+                if sides[1] is not None:
+                    sides[1].add(seg(o))
     return {k: sorted(v) for k, v in sorted(found.items())}
 
 

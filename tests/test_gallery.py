@@ -10,6 +10,7 @@ import pyoxigraph as ox
 import pytest
 
 from lod.gallery import QUERIES_DIR, SHOWN_ROWS, read_gallery, stored_answer
+from lod.gallery_narrow import collect, meets, shape_of
 from lod.gallery_reads import RDF_TYPE, Reads, answer_lines, reads_of
 from lod.progress import Event, Finished
 from lod.publish import BuildResult, build
@@ -170,3 +171,25 @@ def test_a_kept_answer_holds_the_rows_the_page_shows_and_counts_them_all() -> No
     kept = stored_answer(run(store, PREFIXES + "SELECT ?t ?n WHERE { ?t schema:name ?n } ORDER BY ?t"))
     assert kept["count"] == 150 and len(kept["rows"]) == SHOWN_ROWS
     assert kept["rows"][0] == [["i", "http://x/t000"], ["l", "talk 0"]]
+
+
+def test_a_changed_line_meets_a_pattern_only_where_its_subject_could_be_bound() -> None:
+    base = "http://s/"
+    speakers = PREFIXES + "SELECT ?n WHERE { ?t schema:performer ?p . ?p schema:name ?n }"
+    shape = shape_of(speakers)
+    data = [b"<http://s/talk/a> <http://schema.org/performer> <http://s/person/b> .\n",
+            b"<http://s/person/b> <http://schema.org/name> \"B\" .\n",
+            b"<http://s/talk/a> <http://schema.org/name> \"A\" .\n"]
+    segments = collect(data, shape, base)
+    talk_name = [b"<http://s/talk/a> <http://schema.org/name> \"A talk\" .\n"]
+    person_name = [b"<http://s/person/c> <http://schema.org/name> \"C\" .\n"]
+    assert not meets(shape, collect(talk_name, shape, base, segments), talk_name, base)
+    assert meets(shape, collect(person_name, shape, base, segments), person_name, base)
+    # A talk that becomes a performer: its segment joins the performers' objects, so its name meets.
+    both = [b"<http://s/talk/x> <http://schema.org/performer> <http://s/talk/a> .\n"] + talk_name
+    assert meets(shape, collect(both, shape, base, segments), both, base)
+    # A plain string constant is compared by value.
+    named = shape_of(PREFIXES + 'SELECT ?e WHERE { ?e schema:name "New York University" }')
+    nyu = [b"<http://s/org/x> <http://schema.org/name> \"New York University\" .\n"]
+    assert not meets(named, collect(talk_name, named, base), talk_name, base)
+    assert meets(named, collect(nyu, named, base), nyu, base)
