@@ -170,6 +170,10 @@ class DumpIndex:
                           "jsonld": (self.json, len(_jsonld_frame(self.context_url)[0]))}[dump]
         return list(accumulate(lengths, initial=start))
 
+    def positions_of(self, owner: str) -> list[int]:
+        """The positions in dump.nt order (of ``sids``, ``nt``) of the subjects *owner* describes."""
+        return sorted(_owned(self.sids, owner, _nt_key))
+
     def subjects_of(self, owner: str) -> list[str]:
         """The subjects *owner* describes, in dump.nt order."""
         return [self.sids[i] for i in sorted(_owned(self.sids, owner, _nt_key))]

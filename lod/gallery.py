@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import pyoxigraph as ox
@@ -78,22 +78,47 @@ def read_gallery(folder: Path = QUERIES_DIR) -> list[GalleryQuery]:
     return [parse_query_file(p) for p in sorted(folder.glob("*.rq"))]
 
 
-def cell(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None, base: str,
-         pages: Container[str] = ()) -> Cell:
+# A term of a stored answer: ("i", IRI), ("l", a literal's value), ("o", anything else as text) or None
+# (unbound). Plain lists and strings, so that the answers keep in the build state whatever its format.
+Term = list[str] | None
+
+
+def _term(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None) -> Term:
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return ["i", term.value]
+    if isinstance(term, ox.Literal):
+        return ["l", term.value]
+    return ["o", str(term)]
+
+
+def stored_answer(answer: Answer, shown: int | None = SHOWN_ROWS) -> dict[str, Any]:
+    """An answer as plain data: ``boolean`` for ASK, else ``variables``, the first *shown* ``rows``
+    of terms (all if None) and the ``count`` of rows; what the page shows, and all the state keeps."""
+    if answer.boolean is not None:
+        return {"boolean": answer.boolean}
+    if answer.triples is not None:
+        ordered = sorted(answer.triples, key=str)
+        return {"variables": ["subject", "predicate", "object"], "count": len(ordered),
+                "rows": [[_term(t.subject), _term(t.predicate), _term(t.object)] for t in ordered[:shown]]}
+    return {"variables": list(answer.variables), "count": len(answer.rows),
+            "rows": [[_term(row[v]) for v in answer.variables] for row in answer.rows[:shown]]}
+
+
+def cell(term: Term, base: str, pages: Container[str] = ()) -> Cell:
     """A table cell: IRIs of the site link to their page's document (relative) when they have one
     (*pages*: the site paths with a page), other http(s) IRIs as they are."""
     if term is None:
         return Cell("")
-    if isinstance(term, ox.NamedNode):
-        iri = term.value
-        if iri.startswith(base):
-            path = iri[len(base):]
+    kind, text = term
+    if kind == "i":
+        if text.startswith(base):
+            path = text[len(base):]
             return Cell(path, path + ".html" if path in pages else None)
         # Only web links: an IRI such as javascript:… in the data must not become a live link.
-        return Cell(iri, iri if iri.startswith(("http://", "https://")) else None)
-    if isinstance(term, ox.Literal):
-        return Cell(term.value)
-    return Cell(str(term))
+        return Cell(text, text if text.startswith(("http://", "https://")) else None)
+    return Cell(text)
 
 
 def _env() -> jinja2.Environment:
@@ -102,49 +127,85 @@ def _env() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def _answer_view(answer: Answer, base: str, pages: Container[str] = ()) -> dict[str, object]:
-    if answer.boolean is not None:
-        return {"boolean": answer.boolean, "variables": [], "rows": [], "count": 1}
-    if answer.triples is not None:
-        rows = [[cell(t.subject, base, pages), cell(t.predicate, base, pages), cell(t.object, base, pages)]
-                for t in sorted(answer.triples, key=str)]
-        return {"boolean": None, "variables": ["subject", "predicate", "object"], "rows": rows[:SHOWN_ROWS],
-                "count": len(rows)}
-    rows = [[cell(row[v], base, pages) for v in answer.variables] for row in answer.rows]
-    return {"boolean": None, "variables": answer.variables, "rows": rows[:SHOWN_ROWS], "count": len(rows)}
+def _answer_view(answer: dict[str, Any], base: str, pages: Container[str] = ()) -> dict[str, object]:
+    if "boolean" in answer:
+        return {"boolean": answer["boolean"], "variables": [], "rows": [], "count": 1}
+    # Links are made now, not stored: whether a resource has a page can change without the answer changing.
+    return {"boolean": None, "variables": answer["variables"], "count": answer["count"],
+            "rows": [[cell(t, base, pages) for t in row] for row in answer["rows"][:SHOWN_ROWS]]}
 
 
-def gallery_store(p: "Prepared", staging: Path) -> ox.Store:
-    """A pyoxigraph store of the published triples (the dump just written, else the graph itself)."""
-    store = ox.Store()
-    dump = staging / "dump.nt"
-    if dump.is_file():
-        store.bulk_load(path=str(dump), format=ox.RdfFormat.N_TRIPLES)
-    else:
-        from .serialize import to_ntriples
+@dataclass
+class Gallery:
+    """What ``write_gallery`` did: files written, the queries answered and those whose answer was
+    reused, and the answers to keep for the next build (``state.extra["gallery"]``)."""
 
-        store.bulk_load(to_ntriples(p.triples, p.terms), format=ox.RdfFormat.N_TRIPLES)
-    return store
+    files: int = 0
+    answered: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR) -> int:
-    """Write ``queries.html`` and ``queries/*.rq`` under *staging*; return the number of files written."""
+def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR,
+                  previous: dict[str, dict[str, Any]] | None = None, delta: list[bytes] | None = None) -> Gallery:
+    """Write ``queries.html`` and ``queries/*.rq`` under *staging* (which holds the new dump.nt).
+
+    Each query is answered on a store of the lines of dump.nt it reads (``lod.gallery_reads``).
+    A rebuild passes the *previous* build's answers and the *delta*, the N-Triples lines that
+    are in the old or the new descriptions of the changed resources but not in both; a query
+    none of whose lines is read keeps its previous answer, unrun.
+    """
+    from .gallery_narrow import collect, meets, shape_of
+    from .gallery_reads import Reads, answer_lines, reads_of, touched
+
     queries = read_gallery(folder)
+    done = Gallery()
     if not queries:
-        return 0
+        return done
     base = p.minter.base
-    store = gallery_store(p, staging)
-    pages = {path for path in map(p.minter.path_of, p.descriptions) if path}
-    entries = []
+    previous = previous or {}
+    reads: dict[str, Reads] = {}
+    todo = []
     for q in queries:
         check_query(q.text)  # a gallery query the endpoint would refuse is a bug in the gallery
-        entries.append({"query": q, "answer": _answer_view(run(store, q.text), base, pages)})
+        kept = previous.get(q.text)
+        if kept is None or "shape" not in kept:
+            kept = None
+        reads[q.name] = Reads.load(kept["reads"]) if kept else reads_of(q.text)
+        if kept is not None and delta is not None:
+            # The segments of the new graph's triples are among the old ones and the changed lines'.
+            segments = collect(delta, kept["shape"], base, into=kept["segments"])
+            if not touched(reads[q.name], delta) or (
+                    not reads[q.name].everything and not meets(kept["shape"], segments, delta, base)):
+                done.answers[q.text] = {**kept, "segments": segments}
+                done.reused.append(q.name)
+                continue
+        todo.append(q)
+    fresh = answer_lines(staging / "dump.nt", [(q.text, reads[q.name]) for q in todo], _published_lines(p, staging))
+    for q, (answer, lines) in zip(todo, fresh):
+        kept = previous.get(q.text)
+        shape = kept["shape"] if kept and "shape" in kept else shape_of(q.text)
+        done.answers[q.text] = {"reads": reads[q.name].dump(), "answer": stored_answer(answer), "shape": shape,
+                                "segments": collect(lines, shape, base)}
+        done.answered.append(q.name)
+    pages = {path for path in map(p.minter.path_of, p.descriptions) if path}
+    entries = [{"query": q, "answer": _answer_view(done.answers[q.text]["answer"], base, pages)} for q in queries]
     html = gallery_html(p, _env().get_template("gallery.html").render(entries=entries, shown=SHOWN_ROWS))
     (staging / "queries").mkdir(exist_ok=True)
     for q in queries:
         (staging / "queries" / f"{q.name}.rq").write_text(q.text, encoding="utf-8")
     (staging / "queries.html").write_bytes(html)
-    return len(queries) + 1
+    done.files = len(queries) + 1
+    return done
+
+
+def _published_lines(p: "Prepared", staging: Path) -> bytes | None:
+    """The graph as N-Triples when no dump.nt was written under *staging* (a site without dumps)."""
+    if (staging / "dump.nt").is_file():
+        return None
+    from .serialize import to_ntriples
+
+    return to_ntriples(p.triples, p.terms)
 
 
 def gallery_html(p: "Prepared", main: str) -> bytes:

@@ -15,6 +15,7 @@ import shutil
 import time
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from .errors import BuildError, ConfigError, ValidationFailed
 from .incremental import results_by_owner
@@ -218,8 +219,9 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
         n_files += write_pages(p, staging, progress, timings)
         from .gallery import write_gallery
         stage = Stage(progress, "gallery", 1, "")
-        n_files += write_gallery(p, staging)
-        stage.finish()
+        gallery = write_gallery(p, staging)
+        n_files += gallery.files
+        stage.finish(answered=len(gallery.answered), reused=0)
         changed = first_changed(before, stamps(data_dir))
         if changed:
             raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
@@ -238,14 +240,15 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
     t0 = time.perf_counter()
     stage = Stage(progress, "state", 1, "")
     with no_gc():  # the state is millions of new objects that all live on until it is written
-        _save_state(p, out, settled(before, taken), shacl_results, index, sitemaps, n_files, progress or ignore)
+        _save_state(p, out, settled(before, taken), shacl_results, index, sitemaps, n_files, progress or ignore,
+                    gallery.answers)
     timings["state"] = stage.finish()
     return BuildResult(out, p.minter.base, n_triples, n_resources, n_files, p.report, timings, counts_of(p.dataset))
 
 
 def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
                 shacl_results: dict[str, list[Result]], index: DumpIndex, sitemaps: list[str], n_files: int,
-                progress: Progress) -> None:
+                progress: Progress, gallery: dict[str, Any]) -> None:
     """Leave beside the freshly built *out* what the next build needs to be incremental."""
     from . import incremental as inc
     from .pages.dirty import record_links
@@ -258,7 +261,7 @@ def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
                       inc.resolved_blobs(p.file_keys, p.dataset), shacl_results,
                       extra={"dumps": index, "links": record_links(p.dataset, p.site_index), "google": p.google_gaps,
                              "deps": file_deps(p.file_keys, p.reads), "mapped": p.mapped, "pages": pages_cache(p),
-                             "search": search_state(p), "files": n_files, "sitemaps": sitemaps})
+                             "search": search_state(p), "files": n_files, "sitemaps": sitemaps, "gallery": gallery})
     try:
         write_state(out, state)
     except OSError as exc:  # the site is built; only the next build's speed is lost

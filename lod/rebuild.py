@@ -290,7 +290,8 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
     from . import journal
     from .documents import DOCUMENTS_INDEX, index_bytes
     from .dumps import splice_dumps
-    from .gallery import write_gallery
+    from .gallery import Gallery, write_gallery
+    from .gallery_reads import delta_lines
     from .pages.dirty import affected, update_links
     from .pages.render import render_some
 
@@ -374,13 +375,20 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
         say(Checked("pages", google))
 
         t0 = time.perf_counter()
-        # The gallery's answers and the VoID description depend on the triples alone.
-        if front.owners and write_gallery(p, scratch):
+        # The gallery's answers and the VoID description depend on the triples alone; a query
+        # is answered again only when the triples added or removed are of those it reads.
+        answers = state.extra.get("gallery")
+        gallery = Gallery(answers=answers or {})
+        if front.owners:
+            delta = delta_lines((out / "dump.nt", state.extra["dumps"]), (scratch / "dump.nt", index), front.owners)
+            gallery = write_gallery(p, scratch, previous=answers, delta=delta if answers is not None else None)
             for made in sorted(scratch.rglob("*")):
                 rel = str(made.relative_to(scratch))
                 if made.is_file() and not rel.startswith("dump."):
                     put(rel, made.read_bytes())
         timings["gallery"] = time.perf_counter() - t0
+        ran(say, "gallery", len(gallery.answered) + len(gallery.reused), "queries", timings["gallery"],
+            answered=len(gallery.answered), reused=len(gallery.reused))
         for name in ("dump.nt", "dump.ttl", "dump.jsonld"):  # after the gallery, which queries dump.nt
             if (scratch / name).exists():
                 txn.adopt(name, scratch / name)
@@ -392,7 +400,8 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
                               front.resolved, results,
                               extra={"dumps": index, "links": links, "google": gaps, "files": files, "deps": front.deps,
                                      "mapped": front.mapped,
-                                     "pages": rendered.cache, "search": rendered.search, "sitemaps": whole},
+                                     "pages": rendered.cache, "search": rendered.search,
+                                     "gallery": gallery.answers, "sitemaps": whole},
                               generation=state.generation + 1)
         # The state's changes and the site's generation are published with the site's files
         # (applied after them); SQLite stores the changes after the commit point (lod.state).

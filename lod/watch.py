@@ -33,7 +33,7 @@ SUMMARIES: dict[str, list[str]] = {
     "dumps": ["dump.ttl, dump.nt, dump.jsonld and {resources} descriptions in {formats} formats",
               "{resources} resources spliced in"],
     "pages": ["{pages_again} pages and {calendars_again} calendars rendered again", "{pages} pages, {calendars} calendars"],
-    "gallery": ["the example queries answered"],
+    "gallery": ["{answered} example queries answered, {reused} answers kept", "the example queries answered"],
     "state": ["saved beside the site, for the next build"],
     "publish": ["{written} files written, {deleted} removed, in place"],
 }

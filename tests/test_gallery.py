@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import html5lib
+import pyoxigraph as ox
+import pytest
 
-from lod.gallery import QUERIES_DIR, read_gallery
-from lod.publish import BuildResult
+from lod.gallery import QUERIES_DIR, SHOWN_ROWS, read_gallery, stored_answer
+from lod.gallery_narrow import collect, meets, shape_of
+from lod.gallery_reads import RDF_TYPE, Reads, answer_lines, reads_of
+from lod.progress import Event, Finished
+from lod.publish import BuildResult, build
+from lod.query import run
+
+from .conftest import SEED_DATA
 
 REPO = Path(__file__).resolve().parents[1]
+BASE = "http://localhost:8000/"
 
 
 def gallery_tables(site: Path) -> dict[str, list[list[str]]]:
@@ -52,3 +62,134 @@ def test_gallery_answers_on_the_seed_data(seed_site: BuildResult) -> None:
     assert [row[2] for row in tables["talks-with-recordings"][1:]] == [
         "Greg Yang", "Sadhika Malladi", "Neel Nanda", "Paul Christiano"]
     assert len(tables["talks-in-2024-utc"]) - 1 == 7
+
+
+# What each query reads, from its algebra: a rebuild answers again only the queries whose triples changed.
+
+SCHEMA = "http://schema.org/"
+PREFIXES = "PREFIX schema: <http://schema.org/>\nPREFIX lod: <https://w3id.org/lod-talks/ns#>\n"
+
+
+def _reads(where: str) -> Reads:
+    return reads_of(PREFIXES + "SELECT * WHERE { " + where + " }")
+
+
+def test_a_query_reads_the_predicates_of_its_patterns_and_paths_and_the_classes_it_asks_for() -> None:
+    reads = reads_of((QUERIES_DIR / "talks-in-2024-utc.rq").read_text(encoding="utf-8"))
+    assert reads == Reads(frozenset({f"<{SCHEMA}startDate>"}), frozenset({"<https://w3id.org/lod-talks/ns#Talk>"}))
+    paths = _reads("?t ^schema:performer/schema:name|schema:about ?x . ?t schema:superEvent+ ?e "
+                   "FILTER NOT EXISTS { ?e schema:location ?p }")
+    assert paths.predicates == {f"<{SCHEMA}{p}>" for p in ("performer", "name", "about", "superEvent", "location")}
+    assert not paths.everything and paths.classes == frozenset()
+    # ?x a ?class reads every rdf:type triple, not only those of one class.
+    assert _reads("?x a ?class").predicates == {RDF_TYPE}
+
+
+def test_a_query_that_can_match_any_triple_reads_everything() -> None:
+    assert _reads("?s ?p ?o").everything  # a variable predicate
+    assert _reads("?s !schema:name ?o").everything  # a negated property set
+    # A zero-length path between variables matches every node of the graph with itself ...
+    assert _reads("?a schema:superEvent* ?b").everything
+    assert _reads("?a (schema:superEvent|schema:about)? ?b").everything
+    # ... unless a pattern that cannot match zero-length binds one of its ends.
+    assert not _reads("?t schema:superEvent ?a . ?a schema:superEvent* ?b").everything
+    assert not _reads("<http://x/a> schema:superEvent* ?b").everything
+    assert reads_of(PREFIXES + "DESCRIBE ?s WHERE { ?s schema:name ?n }").everything
+
+
+def test_every_query_answers_on_the_lines_it_reads_as_on_the_whole_graph(seed_site: BuildResult) -> None:
+    queries = read_gallery()
+    store = ox.Store()
+    store.bulk_load(path=str(seed_site.out / "dump.nt"), format=ox.RdfFormat.N_TRIPLES)
+    reads = [reads_of(q.text) for q in queries]
+    assert not any(r.everything for r in reads)  # else this test would prove nothing about the read-sets
+    narrow = answer_lines(seed_site.out / "dump.nt", [(q.text, r) for q, r in zip(queries, reads)])
+    for q, (answer, _lines) in zip(queries, narrow):
+        whole = stored_answer(run(store, q.text), shown=None)
+        assert sorted(map(str, stored_answer(answer, shown=None)["rows"])) == sorted(map(str, whole["rows"])), q.name
+
+
+TALK_TITLE = "title: The unreasonable effectiveness of mathematics in large scale deep learning"
+TALK_ABSTRACT = "Recently, the theory of infinite-width neural networks"
+
+
+def _rebuild_after(edit: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                   file: str = "series/mml-2023.yaml") -> tuple[Path, dict[str, int]]:
+    """Build the seed data, make *edit* (old text, new text) in *file*, rebuild; the site and what
+    the rebuild's gallery stage reported. The rebuild's queries.html must be a full build's."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735689600")
+    data, site = tmp_path / "data", tmp_path / "site"
+    shutil.copytree(SEED_DATA, data)
+    build(data, site, BASE)
+    series = data / file
+    text = series.read_text(encoding="utf-8")
+    assert edit[0] in text
+    series.write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
+    said: list[Event] = []
+    build(data, site, BASE, progress=said.append)
+    gallery = [dict(e.counts) for e in said if isinstance(e, Finished) and e.stage == "gallery"]
+    assert any(isinstance(e, Finished) and e.stage == "publish" for e in said), "the rebuild was not incremental"
+    full = build(data, tmp_path / "full", BASE, incremental=False)
+    assert (site / "queries.html").read_bytes() == (full.out / "queries.html").read_bytes()
+    return site, gallery[0]
+
+
+def test_rebuild_after_an_edit_no_query_reads_keeps_every_answer_unrun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An abstract is schema:description, which no gallery query reads.
+    _site, gallery = _rebuild_after((TALK_ABSTRACT, "Lately, the theory of infinite-width neural networks"),
+                                    tmp_path, monkeypatch)
+    assert gallery == {"answered": 0, "reused": len(read_gallery())}
+
+
+def test_rebuild_after_an_edit_that_changes_an_answer_shows_the_new_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, gallery = _rebuild_after((TALK_TITLE, "title: Tensor programs, retitled"), tmp_path, monkeypatch)
+    rows = gallery_tables(site)["talks-with-recordings"]
+    assert rows[1][:3] == ["talk/2023-09-13-greg-yang", "Tensor programs, retitled", "Greg Yang"]
+    # Five queries read schema:name, but three read only the names of what is a performer, a
+    # superEvent or an affiliation, which a talk is not. austin-workshop still runs: its venue's
+    # name is matched in a group of its own (after an OPTIONAL), which nothing there narrows.
+    name = f"<{SCHEMA}name>"
+    assert len([q for q in read_gallery() if name in reads_of(q.text).predicates]) == 5
+    assert gallery == {"answered": 2, "reused": len(read_gallery()) - 2}
+
+
+def test_rebuild_after_renaming_a_speaker_answers_again_the_queries_that_show_speakers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, gallery = _rebuild_after(("    given_name: Greg\n", "    given_name: Gregory\n"), tmp_path, monkeypatch,
+                                   "people.yaml")
+    rows = gallery_tables(site)["talks-with-recordings"]
+    assert rows[1][:3] == ["talk/2023-09-13-greg-yang", TALK_TITLE.removeprefix("title: "), "Gregory Yang"]
+    # talks-with-recordings, speakers-at-several-events and talks-by-affiliation read a performer's
+    # name, austin-workshop any name; talks-per-event reads only the names of series and events.
+    assert gallery == {"answered": 4, "reused": len(read_gallery()) - 4}
+
+
+def test_a_kept_answer_holds_the_rows_the_page_shows_and_counts_them_all() -> None:
+    store = ox.Store()
+    store.bulk_load("".join(f"<http://x/t{i:03}> <{SCHEMA}name> \"talk {i}\" .\n" for i in range(150)).encode(),
+                    format=ox.RdfFormat.N_TRIPLES)
+    kept = stored_answer(run(store, PREFIXES + "SELECT ?t ?n WHERE { ?t schema:name ?n } ORDER BY ?t"))
+    assert kept["count"] == 150 and len(kept["rows"]) == SHOWN_ROWS
+    assert kept["rows"][0] == [["i", "http://x/t000"], ["l", "talk 0"]]
+
+
+def test_a_changed_line_meets_a_pattern_only_where_its_subject_could_be_bound() -> None:
+    base = "http://s/"
+    speakers = PREFIXES + "SELECT ?n WHERE { ?t schema:performer ?p . ?p schema:name ?n }"
+    shape = shape_of(speakers)
+    data = [b"<http://s/talk/a> <http://schema.org/performer> <http://s/person/b> .\n",
+            b"<http://s/person/b> <http://schema.org/name> \"B\" .\n",
+            b"<http://s/talk/a> <http://schema.org/name> \"A\" .\n"]
+    segments = collect(data, shape, base)
+    talk_name = [b"<http://s/talk/a> <http://schema.org/name> \"A talk\" .\n"]
+    person_name = [b"<http://s/person/c> <http://schema.org/name> \"C\" .\n"]
+    assert not meets(shape, collect(talk_name, shape, base, segments), talk_name, base)
+    assert meets(shape, collect(person_name, shape, base, segments), person_name, base)
+    # A talk that becomes a performer: its segment joins the performers' objects, so its name meets.
+    both = [b"<http://s/talk/x> <http://schema.org/performer> <http://s/talk/a> .\n"] + talk_name
+    assert meets(shape, collect(both, shape, base, segments), both, base)
+    # A plain string constant is compared by value.
+    named = shape_of(PREFIXES + 'SELECT ?e WHERE { ?e schema:name "New York University" }')
+    nyu = [b"<http://s/org/x> <http://schema.org/name> \"New York University\" .\n"]
+    assert not meets(named, collect(talk_name, named, base), talk_name, base)
+    assert meets(named, collect(nyu, named, base), nyu, base)

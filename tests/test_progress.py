@@ -83,7 +83,7 @@ def test_progress_rebuild_reports_its_stages_and_what_it_published(tmp_path: Pat
     talk.write_text(text.replace("title: ", "title: Edited ", 1), encoding="utf-8")
     events: list[Event] = []
     build(data, site, BASE, progress=events.append)
-    assert _check_stages(events) == ["load", "map", "validate", "dumps", "pages", "publish"]
+    assert _check_stages(events) == ["load", "map", "validate", "dumps", "pages", "gallery", "publish"]
     counts = _finished(events)
     assert counts["load"]["reparsed"] == 1 and counts["load"]["changed"] == 1 and counts["load"]["files"] == 10
     assert counts["publish"]["written"] > 0 and counts["publish"]["deleted"] == 0
