@@ -380,8 +380,8 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
         answers = state.extra.get("gallery")
         gallery = Gallery(answers=answers or {})
         if front.owners:
-            delta = delta_lines((out / "dump.nt", state.extra["dumps"]), (scratch / "dump.nt", index), front.owners)
-            gallery = write_gallery(p, scratch, previous=answers, delta=delta if answers is not None else None)
+            lines = delta_lines((out / "dump.nt", state.extra["dumps"]), (scratch / "dump.nt", index), front.owners)
+            gallery = write_gallery(p, scratch, previous=answers, delta=lines if answers is not None else None)
             for made in sorted(scratch.rglob("*")):
                 rel = str(made.relative_to(scratch))
                 if made.is_file() and not rel.startswith("dump."):
