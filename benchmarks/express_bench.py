@@ -63,7 +63,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         site = args.site
         if site is None:
-            from lod.publish import build
+            from lod.publishing.build import build
             site = build(REPO / "data", Path(tmp) / "site", "http://localhost:8000/").out
         for express in ("0.5", "0"):
             print(json.dumps(measure(site, express, args.runaways, args.small, args.timeout)), flush=True)

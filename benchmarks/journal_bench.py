@@ -1,4 +1,4 @@
-"""Time an in-place publication (lod.journal) of 2,000 changed files in a 100,000-file site.
+"""Time an in-place publication (lod.publishing.journal) of 2,000 changed files in a 100,000-file site.
 
     python benchmarks/journal_bench.py [--files 100000] [--changed 2000] [--dir DIR] [--repeat 3]
 
@@ -10,7 +10,7 @@ the site is written in the same transaction. Prints the time to stage, to commit
 ``recover`` on a transaction killed right after its commit point.
 
 It also times the two ways readers could be kept from a half-applied site (issue 13.3):
-what ``lod serve`` does, ``lod.journal.Watch.settle`` before each request (nothing to
+what ``lod serve`` does, ``lod.publishing.journal.Watch.settle`` before each request (nothing to
 roll forward: the cost every request pays), and the alternative not taken, switching the
 whole site atomically: a hard-linked copy of the site, the changes applied to the copy,
 one ``renameat2(RENAME_EXCHANGE)``, and the old tree removed.
@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import lod.journal  # noqa: E402
-from lod.journal import Watch, begin, recover  # noqa: E402
-from lod.publish import _exchange  # noqa: E402
+import lod.publishing.journal  # noqa: E402
+from lod.publishing.journal import Watch, begin, recover  # noqa: E402
+from lod.publishing.build import _exchange  # noqa: E402
 
 KINDS = ["talk", "person", "org", "place", "series", "event", "session"]
 PAGE = b"<!doctype html><title>x</title>" + b"x" * 2000
@@ -74,13 +74,13 @@ def one_run(out: Path, rels: list[str], changed: int, run: int, kill: bool = Fal
         def die(label: str) -> None:
             if label == "committed":
                 raise Killed
-        lod.journal._step = die
+        lod.publishing.journal._step = die
         try:
             txn.commit()
         except Killed:
             pass
         finally:
-            lod.journal._step = lod.journal._no_step
+            lod.publishing.journal._step = lod.publishing.journal._no_step
     else:
         txn.commit()
     t2 = time.perf_counter()

@@ -19,7 +19,7 @@ heavy step in its own process so that peak memory (ru_maxrss) is that step's own
 * the floor for the site's files (``files_floor``): the same file names and sizes as the
   build just wrote, written with plain Python (``open``/``write``) into a fresh folder on the
   same file system, reported beside the full build, with the per-resource documents' share;
-* ``--documents served`` builds with the site setting ``documents: served`` (lod.documents:
+* ``--documents served`` builds with the site setting ``documents: served`` (lod.publishing.documents:
   no per-resource RDF files, ``lod serve`` answers them from the dumps);
 * morph-kgc mapping the talk/person core with an RML mapping (from its own venv,
   ``.venv-morph``, because morph-kgc pins rdflib and pyoxigraph to older versions);
@@ -184,9 +184,9 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def step_build(data: str, out: str) -> dict[str, Any]:
     """One full build, with sitemap and feeds timed inside the pages stage."""
-    from lod import feeds
-    from lod.pages import render
-    from lod.publish import build
+    from lod.publishing import feeds as feeds
+    from lod.publishing.pages import render
+    from lod.publishing.build import build
 
     inner: dict[str, float] = {"feeds": 0.0, "sitemap": 0.0}
 
@@ -218,7 +218,7 @@ def step_sparql(site: str, reps: str) -> dict[str, Any]:
     """p50/p95 latency of each gallery and typical query on pyoxigraph loaded from dump.nt."""
     import pyoxigraph as ox
 
-    from lod.gallery import read_gallery
+    from lod.publishing.gallery import read_gallery
 
     t0 = time.perf_counter()
     store = ox.Store()
@@ -302,11 +302,11 @@ def step_naive(data: str, what: str) -> dict[str, Any]:
     """The naive pipeline's steps named in *what* (comma separated) on *data*."""
     from rdflib import Graph
 
-    from lod.iri import Minter
-    from lod.load import load
-    from lod.mapping import to_graph
-    from lod.serialize import jsonld_context
-    from lod.validate import load_shapes
+    from lod.model.iri import Minter
+    from lod.loading.files import load
+    from lod.mapping.triples import to_graph
+    from lod.model.serialize import jsonld_context
+    from lod.validation.report import load_shapes
 
     steps = set(what.split(","))
     ds = load(data)
@@ -339,7 +339,7 @@ def step_naive(data: str, what: str) -> dict[str, Any]:
         jsonld.compact(expanded, ctx)
         res["jsonld"] = time.perf_counter() - t0
     if "sparql" in steps:
-        from lod.gallery import read_gallery
+        from lod.publishing.gallery import read_gallery
         queries = {q.name: q.text for q in read_gallery(REPO / "queries")} | TYPICAL
         res["sparql"] = {}
         for name, text in queries.items():
@@ -356,7 +356,7 @@ def step_morph_export(data: str, out: str) -> dict[str, Any]:
     Lists (speakers, affiliations) become (id, value) pair tables: RML maps one value per
     iteration, and morph-kgc does not expand JSON arrays inside a template.
     """
-    from lod.load import load
+    from lod.loading.files import load
 
     ds = load(data)
     tables: dict[str, list[dict[str, Any]]] = {
@@ -397,9 +397,9 @@ RML = """@prefix rr: <http://www.w3.org/ns/r2rml#> . @prefix rml: <http://semweb
 
 def step_ours_core(data: str) -> dict[str, Any]:
     """Our load + map time, the comparison point for morph-kgc (which maps fewer triples)."""
-    from lod.iri import Minter
-    from lod.load import load
-    from lod.mapping import to_triples
+    from lod.model.iri import Minter
+    from lod.loading.files import load
+    from lod.mapping.triples import to_triples
 
     t0 = time.perf_counter()
     ds = load(data)

@@ -28,8 +28,8 @@ def state_size(site: Path) -> int:
 
 def _instrument() -> dict[str, float]:
     """Time the state's reading and writing, in the code before the SQLite state (a pickle) and after."""
-    import lod.journal
-    import lod.rebuild
+    import lod.publishing.journal
+    import lod.publishing.rebuild
 
     spent: dict[str, float] = {}
 
@@ -46,19 +46,19 @@ def _instrument() -> dict[str, float]:
                 spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
         setattr(owner, name, wrapper)
 
-    timed(lod.rebuild, "write_state", "write")  # the full build's
-    timed(lod.rebuild, "read_state", "read")  # before: the rebuild's whole read
-    timed(lod.rebuild, "state_bytes", "write")  # before: the rebuild's pickling of the whole state …
-    timed(lod.journal.Transaction, "put_extra", "write")  # … and its staging (after: the delta's)
+    timed(lod.publishing.rebuild, "write_state", "write")  # the full build's
+    timed(lod.publishing.rebuild, "read_state", "read")  # before: the rebuild's whole read
+    timed(lod.publishing.rebuild, "state_bytes", "write")  # before: the rebuild's pickling of the whole state …
+    timed(lod.publishing.journal.Transaction, "put_extra", "write")  # … and its staging (after: the delta's)
     try:
-        import lod.state
+        import lod.publishing.state
     except ImportError:
         return spent
-    timed(lod.state.Store, "open", "read")
-    timed(lod.state.Store, "settle", "read")
-    timed(lod.state.Store, "load", "read")
-    timed(lod.state.Store, "changes", "write")
-    timed(lod.state.Store, "apply", "write")
+    timed(lod.publishing.state.Store, "open", "read")
+    timed(lod.publishing.state.Store, "settle", "read")
+    timed(lod.publishing.state.Store, "load", "read")
+    timed(lod.publishing.state.Store, "changes", "write")
+    timed(lod.publishing.state.Store, "apply", "write")
     return spent
 
 
@@ -70,7 +70,7 @@ def main() -> int:
     ap.add_argument("--fulls", type=int, default=None, help="full builds (default: --runs)")
     ap.add_argument("--rebuilds-only", action="store_true", help="reuse the site the last run left")
     args = ap.parse_args()
-    from lod.publish import build
+    from lod.publishing.build import build
     from lod.synth import write_synth
 
     spent = _instrument()

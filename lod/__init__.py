@@ -8,12 +8,12 @@ The library API, one function per pipeline stage::
     result = lod.build("data", "site")            # the whole pipeline, written atomically
 """
 
-from .errors import BuildError, ConfigError, LodError, QueryError, RecordError, RecordErrors, ValidationFailed
-from .iri import Minter
-from .load import load
-from .mapping import to_graph
-from .publish import build, prepare
-from .validate import validate
+from lod.errors import BuildError, ConfigError, LodError, QueryError, RecordError, RecordErrors, ValidationFailed
+from lod.model.iri import Minter
+from lod.loading.files import load
+from lod.mapping.triples import to_graph
+from lod.publishing.build import build, prepare
+from lod.validation.report import validate
 
 __all__ = ["load", "to_graph", "validate", "build", "prepare", "Minter", "LodError", "RecordError",
            "RecordErrors", "ValidationFailed", "ConfigError", "BuildError", "QueryError"]

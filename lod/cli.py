@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from .errors import LodError, RecordErrors, ValidationFailed, visible
+from lod.errors import LodError, RecordErrors, ValidationFailed, visible
 
 
 def _say(message: str) -> None:
@@ -19,8 +19,8 @@ def _say(message: str) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .publish import build
-    from .watch import watcher
+    from lod.publishing.build import build
+    from lod.watch import watcher
 
     result = build(args.data, args.out, args.base_url, progress=None if args.quiet else watcher(sys.stderr),
                    incremental=not args.full)
@@ -31,7 +31,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .publish import check
+    from lod.publishing.build import check
 
     try:
         p = check(args.data, args.base_url, engine=args.engine)
@@ -48,8 +48,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from .errors import QueryError
-    from .query import load_store, render, run, run_limited
+    from lod.errors import QueryError
+    from lod.querying.engine import load_store, render, run, run_limited
 
     text = args.query
     if text == "-":
@@ -71,8 +71,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .serve import serve
-    from .workers import Limits
+    from lod.serving.server import serve
+    from lod.querying.workers import Limits
 
     limits = Limits(timeout=args.timeout, row_cap=args.row_cap, workers=args.workers, express=args.express)
     serve(args.site, args.host, args.port, endpoint=args.endpoint, graph=args.graph, limits=limits)
@@ -80,7 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from .push import push
+    from lod.serving.push import push
 
     result = push(args.site, args.endpoint, graph=args.graph, fmt=args.format)
     print(f"pushed {result.triples} triples from {result.dump} to graph <{result.graph}> at {result.endpoint} "
@@ -89,7 +89,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importers import import_source
+    from lod.importers import import_source
 
     result = import_source(args.format, args.source, args.data, dry_run=args.dry_run, mapping=args.map,
                            prefer=args.prefer, url=args.url, timezone=args.timezone)
@@ -103,7 +103,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from .synth import write_synth
+    from lod.synth import write_synth
 
     n = write_synth(args.talks, args.out, seed=args.seed)
     print(f"wrote a synthetic archive of {args.talks} talks to {args.out} ({n} files)")
@@ -131,7 +131,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--base-url", default=None)
     v.add_argument("--warnings", action="store_true", help="also list the warnings")
     v.add_argument("--engine", choices=("native", "pyshacl"), default="native",
-                   help="SHACL engine: native (lod.shacl, compiled from the shapes; the default) or pyshacl "
+                   help="SHACL engine: native (lod.validation.shacl, compiled from the shapes; the default) or pyshacl "
                         "(the reference, much slower); both give the same report")
     v.set_defaults(func=cmd_validate)
 

@@ -52,7 +52,7 @@ class Finished:
 
 
 class Summary(Protocol):
-    """A report that can say itself in one line (``lod.pages.google.GoogleReport``)."""
+    """A report that can say itself in one line (``lod.publishing.pages.google.GoogleReport``)."""
 
     def summary(self) -> str: ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from .progress import Advanced, Checked, Event, Finished, FullBuildNeeded, Started, StateNotSaved
+from lod.progress import Advanced, Checked, Event, Finished, FullBuildNeeded, Started, StateNotSaved
 
 # Why an incremental build could not run, by reason (lod.progress.REASONS).
 REASONS = {
@@ -110,7 +110,7 @@ class Bars:
 
 def _bar_class() -> Any:
     """tqdm without its monitor thread: the build forks workers only from a process with one thread
-    (lod.loadpool, lod.pages.parallel), so a thread left running would make it parse and render on one core."""
+    (lod.loading.pool, lod.publishing.pages.parallel), so a thread left running would make it parse and render on one core."""
     from tqdm import tqdm
 
     class Bar(tqdm):

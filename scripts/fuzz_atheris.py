@@ -2,7 +2,7 @@
 """Coverage-guided byte fuzzing of the loader with atheris (libFuzzer), beside the hypothesis tests.
 
 Hypothesis generates YAML shaped like records; atheris mutates raw bytes guided by the
-branches they reach in lod.load (PyYAML runs uninstrumented, for speed), which finds
+branches they reach in lod.loading.files (PyYAML runs uninstrumented, for speed), which finds
 byte-level cases (encodings, control characters, odd indentation) that structured
 generation reaches rarely. Each input is written as one record file and loaded; the only
 allowed outcomes are a Dataset or RecordErrors whose every message names the file. Any
@@ -28,7 +28,7 @@ import yaml  # noqa: F401  (not instrumented: PyYAML under instrumentation runs 
 
 with atheris.instrument_imports(include=["lod"]):
     from lod.errors import RecordErrors
-    from lod.load import load
+    from lod.loading.files import load
 
 FOLDER = Path(tempfile.mkdtemp(prefix="lod-atheris-"))
 FILE = FOLDER / "a.yaml"

@@ -238,14 +238,14 @@ def main(argv: list[str] | None = None) -> int:
         site = args.site
         if site is None:
             sys.path.insert(0, str(REPO))
-            from lod.publish import build
+            from lod.publishing.build import build
             site = build(REPO / "data", Path(tmp) / "site", "http://localhost:8000/").out
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = open(Path(tmp) / "serve.log", "wb")
         # Access logs off: at thousands of requests a second, writing them is most of the server's work.
-        server = subprocess.Popen([sys.executable, "-c", "import sys, uvicorn; from lod.serve import create_app; "
-                                   "from lod.workers import Limits; "
+        server = subprocess.Popen([sys.executable, "-c", "import sys, uvicorn; from lod.serving.server import create_app; "
+                                   "from lod.querying.workers import Limits; "
                                    "app = create_app(sys.argv[1], limits=Limits(max_concurrent=int(sys.argv[3]))); "
                                    "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]), "
                                    "server_header=False, access_log=False, log_level='warning')",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lod.publish import BuildResult, build
+from lod.publishing.build import BuildResult, build
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

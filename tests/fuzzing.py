@@ -34,14 +34,14 @@ import yaml
 from hypothesis import strategies as st
 from rdflib import Graph
 
-import lod.publish
+import lod.publishing.build
 from lod.cli import main
-from lod.formats import RDF_FORMATS, Site
-from lod.iri import DEFAULT_BASE_URL, Minter
-from lod.load import SPECS, load
-from lod.mapping import to_graph
-from lod.serialize import sorted_triples
-from lod.validate import Report
+from lod.model.formats import RDF_FORMATS, Site
+from lod.model.iri import DEFAULT_BASE_URL, Minter
+from lod.loading.files import SPECS, load
+from lod.mapping.triples import to_graph
+from lod.model.serialize import sorted_triples
+from lod.validation.report import Report
 
 # ---------------------------------------------------------------- values
 
@@ -273,14 +273,14 @@ def write_folder(folder: Path, files: dict[str, str | bytes]) -> None:
 def light_build(data_dir: Any, out_dir: Any, base_url: str | None = None, progress: Any = None,
                 incremental: bool = True) -> Any:
     """load → map → the three dumps: the stages that read hostile values, without SHACL and pages
-    (0.4 s and 1 s a build), so that 10,000 cases fit in CI. Stands in for lod.publish.build
+    (0.4 s and 1 s a build), so that 10,000 cases fit in CI. Stands in for lod.publishing.build.build
     under the real CLI, so exit codes and messages are the CLI's own."""
     ds = load(data_dir)
     minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
     triples = sorted_triples(to_graph(ds, minter))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    site = Site(prefixes=lod.publish.site_prefixes(minter), context_url=minter.context)
+    site = Site(prefixes=lod.publishing.build.site_prefixes(minter), context_url=minter.context)
     for fmt in RDF_FORMATS:
         assert fmt.write is not None
         (out / ("dump" + fmt.suffix)).write_bytes(fmt.write(triples, site))
@@ -296,7 +296,7 @@ class Outcome:
 
 def run_cli(data: Path, out: Path, full: bool) -> Outcome:
     o, e = io.StringIO(), io.StringIO()
-    patch = contextlib.nullcontext() if full else mock.patch.object(lod.publish, "build", light_build)
+    patch = contextlib.nullcontext() if full else mock.patch.object(lod.publishing.build, "build", light_build)
     with patch, contextlib.redirect_stdout(o), contextlib.redirect_stderr(e):
         code = main(["build", "--data", str(data), "--out", str(out), "--quiet"])
     return Outcome(code, o.getvalue(), e.getvalue())

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 import html5lib
 import pytest
 
-from lod.publish import BuildResult, build
+from lod.publishing.build import BuildResult, build
 
 from .conftest import REPO, SEED_DATA
 from .test_browser import send_file

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lod.cli import main
-from lod.publish import BuildResult
+from lod.publishing.build import BuildResult
 
 from .conftest import SEED_DATA
 

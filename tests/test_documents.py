@@ -1,4 +1,4 @@
-"""Per-resource documents served from the dumps (site setting ``documents: served``, lod.documents).
+"""Per-resource documents served from the dumps (site setting ``documents: served``, lod.publishing.documents).
 
 A site built with ``documents: served`` has no ``P.ttl`` / ``P.nt`` / ``P.jsonld`` files;
 ``lod serve`` answers them from the dumps through ``.lod-documents.idx``, byte for byte what
@@ -18,11 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lod.documents import DOCUMENTS_INDEX, SUFFIXES, Documents, index_bytes
+from lod.publishing.documents import DOCUMENTS_INDEX, SUFFIXES, Documents, index_bytes
 from lod.errors import RecordErrors
-from lod.iri import Minter
-from lod.publish import BuildResult, build
-from lod.rebuild import read_state
+from lod.model.iri import Minter
+from lod.publishing.build import BuildResult, build
+from lod.publishing.rebuild import read_state
 
 from .conftest import SEED_DATA, TEST_BASE
 from .test_server import running_server
@@ -35,7 +35,7 @@ def served_data(folder: Path, mode: str = "served") -> Path:
     shutil.copytree(SEED_DATA, folder)
     site = folder / "site.yaml"
     site.write_text(site.read_text(encoding="utf-8").rstrip("\n") + f"\n  documents: {mode}\n", encoding="utf-8")
-    an_hour_ago = time.time() - 3600  # not a file written just before the build (lod.rebuild RACY_NS)
+    an_hour_ago = time.time() - 3600  # not a file written just before the build (lod.publishing.rebuild RACY_NS)
     os.utime(site, (an_hour_ago, an_hour_ago))
     return folder
 

@@ -2,7 +2,7 @@
 
 ``to_triples`` holds the same triples as ``to_graph``; the canonical sort on cached term
 texts is the order of N-Triples lines; ``to_jsonld`` is ``json.dumps(indent=1)`` of
-``jsonld_nodes``; and ``lod.dumps.write_descriptions`` (one pass for dumps and resource
+``jsonld_nodes``; and ``lod.publishing.dumps.write_descriptions`` (one pass for dumps and resource
 files) writes the bytes of each format's writer on the sorted triples and on each
 resource's description.
 """
@@ -16,15 +16,15 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from lod.dumps import write_descriptions
-from lod.formats import RDF_FORMATS, Site
-from lod.iri import Minter
-from lod.load import load
-from lod.mapping import to_graph, to_triples
-from lod.publish import Prepared, describe, site_prefixes
-from lod.serialize import Terms, Triple, jsonld_nodes, nt_term, sorted_triples, to_jsonld, to_ntriples, to_turtle
-from lod.validate import Report
-from lod import vocab
+from lod.publishing.dumps import write_descriptions
+from lod.model.formats import RDF_FORMATS, Site
+from lod.model.iri import Minter
+from lod.loading.files import load
+from lod.mapping.triples import to_graph, to_triples
+from lod.publishing.build import Prepared, describe, site_prefixes
+from lod.model.serialize import Terms, Triple, jsonld_nodes, nt_term, sorted_triples, to_jsonld, to_ntriples, to_turtle
+from lod.validation.report import Report
+from lod.model import vocab as vocab
 
 from .conftest import SEED_DATA, TEST_BASE
 
@@ -77,7 +77,7 @@ def test_sorted_triples_order_is_term_by_term_order() -> None:
 
 
 def test_to_jsonld_equals_json_dumps_of_jsonld_nodes() -> None:
-    from lod.vocab import PREFIXES
+    from lod.model.vocab import PREFIXES
 
     for triples in (tricky_triples(), []):
         nodes = jsonld_nodes(triples)

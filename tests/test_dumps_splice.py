@@ -1,6 +1,6 @@
 """Splicing the dumps gives the bytes and the index of writing them in full.
 
-``lod.dumps.splice_dumps`` rewrites dump.ttl, dump.nt and dump.jsonld from the previous
+``lod.publishing.dumps.splice_dumps`` rewrites dump.ttl, dump.nt and dump.jsonld from the previous
 ones and the new descriptions of a few owners. Every test here compares it with a fresh
 ``write_descriptions`` on the whole new triple set: the three dumps byte for byte, the
 changed owners' own files, the counts and the ``DumpIndex``. The edits are random at the
@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 from rdflib import Literal, URIRef
 
-from lod.dumps import DumpIndex, splice_dumps, write_descriptions
-from lod.iri import Minter
-from lod.publish import prepare, site_prefixes
-from lod.serialize import Terms, Triple, sort_canonical
+from lod.publishing.dumps import DumpIndex, splice_dumps, write_descriptions
+from lod.model.iri import Minter
+from lod.publishing.build import prepare, site_prefixes
+from lod.model.serialize import Terms, Triple, sort_canonical
 from lod.synth import write_synth
-from lod import vocab
+from lod.model import vocab as vocab
 
 from .conftest import SEED_DATA, TEST_BASE
 from .test_dumps import tricky_triples
@@ -339,13 +339,13 @@ def test_splice_dumps_refuses_dumps_that_do_not_match_the_index(datasets: dict[s
 def test_splice_dumps_writes_the_same_bytes_whatever_the_copy_path(datasets: dict[str, Data], tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
     """Every write flushed and every range copied by the kernel; or no copy_file_range (another file system)."""
-    import lod.dumps
+    import lod.publishing.dumps
 
     if mode == "unbuffered":
-        monkeypatch.setattr(lod.dumps, "_BUFFER", 1)
-        monkeypatch.setattr(lod.dumps, "_SMALL", 0)
+        monkeypatch.setattr(lod.publishing.dumps, "_BUFFER", 1)
+        monkeypatch.setattr(lod.publishing.dumps, "_SMALL", 0)
     else:
-        monkeypatch.setattr(lod.dumps, "_kernel_copy", False)
+        monkeypatch.setattr(lod.publishing.dumps, "_kernel_copy", False)
     base = datasets["synth"]
     d = Data(base.minter, base.terms, {o: list(ts) for o, ts in base.owners.items()})
     _files, index, _n = full_write(d, tmp_path / "0")

@@ -12,9 +12,9 @@ from lod.cli import main
 from lod.errors import RecordErrors, visible
 from lod.errors import _INVISIBLE  # the class checked here against the Unicode database
 from lod.importers import import_source
-from lod.iri import is_valid_iri
-from lod.load import load
-from lod.publish import BuildResult
+from lod.model.iri import is_valid_iri
+from lod.loading.files import load
+from lod.publishing.build import BuildResult
 
 from .conftest import write_records
 
@@ -116,7 +116,7 @@ def test_server_error_shows_a_bidi_control_of_the_path_escaped(seed_site: BuildR
 
     import httpx
 
-    from lod.serve import create_app
+    from lod.serving.server import create_app
 
     async def get(path: str) -> httpx.Response:
         transport = httpx.ASGITransport(app=create_app(seed_site.out))
@@ -134,7 +134,7 @@ def test_server_error_shows_c1_controls_of_a_header_escaped(seed_site: BuildResu
 
     import httpx
 
-    from lod.serve import create_app
+    from lod.serving.server import create_app
 
     async def post() -> httpx.Response:
         transport = httpx.ASGITransport(app=create_app(seed_site.out))

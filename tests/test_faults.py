@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from lod.cli import main
-from lod.publish import MARKER, build
+from lod.publishing.build import MARKER, build
 
 from .conftest import REPO, TEST_BASE, write_records
 from .test_publish import GOOD, tree
@@ -37,8 +37,8 @@ def lod_build(data: Path, out: Path) -> subprocess.Popen[bytes]:
 
 
 def leftovers(out: Path) -> list[str]:
-    """What a build left beside *out* besides its state (``lod.rebuild.state_path``) and the
-    site's generation (``lod.state.generation_path``)."""
+    """What a build left beside *out* besides its state (``lod.publishing.rebuild.state_path``) and the
+    site's generation (``lod.publishing.state.generation_path``)."""
     return sorted(p.name for p in out.parent.iterdir()
                   if p.name.startswith(f".{out.name}.")
                   and p.name not in (f".{out.name}.lod-state", f".{out.name}.lod-state.gen"))
@@ -180,14 +180,14 @@ def test_faults_record_file_changed_during_build_is_never_half_published(tmp_pat
 def test_faults_build_refuses_to_publish_when_a_record_file_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                      incremental: bool) -> None:
     # Deterministic version of the above: the file changes between reading and publishing.
-    import lod.publish
-    import lod.rebuild
+    import lod.publishing.build
+    import lod.publishing.rebuild
 
     data = write_records(tmp_path / "data", {"a.yaml": GOOD})
     out = tmp_path / "site"
     build(data, out, TEST_BASE)
     before = tree(out)
-    module, name = (lod.rebuild, "_google") if incremental else (lod.publish, "write_site")
+    module, name = (lod.publishing.rebuild, "_google") if incremental else (lod.publishing.build, "write_site")
     real = getattr(module, name)
 
     def write_then_edit(*args: object, **kwargs: object) -> object:
@@ -195,7 +195,7 @@ def test_faults_build_refuses_to_publish_when_a_record_file_changed(tmp_path: Pa
         return real(*args, **kwargs)
 
     monkeypatch.setattr(module, name, write_then_edit)
-    with pytest.raises(lod.publish.BuildError) as info:
+    with pytest.raises(lod.publishing.build.BuildError) as info:
         build(data, out, TEST_BASE, incremental=incremental)
     assert str(info.value).startswith(f"the record file {data}/a.yaml changed during the build")
     assert tree(out) == before and leftovers(out) == []

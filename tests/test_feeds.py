@@ -9,8 +9,8 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from lod.feeds import calendar
-from lod.publish import BuildResult, build, prepare
+from lod.publishing.feeds import calendar
+from lod.publishing.build import BuildResult, build, prepare
 
 from .conftest import SEED_DATA, TEST_BASE, write_records
 
@@ -130,7 +130,7 @@ def test_feeds_time_zones(seed_site: BuildResult) -> None:
 
 def test_feeds_dtstamp_and_fields_come_from_the_data(seed_site: BuildResult) -> None:
     events = events_of(seed_site.out / "talks.ics")
-    # The day the sources were taken, and a time of day from the content (lod.feeds: versions).
+    # The day the sources were taken, and a time of day from the content (lod.publishing.feeds: versions).
     assert {ev.to_ical().decode().split("DTSTAMP:")[1][:8] for ev in events.values()} == {"20261122"}
     assert {str(ev["SEQUENCE"]) for ev in events.values()} == {str((date(2026, 11, 22) - date(2000, 1, 1)).days)}
     assert all(ev["DTSTAMP"].to_ical() == ev["LAST-MODIFIED"].to_ical() for ev in events.values())

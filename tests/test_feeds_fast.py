@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lod.feeds import calendar, site_feeds
-from lod.pages.relations import SiteIndex
-from lod.publish import prepare
+from lod.publishing.feeds import calendar, site_feeds
+from lod.publishing.pages.relations import SiteIndex
+from lod.publishing.build import prepare
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA, TEST_BASE
@@ -48,7 +48,7 @@ def test_fold_equals_icalendar_fold_on_random_lines() -> None:
 
     from icalendar.parser.string import _foldline
 
-    from lod.feeds import fold
+    from lod.publishing.feeds import fold
 
     alphabet = list("ab\\^ ,;:") + ["é", "–", "𝔸", "中"]
     rng = random.Random(5)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import icalendar
 
-from lod import feeds, feedtext
-from lod.publish import BuildResult, Prepared, prepare
+from lod.publishing import feeds as feeds
+
+from lod.publishing import feedtext as feedtext
+from lod.publishing.build import BuildResult, Prepared, prepare
 
 from .conftest import SEED_DATA, TEST_BASE
 

@@ -12,8 +12,8 @@ import pyoxigraph as ox
 import pytest
 from pyld import jsonld
 
-from lod.formats import FORMATS, RDF_FORMATS, Format, by_media_type, by_suffix
-from lod.publish import BuildResult, build
+from lod.model.formats import FORMATS, RDF_FORMATS, Format, by_media_type, by_suffix
+from lod.publishing.build import BuildResult, build
 
 from .conftest import SEED_DATA, TEST_BASE
 

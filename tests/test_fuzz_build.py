@@ -148,7 +148,7 @@ def many_items_case(case: ManyItems, budget: int | None) -> str:
     limits = ({"MAX_NODES": budget, "NODES_PER_CHAR": 0} if budget is not None else {})
     with scratch() as (data, out), contextlib.ExitStack() as stack:
         for name, value in limits.items():
-            stack.enter_context(mock.patch(f"lod.fields.{name}", value))
+            stack.enter_context(mock.patch(f"lod.model.fields.{name}", value))
         write_folder(data, dict(case.files))
         return check_many_items(data, out, run_cli(data, out, full=False), case)
 

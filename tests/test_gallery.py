@@ -9,12 +9,12 @@ import html5lib
 import pyoxigraph as ox
 import pytest
 
-from lod.gallery import QUERIES_DIR, SHOWN_ROWS, read_gallery, stored_answer
-from lod.gallery_narrow import collect, meets, shape_of
-from lod.gallery_reads import RDF_TYPE, Reads, answer_lines, reads_of
+from lod.publishing.gallery import QUERIES_DIR, SHOWN_ROWS, read_gallery, stored_answer
+from lod.publishing.gallery_narrow import collect, meets, shape_of
+from lod.publishing.gallery_reads import RDF_TYPE, Reads, answer_lines, reads_of
 from lod.progress import Event, Finished
-from lod.publish import BuildResult, build
-from lod.query import run
+from lod.publishing.build import BuildResult, build
+from lod.querying.engine import run
 
 from .conftest import SEED_DATA
 

@@ -14,10 +14,10 @@ import pytest
 from rdflib import Graph
 from rdflib.compare import graph_diff, to_isomorphic
 
-from lod.iri import Minter
-from lod.load import load
-from lod.mapping import to_graph
-from lod.serialize import to_turtle, to_ntriples
+from lod.model.iri import Minter
+from lod.loading.files import load
+from lod.mapping.triples import to_graph
+from lod.model.serialize import to_turtle, to_ntriples
 
 GOLDEN = Path(__file__).parent / "golden"
 BASE = "http://example.org/"

@@ -19,8 +19,8 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
 
-from lod.publish import BuildResult
-from lod.query import load_store, run
+from lod.publishing.build import BuildResult
+from lod.querying.engine import load_store, run
 
 from .conftest import write_records
 

@@ -18,8 +18,8 @@ from lod.importers.ical import parse as parse_ical
 from lod.importers.indico import parse as parse_indico
 from lod.importers.rdf import parse as parse_rdf
 from lod.importers.text import html_to_text
-from lod.iri import slugify
-from lod.load import load
+from lod.model.iri import slugify
+from lod.loading.files import load
 
 TAKEN = date(2026, 12, 4)
 
@@ -292,7 +292,7 @@ def test_rdf_xml_is_read(shared: Path) -> None:
 
 
 def test_markdown_emphasis_is_shown_as_emphasis_on_pages_outside_tex() -> None:
-    from lod.pages import paragraphs_html
+    from lod.publishing.pages import paragraphs_html
     html = str(paragraphs_html("neural **scaling laws** and *collapse*, $a*b*c$, 2 * 3 * 4, snake_case_name"))
     assert html.startswith("<p>neural <strong>scaling laws</strong> and <em>collapse</em>, <math")
     assert html.endswith("</math>, 2 * 3 * 4, snake_case_name</p>") and "<mo>*</mo>" in html
@@ -301,8 +301,8 @@ def test_markdown_emphasis_is_shown_as_emphasis_on_pages_outside_tex() -> None:
 def test_an_honorific_is_published_as_schema_honorific_prefix_and_read_back(tmp_path: Path) -> None:
     from rdflib import Literal, URIRef
 
-    from lod.iri import Minter
-    from lod.mapping import to_graph
+    from lod.model.iri import Minter
+    from lod.mapping.triples import to_graph
     src = _write(tmp_path, "schedule.xml", _frab('<room name="R">' + _event("g-1", "T", "11:00",
                                                                              "<person id='6'>Prof. Dr. Jane Doe</person>") + "</room>"))
     import_source("frab", src, tmp_path / "data", taken=TAKEN)

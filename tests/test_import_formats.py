@@ -13,10 +13,10 @@ from lod.errors import ImportFailed
 from lod.importers import import_source
 from lod.importers.frab import parse as parse_frab
 from lod.importers.indico import parse as parse_indico
-from lod.iri import Minter
-from lod.load import load
-from lod.mapping import to_graph
-from lod.publish import BuildResult, build
+from lod.model.iri import Minter
+from lod.loading.files import load
+from lod.mapping.triples import to_graph
+from lod.publishing.build import BuildResult, build
 
 FIX = Path(__file__).parent / "fixtures" / "import"
 TAKEN = date(2026, 11, 23)

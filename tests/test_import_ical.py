@@ -11,8 +11,8 @@ import pytest
 from lod.errors import ImportFailed
 from lod.importers import import_source
 from lod.importers.ical import parse
-from lod.load import load
-from lod.publish import BuildResult
+from lod.loading.files import load
+from lod.publishing.build import BuildResult
 
 FIX = Path(__file__).parent / "fixtures" / "import"
 TAKEN = date(2026, 11, 23)

@@ -22,8 +22,8 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from lod.importers import import_source
-from lod.load import load
-from lod.publish import build
+from lod.loading.files import load
+from lod.publishing.build import build
 
 SEED = Path(__file__).resolve().parents[1] / "data"
 TAKEN = date(2026, 12, 4)

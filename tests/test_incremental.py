@@ -15,9 +15,9 @@ import pytest
 
 from lod.errors import RecordErrors, ValidationFailed
 from lod.progress import Event, Finished, FullBuildNeeded
-from lod.publish import BuildResult, build
-from lod.prepared import stamps as _stamps
-from lod.rebuild import read_state, state_path, write_state
+from lod.publishing.build import BuildResult, build
+from lod.publishing.prepared import stamps as _stamps
+from lod.publishing.rebuild import read_state, state_path, write_state
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA
@@ -173,10 +173,10 @@ def test_rebuild_reports_bad_records_like_a_full_build_and_changes_nothing(built
 
 def test_rebuild_reports_shape_violations_like_a_full_build_and_changes_nothing(
         built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import lod.incremental
-    import lod.rebuild
-    from lod.shacl import check
-    from lod.validate import load_shapes
+    import lod.publishing.incremental
+    import lod.publishing.rebuild
+    from lod.validation.shacl import check
+    from lod.validation.report import load_shapes
 
     # A stricter shape the data met all along: event names without '#'.
     strict = load_shapes()
@@ -184,7 +184,7 @@ def test_rebuild_reports_shape_violations_like_a_full_build_and_changes_nothing(
         <urn:strict> a sh:NodeShape ; sh:targetClass schema:Event ;
           sh:property [ sh:path schema:name ; sh:pattern "^[^#]*$" ; sh:message "no # in a name" ] .""",
                  format="turtle")
-    for module in (sys.modules["lod.publish"], lod.incremental, lod.rebuild):
+    for module in (sys.modules["lod.publishing.build"], lod.publishing.incremental, lod.publishing.rebuild):
         monkeypatch.setattr(module, "shacl_check",
                             lambda triples, where, only=None: check(triples, where, strict, only))
     data, site = _copy(built, tmp_path, monkeypatch)
@@ -233,10 +233,10 @@ def test_rebuild_after_a_site_settings_change_builds_in_full(built: Path, tmp_pa
 
 
 def test_rebuild_with_other_code_builds_in_full(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import lod.incremental
+    import lod.publishing.incremental
 
     data, site = _copy(built, tmp_path, monkeypatch)
-    monkeypatch.setattr(lod.incremental, "code_digest", lambda: "another version")
+    monkeypatch.setattr(lod.publishing.incremental, "code_digest", lambda: "another version")
     run = Run()
     run(data, site)
     assert FullBuildNeeded("other-code") in run.said
@@ -251,9 +251,9 @@ def test_build_full_ignores_the_state(built: Path, tmp_path: Path, monkeypatch: 
 
 @pytest.mark.parametrize("edit", sorted(set(EDITS) - NOT_SYNTHETIC))
 def test_rebuild_front_loads_the_same_dataset_as_a_full_load(edit: str, built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Partial parsing and resolution (lod.rebuild.Front) give exactly what loading everything gives.
-    from lod.load import load
-    from lod.rebuild import Front
+    # Partial parsing and resolution (lod.publishing.rebuild.Front) give exactly what loading everything gives.
+    from lod.loading.files import load
+    from lod.publishing.rebuild import Front
 
     data, site = _copy(built, tmp_path, monkeypatch)
     try:
@@ -285,7 +285,7 @@ class Killed(BaseException):
 
 def test_rebuild_killed_while_publishing_is_finished_by_the_next_build(built: Path, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import lod.journal
+    import lod.publishing.journal
 
     data, site = _copy(built, tmp_path, monkeypatch)
     apply_edit(EDITS["talk_title"], data, random.Random(11))
@@ -298,10 +298,10 @@ def test_rebuild_killed_while_publishing_is_finished_by_the_next_build(built: Pa
             if moves == 2:
                 raise Killed  # as if the process died here, past the commit point
 
-    monkeypatch.setattr(lod.journal, "_step", kill_after_two_moves)
+    monkeypatch.setattr(lod.publishing.journal, "_step", kill_after_two_moves)
     with pytest.raises(Killed):
         build(data, site, BASE)
-    monkeypatch.setattr(lod.journal, "_step", lambda _label: None)
+    monkeypatch.setattr(lod.publishing.journal, "_step", lambda _label: None)
     run = Run()
     result = run(data, site)  # rolls the journal forward first, then finds nothing left to do
     assert run.incremental

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from lod.incremental import (Descriptions, changed_records, check_owners, mapped_records, merged_report,
+from lod.publishing.incremental import (Descriptions, changed_records, check_owners, mapped_records, merged_report,
                              origins_of, remap, resolved_blobs, results_by_owner, types_changed)
-from lod.iri import Minter
-from lod.load import Merger, data_files, load_files
-from lod.resolve import resolve
-from lod.mapping import origins, to_triples
-from lod.publish import describe, site_prefixes
-from lod.serialize import Terms, sort_canonical
-from lod.shacl import check as shacl_check
+from lod.model.iri import Minter
+from lod.loading.files import Merger, data_files, load_files
+from lod.loading.resolve import resolve
+from lod.mapping.triples import origins, to_triples
+from lod.publishing.build import describe, site_prefixes
+from lod.model.serialize import Terms, sort_canonical
+from lod.validation.shacl import check as shacl_check
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA, TEST_BASE

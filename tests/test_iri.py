@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lod.errors import ConfigError
-from lod.iri import Minter, is_valid_iri, slugify
-from lod.serialize import nt_term
+from lod.model.iri import Minter, is_valid_iri, slugify
+from lod.model.serialize import nt_term
 from rdflib import URIRef
 
 

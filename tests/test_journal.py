@@ -1,4 +1,4 @@
-"""lod.journal: an in-place publication is all or nothing, and a kill at any step rolls forward."""
+"""lod.publishing.journal: an in-place publication is all or nothing, and a kill at any step rolls forward."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-import lod.journal
+import lod.publishing.journal
 from lod.errors import BuildError
-from lod.journal import begin, recover
+from lod.publishing.journal import begin, recover
 
 from .conftest import REPO
 
@@ -45,7 +45,7 @@ def out(tmp_path: Path) -> Path:
     return site
 
 
-def change(txn: lod.journal.Transaction) -> None:
+def change(txn: lod.publishing.journal.Transaction) -> None:
     """One edit: replace, create in new folders, delete (emptying nested folders), and the state beside."""
     txn.write("index.html", b"home v2")
     txn.write("talk/a.html", b"a v2")
@@ -149,13 +149,13 @@ class Killed(BaseException):
 def steps(out: Path) -> list[str]:
     """The labels of every step of one commit, in order, from a run on a copy."""
     seen: list[str] = []
-    lod.journal._step = seen.append
+    lod.publishing.journal._step = seen.append
     try:
         with begin(out) as txn:
             change(txn)
             txn.commit()
     finally:
-        lod.journal._step = lod.journal._no_step
+        lod.publishing.journal._step = lod.publishing.journal._no_step
     return seen
 
 
@@ -166,7 +166,7 @@ def kill_at(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
         if next(count) == k:
             raise Killed(label)
 
-    monkeypatch.setattr(lod.journal, "_step", step)
+    monkeypatch.setattr(lod.publishing.journal, "_step", step)
 
 
 def fresh(tmp_path: Path, name: str) -> Path:
@@ -193,7 +193,7 @@ def test_recover_after_a_kill_at_every_step_yields_old_or_exactly_the_new_tree(
             with begin(out) as txn:
                 change(txn)
                 txn.commit()
-        monkeypatch.setattr(lod.journal, "_step", lod.journal._no_step)
+        monkeypatch.setattr(lod.publishing.journal, "_step", lod.publishing.journal._no_step)
         now = beside(out)
         if now[".site.lod-state/state.json"] == b'{"v": 2}':  # the state is new only once the site is whole
             assert {n: v for n, v in now.items() if n.startswith("site")} == \
@@ -223,7 +223,7 @@ def test_recover_killed_itself_at_every_step_still_rolls_forward(tmp_path: Path,
             kill_at(j, monkeypatch)
             with pytest.raises(Killed):
                 recover(out)
-            monkeypatch.setattr(lod.journal, "_step", lod.journal._no_step)
+            monkeypatch.setattr(lod.publishing.journal, "_step", lod.publishing.journal._no_step)
             recover(out)
             assert beside(out) == expected(out), (k, j)
 
@@ -236,7 +236,7 @@ def test_begin_rolls_an_interrupted_transaction_forward_first(tmp_path: Path,
         with begin(out) as txn:
             change(txn)
             txn.commit()
-    monkeypatch.setattr(lod.journal, "_step", lod.journal._no_step)
+    monkeypatch.setattr(lod.publishing.journal, "_step", lod.publishing.journal._no_step)
     with begin(out) as txn:  # the next edit applies over the whole previous one, never under it
         txn.write("talk/a.html", b"a v3")
         txn.commit()
@@ -246,12 +246,12 @@ def test_begin_rolls_an_interrupted_transaction_forward_first(tmp_path: Path,
 KILLER = """
 import os, sys
 from pathlib import Path
-import lod.journal
+import lod.publishing.journal
 from tests.test_journal import change
 k = int(sys.argv[2])
 count = iter(range(10**9))
-lod.journal._step = lambda label: os._exit(9) if next(count) == k else None
-with lod.journal.begin(Path(sys.argv[1])) as txn:
+lod.publishing.journal._step = lambda label: os._exit(9) if next(count) == k else None
+with lod.publishing.journal.begin(Path(sys.argv[1])) as txn:
     change(txn)
     txn.commit()
 """
@@ -401,7 +401,7 @@ def test_recover_finishes_pruning_cut_short_between_two_folders(tmp_path: Path,
         with begin(out) as txn:
             change(txn)
             txn.commit()
-    monkeypatch.setattr(lod.journal, "_step", lod.journal._no_step)
+    monkeypatch.setattr(lod.publishing.journal, "_step", lod.publishing.journal._no_step)
     (out / "deep" / "x" / "y" / "z.nt").unlink()  # as if killed inside the pruning of deep/x/y/z.nt:
     (out / "deep" / "x" / "y").rmdir()  # y removed, x and deep not yet
     assert recover(out) is True
@@ -424,7 +424,7 @@ def test_commit_failing_after_the_commit_point_is_finished_by_recover(out: Path,
             change(txn)
             txn.commit()
     assert str(info.value) == ("the new version of site/ was committed but could not be applied: Permission denied "
-                               f"({out}/series/s/feed.ics). The next build (or lod.journal.recover) finishes "
+                               f"({out}/series/s/feed.ics). The next build (or lod.publishing.journal.recover) finishes "
                                "publishing it.")
     assert txn.state == "committed" and txn.staging.is_dir()  # leaving the with block did not abort it
     monkeypatch.setattr(os, "replace", real)
@@ -448,7 +448,7 @@ def test_recover_repeats_a_deletion_under_what_has_become_a_file(tmp_path: Path,
     out = tmp_path / "site"
     out.mkdir()
 
-    def edit(txn: lod.journal.Transaction) -> None:
+    def edit(txn: lod.publishing.journal.Transaction) -> None:
         txn.delete("x/y")  # never there; its folder x becomes a file in the same transaction
         txn.write("x", b"x")
 
@@ -457,7 +457,7 @@ def test_recover_repeats_a_deletion_under_what_has_become_a_file(tmp_path: Path,
         with begin(out) as txn:
             edit(txn)
             txn.commit()
-    monkeypatch.setattr(lod.journal, "_step", lod.journal._no_step)
+    monkeypatch.setattr(lod.publishing.journal, "_step", lod.publishing.journal._no_step)
     assert recover(out) is True
     assert tree(tmp_path) == {"site": None, "site/x": b"x"}
 
@@ -476,7 +476,7 @@ def test_recover_drops_a_committed_transaction_when_out_was_removed(out: Path,
         with begin(out) as txn:
             change(txn)
             txn.commit()
-    monkeypatch.setattr(lod.journal, "_step", lod.journal._no_step)
+    monkeypatch.setattr(lod.publishing.journal, "_step", lod.publishing.journal._no_step)
     shutil.rmtree(out)
     assert recover(out) is False
     assert beside(out) == {".site.lod-state": None, ".site.lod-state/state.json": b'{"v": 1}'}
@@ -488,11 +488,11 @@ PAGES = 300
 SIGKILLER = """
 import os, signal, sys
 from pathlib import Path
-import lod.journal
+import lod.publishing.journal
 k = int(sys.argv[2])
 count = iter(range(10**9))
-lod.journal._step = lambda label: os.kill(os.getpid(), signal.SIGKILL) if next(count) == k else None
-with lod.journal.begin(Path(sys.argv[1])) as txn:
+lod.publishing.journal._step = lambda label: os.kill(os.getpid(), signal.SIGKILL) if next(count) == k else None
+with lod.publishing.journal.begin(Path(sys.argv[1])) as txn:
     for i in range(%d):
         txn.write(f"talk/t{i}.html", b"v2 " + str(i).encode())
     txn.commit()
@@ -533,7 +533,7 @@ def pages_served(app: object) -> set[bytes]:
 
 
 def test_serve_started_after_a_sigkill_mid_apply_serves_only_the_new_site(tmp_path: Path) -> None:
-    from lod.serve import create_app
+    from lod.serving.server import create_app
 
     site = served_site(tmp_path)
     sigkill_mid_apply(site)
@@ -542,7 +542,7 @@ def test_serve_started_after_a_sigkill_mid_apply_serves_only_the_new_site(tmp_pa
 
 
 def test_serve_running_during_a_sigkill_mid_apply_serves_only_the_new_site(tmp_path: Path) -> None:
-    from lod.serve import create_app
+    from lod.serving.server import create_app
 
     site = served_site(tmp_path)
     app = create_app(site)
@@ -553,7 +553,7 @@ def test_serve_running_during_a_sigkill_mid_apply_serves_only_the_new_site(tmp_p
 
 def test_serve_that_cannot_finish_a_committed_update_answers_503(tmp_path: Path,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
-    from lod.serve import create_app
+    from lod.serving.server import create_app
 
     site = served_site(tmp_path)
     app = create_app(site)
@@ -574,7 +574,7 @@ def test_serve_that_cannot_finish_a_committed_update_answers_503(tmp_path: Path,
 def test_roll_forward_leaves_a_live_builds_uncommitted_staging_alone(out: Path) -> None:
     txn = begin(out)
     change(txn)
-    assert lod.journal.roll_forward(out) is False
+    assert lod.publishing.journal.roll_forward(out) is False
     assert txn.staging.is_dir()
     txn.commit()
     assert beside(out) == expected(out)
@@ -590,10 +590,10 @@ def test_two_processes_applying_the_same_journal_both_finish_it(tmp_path: Path,
 
         def step(label: str, k: int = k, site: Path = out) -> None:
             if next(count) == k:
-                monkeypatch.setattr(lod.journal, "_step", lod.journal._no_step)
-                lod.journal.roll_forward(site)
+                monkeypatch.setattr(lod.publishing.journal, "_step", lod.publishing.journal._no_step)
+                lod.publishing.journal.roll_forward(site)
 
-        monkeypatch.setattr(lod.journal, "_step", step)
+        monkeypatch.setattr(lod.publishing.journal, "_step", step)
         with begin(out) as txn:
             change(txn)
             txn.commit()
@@ -601,7 +601,7 @@ def test_two_processes_applying_the_same_journal_both_finish_it(tmp_path: Path,
 
 
 def test_serve_refuses_to_start_on_a_committed_update_it_cannot_finish(tmp_path: Path) -> None:
-    from lod.serve import create_app
+    from lod.serving.server import create_app
 
     site = served_site(tmp_path)
     sigkill_mid_apply(site)

@@ -10,7 +10,7 @@ import json
 
 import pyoxigraph as ox
 
-from lod.publish import BuildResult
+from lod.publishing.build import BuildResult
 
 
 def test_jsonld_dump_and_documents_parse_offline_to_their_ntriples(seed_site: BuildResult) -> None:

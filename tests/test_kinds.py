@@ -1,4 +1,4 @@
-"""The kind registry (lod.kinds) and what derives from it agree: the README's table, the mapper's
+"""The kind registry (lod.model.kinds) and what derives from it agree: the README's table, the mapper's
 predicates, the record classes and the Dataset's tables.
 
 To accept a deliberate change of the registry into the README, run with LOD_UPDATE_README=1 and
@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from rdflib import URIRef
 
-from lod import kinds as K
-from lod import records as R
-from lod.iri import Minter
-from lod.load import load
-from lod.mapping import _Mapper, to_triples
+from lod.model import kinds as K
+from lod.model import records as R
+from lod.model.iri import Minter
+from lod.loading.files import load
+from lod.mapping.triples import _Mapper, to_triples
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -50,7 +50,7 @@ def test_kinds_readme_table_is_the_registrys() -> None:
     if os.environ.get("LOD_UPDATE_README") and table != expected:
         README.write_text(before + K.README_BEGIN + expected + K.README_END + after, encoding="utf-8")
         table = expected
-    assert table == expected, ("README.md's record-field table differs from lod.kinds; "
+    assert table == expected, ("README.md's record-field table differs from lod.model.kinds; "
                                "run the tests with LOD_UPDATE_README=1 to write the registry's")
 
 

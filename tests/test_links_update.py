@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from lod.incremental import changed_records, resolved_blobs
-from lod.load import load_files
-from lod.pages.dirty import record_links, update_links
+from lod.publishing.incremental import changed_records, resolved_blobs
+from lod.loading.files import load_files
+from lod.publishing.pages.dirty import record_links, update_links
 
 from .conftest import SEED_DATA
 from .edits import EDITS, Skip, apply_edit

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lod.errors import RecordErrors
-from lod.load import load
+from lod.loading.files import load
 
 from .conftest import write_records
 
@@ -153,8 +153,8 @@ def test_load_node_budget_hit_fails_the_whole_file_naming_the_limit(tmp_path: Pa
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # Before: list_of swallowed the budget's error, so the build passed with the last keywords and
     # every record after them silently missing.
-    monkeypatch.setattr(sys.modules["lod.fields"], "MAX_NODES", 100)
-    monkeypatch.setattr(sys.modules["lod.fields"], "NODES_PER_CHAR", 0)
+    monkeypatch.setattr(sys.modules["lod.model.fields"], "MAX_NODES", 100)
+    monkeypatch.setattr(sys.modules["lod.model.fields"], "NODES_PER_CHAR", 0)
     d = write_records(tmp_path / "d", {"a.yaml": _many_keywords(200)})
     with pytest.raises(RecordErrors) as info:
         load(d)
@@ -165,7 +165,7 @@ def test_load_node_budget_hit_fails_the_whole_file_naming_the_limit(tmp_path: Pa
 
 def test_load_node_budget_scales_with_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A file walked past the fixed part of the budget still loads whole: the budget grows with its length.
-    monkeypatch.setattr("lod.fields.MAX_NODES", 100)
+    monkeypatch.setattr("lod.model.fields.MAX_NODES", 100)
     d = write_records(tmp_path / "d", {"a.yaml": _many_keywords(5000)})
     ds = load(d)
     assert len(ds.talks["big"].keywords) == 5000 and ds.talks["big"].keywords[-1] == "k4999"
@@ -192,7 +192,7 @@ def test_load_a_million_keywords_then_another_talk(tmp_path: Path) -> None:
 def test_load_a_venue_may_name_its_web_page(tmp_path: Path) -> None:
     # Issue 15: a Place's schema:url (a venue's page, as other archives publish it) was refused as a
     # "meeting link" of a place that is not online.
-    from lod.publish import build
+    from lod.publishing.build import build
 
     from .conftest import TEST_BASE
     d = write_records(tmp_path / "d", {"a.yaml": HEAD + "places:\n  - {id: hall, name: Hall, timezone: Europe/London, "

@@ -1,4 +1,4 @@
-"""Parallel loading (lod.loadpool) gives exactly what one process gives: the same Dataset,
+"""Parallel loading (lod.loading.pool) gives exactly what one process gives: the same Dataset,
 the same errors in the same words, also when a worker fails or dies."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from lod import loadpool
+from lod.loading import pool as loadpool
 from lod.errors import RecordErrors
-from lod.load import load
+from lod.loading.files import load
 from lod.synth import write_synth
 
 from .test_load import CASES, HEAD
@@ -87,7 +87,7 @@ def test_loadpool_bad_input_gives_the_same_errors(monkeypatch: pytest.MonkeyPatc
     (d / "z-site-again.yaml").write_text("site:\n  title: Again\n  bogus: 1\n")
     (d / "a-site-first.yaml").write_text("site:\n  title: First\n  base_url: nonsense\n")
     (d / "z-too-big.yaml").write_text("#" * 1_100_000)
-    monkeypatch.setattr(sys.modules["lod.load"], "MAX_FILE_BYTES", 1_000_000)
+    monkeypatch.setattr(sys.modules["lod.loading.files"], "MAX_FILE_BYTES", 1_000_000)
     serial, parallel = _load_both(monkeypatch, d)
     assert isinstance(serial, str)
     for problem in ("already used at", "site settings are already given", "larger than", "not valid UTF-8",

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lod.iri import Minter
-from lod.load import load
-from lod.mapping import record_triples, to_triples
-from lod.readsets import MapRecord
+from lod.model.iri import Minter
+from lod.loading.files import load
+from lod.mapping.triples import record_triples, to_triples
+from lod.publishing.readsets import MapRecord
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA, TEST_BASE

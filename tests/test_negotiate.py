@@ -1,13 +1,13 @@
-"""Content negotiation rules (lod.negotiate) as docs/server.md states them, without a server."""
+"""Content negotiation rules (lod.model.negotiate) as docs/server.md states them, without a server."""
 
 from __future__ import annotations
 
 import pytest
 
-from lod.formats import FORMATS, HTML, JSONLD, NTRIPLES, RDF_FORMATS, RDF_XML, TURTLE
-from lod.negotiate import MediaRange, Offer, choose, choose_format, parse_accept, prefers_html, quality
+from lod.model.formats import FORMATS, HTML, JSONLD, NTRIPLES, RDF_FORMATS, RDF_XML, TURTLE
+from lod.model.negotiate import MediaRange, Offer, choose, choose_format, parse_accept, prefers_html, quality
 from lod.errors import QueryError
-from lod.workers import RESULT_FORMATS, negotiate_result
+from lod.querying.workers import RESULT_FORMATS, negotiate_result
 
 ALL = list(FORMATS.values())
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"

@@ -1,4 +1,4 @@
-"""Contract tests of our vocabulary (ontology/lod.ttl) against lod.vocab."""
+"""Contract tests of our vocabulary (ontology/lod.ttl) against lod.model.vocab."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
 
-from lod.vocab import LOD, LOD_NS, SCHEMA
+from lod.model.vocab import LOD, LOD_NS, SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 ONTOLOGY_FILE = ROOT / "ontology" / "lod.ttl"
@@ -41,7 +41,7 @@ def test_ontology_defines_every_vocab_term(name: str) -> None:
 def test_ontology_uses_no_term_outside_the_vocab() -> None:
     used = {str(t)[len(LOD_NS):] for triple in ONT for t in triple
             if isinstance(t, URIRef) and str(t).startswith(LOD_NS)}
-    assert used - set(LOD_TERMS) == set(), "terms missing from lod.vocab.LOD"
+    assert used - set(LOD_TERMS) == set(), "terms missing from lod.model.vocab.LOD"
 
 
 def test_ontology_every_class_is_aligned_with_schema_org() -> None:

@@ -11,9 +11,9 @@ from xml.etree import ElementTree as ET
 import html5lib
 import pytest
 
-from lod import records as R
-from lod.pages import PagesOutput, environment, paragraphs_html, render_site, script_json, tex_html, tex_to_mathml
-from lod.publish import BuildResult, Prepared, prepare
+from lod.model import records as R
+from lod.publishing.pages import PagesOutput, environment, paragraphs_html, render_site, script_json, tex_html, tex_to_mathml
+from lod.publishing.build import BuildResult, Prepared, prepare
 
 from .conftest import SEED_DATA, TEST_BASE
 
@@ -72,7 +72,7 @@ def test_pages_exist_for_every_resource_description(seed_site: BuildResult) -> N
     html = {p.relative_to(seed_site.out).with_suffix("").as_posix() for p in seed_site.out.rglob("*.html")
             if p.parent != seed_site.out or p.name == "index.html"}
     assert len(ttl) == seed_site.resources
-    years = {"talks/2023", "talks/2024", "talks/2025"}  # the archive pages per year (lod.pages.listing)
+    years = {"talks/2023", "talks/2024", "talks/2025"}  # the archive pages per year (lod.publishing.pages.listing)
     assert html == ttl | {"index"} | years
     kinds = {path.split("/")[0] for path in ttl}
     assert kinds == {"talk", "series", "event", "session", "person", "org", "place", "source", "topic"}

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from lod import feeds
-from lod.pages import render_site, render_some
-from lod.pages.dirty import affected
-from lod.pages.render import PagesCache, pages_cache, write_pages
-from lod.publish import prepare
+from lod.publishing import feeds as feeds
+from lod.publishing.pages import render_site, render_some
+from lod.publishing.pages.dirty import affected
+from lod.publishing.pages.render import PagesCache, pages_cache, write_pages
+from lod.publishing.build import prepare
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA, TEST_BASE

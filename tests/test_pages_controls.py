@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lod.publish import BuildResult, build
+from lod.publishing.build import BuildResult, build
 
 from .conftest import TEST_BASE, write_records
 from .test_pages_hostile import parse  # strict html5lib: a C1 control anywhere is a parse error

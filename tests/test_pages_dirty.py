@@ -1,4 +1,4 @@
-"""lod.pages.dirty and render_some: after an edit, the pages and calendars said to be dirty are
+"""lod.publishing.pages.dirty and render_some: after an edit, the pages and calendars said to be dirty are
 every one whose bytes changed, few enough to be worth it, and rendering only them gives the
 bytes of the full render."""
 
@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from lod import feeds
-from lod import records as R
-from lod.pages import render_site, render_some
-from lod.pages.dirty import SITE, Affected, Key, affected, record_links
-from lod.pages.render import PagesOutput, Renderer
-from lod.pages.search import BUCKET, shard_name, update_index
-from lod.publish import Prepared, prepare
-from lod.serialize import Triple
+from lod.publishing import feeds as feeds
+from lod.model import records as R
+from lod.publishing.pages import render_site, render_some
+from lod.publishing.pages.dirty import SITE, Affected, Key, affected, record_links
+from lod.publishing.pages.render import PagesOutput, Renderer
+from lod.publishing.pages.search import BUCKET, shard_name, update_index
+from lod.publishing.build import Prepared, prepare
+from lod.model.serialize import Triple
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA, TEST_BASE

@@ -9,9 +9,9 @@ from typing import Any
 import extruct
 import pytest
 
-from lod.pages import Gap, google_event_gaps, write_pages
+from lod.publishing.pages import Gap, google_event_gaps, write_pages
 from lod.progress import Checked, Event
-from lod.publish import BuildResult, prepare
+from lod.publishing.build import BuildResult, prepare
 
 from .conftest import SEED_DATA, TEST_BASE
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import html5lib
 import pytest
 
-from lod.publish import BuildResult, build
+from lod.publishing.build import BuildResult, build
 
 from .conftest import TEST_BASE, write_records
 

@@ -13,9 +13,9 @@ from pyld import jsonld
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
-from lod.pages import COERCED_TERMS, DATE_TERMS, ID_TERMS
-from lod.publish import BuildResult
-from lod.vocab import SCHEMA, XSD
+from lod.publishing.pages import COERCED_TERMS, DATE_TERMS, ID_TERMS
+from lod.publishing.build import BuildResult
+from lod.model.vocab import SCHEMA, XSD
 
 from .conftest import SHARED
 
@@ -72,7 +72,7 @@ def page_graphs(seed_site: BuildResult, loader: Loader) -> dict[str, tuple[Graph
     for page in sorted(seed_site.out.rglob("*.html")):
         if page.parent == seed_site.out:  # index.html (tested below), queries.html (not a resource)
             continue
-        if page.parent.name == "talks":  # a year's archive page (lod.pages.listing), not a resource
+        if page.parent.name == "talks":  # a year's archive page (lod.publishing.pages.listing), not a resource
             continue
         ttl = page.with_suffix(".ttl")
         assert ttl.is_file(), page
@@ -89,7 +89,7 @@ def test_jsonld_contains_every_triple_of_the_turtle_description(page_graphs: dic
         lost = [f"{s.n3()} {p.n3()} {o.n3()}" for s, p, o in from_ttl if (s, p, date_key(o)) not in got]
         if lost:
             missing[path] = lost
-    # The workshop's days become the first start and last end of its agenda (lod.pages.jsonld.scheduled).
+    # The workshop's days become the first start and last end of its agenda (lod.publishing.pages.jsonld.scheduled).
     workshop = "<http://localhost:8000/event/mdl-workshop-2025> <http://schema.org/"
     assert {path: sorted(lost) for path, lost in missing.items()} == {"event/mdl-workshop-2025": [
         workshop + 'endDate> "2025-02-21"^^<http://www.w3.org/2001/XMLSchema#date>',

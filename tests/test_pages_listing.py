@@ -1,4 +1,4 @@
-"""Listings that stay small (``lod.pages.listing``): the archive pages per year and long listings cut
+"""Listings that stay small (``lod.publishing.pages.listing``): the archive pages per year and long listings cut
 into pages, and an edit renders again only the pages whose slice it touches, with the bytes of a
 full render. The page size is made small here so that the small synthetic data has long listings."""
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lod.pages import listing as L
+from lod.publishing.pages import listing as L
 from lod.progress import Finished
-from lod.publish import build
+from lod.publishing.build import build
 from lod.synth import write_synth
 
 from .edits import EDITS, Skip, apply_edit
@@ -140,8 +140,8 @@ def test_rebuild_after_a_talk_edit_with_small_pages_equals_a_full_build(tmp_path
 @pytest.mark.parametrize("edit", [e if e in LISTING_DEFAULT else pytest.param(e, marks=pytest.mark.heavy)
                                   for e in sorted(EDITS)])
 def test_update_links_equals_record_links_with_small_pages(edit: str, paged: Version, tmp_path: Path) -> None:
-    from lod.incremental import changed_records
-    from lod.pages.dirty import record_links, update_links
+    from lod.publishing.incremental import changed_records
+    from lod.publishing.pages.dirty import record_links, update_links
 
     from .test_links_update import _blobs
 

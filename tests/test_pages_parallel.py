@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from lod.feeds import site_feeds
-from lod.pages import render
-from lod.pages.parallel import fork_map, slices, worker_count
-from lod.pages.relations import SiteIndex
+from lod.publishing.feeds import site_feeds
+from lod.publishing.pages import render
+from lod.publishing.pages.parallel import fork_map, slices, worker_count
+from lod.publishing.pages.relations import SiteIndex
 from lod.progress import Checked, Event
-from lod.publish import Prepared, prepare
+from lod.publishing.build import Prepared, prepare
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA, TEST_BASE

@@ -1,4 +1,4 @@
-"""The plain-Python HTML of lod.pages.items equals what the Jinja macros wrote, and every page part escapes.
+"""The plain-Python HTML of lod.publishing.pages.items equals what the Jinja macros wrote, and every page part escapes.
 
 OLD_MACROS is the macros as they were before they became Python; both are rendered here,
 on the seed records and on records given every optional field with hostile values, and
@@ -18,14 +18,14 @@ import jinja2
 from markupsafe import Markup
 import pytest
 
-from lod import records as R
-from lod.pages.constants import STATUS_TEXT
-from lod.pages.jsonld import dumps_indented
-from lod.pages.layout import page_html
-from lod.pages.items import (affiliated_html, role_sections_html, scheduled_facts_html, scheduled_item_html, sources_html,
+from lod.model import records as R
+from lod.publishing.pages.constants import STATUS_TEXT
+from lod.publishing.pages.jsonld import dumps_indented
+from lod.publishing.pages.layout import page_html
+from lod.publishing.pages.items import (affiliated_html, role_sections_html, scheduled_facts_html, scheduled_item_html, sources_html,
                              talk_item_html, talk_list_html)
-from lod.pages.render import Renderer
-from lod.publish import Prepared, prepare
+from lod.publishing.pages.render import Renderer
+from lod.publishing.build import Prepared, prepare
 
 from .conftest import SEED_DATA, TEST_BASE
 

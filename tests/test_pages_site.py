@@ -16,8 +16,8 @@ import html5lib
 import pytest
 
 from lod.errors import BuildError
-from lod.pages.search import BUCKET, DAY_SLOTS, Contribution, normalise, number_days, shard_name, words
-from lod.publish import BuildResult
+from lod.publishing.pages.search import BUCKET, DAY_SLOTS, Contribution, normalise, number_days, shard_name, words
+from lod.publishing.build import BuildResult
 
 from .conftest import TEST_BASE
 
@@ -145,7 +145,7 @@ def test_search_index_finds_a_talk_by_a_word_of_its_abstract(seed_site: BuildRes
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_search_script_normalises_and_shards_as_the_index_does(tmp_path: Path) -> None:
-    """search.js and lod.pages.search cut words the same way (node runs the script's functions)."""
+    """search.js and lod.publishing.pages.search cut words the same way (node runs the script's functions)."""
     script = (Path(__file__).resolve().parent.parent / "lod/static/search.js").read_text(encoding="utf-8")
     terms = script[script.index("  function normalise"):script.index("  function intersect")]
     probe = tmp_path / "probe.js"
@@ -163,4 +163,4 @@ def test_more_talks_on_one_day_than_the_search_index_numbers_is_refused_naming_t
     with pytest.raises(BuildError) as err:
         number_days({f"t{i}": talk._replace(order=("", f"t{i}")) for i in range(DAY_SLOTS + 1)})
     assert str(err.value) == ("4097 talks are on 2023-03-17; the search index numbers at most 4096 talks a day "
-                              "(DAY_SLOTS in lod/pages/search.py): raise it, or spread the talks over their real days")
+                              "(DAY_SLOTS in lod/publishing/pages/search.py): raise it, or spread the talks over their real days")

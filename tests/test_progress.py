@@ -13,7 +13,7 @@ import pytest
 
 from lod.cli import main
 from lod.progress import STEPS, Advanced, Checked, Event, Finished, Stage, Started
-from lod.publish import build
+from lod.publishing.build import build
 from lod.watch import Bars, Lines, watcher
 
 SEED = Path(__file__).resolve().parents[1] / "data"

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-import lod.incremental
-import lod.prepared
-import lod.publish
-import lod.rebuild
+import lod.publishing.incremental
+import lod.publishing.prepared
+import lod.publishing.build
+import lod.publishing.rebuild
 from lod.cli import main
 from lod.errors import ConfigError
-from lod.publish import MARKER, build
-from lod.validate import load_shapes
+from lod.publishing.build import MARKER, build
+from lod.validation.report import load_shapes
 
 from .conftest import SEED_DATA, TEST_BASE, write_records
 
@@ -64,8 +64,8 @@ def test_publish_violation_stops_the_build_and_keeps_previous_site(
         <urn:strict> a sh:NodeShape ; sh:targetClass schema:Event ;
           sh:property [ sh:path schema:url ; sh:minCount 1 ; sh:message "a talk needs a url here" ] .""",
                  format="turtle")
-    real = lod.publish.shacl_check
-    for module in (lod.publish, lod.incremental, lod.rebuild):  # the full build's check and the rebuild's
+    real = lod.publishing.build.shacl_check
+    for module in (lod.publishing.build, lod.publishing.incremental, lod.publishing.rebuild):  # the full build's check and the rebuild's
         monkeypatch.setattr(module, "shacl_check", lambda triples, where, only=None: real(triples, where, strict, only))
     (data / "a.yaml").write_text(GOOD.replace("A talk", "Another title"), encoding="utf-8")
     assert main(["build", "--data", str(data), "--out", str(out), "--quiet"]) == 1
@@ -82,14 +82,14 @@ def test_publish_interrupted_build_keeps_previous_site(built: tuple[Path, Path, 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(lod.prepared, "void_graph", interrupted)
-    state = lod.rebuild.state_path(out).read_bytes()
+    monkeypatch.setattr(lod.publishing.prepared, "void_graph", interrupted)
+    state = lod.publishing.rebuild.state_path(out).read_bytes()
     for how in ("--full", None):  # interrupted in a full build, then in an incremental one
         (data / "a.yaml").write_text(GOOD.replace("A talk", f"Another title {how}"), encoding="utf-8")
         assert main(["build", "--data", str(data), "--out", str(out), "--quiet", *([how] if how else [])]) == 130
         assert tree(out) == before
         assert [p.name for p in out.parent.iterdir() if p.name.startswith(".site")] == [".site.lod-state"]
-        assert lod.rebuild.state_path(out).read_bytes() == state
+        assert lod.publishing.rebuild.state_path(out).read_bytes() == state
 
 
 def test_publish_refuses_to_replace_a_folder_it_did_not_build(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_publish_sigkill_at_any_point_leaves_a_whole_site(tmp_path: Path) -> Non
     assert (out / MARKER).is_file()
 
 
-def test_publish_void_describes_dumps_license_and_endpoint(seed_site: lod.publish.BuildResult) -> None:
+def test_publish_void_describes_dumps_license_and_endpoint(seed_site: lod.publishing.build.BuildResult) -> None:
     g = Graph().parse(seed_site.out / "void.ttl", format="turtle")
     rows = {str(r[0]) for r in g.query("""PREFIX void: <http://rdfs.org/ns/void#> PREFIX dct: <http://purl.org/dc/terms/>
         SELECT ?x WHERE { { ?d void:dataDump ?x } UNION { ?d dct:license ?x } UNION { ?d void:sparqlEndpoint ?x } }""")}
@@ -144,6 +144,6 @@ def test_publish_void_describes_dumps_license_and_endpoint(seed_site: lod.publis
                 .query("ASK { ?d <http://rdfs.org/ns/void#triples> ?n }").askAnswer)
 
 
-def test_publish_copies_the_ontology_with_the_site(seed_site: lod.publish.BuildResult) -> None:
-    assert (seed_site.out / "ontology.ttl").read_bytes() == (Path(lod.publish.__file__).parents[1] /
+def test_publish_copies_the_ontology_with_the_site(seed_site: lod.publishing.build.BuildResult) -> None:
+    assert (seed_site.out / "ontology.ttl").read_bytes() == (Path(lod.publishing.build.__file__).parents[2] /
                                                             "ontology" / "lod.ttl").read_bytes()

@@ -19,10 +19,10 @@ import pytest
 from SPARQLWrapper import JSON, SPARQLWrapper
 
 from lod.cli import main
-from lod.publish import BuildResult
+from lod.publishing.build import BuildResult
 from lod.errors import PushError
-from lod.push import push
-from lod.query import load_store, run, term_text
+from lod.serving.push import push
+from lod.querying.engine import load_store, run, term_text
 
 from .test_server import free_port, running_server
 
@@ -128,7 +128,7 @@ def test_serve_external_endpoint_answers_like_the_embedded_store(seed_site: Buil
 
 def test_serve_external_endpoint_never_receives_a_service_hidden_in_a_comment(seed_site: BuildResult,
                                                                               oxigraph: str) -> None:
-    from lod.querycheck import AMBIGUOUS_COMMENT
+    from lod.querying.check import AMBIGUOUS_COMMENT
 
     from .test_sparql_safety import Listener
     ear = Listener()

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from lod.cli import main
 from lod.errors import QueryError
-from lod.publish import BuildResult
-from lod.querycheck import (AMBIGUOUS_COMMENT, FROM_REFUSED, MAX_NESTING, MAX_OPERATORS, SERVICE_REFUSED,
+from lod.publishing.build import BuildResult
+from lod.querying.check import (AMBIGUOUS_COMMENT, FROM_REFUSED, MAX_NESTING, MAX_OPERATORS, SERVICE_REFUSED,
                             TOO_DEEP, TOO_MANY_OPERATORS, UPDATE_REFUSED, check_query, syntax_error)
 
 from .test_sparql_safety import Listener

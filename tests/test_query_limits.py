@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lod.cli import main
-from lod.publish import BuildResult
+from lod.publishing.build import BuildResult
 
 pytestmark = pytest.mark.slow  # each limited query starts a query worker process
 

@@ -1,5 +1,5 @@
 """The dependencies a rebuild follows are recorded while resolution and mapping read
-(lod.readsets): lookups of missing records too, and any sequence of edits, each followed by
+(lod.publishing.readsets): lookups of missing records too, and any sequence of edits, each followed by
 a rebuild, leaves the site a full build of the same data makes, byte for byte."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from lod.load import load_files
-from lod.prepared import stamps as _stamps
-from lod.publish import build
-from lod.rebuild import read_state, write_state
-from lod.resolve import resolve
+from lod.loading.files import load_files
+from lod.publishing.prepared import stamps as _stamps
+from lod.publishing.build import build
+from lod.publishing.rebuild import read_state, write_state
+from lod.loading.resolve import resolve
 from lod.synth import write_synth
 
 from .edits import EDITS, Skip, apply_edit
@@ -84,7 +84,7 @@ A_SERIES_OF_THE_SAME_ID = """series:
 
 
 def _written_long_ago(root: Path) -> None:
-    # Files written in the last instants are read again by the next build anyway (lod.rebuild.RACY_NS).
+    # Files written in the last instants are read again by the next build anyway (lod.publishing.rebuild.RACY_NS).
     an_hour_ago = time.time() - 3600
     for path in root.rglob("*"):
         os.utime(path, (an_hour_ago, an_hour_ago))

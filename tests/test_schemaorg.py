@@ -10,8 +10,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from lod.publish import BuildResult
-from lod.vocab import SCHEMA
+from lod.publishing.build import BuildResult
+from lod.model.vocab import SCHEMA
 
 S = "http://schema.org/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from lod.publish import BuildResult
-from lod.query import load_store, run
+from lod.publishing.build import BuildResult
+from lod.querying.engine import load_store, run
 
 PREFIXES = """PREFIX schema: <http://schema.org/>
 PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lod.publish import BuildResult
+from lod.publishing.build import BuildResult
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from lod.publish import BuildResult
+from lod.publishing.build import BuildResult
 
 from .test_server import running_server, site_copy
 from .test_sparql_safety import SMALL, Listener, wait_for_workers

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lod.publish import BuildResult
+from lod.publishing.build import BuildResult
 
 from .conftest import REPO
 

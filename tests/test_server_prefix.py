@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from lod.publish import build
+from lod.publishing.build import build
 
 from .conftest import SEED_DATA
 from .test_server import raw_get, running_server

@@ -1,4 +1,4 @@
-"""The native SHACL checker (lod.shacl) gives exactly pyshacl's report (lod.validate.validate, the reference).
+"""The native SHACL checker (lod.validation.shacl) gives exactly pyshacl's report (lod.validation.report.validate, the reference).
 
 Both get the same shapes Graph object: pyshacl names a blank-node shape by its label in
 that graph, so two parses of shapes.ttl would differ in those labels. (Paths, sequences
@@ -15,11 +15,11 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.term import Node
 
-from lod.iri import Minter
-from lod.load import load
-from lod.mapping import origins, to_graph
-from lod.shacl import UnsupportedShapes, check, compile_shapes
-from lod.validate import Report, load_shapes, validate
+from lod.model.iri import Minter
+from lod.loading.files import load
+from lod.mapping.triples import origins, to_graph
+from lod.validation.shacl import UnsupportedShapes, check, compile_shapes
+from lod.validation.report import Report, load_shapes, validate
 
 from .conftest import SEED_DATA, TEST_BASE
 
@@ -248,7 +248,7 @@ def test_compile_unsupported_component_raises_clear_error(extra: str, name: str)
         compile_shapes(shapes)
     where = "shape:TalkShape" if name == "sh:closed" else "shape:Talk-performer"
     assert str(err.value) == (f"the native SHACL checker does not implement {name} (used by {where}); "
-                              "use lod.validate.validate or extend lod/shacl/")
+                              "use lod.validation.report.validate or extend lod/validation/shacl/")
 
 
 def test_validate_sequence_path_is_readable() -> None:
@@ -266,7 +266,7 @@ def test_validate_sequence_path_is_readable() -> None:
 
 
 def test_path_text_renders_sparql_property_paths() -> None:
-    from lod.validate import _path_text
+    from lod.validation.report import _path_text
 
     g = Graph().parse(data="""@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix schema: <http://schema.org/> .
         <urn:s> <urn:seq> ( schema:workPerformed schema:citation ) ;

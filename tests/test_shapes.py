@@ -21,8 +21,8 @@ from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import RDF
 from rdflib.term import Node
 
-from lod.validate import Report, load_shapes, shapes_path, validate
-from lod.vocab import LOD, PAV, SCHEMA
+from lod.validation.report import Report, load_shapes, shapes_path, validate
+from lod.model.vocab import LOD, PAV, SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPES_FILE = ROOT / "shapes" / "shapes.ttl"
@@ -51,7 +51,7 @@ def local_name(shape: Node) -> str:
 
 
 def short(node: Node) -> str:
-    """The name lod.validate gives a shape in Result.shape (all our shapes are under shape:)."""
+    """The name lod.validation.report gives a shape in Result.shape (all our shapes are under shape:)."""
     value = str(node)
     return "shape:" + value[len(SHAPE_NS):] if value.startswith(SHAPE_NS) else value
 
@@ -121,7 +121,7 @@ def test_shapes_use_only_terms_of_the_closed_namespaces() -> None:
         for ns, vocab in closed.items():
             if str(term).startswith(ns):
                 name = str(term)[len(ns):]
-                assert name in vocab.__annotations__, f"{term} is not a term of lod.vocab.{vocab.__name__}"
+                assert name in vocab.__annotations__, f"{term} is not a term of lod.model.vocab.{vocab.__name__}"
 
 
 def test_shapes_ship_with_the_package() -> None:
@@ -207,9 +207,9 @@ def test_event_shape_skips_talks_and_sessions() -> None:
 
 
 def test_seed_data_has_no_violations() -> None:
-    from lod.iri import Minter
-    from lod.load import load
-    from lod.mapping import origins, to_graph
+    from lod.model.iri import Minter
+    from lod.loading.files import load
+    from lod.mapping.triples import origins, to_graph
 
     ds = load(str(ROOT / "data"))
     minter = Minter()

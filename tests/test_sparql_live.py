@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lod.publish import BuildResult
+from lod.publishing.build import BuildResult
 
 from .conftest import REPO, SEED_DATA, TEST_BASE
 from .test_server import running_server, site_copy

@@ -25,7 +25,7 @@ from rdflib import Graph
 from SPARQLWrapper import CSV, JSON, JSONLD, TURTLE, XML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
-from lod.publish import BuildResult
+from lod.publishing.build import BuildResult
 
 from .test_server import running_server, site_copy
 
@@ -357,7 +357,7 @@ def test_sparqlwrapper_malformed_query_raises_bad_formed(server: str) -> None:
 
 
 def test_sparql_answers_are_the_local_answers(client: httpx.Client, site: Path) -> None:
-    from lod.query import load_store, render, run
+    from lod.querying.engine import load_store, render, run
 
     local = json.loads(render(run(load_store(site), SELECT_SUBORGS), "json"))
     assert client.get("/sparql", params={"query": SELECT_SUBORGS}).json()["results"] == local["results"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lod.sparql import remote_error
+from lod.serving.sparql import remote_error
 
 
 @pytest.mark.parametrize("status, detail, ours", [

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lod.publish import BuildResult
+from lod.publishing.build import BuildResult
 
 from .test_server import REPO, running_server, site_copy
 
@@ -173,7 +173,7 @@ def test_sparql_safety_dataset_naming_a_foreign_graph_is_400_and_fetches_nothing
 def test_sparql_safety_workers_cannot_open_network_sockets(listener: Listener) -> None:
     # The second wall: even a SERVICE the check missed cannot leave a worker process.
     code = ("import pyoxigraph as ox, socket\n"
-            "from lod.workers import deny_network\n"
+            "from lod.querying.workers import deny_network\n"
             "assert deny_network()\n"
             "try:\n"
             "    socket.create_connection(('127.0.0.1', %d), timeout=2)\n"
@@ -268,7 +268,7 @@ def test_sparql_safety_overload_gives_429_with_retry_after_never_a_5xx(client: h
 @pytest.mark.parametrize("gap", ["\r", "\u2028", "\x85"])
 def test_sparql_safety_comment_ended_differently_is_refused_and_never_run(client: httpx.Client, listener: Listener,
                                                                           gap: str) -> None:
-    from lod.querycheck import AMBIGUOUS_COMMENT
+    from lod.querying.check import AMBIGUOUS_COMMENT
     q = f"SELECT * WHERE {{ # {gap} SERVICE <{listener.url}> {{ ?s ?p ?o }} \n }}"
     for r in (client.get("/sparql", params={"query": q}), client.post("/sparql", data={"query": q})):
         assert r.status_code == 400

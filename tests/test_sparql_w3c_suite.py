@@ -30,8 +30,8 @@ from rdflib import RDF, Graph, Namespace
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from lod.publish import BuildResult
-from lod.querycheck import FROM_REFUSED
+from lod.publishing.build import BuildResult
+from lod.querying.check import FROM_REFUSED
 
 from .conftest import SHARED
 from .test_server import running_server, site_copy

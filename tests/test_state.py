@@ -1,4 +1,4 @@
-"""The build state as an SQLite database (lod.state): a rebuild reads only the parses it needs
+"""The build state as an SQLite database (lod.publishing.state): a rebuild reads only the parses it needs
 and writes only the changed rows; a state of another schema, a damaged one, or one behind the
 site makes a full build that says why; a build stopped between publishing the site and storing
 the state is completed by the next, which stays incremental."""
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-import lod.state
-from lod.prepared import stamps as _stamps
+import lod.publishing.state
+from lod.publishing.prepared import stamps as _stamps
 from lod.progress import FullBuildNeeded
-from lod.rebuild import read_state, state_path
-from lod.state import Rows, Store, delta_path, generation_path
+from lod.publishing.rebuild import read_state, state_path
+from lod.publishing.state import Rows, Store, delta_path, generation_path
 from lod.watch import text
 
 from .edits import EDITS, apply_edit
@@ -46,7 +46,7 @@ def test_rebuild_reads_the_parse_of_the_edited_file_only_and_writes_only_changed
     written: list[int] = []
     apply = Store.apply
 
-    def recorded(self: Store, delta: lod.state.Delta) -> int:
+    def recorded(self: Store, delta: lod.publishing.state.Delta) -> int:
         written.append(apply(self, delta))
         return written[-1]
 
@@ -57,7 +57,7 @@ def test_rebuild_reads_the_parse_of_the_edited_file_only_and_writes_only_changed
     assert len(asked) == 1 and asked[0].startswith("data/series/")  # the one edited file's previous parse
     with sqlite3.connect(state_path(site)) as conn:
         rows = sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                   for t in lod.state.TABLES)
+                   for t in lod.publishing.state.TABLES)
     assert 0 < written[0] < rows / 10
     assert not delta_path(state_path(site)).exists()  # stored, then removed
     _same_as_full(data, site, result, tmp_path)
@@ -83,7 +83,7 @@ def test_state_after_rebuilds_equals_the_state_a_full_build_leaves(built: Path, 
     a, b = read_state(site.absolute()), read_state(fresh)
     assert a is not None and b is not None
     assert a.generation == 4 and b.generation == 0
-    now = _stamps(data)  # the stamps of files written just now are left out (lod.rebuild.settled)
+    now = _stamps(data)  # the stamps of files written just now are left out (lod.publishing.rebuild.settled)
     assert a.stamps and all(now[rel] == stamp for rel, stamp in a.stamps.items())
     assert {k: _parse(v) for k, v in a.parsed.items()} == {k: _parse(v) for k, v in b.parsed.items()}
     assert {k: pickle.loads(v) for k, v in a.resolved.items()} == {k: pickle.loads(v) for k, v in b.resolved.items()}
@@ -98,7 +98,7 @@ def test_a_key_of_extra_the_state_does_not_know_is_kept(built: Path, tmp_path: P
     state = read_state(site.absolute())
     assert state is not None
     state.extra["another stage"] = {"any": ["value", 1]}
-    lod.state.write_new(state_path(site.absolute()), state)
+    lod.publishing.state.write_new(state_path(site.absolute()), state)
     again = read_state(site.absolute())
     assert again is not None and again.extra["another stage"] == {"any": ["value", 1]}
 
@@ -165,12 +165,12 @@ def test_rebuild_killed_between_the_journal_commit_and_the_state_commit_is_store
     data, site = _copy(built, tmp_path, monkeypatch)
     apply_edit(EDITS["talk_title"], data, random.Random(11))
 
-    monkeypatch.setattr(lod.state, "_step", _killed)
+    monkeypatch.setattr(lod.publishing.state, "_step", _killed)
     with pytest.raises(Killed):
         Run()(data, site)
     assert delta_path(state_path(site)).is_file()
     assert generation_path(state_path(site)).read_text() == "1\n"  # the site is one ahead of the state
-    monkeypatch.setattr(lod.state, "_step", lambda _label: None)
+    monkeypatch.setattr(lod.publishing.state, "_step", lambda _label: None)
     run = Run()
     result = run(data, site)  # stores the delta first, then finds nothing left to do
     assert run.incremental, run.said
@@ -187,10 +187,10 @@ def test_a_state_behind_its_site_makes_a_full_build(built: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     data, site = _copy(built, tmp_path, monkeypatch)
     apply_edit(EDITS["talk_title"], data, random.Random(11))
-    monkeypatch.setattr(lod.state, "_step", _killed)
+    monkeypatch.setattr(lod.publishing.state, "_step", _killed)
     with pytest.raises(Killed):
         Run()(data, site)
-    monkeypatch.setattr(lod.state, "_step", lambda _label: None)
+    monkeypatch.setattr(lod.publishing.state, "_step", lambda _label: None)
     delta_path(state_path(site)).unlink()  # the published changes to the state are lost
     run = Run()
     result = run(data, site)
@@ -237,7 +237,7 @@ def test_a_full_build_that_cannot_write_its_state_says_so_and_publishes(tmp_path
     def full(*_a: object, **_k: object) -> sqlite3.Connection:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(lod.state.sqlite3, "connect", full)
+    monkeypatch.setattr(lod.publishing.state.sqlite3, "connect", full)
     run = Run()
     run(data, tmp_path / "site")
     tmp = state_path(tmp_path / "site").with_name(f".site.lod-state.tmp-{os.getpid()}")
@@ -249,13 +249,13 @@ def test_a_full_build_that_cannot_write_its_state_says_so_and_publishes(tmp_path
 
 def test_other_code_is_told_before_the_rows_are_read(built: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import lod.incremental
+    import lod.publishing.incremental
 
     data, site = _copy(built, tmp_path, monkeypatch)
     with sqlite3.connect(state_path(site)) as conn:
         conn.execute("UPDATE google SET value = x'00'")  # what other code might not unpickle
     conn.close()
-    monkeypatch.setattr(lod.incremental, "code_digest", lambda: "another version")
+    monkeypatch.setattr(lod.publishing.incremental, "code_digest", lambda: "another version")
     run = Run()
     run(data, site)
     assert _reason(run) == FullBuildNeeded("other-code")

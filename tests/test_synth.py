@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lod.cli import main
-from lod.publish import build
+from lod.publishing.build import build
 
 
 def _tree(root: Path) -> dict[str, bytes]:

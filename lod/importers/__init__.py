@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from ..errors import ImportFailed
-from ..iri import slugify
-from .frab import parse as parse_frab
-from .ical import parse as parse_ical
-from .indico import parse as parse_indico
-from .rdf import parse as parse_rdf
-from .common import Parsed
-from .merge import Plan, check, diff, plan, write
+from lod.errors import ImportFailed
+from lod.model.iri import slugify
+from lod.importers.frab import parse as parse_frab
+from lod.importers.ical import parse as parse_ical
+from lod.importers.indico import parse as parse_indico
+from lod.importers.rdf import parse as parse_rdf
+from lod.importers.common import Parsed
+from lod.importers.merge import Plan, check, diff, plan, write
 
 Parser = Callable[[bytes, str], Parsed]
 FORMATS: dict[str, Parser] = {"ical": parse_ical, "indico": parse_indico, "frab": parse_frab, "rdf": parse_rdf}

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..errors import ImportFailed
-from ..iri import slugify, to_ascii
-from ..kinds import TOP_LEVEL
+from lod.errors import ImportFailed
+from lod.model.iri import slugify, to_ascii
+from lod.model.kinds import TOP_LEVEL
 
 Rec = dict[str, Any]
-KINDS = tuple(TOP_LEVEL)  # the top-level keys of a data file: sources, people, … talks (lod.kinds)
+KINDS = tuple(TOP_LEVEL)  # the top-level keys of a data file: sources, people, … talks (lod.model.kinds)
 
 
 @dataclass

@@ -29,10 +29,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from urllib.parse import urljoin, urlsplit
 
-from ..iri import slugify
-from .common import Parsed, Rec, fail, iso_minutes, local_text, person, split_people, talk_id
-from .jsonpath import Node, load_json
-from .text import html_to_text
+from lod.model.iri import slugify
+from lod.importers.common import Parsed, Rec, fail, iso_minutes, local_text, person, split_people, talk_id
+from lod.importers.jsonpath import Node, load_json
+from lod.importers.text import html_to_text
 
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2})?$")
 _ISO = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.I)

@@ -11,7 +11,7 @@ A speaker is read only when the text follows a recognisable pattern: a descripti
 ``Speaker: Name (Affiliation)`` (also Speakers, Presenter, Orateur), or a summary
 ``Name (Affiliation): Title`` / ``Title - Name (Affiliation)``. Anything else stays in the
 title and abstract: we do not guess. Our own feeds (their PRODID) are read back as the data
-they came from: the title and abstract without what ``lod.feeds`` adds around them, and a
+they came from: the title and abstract without what ``lod.publishing.feeds`` adds around them, and a
 session-slot entry as the talks it lists, each on its day.
 """
 
@@ -27,10 +27,10 @@ import icalendar
 import recurring_ical_events
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from .. import feedtext
-from ..iri import SLUG_RE, slugify
-from .text import html_to_text
-from .common import Parsed, Rec, display, fail, honorific, local_text, organization, person, talk_id
+from lod.publishing import feedtext as feedtext
+from lod.model.iri import SLUG_RE, slugify
+from lod.importers.text import html_to_text
+from lod.importers.common import Parsed, Rec, display, fail, honorific, local_text, organization, person, talk_id
 
 MAX_OCCURRENCES = 2000  # three years of daily events; a weekly seminar has 156
 _WORD = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
@@ -289,7 +289,7 @@ def _talk(parsed: Parsed, ev: Any, where: str, tzids: dict[str, str | None], rec
     rec: Rec = {}
     summary = " ".join(str(ev.get("SUMMARY", "")).split())
     desc = str(ev.get("DESCRIPTION", "")).strip()
-    if own:  # our own feed: its SUMMARY and DESCRIPTION say more than the title and abstract (lod.feedtext)
+    if own:  # our own feed: its SUMMARY and DESCRIPTION say more than the title and abstract (lod.publishing.feedtext)
         summary = feedtext.title_of(summary) or ""
         desc = feedtext.abstract_of(desc)
     speakers: list[str] = []

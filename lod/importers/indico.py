@@ -22,10 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..iri import slugify
-from .common import Parsed, Rec, display, honorific, iso_minutes, organization, person, talk_id
-from .jsonpath import Node, load_json
-from .text import html_to_text
+from lod.model.iri import slugify
+from lod.importers.common import Parsed, Rec, display, honorific, iso_minutes, organization, person, talk_id
+from lod.importers.jsonpath import Node, load_json
+from lod.importers.text import html_to_text
 
 # Fields of an event and of a contribution that are read; any other non-empty field is
 # counted as not imported. _type and _fossil name the JSON shape, they carry no data.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .common import fail
+from lod.importers.common import fail
 
 
 class Node:

@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .. import records as R
-from ..errors import ImportFailed
-from ..kinds import TOP_LEVEL
-from ..load import parse_local
-from .common import Rec, display, fold, name_keys, split_name
+from lod.model import records as R
+from lod.errors import ImportFailed
+from lod.model.kinds import TOP_LEVEL
+from lod.loading.files import parse_local
+from lod.importers.common import Rec, display, fold, name_keys, split_name
 
-SINGULAR = TOP_LEVEL  # the kind of each top-level key (lod.kinds)
+SINGULAR = TOP_LEVEL  # the kind of each top-level key (lod.model.kinds)
 
 
 class Matcher:

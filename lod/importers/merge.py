@@ -32,17 +32,17 @@ from typing import Any
 
 import yaml
 
-from .. import records as R
-from ..errors import AmbiguousMatch, ImportFailed, MergeConflict, RecordErrors
-from ..fields import TABLES
-from ..iri import slugify
-from ..kinds import TOP_LEVEL
-from ..load import data_files, load
-from ..resolve import parse_duration
-from .common import Parsed, Rec, display
-from . import yamledit
-from .match import SINGULAR, Matcher, utc_of
-from .yamledit import RecordEdit
+from lod.model import records as R
+from lod.errors import AmbiguousMatch, ImportFailed, MergeConflict, RecordErrors
+from lod.model.fields import TABLES
+from lod.model.iri import slugify
+from lod.model.kinds import TOP_LEVEL
+from lod.loading.files import data_files, load
+from lod.loading.resolve import parse_duration
+from lod.importers.common import Parsed, Rec, display
+from lod.importers import yamledit
+from lod.importers.match import SINGULAR, Matcher, utc_of
+from lod.importers.yamledit import RecordEdit
 
 ORDER = ["id", "kind", "name", "title", "title_status", "given_name", "family_name", "honorific", "also_known_as", "series", "part_of",
          "speakers", "coauthors", "start", "end", "duration", "timezone", "offset", "status", "previous_start",

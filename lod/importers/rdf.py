@@ -1,6 +1,6 @@
 """Import another archive's Turtle, N-Triples, RDF/XML or JSON-LD in schema.org terms.
 
-The inverse of ``lod.mapping``: every resource becomes a record of the kind its types
+The inverse of ``lod.mapping.triples``: every resource becomes a record of the kind its types
 say (lod:Talk, schema:EventSeries, schema:Person …), its id the last segment (or the
 fragment) of its IRI. ``https://schema.org/`` terms are read as ``http://schema.org/``.
 Beyond our own vocabulary it reads what other archives write: schema.org's Event
@@ -34,16 +34,16 @@ from urllib.parse import urlsplit
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from ..mapping import ATTENDANCE, EVENT_CLASS, STATUS, TITLE_STATUS
-from ..resolve import parse_duration
-from ..vocab import LOD, OWL, PAV, RDF, RDFS, SCHEMA
-from .common import Parsed, Rec, fail, honorific, iso_minutes, person
-from .rdfgraph import (DESCRIPTION, FOAF, GAVE, ICAL, ICALTZD, LOCATION, NAME, SPEAKER, SWC, SWC_EVENTS, SWRC, Reader, S,
+from lod.mapping.triples import ATTENDANCE, EVENT_CLASS, STATUS, TITLE_STATUS
+from lod.loading.resolve import parse_duration
+from lod.model.vocab import LOD, OWL, PAV, RDF, RDFS, SCHEMA
+from lod.importers.common import Parsed, Rec, fail, honorific, iso_minutes, person
+from lod.importers.rdfgraph import (DESCRIPTION, FOAF, GAVE, ICAL, ICALTZD, LOCATION, NAME, SPEAKER, SWC, SWC_EVENTS, SWRC, Reader, S,
                        unread)
-from .rdfswc import address, calendar_times, organizers, related_documents
-from .rdfswc import write_time as _time
-from .rdfsyntax import read_graph
-from .text import html_to_text
+from lod.importers.rdfswc import address, calendar_times, organizers, related_documents
+from lod.importers.rdfswc import write_time as _time
+from lod.importers.rdfsyntax import read_graph
+from lod.importers.text import html_to_text
 
 def _set(rec: Rec, key: str, value: Any) -> None:
     if value not in (None, [], {}, ""):

@@ -11,9 +11,9 @@ from __future__ import annotations
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
-from ..iri import SLUG_RE, slugify
-from ..vocab import LOD, PROV, RDF, RDFS, SCHEMA
-from .common import Parsed, Rec, honorific
+from lod.model.iri import SLUG_RE, slugify
+from lod.model.vocab import LOD, PROV, RDF, RDFS, SCHEMA
+from lod.importers.common import Parsed, Rec, honorific
 
 FOAF = Namespace("http://xmlns.com/foaf/0.1/")
 DC = Namespace("http://purl.org/dc/elements/1.1/")

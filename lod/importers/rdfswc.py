@@ -18,9 +18,9 @@ from zoneinfo import available_timezones
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from ..vocab import OWL, RDF, RDFS
-from .common import Rec, fail
-from .rdfgraph import BIBO, DC, FOAF, ICAL, ICALTZD, NAME, SWC, SWRC, VCARD, VCARD3, Reader, S, _qname, _WHY
+from lod.model.vocab import OWL, RDF, RDFS
+from lod.importers.common import Rec, fail
+from lod.importers.rdfgraph import BIBO, DC, FOAF, ICAL, ICALTZD, NAME, SWC, SWRC, VCARD, VCARD3, Reader, S, _qname, _WHY
 
 _LEX = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
 # iCalendar's basic form (20130615T090000Z), which some RDF calendars keep

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 from rdflib import Graph, URIRef
 from rdflib.term import Node
 
-from ..errors import ImportFailed
-from .common import fail
+from lod.errors import ImportFailed
+from lod.importers.common import fail
 
 _FORMATS = {".ttl": "turtle", ".nt": "nt", ".jsonld": "json-ld", ".json": "json-ld", ".n3": "n3", ".rdf": "xml",
             ".owl": "xml", ".xml": "xml", ".html": "html", ".htm": "html"}

@@ -1,0 +1,1 @@
+"""Load stage: data files parsed, checked and resolved into a Dataset."""

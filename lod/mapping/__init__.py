@@ -1,0 +1,1 @@
+"""Map stage: records to schema.org triples."""

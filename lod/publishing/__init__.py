@@ -1,0 +1,1 @@
+"""Publish stage: the build, the dumps, pages, calendars, gallery, the journal and the incremental rebuild."""

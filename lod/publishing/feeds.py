@@ -1,0 +1,485 @@
+"""iCalendar feeds (RFC 5545) of the talks: the whole archive, per series, event, person and talk.
+
+Times keep their zone: a talk in an IANA zone is written with ``TZID=`` and a
+VTIMEZONE generated from the zone database for the years the feed spans; a talk whose
+source gave only a UTC offset is written in UTC; a talk known only by its day is a
+``VALUE=DATE`` event. Talks without a start are left out. UIDs are
+``<talk-id>@<host of the base URL>`` and stay the same across builds.
+Cancelled talks stay in the feed with ``STATUS:CANCELLED`` so calendars remove them.
+
+Every VEVENT has a SUMMARY: the title verbatim (TeX included), else what is known
+without inventing a title, the speakers and the reason there is none ("Joan Bruna
+(title not given)"), or, with no speaker either, the session or event it is in.
+DESCRIPTION names the speakers with their affiliations, the series, event and session,
+then the abstract, then the talk's page.
+
+Talks known only by their day whose session has a time of its own (a workshop's student
+talks in a 14:30–16:00 slot) are not all-day events: the calendar has one VEVENT for the
+session's slot (UID ``session/<session-id>@<host>``) listing those of its talks that the
+calendar holds.
+
+Versions (``version_stamp``). Calendar programs tell a new version of an event by
+SEQUENCE, then DTSTAMP/LAST-MODIFIED. Both are functions of the data alone, so the same
+data gives the same bytes (and an incremental build the bytes of a full one):
+
+- SEQUENCE is the number of days from 2000-01-01 to the latest date the event's sources
+  were taken. An import stamps the source with the day it was read, so a talk read again
+  later never gets a lower SEQUENCE: it never goes backwards as long as dates taken only
+  move forward (which ``lod import`` does).
+- LAST-MODIFIED (and DTSTAMP, equal to it) is that day, 00:00 UTC, plus a number of
+  seconds (0–86,399) taken from a hash of everything else in the VEVENT. So it changes
+  whenever the event does (a move, a new title, a new speaker's affiliation …), even after
+  an edit by hand that left the sources' dates alone, and stays the same when nothing
+  changed. Its order follows the date taken; within one date taken the seconds are not
+  an order: an edit by hand that must win over an earlier one of the same day in every
+  client should also give its source the day of the edit as ``taken``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+import icalendar
+
+from lod.model import records as R
+from lod.model.iri import KIND_PATHS
+from lod.publishing.prepared import Prepared
+from lod.publishing.feedtext import (PRODID, description_text, location_text, page_url, person_text, scheduled_name, summary_text,
+                       taken_of, version_stamp)
+
+STATUS = {"cancelled": "CANCELLED", "postponed": "TENTATIVE"}  # everything else: CONFIRMED
+
+TalksOf = Callable[[str, str], list[R.Talk]]
+TalksOfPerson = Callable[[str], list[R.Talk]]
+
+
+def uid(p: Prepared, talk_id: str) -> str:
+    """The stable UID of a talk: ``<talk-id>@<host>``."""
+    host = urlsplit(p.minter.base).hostname or "localhost"
+    return f"{talk_id}@{host}"
+
+
+def _versioned(ev: icalendar.Event, taken: str) -> icalendar.Event:
+    """*ev* with SEQUENCE, LAST-MODIFIED and DTSTAMP (``version_stamp``) added."""
+    sequence, modified = version_stamp(taken, component_ical(ev))
+    ev.add("dtstamp", modified)
+    ev.add("last-modified", modified)
+    ev.add("sequence", sequence)
+    return ev
+
+
+def vevent(p: Prepared, talk: R.Talk) -> icalendar.Event:
+    """The VEVENT of one talk (which must have a start)."""
+    start = talk.start_at
+    assert start is not None
+    ev = icalendar.Event()
+    ev.add("uid", uid(p, talk.id))
+    _add_times(ev, talk)
+    ev.add("summary", summary_text(p, talk))
+    ev.add("description", description_text(p, talk))
+    where = location_text(p, talk)
+    if where:
+        ev.add("location", where)
+    ev.add("url", str(p.minter.resource("talk", talk.id)))
+    ev.add("status", STATUS.get(talk.status, "CONFIRMED"))
+    categories = list(dict.fromkeys([*talk.keywords, *talk.topics]))
+    if categories:
+        ev.add("categories", categories)
+    return _versioned(ev, taken_of(p, talk))
+
+
+def _add_times(ev: icalendar.Event, rec: R.Scheduled) -> None:
+    """DTSTART and DTEND of a talk or session: dates (DTEND exclusive), or times in their zone."""
+    start = rec.start_at
+    assert start is not None
+    if start.is_date:
+        ev.add("dtstart", date.fromisoformat(start.lexical))
+        if rec.end_at is not None and rec.end_at.is_date:
+            ev.add("dtend", date.fromisoformat(rec.end_at.lexical) + timedelta(days=1))  # DTEND is exclusive
+    else:
+        ev.add("dtstart", _moment(start))
+        if rec.end_at is not None and not rec.end_at.is_date:
+            ev.add("dtend", _moment(rec.end_at))
+
+
+def slot_session(p: Prepared, talk: R.Talk) -> R.Session | None:
+    """The session whose time slot stands for a talk known only by its day, if the session has a time that day."""
+    start = talk.start_at
+    if start is None or not start.is_date or talk.parent is None or talk.parent[0] != "session":
+        return None
+    session = p.dataset.sessions.get(talk.parent[1])
+    if session is None or session.start_at is None or session.start_at.is_date:
+        return None
+    return session if session.start_at.lexical[:10] == start.lexical[:10] else None
+
+
+def session_vevent(p: Prepared, session: R.Session, talks: Sequence[R.Talk]) -> icalendar.Event:
+    """One VEVENT for a session's slot, listing *talks* (those of it a calendar holds), in their order."""
+    ev = icalendar.Event()
+    host = urlsplit(p.minter.base).hostname or "localhost"
+    ev.add("uid", f"{KIND_PATHS['session']}/{session.id}@{host}")
+    _add_times(ev, session)
+    ev.add("summary", scheduled_name(session))
+    lines = []
+    parents = [scheduled_name(a) for _k, a in reversed(p.site_index.ancestors("session", session))]
+    if parents:
+        lines.append("Part of: " + " › ".join(parents))
+    lines.append("Talks in this session (their own times are not given):")
+    for t in talks:
+        if t.title or t.speakers:
+            speakers = "; ".join(person_text(p, s) for s in t.speakers)
+            text = summary_text(p, t) + (f" — {speakers}" if speakers and t.title else "")
+        else:  # the session is named above: say only that the title is not known
+            text = summary_text(p, t).removeprefix(f"Talk in {scheduled_name(session)} ").strip("()").capitalize()
+        lines.append(f"- {text}: {page_url(p, 'talk', t.id)}")
+    lines += ["", page_url(p, "session", session.id)]
+    ev.add("description", "\n".join(lines))
+    where = location_text(p, session)
+    if where:
+        ev.add("location", where)
+    ev.add("url", str(p.minter.resource("session", session.id)))
+    statuses = {t.status for t in talks}
+    ev.add("status", "CANCELLED" if statuses == {"cancelled"} else "CONFIRMED")
+    taken = max([taken_of(p, session), *(taken_of(p, t) for t in talks)])
+    return _versioned(ev, taken)
+
+
+def _moment(w: R.When) -> datetime:
+    """A time in its IANA zone (written with TZID), or in UTC when only an offset is known."""
+    assert w.local is not None and w.utc is not None
+    return w.local if w.zone else w.utc
+
+
+def _order(t: R.Talk) -> tuple[str, str, str]:
+    w = t.start_at
+    assert w is not None
+    return (w.lexical[:10], w.utc.isoformat() if w.utc else "~", t.id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _vtimezone(zone: str, first: int, last: int) -> icalendar.Timezone:
+    """The VTIMEZONE of *zone* for the years first..last.
+
+    Cached because icalendar derives it from the zone's transitions at ~18 ms a call,
+    and a site has tens of thousands of calendars but only a few (zone, years) pairs.
+    The component is only read after it is built (``to_ical``), so calendars share it.
+    """
+    return icalendar.Timezone.from_tzid(zone, first_date=date(first, 1, 1), last_date=date(last + 1, 1, 1))
+
+
+Zone = tuple[str, int, int]  # an IANA zone, first and last year
+_VTIMEZONES: dict[Zone, bytes] = {}  # the bytes of each VTIMEZONE made in this process
+
+
+def _vtimezone_ical(zone: str, first: int, last: int) -> bytes:
+    key = (zone, first, last)
+    data = _VTIMEZONES.get(key)
+    if data is None:
+        data = _VTIMEZONES[key] = bytes(_vtimezone(zone, first, last).to_ical())
+    return data
+
+
+def _zones(events: Iterable[R.Scheduled]) -> list[Zone]:
+    """The VTIMEZONEs a calendar of *events* has: each IANA zone with its first and last year, by zone."""
+    years: dict[str, set[int]] = {}
+    for t in events:
+        for w in (t.start_at, t.end_at):
+            if w is not None and w.zone and not w.is_date and w.local is not None:
+                years.setdefault(w.zone, set()).add(w.local.year)
+    return [(zone, min(years[zone]), max(years[zone])) for zone in sorted(years)]
+
+
+def fold(line: str) -> bytes:
+    """An iCalendar content line, UTF-8, folded exactly as icalendar 7 folds it (RFC 5545).
+
+    icalendar's folding walks the line a character at a time, which was most of the
+    feeds' time; this cuts the encoded line instead, with the same rules: a piece is as
+    many whole characters as fit in 74 octets, and it does not end on ``\\`` or ``^`` (an
+    escape is not split across the fold) unless that is its only character.
+    tests/test_feeds_fast.py compares both on many lines.
+    """
+    data = line.encode("utf-8")
+    n = len(data)
+    if n <= _FOLD_AT:
+        return data
+    pieces: list[bytes] = []
+    start = 0
+    while n - start > _FOLD_AT:
+        end = start + _FOLD_AT
+        while data[end] & 0xC0 == 0x80:  # not inside a character
+            end -= 1
+        if end - start > 1 and data[end - 1] in _ESCAPES:
+            end -= 1
+        pieces.append(data[start:end])
+        start = end
+    pieces.append(data[start:])
+    return b"\r\n ".join(pieces)
+
+
+_FOLD_AT = 74  # icalendar folds before the character that would make a line 75 octets
+_ESCAPES = frozenset(b"\\^")
+
+
+def component_ical(component: icalendar.cal.component.Component) -> bytes:
+    """A component without subcomponents as icalendar's ``to_ical()`` writes it, folded by ``fold``."""
+    return b"".join(fold(line) + b"\r\n" for line in component.content_lines() if line)
+
+
+def vevent_ical(p: Prepared, talk: R.Talk) -> bytes:
+    """The bytes of one talk's VEVENT, as ``vevent(p, talk).to_ical()``."""
+    return component_ical(vevent(p, talk))
+
+
+_END = b"END:VCALENDAR\r\n"
+
+
+@functools.lru_cache(maxsize=1)
+def _fixed_head() -> bytes:
+    """The calendar's lines before its name: BEGIN, VERSION, PRODID, CALSCALE, METHOD."""
+    cal = icalendar.Calendar()
+    for key, value in _FIXED_PROPERTIES:
+        cal.add(key, value)
+    data = bytes(cal.to_ical())
+    assert data.endswith(_END)
+    return data[:-len(_END)]
+
+
+_FIXED_PROPERTIES = (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGORIAN"), ("method", "PUBLISH"))
+
+
+def calendar_head(name: str) -> bytes:
+    """A calendar's own lines (up to its first component), as icalendar writes them.
+
+    icalendar writes VERSION, PRODID, CALSCALE and METHOD first (its canonical order), then
+    the other properties sorted by name: NAME, X-WR-CALNAME. Those two are made by
+    icalendar from *name*; the fixed part is made once.
+    """
+    cal = icalendar.Calendar()
+    cal.add("name", name)
+    cal.add("x-wr-calname", name)
+    lines = [line for line in cal.content_lines() if line]  # BEGIN, NAME, X-WR-CALNAME, END
+    return _fixed_head() + b"".join(fold(line) + b"\r\n" for line in lines[1:-1])
+
+
+def _reference_calendar(p: Prepared, parts: list[Component], name: str, zones: list[Zone]) -> bytes:
+    """The calendar as icalendar serialises it whole: the reference the fast path is held to."""
+    cal = icalendar.Calendar()
+    for key, value in _FIXED_PROPERTIES:
+        cal.add(key, value)
+    cal.add("name", name)
+    cal.add("x-wr-calname", name)
+    for zone, first, last in zones:
+        cal.add_component(_vtimezone(zone, first, last))
+    for rec, inner in parts:
+        cal.add_component(session_vevent(p, rec, inner) if isinstance(rec, R.Session) else vevent(p, rec))  # type: ignore[arg-type]
+    return bytes(cal.to_ical())
+
+
+def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
+             memo: dict[str, bytes] | None = None) -> bytes | None:
+    """An iCalendar file of the talks that have a start, or None if none has.
+
+    With *memo* (talk id → its VEVENT's bytes, shared by the calendars of one build),
+    each talk's VEVENT is serialised once instead of once per calendar it is in (site,
+    series, each speaker, its own). icalendar writes a calendar as its own lines, then
+    each component's, then END:VCALENDAR, each line folded on its own, so splicing the
+    parts gives the same bytes (tests/test_feeds_fast.py). Without *memo*, icalendar
+    serialises the whole calendar (the reference).
+    """
+    events = [t for t in talks if t.start_at is not None]
+    if not events:
+        return None
+    parts_ = components(p, events)
+    zones = _zones([rec for rec, _talks in parts_])
+    if memo is None:
+        return _reference_calendar(p, parts_, name, zones)
+    parts = [calendar_head(name)]
+    parts += [_vtimezone_ical(*zone) for zone in zones]
+    for rec, inner in parts_:
+        if isinstance(rec, R.Session):
+            parts.append(component_ical(session_vevent(p, rec, inner)))
+            continue
+        assert isinstance(rec, R.Talk)
+        data = memo.get(rec.id)
+        if data is None:
+            data = memo[rec.id] = vevent_ical(p, rec)
+        parts.append(data)
+    parts.append(_END)
+    return b"".join(parts)
+
+
+Component = tuple[R.Scheduled, list[R.Talk]]  # a talk (and []), or a session's slot and its talks
+
+
+def components(p: Prepared, events: Iterable[R.Talk]) -> list[Component]:
+    """The VEVENTs of a calendar of dated *events*, in order: each talk, but the talks standing
+    only in their session's slot (``slot_session``), which are one VEVENT per session."""
+    out: list[Component] = []
+    slots: dict[str, Component] = {}
+    for t in sorted(events, key=_order):
+        session = slot_session(p, t)
+        if session is None:
+            out.append((t, []))
+        elif session.id in slots:
+            slots[session.id][1].append(t)
+        else:
+            slots[session.id] = (session, [t])
+            out.append(slots[session.id])
+    return sorted(out, key=lambda c: _order(c[0]) if isinstance(c[0], R.Talk) else _slot_order(c[0]))
+
+
+def _slot_order(s: R.Scheduled) -> tuple[str, str, str]:
+    w = s.start_at
+    assert w is not None
+    return (w.lexical[:10], w.utc.isoformat() if w.utc else "~", f"session/{s.id}")
+
+
+def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int = 1,
+               sink: Callable[[str, bytes], bytes] | None = None,
+               only: Container[tuple[str, str]] | None = None,
+               known: Mapping[str, bytes] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
+    """Every calendar of the site, keyed by (kind, id) — ("site", "talks") for the archive — as (file name, bytes).
+
+    Files: ``talks.ics``; ``series/<id>.ics``, ``event/<id>.ics``, ``person/<id>.ics`` and
+    ``talk/<id>.ics`` wherever there is at least one talk with a start. With *workers* > 1,
+    the VEVENTs (each built once) and then the calendars are made on that many forked
+    processes; the bytes are the same. With *sink*, each calendar's (file name, bytes) is
+    handed to it where it is made (in a worker when parallel, e.g. to write the file there)
+    and what it returns is kept in place of the bytes. With *only*, just the calendars of those
+    keys are made (the same bytes as in the whole set; ``lod.publishing.pages.render.render_some``).
+    *known* gives VEVENTs already made (talk id → bytes, e.g. ``vevents_of`` a previous
+    ``talks.ics``), used as they are: the caller vouches they are what ``vevent_ical`` makes.
+    """
+    from lod.publishing.pages.parallel import fork_map, slices
+
+    plan = list(site_calendars(p, talks_under, person_talks, only))
+    memo: dict[str, bytes] = dict(known or {})
+    if only is None:
+        dated = [t for t in p.dataset.talks.values() if t.start_at is not None]
+    else:
+        dated = list({t.id: t for _k, _n, _t, talks in plan for t in talks if t.start_at is not None}.values())
+    dated = [t for t in dated if t.id not in memo]
+    if workers > 1:
+        # First every VEVENT and VTIMEZONE, once each, shared by the calendars' workers.
+        zones = sorted({zone for _k, _n, _t, talks in plan for zone in _zones(talks)})
+
+        def parts(job: tuple[Sequence[R.Talk], Sequence[Zone]]) -> tuple[list[bytes], list[bytes]]:
+            return [vevent_ical(p, t) for t in job[0]], [_vtimezone_ical(*zone) for zone in job[1]]
+
+        jobs_: list[tuple[Sequence[R.Talk], Sequence[Zone]]] = [([], [z]) for z in zones]
+        jobs_ += [(chunk, []) for chunk in slices(dated, workers)]
+        for (chunk, zone_job), (events, timezones) in zip(jobs_, fork_map(parts, jobs_, workers)):
+            memo.update(zip((t.id for t in chunk), events))
+            _VTIMEZONES.update(zip(zone_job, timezones))
+
+    def calendars(chunk: Sequence[tuple[tuple[str, str], str, str, list[R.Talk]]]) -> list[bytes | None]:
+        made = [(name, calendar(p, talks, title, memo)) for _key, name, title, talks in chunk]
+        return [None if data is None else sink(name, data) if sink is not None else data for name, data in made]
+
+    out: dict[tuple[str, str], tuple[str, bytes]] = {}
+    jobs = slices(plan, workers)
+    for job, files in zip(jobs, fork_map(calendars, jobs, workers)):
+        for (key, name, _title, _talks), file in zip(job, files):
+            if file is not None:
+                out[key] = (name, file)
+    return out
+
+
+def vevents_of(ics: bytes) -> dict[str, bytes]:
+    """Each VEVENT of a calendar this module made, as bytes, by talk id (read from its UID).
+
+    An incremental build takes the VEVENTs of the talks that did not change from the
+    previous ``talks.ics`` instead of making them again (``render_some``).
+    """
+    out: dict[str, bytes] = {}
+    begin, end = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
+    pos = ics.find(begin)
+    while pos >= 0:
+        stop = ics.index(end, pos) + len(end)
+        event = ics[pos:stop]
+        at = event.index(b"\r\nUID:") + 2
+        line = event[at:event.index(b"\r\n", at)]
+        nxt = at + len(line) + 2
+        while event[nxt:nxt + 1] == b" ":  # a folded UID
+            more = event[nxt + 1:event.index(b"\r\n", nxt)]
+            line += more
+            nxt += len(more) + 3
+        out[line[4:].decode("utf-8").rpartition("@")[0]] = event
+        pos = ics.find(begin, stop)
+    return out
+
+
+def site_calendars(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson,
+                   only: Container[tuple[str, str]] | None = None
+                   ) -> Iterator[tuple[tuple[str, str], str, str, list[R.Talk]]]:
+    """Every calendar the site may have, in order: (kind, id), file name, title and its talks (dated or not).
+
+    With *only*, just those whose key is in it (the others' talks are not even looked up).
+    """
+    ds = p.dataset
+    if only is None or ("site", "talks") in only:
+        yield ("site", "talks"), "talks.ics", ds.site.title, list(ds.talks.values())
+    for sid, series in ds.series.items():
+        if only is None or ("series", sid) in only:
+            yield ("series", sid), f"{KIND_PATHS['series']}/{sid}.ics", series.name, talks_under("series", sid)
+    for eid, event in ds.events.items():
+        if only is None or ("event", eid) in only:
+            yield ("event", eid), f"{KIND_PATHS['event']}/{eid}.ics", event.name, talks_under("event", eid)
+    for pid, person in ds.people.items():
+        if only is None or ("person", pid) in only:
+            yield (("person", pid), f"{KIND_PATHS['person']}/{pid}.ics", f"Talks by {person.display_name}",
+                   person_talks(pid))
+    for tid, talk in ds.talks.items():
+        if only is None or ("talk", tid) in only:
+            yield ("talk", tid), f"{KIND_PATHS['talk']}/{tid}.ics", talk.title or ds.site.title, [talk]
+
+
+def feed_keys(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson) -> dict[tuple[str, str], str]:
+    """The calendars the site has, (kind, id) → file name, without making any.
+
+    A calendar is written exactly when one of its talks has a start (``calendar`` returns
+    None otherwise), so this is the key set of ``site_feeds`` at a fraction of its cost:
+    pages link to the feeds that exist.
+    """
+    return {key: name for key, name, _title, talks in site_calendars(p, talks_under, person_talks)
+            if any(t.start_at is not None for t in talks)}
+
+
+Ancestors = Callable[[str, R.Scheduled], Sequence[tuple[str, R.Scheduled]]]
+
+
+def dated_feed_keys(p: Prepared, ancestors: Ancestors) -> dict[tuple[str, str], str]:
+    """``feed_keys``, found from the dated talks up instead of from every calendar's talks down.
+
+    A talk is under a series or event exactly when that series or event is among its
+    *ancestors* (``SiteIndex.ancestors``, which depend only on the talk's ``parent``: asked
+    once per parent), and in a person's calendar when the person
+    speaks or co-authors it; so one pass over the talks, with no calendar's talks gathered
+    or sorted, finds which calendars have a talk with a start (tests/test_pages_cache.py
+    compares it with ``feed_keys``). The keys come in the same order.
+    """
+    ds = p.dataset
+    by_parent: dict[tuple[str, str], R.Talk] = {}  # a talk's ancestors depend only on its parent
+    people: set[str] = set()
+    dated = False
+    for t in ds.talks.values():
+        if t.start_at is None:
+            continue
+        dated = True
+        if t.parent is not None:
+            by_parent.setdefault(t.parent, t)
+        people.update(t.speakers)
+        people.update(t.coauthors)
+    under = {(k, a.id) for t in by_parent.values() for k, a in ancestors("talk", t)}
+    out: dict[tuple[str, str], str] = {}
+    if dated:
+        out[("site", "talks")] = "talks.ics"
+    for kind, table in (("series", ds.series), ("event", ds.events)):
+        out.update(((kind, rid), f"{KIND_PATHS[kind]}/{rid}.ics") for rid in table if (kind, rid) in under)
+    out.update((("person", pid), f"{KIND_PATHS['person']}/{pid}.ics") for pid in ds.people if pid in people)
+    out.update((("talk", tid), f"{KIND_PATHS['talk']}/{tid}.ics") for tid, t in ds.talks.items()
+               if t.start_at is not None)
+    return out

@@ -1,0 +1,258 @@
+"""What each gallery query reads, so that a rebuild answers again only the queries an edit can change.
+
+A query's answer depends only on the triples its patterns can match. ``reads_of`` finds them
+from the query's algebra (rdflib's SPARQL parser, not a hand list): the predicates of its
+triple patterns and property paths, narrowed for ``?x a C`` patterns to the ``rdf:type``
+triples of class C. A variable predicate, a negated property set or a DESCRIBE reads
+everything.
+
+A zero-length path (``p*``, ``p?``) between two variables also matches every node of the
+graph paired with itself. Where one of its variables is joined, in the same group of
+patterns, to a pattern that cannot match zero-length, only nodes of the triples read can
+take part, so the read-set above still holds; otherwise the query reads everything.
+
+``answer_lines`` answers each query on a store of only the lines of dump.nt it reads. Full
+builds and rebuilds both answer that way, so a store, and the order of an answer's ties in
+it, depend only on the lines read: a reused answer is the one a full build would compute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lod.publishing.dumps import DumpIndex
+    from lod.querying.engine import Answer
+
+RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+
+
+@dataclass(frozen=True)
+class Reads:
+    """The triples a query's answer can depend on: those whose predicate is in *predicates*
+    and the rdf:type triples whose class is in *classes* (N-Triples IRIs, ``<…>``); every
+    triple when *everything*."""
+
+    predicates: frozenset[str] = frozenset()
+    classes: frozenset[str] = frozenset()
+    everything: bool = False
+
+    def reads(self, predicate: str, obj: str) -> bool:
+        """Whether the query can read a triple with this predicate and object (N-Triples text)."""
+        return (self.everything or predicate in self.predicates
+                or (predicate == RDF_TYPE and obj in self.classes))
+
+    def describe(self) -> str:
+        """The read-set in one line, for docs and messages."""
+        if self.everything:
+            return "every triple"
+        return ", ".join(sorted(self.predicates) + [f"{RDF_TYPE} {c}" for c in sorted(self.classes)])
+
+    def dump(self) -> dict[str, Any]:
+        """As plain data, for the build state."""
+        return {"predicates": sorted(self.predicates), "classes": sorted(self.classes), "everything": self.everything}
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> Reads:
+        """From ``dump``'s plain data."""
+        return cls(frozenset(data["predicates"]), frozenset(data["classes"]), bool(data["everything"]))
+
+
+EVERYTHING = Reads(everything=True)
+
+
+def reads_of(text: str) -> Reads:
+    """The read-set of a query (see the module's docstring); conservative: when unsure, everything."""
+    from rdflib.plugins.sparql import prepareQuery
+
+    query = prepareQuery(text)
+    if query.algebra.name == "DescribeQuery":
+        return EVERYTHING
+    predicates: set[str] = set()
+    classes: set[str] = set()
+    for triples in _blocks(query.algebra):
+        for s, p, o in triples:
+            if _is_iri(p):
+                if str(p) == RDF_TYPE[1:-1] and _is_iri(o):
+                    classes.add(f"<{o}>")
+                else:
+                    predicates.add(f"<{p}>")
+            elif _is_path(p):
+                iris = _path_iris(p)
+                if iris is None:
+                    return EVERYTHING
+                predicates.update(f"<{i}>" for i in iris)
+                if _zero_length(p) and _is_var(s) and _is_var(o) and not _anchored(s, o, p, triples):
+                    return EVERYTHING
+            else:  # a variable predicate
+                return EVERYTHING
+    return Reads(frozenset(predicates), frozenset(classes))
+
+
+def _blocks(node: Any) -> Iterator[list[tuple[Any, Any, Any]]]:
+    """Every group of triple patterns in the algebra (BGPs, and the blocks of EXISTS filters)."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    if isinstance(node, CompValue):
+        if node.name in ("BGP", "TriplesBlock") and "triples" in node:
+            yield [tuple(t) for t in node["triples"]]
+        for value in node.values():
+            yield from _blocks(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _blocks(value)
+
+
+def _is_iri(term: Any) -> bool:
+    from rdflib import URIRef
+
+    return isinstance(term, URIRef)
+
+
+def _is_var(term: Any) -> bool:
+    from rdflib import Variable
+
+    return isinstance(term, Variable)
+
+
+def _is_path(term: Any) -> bool:
+    from rdflib.paths import Path as RPath
+
+    return isinstance(term, RPath)
+
+
+def _path_iris(path: Any) -> set[str] | None:
+    """The predicates a property path follows; None for a negated property set (it reads any predicate)."""
+    from rdflib import URIRef
+    from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
+
+    if isinstance(path, URIRef):
+        return {str(path)}
+    if isinstance(path, InvPath):
+        return _path_iris(path.arg)
+    if isinstance(path, MulPath):
+        return _path_iris(path.path)
+    if isinstance(path, (SequencePath, AlternativePath)):
+        out: set[str] = set()
+        for part in path.args:
+            iris = _path_iris(part)
+            if iris is None:
+                return None
+            out |= iris
+        return out
+    return None  # NegatedPath, or a kind of path this analysis does not know
+
+
+def _zero_length(path: Any) -> bool:
+    """Whether *path* can match a node with itself by following no triple."""
+    from rdflib import URIRef
+    from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
+
+    if isinstance(path, URIRef):
+        return False
+    if isinstance(path, MulPath):
+        return path.zero or _zero_length(path.path)
+    if isinstance(path, InvPath):
+        return _zero_length(path.arg)
+    if isinstance(path, SequencePath):
+        return all(_zero_length(part) for part in path.args)
+    if isinstance(path, AlternativePath):
+        return any(_zero_length(part) for part in path.args)
+    return True  # unknown: assume the worst
+
+
+def _anchored(s: Any, o: Any, path: Any, triples: list[tuple[Any, Any, Any]]) -> bool:
+    """Whether *s* or *o* also occurs in a pattern of the same block that cannot match zero-length."""
+    for ts, tp, to in triples:
+        if tp is path:
+            continue
+        if (_is_iri(tp) or (_is_path(tp) and not _zero_length(tp))) and {s, o} & {ts, to}:
+            return True
+    return False
+
+
+def read_lines(lines: Iterable[bytes], reads: list[Reads]) -> list[list[bytes]]:
+    """The N-Triples *lines* each read-set of *reads* reads, in their order."""
+    out: list[list[bytes]] = [[] for _ in reads]
+    everything = [i for i, r in enumerate(reads) if r.everything]
+    by_predicate: dict[bytes, list[int]] = {}
+    by_class: dict[bytes, list[int]] = {}
+    for i, r in enumerate(reads):
+        if not r.everything:
+            for iri in r.predicates:
+                by_predicate.setdefault(iri.encode("utf-8"), []).append(i)
+            for c in r.classes:
+                by_class.setdefault(c.encode("utf-8"), []).append(i)
+    type_iri = RDF_TYPE.encode("utf-8")
+    for line in lines:
+        for i in everything:
+            out[i].append(line)
+        _s, predicate, rest = line.split(b" ", 2)
+        targets = by_predicate.get(predicate)
+        if targets:
+            for i in targets:
+                out[i].append(line)
+        if predicate == type_iri and by_class:
+            for i in by_class.get(rest.split(b" ", 1)[0], ()):
+                if i not in (targets or ()):
+                    out[i].append(line)
+    return out
+
+
+def answer_lines(dump: Path, queries: list[tuple[str, Reads]],
+                 graph: bytes | None = None) -> list[tuple[Answer, list[bytes]]]:
+    """Answer each query on a store of only the lines of *dump* (or of the N-Triples *graph*) it reads,
+    reading the dump once whatever the number of queries; each answer with the lines it read."""
+    import pyoxigraph as ox
+
+    from lod.querying.engine import run
+
+    if not queries:
+        return []
+    if graph is not None:
+        buckets = read_lines(graph.splitlines(keepends=True), [r for _, r in queries])
+    else:
+        with open(dump, "rb") as f:
+            buckets = read_lines(f, [r for _, r in queries])
+    answers = []
+    for (text, _), lines in zip(queries, buckets):
+        store = ox.Store()
+        store.bulk_load(b"".join(lines), format=ox.RdfFormat.N_TRIPLES)
+        answers.append((run(store, text), lines))
+    return answers
+
+
+def owner_lines(dump: Path, index: DumpIndex, owners: Iterable[str]) -> set[bytes]:
+    """The lines of *dump* (a dump.nt that *index* describes) that describe *owners*."""
+    offsets = index.offsets("nt")
+    spans = sorted((offsets[i], index.nt[i]) for o in owners for i in index.positions_of(o))
+    out: set[bytes] = set()
+    if not spans:
+        return out
+    with open(dump, "rb") as f:
+        for start, length in spans:
+            f.seek(start)
+            out.update(f.read(length).splitlines(keepends=True))
+    return out
+
+
+def delta_lines(old: tuple[Path, DumpIndex], new: tuple[Path, DumpIndex], owners: Iterable[str]) -> list[bytes]:
+    """The lines in the old or the new descriptions of *owners* but not in both (each a dump.nt and its
+    index): the triples an edit added or removed, in a stable order."""
+    owners = list(owners)
+    before, after = owner_lines(*old, owners), owner_lines(*new, owners)
+    return sorted(before ^ after)
+
+
+def touched(reads: Reads, lines: Iterable[bytes]) -> bool:
+    """Whether any of these N-Triples *lines* (the old and new triples of the changed resources) is read."""
+    if reads.everything:
+        return any(True for _ in lines)
+    for line in lines:
+        _s, p, rest = line.decode("utf-8").split(" ", 2)
+        if reads.reads(p, rest.split(" ", 1)[0]):
+            return True
+    return False

@@ -1,0 +1,348 @@
+"""What an incremental build redoes: the records that changed since the last build, the
+resources whose descriptions they touch, and the focus nodes to check again.
+
+Pure functions over records and triples (no files: ``lod.publishing.state`` reads and writes the
+state). The previous build leaves a ``State``: each data file's parse and its records after
+resolution, pickled, plus what later stages need to splice their output. A rebuild:
+
+1. parses only the data files whose inode, size or modification time changed, and resolves
+   their records and those of the files whose resolution looked up a record that changed
+   (recorded while resolving: ``lod.publishing.readsets.file_deps``);
+2. compares each file's resolved records with the previous ones (``changed_records``): a
+   record changed when any field, its location included, differs;
+3. maps those records again, and those whose mapping looked one of them up; the *owners*
+   (resource IRIs) whose descriptions they fall in, old and new versions alike, were seen
+   as they were mapped (``lod.publishing.readsets.MapRecord``, kept in the state); it then maps only the
+   records that contribute to those owners (``Contributors``, ``Descriptions``);
+4. checks the SHACL shapes on those owners only (``check_owners``), with their neighbours'
+   descriptions beside them, because our shapes read one hop out (``sh:class`` of a value);
+   when a record's own types change, every node pointing at it could change result, so
+   the caller checks everything instead (``types_changed``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import pickle
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+import dataclasses
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from importlib import resources
+from typing import Any
+
+from rdflib import URIRef
+
+from lod.model import records as R
+from lod.errors import Location
+from lod.model.iri import KIND_PATHS, Minter
+from lod.model.kinds import TABLES
+from lod.mapping.triples import record_triples
+from lod.publishing.readsets import MapRecord
+from lod.model.serialize import Terms, Triple, sort_canonical
+from lod.validation.shacl import check as shacl_check
+from lod.validation.report import Report, Result
+
+STATE_FORMAT = 3
+Key = tuple[str, str]  # (record kind, id)
+_RDF_TYPE = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_KIND_OF_PATH = {path: kind for kind, path in KIND_PATHS.items()}
+
+
+
+
+@dataclass
+class State:
+    """What a build leaves for the next one (an SQLite database beside the site, ``lod.publishing.state``)."""
+
+    fingerprint: str  # the code and settings the build ran with (``fingerprint``)
+    site_id: str  # also in the site's marker file: the state belongs to that site
+    site: R.Site
+    stamps: dict[str, tuple[int, int, int]]  # data file -> (inode, size, mtime_ns) when read
+    parsed: Mapping[str, bytes]  # data file -> its parse, pickled (lod.loading.files.Merger keep); read when asked
+    resolved: dict[str, bytes]  # data file -> its records after resolution, pickled
+    results: dict[str, list[Result]]  # SHACL results by the owner of their focus node
+    extra: dict[str, Any] = field(default_factory=dict)  # later stages' own state (dumps, pages)
+    generation: int = 0  # how many rebuilds published since the full build (lod.publishing.state: the site's must match)
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the installed package: its code, templates, shapes and ontology."""
+    h = hashlib.sha256()
+
+    def walk(node: Any, prefix: str) -> None:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            name = prefix + child.name
+            if child.is_dir():
+                if child.name != "__pycache__":
+                    walk(child, name + "/")
+            elif not child.name.endswith((".pyc", ".pyo")):
+                h.update(name.encode() + b"\0" + child.read_bytes() + b"\0")
+
+    walk(resources.files("lod"), "")
+    return h.hexdigest()
+
+
+def fingerprint(base_url: str) -> str:
+    """What must be equal for a previous build's state to be reused: the state format,
+    Python's version (pickles), the package's code and files, and the base URL."""
+    return f"{STATE_FORMAT}:{sys.version_info[:2]}:{code_digest()}:{base_url}"
+
+
+def resolved_blobs(keys: Mapping[str, list[Key]], ds: R.Dataset) -> dict[str, bytes]:
+    """Each data file's records after resolution, pickled: whether it is a record file, and its
+    ``(kind, record)`` in file order."""
+    tables = _tables(ds)
+    record_files = set(ds.files)
+    return {rel: pickle.dumps((rel in record_files, [(k, tables[k][rid]) for k, rid in ks]), pickle.HIGHEST_PROTOCOL)
+            for rel, ks in keys.items()}
+
+
+def _records_of(blob: bytes) -> list[tuple[str, R.Record]]:
+    records: list[tuple[str, R.Record]] = pickle.loads(blob)[1]
+    return records
+
+
+def _tables(ds: R.Dataset) -> dict[str, dict[str, Any]]:
+    return {kind: ds.table(kind) for kind in TABLES}
+
+
+@dataclass
+class Changes:
+    """How the records differ between two builds."""
+
+    changed: set[Key]  # added, removed, or with another value in a field other than where it is written
+    previous: dict[Key, R.Record]  # the previous version of each changed record that existed
+    moved: dict[Key, Location]  # records that differ only in where they are written (lines shifted)
+
+
+def same_but_where(a: Any, b: Any, top: bool = True) -> bool:
+    """Whether two records say the same, apart from where they and their parts are written
+    (nothing published shows that: only SHACL results and error messages say where a record
+    is) and, for a series, event or session, the talks and sessions written inside it (they
+    are records of their own, compared on their own; nothing reads them through it)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Location):
+        return True
+    if dataclasses.is_dataclass(a):
+        skip = _NESTED if top and isinstance(a, (R.Session, R.Gathering)) else ("locs",)
+        return all(same_but_where(getattr(a, f.name), getattr(b, f.name), False)
+                   for f in dataclass_fields(a) if f.name not in skip)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_but_where(x, y, False) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_but_where(a[k], b[k], False) for k in a)
+    return bool(a == b)
+
+
+_NESTED = ("locs", "talks", "sessions")
+
+
+def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> Changes:
+    """How the records of two builds' ``resolved_blobs`` differ.
+
+    Equal pickles mean equal records, so most files cost one comparison of bytes; where the
+    bytes differ (an edit, or only a different sharing of equal values) records are compared.
+    """
+    changed: set[Key] = set()
+    previous: dict[Key, R.Record] = {}
+    moved: dict[Key, Location] = {}
+    before: dict[Key, R.Record] = {}
+    after: dict[Key, R.Record] = {}
+    for rel in old.keys() | new.keys():
+        a, b = old.get(rel), new.get(rel)
+        if a == b:
+            continue
+        before.update(((k, rec.id), rec) for k, rec in (_records_of(a) if a is not None else []))
+        after.update(((k, rec.id), rec) for k, rec in (_records_of(b) if b is not None else []))
+    # A record that moved to another file shows in both: compared by key, not by file.
+    for key in before.keys() | after.keys():
+        was, now = before.get(key), after.get(key)
+        if was is not None and now is not None and same_but_where(was, now):
+            if was.loc != now.loc:
+                moved[key] = now.loc
+            continue
+        changed.add(key)
+        if was is not None:
+            previous[key] = was
+    return Changes(changed, previous, moved)
+
+
+class Contributors:
+    """Which records' triples fall in an owner's description: as seen when they were mapped
+    (``lod.publishing.readsets.MapRecord``), without mapping anything."""
+
+    def __init__(self, ds: R.Dataset, minter: Minter, mapped: MapRecord) -> None:
+        self.ds = ds
+        self.m = minter
+        self.tables = _tables(ds)
+        self.mapped = mapped
+
+    def key(self, owner: str) -> Key | None:
+        """The record key (or ``("topic", slug)``) of one of our owner IRIs."""
+        path = self.m.path_of(owner)
+        if path is None:
+            return None
+        kind_path, _, rid = path.partition("/")
+        kind = _KIND_OF_PATH.get(kind_path)
+        return (kind, rid) if kind else None
+
+    def __call__(self, owner: str) -> list[tuple[str, R.Record]]:
+        return [(k, self.tables[k][i]) for k, i in sorted(self.mapped.contributors.get(owner, ()))]
+
+    def owners(self) -> list[str]:
+        """Every owner the mapping describes."""
+        return list(self.mapped.contributors)
+
+
+class Descriptions(Mapping[str, list[Triple]]):
+    """Each owner's description, mapped on first use from its contributing records only.
+
+    Equal, owner by owner and in the same canonical order, to grouping the whole mapping
+    (``lod.publishing.build.describe``); iterating yields every owner, in no particular order.
+    """
+
+    def __init__(self, ds: R.Dataset, minter: Minter, terms: Terms, mapped: MapRecord) -> None:
+        self.ds = ds
+        self.m = minter
+        self.terms = terms
+        self.contributors = Contributors(ds, minter, mapped)
+        self._cache: dict[str, list[Triple]] = {}
+        self._owners: list[str] | None = None
+
+    def __getitem__(self, owner: str) -> list[Triple]:
+        found = self._cache.get(owner)
+        if found is None:
+            recs = self.contributors(owner)
+            if not recs:
+                raise KeyError(owner)
+            found = [t for t in record_triples(self.ds, self.m, recs) if self.m.owner(str(t[0])) == owner]
+            sort_canonical(found, self.terms)
+            self._cache[owner] = found
+        return found
+
+    def many(self, owners: Iterable[str]) -> list[Triple]:
+        """The descriptions of *owners* (those that exist), as one canonical list."""
+        out: list[Triple] = []
+        for owner in owners:
+            out.extend(self.get(owner, []))
+        sort_canonical(out, self.terms)
+        return out
+
+    def __iter__(self) -> Iterator[str]:
+        if self._owners is None:
+            self._owners = self.contributors.owners()
+        return iter(self._owners)
+
+    def __len__(self) -> int:
+        if self._owners is None:
+            self._owners = self.contributors.owners()
+        return len(self._owners)
+
+
+def mapped_records(ds: R.Dataset, minter: Minter) -> MapRecord:
+    """What mapping each record of *ds* was seen to do (what a full build's mapping notes)."""
+    mapped = MapRecord()
+    record_triples(ds, minter, ds.all_records(), mapped)
+    return mapped
+
+
+def remap(changed: set[Key], ds: R.Dataset, minter: Minter, mapped: MapRecord) -> set[str]:
+    """Map again the *changed* records and those whose mapping looked one of them up, noting
+    in *mapped* what they do now; the owners whose descriptions can differ: where their
+    triples fell before (as *mapped* recorded) and fall now."""
+    tables = _tables(ds)
+    out: set[str] = set()
+    again: list[tuple[str, R.Record]] = []
+    for key in changed | mapped.readers_of(changed):
+        out |= mapped.owners.get(key, frozenset())
+        rec = tables[key[0]].get(key[1])
+        if rec is None:
+            mapped.forget(key)
+        else:
+            again.append((key[0], rec))
+
+    def note(key: Key, owners: set[str], reads: set[Key]) -> None:
+        out.update(owners)
+        mapped(key, owners, reads)
+
+    record_triples(ds, minter, again, note)
+    return out
+
+
+def types_changed(changed: set[Key], previous: Mapping[Key, R.Record], ds: R.Dataset, minter: Minter) -> bool:
+    """Whether a record that exists before and after changed the types of its own nodes
+    (a place made virtual, a workshop made a conference): the one change whose effect on
+    SHACL results reaches the nodes that point at it (``sh:class`` of their values)."""
+    tables = _tables(ds)
+    for key in changed:
+        kind, rid = key
+        old, new = previous.get(key), tables[kind].get(rid)
+        if old is None or new is None:
+            continue  # added or removed: what pointed at it changed too, or resolution failed
+        if _own_types(ds, minter, kind, old) != _own_types(ds, minter, kind, new):
+            return True
+    return False
+
+
+def _own_types(ds: R.Dataset, minter: Minter, kind: str, rec: R.Record) -> set[tuple[str, str]]:
+    # Types never depend on the rest of the dataset, so the new one serves the old record too.
+    # Only the record's own node: its fragments (an address, a recording) are pointed at from
+    # its own description alone (tests/test_incremental_core.py), which is checked again anyway.
+    own = str(minter.resource(kind, rec.id))
+    return {(str(s), str(o)) for s, p, o in record_triples(ds, minter, [(kind, rec)])
+            if p == _RDF_TYPE and str(s) == own}
+
+
+def check_owners(descriptions: Descriptions, owners: set[str], where: Mapping[str, Location]) -> Report:
+    """The SHACL results whose focus nodes the *owners* own, checked on their descriptions and
+    those of the resources they point at (the shapes look one hop out, for a value's class)."""
+    m = descriptions.m
+    near: set[str] = set(owners)
+    for owner in owners:
+        for _s, _p, o in descriptions.get(owner, []):
+            if isinstance(o, URIRef):
+                target = m.owner(str(o))
+                if target not in near and m.path_of(target) is not None:
+                    near.add(target)
+    data = descriptions.many(sorted(near))
+    return shacl_check(data, {o: where[o] for o in near if o in where}, only=owners)
+
+
+def origins_of(ds: R.Dataset, minter: Minter, owners: Iterable[str], contributors: Contributors
+               ) -> dict[str, Location]:
+    """Where the records of these owners were written (``lod.mapping.triples.origins``, for a few)."""
+    out: dict[str, Location] = {}
+    for owner in owners:
+        key = contributors.key(owner)
+        if key is not None and key[0] != "topic":
+            rec = contributors.tables[key[0]].get(key[1])
+            if rec is not None:
+                out[owner] = rec.loc
+    return out
+
+
+def results_by_owner(report: Report) -> dict[str, list[Result]]:
+    """A report's results grouped by the owner of their focus node."""
+    out: dict[str, list[Result]] = {}
+    for r in report.results:
+        out.setdefault(r.focus.split("#", 1)[0], []).append(r)
+    return out
+
+
+def merged_report(old: Mapping[str, list[Result]], redone: set[str], fresh: Report,
+                  moved: Mapping[str, Location] | None = None) -> Report:
+    """The previous results, with those of the *redone* owners replaced by *fresh* ones and
+    those of the *moved* owners (resource IRI → where its record is now written) relocated,
+    in a full check's order (sorted)."""
+    moved = moved or {}
+    results = [r if owner not in moved else dataclasses.replace(r, location=moved[owner])
+               for owner, rs in old.items() if owner not in redone for r in rs]
+    results += fresh.results
+    results.sort()
+    return Report(results)
+

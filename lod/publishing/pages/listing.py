@@ -1,0 +1,128 @@
+"""Listings that stay small: the archive pages per year, and long listings cut into pages.
+
+A page that lists everything changes on every edit, and at archive scale costs seconds to
+render again. So the home page shows only the next and the most recent talks
+(``HOME_UPCOMING``, ``HOME_RECENT``) and links to one archive page per year
+(``talks/2024.html``), and every listing that grows with the archive (a year's talks, the
+records taken from a source, a topic's talks, the talks at a place, the people of an organisation) is cut into pages of ``PAGE_SIZE`` items:
+page 1 at the usual ``P.html``, page *n* at ``P/page-n.html``.
+
+Neither collides with a resource document: resource paths are ``kind/slug`` (``lod.model.iri``),
+slugs have no ``/``, and no kind's path segment is ``talks``; ``P/page-n`` has one segment
+more than any resource path. Both are plain files, so a static host serves them.
+
+This module is the one place that says which records a listing page shows, in which
+order: the renderer (``lod.publishing.pages.render``) and the dirty rule (``lod.publishing.pages.dirty``) both
+read it, so the pages rendered again after an edit are exactly those whose slice changed.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence, TypeVar
+
+from lod.model import records as R
+from lod.model.iri import KIND_PATHS
+from lod.publishing.pages.constants import KIND_OF_PATH
+from lod.publishing.pages.relations import SiteIndex
+from lod.publishing.pages.times import sort_key
+
+PAGE_SIZE = 500  # items per listing page; one edit re-renders at most the pages its item is on
+HOME_UPCOMING = 50  # the soonest upcoming talks the home page shows
+HOME_RECENT = 50  # the most recent past talks the home page shows
+YEARS = "talks"  # path segment of the archive pages per year: talks/2024 (no kind's path is "talks")
+PAGED_KINDS = ("source", "topic", "place", "organization", "year")  # the kinds of listing that are cut into pages
+
+Key = tuple[str, str]
+Item = tuple[str, R.Record]  # (kind, record) as a listing shows it
+T = TypeVar("T")
+
+
+def page_path(owner: str, n: int) -> str:
+    """The site path of page *n* of the listing at *owner*: the owner's own path for page 1."""
+    return owner if n == 1 else f"{owner}/page-{n}"
+
+
+def split_page(path: str) -> tuple[str, int]:
+    """The owner's path and the page number of a listing page's path (``source/x/page-2`` → ``source/x``, 2)."""
+    owner, sep, tail = path.rpartition("/page-")
+    if sep and tail.isdigit() and owner.count("/") == 1:
+        return owner, int(tail)
+    return path, 1
+
+
+def page_count(n_items: int) -> int:
+    """How many pages a listing of *n_items* takes (at least one, that says it is empty)."""
+    return max(1, -(-n_items // PAGE_SIZE))
+
+
+def page_slice(items: Sequence[T], n: int) -> Sequence[T]:
+    """The items on page *n*."""
+    return items[(n - 1) * PAGE_SIZE:n * PAGE_SIZE]
+
+
+def year_of(t: R.Talk) -> str | None:
+    """The year of a talk's archive page: the year of its start, as written (None without a start)."""
+    return t.start_at.lexical[:4] if t.start_at is not None else None
+
+
+def year_path(year: str) -> str:
+    """The site path of a year's archive page."""
+    return f"{YEARS}/{year}"
+
+
+def owner_path(key: Key) -> str:
+    """The site path of a listing's owner key: ``("year", "2024")`` → ``talks/2024``."""
+    return year_path(key[1]) if key[0] == "year" else f"{KIND_PATHS[key[0]]}/{key[1]}"
+
+
+def owner_key(path: str) -> Key | None:
+    """The owner key of a listing's path (page 1's), or None if no listing is there."""
+    first, _, rest = path.partition("/")
+    if first == YEARS:
+        return ("year", rest)
+    kind = KIND_OF_PATH.get(first)
+    return (kind, rest) if kind in PAGED_KINDS else None
+
+
+def items(idx: SiteIndex, key: Key) -> list[Item]:
+    """What the listing of *key* lists, in its order: a source's records as read, talks by date."""
+    kind, rid = key
+    if kind == "source":
+        return idx.by_source.get(rid, [])
+    if kind == "organization":  # the people affiliated with it or an organisation under it
+        return [("person", person) for person, _via in idx.affiliated(rid)]
+    if kind == "place":  # the talks at it and at every place inside it (as Renderer.extra lists them)
+        here = [r for pl in idx.place_descendants(rid) for k, r in idx.at_place.get(pl, []) if k == "talk"]
+        return [("talk", t) for t in sorted(here, key=sort_key)]
+    if kind == "topic":
+        talks = idx.topics.get(f"{KIND_PATHS['topic']}/{rid}", ("", []))[1]
+    elif kind == "year":
+        talks = idx.years.get(rid, [])
+    else:
+        return []
+    return [("talk", t) for t in sorted(talks, key=sort_key)]
+
+
+def owners(idx: SiteIndex) -> Iterator[Key]:
+    """Every listing that is cut into pages: sources, topics, and the years that have talks."""
+    for sid in idx.ds.sources:
+        yield ("source", sid)
+    for oid in idx.ds.organizations:
+        yield ("organization", oid)
+    for pid in idx.ds.places:
+        yield ("place", pid)
+    for path in idx.topics:
+        yield ("topic", path.partition("/")[2])
+    for year in idx.years:
+        yield ("year", year)
+
+
+def more_pages(idx: SiteIndex) -> list[str]:
+    """The site paths of every listing page that is not a resource's own page: the years' pages and
+    every page after the first of a long listing."""
+    out: list[str] = []
+    for key in owners(idx):
+        n = page_count(len(items(idx, key)))
+        start = 1 if key[0] == "year" else 2
+        out.extend(page_path(owner_path(key), k) for k in range(start, n + 1))
+    return out

@@ -1,0 +1,220 @@
+"""Relations between records that pages list: talks of a person, speakers of an organisation …"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from lod.model import records as R
+from lod.model.iri import Minter
+from lod.model.kinds import TABLES
+from lod.publishing.pages.constants import KIND_OF_PATH
+from lod.publishing.pages.times import sort_key
+
+# ---------------------------------------------------------------- relations between records
+
+
+class HasDataset(Protocol):
+    """What the index reads of a ``Prepared``: the resolved records and the minter (``lod.publishing.pages.dirty``
+    builds an index from a Dataset alone)."""
+
+    @property
+    def dataset(self) -> R.Dataset: ...
+
+    @property
+    def minter(self) -> Minter: ...
+
+
+class SiteIndex:
+    """Who is related to what, computed once from the resolved records."""
+
+    def __init__(self, p: HasDataset, ordered: bool = True) -> None:
+        """*ordered* False leaves the lists (children, roles) in record order instead of by date:
+        for readers that only need who is related to what (``lod.publishing.pages.dirty``)."""
+        ds = self.ds = p.dataset
+        self.m = p.minter
+        self._latest_taken: str | None = None
+        self.children: dict[tuple[str, str], list[tuple[str, R.Scheduled]]] = {}
+        for kind, rec in ds.all_records():
+            if isinstance(rec, (R.Event, R.Session, R.Talk)):
+                parent = self.parent_of(kind, rec)
+                if parent is not None:
+                    self.children.setdefault(parent, []).append((kind, rec))
+        if ordered:
+            for items in self.children.values():
+                items.sort(key=lambda kr: sort_key(kr[1]))
+        self.roles: dict[str, dict[str, list[tuple[str, R.Record]]]] = {}
+        self._role_seen: set[tuple[str, str, str, str]] = set()
+        for t in ds.talks.values():
+            for pid in t.speakers:
+                self._role(pid, "speaker", "talk", t)
+            for pid in t.coauthors:
+                self._role(pid, "coauthor", "talk", t)
+            for pid in sorted({a for ref in t.references for a in ref.authors}):
+                self._role(pid, "reference", "talk", t)
+        for kind, any_rec in ds.all_records():
+            if isinstance(any_rec, R.Gathering):
+                for pid in any_rec.contacts:
+                    self._role(pid, "contact", kind, any_rec)
+            if isinstance(any_rec, R.Scheduled) and kind != "talk":
+                for agent in any_rec.organizers:
+                    self._role(agent, "organizer", kind, any_rec)
+        for t in ds.talks.values():
+            for agent in t.organizers:
+                self._role(agent, "organizer-talk", "talk", t)
+        for roles in self.roles.values() if ordered else ():
+            for role_items in roles.values():
+                role_items.sort(key=lambda kr: sort_key(kr[1]) if isinstance(kr[1], R.Scheduled)
+                                else (2, "", "", kr[1].id))
+        self.members: dict[str, list[R.Person]] = {}
+        for person in ds.people.values():
+            for oid in person.affiliations:
+                self.members.setdefault(oid, []).append(person)
+        self.sub_orgs: dict[str, list[str]] = {}
+        for o in ds.organizations.values():
+            if o.parent:
+                self.sub_orgs.setdefault(o.parent, []).append(o.id)
+        self.sub_places: dict[str, list[str]] = {}
+        for pl in ds.places.values():
+            if pl.contained_in:
+                self.sub_places.setdefault(pl.contained_in, []).append(pl.id)
+        self.at_place: dict[str, list[tuple[str, R.Scheduled]]] = {}
+        for kind, any_rec in ds.all_records():
+            if isinstance(any_rec, R.Scheduled):
+                for place_id in (any_rec.venue, any_rec.online):
+                    if place_id:
+                        self.at_place.setdefault(place_id, []).append((kind, any_rec))
+        self.by_source: dict[str, list[tuple[str, R.Record]]] = {}
+        for kind, any_rec in ds.all_records():
+            for sid in any_rec.sources:
+                self.by_source.setdefault(sid, []).append((kind, any_rec))
+        self.topics: dict[str, tuple[str, list[R.Talk]]] = {}
+        self.years: dict[str, list[R.Talk]] = {}  # the talks of each year's archive page (lod.publishing.pages.listing)
+        for t in ds.talks.values():
+            if t.start_at is not None:
+                self.years.setdefault(t.start_at.lexical[:4], []).append(t)
+            for label in t.topics:
+                path = self.m.path_of(str(self.m.topic(label)))
+                assert path is not None
+                self.topics.setdefault(path, (label, []))[1].append(t)
+
+    def person_talks(self, pid: str) -> list[R.Talk]:
+        """The talks a person gives or co-authors, by date."""
+        roles = self.roles.get(pid, {})
+        talks = {r.id: r for _k, r in roles.get("speaker", []) + roles.get("coauthor", []) if isinstance(r, R.Talk)}
+        return sorted(talks.values(), key=sort_key)
+
+    def _role(self, agent: str, role: str, kind: str, rec: R.Record) -> None:
+        key = (agent, role, kind, rec.id)
+        if key not in self._role_seen:
+            self._role_seen.add(key)
+            self.roles.setdefault(agent, {}).setdefault(role, []).append((kind, rec))
+
+    def parent_of(self, kind: str, rec: R.Scheduled) -> tuple[str, str] | None:
+        """The series, event or session a record belongs to."""
+        if rec.parent is not None:
+            return rec.parent
+        if isinstance(rec, R.Event) and rec.series:
+            return ("series", rec.series)
+        return None
+
+    def record(self, kind: str, rid: str) -> R.Record | None:
+        """The record of *kind* with id *rid*."""
+        return self.ds.table(kind).get(rid) if kind in TABLES else None  # a topic has no record
+
+    def ancestors(self, kind: str, rec: R.Scheduled) -> list[tuple[str, R.Scheduled]]:
+        """Session, event and series a record belongs to, nearest first."""
+        out: list[tuple[str, R.Scheduled]] = []
+        cur = self.parent_of(kind, rec)
+        while cur is not None and all(r.id != cur[1] or k != cur[0] for k, r in out):
+            parent = self.record(*cur)
+            if not isinstance(parent, R.Scheduled):
+                break
+            out.append((cur[0], parent))
+            cur = self.parent_of(cur[0], parent)
+        return out
+
+    def talks_under(self, kind: str, rid: str) -> list[R.Talk]:
+        """Every talk of a series, event or session, its events and sessions included, by date."""
+        out: list[R.Talk] = []
+        stack = [(kind, rid)]
+        seen: set[tuple[str, str]] = set()
+        while stack:
+            key = stack.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            for ck, child in self.children.get(key, []):
+                if isinstance(child, R.Talk):
+                    out.append(child)
+                else:
+                    stack.append((ck, child.id))
+        return sorted(out, key=sort_key)
+
+    def org_descendants(self, oid: str) -> list[str]:
+        """The organisation and its sub-organisations, transitively."""
+        return _descendants(oid, self.sub_orgs)
+
+    def place_descendants(self, pid: str) -> list[str]:
+        """The place and the places within it, transitively."""
+        return _descendants(pid, self.sub_places)
+
+    def place_chain(self, pid: str) -> list[R.Place]:
+        """A place and the places containing it, innermost first."""
+        out: list[R.Place] = []
+        cur = self.ds.places.get(pid)
+        while cur is not None and cur not in out:
+            out.append(cur)
+            cur = self.ds.places.get(cur.contained_in or "")
+        return out
+
+    def place_address(self, pid: str) -> R.Address | None:
+        """The postal address of a place, or of the nearest place containing it."""
+        return next((pl.address for pl in self.place_chain(pid) if pl.address is not None), None)
+
+    def affiliated(self, oid: str) -> list[tuple[R.Person, str]]:
+        """People affiliated with the organisation or one of its sub-organisations, with that organisation."""
+        out: dict[str, tuple[R.Person, str]] = {}
+        for org in self.org_descendants(oid):
+            for person in self.members.get(org, []):
+                out.setdefault(person.id, (person, org))
+        return sorted(out.values(), key=lambda pv: (pv[0].family_name or pv[0].display_name, pv[0].display_name,
+                                                    pv[0].id))
+
+    def sources_taken(self, rec: R.Record) -> str:
+        """The latest date the record's sources were taken (its lastmod)."""
+        return max((self.ds.sources[s].taken for s in rec.sources if s in self.ds.sources),
+                   default=self.latest_taken())
+
+    def latest_taken(self) -> str:
+        """The date of the data: the latest date any source was taken."""
+        if self._latest_taken is None:
+            self._latest_taken = max((s.taken for s in self.ds.sources.values()), default="1970-01-01")
+        return self._latest_taken
+
+    def lastmod(self, path: str) -> str:
+        """The sitemap lastmod of the page at *path*."""
+        if not path:
+            return self.latest_taken()
+        kind_path, _, rid = path.partition("/")
+        kind = KIND_OF_PATH.get(kind_path, "")
+        if kind == "topic":
+            talks = self.topics.get(path, ("", []))[1]
+            return max((self.sources_taken(t) for t in talks), default=self.latest_taken())
+        rec = self.record(kind, rid)
+        return self.sources_taken(rec) if rec is not None else self.latest_taken()
+
+
+def _descendants(root: str, children: Mapping[str, list[str]]) -> list[str]:
+    """*root* and everything below it in *children*, depth first in id order; cycles visited once."""
+    out: list[str] = []
+    seen: set[str] = set()
+    stack = [root]
+    while stack:
+        cur = stack.pop()
+        if cur in seen:
+            continue
+        seen.add(cur)
+        out.append(cur)
+        stack.extend(sorted(children.get(cur, []), reverse=True))
+    return out

@@ -1,0 +1,857 @@
+"""Rendering: every page, the sitemap and robots.txt, and the calendars, written by ``write_pages``.
+
+Renders ``OUT/P.html`` for every resource that has a description ``OUT/P.ttl``, plus
+``OUT/index.html``, ``OUT/sitemap.xml``, ``OUT/robots.txt`` and the iCalendar feeds
+(``lod.publishing.feeds``). Everything is derived from the Prepared object: the resolved records
+for what people read, and the resource's own description triples for the embedded
+JSON-LD, so that the JSON-LD and the Turtle of a resource say the same thing.
+
+Output is deterministic: the only input that is not data is "now" (which talks are
+upcoming on the index), computed once per build and injectable.
+"""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import AbstractSet, Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from lod.publishing import feeds as feeds
+from lod.model import records as R
+from lod.model.formats import RDF_FORMATS
+from lod.publishing.gallery import read_gallery
+from lod.model.iri import KIND_PATHS
+from lod.publishing.prepared import Prepared, SiteWriter
+from lod.progress import Checked, Stage
+from lod.validation.report import Result
+from lod.model.vocab import SCHEMA
+from lod.publishing.pages.constants import FORMAT_LABELS, KIND_OF_PATH, KIND_TEXT, SITEMAP_LIMIT, Progress
+from lod.publishing.pages.google import Gap, GoogleReport, google_event_gaps
+from lod.publishing.pages.helpers import Fragments, Helpers, talk_title_text
+from lod.publishing.pages import listing as L
+from lod.publishing.pages.jsonld import JsonLdBuilder, script_json
+from lod.publishing.pages.layout import page_html
+from lod.publishing.pages.mathml import paragraphs_html, tex_html
+from lod.publishing.pages.meta import plain_summary, record_description, record_title, topic_description
+from lod.publishing.pages.parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
+from lod.publishing.pages.relations import SiteIndex
+from lod.publishing.pages.search import SearchState, full_index, search_main_html, search_options, update_index
+from lod.publishing.pages.talkpage import talk_main_html
+from lod.publishing.pages.times import build_now, sort_key
+
+# ---------------------------------------------------------------- rendering
+
+
+def environment() -> jinja2.Environment:
+    """The Jinja environment: package templates, autoescape on for every template.
+
+    Templates are not reloaded when their files change (``auto_reload=False``): an
+    environment lives for one build, and checking every file's time on each page cost more
+    than some pages took to render.
+    """
+    env = jinja2.Environment(loader=jinja2.PackageLoader("lod", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True, auto_reload=False)
+    env.filters["tex"] = tex_html
+    env.filters["paragraphs"] = paragraphs_html
+    return env
+
+
+@dataclass
+class Page:
+    """One rendered page."""
+
+    path: str  # the site path P ('' for the index)
+    html: bytes
+    jsonld: dict[str, Any]
+
+
+class Renderer:
+    """Renders every page of a prepared dataset."""
+
+    def __init__(self, p: Prepared, now: datetime) -> None:
+        self.p = p
+        self.now = now
+        self.env = environment()
+        self.index = p.site_index
+        self.groups = p.descriptions
+        self.jsonld = JsonLdBuilder(p, self.groups, self.index)
+        self.feeds: set[tuple[str, str]] = set()
+        self.fragments = Fragments(p, self.index, self.env, self.feeds)
+
+    def resource_paths(self) -> list[str]:
+        """Every site path P that has a description (and so OUT/P.ttl)."""
+        paths = [self.p.minter.path_of(owner) for owner in self.groups]
+        return sorted(p for p in paths if p)
+
+    def helpers(self, path: str) -> Helpers:
+        """Template helpers for the page at *path*."""
+        return Helpers(self.p, self.index, path, self.feeds, self.fragments)
+
+    def common(self, path: str, title: str, kind: str, rid: str = "") -> dict[str, Any]:
+        """Template variables every page has."""
+        m = self.p.minter
+        name = path.rsplit("/", 1)[-1]
+        alternates = [{"type": f.media_type, "href": name + f.suffix, "label": FORMAT_LABELS.get(f.name, f.name)}
+                      for f in RDF_FORMATS] if path else []
+        return {"site": self.p.dataset.site, "h": self.helpers(path), "path": path, "title": title,
+                "kind": kind, "kind_text": KIND_TEXT.get(kind, kind), "description": None,
+                "calendar": f"{name}.ics" if (kind, rid) in self.feeds else None,
+                "canonical": page_url(m.base, path), "identifier": m.base + path, "alternates": alternates,
+                "rel": {}}
+
+    def render(self, template: str, jsonld: dict[str, Any], common: dict[str, Any], **context: Any) -> bytes:
+        """Render one template (the page's main part) in the layout, to UTF-8 bytes."""
+        ctx = {**common, **context}
+        return page_html(ctx, self.env.get_template(template).render(ctx), script_json(jsonld)).encode("utf-8")
+
+    def all_paths(self) -> list[str]:
+        """Every page's site path but the index's: the resources' and the other listing pages (``lod.publishing.pages.listing``)."""
+        return sorted(self.resource_paths() + L.more_pages(self.index))
+
+    def pager(self, path: str, key: L.Key, n: int, total: int) -> tuple[Markup, dict[str, str]]:
+        """The links between the pages of a listing (none when it has one page), and the head's rel=prev/next URLs."""
+        pages = L.page_count(total)
+        if pages == 1:
+            return Markup(""), {}
+        owner = L.owner_path(key)
+        up = self.helpers(path).up
+        parts = ['<nav class="pager" aria-label="Pages">']
+        rels: dict[str, str] = {}
+        if n > 1:
+            parts.append(f'<a href="{escape(up + L.page_path(owner, n - 1))}.html" rel="prev">Previous page</a> · ')
+            rels["prev"] = page_url(self.p.minter.base, L.page_path(owner, n - 1))
+        parts.append(f"Page {n} of {pages}")
+        if n < pages:
+            parts.append(f' · <a href="{escape(up + L.page_path(owner, n + 1))}.html" rel="next">Next page</a>')
+            rels["next"] = page_url(self.p.minter.base, L.page_path(owner, n + 1))
+        parts.append("</nav>\n")
+        return Markup("".join(parts)), rels
+
+    def listing_page(self, path: str, key: L.Key, n: int) -> Page:
+        """A year's archive page (any *n*), or page *n* (> 1) of a source's, topic's, place's or organisation's listing."""
+        items = L.items(self.index, key)
+        shown = L.page_slice(items, n)
+        pages = L.page_count(len(items))
+        pager, rels = self.pager(path, key, n, len(items))
+        site = self.p.dataset.site.title
+        first, last = (n - 1) * L.PAGE_SIZE + 1, (n - 1) * L.PAGE_SIZE + len(shown)
+        of = f"page {n} of {pages}"
+        talks = [r for _k, r in shown if isinstance(r, R.Talk)]
+        kind = key[0]
+        extra: dict[str, Any]
+        if kind == "year":
+            title = f"Talks of {key[1]}" + (f" ({of})" if pages > 1 else "")
+            ctx = self.common(path, title, "year")
+            ctx["description"] = (f"{len(items)} talks of {key[1]} on {site}, by date." if n == 1 else
+                                  f"Talks {first}–{last} of {key[1]} on {site}, by date ({of}).")
+            template, extra = "year.html", {"year": key[1], "talks": talks}
+        else:
+            rec = self.index.record(kind, key[1]) if kind != "topic" else None
+            label = self.index.topics.get(L.owner_path(key), (key[1], []))[0] if kind == "topic" else ""
+            if rec is not None:  # its page 1's title, which tells apart records of the same name
+                title = f"{record_title(self.helpers(path), kind, rec)} ({of})"
+            else:
+                title = f"{label} (topic, {of})"
+            ctx = self.common(path, title, kind)
+            if isinstance(rec, R.Organization):
+                extra = self.extra(kind, rec)
+                extra.update(rec=rec, affiliated=L.page_slice(extra["affiliated"], n))
+                template = "organization.html"
+                ctx["description"] = f"People {first}–{last} affiliated with {rec.name}, on {site} ({of})."
+            elif isinstance(rec, R.Place):
+                template, extra = "place.html", {**self.extra(kind, rec), "rec": rec, "talks": talks}
+                ctx["description"] = f"Talks {first}–{last} at {rec.name}, on {site}, by date ({of})."
+            elif isinstance(rec, R.Source):
+                template, extra = "source.html", {"rec": rec, "derived": shown}
+                what = rec.title or rec.document or rec.id
+                ctx["description"] = f"Records {first}–{last} taken from the source document {what}, on {site} ({of})."
+            else:
+                template, extra = "topic.html", {"label": label, "talks": talks}
+                ctx["description"] = f"Talks {first}–{last} on {label}, on {site}, by date ({of})."
+        ctx.update(alternates=[], calendar=None, rel=rels)
+        data: dict[str, Any] = {"@context": "https://schema.org", "@type": "CollectionPage", "name": title,
+                                "url": ctx["canonical"]}
+        if kind != "year":
+            data["about"] = {"@id": self.p.minter.base + L.owner_path(key)}
+        return Page(path, self.render(template, data, ctx, pager=pager, **extra), data)
+
+    def page(self, path: str) -> Page:
+        """Render the page of the resource at *path*, or a listing page (``lod.publishing.pages.listing``)."""
+        owner, n = L.split_page(path)
+        key = L.owner_key(owner)
+        if key is not None and (key[0] == "year" or n > 1):
+            return self.listing_page(path, key, n)
+        kind_path, _, rid = path.partition("/")
+        kind = KIND_OF_PATH.get(kind_path, "")
+        owner = self.p.minter.base + path
+        rec = self.index.record(kind, rid)
+        if isinstance(rec, R.Talk):
+            data = self.jsonld.talk(rec)
+        elif isinstance(rec, (R.Session, R.Event)):
+            data = self.jsonld.scheduled(kind, rec)
+        else:
+            data = self.jsonld.resource(owner)
+        site = self.p.dataset.site.title
+        if kind == "topic":
+            names = [str(o) for o in self.jsonld.objects(owner, SCHEMA.name)]
+            label, talks = self.index.topics.get(path, (names[0] if names else rid, []))
+            ctx = self.common(path, f"{label} (topic)", kind)
+            ctx["description"] = topic_description(label, len(talks), site)
+            listed = L.items(self.index, ("topic", rid))
+            pager, ctx["rel"] = self.pager(path, ("topic", rid), 1, len(listed))
+            html = self.render("topic.html", data, ctx, label=label, pager=pager,
+                               talks=[t for _k, t in L.page_slice(listed, 1)])
+        elif isinstance(rec, R.Talk):
+            h = self.helpers(path)
+            ctx = self.common(path, record_title(h, kind, rec), kind, rec.id)
+            ctx["description"] = record_description(h, kind, rec, site)
+            html = page_html(ctx, talk_main_html(ctx["h"], rec), script_json(data)).encode("utf-8")
+        elif rec is not None:
+            h = self.helpers(path)
+            ctx = self.common(path, record_title(h, kind, rec), kind, rec.id)
+            ctx["description"] = record_description(h, kind, rec, site)
+            extra = self.extra(kind, rec)
+            if isinstance(rec, R.Organization):  # page 1 of its people
+                extra["pager"], ctx["rel"] = self.pager(path, (kind, rec.id), 1, len(extra["affiliated"]))
+                extra["affiliated"] = L.page_slice(extra["affiliated"], 1)
+            elif isinstance(rec, (R.Source, R.Place)):  # page 1 of its listing
+                listed = L.items(self.index, (kind, rec.id))
+                extra["pager"], ctx["rel"] = self.pager(path, (kind, rec.id), 1, len(listed))
+                shown = L.page_slice(listed, 1)
+                if kind == "source":
+                    extra["derived"] = shown
+                else:
+                    extra["talks"] = [t for _k, t in shown]
+            html = self.render(f"{kind}.html", data, ctx, rec=rec, **extra)
+        else:  # a kind of resource this module does not know yet: its triples as a table
+            rows = [(str(p_), str(o)) for _s, p_, o in self.groups.get(owner, [])]
+            ctx = self.common(path, path, kind)
+            ctx["description"] = f"The statements about {owner} on {site}."
+            html = self.render("resource.html", data, ctx, rows=rows)
+        return Page(path, html, data)
+
+    def extra(self, kind: str, rec: R.Record) -> dict[str, Any]:
+        """Per-kind template variables."""
+        idx = self.index
+        if isinstance(rec, R.Person):
+            return {"roles": idx.roles.get(rec.id, {})}
+        if isinstance(rec, R.Organization):
+            parents = []
+            cur = rec.parent
+            while cur and cur in self.p.dataset.organizations and cur not in parents:
+                parents.append(cur)
+                cur = self.p.dataset.organizations[cur].parent
+            return {"affiliated": idx.affiliated(rec.id), "descendants": idx.org_descendants(rec.id)[1:],
+                    "sub_orgs": sorted(idx.sub_orgs.get(rec.id, [])), "parents": parents,
+                    "roles": idx.roles.get(rec.id, {})}
+        if isinstance(rec, R.Place):
+            places = idx.place_descendants(rec.id)
+            here = [(k, r) for pl in places for k, r in idx.at_place.get(pl, [])]
+            talks = sorted((r for k, r in here if k == "talk"), key=sort_key)
+            others = sorted(((k, r) for k, r in here if k != "talk"), key=lambda kr: sort_key(kr[1]))
+            return {"talks": talks, "others": others, "sub_places": sorted(idx.sub_places.get(rec.id, []))}
+        if isinstance(rec, R.Source):
+            return {"derived": idx.by_source.get(rec.id, [])}
+        return {}
+
+    def index_page(self, cache: IndexItems | None = None, dirty: AbstractSet[str] = frozenset(),
+                   before: Shown | None = None) -> tuple[Page | None, IndexItems, Shown]:
+        """The home page: upcoming and past talks, series and events, and the data; and its list items.
+
+        Each list item (a talk, series, event, person, organisation, place, topic or source)
+        is kept as (sort key, HTML) by its key (``("talk", id)``, ``("topic", path)``); with
+        *cache* (the items of an earlier render) an item is taken from it unless its page's
+        path is in *dirty*: an item shows only what its record's page shows, so when that
+        page is not dirty the item is the same. Which talks are upcoming is decided here,
+        from ``now``. Also returned: the day and the talks shown (``Shown``).
+
+        With *before* (what the render of *cache* showed), no page is returned (None) when
+        it would be the same as that render's (``_same_index``).
+        """
+        ds, m = self.p.dataset, self.p.minter
+        today = self.now.astimezone(UTC).date().isoformat()
+        items = self.index_items(cache, dirty)
+        if cache is not None and before is not None and _same_index(items, cache, today, before):
+            return None, items, before
+
+        def ordered(kind: str) -> list[tuple[Any, str]]:
+            return sorted((v for k, v in items.items() if k[0] == kind), key=lambda v: v[0])
+
+        talks = ordered("talk")  # (sort key, last day or None), dated first by date
+        dated = [v for v in talks if v[0][1] is not None]
+        numbered = list(enumerate(dated))
+        # The soonest upcoming and the most recent past talks; the rest are on the years' pages.
+        upcoming = [_ordered(html, n) for n, ((_k, day), html) in numbered if day >= today][:L.HOME_UPCOMING]
+        past = [_ordered(html, n) for n, ((_k, day), html) in reversed(numbered) if day < today][:L.HOME_RECENT]
+        years = Markup("".join(f'<li><a href="{escape(L.year_path(y))}.html">{escape(y)}</a> <span class="meta">{len(ts)}</span></li>\n'
+                               for y, ts in sorted(self.index.years.items(), reverse=True)))
+        undated = [html for (_k, day), html in talks if day is None]
+        # The talks it shows (sort key [3] is the id): whether an edit elsewhere can change it (``_same_index``).
+        on_it = ([v for v in dated if v[0][1] >= today][:L.HOME_UPCOMING]
+                 + [v for v in reversed(dated) if v[0][1] < today][:L.HOME_RECENT] + [v for v in talks if v[0][1] is None])
+        shown: Shown = (today, frozenset(key[3] for (key, _day), _html in on_it))
+        gatherings = sorted(ordered("series") + ordered("event"), key=lambda v: v[0])
+        data: dict[str, Any] = {
+            "@context": "https://schema.org", "@type": "Dataset", "@id": str(m.dataset),
+            "name": ds.site.title, "url": m.base,
+            "distribution": [{"@type": "DataDownload", "contentUrl": str(m.document("dump" + f.suffix)),
+                              "encodingFormat": f.media_type} for f in RDF_FORMATS]}
+        if ds.site.description:
+            data["description"] = ds.site.description
+        if ds.site.license:
+            data["license"] = ds.site.license
+        if ds.site.publisher:
+            data["publisher"] = {"@type": "Organization", "name": ds.site.publisher}
+        ctx = self.common("", ds.site.title, "index", "talks")
+        ctx["description"] = plain_summary(ds.site.description) or (
+            f"{len(ds.talks)} talks, {len(ds.series) + len(ds.events)} series and events, as pages and linked data.")
+        ctx["calendar"] = "talks.ics" if ("site", "talks") in self.feeds else None
+        dumps = [{"href": "dump" + f.suffix, "type": f.media_type, "label": f"dump{f.suffix} ({FORMAT_LABELS.get(f.name, f.name)})"}
+                 for f in RDF_FORMATS]
+
+        def joined(kind: str) -> Markup:
+            return Markup("".join(html for _k, html in ordered(kind)))
+
+        html = self.render("index.html", data, ctx, dumps=dumps, today=today, talks_ics=("site", "talks") in self.feeds,
+                           upcoming=_talk_list(upcoming, "No upcoming talks."), past=_talk_list(past, "No past talks."),
+                           undated=_talk_list(undated, "No talks.") if undated else "", years=years,
+                           gatherings=Markup("".join(html for _k, html in gatherings)),
+                           people=joined("person"), orgs=joined("organization"), places=joined("place"),
+                           topics=joined("topic"),
+                           sources=Markup("; ".join(items[("source", sid)][1] for sid in ds.sources)))
+        return Page("", html, data), items, shown
+
+    def search_page(self, options: dict[str, list[tuple[str, str]]]) -> bytes:
+        """``search.html``: the form of the static search (``lod.publishing.pages.search``)."""
+        site = self.p.dataset.site.title
+        ctx = self.common("search", "Search", "search")
+        ctx.update(alternates=[], description=f"Search the talks of {site} by words of their titles, speakers "
+                                              "and abstracts, by series or event, topic and year.")
+        data = {"@context": "https://schema.org", "@type": "SearchResultsPage", "name": f"Search · {site}",
+                "url": ctx["canonical"]}
+        return page_html(ctx, search_main_html(options, ctx["h"].file), script_json(data)).encode("utf-8")
+
+    def index_items(self, cache: IndexItems | None, dirty: AbstractSet[str]) -> IndexItems:
+        """Every list item of the index page as (sort key, HTML), taken from *cache* where still valid."""
+        ds = self.p.dataset
+        h = self.helpers("")
+        out: IndexItems = {}
+
+        def kept(kind: str, rid: str, path: str | None = None) -> tuple[Any, str] | None:
+            if cache is None or (path or f"{KIND_PATHS[kind]}/{rid}") in dirty:
+                return None
+            return cache.get((kind, rid))
+
+        for tid, t in ds.talks.items():
+            got = kept("talk", tid)
+            if got is None:
+                day = _last_day(t) if t.start_at is not None else None
+                # data-end and data-order: what lod.js needs to split upcoming from past at the visitor's now
+                html = str(self.fragments.talk_item("", t, True, None))
+                if day is not None:
+                    html = f'<li data-end="{escape(_end_instant(t))}"' + html[len("<li"):]
+                got = ((sort_key(t), day), html)
+            out[("talk", tid)] = got
+        for kind, table in (("series", ds.series), ("event", ds.events)):
+            for gid, g in table.items():
+                got = kept(kind, gid)
+                if got is None:
+                    got = ((sort_key(g), kind), self._gathering_item(h, kind, g))
+                out[(kind, gid)] = got
+        for pid, person in ds.people.items():
+            got = kept("person", pid)
+            if got is None:
+                got = ((person.family_name or person.display_name, pid),
+                       _tag(h.href("person", pid), person.display_name))
+            out[("person", pid)] = got
+        for kind, named in (("organization", ds.organizations), ("place", ds.places)):
+            for rid, rec in named.items():
+                got = kept(kind, rid)
+                if got is None:
+                    name = rec.name
+                    got = ((name, rid), _tag(h.href(kind, rid), name))
+                out[(kind, rid)] = got
+        for tpath, (label, talks) in self.index.topics.items():
+            got = kept("topic", tpath, tpath)
+            if got is None:
+                got = (label, f'<li><a href="{escape(tpath)}.html">{escape(label)}</a> <span class="meta">{len(talks)}</span>'
+                              "</li>\n")
+            out[("topic", tpath)] = got
+        for sid, src in ds.sources.items():
+            got = kept("source", sid)
+            if got is None:
+                got = (sid, f'<a href="{escape(h.href("source", sid))}">{escape(src.title or src.document or sid)}</a>')
+            out[("source", sid)] = got
+        return out
+
+    @staticmethod
+    def _gathering_item(h: Helpers, kind: str, g: R.Gathering) -> str:
+        """A series or event as an item of the index page."""
+        label = h.kind_text[kind] if kind == "series" else (getattr(g, "kind", None) or "event").capitalize()
+        first, last = h.span(kind, g)
+        when = ""
+        if first:
+            when = str(escape(first)) + (f" – {escape(last)}" if last and last != first else "") + " · "
+        return (f'<li><div><a class="item-title" href="{escape(h.href(kind, g.id))}">{tex_html(g.name)}</a> '
+                f'<span class="meta">{escape(label)}</span></div>\n'
+                f'<div class="meta">{when}{len(h.talks_under(kind, g.id))} talks</div></li>\n')
+
+
+IndexItems = dict[tuple[str, str], tuple[Any, str]]  # (kind, id) → (sort key, HTML); topics by ("topic", path)
+Shown = tuple[str, frozenset[str]]  # the index page's day, and the ids of the talks it lists
+
+
+def _same_index(items: IndexItems, cache: IndexItems, today: str, before: Shown) -> bool:
+    """Whether the index page made of *items* on *today* is the one made of *cache* that showed *before*.
+
+    The page is a function of the day and of the items in their order (the order of the
+    records in the data decides the sources' order, and that of topics of one label): it is
+    the same if the day and the items' keys in order are, and each item that differs is a
+    talk it did not list, at the same place in the chronological order (its sort key and day
+    unchanged, so the same talks are listed, with the same ``data-order``, and the years'
+    counts are the same).
+    """
+    if before[0] != today or len(items) != len(cache) or list(items) != list(cache):
+        return False
+    for key, value in items.items():
+        old = cache[key]
+        if value is not old and value != old:
+            if key[0] != "talk" or key[1] in before[1] or value[0] != old[0]:
+                return False
+    return True
+
+
+def _talk_list(items: Sequence[str], empty: str) -> Markup:
+    """What ``lod.publishing.pages.items.talk_list_html`` makes of these talk items."""
+    if not items:
+        return Markup(f'<p class="meta">{escape(empty)}</p>\n')
+    return Markup('<ul class="items">\n' + "".join(html + "\n" for html in items) + "</ul>\n")
+
+
+STATIC_FILES = ("favicon.svg", "lod.js", "search/search.js")  # lod/static/<last part> → OUT/<name>
+
+
+def static_files() -> dict[str, bytes]:
+    """The site's static files (icon and scripts), from the package's ``static`` folder."""
+    folder = resources.files("lod") / "static"
+    return {name: (folder / name.rpartition("/")[2]).read_bytes() for name in STATIC_FILES}
+
+
+def _ordered(html: str, n: int) -> str:
+    """A dated talk's index item with its place in the chronological order (``data-order``)."""
+    return f'<li data-order="{n}"' + html[len("<li"):]
+
+
+def _end_instant(t: R.Talk) -> str:
+    """When a talk is over: its end (else start) as a UTC instant, or its last day when only days are known."""
+    w = t.end_at or t.start_at
+    assert w is not None
+    if w.is_date or w.utc is None:
+        return w.lexical[:10]
+    return w.utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _tag(href: str, name: str) -> str:
+    """An item of a list of tags (people, organisations, places)."""
+    return f'<li><a href="{escape(href)}">{escape(name)}</a></li>\n'
+
+
+def _last_day(t: R.Talk) -> str:
+    """The local day a talk ends (or starts), for upcoming/past."""
+    w = t.end_at or t.start_at
+    assert w is not None
+    return w.lexical[:10]
+
+
+# ---------------------------------------------------------------- sitemap and robots
+
+
+def page_url(base: str, path: str) -> str:
+    """The URL of the HTML page about ``BASE + path``.
+
+    Search engines index documents: the resource IRI answers 303 (docs/server.md), and a
+    canonical link or sitemap entry must not redirect, so both name the ``.html`` document.
+    So does the home page's: ``/`` answers 303 to ``/index.html`` (and a static host may
+    serve ``/`` as anything), so ``index.html`` is its one canonical URL.
+    """
+    return base + (path + ".html" if path else "index.html")
+
+
+def sitemap_files(entries: list[tuple[str, str]], base: str) -> dict[str, bytes]:
+    """``sitemap.xml`` (a sitemap index beyond 50,000 URLs) for (url, lastmod) entries."""
+    def urlset(chunk: list[tuple[str, str]]) -> bytes:
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+        lines += [f"<url><loc>{escape(url)}</loc><lastmod>{escape(mod)}</lastmod></url>" for url, mod in chunk]
+        lines.append("</urlset>")
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    if len(entries) <= SITEMAP_LIMIT:
+        return {"sitemap.xml": urlset(entries)}
+    files: dict[str, bytes] = {}
+    index = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for n, start in enumerate(range(0, len(entries), SITEMAP_LIMIT), 1):
+        chunk = entries[start:start + SITEMAP_LIMIT]
+        files[f"sitemap-{n}.xml"] = urlset(chunk)
+        index.append(f"<sitemap><loc>{escape(base)}sitemap-{n}.xml</loc>"
+                     f"<lastmod>{escape(max(mod for _u, mod in chunk))}</lastmod></sitemap>")
+    index.append("</sitemapindex>")
+    files["sitemap.xml"] = ("\n".join(index) + "\n").encode("utf-8")
+    return files
+
+
+def sitemap_names(n: int) -> list[str]:
+    """The files ``sitemap_files`` makes of *n* entries."""
+    chunks = -(-n // SITEMAP_LIMIT)
+    return ["sitemap.xml"] + ([f"sitemap-{i}.xml" for i in range(1, chunks + 1)] if n > SITEMAP_LIMIT else [])
+
+
+def robots_txt(base: str) -> bytes:
+    """robots.txt allowing everything and naming the sitemap by its absolute URL."""
+    return f"User-agent: *\nDisallow:\n\nSitemap: {base}sitemap.xml\n".encode()
+
+
+# ---------------------------------------------------------------- the stage
+
+
+@dataclass
+class PagesOutput:
+    """Everything the pages stage writes, by site-relative file name, and the Google report."""
+
+    files: dict[str, bytes]
+    google: GoogleReport
+    warnings: list[Result]
+    cache: PagesCache | None = None  # what the next rebuild's ``render_some`` reuses
+    search: SearchState | None = None  # and this: its ``search``, listing every file of the search index
+    kept: list[str] = field(default_factory=list)  # index.html, sitemap*.xml, talks.ics found unchanged (not in files)
+
+
+@dataclass
+class PagesCache:
+    """The parts of the always-rendered files that a rebuild takes from the previous render.
+
+    *items*: every list item of the index page with its sort key (``Renderer.index_items``);
+    *lastmods*: every resource page's sitemap lastmod by site path; *latest_taken*: the date
+    of the data (``SiteIndex.latest_taken``), the lastmod of every page without a dated
+    source; *taken*: when each source was taken. Plain strings and tuples: it is pickled
+    into the build state.
+    """
+
+    items: IndexItems
+    lastmods: dict[str, str]
+    latest_taken: str
+    taken: dict[str, str]  # each source's date taken, by id: the lastmods read nothing else of them
+    shown: Shown | None = None  # the index page's day and talks (``Renderer.index_page``)
+
+
+def render_site(p: Prepared, now: datetime | None = None, threshold: int = PARALLEL_THRESHOLD) -> PagesOutput:
+    """Render every page, the sitemap, robots.txt and the calendar feeds of *p* (no file is written).
+
+    From *threshold* resource pages on, pages and calendars are rendered on every core
+    (``lod.publishing.pages.parallel``); the files are the same.
+    """
+    return _stage(p, now, None, threshold)
+
+
+def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int) -> PagesOutput:
+    """The pages stage: with *root*, pages and calendars are written there as they are made
+    (by the workers when parallel) and the returned ``files`` hold only their names."""
+    return _render(p, now, root, threshold, None, None)
+
+
+def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], now: datetime | None = None,
+                root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
+                previous_talks_ics: bytes | None = None, cache: PagesCache | None = None,
+                search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None
+                ) -> PagesOutput:
+    """Render only the pages *paths* (site paths P of ``P.html``) and the calendars *feed_names*
+    (``series/x.ics`` …), plus what a full build always makes: ``index.html``, the sitemap,
+    ``robots.txt`` and the site-wide ``talks.ics``; each file has exactly the bytes
+    ``render_site`` gives it. Of these, with *cache*, those that cannot differ from the previous
+    build's are not made but named in ``kept``: ``index.html`` when its day and items allow
+    (``_same_index``), the sitemap when no page was added or removed and no lastmod changed,
+    ``talks.ics`` when no talk's calendar is in *feed_names* (with *previous_talks_ics*).
+
+    What ``lod.publishing.pages.dirty.affected`` returns is meant for this. A path or calendar that
+    does not exist in *p* (a removed record, a talk that lost its date) is left out of
+    ``files``: the caller deletes those. ``google`` and ``warnings`` cover only the talk
+    pages rendered here, so a caller keeps the others' from the previous build.
+
+    It reads ``p.dataset``, ``p.minter`` and ``p.descriptions`` only (never ``p.triples``,
+    ``p.data`` or ``p.graph``), and ``p.descriptions`` may be any Mapping computing each
+    owner's description on first access: only the rendered pages' owners and the
+    resources their JSON-LD names are looked up; iterating it (for the sitemap) must
+    yield every owner. Which calendars exist (pages link to them) comes from
+    ``lod.publishing.feeds.feed_keys``, without making them.
+
+    ``talks.ics`` holds every talk's VEVENT. With *previous_talks_ics* (the previous
+    build's ``talks.ics``), the VEVENT of each talk whose ``talk/<id>.ics`` is not in
+    *feed_names* is taken from it rather than made again: a talk's VEVENT is all of its
+    own calendar but the name, so when that calendar is not dirty the VEVENT is the same.
+    So pass *feed_names* as ``affected`` gives them.
+
+    With *cache* (the ``cache`` of the previous build's ``PagesOutput``, full or not), the
+    index page is assembled from the previous list items but those of the records whose
+    pages are in *paths*, and the sitemap keeps each page's lastmod but those that can have
+    changed (``_lastmods``). The returned ``cache`` is the one for the next build.
+
+    With *search* (the ``search`` of the previous build's ``PagesOutput``), only the files of
+    the search index that the talks in *paths* were or are in are made
+    (``lod.publishing.pages.search.update_index``; *previous* reads a file of the previous site, None if
+    it cannot); the returned ``search`` lists every file of the index, so the caller deletes
+    those of the previous one it no longer lists. Without it, the whole index is made.
+    """
+    feed_names = set(feed_names)
+    known = None
+    # talks.ics holds each dated talk's VEVENT (its own calendar's, session and all): the same
+    # unless a talk's calendar is dirty (a talk added or removed dirties its own).
+    same_ics = previous_talks_ics is not None and not any(name.startswith(_TALK_FEEDS) for name in feed_names)
+    if previous_talks_ics is not None and not same_ics:
+        known = {tid: data for tid, data in feeds.vevents_of(previous_talks_ics).items()
+                 if f"{KIND_PATHS['talk']}/{tid}.ics" not in feed_names}
+    return _render(p, now, root, threshold, set(paths), feed_names, known, cache, search, previous, same_ics)
+
+
+def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
+            only_paths: set[str] | None, only_feeds: set[str] | None,
+            known: Mapping[str, bytes] | None = None, cache: PagesCache | None = None,
+            search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
+            same_ics: bool = False) -> PagesOutput:
+    """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given;
+    with *same_ics*, ``talks.ics`` is the previous build's (not made, named in ``kept``)."""
+    r = Renderer(p, now or build_now())
+    m = p.minter
+    all_paths = r.all_paths()
+    paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
+    workers = worker_count(len(paths), threshold)
+    files: dict[str, bytes] = {}
+    kept: list[str] = []  # files always made by a full build, found unchanged here: not made
+    writer = SiteWriter(root) if root is not None else None  # forked workers write through their copy
+
+    def put(name: str, data: bytes) -> bytes:
+        """Write *data* as *name* and return b""; without a root, return *data*."""
+        if writer is None:
+            return data
+        writer.write(name, data)
+        return b""
+
+    # Calendars first: pages link to the feeds that exist.
+    sink = put if root is not None else None
+    only: set[tuple[str, str]] | None = None
+    if only_feeds is not None:
+        exist = feeds.dated_feed_keys(p, r.index.ancestors)
+        r.feeds.update(exist)
+        only = {key for key, name in exist.items() if name in only_feeds or (key == ("site", "talks") and not same_ics)}
+        if ("site", "talks") in exist and ("site", "talks") not in only:
+            kept.append("talks.ics")
+    for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink,
+                                              only, known).items():
+        files[name] = data
+        r.feeds.add(key)
+    google = GoogleReport()
+    warnings: list[Result] = []
+    jobs: list[Sequence[str]] = [[""], *slices(paths, workers)]  # "": the index page
+
+    dirty: AbstractSet[str] = only_paths if only_paths is not None else frozenset()
+    items: IndexItems = {}
+    shown: Shown | None = None
+    Made = tuple[str, bytes | None, list[Gap] | None, tuple[IndexItems, Shown] | None]
+
+    def render(job: Sequence[str]) -> list[Made]:
+        out: list[Made] = []
+        for path in job:
+            its: tuple[IndexItems, Shown] | None = None
+            if path == "":  # its items come back too, from a worker when parallel
+                home, its_items, its_shown = r.index_page(cache.items if cache is not None else None, dirty,
+                                                          cache.shown if cache is not None else None)
+                its = (its_items, its_shown)
+                if home is None:  # the same as the previous render's
+                    out.append(("index.html", None, None, its))
+                    continue
+                page = home
+            else:
+                page = r.page(path)
+            name = path + ".html" if path else "index.html"
+            gaps = google_event_gaps(page.jsonld) if _is_talk_path(path) else None
+            out.append((name, put(name, page.html), gaps, its))
+        return out
+
+    for rendered in fork_map(render, jobs, workers):
+        for name, made, gaps, its in rendered:
+            if made is None:
+                kept.append(name)
+            else:
+                files[name] = made
+            if gaps is not None:
+                _add_gaps(p, name.removesuffix(".html"), gaps, google, warnings)
+            if its is not None:
+                items, shown = its
+    # The search index: whole, or the files the dirty talks were or are in; the search page and the static files.
+    if search is None or only_paths is None:
+        search_index, search_state = full_index(r.helpers(""))
+    else:
+        ids = {path.partition("/")[2] for path in only_paths if _is_talk_path(path)}
+        search_index, search_state = update_index(r.helpers(""), search, ids, previous or _unread)
+    options = search_options(search_state)
+    for name, data in [*static_files().items(), *search_index.items(), ("search.html", r.search_page(options))]:
+        files[name] = put(name, data)
+    lastmods = _lastmods(r, all_paths, cache, dirty)
+    latest = r.index.latest_taken()
+    entries = [(page_url(m.base, ""), latest)] + [(page_url(m.base, path), lastmods[path]) for path in all_paths]
+    if read_gallery():  # queries.html, written by lod.publishing.gallery from the data of the same build
+        entries.append((m.base + "queries.html", latest))
+    entries.append((m.base + "search.html", latest))
+    if cache is not None and only_paths is not None and latest == cache.latest_taken and lastmods == cache.lastmods:
+        kept.extend(sitemap_names(len(entries)))  # the same pages with the same dates (in the same order: sorted)
+    else:
+        files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
+    files["robots.txt"] = put("robots.txt", robots_txt(m.base))
+    taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
+    return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
+                       sorted(kept))
+
+
+def _unread(_name: str) -> bytes | None:
+    return None
+
+
+def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty: AbstractSet[str]) -> dict[str, str]:
+    """Every page's sitemap lastmod (``SiteIndex.lastmod``), taken from *cache* where it cannot have changed.
+
+    A page's lastmod is the latest date its record's sources were taken (a topic's: of its
+    talks'), else the date of the data. So it can change only if the date of the data did
+    (then every lastmod is made again), if its record changed (its page is dirty), or if
+    a source it cites was taken on another date, added or removed (the records citing it,
+    and the topics of the talks among them, are made again). A topic's talks changing
+    dirties it.
+    """
+    idx = r.index
+    # A listing's further pages (and a year's) take their owner's lastmod (a year's: the date of the data).
+    listed = [path for path in paths if L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/")]
+    own = [path for path in paths if not (L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/"))]
+    out = _own_lastmods(r, own, cache, dirty)
+    for path in listed:
+        out[path] = out.get(L.split_page(path)[0]) or idx.latest_taken()
+    return out
+
+
+def _own_lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None,
+                  dirty: AbstractSet[str]) -> dict[str, str]:
+    """The lastmods of the resources' own pages (``_lastmods``)."""
+    idx = r.index
+    if cache is None or cache.latest_taken != idx.latest_taken():
+        return {path: idx.lastmod(path) for path in paths}
+    m = r.p.minter
+    sources = r.p.dataset.sources
+    again: set[str] = set()
+    for sid in cache.taken.keys() | sources.keys():
+        now = sources[sid].taken if sid in sources else None
+        if cache.taken.get(sid) == now:
+            continue
+        for kind, rec in idx.by_source.get(sid, []):
+            again.add(f"{KIND_PATHS[kind]}/{rec.id}")
+            if isinstance(rec, R.Talk):
+                again.update(m.path_of(str(m.topic(label))) or "" for label in rec.topics)
+    old = cache.lastmods
+    out: dict[str, str] = {}
+    for path in paths:
+        got = old.get(path) if path not in dirty and path not in again else None
+        out[path] = got if got is not None else idx.lastmod(path)
+    return out
+
+
+_TALK_FEEDS = KIND_PATHS["talk"] + "/"
+
+
+def _is_talk_path(path: str) -> bool:
+    kind_path, _, _rid = path.partition("/")
+    return KIND_OF_PATH.get(kind_path) == "talk"
+
+
+def _check_talk_page(p: Prepared, path: str, jsonld: Mapping[str, Any], google: GoogleReport,
+                     warnings: list[Result]) -> None:
+    if _is_talk_path(path):
+        _add_gaps(p, path, google_event_gaps(jsonld), google, warnings)
+
+
+def _add_gaps(p: Prepared, path: str, gaps: list[Gap], google: GoogleReport, warnings: list[Result]) -> None:
+    """Count a talk page's gaps in the report, and warn if it lacks something Google requires."""
+    google.add(path, gaps)
+    required = [g.reason for g in gaps if g.required]
+    if required:
+        talk = p.dataset.talks.get(path.partition("/")[2])
+        warnings.append(Result("warning", p.minter.base + path, "google-event",
+                               f"the talk page {path}.html misses what Google's Event results require: "
+                               f"{', '.join(required)}", "pages:google-event",
+                               talk.loc if talk is not None else None))
+
+
+def check_pages(p: Prepared) -> tuple[GoogleReport, list[Result]]:
+    """Google's Event requirements checked on the JSON-LD of every talk page, without rendering HTML.
+
+    Returns the report and one warning per talk page that lacks a required property;
+    ``lod validate`` lists these beside the SHACL results, as the build does.
+    """
+    r = Renderer(p, build_now())
+    google = GoogleReport()
+    warnings: list[Result] = []
+    for path in r.resource_paths():
+        kind_path, _, rid = path.partition("/")
+        talk = p.dataset.talks.get(rid) if KIND_OF_PATH.get(kind_path) == "talk" else None
+        if talk is not None:
+            _check_talk_page(p, path, r.jsonld.talk(talk), google, warnings)
+    return google, warnings
+
+
+def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
+                timings: dict[str, float] | None = None, now: datetime | None = None,
+                threshold: int = PARALLEL_THRESHOLD) -> int:
+    """Write the pages, sitemap, robots.txt and calendar feeds of *p* under *root*; return the file count.
+
+    The "pages" stage is reported to *progress* (``lod.progress``), with the talk pages' gaps in
+    Google's Event requirements (``Checked``); those are also added to ``p.report`` as warnings
+    (one per talk page that lacks a required property) and kept in ``p.google_gaps``.
+    From *threshold* resource pages on, forked workers render and write the pages and
+    calendars on every core; the files are the same as in-process.
+    """
+    timings = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    stage = Stage(progress, "pages", len(p.descriptions), "resources")
+    out = _stage(p, now, root, threshold)
+    p.report.results.extend(out.warnings)
+    p.google_gaps = out.google.gaps  # kept for an incremental rebuild
+    vars(p)[PAGES_CACHE] = out.cache  # and this (``pages_cache``)
+    vars(p)[SEARCH_STATE] = out.search  # and the search index's (``search_state``)
+    timings["pages"] = time.perf_counter() - t0
+    n_ics = sum(1 for name in out.files if name.endswith(".ics"))
+    n_html = sum(1 for name in out.files if name.endswith(".html"))
+    stage.observer(Checked("pages", out.google))
+    stage.finish(pages=n_html, calendars=n_ics)
+    return len(out.files)
+
+
+PAGES_CACHE = "pages_cache"
+SEARCH_STATE = "search_state"
+
+
+def pages_cache(p: Prepared) -> PagesCache | None:
+    """The ``PagesCache`` ``write_pages`` left on *p* (None if it did not run): keep it in the
+    build state and pass it to the next build's ``render_some``."""
+    got = vars(p).get(PAGES_CACHE)
+    return got if isinstance(got, PagesCache) else None
+
+
+def search_state(p: Prepared) -> SearchState | None:
+    """The ``SearchState`` ``write_pages`` left on *p* (None if it did not run): keep it in the
+    build state and pass it to the next build's ``render_some`` as *search*."""
+    got = vars(p).get(SEARCH_STATE)
+    return got if isinstance(got, SearchState) else None

@@ -1,0 +1,480 @@
+"""The build state beside the site, as one SQLite database (``.OUT.lod-state``).
+
+A build leaves what the next one needs (``lod.publishing.incremental.State``) in a database of rows:
+one per data file in each of ``stamps``, ``parsed``, ``resolved`` and ``deps``; one per
+resource in ``results`` (its SHACL results); one per page or calendar key in ``links`` (the
+numbers of the keys it links to, ``link_keys``, ``LinkCodec``);
+one per talk page in ``google`` (its Google Event gaps); and one per remaining key of the
+state's ``extra`` in ``extra`` (the dumps index, the pages cache, the sitemaps, the file
+count, and any key a later stage adds: stored whole, whatever it is). ``meta`` holds the
+schema version, the fingerprint, the site id, the generation and the site settings.
+
+A full build writes a new database beside the old one and renames it over it
+(``write_new``). A rebuild reads ``meta`` first (``Store.open``), reads whole only the
+tables its algorithm needs whole, and the data files' parses row by row when it needs one
+(``Rows``); then it writes only the rows that changed (``Store.changes``, ``Store.apply``).
+
+Crash safety. The site's files and the state are two stores; neither can commit with the
+other. So the rebuild publishes its changes to the state (a ``Delta``: the changed rows
+only, ``delta_path``) through the same journal as the site's files, applied after them,
+and stores them in SQLite, in one transaction, only after the journal's commit point; then
+removes the delta. A build stopped anywhere in between leaves the delta beside the site,
+and the next build stores it first (``Store.settle``), repeating nothing that would
+differ. Before the commit point neither the site nor the state changed. The generation
+counts the rebuilds since the full build: published with the site (``generation_path``),
+stored in ``meta`` with the delta. If they differ (a delta was lost), the state is not the
+site's and the next build is a full one (``state-behind``).
+
+Values are pickled: the state is trusted like the code (SECURITY.md), and its fingerprint
+names the code and Python version that wrote it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lod.publishing import incremental as inc
+from lod.model import records as R
+
+SCHEMA = 1  # the layout of the tables; another one is read by nobody (a full build replaces it)
+HEADER = b"SQLite format 3\x00"
+# Tables of one row per key. Those of bytes hold the blob as it is; the others its pickle.
+BYTES_TABLES = ("parsed", "resolved")
+PICKLED_TABLES = ("stamps", "deps", "results", "google", "extra")
+# A page's links are the numbers of the keys they hold (``LinkCodec``): ``link_keys`` numbers them.
+TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys")
+ROW_EXTRA = ("deps", "links", "google")  # keys of State.extra kept one row per key, in their own table
+TUPLE_KEYED = ("links",)  # keys (kind, id): stored as "kind<SEP>id" (a kind is a word; an id may hold anything)
+SEP = "\x1f"
+SIDE_FILES = ("-journal", "-wal", "-shm")  # SQLite's own files beside a database
+
+
+def _no_step(_label: str) -> None:
+    """Called inside the state's transaction before its commit; tests replace it to simulate a kill there."""
+
+
+_step: Callable[[str], None] = _no_step
+
+
+@dataclass
+class Delta:
+    """A rebuild's changes to the state: per table, the rows to write and the keys to delete."""
+
+    generation: int
+    writes: list[tuple[str, list[tuple[Any, Any]], list[tuple[Any]]]]
+    meta: dict[str, Any]
+
+
+class LinkCodec:
+    """Each page's links (a set of (kind, id) keys) as the array of their numbers in ``link_keys``.
+
+    A pickle per page made every key tuple again for each page that holds it when read: three
+    times as slow as the one pickle of them all (which shares them), and as large. Numbers
+    decode in C (``map`` over an array), to the same shared tuples; ``link_keys`` only grows."""
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        self.keys = keys
+        self.number = {key: n for n, key in enumerate(keys)}
+        self.added: list[tuple[int, str]] = []  # new link_keys rows, not yet written
+
+    def encode(self, links: frozenset[tuple[str, str]]) -> bytes:
+        """The row of *links*: their numbers, sorted, numbering the keys not seen before."""
+        try:
+            return array("I", sorted(map(self.number.__getitem__, links))).tobytes()  # in C
+        except KeyError:
+            self.register(links)
+            return array("I", sorted(map(self.number.__getitem__, links))).tobytes()
+
+    def register(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Number the *keys* not numbered yet (in sorted order)."""
+        for key in sorted(set(keys).difference(self.number)):
+            n = self.number[key] = len(self.keys)
+            self.keys.append(key)
+            self.added.append((n, _enc("links", key)))
+
+    def decode(self, blob: bytes) -> frozenset[tuple[str, str]]:
+        """The links a row holds."""
+        numbers = array("I")
+        numbers.frombytes(blob)
+        return frozenset(map(self.keys.__getitem__, numbers))
+
+    def take_added(self) -> list[tuple[int, str]]:
+        """The link_keys rows numbered since the last call."""
+        added, self.added = self.added, []
+        return added
+
+
+class Unusable(Exception):
+    """The state cannot be used: args are the reason (lod.progress.REASONS) and its detail."""
+
+
+def generation_path(state_file: Path) -> Path:
+    """The file beside the site holding the generation its published files are at."""
+    return state_file.with_name(state_file.name + ".gen")
+
+
+def delta_path(state_file: Path) -> Path:
+    """The file beside the site holding a rebuild's changes to the state (``Delta``), published
+    with the site's files and removed once stored."""
+    return state_file.with_name(state_file.name + ".delta")
+
+
+def site_generation(state_file: Path) -> int:
+    """The generation of the published site (0 after a full build, which writes no file)."""
+    try:
+        return int(generation_path(state_file).read_text(encoding="ascii").strip() or "0")
+    except FileNotFoundError:
+        return 0
+    except (OSError, ValueError):
+        return -1  # unreadable: no state matches it, so the next build is a full one
+
+
+def _enc(table: str, key: Any) -> str:
+    if table not in TUPLE_KEYED:
+        return str(key)
+    kind, rid = key
+    if SEP in kind:
+        raise ValueError(f"a key kind with a unit separator: {kind!r}")
+    return f"{kind}{SEP}{rid}"
+
+
+def _dec(table: str, key: str) -> Any:
+    return tuple(key.split(SEP, 1)) if table in TUPLE_KEYED else key
+
+
+def _damaged(exc: BaseException) -> Unusable:
+    return Unusable("state-damaged", str(exc) or type(exc).__name__)
+
+
+class Rows(Mapping[str, bytes]):
+    """A table of blobs read row by row when asked (the data files' parses): a rebuild needs a few."""
+
+    def __init__(self, conn: sqlite3.Connection, table: str, keys: set[str]) -> None:
+        self.conn, self.table, self._keys = conn, table, keys
+
+    def __getitem__(self, key: str) -> bytes:
+        if key not in self._keys:
+            raise KeyError(key)
+        try:
+            row = self.conn.execute(f"SELECT value FROM {self.table} WHERE key = ?", (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(exc) from None
+        if row is None:
+            raise _damaged(KeyError(key))
+        return bytes(row[0])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+class Overlay(Mapping[str, bytes]):
+    """*base* with *changes* on top, limited to *keys*: what a rebuild's parses are, written as a delta."""
+
+    def __init__(self, base: Mapping[str, bytes], changes: dict[str, bytes], keys: list[str]) -> None:
+        self.base, self.changes, self._keys = base, changes, set(keys)
+
+    def __getitem__(self, key: str) -> bytes:
+        if key not in self._keys:
+            raise KeyError(key)
+        return self.changes[key] if key in self.changes else self.base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._keys))
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(HEADER))
+    except IsADirectoryError:
+        raise Unusable("state-damaged", "it is a folder") from None
+    if head == HEADER:
+        return
+    if head[:1] == b"\x80":  # a pickle: the state of a lod from before the database
+        raise Unusable("state-version", "a pickle from an earlier lod")
+    raise Unusable("state-damaged", "not an SQLite database")
+
+
+class Store:
+    """An open state database; ``open`` reads its meta, ``load`` the rest, ``save`` a rebuild's changes."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, meta: dict[str, Any]) -> None:
+        self.path, self.conn, self.meta = path, conn, meta
+        self._snap: dict[str, dict[Any, Any]] = {}  # what load read, to find what changed
+        self._blobs: dict[str, bytes] = {}  # the extra table's rows as read
+        self.links = LinkCodec([])
+
+    @classmethod
+    def open(cls, path: Path) -> Store | None:
+        """The state at *path* (None if there is none); raise Unusable if it has another
+        schema or cannot be read."""
+        if not path.exists():
+            return None
+        _check_header(path)
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(path, isolation_level=None)  # transactions are begun explicitly
+            meta = {k: v for k, v in conn.execute("SELECT key, value FROM meta")}
+            if meta.get("schema") != SCHEMA:
+                raise Unusable("state-version", f"schema {meta.get('schema')}, this lod reads {SCHEMA}")
+            for name in ("fingerprint", "site_id", "generation", "site"):
+                if name not in meta:
+                    raise Unusable("state-damaged", f"no {name} in its meta table")
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            raise _damaged(exc) from None
+        except Unusable:
+            if conn is not None:
+                conn.close()
+            raise
+        return cls(path, conn, meta)
+
+    def site(self) -> R.Site:
+        """The site settings the state was built with (raise Unusable if they do not unpickle)."""
+        try:
+            site = pickle.loads(self.meta["site"])
+        except Exception as exc:
+            raise _damaged(exc) from None
+        if not isinstance(site, R.Site):
+            raise Unusable("state-damaged", "its site settings are not a site")
+        return site
+
+    def load(self) -> inc.State:
+        """The whole state, the data files' parses left in the database until asked for (``Rows``).
+
+        Read whole: the stamps, the resolved records and the resolution deps (the rebuild's
+        load decides from all of them which files to take as they are), the SHACL results (the
+        report is the whole data's), the links (``update_links`` scans every page's), the Google
+        gaps (the report covers every talk page), and the extra values (each is one object)."""
+        try:
+            keys = [_dec("links", k) for (k,) in self.conn.execute("SELECT value FROM link_keys ORDER BY key")]
+            self.links = LinkCodec(keys)
+            tables = {t: self._read(t) for t in ("stamps", "resolved", "deps", "results", "links", "google")}
+            self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
+            extra = {k: pickle.loads(v) for k, v in self._blobs.items()}
+            parsed_keys = {k for (k,) in self.conn.execute("SELECT key FROM parsed")}
+            site = self.site()
+        except Unusable:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(exc) from None
+        except Exception as exc:  # a row that does not unpickle: damaged (other code is caught by the fingerprint)
+            raise _damaged(exc) from None
+        self._snap = {t: dict(rows) for t, rows in tables.items()}
+        for name in ROW_EXTRA:
+            extra[name] = tables[name]
+        return inc.State(str(self.meta["fingerprint"]), str(self.meta["site_id"]), site, tables["stamps"],
+                         Rows(self.conn, "parsed", parsed_keys), tables["resolved"], tables["results"], extra,
+                         generation=int(self.meta["generation"]))
+
+    def _read(self, table: str) -> dict[Any, Any]:
+        rows = self.conn.execute(f"SELECT key, value FROM {table}")
+        if table in BYTES_TABLES:
+            return {k: bytes(v) for k, v in rows}
+        if table == "links":
+            return {_dec(table, k): self.links.decode(v) for k, v in rows}
+        return {_dec(table, k): pickle.loads(v) for k, v in rows}
+
+    def changes(self, old: inc.State, new: inc.State) -> Delta:
+        """What turns *old* (as ``load`` read it) into *new*: the changed and new rows, the
+        gone keys, the meta."""
+        tables: dict[str, Mapping[Any, Any]] = {"stamps": new.stamps, "resolved": new.resolved,
+                                                 "results": new.results,
+                                                 **{name: new.extra.get(name, {}) for name in ROW_EXTRA}}
+        writes: list[tuple[str, list[tuple[Any, Any]], list[tuple[Any]]]] = []
+        for table, rows in tables.items():
+            writes.append((table, *_diff(table, self._snap[table], rows, _encoder(table, self.links))))
+        writes.append(("link_keys", self.links.take_added(), []))
+        parsed = new.parsed
+        if isinstance(parsed, Overlay) and parsed.base is old.parsed:
+            writes.append(("parsed", list(parsed.changes.items()),
+                           [(k,) for k in old.parsed if k not in parsed]))
+        else:  # not a rebuild's delta: every row again
+            writes.append(("parsed", list(parsed.items()), [(k,) for k in old.parsed if k not in parsed]))
+        blobs = {k: pickle.dumps(v, pickle.HIGHEST_PROTOCOL) for k, v in new.extra.items() if k not in ROW_EXTRA}
+        writes.append(("extra", [(k, b) for k, b in blobs.items() if self._blobs.get(k) != b],
+                       [(k,) for k in self._blobs if k not in blobs]))
+        return Delta(new.generation, writes, _meta(new))
+
+    def apply(self, delta: Delta) -> int:
+        """Write *delta* in one SQLite transaction; return the rows written. Repeating it is harmless."""
+        n = 0
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table, upserts, deletes in delta.writes:
+                self.conn.executemany(f"INSERT OR REPLACE INTO {table} (key, value) VALUES (?, ?)", upserts)
+                self.conn.executemany(f"DELETE FROM {table} WHERE key = ?", deletes)
+                n += len(upserts) + len(deletes)
+            self.conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", delta.meta.items())
+            _step("state written")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        self.meta.update(delta.meta)
+        return n
+
+    def settle(self) -> None:
+        """Store the changes a rebuild published but was stopped before storing (``delta_path``).
+
+        Raise Unusable if they cannot be read or applied; a delta more than one generation
+        ahead is left for the generation check to refuse."""
+        pending = delta_path(self.path)
+        try:
+            blob = pending.read_bytes()
+        except FileNotFoundError:
+            return
+        try:
+            delta = pickle.loads(blob)
+            if not isinstance(delta, Delta):
+                raise TypeError("not a delta")
+            if delta.generation == self.meta["generation"] + 1:
+                self.apply(delta)
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(exc) from None
+        except Exception as exc:
+            raise Unusable("state-damaged", f"its pending changes cannot be read: {exc}") from None
+        if delta.generation <= self.meta["generation"]:
+            pending.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.conn.close()
+
+
+def _pickled(value: Any) -> bytes:
+    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+
+def _encoder(table: str, links: LinkCodec) -> Callable[[Any], Any]:
+    """How a value of *table* is stored."""
+    if table in BYTES_TABLES:
+        return lambda value: value
+    return links.encode if table == "links" else _pickled
+
+
+def _diff(table: str, old: Mapping[Any, Any], new: Mapping[Any, Any],
+          encode: Callable[[Any], Any]) -> tuple[list[tuple[Any, Any]], list[tuple[Any]]]:
+    """The rows to write and the keys to delete to turn *old* into *new*."""
+    missing = object()
+    upserts = []
+    for key, value in new.items():
+        was = old.get(key, missing)
+        if was is value or (was is not missing and was == value):
+            continue
+        upserts.append((_enc(table, key), encode(value)))
+    deletes = [(_enc(table, key),) for key in old if key not in new]
+    return upserts, deletes
+
+
+def _meta(state: inc.State) -> dict[str, Any]:
+    return {"schema": SCHEMA, "fingerprint": state.fingerprint, "site_id": state.site_id,
+            "generation": state.generation, "site": pickle.dumps(state.site, pickle.HIGHEST_PROTOCOL)}
+
+
+def write_new(path: Path, state: inc.State) -> None:
+    """Write *state* as a new database at *path*, replacing any there atomically (a full build).
+
+    It is written beside as ``<path>.tmp-<pid>`` without SQLite's rollback journal (a file
+    nobody reads yet needs none), then renamed over *path*; the generation file is set to
+    *state*'s first, so a build killed in between leaves a state that names another site.
+    Raises OSError when it cannot be written (SQLite's errors included)."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    remove_database(tmp)
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise OSError(f"{exc} ({tmp})") from None
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("BEGIN")
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID")
+        for table in TABLES:
+            if table == "link_keys":
+                conn.execute(f"CREATE TABLE {table} (key INTEGER PRIMARY KEY, value TEXT NOT NULL)")
+            else:
+                conn.execute(f"CREATE TABLE {table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+        conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", _meta(state).items())
+        for table in BYTES_TABLES:
+            conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",
+                             getattr(state, table).items())
+        rows: dict[str, Mapping[Any, Any]] = {"stamps": state.stamps, "results": state.results,
+                                              **{name: state.extra.get(name, {}) for name in ROW_EXTRA}}
+        links = LinkCodec([])
+        links.register(set().union(*state.extra.get("links", {}).values()))  # all at once, then encoded in C
+        for table, values in rows.items():
+            encode = _encoder(table, links)
+            conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",
+                             ((_enc(table, k), encode(v)) for k, v in values.items()))
+        conn.executemany("INSERT INTO link_keys (key, value) VALUES (?, ?)", links.take_added())
+        conn.executemany("INSERT INTO extra (key, value) VALUES (?, ?)",
+                         ((k, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for k, v in state.extra.items()
+                          if k not in ROW_EXTRA))
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        conn.close()
+        remove_database(tmp)
+        if isinstance(exc, sqlite3.Error):  # e.g. "database or disk is full": the callers handle OSError
+            raise OSError(f"{exc} ({tmp})") from None
+        raise
+    conn.close()
+    delta_path(path).unlink(missing_ok=True)  # changes to the old state, which this one replaces
+    gen = generation_path(path)
+    if state.generation:
+        gen_tmp = gen.with_name(f"{gen.name}.tmp-{os.getpid()}")
+        gen_tmp.write_text(f"{state.generation}\n", encoding="ascii")
+        os.replace(gen_tmp, gen)
+    else:
+        gen.unlink(missing_ok=True)
+    for side in SIDE_FILES:  # the old database's: a rollback journal must never meet the new one
+        Path(f"{path}{side}").unlink(missing_ok=True)
+    os.replace(tmp, path)
+
+
+def remove_database(path: Path) -> None:
+    """Remove the database at *path* and SQLite's files beside it."""
+    for side in ("", *SIDE_FILES):
+        Path(f"{path}{side}").unlink(missing_ok=True)
+
+
+def recover(path: Path) -> None:
+    """Clear what a build killed while writing the state at *path* left: a full build's
+    unfinished database, and a rebuild's unfinished SQLite transaction (rolled back by
+    opening the database: its rollback journal must not simply be deleted)."""
+    for stale in path.parent.glob(f"{path.name}.tmp-*"):
+        stale.unlink(missing_ok=True)
+    for stale in path.parent.glob(f"{generation_path(path).name}.tmp-*"):
+        stale.unlink(missing_ok=True)
+    # A pending delta is not stale: the next rebuild stores it (Store.settle).
+    if not any(Path(f"{path}{side}").exists() for side in SIDE_FILES):
+        return
+    try:
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("SELECT count(*) FROM meta").fetchone()  # a hot journal is rolled back here
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        remove_database(path)  # unusable either way: the next build is a full one

@@ -1,0 +1,1 @@
+"""Serve stage: the Linked Data server, content negotiation and the SPARQL endpoint."""

@@ -1,0 +1,1 @@
+"""Validate stage: SHACL, natively (lod.validation.shacl) and with pyshacl as the reference."""
