@@ -185,7 +185,7 @@ def tree(root: Path) -> dict[str, bytes]:
 def step_build(data: str, out: str) -> dict[str, Any]:
     """One full build, with sitemap and feeds timed inside the pages stage."""
     from lod.publishing import feeds as feeds
-    from lod.publishing.pages import render
+    from lod.publishing.pages import stage
     from lod.publishing.build import build
 
     inner: dict[str, float] = {"feeds": 0.0, "sitemap": 0.0}
@@ -201,7 +201,7 @@ def step_build(data: str, out: str) -> dict[str, Any]:
 
     # render_site looks both up at call time (feeds.site_feeds, the module global sitemap_files)
     feeds.site_feeds = timed("feeds", feeds.site_feeds)
-    render.sitemap_files = timed("sitemap", render.sitemap_files)
+    stage.sitemap_files = timed("sitemap", stage.sitemap_files)
     t0 = time.perf_counter()
     with TreeMemory() as memory:
         result = build(data, out, BASE)

@@ -14,7 +14,7 @@ import pytest
 from lod.publishing import feeds as feeds
 from lod.publishing.pages import render_site, render_some
 from lod.publishing.pages.dirty import affected
-from lod.publishing.pages.render import PagesCache, pages_cache, write_pages
+from lod.publishing.pages.stage import PagesCache, pages_cache, write_pages
 from lod.publishing.build import prepare
 from lod.synth import write_synth
 

@@ -18,7 +18,8 @@ from lod.publishing import feeds as feeds
 from lod.model import records as R
 from lod.publishing.pages import render_site, render_some
 from lod.publishing.pages.dirty import SITE, Affected, Key, affected, record_links
-from lod.publishing.pages.render import PagesOutput, Renderer
+from lod.publishing.pages.render import Renderer
+from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.pages.search import BUCKET, shard_name, update_index
 from lod.publishing.build import Prepared, prepare
 from lod.model.serialize import Triple

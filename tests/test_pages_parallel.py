@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lod.publishing.feeds import site_feeds
-from lod.publishing.pages import render
+from lod.publishing.pages import render, stage
 from lod.publishing.pages.parallel import fork_map, slices, worker_count
 from lod.publishing.pages.relations import SiteIndex
 from lod.progress import Checked, Event
@@ -36,9 +36,9 @@ def test_write_pages_parallel_equals_in_process(data: str, synthetic: Prepared, 
     p = synthetic if data == "synthetic" else prepare(SEED_DATA, TEST_BASE)
     before = len(p.report.results)
     events: list[Event] = []
-    n_one = render.write_pages(p, tmp_path / "one", events.append, now=NOW, threshold=10**9)
+    n_one = stage.write_pages(p, tmp_path / "one", events.append, now=NOW, threshold=10**9)
     one_warnings = p.report.results[before:]
-    n_many = render.write_pages(p, tmp_path / "many", events.append, now=NOW, threshold=1)
+    n_many = stage.write_pages(p, tmp_path / "many", events.append, now=NOW, threshold=1)
     many_warnings = p.report.results[before + len(one_warnings):]
     one, many = _tree(tmp_path / "one"), _tree(tmp_path / "many")
     assert n_one == n_many == len(one)
@@ -49,8 +49,8 @@ def test_write_pages_parallel_equals_in_process(data: str, synthetic: Prepared, 
 
 
 def test_render_site_parallel_equals_in_process(synthetic: Prepared) -> None:
-    one = render.render_site(synthetic, NOW, threshold=10**9)
-    many = render.render_site(synthetic, NOW, threshold=1)
+    one = stage.render_site(synthetic, NOW, threshold=10**9)
+    many = stage.render_site(synthetic, NOW, threshold=1)
     assert one.files == many.files
     assert list(one.files) == list(many.files)
     assert one.google == many.google
@@ -66,7 +66,7 @@ def test_write_pages_worker_error_is_raised_as_in_process(synthetic: Prepared, t
     errors = []
     for n, threshold in enumerate((10**9, 1)):
         with pytest.raises(LookupError) as caught:
-            render.write_pages(synthetic, tmp_path / str(n), now=NOW, threshold=threshold)
+            stage.write_pages(synthetic, tmp_path / str(n), now=NOW, threshold=threshold)
         errors.append(str(caught.value))
     assert errors[0] == errors[1]
 

@@ -252,7 +252,7 @@ def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
     """Leave beside the freshly built *out* what the next build needs to be incremental."""
     from lod.publishing import incremental as inc
     from lod.publishing.pages.dirty import record_links
-    from lod.publishing.pages.render import pages_cache, search_state
+    from lod.publishing.pages.stage import pages_cache, search_state
     from lod.publishing.readsets import file_deps
     from lod.publishing.rebuild import marker_id, write_state
 

@@ -349,7 +349,7 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
     processes; the bytes are the same. With *sink*, each calendar's (file name, bytes) is
     handed to it where it is made (in a worker when parallel, e.g. to write the file there)
     and what it returns is kept in place of the bytes. With *only*, just the calendars of those
-    keys are made (the same bytes as in the whole set; ``lod.publishing.pages.render.render_some``).
+    keys are made (the same bytes as in the whole set; ``lod.publishing.pages.stage.render_some``).
     *known* gives VEVENTs already made (talk id → bytes, e.g. ``vevents_of`` a previous
     ``talks.ics``), used as they are: the caller vouches they are what ``vevent_ical`` makes.
     """

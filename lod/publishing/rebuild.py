@@ -293,7 +293,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
     from lod.publishing.gallery import Gallery, write_gallery
     from lod.publishing.gallery_reads import delta_lines
     from lod.publishing.pages.dirty import affected, update_links
-    from lod.publishing.pages.render import render_some
+    from lod.publishing.pages.stage import render_some
 
     m, ds = p.minter, p.dataset
     files = int(state.extra["files"])
@@ -441,7 +441,7 @@ def _read(path: Path) -> bytes | None:
 def _google(p: Prepared, gaps: dict[str, list[Gap]]) -> tuple[GoogleReport, list[Result]]:
     """The Google Event report and warnings of every talk page, from each page's gaps, in
     the order a full build reports them (by page path)."""
-    from lod.publishing.pages.render import _add_gaps
+    from lod.publishing.pages.stage import _add_gaps
 
     google = GoogleReport()
     warnings: list[Result] = []

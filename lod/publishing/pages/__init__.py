@@ -28,7 +28,8 @@ from lod.publishing.pages.constants import COERCED_TERMS, DATE_TERMS, ID_TERMS
 from lod.publishing.pages.google import Gap, GoogleReport, google_event_gaps
 from lod.publishing.pages.jsonld import JsonLdBuilder, script_json
 from lod.publishing.pages.mathml import paragraphs_html, tex_html, tex_to_mathml
-from lod.publishing.pages.render import PagesOutput, check_pages, environment, render_site, render_some, write_pages
+from lod.publishing.pages.render import environment
+from lod.publishing.pages.stage import PagesOutput, check_pages, render_site, render_some, write_pages
 
 __all__ = ["COERCED_TERMS", "DATE_TERMS", "ID_TERMS", "Gap", "GoogleReport", "JsonLdBuilder", "PagesOutput", "check_pages",
            "environment", "google_event_gaps", "paragraphs_html", "render_site", "render_some", "script_json",

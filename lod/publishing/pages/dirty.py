@@ -3,7 +3,7 @@
 An incremental build renders again only what an edit can have changed. ``record_links``
 says, for every record (and topic), which other records its page and its calendar show
 something of; ``affected`` turns the records that changed into the pages and calendars
-to render again (``lod.publishing.pages.render.render_some`` renders them).
+to render again (``lod.publishing.pages.stage.render_some`` renders them).
 
 The links of a page are *everything it reads*, transitively as the page does: a talk's
 page names its speakers and their organisations, every place up its venue's chain, its

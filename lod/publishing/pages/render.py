@@ -1,10 +1,11 @@
-"""Rendering: every page, the sitemap and robots.txt, and the calendars, written by ``write_pages``.
+"""Rendering a page: the Renderer, for every resource page, listing page and the home page.
 
-Renders ``OUT/P.html`` for every resource that has a description ``OUT/P.ttl``, plus
-``OUT/index.html``, ``OUT/sitemap.xml``, ``OUT/robots.txt`` and the iCalendar feeds
-(``lod.publishing.feeds``). Everything is derived from the Prepared object: the resolved records
-for what people read, and the resource's own description triples for the embedded
-JSON-LD, so that the JSON-LD and the Turtle of a resource say the same thing.
+Renders ``OUT/P.html`` for every resource that has a description, plus ``OUT/index.html``
+and ``search.html``; the pages stage (``lod.publishing.pages.stage``) runs it over every
+page or the dirty ones and adds the sitemap, robots.txt, the calendars and the search
+index. Everything is derived from the Prepared object: the resolved records for what
+people read, and the resource's own description triples for the embedded JSON-LD, so
+that the JSON-LD and the Turtle of a resource say the same thing.
 
 Output is deterministic: the only input that is not data is "now" (which talks are
 upcoming on the index), computed once per build and injectable.
@@ -12,39 +13,33 @@ upcoming on the index), computed once per build and injectable.
 
 from __future__ import annotations
 
+
 import time
 from importlib import resources
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import AbstractSet, Any
 
 import jinja2
 from markupsafe import Markup, escape
 
-from lod.publishing import feeds as feeds
 from lod.model import records as R
 from lod.model.formats import RDF_FORMATS
-from lod.publishing.gallery import read_gallery
 from lod.model.iri import KIND_PATHS
-from lod.publishing.prepared import Prepared, SiteWriter
-from lod.progress import Checked, Stage
-from lod.validation.report import Result
+from lod.publishing.prepared import Prepared
 from lod.model.vocab import SCHEMA
-from lod.publishing.pages.constants import FORMAT_LABELS, KIND_OF_PATH, KIND_TEXT, SITEMAP_LIMIT, Progress
-from lod.publishing.pages.google import Gap, GoogleReport, google_event_gaps
-from lod.publishing.pages.helpers import Fragments, Helpers, talk_title_text
+from lod.publishing.pages.constants import FORMAT_LABELS, KIND_OF_PATH, KIND_TEXT
+from lod.publishing.pages.helpers import Fragments, Helpers
 from lod.publishing.pages import listing as L
 from lod.publishing.pages.jsonld import JsonLdBuilder, script_json
 from lod.publishing.pages.layout import page_html
 from lod.publishing.pages.mathml import paragraphs_html, tex_html
 from lod.publishing.pages.meta import plain_summary, record_description, record_title, topic_description
-from lod.publishing.pages.parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
-from lod.publishing.pages.relations import SiteIndex
-from lod.publishing.pages.search import SearchState, full_index, search_main_html, search_options, update_index
+from lod.publishing.pages.search import search_main_html
 from lod.publishing.pages.talkpage import talk_main_html
-from lod.publishing.pages.times import build_now, sort_key
+from lod.publishing.pages.times import sort_key
+
 
 # ---------------------------------------------------------------- rendering
 
@@ -485,373 +480,3 @@ def page_url(base: str, path: str) -> str:
     return base + (path + ".html" if path else "index.html")
 
 
-def sitemap_files(entries: list[tuple[str, str]], base: str) -> dict[str, bytes]:
-    """``sitemap.xml`` (a sitemap index beyond 50,000 URLs) for (url, lastmod) entries."""
-    def urlset(chunk: list[tuple[str, str]]) -> bytes:
-        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-        lines += [f"<url><loc>{escape(url)}</loc><lastmod>{escape(mod)}</lastmod></url>" for url, mod in chunk]
-        lines.append("</urlset>")
-        return ("\n".join(lines) + "\n").encode("utf-8")
-
-    if len(entries) <= SITEMAP_LIMIT:
-        return {"sitemap.xml": urlset(entries)}
-    files: dict[str, bytes] = {}
-    index = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    for n, start in enumerate(range(0, len(entries), SITEMAP_LIMIT), 1):
-        chunk = entries[start:start + SITEMAP_LIMIT]
-        files[f"sitemap-{n}.xml"] = urlset(chunk)
-        index.append(f"<sitemap><loc>{escape(base)}sitemap-{n}.xml</loc>"
-                     f"<lastmod>{escape(max(mod for _u, mod in chunk))}</lastmod></sitemap>")
-    index.append("</sitemapindex>")
-    files["sitemap.xml"] = ("\n".join(index) + "\n").encode("utf-8")
-    return files
-
-
-def sitemap_names(n: int) -> list[str]:
-    """The files ``sitemap_files`` makes of *n* entries."""
-    chunks = -(-n // SITEMAP_LIMIT)
-    return ["sitemap.xml"] + ([f"sitemap-{i}.xml" for i in range(1, chunks + 1)] if n > SITEMAP_LIMIT else [])
-
-
-def robots_txt(base: str) -> bytes:
-    """robots.txt allowing everything and naming the sitemap by its absolute URL."""
-    return f"User-agent: *\nDisallow:\n\nSitemap: {base}sitemap.xml\n".encode()
-
-
-# ---------------------------------------------------------------- the stage
-
-
-@dataclass
-class PagesOutput:
-    """Everything the pages stage writes, by site-relative file name, and the Google report."""
-
-    files: dict[str, bytes]
-    google: GoogleReport
-    warnings: list[Result]
-    cache: PagesCache | None = None  # what the next rebuild's ``render_some`` reuses
-    search: SearchState | None = None  # and this: its ``search``, listing every file of the search index
-    kept: list[str] = field(default_factory=list)  # index.html, sitemap*.xml, talks.ics found unchanged (not in files)
-
-
-@dataclass
-class PagesCache:
-    """The parts of the always-rendered files that a rebuild takes from the previous render.
-
-    *items*: every list item of the index page with its sort key (``Renderer.index_items``);
-    *lastmods*: every resource page's sitemap lastmod by site path; *latest_taken*: the date
-    of the data (``SiteIndex.latest_taken``), the lastmod of every page without a dated
-    source; *taken*: when each source was taken. Plain strings and tuples: it is pickled
-    into the build state.
-    """
-
-    items: IndexItems
-    lastmods: dict[str, str]
-    latest_taken: str
-    taken: dict[str, str]  # each source's date taken, by id: the lastmods read nothing else of them
-    shown: Shown | None = None  # the index page's day and talks (``Renderer.index_page``)
-
-
-def render_site(p: Prepared, now: datetime | None = None, threshold: int = PARALLEL_THRESHOLD) -> PagesOutput:
-    """Render every page, the sitemap, robots.txt and the calendar feeds of *p* (no file is written).
-
-    From *threshold* resource pages on, pages and calendars are rendered on every core
-    (``lod.publishing.pages.parallel``); the files are the same.
-    """
-    return _stage(p, now, None, threshold)
-
-
-def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int) -> PagesOutput:
-    """The pages stage: with *root*, pages and calendars are written there as they are made
-    (by the workers when parallel) and the returned ``files`` hold only their names."""
-    return _render(p, now, root, threshold, None, None)
-
-
-def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], now: datetime | None = None,
-                root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
-                previous_talks_ics: bytes | None = None, cache: PagesCache | None = None,
-                search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None
-                ) -> PagesOutput:
-    """Render only the pages *paths* (site paths P of ``P.html``) and the calendars *feed_names*
-    (``series/x.ics`` …), plus what a full build always makes: ``index.html``, the sitemap,
-    ``robots.txt`` and the site-wide ``talks.ics``; each file has exactly the bytes
-    ``render_site`` gives it. Of these, with *cache*, those that cannot differ from the previous
-    build's are not made but named in ``kept``: ``index.html`` when its day and items allow
-    (``_same_index``), the sitemap when no page was added or removed and no lastmod changed,
-    ``talks.ics`` when no talk's calendar is in *feed_names* (with *previous_talks_ics*).
-
-    What ``lod.publishing.pages.dirty.affected`` returns is meant for this. A path or calendar that
-    does not exist in *p* (a removed record, a talk that lost its date) is left out of
-    ``files``: the caller deletes those. ``google`` and ``warnings`` cover only the talk
-    pages rendered here, so a caller keeps the others' from the previous build.
-
-    It reads ``p.dataset``, ``p.minter`` and ``p.descriptions`` only (never ``p.triples``,
-    ``p.data`` or ``p.graph``), and ``p.descriptions`` may be any Mapping computing each
-    owner's description on first access: only the rendered pages' owners and the
-    resources their JSON-LD names are looked up; iterating it (for the sitemap) must
-    yield every owner. Which calendars exist (pages link to them) comes from
-    ``lod.publishing.feeds.feed_keys``, without making them.
-
-    ``talks.ics`` holds every talk's VEVENT. With *previous_talks_ics* (the previous
-    build's ``talks.ics``), the VEVENT of each talk whose ``talk/<id>.ics`` is not in
-    *feed_names* is taken from it rather than made again: a talk's VEVENT is all of its
-    own calendar but the name, so when that calendar is not dirty the VEVENT is the same.
-    So pass *feed_names* as ``affected`` gives them.
-
-    With *cache* (the ``cache`` of the previous build's ``PagesOutput``, full or not), the
-    index page is assembled from the previous list items but those of the records whose
-    pages are in *paths*, and the sitemap keeps each page's lastmod but those that can have
-    changed (``_lastmods``). The returned ``cache`` is the one for the next build.
-
-    With *search* (the ``search`` of the previous build's ``PagesOutput``), only the files of
-    the search index that the talks in *paths* were or are in are made
-    (``lod.publishing.pages.search.update_index``; *previous* reads a file of the previous site, None if
-    it cannot); the returned ``search`` lists every file of the index, so the caller deletes
-    those of the previous one it no longer lists. Without it, the whole index is made.
-    """
-    feed_names = set(feed_names)
-    known = None
-    # talks.ics holds each dated talk's VEVENT (its own calendar's, session and all): the same
-    # unless a talk's calendar is dirty (a talk added or removed dirties its own).
-    same_ics = previous_talks_ics is not None and not any(name.startswith(_TALK_FEEDS) for name in feed_names)
-    if previous_talks_ics is not None and not same_ics:
-        known = {tid: data for tid, data in feeds.vevents_of(previous_talks_ics).items()
-                 if f"{KIND_PATHS['talk']}/{tid}.ics" not in feed_names}
-    return _render(p, now, root, threshold, set(paths), feed_names, known, cache, search, previous, same_ics)
-
-
-def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
-            only_paths: set[str] | None, only_feeds: set[str] | None,
-            known: Mapping[str, bytes] | None = None, cache: PagesCache | None = None,
-            search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
-            same_ics: bool = False) -> PagesOutput:
-    """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given;
-    with *same_ics*, ``talks.ics`` is the previous build's (not made, named in ``kept``)."""
-    r = Renderer(p, now or build_now())
-    m = p.minter
-    all_paths = r.all_paths()
-    paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
-    workers = worker_count(len(paths), threshold)
-    files: dict[str, bytes] = {}
-    kept: list[str] = []  # files always made by a full build, found unchanged here: not made
-    writer = SiteWriter(root) if root is not None else None  # forked workers write through their copy
-
-    def put(name: str, data: bytes) -> bytes:
-        """Write *data* as *name* and return b""; without a root, return *data*."""
-        if writer is None:
-            return data
-        writer.write(name, data)
-        return b""
-
-    # Calendars first: pages link to the feeds that exist.
-    sink = put if root is not None else None
-    only: set[tuple[str, str]] | None = None
-    if only_feeds is not None:
-        exist = feeds.dated_feed_keys(p, r.index.ancestors)
-        r.feeds.update(exist)
-        only = {key for key, name in exist.items() if name in only_feeds or (key == ("site", "talks") and not same_ics)}
-        if ("site", "talks") in exist and ("site", "talks") not in only:
-            kept.append("talks.ics")
-    for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink,
-                                              only, known).items():
-        files[name] = data
-        r.feeds.add(key)
-    google = GoogleReport()
-    warnings: list[Result] = []
-    jobs: list[Sequence[str]] = [[""], *slices(paths, workers)]  # "": the index page
-
-    dirty: AbstractSet[str] = only_paths if only_paths is not None else frozenset()
-    items: IndexItems = {}
-    shown: Shown | None = None
-    Made = tuple[str, bytes | None, list[Gap] | None, tuple[IndexItems, Shown] | None]
-
-    def render(job: Sequence[str]) -> list[Made]:
-        out: list[Made] = []
-        for path in job:
-            its: tuple[IndexItems, Shown] | None = None
-            if path == "":  # its items come back too, from a worker when parallel
-                home, its_items, its_shown = r.index_page(cache.items if cache is not None else None, dirty,
-                                                          cache.shown if cache is not None else None)
-                its = (its_items, its_shown)
-                if home is None:  # the same as the previous render's
-                    out.append(("index.html", None, None, its))
-                    continue
-                page = home
-            else:
-                page = r.page(path)
-            name = path + ".html" if path else "index.html"
-            gaps = google_event_gaps(page.jsonld) if _is_talk_path(path) else None
-            out.append((name, put(name, page.html), gaps, its))
-        return out
-
-    for rendered in fork_map(render, jobs, workers):
-        for name, made, gaps, its in rendered:
-            if made is None:
-                kept.append(name)
-            else:
-                files[name] = made
-            if gaps is not None:
-                _add_gaps(p, name.removesuffix(".html"), gaps, google, warnings)
-            if its is not None:
-                items, shown = its
-    # The search index: whole, or the files the dirty talks were or are in; the search page and the static files.
-    if search is None or only_paths is None:
-        search_index, search_state = full_index(r.helpers(""))
-    else:
-        ids = {path.partition("/")[2] for path in only_paths if _is_talk_path(path)}
-        search_index, search_state = update_index(r.helpers(""), search, ids, previous or _unread)
-    options = search_options(search_state)
-    for name, data in [*static_files().items(), *search_index.items(), ("search.html", r.search_page(options))]:
-        files[name] = put(name, data)
-    lastmods = _lastmods(r, all_paths, cache, dirty)
-    latest = r.index.latest_taken()
-    entries = [(page_url(m.base, ""), latest)] + [(page_url(m.base, path), lastmods[path]) for path in all_paths]
-    if read_gallery():  # queries.html, written by lod.publishing.gallery from the data of the same build
-        entries.append((m.base + "queries.html", latest))
-    entries.append((m.base + "search.html", latest))
-    if cache is not None and only_paths is not None and latest == cache.latest_taken and lastmods == cache.lastmods:
-        kept.extend(sitemap_names(len(entries)))  # the same pages with the same dates (in the same order: sorted)
-    else:
-        files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
-    files["robots.txt"] = put("robots.txt", robots_txt(m.base))
-    taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
-    return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
-                       sorted(kept))
-
-
-def _unread(_name: str) -> bytes | None:
-    return None
-
-
-def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty: AbstractSet[str]) -> dict[str, str]:
-    """Every page's sitemap lastmod (``SiteIndex.lastmod``), taken from *cache* where it cannot have changed.
-
-    A page's lastmod is the latest date its record's sources were taken (a topic's: of its
-    talks'), else the date of the data. So it can change only if the date of the data did
-    (then every lastmod is made again), if its record changed (its page is dirty), or if
-    a source it cites was taken on another date, added or removed (the records citing it,
-    and the topics of the talks among them, are made again). A topic's talks changing
-    dirties it.
-    """
-    idx = r.index
-    # A listing's further pages (and a year's) take their owner's lastmod (a year's: the date of the data).
-    listed = [path for path in paths if L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/")]
-    own = [path for path in paths if not (L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/"))]
-    out = _own_lastmods(r, own, cache, dirty)
-    for path in listed:
-        out[path] = out.get(L.split_page(path)[0]) or idx.latest_taken()
-    return out
-
-
-def _own_lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None,
-                  dirty: AbstractSet[str]) -> dict[str, str]:
-    """The lastmods of the resources' own pages (``_lastmods``)."""
-    idx = r.index
-    if cache is None or cache.latest_taken != idx.latest_taken():
-        return {path: idx.lastmod(path) for path in paths}
-    m = r.p.minter
-    sources = r.p.dataset.sources
-    again: set[str] = set()
-    for sid in cache.taken.keys() | sources.keys():
-        now = sources[sid].taken if sid in sources else None
-        if cache.taken.get(sid) == now:
-            continue
-        for kind, rec in idx.by_source.get(sid, []):
-            again.add(f"{KIND_PATHS[kind]}/{rec.id}")
-            if isinstance(rec, R.Talk):
-                again.update(m.path_of(str(m.topic(label))) or "" for label in rec.topics)
-    old = cache.lastmods
-    out: dict[str, str] = {}
-    for path in paths:
-        got = old.get(path) if path not in dirty and path not in again else None
-        out[path] = got if got is not None else idx.lastmod(path)
-    return out
-
-
-_TALK_FEEDS = KIND_PATHS["talk"] + "/"
-
-
-def _is_talk_path(path: str) -> bool:
-    kind_path, _, _rid = path.partition("/")
-    return KIND_OF_PATH.get(kind_path) == "talk"
-
-
-def _check_talk_page(p: Prepared, path: str, jsonld: Mapping[str, Any], google: GoogleReport,
-                     warnings: list[Result]) -> None:
-    if _is_talk_path(path):
-        _add_gaps(p, path, google_event_gaps(jsonld), google, warnings)
-
-
-def _add_gaps(p: Prepared, path: str, gaps: list[Gap], google: GoogleReport, warnings: list[Result]) -> None:
-    """Count a talk page's gaps in the report, and warn if it lacks something Google requires."""
-    google.add(path, gaps)
-    required = [g.reason for g in gaps if g.required]
-    if required:
-        talk = p.dataset.talks.get(path.partition("/")[2])
-        warnings.append(Result("warning", p.minter.base + path, "google-event",
-                               f"the talk page {path}.html misses what Google's Event results require: "
-                               f"{', '.join(required)}", "pages:google-event",
-                               talk.loc if talk is not None else None))
-
-
-def check_pages(p: Prepared) -> tuple[GoogleReport, list[Result]]:
-    """Google's Event requirements checked on the JSON-LD of every talk page, without rendering HTML.
-
-    Returns the report and one warning per talk page that lacks a required property;
-    ``lod validate`` lists these beside the SHACL results, as the build does.
-    """
-    r = Renderer(p, build_now())
-    google = GoogleReport()
-    warnings: list[Result] = []
-    for path in r.resource_paths():
-        kind_path, _, rid = path.partition("/")
-        talk = p.dataset.talks.get(rid) if KIND_OF_PATH.get(kind_path) == "talk" else None
-        if talk is not None:
-            _check_talk_page(p, path, r.jsonld.talk(talk), google, warnings)
-    return google, warnings
-
-
-def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
-                timings: dict[str, float] | None = None, now: datetime | None = None,
-                threshold: int = PARALLEL_THRESHOLD) -> int:
-    """Write the pages, sitemap, robots.txt and calendar feeds of *p* under *root*; return the file count.
-
-    The "pages" stage is reported to *progress* (``lod.progress``), with the talk pages' gaps in
-    Google's Event requirements (``Checked``); those are also added to ``p.report`` as warnings
-    (one per talk page that lacks a required property) and kept in ``p.google_gaps``.
-    From *threshold* resource pages on, forked workers render and write the pages and
-    calendars on every core; the files are the same as in-process.
-    """
-    timings = timings if timings is not None else {}
-    t0 = time.perf_counter()
-    stage = Stage(progress, "pages", len(p.descriptions), "resources")
-    out = _stage(p, now, root, threshold)
-    p.report.results.extend(out.warnings)
-    p.google_gaps = out.google.gaps  # kept for an incremental rebuild
-    vars(p)[PAGES_CACHE] = out.cache  # and this (``pages_cache``)
-    vars(p)[SEARCH_STATE] = out.search  # and the search index's (``search_state``)
-    timings["pages"] = time.perf_counter() - t0
-    n_ics = sum(1 for name in out.files if name.endswith(".ics"))
-    n_html = sum(1 for name in out.files if name.endswith(".html"))
-    stage.observer(Checked("pages", out.google))
-    stage.finish(pages=n_html, calendars=n_ics)
-    return len(out.files)
-
-
-PAGES_CACHE = "pages_cache"
-SEARCH_STATE = "search_state"
-
-
-def pages_cache(p: Prepared) -> PagesCache | None:
-    """The ``PagesCache`` ``write_pages`` left on *p* (None if it did not run): keep it in the
-    build state and pass it to the next build's ``render_some``."""
-    got = vars(p).get(PAGES_CACHE)
-    return got if isinstance(got, PagesCache) else None
-
-
-def search_state(p: Prepared) -> SearchState | None:
-    """The ``SearchState`` ``write_pages`` left on *p* (None if it did not run): keep it in the
-    build state and pass it to the next build's ``render_some`` as *search*."""
-    got = vars(p).get(SEARCH_STATE)
-    return got if isinstance(got, SearchState) else None
