@@ -77,9 +77,14 @@ class FullBuildNeeded:
 
 @dataclass(frozen=True)
 class StateNotSaved:
-    """The site is built, but the state the next build needs could not be saved (*error*)."""
+    """The site is built, but the state the next build needs could not be saved (*error*).
+
+    *pending*: a rebuild's changes to the state wait beside the site (its delta, published
+    with the site's files), and the next build stores them before anything else; otherwise
+    (a full build) the next build is a full one."""
 
     error: str
+    pending: bool = False
 
 
 REASONS = ("no-state", "other-site", "other-code", "site-settings", "load-errors", "state-version", "state-damaged",

@@ -62,7 +62,9 @@ def text(e: Event) -> str | None:
     if isinstance(e, FullBuildNeeded):
         return "full build: " + REASONS.get(e.reason, e.reason).format(detail=e.detail)
     if isinstance(e, StateNotSaved):
-        return f"note: could not save the build state beside the site ({e.error}); the next build will be a full one"
+        then = ("its changes wait beside the site and the next build stores them first" if e.pending
+                else "the next build will be a full one")
+        return f"note: could not save the build state beside the site ({e.error}); {then}"
     return None  # Advanced: only a bar shows it
 
 

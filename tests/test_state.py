@@ -183,6 +183,29 @@ def test_rebuild_killed_between_the_journal_commit_and_the_state_commit_is_store
     _same_as_full(data, site, result, tmp_path)
 
 
+def test_rebuild_whose_state_cannot_be_stored_says_its_changes_wait_and_the_next_build_stores_them(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lod.progress import StateNotSaved
+
+    data, site = _copy(built, tmp_path, monkeypatch)
+    apply_edit(EDITS["talk_title"], data, random.Random(11))
+
+    def full(_self: Store, _delta: object) -> int:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as m:
+        m.setattr(Store, "apply", full)
+        run = Run()
+        run(data, site)
+    assert StateNotSaved("database or disk is full", pending=True) in run.said
+    assert delta_path(state_path(site)).is_file()
+    run = Run()
+    result = run(data, site)  # the delta is stored first: still incremental, nothing left to publish
+    assert run.incremental, run.said
+    assert not delta_path(state_path(site)).exists()
+    _same_as_full(data, site, result, tmp_path)
+
+
 def test_a_state_behind_its_site_makes_a_full_build(built: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     data, site = _copy(built, tmp_path, monkeypatch)
@@ -245,6 +268,10 @@ def test_a_full_build_that_cannot_write_its_state_says_so_and_publishes(tmp_path
     assert (tmp_path / "site" / "index.html").is_file()
     assert text(StateNotSaved("x")) == \
         "note: could not save the build state beside the site (x); the next build will be a full one"
+    # A rebuild's changes that could not be stored wait beside the site as its delta: not a full build.
+    assert text(StateNotSaved("x", pending=True)) == ("note: could not save the build state beside the site (x); "
+                                                      "its changes wait beside the site and the next build stores "
+                                                      "them first")
 
 
 def test_other_code_is_told_before_the_rows_are_read(built: Path, tmp_path: Path,

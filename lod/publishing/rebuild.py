@@ -28,6 +28,7 @@ from lod.publishing import incremental as inc
 from lod.model import records as R
 from lod.errors import BuildError, RecordErrors, ValidationFailed
 from lod.model.iri import DEFAULT_BASE_URL, Minter
+from lod.model.formats import RDF_FORMATS
 from lod.loading.files import Insert, Merger, SiteBlock, SiteNeedsMerge, data_files, load_files, no_gc, read_file
 from lod.loading.resolve import resolve
 from lod.mapping.triples import origins, to_triples
@@ -337,8 +338,8 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
         for owner in front.owners:
             path = m.path_of(owner)
             if path and owner not in front.descriptions:  # removed: no record contributes to it any more
-                for suffix in (".ttl", ".nt", ".jsonld"):
-                    drop(path + suffix)
+                for fmt in RDF_FORMATS:
+                    drop(path + fmt.suffix)
         ran(say, "dumps", len(front.owners), "resources", timings["dumps"], resources=len(front.owners))
 
         t0 = time.perf_counter()
@@ -423,7 +424,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
         store.apply(delta)
         delta_path(state_path(out)).unlink(missing_ok=True)
     except (sqlite3.Error, OSError) as exc:  # the site is published; the next build stores the delta
-        say(StateNotSaved(str(exc)))
+        say(StateNotSaved(str(exc), pending=True))
     timings["state"] += time.perf_counter() - t0
     ran(say, "publish", counts["written"] + counts["deleted"], "files", time.perf_counter() - t_start,
         written=counts["written"], deleted=counts["deleted"])
