@@ -141,6 +141,14 @@ def test_rebuild_after_an_edit_no_query_reads_keeps_every_answer_unrun(tmp_path:
     assert gallery == {"answered": 0, "reused": len(read_gallery())}
 
 
+def test_rebuild_after_an_edit_that_changes_no_triple_reports_every_answer_kept(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # A comment changes the file, not a record: no resource is mapped again, no query runs.
+    _site, gallery = _rebuild_after((TALK_TITLE, TALK_TITLE + "  # checked against the programme"),
+                                    tmp_path, monkeypatch)
+    assert gallery == {"answered": 0, "reused": len(read_gallery())}
+
+
 def test_rebuild_after_an_edit_that_changes_an_answer_shows_the_new_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site, gallery = _rebuild_after((TALK_TITLE, "title: Tensor programs, retitled"), tmp_path, monkeypatch)
     rows = gallery_tables(site)["talks-with-recordings"]

@@ -379,7 +379,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
         # The gallery's answers and the VoID description depend on the triples alone; a query
         # is answered again only when the triples added or removed are of those it reads.
         answers = state.extra.get("gallery")
-        gallery = Gallery(answers=answers or {})
+        gallery = Gallery(answers=answers or {}, reused=sorted(answers or {}))  # no triple changed: all kept
         if front.owners:
             lines = delta_lines((out / "dump.nt", state.extra["dumps"]), (scratch / "dump.nt", index), front.owners)
             gallery = write_gallery(p, scratch, previous=answers, delta=lines if answers is not None else None)
@@ -390,7 +390,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
         timings["gallery"] = time.perf_counter() - t0
         ran(say, "gallery", len(gallery.answered) + len(gallery.reused), "queries", timings["gallery"],
             answered=len(gallery.answered), reused=len(gallery.reused))
-        for name in ("dump.nt", "dump.ttl", "dump.jsonld"):  # after the gallery, which queries dump.nt
+        for name in ["dump" + fmt.suffix for fmt in RDF_FORMATS]:  # after the gallery, which queries dump.nt
             if (scratch / name).exists():
                 txn.adopt(name, scratch / name)
                 counts["written"] += 1
