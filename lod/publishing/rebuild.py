@@ -163,7 +163,7 @@ class Front:
         fresh = inc.resolved_blobs({rel: merger.keys[rel] for rel in x_files}, ds)
         self.resolved = {rel: fresh[rel] if rel in x_files else state.resolved[rel] for rel in rels}
         # The parses of the files read again over the previous ones: the state writes only those.
-        self.kept = Overlay(state.parsed, blobs, rels)  # the state writes only the parses read again
+        self.kept = Overlay(state.parsed, blobs, rels)
         self.deps = {rel: deps[rel] for rel in rels if rel not in x_files}
         self.deps.update(file_deps({rel: merger.keys[rel] for rel in x_files}, reads))
         self.resolved_again = len(only)
@@ -381,7 +381,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
         answers = state.extra.get("gallery")
         gallery = Gallery(answers=answers or {}, reused=sorted(answers or {}))  # no triple changed: all kept
         if front.owners:
-            lines = delta_lines((out / "dump.nt", state.extra["dumps"]), (scratch / "dump.nt", index), front.owners)
+            lines = delta_lines((out / "dump.nt", previous), (scratch / "dump.nt", index), front.owners)
             gallery = write_gallery(p, scratch, previous=answers, delta=lines if answers is not None else None)
             for made in sorted(scratch.rglob("*")):
                 rel = str(made.relative_to(scratch))

@@ -340,12 +340,6 @@ def search_options(state: SearchState) -> dict[str, list[tuple[str, str]]]:
     return options
 
 
-def search_files(h: Helpers) -> tuple[dict[str, bytes], dict[str, list[tuple[str, str]]]]:
-    """The index files (by site-relative name) and the filters' options (facet → (value, label), sorted)."""
-    files, state = full_index(h)
-    return files, search_options(state)
-
-
 def search_main_html(options: dict[str, list[tuple[str, str]]], up: Callable[[str], str]) -> str:
     """The main part of ``search.html``: the form (it works as a plain form too: it reloads the
     page with the query in its address, which the script reads) and where results go."""
