@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lod.publishing.journal  # noqa: E402
 from lod.publishing.journal import Watch, begin, recover  # noqa: E402
-from lod.publishing.build import _exchange  # noqa: E402
+from lod.publishing.output import _exchange  # noqa: E402
 
 KINDS = ["talk", "person", "org", "place", "series", "event", "session"]
 PAGE = b"<!doctype html><title>x</title>" + b"x" * 2000

@@ -303,7 +303,7 @@ def step_naive(data: str, what: str) -> dict[str, Any]:
     from rdflib import Graph
 
     from lod.model.iri import Minter
-    from lod.loading.files import load
+    from lod.loading.stage import load
     from lod.mapping.triples import to_graph
     from lod.model.serialize import jsonld_context
     from lod.validation.report import load_shapes
@@ -356,7 +356,7 @@ def step_morph_export(data: str, out: str) -> dict[str, Any]:
     Lists (speakers, affiliations) become (id, value) pair tables: RML maps one value per
     iteration, and morph-kgc does not expand JSON arrays inside a template.
     """
-    from lod.loading.files import load
+    from lod.loading.stage import load
 
     ds = load(data)
     tables: dict[str, list[dict[str, Any]]] = {
@@ -398,7 +398,7 @@ RML = """@prefix rr: <http://www.w3.org/ns/r2rml#> . @prefix rml: <http://semweb
 def step_ours_core(data: str) -> dict[str, Any]:
     """Our load + map time, the comparison point for morph-kgc (which maps fewer triples)."""
     from lod.model.iri import Minter
-    from lod.loading.files import load
+    from lod.loading.stage import load
     from lod.mapping.triples import to_triples
 
     t0 = time.perf_counter()

@@ -29,7 +29,7 @@ def state_size(site: Path) -> int:
 def _instrument() -> dict[str, float]:
     """Time the state's reading and writing, in the code before the SQLite state (a pickle) and after."""
     import lod.publishing.journal
-    import lod.publishing.rebuild
+    import lod.publishing.output
 
     spent: dict[str, float] = {}
 
@@ -46,9 +46,7 @@ def _instrument() -> dict[str, float]:
                 spent[label] = spent.get(label, 0.0) + time.perf_counter() - t0
         setattr(owner, name, wrapper)
 
-    timed(lod.publishing.rebuild, "write_state", "write")  # the full build's
-    timed(lod.publishing.rebuild, "read_state", "read")  # before: the rebuild's whole read
-    timed(lod.publishing.rebuild, "state_bytes", "write")  # before: the rebuild's pickling of the whole state …
+    timed(lod.publishing.output, "write_new", "write")  # the full build's
     timed(lod.publishing.journal.Transaction, "put_extra", "write")  # … and its staging (after: the delta's)
     try:
         import lod.publishing.state

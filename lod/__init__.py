@@ -10,7 +10,7 @@ The library API, one function per pipeline stage::
 
 from lod.errors import BuildError, ConfigError, LodError, QueryError, RecordError, RecordErrors, ValidationFailed
 from lod.model.iri import Minter
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.mapping.triples import to_graph
 from lod.publishing.build import build, prepare
 from lod.validation.report import validate

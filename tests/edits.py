@@ -468,7 +468,7 @@ def apply_edit(edit: Edit, folder: Path, rng: random.Random, tries: int = 20) ->
     Raises Skip if the data has nothing the edit applies to, AssertionError if no try left valid data.
     """
     from lod.errors import LodError
-    from lod.loading.files import load
+    from lod.loading.stage import load
 
     files = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     last = ""

@@ -22,7 +22,7 @@ from lod.publishing.documents import DOCUMENTS_INDEX, SUFFIXES, Documents, index
 from lod.errors import RecordErrors
 from lod.model.iri import Minter
 from lod.publishing.build import BuildResult, build
-from lod.publishing.rebuild import read_state
+from lod.publishing.pipeline import read_state
 
 from .conftest import SEED_DATA, TEST_BASE
 from .test_server import running_server

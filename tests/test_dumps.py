@@ -19,7 +19,7 @@ from rdflib.term import Node
 from lod.publishing.dumps import write_descriptions
 from lod.model.formats import RDF_FORMATS, Site
 from lod.model.iri import Minter
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.mapping.triples import to_graph, to_triples
 from lod.publishing.build import Prepared, describe, site_prefixes
 from lod.model.serialize import Terms, Triple, jsonld_nodes, nt_term, sorted_triples, to_jsonld, to_ntriples, to_turtle

@@ -339,13 +339,13 @@ def test_splice_dumps_refuses_dumps_that_do_not_match_the_index(datasets: dict[s
 def test_splice_dumps_writes_the_same_bytes_whatever_the_copy_path(datasets: dict[str, Data], tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
     """Every write flushed and every range copied by the kernel; or no copy_file_range (another file system)."""
-    import lod.publishing.dumps
+    import lod.publishing.bytecopy
 
     if mode == "unbuffered":
-        monkeypatch.setattr(lod.publishing.dumps, "_BUFFER", 1)
-        monkeypatch.setattr(lod.publishing.dumps, "_SMALL", 0)
+        monkeypatch.setattr(lod.publishing.bytecopy, "_BUFFER", 1)
+        monkeypatch.setattr(lod.publishing.bytecopy, "_SMALL", 0)
     else:
-        monkeypatch.setattr(lod.publishing.dumps, "_kernel_copy", False)
+        monkeypatch.setattr(lod.publishing.bytecopy, "_kernel_copy", False)
     base = datasets["synth"]
     d = Data(base.minter, base.terms, {o: list(ts) for o, ts in base.owners.items()})
     _files, index, _n = full_write(d, tmp_path / "0")

@@ -13,7 +13,7 @@ from lod.errors import RecordErrors, visible
 from lod.errors import _INVISIBLE  # the class checked here against the Unicode database
 from lod.importers import import_source
 from lod.model.iri import is_valid_iri
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.publishing.build import BuildResult
 
 from .conftest import write_records

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from lod.errors import BuildError
 from lod.cli import main
 from lod.publishing.build import MARKER, build
 
@@ -37,7 +38,7 @@ def lod_build(data: Path, out: Path) -> subprocess.Popen[bytes]:
 
 
 def leftovers(out: Path) -> list[str]:
-    """What a build left beside *out* besides its state (``lod.publishing.rebuild.state_path``) and the
+    """What a build left beside *out* besides its state (``lod.publishing.output.state_path``) and the
     site's generation (``lod.publishing.state.generation_path``)."""
     return sorted(p.name for p in out.parent.iterdir()
                   if p.name.startswith(f".{out.name}.")
@@ -181,13 +182,13 @@ def test_faults_build_refuses_to_publish_when_a_record_file_changed(tmp_path: Pa
                                                                      incremental: bool) -> None:
     # Deterministic version of the above: the file changes between reading and publishing.
     import lod.publishing.build
-    import lod.publishing.rebuild
+    import lod.publishing.pipeline
 
     data = write_records(tmp_path / "data", {"a.yaml": GOOD})
     out = tmp_path / "site"
     build(data, out, TEST_BASE)
     before = tree(out)
-    module, name = (lod.publishing.rebuild, "_google") if incremental else (lod.publishing.build, "write_site")
+    module, name = lod.publishing.pipeline, "_google"  # after the pages stage, in a full build and a rebuild
     real = getattr(module, name)
 
     def write_then_edit(*args: object, **kwargs: object) -> object:
@@ -195,7 +196,7 @@ def test_faults_build_refuses_to_publish_when_a_record_file_changed(tmp_path: Pa
         return real(*args, **kwargs)
 
     monkeypatch.setattr(module, name, write_then_edit)
-    with pytest.raises(lod.publishing.build.BuildError) as info:
+    with pytest.raises(BuildError) as info:
         build(data, out, TEST_BASE, incremental=incremental)
     assert str(info.value).startswith(f"the record file {data}/a.yaml changed during the build")
     assert tree(out) == before and leftovers(out) == []

@@ -15,7 +15,7 @@ from rdflib import Graph
 from rdflib.compare import graph_diff, to_isomorphic
 
 from lod.model.iri import Minter
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.mapping.triples import to_graph
 from lod.model.serialize import to_turtle, to_ntriples
 

@@ -19,7 +19,7 @@ from lod.importers.indico import parse as parse_indico
 from lod.importers.rdf import parse as parse_rdf
 from lod.importers.text import html_to_text
 from lod.model.iri import slugify
-from lod.loading.files import load
+from lod.loading.stage import load
 
 TAKEN = date(2026, 12, 4)
 

@@ -14,7 +14,7 @@ from lod.importers import import_source
 from lod.importers.frab import parse as parse_frab
 from lod.importers.indico import parse as parse_indico
 from lod.model.iri import Minter
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.mapping.triples import to_graph
 from lod.publishing.build import BuildResult, build
 

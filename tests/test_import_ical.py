@@ -11,7 +11,7 @@ import pytest
 from lod.errors import ImportFailed
 from lod.importers import import_source
 from lod.importers.ical import parse
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.publishing.build import BuildResult
 
 FIX = Path(__file__).parent / "fixtures" / "import"

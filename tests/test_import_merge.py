@@ -12,7 +12,7 @@ import yaml
 from lod.cli import main
 from lod.errors import AmbiguousMatch, MergeConflict
 from lod.importers import import_source
-from lod.loading.files import load
+from lod.loading.stage import load
 
 FIX = Path(__file__).parent / "fixtures" / "import"
 SEED = Path(__file__).resolve().parents[1] / "data"

@@ -22,7 +22,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from lod.importers import import_source
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.publishing.build import build
 
 SEED = Path(__file__).resolve().parents[1] / "data"

@@ -16,7 +16,7 @@ from lod.errors import ImportFailed
 from lod.importers import import_source
 from lod.importers.common import Parsed, Rec
 from lod.importers.rdf import parse
-from lod.loading.files import load
+from lod.loading.stage import load
 
 FIX = Path(__file__).parent / "fixtures" / "import" / "swdf-conference.ttl"
 SEED = Path(__file__).resolve().parents[1] / "data"

@@ -14,7 +14,7 @@ from lod.cli import main
 from lod.errors import ImportFailed, MergeConflict
 from lod.importers import import_source
 from lod.importers.yamledit import RecordEdit, apply
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.publishing.build import build
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from lod.publishing.incremental import (Descriptions, changed_records, check_owners, mapped_records, merged_report,
-                             origins_of, remap, resolved_blobs, results_by_owner, types_changed)
+                             origins_of, remap, results_by_owner, to_remap, types_changed)
+from lod.loading.stage import resolved_blobs
 from lod.model.iri import Minter
-from lod.loading.files import Merger, data_files, load_files
+from lod.loading.files import Merger, data_files
+from lod.loading.stage import load_files
 from lod.loading.resolve import resolve
 from lod.mapping.triples import origins, to_triples
 from lod.publishing.build import describe, site_prefixes
@@ -76,7 +78,7 @@ def test_check_owners_gives_the_full_check_after_an_edit(edit: str, tmp_path: Pa
     changes = changed_records(blobs0, resolved_blobs(after.keys, ds))
     changed, previous = changes.changed, changes.previous
     assert changed
-    owners = remap(changed, ds, m, mapped)
+    owners = remap(to_remap(changed, ds, mapped), ds, m, mapped)
     descs = Descriptions(ds, m, terms, mapped)
     whole = describe(triples, m)
     for owner in owners:

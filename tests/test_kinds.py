@@ -17,7 +17,7 @@ from rdflib import URIRef
 from lod.model import kinds as K
 from lod.model import records as R
 from lod.model.iri import Minter
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.mapping.triples import _Mapper, to_triples
 
 ROOT = Path(__file__).resolve().parents[1]

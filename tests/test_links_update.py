@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from lod.publishing.incremental import changed_records, resolved_blobs
-from lod.loading.files import load_files
+from lod.loading.stage import resolved_blobs
+from lod.publishing.incremental import changed_records
+from lod.loading.stage import load_files
 from lod.publishing.pages.dirty import record_links, update_links
 
 from .conftest import SEED_DATA

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lod.errors import RecordErrors
-from lod.loading.files import load
+from lod.loading.stage import load
 
 from .conftest import write_records
 

@@ -14,7 +14,7 @@ import pytest
 
 from lod.loading import pool as loadpool
 from lod.errors import RecordErrors
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.synth import write_synth
 
 from .test_load import CASES, HEAD

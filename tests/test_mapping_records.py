@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lod.model.iri import Minter
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.mapping.triples import record_triples, to_triples
 from lod.publishing.readsets import MapRecord
 from lod.synth import write_synth

@@ -18,7 +18,7 @@ from lod.watch import Bars, Lines, watcher
 
 SEED = Path(__file__).resolve().parents[1] / "data"
 BASE = "http://example.org/"
-FULL_STAGES = ["load", "map", "validate", "dumps", "pages", "gallery", "state"]
+FULL_STAGES = ["load", "map", "validate", "dumps", "pages", "gallery", "publish"]
 
 
 def _check_stages(events: list[Event]) -> list[str]:
@@ -68,9 +68,9 @@ def test_progress_full_build_reports_every_stage_with_the_seed_datas_counts(tmp_
     # The load advances file by file: each file once, in order, ending at the total.
     load = [e.done for e in events if isinstance(e, Advanced) and e.stage == "load"]
     assert load == list(range(1, 11))
-    # The map advances a kind at a time, the dumps subject by subject.
+    # The map advances record by record (in steps of about 1/STEPS), the dumps subject by subject.
     advanced = {stage: [e.done for e in events if isinstance(e, Advanced) and e.stage == stage] for stage in FULL_STAGES}
-    assert advanced["map"] == [5, 5 + 34, 5 + 34 + 24, 5 + 34 + 24 + 10, 74, 76, 84, 113]
+    assert advanced["map"] == sorted(set(advanced["map"])) and advanced["map"][-1] == 113 and len(advanced["map"]) > 10
     assert len(advanced["dumps"]) > 100 and advanced["dumps"][-1] == result.triples
 
 

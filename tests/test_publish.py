@@ -17,7 +17,6 @@ from rdflib import Graph
 import lod.publishing.incremental
 import lod.publishing.prepared
 import lod.publishing.build
-import lod.publishing.rebuild
 from lod.cli import main
 from lod.errors import ConfigError
 from lod.publishing.build import MARKER, build
@@ -64,8 +63,8 @@ def test_publish_violation_stops_the_build_and_keeps_previous_site(
         <urn:strict> a sh:NodeShape ; sh:targetClass schema:Event ;
           sh:property [ sh:path schema:url ; sh:minCount 1 ; sh:message "a talk needs a url here" ] .""",
                  format="turtle")
-    real = lod.publishing.build.shacl_check
-    for module in (lod.publishing.build, lod.publishing.incremental, lod.publishing.rebuild):  # the full build's check and the rebuild's
+    real = lod.publishing.incremental.shacl_check
+    for module in (lod.publishing.incremental,):  # the check of the owners a build checks (all in a full build)
         monkeypatch.setattr(module, "shacl_check", lambda triples, where, only=None: real(triples, where, strict, only))
     (data / "a.yaml").write_text(GOOD.replace("A talk", "Another title"), encoding="utf-8")
     assert main(["build", "--data", str(data), "--out", str(out), "--quiet"]) == 1
@@ -83,13 +82,13 @@ def test_publish_interrupted_build_keeps_previous_site(built: tuple[Path, Path, 
         raise KeyboardInterrupt
 
     monkeypatch.setattr(lod.publishing.prepared, "void_graph", interrupted)
-    state = lod.publishing.rebuild.state_path(out).read_bytes()
+    state = lod.publishing.output.state_path(out).read_bytes()
     for how in ("--full", None):  # interrupted in a full build, then in an incremental one
         (data / "a.yaml").write_text(GOOD.replace("A talk", f"Another title {how}"), encoding="utf-8")
         assert main(["build", "--data", str(data), "--out", str(out), "--quiet", *([how] if how else [])]) == 130
         assert tree(out) == before
         assert [p.name for p in out.parent.iterdir() if p.name.startswith(".site")] == [".site.lod-state"]
-        assert lod.publishing.rebuild.state_path(out).read_bytes() == state
+        assert lod.publishing.output.state_path(out).read_bytes() == state
 
 
 def test_publish_refuses_to_replace_a_folder_it_did_not_build(tmp_path: Path) -> None:

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from lod.loading.files import load_files
+from lod.loading.stage import load_files
 from lod.publishing.prepared import stamps as _stamps
 from lod.publishing.build import build
-from lod.publishing.rebuild import read_state, write_state
+from lod.publishing.pipeline import read_state, write_state
 from lod.loading.resolve import resolve
 from lod.synth import write_synth
 
@@ -84,7 +84,7 @@ A_SERIES_OF_THE_SAME_ID = """series:
 
 
 def _written_long_ago(root: Path) -> None:
-    # Files written in the last instants are read again by the next build anyway (lod.publishing.rebuild.RACY_NS).
+    # Files written in the last instants are read again by the next build anyway (lod.publishing.pipeline.RACY_NS).
     an_hour_ago = time.time() - 3600
     for path in root.rglob("*"):
         os.utime(path, (an_hour_ago, an_hour_ago))

@@ -16,7 +16,7 @@ from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.term import Node
 
 from lod.model.iri import Minter
-from lod.loading.files import load
+from lod.loading.stage import load
 from lod.mapping.triples import origins, to_graph
 from lod.validation.shacl import UnsupportedShapes, check, compile_shapes
 from lod.validation.report import Report, load_shapes, validate

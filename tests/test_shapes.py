@@ -208,7 +208,7 @@ def test_event_shape_skips_talks_and_sessions() -> None:
 
 def test_seed_data_has_no_violations() -> None:
     from lod.model.iri import Minter
-    from lod.loading.files import load
+    from lod.loading.stage import load
     from lod.mapping.triples import origins, to_graph
 
     ds = load(str(ROOT / "data"))

@@ -19,7 +19,8 @@ import pytest
 import lod.publishing.state
 from lod.publishing.prepared import stamps as _stamps
 from lod.progress import FullBuildNeeded
-from lod.publishing.rebuild import read_state, state_path
+from lod.publishing.output import state_path
+from lod.publishing.pipeline import read_state
 from lod.publishing.state import Rows, Store, delta_path, generation_path
 from lod.watch import text
 
@@ -83,7 +84,7 @@ def test_state_after_rebuilds_equals_the_state_a_full_build_leaves(built: Path, 
     a, b = read_state(site.absolute()), read_state(fresh)
     assert a is not None and b is not None
     assert a.generation == 4 and b.generation == 0
-    now = _stamps(data)  # the stamps of files written just now are left out (lod.publishing.rebuild.settled)
+    now = _stamps(data)  # the stamps of files written just now are left out (lod.publishing.pipeline.settled)
     assert a.stamps and all(now[rel] == stamp for rel, stamp in a.stamps.items())
     assert {k: _parse(v) for k, v in a.parsed.items()} == {k: _parse(v) for k, v in b.parsed.items()}
     assert {k: pickle.loads(v) for k, v in a.resolved.items()} == {k: pickle.loads(v) for k, v in b.resolved.items()}

@@ -37,7 +37,8 @@ from lod.errors import AmbiguousMatch, ImportFailed, MergeConflict, RecordErrors
 from lod.model.fields import TABLES
 from lod.model.iri import slugify
 from lod.model.kinds import TOP_LEVEL
-from lod.loading.files import data_files, load
+from lod.loading.files import data_files
+from lod.loading.stage import load
 from lod.loading.resolve import parse_duration
 from lod.importers.common import Parsed, Rec, display
 from lod.importers import yamledit

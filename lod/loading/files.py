@@ -11,9 +11,6 @@ together, then ``resolve`` links the records.
 from __future__ import annotations
 
 import difflib
-import os
-import pickle
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +21,12 @@ from lod.errors import Location, RecordError, RecordErrors
 from lod.model.fields import (SITE, SPECS, TABLES, TOP_LEVEL, Budget, BudgetExceeded, Ctx, Invalid, _fields, _pairs,
                      field_names, list_of, parse_local)
 from lod.model.iri import SLUG_RE
-from lod.model.kinds import COUNTED, RECORD_KINDS
-from lod.loading.pool import SiteNeedsMerge, no_gc, parse_files
-from lod.progress import Observer, Stage
+from lod.model.kinds import RECORD_KINDS
+from lod.loading.pool import SiteNeedsMerge, no_gc
 from lod.loading.yamlsafe import compose
 
 __all__ = ["MAX_FILE_BYTES", "SPECS", "Insert", "Merger", "SiteBlock", "SiteNeedsMerge", "data_files", "field_names",
-           "load", "no_gc", "parse_local", "read_file"]  # field_names, parse_local and SPECS from lod.model.fields, as before
+           "no_gc", "parse_local", "read_file"]  # field_names, parse_local and SPECS from lod.model.fields, as before
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 # The fields that hold records written inline (a series' talks), and their kind: from the kind registry.
@@ -183,30 +179,19 @@ def read_file(root: Path, path: Path, site_loc: Location | None | SiteNeedsMerge
 
 
 class Merger:
-    """Enters the Ops of each file, in file order, into one Dataset and one error list.
-
-    With *keep*, each file's parse (``read_file``'s answer, before resolution changes any
-    record) is also kept, pickled: an incremental build (``lod.publishing.rebuild``) takes the records
-    of unchanged files from it when they must be resolved again. ``keys`` lists the records
-    each file inserted.
+    """Enters the Ops of each file, in file order, into one Dataset and one error list
+    (``lod.loading.stage.load_delta``). ``keys`` lists the records each file inserted.
     """
 
-    def __init__(self, keep: dict[str, bytes] | None = None) -> None:
+    def __init__(self) -> None:
         self.errors: list[RecordError] = []
         self.dataset = R.Dataset(site=R.Site(loc=Location("(defaults)")))
         self.site_loc: Location | None = None
-        self.keep = keep
         self.keys: dict[str, list[tuple[str, str]]] = {}
-        self.reads: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}  # what resolving each record looked up
-        self.advance: Callable[[int], None] | None = None  # told of each file entered (lod.progress.Stage)
 
     def add(self, rel: str, is_record_file: bool, ops: list[Op]) -> None:
         """Enter one file's Ops."""
         ds = self.dataset
-        if self.advance is not None:
-            self.advance(1)
-        if self.keep is not None:
-            self.keep[rel] = pickle.dumps((rel, is_record_file, ops), pickle.HIGHEST_PROTOCOL)
         if is_record_file:
             ds.files.append(rel)
         keys = self.keys.setdefault(rel, [])
@@ -228,35 +213,3 @@ class Merger:
             else:
                 assert isinstance(op, RecordError)
                 self.errors.append(op)
-
-
-def load(data_dir: str | os.PathLike[str]) -> R.Dataset:
-    """Read and check every record under *data_dir*; raise RecordErrors listing every problem."""
-    return load_files(data_dir).dataset
-
-
-def load_files(data_dir: str | os.PathLike[str], keep: dict[str, bytes] | None = None,
-               progress: Observer | None = None) -> Merger:
-    """``load``, returning the Merger (the Dataset, and which records each file holds).
-
-    *keep* receives every file's parse (see Merger). The "load" stage is reported to *progress*:
-    files parsed, then how many records of each main kind were read.
-    """
-    from lod.loading.resolve import resolve
-
-    root = Path(data_dir)
-    if not root.is_dir():
-        raise RecordErrors([RecordError(Location(str(root)), "", "the data folder does not exist.",
-                                        "pass --data with the folder that holds your YAML records.")])
-    merger = Merger(keep)
-    paths = data_files(root)
-    stage = Stage(progress, "load", len(paths), "files")
-    merger.advance = stage.advance
-    with no_gc():
-        parse_files(root, paths, merger, read_file)
-        if merger.errors:
-            raise RecordErrors(merger.errors)
-        merger.reads = resolve(merger.dataset)
-    ds = merger.dataset
-    stage.finish(files=len(ds.files), **{table: len(getattr(ds, table)) for table in COUNTED})
-    return merger

@@ -22,12 +22,17 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lod.errors import Location, RecordError
 
-if TYPE_CHECKING:
-    from lod.loading.files import Merger
+
+class Merger(Protocol):
+    """What parses are entered into, in file order (``lod.loading.files.Merger``, or a build's collector)."""
+
+    site_loc: Any  # where the site block was met (None before), or SiteNeedsMerge to refuse one
+
+    def add(self, rel: str, is_record_file: bool, ops: list[Any]) -> None: ...
 
 Parsed = tuple[str, bool, list[Any]]
 # lod.loading.files.read_file, passed in by lod.loading.files: this module is below it (no import cycle).

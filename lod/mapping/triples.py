@@ -420,9 +420,9 @@ class _Mapper:
 
 
 def record_triples(dataset: R.Dataset, minter: Minter, records: Iterable[tuple[str, R.Record]],
-                   note: Note | None = None) -> list[Triple]:
+                   note: Note | None = None, advance: Callable[[int], None] | None = None) -> list[Triple]:
     """The triples these records of *dataset* map to, deduplicated: the part of ``to_triples``
-    they make. Mapping is per record (an incremental build re-maps only what changed); what a
+    they make (*advance*, if given, is told of each record). Mapping is per record (an incremental build re-maps only what changed); what a
     record's mapping reads of the rest of the dataset (whether an organiser id names a person)
     and the owners its triples fall in are told to *note*, if given."""
     mapper = _Mapper(dataset, minter)
@@ -431,6 +431,8 @@ def record_triples(dataset: R.Dataset, minter: Minter, records: Iterable[tuple[s
             mapper.record(kind, rec)
         else:
             mapper.observed(kind, rec, mapper.method(kind), note)
+        if advance is not None:
+            advance(1)
     return list(mapper.out)
 
 

@@ -3,27 +3,29 @@
 (With the site setting ``documents: served`` the resources' files are not written: the
 dumps' index is published instead, and ``lod serve`` answers them from it, ``lod.publishing.documents``.)
 
-``write_descriptions`` walks the canonical (sorted, deduplicated) triples once, subject
-by subject, formats each subject's N-Triples lines, Turtle block and JSON-LD node once
-from the cached term texts (``serialize.Terms``), and uses them both for the dumps and
-for the files of the resource that owns the subject. The bytes are those of the
-``lod.model.formats`` writers on the same triples (tests/test_dumps.py).
+``splice_dumps`` is the dumps stage of every build. It walks the new descriptions (the
+canonical, sorted and deduplicated triples of the resources that changed: all of them in a
+full build) once, subject by subject, formats each subject's N-Triples lines, Turtle block
+and JSON-LD node once from the cached term texts (``serialize.Terms``), and uses them both
+for the dumps and for the files of the resource that owns the subject. Between them it
+copies, in the kernel (``lod.publishing.bytecopy``), the byte ranges of the previous dumps'
+subjects that did not change, found through the previous build's ``DumpIndex`` (each
+subject's place and byte length in each dump, and the prefixes its Turtle block uses). A
+full build has no previous dumps: everything is new. The bytes are those of the
+``lod.model.formats`` writers on the whole triple set (tests/test_dumps.py,
+tests/test_dumps_splice.py), and so is the index returned.
 
 A subject ``<R>`` sorts after its fragments ``<R#…>`` (``#`` < ``>``), so when the walk
 reaches ``<R>`` the description of R is complete and its files are written at once. The
-JSON-LD dump orders nodes by IRI, not by N-Triples text, so its nodes go to a scratch
-file first and are copied out in order at the end (the page cache holds them, not the heap).
-
-An incremental build does not walk everything again: ``write_descriptions`` fills a
-``DumpIndex`` (each subject's place and byte length in each dump, and the prefixes its
-Turtle block uses), and ``splice_dumps`` rewrites the three dumps from the previous ones
-and the new descriptions of the owners that changed, copying the unchanged byte ranges in
-the kernel. Its bytes and index are those of a full write (tests/test_dumps_splice.py).
+Turtle dump starts with the prefixes its subjects use, known at the end: its blocks go to
+a scratch file first. The JSON-LD dump orders nodes by IRI, not by N-Triples text, so the
+new nodes go to a scratch file and are merged in that order at the end (the page cache holds
+them, not the heap). Memory holds the index and the pending fragments of one resource, not
+the dumps' text.
 """
 
 from __future__ import annotations
 
-import errno
 import mmap
 import os
 import time
@@ -31,7 +33,6 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, MutableSequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -39,9 +40,9 @@ from pathlib import Path
 from rdflib.term import Node
 
 from lod.model.serialize import (_RDF_TYPE, Terms, Triple, json_node, jsonld_document, turtle_block, turtle_document)
+from lod.publishing.bytecopy import FILE_BUFFER, Out, copy_range
 
 Write = Callable[[str, bytes], None]
-_FILE_BUFFER = 1 << 20  # for the dumps' files: fewer write calls for 100s of MB
 
 
 def subject_runs(triples: list[Triple], terms: Terms) -> Iterator[tuple[Node, str, list[Triple]]]:
@@ -204,53 +205,151 @@ def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, ro
                        path_of: Callable[[str], str | None], write: Write | None,
                        timings: dict[str, float] | None = None, index: DumpIndex | None = None,
                        advance: Callable[[int], None] | None = None) -> int:
-    """Write dump.ttl, dump.nt and dump.jsonld under *root* and, through *write*, the three
-    files of each resource *path_of* gives a site path; return how many resources have one.
-    With *write* None no resource file is made (``documents: served``, ``lod.publishing.documents``).
+    """Write dump.ttl, dump.nt and dump.jsonld of all *triples* under *root* and, through
+    *write*, the three files of each resource; return how many resources have a site path.
+    ``splice_dumps`` from no previous dumps: *index*, if given, is filled with the new dumps'.
+    """
+    owners = {_owner(str(s)) for s, _s_nt, _run in subject_runs(triples, terms)}
+    made = splice_dumps(None, root, DumpIndex(), owners, triples, terms, context_url, path_of, write, timings,
+                        advance)
+    if index is not None:
+        vars(index).update(vars(made))
+    return made.resources
 
-    *triples* must be in canonical order without duplicates (``Prepared.triples``).
-    *timings* gets "resources", the time spent on the resources' own files, and "dumps", the rest.
-    *index*, if given, is filled with where each subject is in the dumps (for ``splice_dumps``).
-    *advance*, if given, is told how many triples each subject had, as they are written (progress).
+
+class _Kept:
+    """The subjects of a previous dump, in its order, walked once: the runs of those kept are
+    copied to the new dump (by the kernel), those of the *gone* positions skipped."""
+
+    def __init__(self, src: int, sids: list[str], lengths: MutableSequence[int], start: int, gone: list[int],
+                 sep: bytes, count_lines: bool = False) -> None:
+        self.src, self.sids, self.lengths, self.sep = src, sids, lengths, sep
+        self.pos = start  # offset in the old file of subject ``cur``
+        self.cur = 0
+        self.gone, self.gi = gone, 0
+        self.count_lines = count_lines
+        self.lines = 0  # lines of the gone subjects, if counted
+
+    def upto(self, at: int, out: Out, kept: Callable[[int, int], None]) -> None:
+        """Copy the kept subjects before position *at* to *out*, telling *kept* each run (a, b)."""
+        gone, lengths = self.gone, self.lengths
+        while self.cur < at:
+            g = gone[self.gi] if self.gi < len(gone) and gone[self.gi] < at else at
+            if g > self.cur:
+                a, b = self.cur, g
+                length = sum(lengths[a:b])
+                if b == len(lengths) and self.sep:  # the last subject of the file has no separator after it
+                    out.copy(self.src, self.pos, length - len(self.sep))
+                    out.write(self.sep)
+                else:
+                    out.copy(self.src, self.pos, length)
+                self.pos += length
+                kept(a, b)
+                self.cur = b
+            if g < at:
+                if self.count_lines:
+                    self.lines += os.pread(self.src, lengths[g], self.pos).count(b"\n")
+                self.pos += lengths[g]
+                self.gi += 1
+                self.cur = g + 1
+
+    def end(self) -> int:
+        """The size the old file must have, once walked to its end."""
+        return self.pos - (len(self.sep) if self.lengths else 0)
+
+
+def splice_dumps(old_root: Path | None, new_root: Path, index: DumpIndex, owners: set[str], new_triples: list[Triple],
+                 terms: Terms, context_url: str, path_of: Callable[[str], str | None], write: Write | None = None,
+                 timings: dict[str, float] | None = None, advance: Callable[[int], None] | None = None) -> DumpIndex:
+    """Write dump.ttl, dump.nt and dump.jsonld under *new_root* from those under *old_root*
+    (which *index* describes; None and ``DumpIndex()``: no previous dumps, a full build) with
+    the descriptions of *owners* replaced by *new_triples*; return the new dumps' index.
+
+    One pass over the new subjects, in order, formats each one's N-Triples lines, Turtle block
+    and JSON-LD node once (``Subject``) and merges them with the kept subjects of the old dumps,
+    whose bytes are copied by the kernel. Each dump is written beside its final name and renamed
+    over it once all three are written, so *new_root* may be *old_root*.
+
+    *new_triples* are the complete new descriptions of exactly *owners* (every subject
+    ``owner`` or ``owner#…``), in canonical order without duplicates; an owner with none is
+    removed. The bytes equal those of the ``lod.model.formats`` writers on the whole new triple
+    set (tests/test_dumps.py, tests/test_dumps_splice.py). *write*, if given, gets the three
+    files of each owner of *owners* that has a description and a site path (the files of
+    removed owners are the caller's to delete). *timings* gets "dumps" and "resources";
+    *advance* is told how many triples each subject had, as they are written.
     """
     t_start = time.perf_counter()
-    t_resources = 0.0
-    written = 0
-    pending: dict[str, list[Subject]] = {}
-    nodes: list[tuple[str, int, int]] = []  # (IRI, offset, length) in the scratch file
-    names = tuple(sorted(terms.prefixes))
+    if not index.context_url and not index.sids:  # DumpIndex(): no dumps before (a full build)
+        index = DumpIndex(context_url, dict(terms.prefixes), tuple(sorted(terms.prefixes)),
+                          ttl_head=len(_ttl_head(terms.prefixes, {})))
+    if index.context_url != context_url or index.prefixes != terms.prefixes:
+        raise ValueError("the previous dumps were written with other prefixes or another JSON-LD context; "
+                         "write them in full")
+    names = index.names
     bits = {name: 1 << i for i, name in enumerate(names)}
     mask_of: dict[frozenset[str | None], int] = {}
+    gone = sorted(i for o in owners for i in _owned(index.sids, o, _nt_key))
+    gone_json = sorted(i for o in owners for i in _owned(index.json_sids, o, None))
+    if len(gone) != len(gone_json):
+        raise ValueError("the dump index is inconsistent: its two orders do not hold the same subjects")
+    json_head, json_tail = _jsonld_frame(context_url)
     sids: list[str] = []
     nt_lengths: array[int] = array("I")
     ttl_lengths: array[int] = array("I")
     masks = _new_masks(names)
+    nodes: list[tuple[str, int, int]] = []  # the new JSON-LD nodes: (IRI, offset, length) in the scratch file
+    pending: dict[str, list[Subject]] = {}
+    resources = index.resources - sum(1 for o in {_owner(index.sids[i]) for i in gone} if path_of(o))
+    t_resources = 0.0
 
     def flush(owner: str) -> None:
-        nonlocal written, t_resources
+        nonlocal resources, t_resources
         subjects = pending.pop(owner)
         path = path_of(owner)
         if not path:
             return
-        if write is None:
-            written += 1
-            return
-        t0 = time.perf_counter()
-        ttl, nt, jsonld = _resource_files(subjects, terms, context_url)
-        write(path + ".ttl", ttl)
-        write(path + ".nt", nt)
-        write(path + ".jsonld", jsonld)
-        written += 1
-        t_resources += time.perf_counter() - t0
+        resources += 1
+        if write is not None:
+            t0 = time.perf_counter()
+            ttl, nt, jsonld = _resource_files(subjects, terms, context_url)
+            write(path + ".ttl", ttl)
+            write(path + ".nt", nt)
+            write(path + ".jsonld", jsonld)
+            t_resources += time.perf_counter() - t0
 
-    body, scratch = root / ".dump.ttl.body", root / ".dump.jsonld.nodes"
+    def kept(a: int, b: int) -> None:
+        sids.extend(index.sids[a:b])
+        nt_lengths.extend(index.nt[a:b])
+        ttl_lengths.extend(index.ttl[a:b])
+        masks.extend(index.masks[a:b])
+
+    def old(name: str) -> int:
+        return os.open(old_root / name if old_root is not None else os.devnull, os.O_RDONLY)
+
+    tmp = {name: new_root / f".{name}.splice" for name in ("dump.nt", "dump.ttl", "dump.jsonld")}
+    body, scratch = new_root / ".dump.ttl.body", new_root / ".dump.jsonld.nodes"
+    fds: list[int] = []
     try:
-        offset = 0
-        with open(root / "dump.nt", "wb", buffering=_FILE_BUFFER) as nt_out, \
-                open(body, "wb", buffering=_FILE_BUFFER) as ttl_out, \
-                open(scratch, "wb", buffering=_FILE_BUFFER) as json_out:
-            for s, s_nt, run in subject_runs(triples, terms):
+        nt_src, ttl_src, json_src = (old(name) for name in ("dump.nt", "dump.ttl", "dump.jsonld"))
+        fds += [nt_src, ttl_src, json_src]
+        with open(tmp["dump.nt"], "wb") as nt_f, open(body, "wb") as ttl_f, \
+                open(scratch, "wb", buffering=FILE_BUFFER) as json_f:
+            nt_out, ttl_out = Out(nt_f.fileno()), Out(ttl_f.fileno())
+            nt_old = _Kept(nt_src, index.sids, index.nt, 0, gone, b"", count_lines=True)
+            ttl_old = _Kept(ttl_src, index.sids, index.ttl, index.ttl_head, gone, b"\n")
+            last, offset = "", 0
+            for s, s_nt, run in subject_runs(new_triples, terms):
                 subject = Subject(s, s_nt, run, terms)
+                sid = subject.sid
+                owner = _owner(sid)
+                if owner not in owners:
+                    raise ValueError(f"{sid} is not part of the description of any owner being replaced")
+                if s_nt <= last:
+                    raise ValueError("the new triples are not in canonical order")
+                last = s_nt
+                at = bisect_left(index.sids, _nt_key(sid), nt_old.cur, key=_nt_key)
+                nt_old.upto(at, nt_out, kept)
+                ttl_old.upto(at, ttl_out, _ignore)
                 data = subject.nt.encode("utf-8")
                 nt_out.write(data)
                 nt_lengths.append(len(data))
@@ -262,322 +361,83 @@ def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, ro
                 if mask is None:
                     mask = mask_of[key] = sum(bits[p] for p in key if p is not None)
                 masks.append(mask)
-                sid = subject.sid
                 sids.append(sid)
                 data = subject.json.encode("utf-8")
-                json_out.write(data)
+                json_f.write(data)
                 nodes.append((sid, offset, len(data)))
+                offset += len(data)
                 if advance is not None:
                     advance(len(run))
-                offset += len(data)
-                owner = sid.split("#", 1)[0]
                 pending.setdefault(owner, []).append(subject)
                 if sid == owner:
                     flush(owner)
+            nt_old.upto(len(index.sids), nt_out, kept)
+            ttl_old.upto(len(index.sids), ttl_out, _ignore)
+            nt_out.flush()
+            ttl_out.flush()
             for owner in list(pending):
                 flush(owner)
+        if old_root is not None:
+            for fd, walked in ((nt_src, nt_old), (ttl_src, ttl_old)):
+                if os.fstat(fd).st_size != walked.end():
+                    raise ValueError("the previous dumps do not match their index")
         counts = _mask_counts(masks, names)
         head = _ttl_head(terms.prefixes, counts)
-        with open(root / "dump.ttl", "wb") as out, open(body, "rb") as src:
+        with open(tmp["dump.ttl"], "wb") as out, open(body, "rb") as src:
             out.write(head)
             out.flush()
-            _copy(src.fileno(), out.fileno(), 0, max(sum(ttl_lengths) - 1, 0))
+            copy_range(src.fileno(), out.fileno(), 0, max(sum(ttl_lengths) - 1, 0))
         nodes.sort(key=lambda n: n[0])
-        with open(root / "dump.jsonld", "wb") as out:
-            if not nodes:
-                out.write(jsonld_document(context_url, []))
-            else:
-                # jsonld_document's bytes, streamed: its head and tail around the nodes.
-                head_bytes, tail = _jsonld_frame(context_url)
-                out.write(head_bytes)
-                with open(scratch, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                    comma = b""
-                    for _iri, start, length in nodes:
-                        out.write(comma)
-                        out.write(mm[start:start + length])
-                        comma = b",\n"
-                out.write(tail)
-    finally:  # the scratch files never stay in the site, whatever happened
-        for scratch_file in (body, scratch):
-            if scratch_file.exists():
-                os.remove(scratch_file)
-    if index is not None:
-        vars(index).update(vars(DumpIndex(
-            context_url, dict(terms.prefixes), names, sids, nt_lengths, ttl_lengths, masks, [n[0] for n in nodes],
-            array("I", [n[2] + 2 for n in nodes]), counts, len(head), len(triples), written)))
-    if timings is not None:
-        timings["resources"] = t_resources
-        timings["dumps"] = time.perf_counter() - t_start - t_resources
-    return written
+        json_sids: list[str] = []
+        json_lengths: array[int] = array("I")
 
+        def kept_json(a: int, b: int) -> None:
+            json_sids.extend(index.json_sids[a:b])
+            json_lengths.extend(index.json[a:b])
 
-# ---------------------------------------------------------------- splicing
-
-_BUFFER = 1 << 20  # bytes of new text a splice gathers before writing them
-_SMALL = 1 << 16  # old ranges shorter than this are read into the output buffer rather than copied by the kernel
-_kernel_copy = hasattr(os, "copy_file_range")
-
-
-def _copy(src: int, dst: int, start: int, length: int) -> None:
-    """Append *length* bytes of *src* from offset *start* at *dst*'s position: in the kernel
-    (``copy_file_range``, no bytes through Python) where it can, else in large reads."""
-    global _kernel_copy
-    while length > 0:
-        n = 0
-        if _kernel_copy:
-            try:
-                n = os.copy_file_range(src, dst, min(length, 1 << 30), start)
-            except OSError as exc:  # another file system, an old kernel, a file system without it
-                if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
-                    raise
-                _kernel_copy = False
-                continue
-        else:
-            data = os.pread(src, min(length, _FILE_BUFFER), start)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(dst, view):]
-            n = len(data)
-        if n <= 0:
-            raise ValueError("the previous dump is shorter than its index says")
-        start += n
-        length -= n
-
-
-class _Out:
-    """A dump being spliced: new text buffered, long unchanged ranges copied by the kernel."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.buf = bytearray()
-        self.size = 0  # bytes written, the buffer's included
-
-    def write(self, data: bytes) -> None:
-        self.buf += data
-        self.size += len(data)
-        if len(self.buf) >= _BUFFER:
-            self.flush()
-
-    def copy(self, src: int, start: int, length: int) -> None:
-        if length < _SMALL:
-            data = os.pread(src, length, start)
-            if len(data) != length:
-                raise ValueError("the previous dump is shorter than its index says")
-            self.write(data)
-            return
-        self.flush()
-        _copy(src, self.fd, start, length)
-        self.size += length
-
-    def cut(self, n: int) -> None:
-        """Drop the last *n* bytes written."""
-        if n > len(self.buf):
-            self.flush()
-            os.ftruncate(self.fd, self.size - n)
-            os.lseek(self.fd, self.size - n, os.SEEK_SET)
-        else:
-            del self.buf[len(self.buf) - n:]
-        self.size -= n
-
-    def flush(self) -> None:
-        view = memoryview(self.buf)
-        while view:
-            view = view[os.write(self.fd, view):]
-        self.buf = bytearray()
-
-
-Plan = list[tuple[int, int]]
-
-
-def _plan(old: list[str], gone: list[int], added: list[str], key: Callable[[str], str] | None) -> Plan:
-    """The new order of a dump's subjects: ``(a, b)`` for the old subjects a … b-1, ``(-1, j)``
-    for the new subject j. *old* is sorted by *key*, *gone* the sorted positions of the old
-    subjects dropped, *added* the sorted keys of the new ones (none equal to a kept one's)."""
-    at = [bisect_left(old, k, key=key) for k in added]
-    plan: Plan = []
-    cur = gi = j = 0
-    while gi < len(gone) or j < len(at):
-        if j < len(at) and (gi == len(gone) or at[j] <= gone[gi]):
-            if at[j] > cur:
-                plan.append((cur, at[j]))
-                cur = at[j]
-            plan.append((-1, j))
-            j += 1
-        else:
-            if gone[gi] > cur:
-                plan.append((cur, gone[gi]))
-            cur = gone[gi] + 1
-            gi += 1
-    if cur < len(old):
-        plan.append((cur, len(old)))
-    return plan
-
-
-def _splice_file(src: int, out: _Out, lengths: MutableSequence[int], start: int, plan: Plan, items: list[bytes],
-                 sep: bytes, count_lines: bool = False) -> tuple[int, int]:
-    """Write the subjects of *plan* (old ones copied from *src*, where they start at *start*,
-    new ones from *items*), each followed by *sep*; return the lines of the old subjects
-    dropped if *count_lines*, and the offset in *src* past the last old subject."""
-    pos, cur, lines, n_old = start, 0, 0, len(lengths)
-    for a, b in plan:
-        if a < 0:
-            out.write(items[b])
-            continue
-        if a > cur:  # old subjects dropped
-            gap = sum(lengths[cur:a])
-            if count_lines:
-                lines += os.pread(src, gap, pos).count(b"\n")
-            pos += gap
-        length = sum(lengths[a:b])
-        if b == n_old and sep:  # the last subject of the file has no separator after it
-            out.copy(src, pos, length - len(sep))
-            out.write(sep)
-        else:
-            out.copy(src, pos, length)
-        pos += length
-        cur = b
-    if cur < n_old:
-        gap = sum(lengths[cur:])
-        if count_lines:
-            lines += os.pread(src, gap, pos).count(b"\n")
-        pos += gap
-    return lines, pos
-
-
-def splice_dumps(old_root: Path, new_root: Path, index: DumpIndex, owners: set[str], new_triples: list[Triple],
-                 terms: Terms, context_url: str, path_of: Callable[[str], str | None], write: Write | None = None,
-                 timings: dict[str, float] | None = None) -> DumpIndex:
-    """Write dump.ttl, dump.nt and dump.jsonld under *new_root* from those under *old_root*
-    (which *index* describes) with the descriptions of *owners* replaced by *new_triples*;
-    return the new dumps' index. Each dump is written beside its final name and renamed
-    over it, so *new_root* may be *old_root*; otherwise the old dumps are only read.
-
-    *new_triples* are the complete new descriptions of exactly *owners* (every subject
-    ``owner`` or ``owner#…``), in canonical order without duplicates; an owner with none is
-    removed. The bytes equal those ``write_descriptions`` writes for the whole new triple
-    set, and so does the index returned (``.triples`` is the new triple count,
-    ``.resources`` the new resource count). *write*, if given, gets the three files of each
-    owner of *owners* that has a description and a site path (the files of removed
-    owners are the caller's to delete). *timings* gets "dumps" and "resources".
-    """
-    t_start = time.perf_counter()
-    if index.context_url != context_url or index.prefixes != terms.prefixes:
-        raise ValueError("the previous dumps were written with other prefixes or another JSON-LD context; "
-                         "write them in full")
-    names = index.names
-    bits = {name: 1 << i for i, name in enumerate(names)}
-    new: list[Subject] = []
-    last = ""
-    for s, s_nt, run in subject_runs(new_triples, terms):
-        subject = Subject(s, s_nt, run, terms)
-        if _owner(subject.sid) not in owners:
-            raise ValueError(f"{subject.sid} is not part of the description of any owner being replaced")
-        if s_nt <= last:
-            raise ValueError("the new triples are not in canonical order")
-        last = s_nt
-        new.append(subject)
-    by_iri = sorted(new, key=_sid)
-    gone = sorted(i for o in owners for i in _owned(index.sids, o, _nt_key))
-    gone_json = sorted(i for o in owners for i in _owned(index.json_sids, o, None))
-    if len(gone) != len(gone_json):
-        raise ValueError("the dump index is inconsistent: its two orders do not hold the same subjects")
-    plan = _plan(index.sids, gone, [_nt_key(s.sid) for s in new], _nt_key)
-    json_plan = _plan(index.json_sids, gone_json, [s.sid for s in by_iri], None)
-
-    nt_items = [s.nt.encode("utf-8") for s in new]
-    ttl_items = [s.ttl.encode("utf-8") + b"\n" for s in new]
-    json_items = [s.json.encode("utf-8") + b",\n" for s in by_iri]
-    new_masks = [sum(bits[p] for p in s.used if p is not None) for s in new]
-    counts = dict(index.counts)
-    for name, n in _mask_counts((index.masks[i] for i in gone), names).items():
-        counts[name] -= n
-    for name, n in _mask_counts(new_masks, names).items():
-        counts[name] = counts.get(name, 0) + n
-    counts = {name: n for name, n in counts.items() if n}
-
-    sids: list[str] = []
-    nt_lengths: array[int] = array("I")
-    ttl_lengths: array[int] = array("I")
-    masks = _new_masks(names)
-    for a, b in plan:
-        if a >= 0:
-            sids += index.sids[a:b]
-            nt_lengths += index.nt[a:b]  # type: ignore[arg-type]
-            ttl_lengths += index.ttl[a:b]  # type: ignore[arg-type]
-            masks += index.masks[a:b]
-        else:
-            sids.append(new[b].sid)
-            nt_lengths.append(len(nt_items[b]))
-            ttl_lengths.append(len(ttl_items[b]))
-            masks.append(new_masks[b])
-    json_sids: list[str] = []
-    json_lengths: array[int] = array("I")
-    for a, b in json_plan:
-        if a >= 0:
-            json_sids += index.json_sids[a:b]
-            json_lengths += index.json[a:b]  # type: ignore[arg-type]
-        else:
-            json_sids.append(by_iri[b].sid)
-            json_lengths.append(len(json_items[b]))
-
-    head = _ttl_head(terms.prefixes, counts)
-    json_head, json_tail = _jsonld_frame(context_url)
-
-    def splice(name: str, lengths: MutableSequence[int], start: int, plan_: Plan, items: list[bytes],
-               sep: bytes) -> int:
-        with open(old_root / name, "rb") as src, open(new_root / f".{name}.splice", "wb") as dst:
-            out = _Out(dst.fileno())
-            if name == "dump.ttl":
-                out.write(head)
-            elif name == "dump.jsonld":
-                out.write(json_head if sids else jsonld_document(context_url, []))
-            lines, end = _splice_file(src.fileno(), out, lengths, start, plan_, items, sep, name == "dump.nt")
-            if index.sids:  # the old file ends with its last subject (less its separator) and the tail
-                end += (len(json_tail) if name == "dump.jsonld" else 0) - len(sep)
-            elif name == "dump.jsonld":
-                end = len(jsonld_document(context_url, []))
-            if os.fstat(src.fileno()).st_size != end:
-                raise ValueError(f"the previous {name} does not match its index")
+        with open(tmp["dump.jsonld"], "wb") as f, open(scratch, "rb") as nodes_f:
+            out_ = Out(f.fileno())
+            json_old = _Kept(json_src, index.json_sids, index.json, len(json_head), gone_json, b",\n")
+            out_.write(json_head if sids else jsonld_document(context_url, []))
+            with mmap.mmap(nodes_f.fileno(), 0, access=mmap.ACCESS_READ) if nodes else _no_map() as mm:
+                for sid, start, length in nodes:
+                    json_old.upto(bisect_left(index.json_sids, sid, json_old.cur), out_, kept_json)
+                    out_.write(mm[start:start + length] + b",\n")
+                    json_sids.append(sid)
+                    json_lengths.append(length + 2)
+            json_old.upto(len(index.json_sids), out_, kept_json)
             if sids:
-                out.cut(len(sep))
-                if name == "dump.jsonld":
-                    out.write(json_tail)
-            out.flush()
-            return lines
-
-    jobs = [("dump.nt", index.nt, 0, plan, nt_items, b""),
-            ("dump.ttl", index.ttl, index.ttl_head, plan, ttl_items, b"\n"),
-            ("dump.jsonld", index.json, len(json_head), json_plan, json_items, b",\n")]
-    try:
-        # The copies run in the kernel without the GIL: the three files are copied at once.
-        with ThreadPoolExecutor(len(jobs)) as pool:
-            dropped_lines = list(pool.map(lambda job: splice(*job), jobs))[0]
-        for job in jobs:  # only once all three are written
-            os.replace(new_root / f".{job[0]}.splice", new_root / job[0])
-    finally:
-        for job in jobs:
-            tmp = new_root / f".{job[0]}.splice"
-            if tmp.exists():
-                os.remove(tmp)
-
-    resources = index.resources
-    resources -= sum(1 for o in {_owner(index.sids[i]) for i in gone} if path_of(o))
-    groups: dict[str, list[Subject]] = {}
-    for subject in new:
-        groups.setdefault(_owner(subject.sid), []).append(subject)
-    t0 = time.perf_counter()
-    for owner, subjects in groups.items():
-        path = path_of(owner)
-        if path:
-            resources += 1
-            if write is not None:
-                ttl, nt, jsonld = _resource_files(subjects, terms, context_url)
-                write(path + ".ttl", ttl)
-                write(path + ".nt", nt)
-                write(path + ".jsonld", jsonld)
-    t_resources = time.perf_counter() - t0
+                out_.cut(2)
+                out_.write(json_tail)
+            out_.flush()
+        if old_root is not None:
+            size = os.fstat(json_src).st_size
+            if size != (json_old.end() + len(json_tail) if index.json_sids else len(jsonld_document(context_url, []))):
+                raise ValueError("the previous dump.jsonld does not match its index")
+        for name, path in tmp.items():  # only once all three are written
+            os.replace(path, new_root / name)
+    finally:  # the scratch files never stay in the site, whatever happened
+        for fd in fds:
+            os.close(fd)
+        for path in (body, scratch, *tmp.values()):
+            if path.exists():
+                os.remove(path)
     if timings is not None:
         timings["resources"] = t_resources
         timings["dumps"] = time.perf_counter() - t_start - t_resources
     return DumpIndex(context_url, dict(terms.prefixes), names, sids, nt_lengths, ttl_lengths, masks, json_sids,
-                     json_lengths, counts, len(head), index.triples - dropped_lines + len(new_triples), resources)
+                     json_lengths, counts, len(head), index.triples - nt_old.lines + len(new_triples), resources)
+
+
+def _ignore(_a: int, _b: int) -> None:
+    """The Turtle walk's runs: the index lists are extended once, by the N-Triples walk."""
+
+
+class _no_map:
+    """No scratch to map (no new subject): nothing is read from it."""
+
+    def __enter__(self) -> bytes:
+        return b""
+
+    def __exit__(self, *_exc: object) -> None:
+        return None

@@ -7,7 +7,7 @@ resolution, pickled, plus what later stages need to splice their output. A rebui
 
 1. parses only the data files whose inode, size or modification time changed, and resolves
    their records and those of the files whose resolution looked up a record that changed
-   (recorded while resolving: ``lod.publishing.readsets.file_deps``);
+   (recorded while resolving: ``lod.loading.stage.file_deps``);
 2. compares each file's resolved records with the previous ones (``changed_records``): a
    record changed when any field, its location included, differs;
 3. maps those records again, and those whose mapping looked one of them up; the *owners*
@@ -26,10 +26,9 @@ import functools
 import hashlib
 import pickle
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 import dataclasses
 from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
 from importlib import resources
 from typing import Any
 
@@ -38,6 +37,7 @@ from rdflib import URIRef
 from lod.model import records as R
 from lod.errors import Location
 from lod.model.iri import KIND_PATHS, Minter
+from lod.loading.stage import same_but_where
 from lod.model.kinds import TABLES
 from lod.mapping.triples import record_triples
 from lod.publishing.readsets import MapRecord
@@ -59,7 +59,7 @@ class State:
 
     fingerprint: str  # the code and settings the build ran with (``fingerprint``)
     site_id: str  # also in the site's marker file: the state belongs to that site
-    site: R.Site
+    site: R.Site | None  # None in the empty state a full build starts from (lod.publishing.front)
     stamps: dict[str, tuple[int, int, int]]  # data file -> (inode, size, mtime_ns) when read
     parsed: Mapping[str, bytes]  # data file -> its parse, pickled (lod.loading.files.Merger keep); read when asked
     resolved: dict[str, bytes]  # data file -> its records after resolution, pickled
@@ -92,15 +92,6 @@ def fingerprint(base_url: str) -> str:
     return f"{STATE_FORMAT}:{sys.version_info[:2]}:{code_digest()}:{base_url}"
 
 
-def resolved_blobs(keys: Mapping[str, list[Key]], ds: R.Dataset) -> dict[str, bytes]:
-    """Each data file's records after resolution, pickled: whether it is a record file, and its
-    ``(kind, record)`` in file order."""
-    tables = _tables(ds)
-    record_files = set(ds.files)
-    return {rel: pickle.dumps((rel in record_files, [(k, tables[k][rid]) for k, rid in ks]), pickle.HIGHEST_PROTOCOL)
-            for rel, ks in keys.items()}
-
-
 def _records_of(blob: bytes) -> list[tuple[str, R.Record]]:
     records: list[tuple[str, R.Record]] = pickle.loads(blob)[1]
     return records
@@ -117,29 +108,6 @@ class Changes:
     changed: set[Key]  # added, removed, or with another value in a field other than where it is written
     previous: dict[Key, R.Record]  # the previous version of each changed record that existed
     moved: dict[Key, Location]  # records that differ only in where they are written (lines shifted)
-
-
-def same_but_where(a: Any, b: Any, top: bool = True) -> bool:
-    """Whether two records say the same, apart from where they and their parts are written
-    (nothing published shows that: only SHACL results and error messages say where a record
-    is) and, for a series, event or session, the talks and sessions written inside it (they
-    are records of their own, compared on their own; nothing reads them through it)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, Location):
-        return True
-    if dataclasses.is_dataclass(a):
-        skip = _NESTED if top and isinstance(a, (R.Session, R.Gathering)) else ("locs",)
-        return all(same_but_where(getattr(a, f.name), getattr(b, f.name), False)
-                   for f in dataclass_fields(a) if f.name not in skip)
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same_but_where(x, y, False) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_but_where(a[k], b[k], False) for k in a)
-    return bool(a == b)
-
-
-_NESTED = ("locs", "talks", "sessions")
 
 
 def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> Changes:
@@ -212,10 +180,33 @@ class Descriptions(Mapping[str, list[Triple]]):
         self.terms = terms
         self.contributors = Contributors(ds, minter, mapped)
         self._cache: dict[str, list[Triple]] = {}
+        self._unsorted: set[str] = set()
         self._owners: list[str] | None = None
+
+    def seed(self, made: list[Triple], mapped: set[Key], owners: Iterable[str]) -> None:
+        """Take the descriptions of *owners* from *made*, the triples of the records *mapped*,
+        where every record contributing to the owner was mapped: no record is mapped twice (a full
+        build maps each record once)."""
+        contributors = self.contributors.mapped.contributors
+        wanted = {o for o in owners if contributors.get(o, set()) <= mapped and o in contributors}
+        groups: dict[str, list[Triple]] = {o: [] for o in wanted}
+        owner_of = self.m.owner
+        last: object = None
+        group: list[Triple] | None = None
+        for t in made:
+            if t[0] is not last:
+                last = t[0]
+                group = groups.get(owner_of(str(last)))
+            if group is not None:
+                group.append(t)
+        self._cache.update(groups)
+        self._unsorted.update(groups)
 
     def __getitem__(self, owner: str) -> list[Triple]:
         found = self._cache.get(owner)
+        if found is not None and owner in self._unsorted:
+            self._unsorted.discard(owner)
+            sort_canonical(found, self.terms)
         if found is None:
             recs = self.contributors(owner)
             if not recs:
@@ -228,8 +219,10 @@ class Descriptions(Mapping[str, list[Triple]]):
     def many(self, owners: Iterable[str]) -> list[Triple]:
         """The descriptions of *owners* (those that exist), as one canonical list."""
         out: list[Triple] = []
+        cache, unsorted = self._cache, self._unsorted
         for owner in owners:
-            out.extend(self.get(owner, []))
+            # seeded descriptions unsorted: the whole list is sorted once below
+            out.extend(cache[owner] if owner in unsorted else self.get(owner, []))
         sort_canonical(out, self.terms)
         return out
 
@@ -251,14 +244,25 @@ def mapped_records(ds: R.Dataset, minter: Minter) -> MapRecord:
     return mapped
 
 
-def remap(changed: set[Key], ds: R.Dataset, minter: Minter, mapped: MapRecord) -> set[str]:
-    """Map again the *changed* records and those whose mapping looked one of them up, noting
-    in *mapped* what they do now; the owners whose descriptions can differ: where their
-    triples fell before (as *mapped* recorded) and fall now."""
+def to_remap(changed: set[Key], ds: R.Dataset, mapped: MapRecord) -> list[Key]:
+    """The records to map again: the *changed* ones and those whose mapping looked one of them
+    up, in the order of ``Dataset.all_records`` (every record, in a full build)."""
+    keys = changed | mapped.readers_of(changed)
+    return [(kind, rec.id) for kind, rec in ds.all_records() if (kind, rec.id) in keys] + \
+        sorted(key for key in keys if key[1] not in ds.table(key[0]))
+
+
+def remap(keys: list[Key], ds: R.Dataset, minter: Minter, mapped: MapRecord,
+          descriptions: Descriptions | None = None, advance: Callable[[int], None] | None = None) -> set[str]:
+    """Map again the records *keys* (``to_remap``), noting in *mapped* what they do now, and
+    forgetting those removed; the owners whose descriptions can differ: where their triples
+    fell before (as *mapped* recorded) and fall now. *descriptions*, if given, takes the
+    descriptions the records mapped here make whole (all of them, in a full build). *advance*
+    is told of each record mapped."""
     tables = _tables(ds)
     out: set[str] = set()
     again: list[tuple[str, R.Record]] = []
-    for key in changed | mapped.readers_of(changed):
+    for key in keys:
         out |= mapped.owners.get(key, frozenset())
         rec = tables[key[0]].get(key[1])
         if rec is None:
@@ -270,7 +274,9 @@ def remap(changed: set[Key], ds: R.Dataset, minter: Minter, mapped: MapRecord) -
         out.update(owners)
         mapped(key, owners, reads)
 
-    record_triples(ds, minter, again, note)
+    made = record_triples(ds, minter, again, note, advance)
+    if descriptions is not None:
+        descriptions.seed(made, {(kind, rec.id) for kind, rec in again}, out)
     return out
 
 
@@ -298,18 +304,20 @@ def _own_types(ds: R.Dataset, minter: Minter, kind: str, rec: R.Record) -> set[t
             if p == _RDF_TYPE and str(s) == own}
 
 
-def check_owners(descriptions: Descriptions, owners: set[str], where: Mapping[str, Location]) -> Report:
+def check_owners(descriptions: Descriptions, owners: set[str], where: Mapping[str, Location],
+                 described: list[Triple] | None = None) -> Report:
     """The SHACL results whose focus nodes the *owners* own, checked on their descriptions and
-    those of the resources they point at (the shapes look one hop out, for a value's class)."""
+    those of the resources they point at (the shapes look one hop out, for a value's class).
+    *described*, if given, is ``descriptions.many(owners)``, made already."""
     m = descriptions.m
     near: set[str] = set(owners)
-    for owner in owners:
-        for _s, _p, o in descriptions.get(owner, []):
-            if isinstance(o, URIRef):
-                target = m.owner(str(o))
-                if target not in near and m.path_of(target) is not None:
-                    near.add(target)
-    data = descriptions.many(sorted(near))
+    seen = described if described is not None else (t for owner in owners for t in descriptions.get(owner, []))
+    for _s, _p, o in seen:
+        if isinstance(o, URIRef):
+            target = m.owner(str(o))
+            if target not in near and m.path_of(target) is not None:
+                near.add(target)
+    data = described if described is not None and len(near) == len(owners) else descriptions.many(sorted(near))
     return shacl_check(data, {o: where[o] for o in near if o in where}, only=owners)
 
 

@@ -2,7 +2,7 @@
 
 ``Prepared`` (a loaded, mapped and validated dataset), ``SiteWriter``, the dataset's
 VoID description, the site prefixes and the record files' stamps. The orchestrator
-(``lod.publishing.build``), the incremental build (``lod.publishing.rebuild``) and the writers of the site
+(``lod.publishing.pipeline``) and the writers of the site
 (``lod.publishing.pages``, ``lod.publishing.feeds``, ``lod.publishing.gallery``) all use these; they live here, below all
 of them, so that none of those modules imports another that imports it back
 (tests/test_imports.py checks the import graph has no cycle).
@@ -28,7 +28,6 @@ from lod.publishing.journal import write_file
 from lod.model.kinds import COUNTED
 from lod.loading.files import data_files
 from lod.mapping.triples import graph_of
-from lod.publishing.readsets import MapRecord
 from lod.progress import Observer
 from lod.model.serialize import Terms, Triple, sort_canonical, sorted_triples, to_turtle
 from lod.validation.report import Report
@@ -51,7 +50,7 @@ class BuildResult:
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
-    incremental: bool = False  # only what changed was rebuilt (lod.publishing.rebuild)
+    incremental: bool = False  # started from the previous build's state: only what changed was made (lod.publishing.pipeline)
 
 
 @dataclass
@@ -64,13 +63,8 @@ class Prepared:
 
     dataset: R.Dataset
     minter: Minter
-    data: list[Triple] | None  # None in an incremental rebuild, which maps only some resources
+    data: list[Triple] | None  # None in a rebuild, which maps only some resources
     report: Report
-    # What an incremental build keeps (``prepare(keep=True)``): each data file's parse and records.
-    parsed: dict[str, bytes] = field(default_factory=dict)
-    file_keys: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    reads: dict[tuple[str, str], frozenset[tuple[str, str]]] = field(default_factory=dict)  # lod.loading.resolve.resolve's
-    mapped: MapRecord | None = None  # what mapping each record was seen to do (lod.publishing.readsets)
     # Filled by the pages stage: each talk page's gaps in Google's Event requirements.
     google_gaps: dict[str, list[Any]] = field(default_factory=dict)
 

@@ -3,7 +3,7 @@ dependencies an incremental build follows, recorded while the code ran, never de
 beside it (as Sphinx's ``note_dependency``).
 
 - Resolution: ``lod.loading.resolve.resolve`` answers, for each record it resolved, every record
-  it looked up (found or not); ``file_deps`` gathers them per data file. A file none of
+  it looked up (found or not); ``lod.loading.stage.file_deps`` gathers them per data file. A file none of
   whose lookups was added, removed or changed resolves as before.
 - Mapping: ``MapRecord`` is told (``lod.mapping.triples.Note``) the owners (resource IRIs, the
   subjects' ``Minter.owner``) each record's triples fall in, and what the mapping looked
@@ -13,16 +13,9 @@ beside it (as Sphinx's ``note_dependency``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 Key = tuple[str, str]  # (record kind, id)
-
-
-def file_deps(keys: Mapping[str, list[Key]], reads: Mapping[Key, frozenset[Key]]) -> dict[str, frozenset[Key]]:
-    """What resolving each file's records (*keys*, as ``Merger.keys``) looked up of other
-    records, from the *reads* ``resolve`` recorded."""
-    empty: frozenset[Key] = frozenset()
-    return {rel: empty.union(*(reads.get(key, empty) for key in ks)) for rel, ks in keys.items()}
 
 
 class MapRecord:

@@ -120,13 +120,13 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
     return _render(p, now, root, threshold, None, None)
 
 
-def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], now: datetime | None = None,
+def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[str] | None, now: datetime | None = None,
                 root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
                 previous_talks_ics: bytes | None = None, cache: PagesCache | None = None,
                 search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None
                 ) -> PagesOutput:
     """Render only the pages *paths* (site paths P of ``P.html``) and the calendars *feed_names*
-    (``series/x.ics`` …), plus what a full build always makes: ``index.html``, the sitemap,
+    (``series/x.ics`` …; both None: every one), plus what a full build always makes: ``index.html``, the sitemap,
     ``robots.txt`` and the site-wide ``talks.ics``; each file has exactly the bytes
     ``render_site`` gives it. Of these, with *cache*, those that cannot differ from the previous
     build's are not made but named in ``kept``: ``index.html`` when its day and items allow
@@ -162,6 +162,8 @@ def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], no
     it cannot); the returned ``search`` lists every file of the index, so the caller deletes
     those of the previous one it no longer lists. Without it, the whole index is made.
     """
+    if paths is None or feed_names is None:  # everything (a full build: nothing was made before)
+        return _render(p, now, root, threshold, None, None)
     feed_names = set(feed_names)
     known = None
     # talks.ics holds each dated talk's VEVENT (its own calendar's, session and all): the same

@@ -1,0 +1,121 @@
+"""The first stages of every build: load, map and validate what changed since the state.
+
+One implementation for a full build and a rebuild: a full build is this code started
+from an empty state (``empty_state``), where every data file is new, so every file is
+parsed (on every core, ``lod.loading.pool``), every record resolved, mapped and checked.
+A rebuild starts from the state the last build left, so only what changed is:
+
+- load: the data files whose stamps changed are parsed again; their records, and those
+  of the files whose resolution looked up a record that changed (recorded by
+  ``lod.loading.resolve.resolve``), are resolved again; the other files' records come
+  resolved from the state;
+- map: the changed records and those whose mapping looked one up are mapped again
+  (``lod.publishing.incremental.remap``); the owners (resources) whose descriptions they
+  fall in, before and after, are described again from the records that make them;
+- validate: the shapes are checked on those owners, with the neighbours they point at
+  (the shapes look one hop out); everything when a record's own types changed.
+
+What only a full build can do (site settings changed, bad data to report in a full
+load's order) raises ``FullBuild``; the orchestrator runs this again from an empty state.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from lod.errors import ValidationFailed
+from lod.loading.stage import NeedsFullLoad, Previous, load_delta
+from lod.mapping.triples import to_triples
+from lod.model import records as R
+from lod.model.iri import DEFAULT_BASE_URL, Minter
+from lod.model.serialize import Terms, Triple, sort_canonical
+from lod.publishing import incremental as inc
+from lod.publishing.dumps import DumpIndex
+from lod.publishing.prepared import site_prefixes
+from lod.publishing.readsets import MapRecord
+from lod.publishing.state import Overlay
+from lod.validation.report import Report, Result
+
+
+class FullBuild(Exception):
+    """The rebuild cannot be incremental: args are the reason (lod.progress.REASONS) and its detail."""
+
+
+def empty_state(fingerprint: str = "") -> inc.State:
+    """The state before any build: no file read, nothing made. A build from it is a full build."""
+    return inc.State(fingerprint, "", None, {}, {}, {}, {},
+                     extra={"dumps": DumpIndex(), "links": {}, "google": {}, "deps": {}, "mapped": MapRecord(),
+                            "pages": None, "search": None, "gallery": None, "files": 0, "sitemaps": []})
+
+
+def is_empty(state: inc.State) -> bool:
+    """Whether *state* is ``empty_state``'s (a full build)."""
+    return state.site is None
+
+
+class Front:
+    """Load, map and validate *data_dir* against *state* (``empty_state()`` for a full build)."""
+
+    def __init__(self, state: inc.State, data_dir: str | os.PathLike[str], base_url: str | None,
+                 stamps: dict[str, tuple[int, int, int]], timings: dict[str, float],
+                 advance: Any = None) -> None:
+        self.fresh = is_empty(state)
+        t0 = time.perf_counter()
+        self.ds, x_files = self._load(state, data_dir, stamps, advance)
+        ds = self.ds
+        self.minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
+        before = {rel: blob for rel, blob in state.resolved.items() if rel in x_files or rel not in self.resolved}
+        after = {rel: self.resolved[rel] for rel in x_files}
+        changes = inc.changed_records(before, after)
+        self.changed, self.previous = changes.changed, changes.previous
+        self.moved = {str(self.minter.resource(kind, rid)): loc for (kind, rid), loc in changes.moved.items()}
+        self.mapped: MapRecord = state.extra["mapped"]  # noted again here, for the next build's state
+        self.terms = Terms(site_prefixes(self.minter))
+        self.descriptions = inc.Descriptions(ds, self.minter, self.terms, self.mapped)
+        self.to_map = inc.to_remap(self.changed, ds, self.mapped)
+        self.owners: set[str] = set()
+        self.triples: list[Triple] = []
+        timings["load"] = time.perf_counter() - t0
+
+    def map(self, timings: dict[str, float], advance: Any = None) -> None:
+        """Map the records ``to_map``; ``owners`` are then the resources whose descriptions can
+        differ and ``triples`` their new descriptions, in canonical order."""
+        t0 = time.perf_counter()
+        self.owners = inc.remap(self.to_map, self.ds, self.minter, self.mapped, self.descriptions, advance)
+        self.triples = self.descriptions.many(self.owners)
+        timings["map"] = time.perf_counter() - t0
+
+    def _load(self, state: inc.State, data_dir: str | os.PathLike[str],
+              stamps: dict[str, tuple[int, int, int]], advance: Any) -> tuple[R.Dataset, set[str]]:
+        previous = Previous(state.stamps, state.parsed, state.resolved, state.extra["deps"], state.site)
+        try:
+            loaded = load_delta(data_dir, previous, stamps, advance)
+        except NeedsFullLoad as exc:
+            raise FullBuild(*exc.args) from None
+        self.reparsed, self.resolved_again = loaded.reparsed, loaded.resolved_again
+        self.resolved = loaded.resolved
+        # The parses of the files read again over the previous ones: the state writes only those.
+        self.kept = Overlay(state.parsed, loaded.parsed, list(loaded.keys))
+        self.deps = loaded.deps
+        return loaded.dataset, loaded.again
+
+    def validate(self, state: inc.State, timings: dict[str, float]) -> tuple[Report, dict[str, list[Result]]]:
+        """The SHACL report of the whole data, checking again only what can have changed."""
+        t0 = time.perf_counter()
+        ds, m = self.ds, self.minter
+        owners, described = self.owners, self.triples
+        if inc.types_changed(self.changed, self.previous, ds, m):
+            # Every node pointing at the record could change result: every owner is checked.
+            owners, described = set(self.descriptions), to_triples(ds, m)
+            sort_canonical(described, self.terms)
+        where = inc.origins_of(ds, m, owners, self.descriptions.contributors)
+        fresh = inc.check_owners(self.descriptions, owners, where, described)
+        report = inc.merged_report(state.results, owners, fresh, self.moved)
+        self.rechecked = len(owners)
+        timings["validate"] = time.perf_counter() - t0
+        results = inc.results_by_owner(report)
+        if report.violations:
+            raise ValidationFailed(report)
+        return report, results

@@ -1,0 +1,328 @@
+"""The build: one pipeline for a full build and a rebuild.
+
+Every build runs the same stages on the same code, from a state (``lod.publishing.state``):
+the one the last build left beside the site, or the empty state (``front.empty_state``),
+where nothing was read or made before and so every key is changed. Each stage takes what
+it reads, its own part of the previous state and what changed, and returns what it made
+and its part of the new state:
+
+    load → map → validate (``front.Front``) → dumps → pages → gallery → publish
+
+A build from the empty state is a full build: it parses every file, maps and checks every
+record, writes every resource's documents and every page. A rebuild does each of those for
+what changed only, and its output equals a full build's byte for byte (tests/test_incremental.py,
+tests/test_readsets.py). What differs is how the output is published (``lod.publishing.output``):
+a new site swapped in whole, or the changed files through one journal transaction in place.
+
+When the previous state cannot be used (none, another site, other code or base URL, a
+state behind its site) or the data needs a full build (site settings changed, bad data to
+report in a full load's order), the build says why (``lod.progress.FullBuildNeeded``) and
+runs from the empty state.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import time
+from importlib import resources
+from pathlib import Path
+
+from lod.errors import BuildError
+from lod.loading.pool import no_gc
+from lod.model.formats import RDF_FORMATS
+from lod.model.iri import DEFAULT_BASE_URL
+from lod.model.serialize import jsonld_context
+from lod.progress import Checked, FullBuildNeeded, Stage, ignore, ran
+from lod.publishing import incremental as inc
+from lod.publishing.front import Front, FullBuild, empty_state
+from lod.publishing.output import InPlace, NewSite, Output, check_out, marker_id, recover, state_path
+from lod.publishing.pages.google import Gap, GoogleReport
+from lod.publishing.prepared import (MARKER, BuildResult, Prepared, Progress, counts_of, first_changed, site_prefixes,
+                                     stamps, void_ttl, write_error)
+from lod.publishing.state import Store, Unusable, site_generation
+from lod.validation.report import Result
+
+# A file written this shortly before the build stamped it might be written again within the
+# same tick of the kernel's file clock (a few ms), keeping its size and time: it is parsed
+# again next time (git's "racy" files).
+RACY_NS = 100_000_000
+
+
+def settled(stamps: dict[str, tuple[int, int, int]], taken_ns: int) -> dict[str, tuple[int, int, int]]:
+    """The stamps (taken at *taken_ns*) that a later build may trust: not of a file modified just before."""
+    return {rel: st for rel, st in stamps.items() if st[2] < taken_ns - RACY_NS}
+
+
+def read_state(out: Path) -> inc.State | None:
+    """The state the last build left for *out*, or None if there is none or it is unusable."""
+    try:
+        store = Store.open(state_path(out))
+        return store.load() if store is not None else None
+    except Unusable:
+        return None
+
+
+def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[str] = "site",
+          base_url: str | None = None, progress: Progress | None = None, incremental: bool = True) -> BuildResult:
+    """Build the site from *data_dir* into *out_dir*. Raises LodError subclasses on bad input.
+
+    With *incremental* (the default) and the state an earlier build left beside the site,
+    the pipeline starts from that state, so only what changed is made again and published
+    in place; otherwise from the empty state, and the whole site is swapped in atomically.
+    Either way a failed build leaves the previous site as it was, and the output is the same.
+    """
+    # The code the state will name is the code that runs now, even if files change meanwhile.
+    inc.code_digest()
+    say = progress or ignore
+    out = Path(out_dir).absolute()
+    check_out(out)
+    recover(out)
+    if incremental and out.is_dir():
+        store = _open(out, base_url, say)
+        if store is not None:
+            try:
+                return _run(store, data_dir, out, base_url, progress)
+            except FullBuild as exc:
+                say(FullBuildNeeded(*exc.args))
+            finally:
+                store.close()
+    return _run(None, data_dir, out, base_url, progress)
+
+
+def _open(out: Path, base_url: str | None, say: Progress) -> Store | None:
+    """The state of *out*, if a build can start from it; else None, having said why."""
+    try:
+        store = Store.open(state_path(out))
+    except Unusable as exc:
+        say(FullBuildNeeded(*exc.args))
+        return None
+    if store is None:
+        say(FullBuildNeeded("no-state"))
+        return None
+    try:
+        store.settle()  # the changes a rebuild stopped after publishing did not store yet
+        meta = store.meta
+        if meta["site_id"] != marker_id(out):
+            raise Unusable("other-site")
+        # Published after the site's files by the last rebuild's journal, stored in the state after it.
+        if meta["generation"] != site_generation(state_path(out)):
+            raise Unusable("state-behind")
+        # Before reading the rows, which other code may not even unpickle.
+        if meta["fingerprint"] != inc.fingerprint(base_url or store.site().base_url or DEFAULT_BASE_URL):
+            raise Unusable("other-code")
+    except Unusable as exc:
+        store.close()
+        say(FullBuildNeeded(*exc.args))
+        return None
+    return store
+
+
+def _run(store: Store | None, data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
+         progress: Progress | None) -> BuildResult:
+    """The pipeline from the state in *store* (the empty state if None)."""
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+    # The state and the records are millions of objects that all live on: the cyclic
+    # collector would walk them again and again (it doubled the load at 100k talks).
+    with no_gc():
+        if store is None:
+            state = empty_state()
+        else:
+            t0 = time.perf_counter()
+            try:
+                state = store.load()
+            except Unusable as exc:
+                raise FullBuild(*exc.args) from None
+            timings["state_read"] = time.perf_counter() - t0
+        taken = time.time_ns()
+        before = stamps(data_dir)
+        stage = Stage(progress, "load", len(before), "files")
+        try:
+            front = Front(state, data_dir, base_url, before, timings, stage.advance)
+        except Unusable as exc:  # a data file's parse could not be read from the state
+            raise FullBuild(*exc.args) from None
+        ds, m = front.ds, front.minter
+        # A full build says what it read and made; a rebuild, what it did again.
+        again = {} if front.fresh else {"reparsed": front.reparsed, "resolved": front.resolved_again,
+                                        "changed": len(front.changed)}
+        stage.finish(timings["load"], files=len(before), **again, **counts_of(ds))
+        stage = Stage(progress, "map", len(front.to_map), "records")
+        front.map(timings, stage.advance)
+        again = {} if front.fresh else {"resources": len(front.owners)}
+        stage.finish(timings["map"], **again, triples=len(front.triples))
+        stage = Stage(progress, "validate", len(front.triples), "triples")
+        report, results = front.validate(state, timings)
+        again = {} if front.fresh else {"resources": front.rechecked}
+        stage.finish(timings["validate"], **again, violations=len(report.violations), warnings=len(report.warnings))
+    p = Prepared(ds, m, front.triples if front.fresh else None, report)
+    if front.fresh:
+        p.__dict__["triples"] = front.triples  # all of them, in canonical order already
+    p.__dict__["terms"] = front.terms  # the cached properties, filled for the later stages
+    p.__dict__["descriptions"] = front.descriptions
+    output: Output = NewSite(out) if front.fresh else InPlace(out, int(state.extra["files"]))
+    # What is read now lives until the end: the collector need not walk it (the page workers
+    # fork with it, and their copies stay shared).
+    gc.freeze()
+    try:
+        result = _publish(p, front, store, state, output, data_dir, before, taken, results, timings, t_start,
+                          progress or ignore)
+    except OSError as exc:  # before the commit point: nothing was published
+        output.abort()
+        raise write_error(exc, out) from None
+    except BaseException:
+        output.abort()
+        raise
+    finally:
+        gc.unfreeze()
+    return result
+
+
+def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, output: Output,
+             data_dir: str | os.PathLike[str], before: dict[str, tuple[int, int, int]], taken: int,
+             results: dict[str, list[Result]], timings: dict[str, float], t_start: float,
+             say: Progress) -> BuildResult:
+    """The later stages, each for what changed, into *output*; then the commit."""
+    from lod.publishing.documents import DOCUMENTS_INDEX, index_bytes
+    from lod.publishing.dumps import splice_dumps
+    from lod.publishing.gallery import Gallery, write_gallery
+    from lod.publishing.gallery_reads import delta_lines
+    from lod.publishing.pages.dirty import affected, update_links
+    from lod.publishing.pages.stage import render_some
+
+    m, ds, out = p.minter, p.dataset, output.out
+    scratch = output.scratch
+    fresh = front.fresh
+
+    # ---- dumps and documents
+    index = previous = state.extra["dumps"]
+    served = ds.site.documents == "served"
+    stage = Stage(say, "dumps", len(front.triples), "triples")
+    if front.owners or fresh:
+        index = splice_dumps(None if fresh else out, scratch, index, front.owners, front.triples, front.terms,
+                             m.context, m.path_of, write=None if served else output.put, timings=timings,
+                             advance=stage.advance)
+        if served:  # the subjects' offsets moved; their ordinals only if subjects came or went
+            old = output.read(DOCUMENTS_INDEX)
+            output.put(DOCUMENTS_INDEX, index_bytes(index, m.path_of, scratch,
+                                                    None if fresh else (previous, old or b"")))
+    else:
+        timings["dumps"] = 0.0
+    for owner in front.owners:
+        path = m.path_of(owner)
+        if path and owner not in front.descriptions:  # removed: no record contributes to it any more
+            for fmt in RDF_FORMATS:
+                output.drop(path + fmt.suffix)
+    output.put("context.jsonld", (json.dumps(jsonld_context(site_prefixes(m)), indent=2, sort_keys=True)
+                                  + "\n").encode())
+    output.put("ontology.ttl", (resources.files("lod") / "data" / "lod.ttl").read_bytes())
+    output.put(MARKER, (json.dumps({"base_url": m.base, "title": ds.site.title, "generator": "lod"},
+                                   indent=2, sort_keys=True) + "\n").encode())
+    stage.finish(timings["dumps"] + timings.get("resources", 0.0), resources=index.resources if fresh else
+                 len(front.owners), **({"formats": len(RDF_FORMATS)} if fresh else {}))
+
+    # ---- pages, calendars, the search index
+    t0 = time.perf_counter()
+    links = update_links(state.extra["links"], ds, front.changed, front.previous, p.site_index)
+    dirty = affected(ds, front.changed, state.extra["links"], links)
+    n_pages = len(p.descriptions) if fresh else len(dirty.paths) + len(dirty.feeds)
+    stage = Stage(say, "pages", n_pages, "files")
+    rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,
+                           previous_talks_ics=output.read("talks.ics"), cache=state.extra.get("pages"),
+                           search=state.extra.get("search"), previous=output.read)
+    if output.direct is not None:  # the writers wrote them there already
+        output.count(len(rendered.files))
+    else:
+        for name, data in rendered.files.items():
+            output.put(name, data)
+        for path in dirty.paths:
+            if path + ".html" not in rendered.files:
+                output.drop(path + ".html")
+        for name in dirty.feeds:
+            if name not in rendered.files:
+                output.drop(name)
+    # Files made whole (sitemaps) or listed by the search index's state: those no longer made are deleted.
+    whole = sorted({n for n in [*rendered.files, *rendered.kept] if n.startswith(("sitemap", "search/"))}
+                   | set(rendered.search.files if rendered.search is not None else ()))
+    for name in sorted(set(state.extra["sitemaps"]) - set(whole)):
+        output.drop(name)
+    gaps = {path: g for path, g in state.extra["google"].items() if path not in dirty.paths}
+    gaps.update(rendered.google.gaps)
+    google, warnings = _google(p, gaps)
+    report = p.report
+    report.results.extend(warnings)
+    timings["pages"] = time.perf_counter() - t0
+    say(Checked("pages", google))
+    if fresh:
+        stage.finish(timings["pages"], pages=sum(1 for n in rendered.files if n.endswith(".html")),
+                     calendars=sum(1 for n in rendered.files if n.endswith(".ics")))
+    else:
+        stage.finish(timings["pages"], pages_again=len(dirty.paths), calendars_again=len(dirty.feeds))
+
+    # ---- the query gallery and the VoID description, which depend on the triples alone: a
+    # query is answered again only when the triples added or removed are of those it reads.
+    t0 = time.perf_counter()
+    answers = state.extra.get("gallery")
+    gallery = Gallery(answers=answers or {}, reused=sorted(answers or {}))  # no triple changed: all kept
+    if front.owners or fresh:
+        lines = (delta_lines((out / "dump.nt", previous), (scratch / "dump.nt", index), front.owners)
+                 if answers is not None else None)
+        gallery = write_gallery(p, scratch, previous=answers, delta=lines)
+        for made in sorted(scratch.rglob("*")):
+            rel = str(made.relative_to(scratch))
+            if made.is_file() and not rel.startswith("dump."):
+                output.put(rel, made.read_bytes())
+    timings["gallery"] = time.perf_counter() - t0
+    ran(say, "gallery", len(gallery.answered) + len(gallery.reused), "queries", timings["gallery"],
+        answered=len(gallery.answered), reused=len(gallery.reused))
+    for name in ["dump" + fmt.suffix for fmt in RDF_FORMATS]:  # after the gallery, which queries dump.nt
+        if (scratch / name).exists():
+            output.adopt(name, scratch / name)
+    output.put("void.ttl", void_ttl(p, index.triples))
+
+    # ---- the state and the commit
+    t0 = time.perf_counter()
+    new_state = inc.State(state.fingerprint or inc.fingerprint(m.base), state.site_id, ds.site,
+                          settled(before, taken), front.kept, front.resolved, results,
+                          extra={"dumps": index, "links": links, "google": gaps, "files": output.files,
+                                 "deps": front.deps, "mapped": front.mapped, "pages": rendered.cache,
+                                 "search": rendered.search, "gallery": gallery.answers, "sitemaps": whole},
+                          generation=0 if fresh else state.generation + 1)
+    output.keep_state(store, state, new_state)
+    timings["state"] = time.perf_counter() - t0
+    changed = first_changed(before, stamps(data_dir))
+    if changed:
+        raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
+                         f"versions; nothing was published and the previous {out.name}/ is unchanged. "
+                         "Run the build again.")
+    t0 = time.perf_counter()
+    output.commit(say)
+    timings["publish"] = time.perf_counter() - t0
+    if fresh:
+        ran(say, "publish", output.written, "files", timings["publish"], files=output.written)
+    else:
+        ran(say, "publish", output.written + output.deleted, "files", time.perf_counter() - t_start,
+            written=output.written, deleted=output.deleted)
+    return BuildResult(out, m.base, index.triples, index.resources, output.files, report, timings, counts_of(ds),
+                       not fresh)
+
+
+def _google(p: Prepared, gaps: dict[str, list[Gap]]) -> tuple[GoogleReport, list[Result]]:
+    """The Google Event report and warnings of every talk page, from each page's gaps, in
+    the order a full build reports them (by page path)."""
+    from lod.publishing.pages.stage import _add_gaps
+
+    google = GoogleReport()
+    warnings: list[Result] = []
+    for path in sorted(gaps):
+        _add_gaps(p, path, gaps[path], google, warnings)
+    return google, warnings
+
+
+
+def write_state(out: Path, state: inc.State) -> None:
+    """Write the state beside *out* as a new database, atomically (what a full build leaves)."""
+    from lod.publishing.state import write_new
+
+    write_new(state_path(out), state)
