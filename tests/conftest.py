@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,22 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SEED_DATA = REPO / "data"
 TEST_BASE = "http://localhost:8000/"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """How many workers ``-n auto`` (pyproject.toml) starts: none for a run of one test file.
+
+    Workers take whole files (``--dist loadfile``), so one file keeps one busy anyway, and
+    starting them costs a few seconds. Otherwise pytest-xdist decides (a worker a core, or
+    PYTEST_XDIST_AUTO_NUM_WORKERS).
+    """
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    files = {Path(arg.split("::")[0]).resolve() for arg in config.args}
+    if len(files) == 1 and next(iter(files)).is_file():
+        return 0
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -209,6 +209,7 @@ def test_visitor_axe_finds_no_serious_or_critical_violation_on_any_page_kind(mea
     assert all("violations" in r["desktop"] for r in measured.values())
 
 
+@pytest.mark.heavy  # fourteen browser starts, for the eye of a reviewer; the pages' behaviour is tested above and below
 @pytest.mark.parametrize("name", SCREENSHOTS)
 @pytest.mark.parametrize("device", WIDTHS)
 def test_visitor_screenshots(site: tuple[str, BuildResult, Path], tmp_path: Path, name: str, device: str) -> None:

@@ -172,6 +172,7 @@ def test_load_node_budget_scales_with_the_file(tmp_path: Path, monkeypatch: pyte
     assert "after" in ds.talks
 
 
+@pytest.mark.heavy  # a big file, with the other big inputs of -m heavy; the budget's scaling is tested above
 def test_load_100k_people_in_one_file(tmp_path: Path) -> None:
     # The realistic case of issue 13: one people.yaml of 80,000 people was cut at person 76,922.
     n = 100_000

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +30,25 @@ def test_query_runaway_is_stopped_at_the_time_limit(seed_site: BuildResult, caps
     assert main(["query", "--site", str(seed_site.out), "--timeout", "0.5", RUNAWAY]) == 1
     assert capsys.readouterr().err == ("error: the query ran for more than 0.5 s and was stopped; add LIMIT or "
                                        "narrow the query." + LIFT + "\n")
+
+
+def running_children() -> list[str]:
+    """The command lines of this process's children still running (not zombies), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == os.getpid() and fields[0] != "Z":
+                found.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return found
+
+
+def test_query_stopped_at_the_time_limit_leaves_no_worker_running(seed_site: BuildResult) -> None:
+    # The runaway's worker was left running after `lod query` returned: a core busy for hours.
+    assert main(["query", "--site", str(seed_site.out), "--timeout", "0.5", RUNAWAY]) == 1
+    assert [c for c in running_children() if "worker_main" in c] == []
 
 
 def test_query_within_the_limits_answers_as_without_them(seed_site: BuildResult,

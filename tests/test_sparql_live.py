@@ -24,7 +24,9 @@ from lod.publishing.build import BuildResult
 from .conftest import REPO, SEED_DATA, TEST_BASE
 from .test_server import running_server, site_copy
 
-pytestmark = pytest.mark.slow
+# Runaways holding the workers and a rebuild under queries: stress tests whose latencies mean
+# something only on a machine not running other tests, so they run in .ci/run's heavy run (-n 0).
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 SMALL = "ASK { <http://localhost:8000/org/nyu> ?p ?o }"

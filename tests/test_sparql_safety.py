@@ -214,6 +214,7 @@ def test_sparql_safety_rows_up_to_the_cap_are_answered_in_full(client: httpx.Cli
     assert r.status_code == 422
 
 
+@pytest.mark.heavy  # runaways holding the workers: a stress test, run alone in .ci/run's heavy run
 def test_sparql_safety_timeout_kills_runaways_while_small_queries_are_answered(client: httpx.Client,
                                                                                 server: str) -> None:
     with ThreadPoolExecutor(2) as pool:
@@ -239,6 +240,7 @@ def test_sparql_safety_timeout_kills_runaways_while_small_queries_are_answered(c
     assert [a.status_code for a in answers] == [200, 200, 200]
 
 
+@pytest.mark.heavy  # eleven runaways at once: a stress test, run alone in .ci/run's heavy run
 def test_sparql_safety_overload_gives_429_with_retry_after_never_a_5xx(client: httpx.Client, server: str) -> None:
     # 3 workers and the express worker, 8 queries admitted at once: of 11 runaways sent together, up
     # to 3 are refused at the door, some wait for a worker in vain, and those that ran are killed at the

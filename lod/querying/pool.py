@@ -160,6 +160,16 @@ class WorkerPool:
         self._all.clear()
         self._idle.clear()
 
+    async def _kill(self, worker: _Worker) -> None:
+        """Kill a worker, then forget it.
+
+        Until it is dead it stays in ``_all``, where stop() finds it even if stop() cancels this
+        task before it ran: else a runaway's worker outlived the pool (``lod query`` past its time
+        limit returned and left the query running, a core busy for hours).
+        """
+        await worker.kill()
+        self._all.discard(worker)
+
     def _background(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
@@ -168,8 +178,7 @@ class WorkerPool:
     async def _release(self, worker: _Worker) -> None:
         """Give a worker back: to the idle list if it is current, else retire it."""
         if worker.generation != self._generation or worker.proc.returncode is not None:
-            self._all.discard(worker)
-            self._background(worker.kill())
+            self._background(self._kill(worker))
             return
         async with self._freed:
             self._idle.append(worker)
@@ -177,10 +186,9 @@ class WorkerPool:
 
     def _replace(self, worker: _Worker) -> None:
         """Kill *worker* and start another of the same lane in the background."""
-        self._all.discard(worker)
 
         async def replace() -> None:
-            await worker.kill()
+            await self._kill(worker)
             if self._closed or worker.generation != self._generation:
                 return  # a switch brings its own workers
             try:
@@ -236,8 +244,7 @@ class WorkerPool:
             self.switches += 1
             self._freed.notify_all()
         for w in old:  # busy old workers are retired by _release when their query ends
-            self._all.discard(w)
-            self._background(w.kill())
+            self._background(self._kill(w))
         self._switching = False
         log.info("answering queries from the rebuilt dump")
 
