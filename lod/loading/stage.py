@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -61,7 +61,7 @@ class Loaded:
     reads: dict[Key, frozenset[Key]]  # record resolved here -> what resolving it looked up
     again: set[str]  # the data files whose records were resolved here
     parsed: dict[str, bytes]  # the files parsed here -> their parse, pickled
-    resolved: dict[str, bytes]  # every data file -> its records after resolution, pickled
+    resolved: Mapping[str, bytes]  # every data file -> its records after resolution, pickled (``ResolvedBlobs``)
     deps: dict[str, frozenset[Key]]  # every data file -> what resolving it looked up
     reparsed: int = 0
     resolved_again: int = 0
@@ -144,12 +144,38 @@ def load_delta(data_dir: str | os.PathLike[str], previous: Previous, stamps: Map
         if full:
             raise
         raise NeedsFullLoad("load-errors") from None  # a full load reports every problem, in its order
-    fresh = resolved_blobs({rel: merger.keys[rel] for rel in again}, ds)
     deps = {rel: previous.deps[rel] for rel in rels if rel not in again}
     deps.update(file_deps({rel: merger.keys[rel] for rel in again}, reads))
-    return Loaded(ds, merger.keys, reads, again, blobs,
-                  {rel: fresh[rel] if rel in again else previous.resolved[rel] for rel in rels}, deps,
-                  len(parsed), sum(len(merger.keys[rel]) for rel in again))
+    return Loaded(ds, merger.keys, reads, again, blobs, ResolvedBlobs(rels, again, merger.keys, ds, previous.resolved),
+                  deps, len(parsed), sum(len(merger.keys[rel]) for rel in again))
+
+
+class ResolvedBlobs(Mapping[str, bytes]):
+    """Every data file's records after resolution, pickled (``resolved_blobs``): those resolved
+    again pickled when asked for, the others the previous build's. Lazy, because a full build
+    needs them only when it writes its state, after the pages: holding them all from the load
+    on cost about a gigabyte at 100k talks while the page workers ran."""
+
+    def __init__(self, rels: list[str], again: set[str], keys: Mapping[str, list[Key]], ds: R.Dataset,
+                 previous: Mapping[str, bytes]) -> None:
+        self._rels, self._again, self._keys, self._ds, self._previous = rels, again, keys, ds, previous
+        self._set = set(rels)
+
+    def __getitem__(self, rel: str) -> bytes:
+        if rel not in self._set:
+            raise KeyError(rel)
+        if rel in self._again:
+            return resolved_blobs({rel: self._keys[rel]}, self._ds)[rel]
+        return self._previous[rel]
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self._set
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rels)
+
+    def __len__(self) -> int:
+        return len(self._rels)
 
 
 def file_deps(keys: Mapping[str, list[Key]], reads: Mapping[Key, frozenset[Key]]) -> dict[str, frozenset[Key]]:

@@ -62,7 +62,7 @@ class State:
     site: R.Site | None  # None in the empty state a full build starts from (lod.publishing.front)
     stamps: dict[str, tuple[int, int, int]]  # data file -> (inode, size, mtime_ns) when read
     parsed: Mapping[str, bytes]  # data file -> its parse, pickled (lod.loading.files.Merger keep); read when asked
-    resolved: dict[str, bytes]  # data file -> its records after resolution, pickled
+    resolved: Mapping[str, bytes]  # data file -> its records after resolution, pickled
     results: dict[str, list[Result]]  # SHACL results by the owner of their focus node
     extra: dict[str, Any] = field(default_factory=dict)  # later stages' own state (dumps, pages)
     generation: int = 0  # how many rebuilds published since the full build (lod.publishing.state: the site's must match)
