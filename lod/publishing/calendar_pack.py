@@ -1,0 +1,324 @@
+"""The resources' calendars in one file: the calendar pack of a ``documents: served`` site.
+
+With the site setting ``documents: files`` (the default) every calendar is a file:
+``talks.ics`` and ``series/x.ics``, ``event/x.ics``, ``person/x.ics``, ``talk/x.ics``
+(``lod.publishing.feeds``). With ``served`` the per-resource ones (all but ``talks.ics``) are
+not: at 100k talks that would be ~137k files, at ~130 µs each to create. They are written
+into ``PACK`` instead, one dotfile beside them, and ``lod serve`` answers ``GET /talk/x.ics``
+with the bytes the file would have had (``Calendars``; tests/test_documents.py compares
+every calendar of the seed site over HTTP). ``talks.ics`` stays a file: a rebuild reads it.
+
+The pack holds every calendar in path order, so a full build and a rebuild that splices
+the previous pack write the same bytes. Format::
+
+    lod-calendars 1<TAB>N<TAB>bytes of NAMES
+    NAMES: PATH<LF>, one calendar a line, sorted by the path's bytes
+    N+1 offsets of the names in NAMES, N+1 offsets of the calendars in DATA: unsigned 64-bit little-endian
+    DATA: the calendars, in the order of NAMES
+
+A reader finds a path by binary search on a memory map: it reads nothing of the pack at
+start-up. The pack is one file, replaced whole by a rebuild (a rename), so a reader never
+sees the names of one build with the calendars of another.
+
+A full build's pages stage makes the calendars in forked workers: each writes those it
+makes into a part file of its own (``Parts``), and the parent gathers them into the pack.
+A rebuild gives ``update`` the calendars it rendered again and those it found gone; the new
+pack copies the others' byte ranges from the previous one (in the kernel where it can,
+``lod.publishing.bytecopy``), so its cost is a copy of the pack, not a render.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import sys
+from array import array
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lod.errors import BuildError
+from lod.publishing.bytecopy import Out as _Out
+
+PACK = ".lod-calendars.pack"  # a dotfile: never served, nor listed, by lod serve
+_PART = ".lod-calendars.part-"  # a pages worker's calendars, gathered into PACK by the parent
+_MAGIC = b"lod-calendars 1"
+_Q = struct.Struct("<Q")
+SUFFIX = ".ics"
+
+
+def packed(name: str) -> bool:
+    """Whether the calendar file *name* goes into the pack when documents are served: a
+    resource's (``talk/x.ics``), not the site-wide ``talks.ics``."""
+    return name.endswith(SUFFIX) and "/" in name
+
+
+def _u64(values: Iterable[int]) -> bytes:
+    a = array("Q", values)
+    if sys.byteorder != "little":
+        a.byteswap()
+    return a.tobytes()
+
+
+def _head(names: list[bytes], sizes: Iterable[int]) -> bytes:
+    """Everything of a pack before its calendars, for *names* (sorted) of calendars of *sizes*."""
+    text = b"".join(name + b"\n" for name in names)
+    starts = [0]
+    for name in names:
+        starts.append(starts[-1] + len(name) + 1)
+    offsets = [0]
+    for size in sizes:
+        offsets.append(offsets[-1] + size)
+    assert len(offsets) == len(starts)
+    return (_MAGIC + f"\t{len(names)}\t{len(text)}\n".encode() + text + _u64(starts) + _u64(offsets))
+
+
+@dataclass
+class _Read:
+    """A pack's table: its names, each calendar's offset and where its calendars start."""
+
+    names: list[bytes]
+    offsets: list[int]
+    data: int
+
+
+def _table(mm: mmap.mmap | bytes, what: object) -> _Read:
+    """The table of the pack in *mm*; BuildError naming *what* if it is not one."""
+    first = mm.find(b"\n")
+    fields = bytes(mm[:first]).split(b"\t") if first > 0 else []
+    if len(fields) != 3 or fields[0] != _MAGIC or not all(f.isdigit() for f in fields[1:]):
+        raise BuildError(f"{what} is not a calendar pack this version of lod reads; build the site again "
+                         "in full (lod build --full).")
+    n, size = int(fields[1]), int(fields[2])
+    start = first + 1
+    data = start + size + 16 * (n + 1)
+    if len(mm) < data:
+        raise BuildError(f"{what} is cut short; build the site again in full (lod build --full).")
+    names = bytes(mm[start:start + size]).split(b"\n")[:-1] if n else []
+    at = start + size + 8 * (n + 1)
+    raw = array("Q", bytes(mm[at:at + 8 * (n + 1)]))
+    if sys.byteorder != "little":
+        raw.byteswap()
+    offsets = raw.tolist()
+    if len(names) != n or len(mm) != data + offsets[-1]:
+        raise BuildError(f"{what} is damaged; build the site again in full (lod build --full).")
+    return _Read(names, offsets, data)
+
+
+def _write(path: Path, names: list[bytes], sizes: list[int], body: Callable[[_Out], None]) -> None:
+    """Write a pack of *names* (sorted) to *path*: the table, then *body* writes the calendars."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        out = _Out(fd)
+        out.write(_head(names, sizes))
+        body(out)
+        out.flush()
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- a full build
+
+
+class Parts:
+    """The calendars of a full build, gathered into ``PACK`` under *root*.
+
+    ``write`` may be called in any process forked from the one that made this (the pages
+    stage's workers): each appends to a part file of its own, ``len<TAB>path<LF>`` then the
+    bytes. ``finish``, in the parent once the workers are done, writes the pack from the parts
+    and removes them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._fds: dict[int, int] = {}  # by process id: a forked worker opens its own
+
+    def write(self, name: str, data: bytes) -> None:
+        """Add calendar *name* (a site path, ``talk/x.ics``) with bytes *data*."""
+        pid = os.getpid()
+        fd = self._fds.get(pid)
+        if fd is None:
+            fd = self._fds[pid] = os.open(self.root / f"{_PART}{pid}", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        view = memoryview(f"{len(data)}\t{name}\n".encode("utf-8") + data)
+        while view:
+            view = view[os.write(fd, view):]
+
+    def finish(self) -> int:
+        """Write ``PACK`` from every part (none if no calendar was written), remove the parts; return the count."""
+        mine = self._fds.pop(os.getpid(), None)
+        if mine is not None:
+            os.close(mine)
+        parts = sorted(self.root.glob(_PART + "*"))
+        fds = [os.open(part, os.O_RDONLY) for part in parts]
+        try:
+            entries: list[tuple[bytes, int, int, int]] = []  # path, part, offset, size
+            for i, fd in enumerate(fds):
+                size = os.fstat(fd).st_size
+                if not size:
+                    continue
+                with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
+                    pos = 0
+                    while pos < size:
+                        eol = mm.find(b"\n", pos)
+                        length, _, name = mm[pos:eol].partition(b"\t")
+                        entries.append((name, i, eol + 1, int(length)))
+                        pos = eol + 1 + int(length)
+            entries.sort()
+            if entries:
+                def body(out: _Out) -> None:
+                    for _name, i, start, length in entries:
+                        out.copy(fds[i], start, length)
+
+                _write(self.root / PACK, [e[0] for e in entries], [e[3] for e in entries], body)
+            return len(entries)
+        finally:
+            for fd in fds:
+                os.close(fd)
+            for part in parts:
+                part.unlink()
+
+
+# ---------------------------------------------------------------- a rebuild
+
+
+@dataclass
+class Update:
+    """What a rebuild publishes for its calendars (``update``)."""
+
+    files: dict[str, bytes]  # the files other than packed calendars, to publish as before
+    pack: Path | None = None  # the new pack, to publish as ``PACK`` (None: the pack is unchanged or gone)
+    remove: bool = False  # no calendar is left: delete ``PACK``
+    calendars: dict[str, int] = field(default_factory=dict)  # made again, removed
+
+
+def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable[str]) -> Update:
+    """Splice a rebuild's calendars into the pack of the site *out*.
+
+    *files* are the files the rebuild's pages stage made (``render_some``), calendars among
+    them; *dirty* the calendars it was asked for (``affected``), of which those not made are
+    gone. The new pack is written under *scratch*, with the calendars made again in place of
+    the previous ones and the others' bytes copied from the previous pack: the bytes a full
+    build writes. A site without a pack has no calendar."""
+    made = {name.encode("utf-8"): data for name, data in files.items() if packed(name)}
+    gone = {name.encode("utf-8") for name in dirty if packed(name) and name not in files}
+    rest = {name: data for name, data in files.items() if not packed(name)}
+    counts = {"made": len(made), "removed": 0}
+    if not made and not gone:
+        return Update(rest, calendars=counts)
+    path = out / PACK
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        fd = -1
+    try:
+        if fd >= 0 and os.fstat(fd).st_size:
+            with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
+                old = _table(mm, path)
+        else:
+            old = _Read([], [0], 0)
+        where = {name: i for i, name in enumerate(old.names)}
+        removed = [name for name in gone if name in where]
+        counts["removed"] = len(removed)
+        if all(name in where for name in made) and not removed:
+            names = old.names  # no calendar came or went: the same names
+        else:
+            names = sorted((set(old.names) - gone) | made.keys())
+        if not names:
+            return Update(rest, remove=fd >= 0, calendars=counts)
+        olds = old.offsets
+        sizes = [len(made[name]) if name in made else olds[where[name] + 1] - olds[where[name]] for name in names]
+
+        def body(w: _Out) -> None:
+            run = -1  # the first old calendar of the run being copied, whose last is prev
+            prev = -2
+            for name in names:
+                data = made.get(name)
+                i = where[name] if data is None else -1
+                if run >= 0 and (data is not None or i != prev + 1):
+                    w.copy(fd, old.data + olds[run], olds[prev + 1] - olds[run])
+                    run = -1
+                if data is not None:
+                    w.write(data)
+                    continue
+                if run < 0:
+                    run = i
+                prev = i
+            if run >= 0:
+                w.copy(fd, old.data + olds[run], olds[prev + 1] - olds[run])
+
+        new = scratch / PACK
+        _write(new, names, sizes, body)
+        return Update(rest, new, calendars=counts)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+# ---------------------------------------------------------------- reading
+
+
+class Calendars:
+    """The packed calendars of a ``served`` site, read from ``PACK`` under *root*.
+
+    Opened lazily and again whenever the pack changes (a rebuild replaces it); a site
+    without one has no packed calendar."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._key: tuple[int, int, int] | None = None
+        self._map: mmap.mmap | None = None
+        self._n = self._names = self._starts = self._offsets = self._data = 0
+        self.mtime = 0.0
+
+    def _open(self) -> mmap.mmap | None:
+        path = self.root / PACK
+        try:
+            st = path.stat()
+        except OSError:
+            self._key, self._map = None, None
+            return None
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if key == self._key:
+            return self._map
+        with open(path, "rb") as f:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if st.st_size else None
+        first = mm.find(b"\n") if mm is not None else -1
+        fields = mm[:first].split(b"\t") if mm is not None and first > 0 else []
+        if mm is None or len(fields) != 3 or fields[0] != _MAGIC:
+            raise ValueError(f"{path} is not a calendar pack this version of lod reads; build the site again")
+        n, size = int(fields[1]), int(fields[2])
+        self._n, self._names = n, first + 1
+        self._starts = self._names + size
+        self._offsets = self._starts + 8 * (n + 1)
+        self._data = self._offsets + 8 * (n + 1)
+        if len(mm) < self._data or len(mm) != self._data + self._u64(mm, self._offsets, n):
+            raise ValueError(f"{path} is cut short; build the site again")
+        self._map, self._key, self.mtime = mm, key, st.st_mtime
+        return mm
+
+    @staticmethod
+    def _u64(mm: mmap.mmap, table: int, i: int) -> int:
+        value: int = _Q.unpack_from(mm, table + 8 * i)[0]
+        return value
+
+    def calendar(self, rel: str) -> bytes | None:
+        """The bytes of calendar *rel* (``talk/x.ics``), or None if the pack has none of that path."""
+        if not packed(rel):
+            return None
+        mm = self._open()
+        if mm is None:
+            return None
+        want = rel.encode("utf-8")
+        lo, hi = 0, self._n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            start = self._names + self._u64(mm, self._starts, mid)
+            name = mm[start:self._names + self._u64(mm, self._starts, mid + 1) - 1]
+            if name == want:
+                a, b = self._u64(mm, self._offsets, mid), self._u64(mm, self._offsets, mid + 1)
+                return mm[self._data + a:self._data + b]
+            if name < want:
+                lo = mid + 1
+            else:
+                hi = mid
+        return None
