@@ -35,7 +35,7 @@ import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from lod.errors import BuildError
@@ -74,36 +74,54 @@ def _head(names: list[bytes], sizes: Iterable[int]) -> bytes:
     return (_MAGIC + f"\t{len(names)}\t{len(text)}\n".encode() + text + _u64(starts) + _u64(offsets))
 
 
-@dataclass
-class _Read:
-    """A pack's table: its names, each calendar's offset and where its calendars start."""
+class Damaged(ValueError):
+    """A file that is not a whole calendar pack of this version (lod serve answers 503, a rebuild stops)."""
 
-    names: list[bytes]
-    offsets: list[int]
+
+@dataclass
+class _Layout:
+    """Where the parts of a pack are: its count, and where its names, their starts, the calendars'
+    offsets and the calendars begin."""
+
+    n: int
+    names: int
+    starts: int
+    offsets: int
     data: int
 
 
-def _table(mm: mmap.mmap | bytes, what: object) -> _Read:
-    """The table of the pack in *mm*; BuildError naming *what* if it is not one."""
-    first = mm.find(b"\n")
-    fields = bytes(mm[:first]).split(b"\t") if first > 0 else []
+def _layout(mm: mmap.mmap, what: object) -> _Layout:
+    """The layout of the pack in *mm*, checked against its size; Damaged naming *what* if it is not one."""
+    first = mm.find(b"\n", 0, 64)
+    fields = mm[:first].split(b"\t") if first > 0 else []
     if len(fields) != 3 or fields[0] != _MAGIC or not all(f.isdigit() for f in fields[1:]):
-        raise BuildError(f"{what} is not a calendar pack this version of lod reads; build the site again "
-                         "in full (lod build --full).")
+        raise Damaged(f"{what} is not a calendar pack this version of lod reads")
     n, size = int(fields[1]), int(fields[2])
-    start = first + 1
-    data = start + size + 16 * (n + 1)
-    if len(mm) < data:
-        raise BuildError(f"{what} is cut short; build the site again in full (lod build --full).")
-    names = bytes(mm[start:start + size]).split(b"\n")[:-1] if n else []
-    at = start + size + 8 * (n + 1)
-    raw = array("Q", bytes(mm[at:at + 8 * (n + 1)]))
+    at = _Layout(n, first + 1, first + 1 + size, first + 1 + size + 8 * (n + 1), first + 1 + size + 16 * (n + 1))
+    if len(mm) < at.data:
+        raise Damaged(f"{what} is cut short")
+    if len(mm) != at.data + _Q.unpack_from(mm, at.offsets + 8 * n)[0]:
+        raise Damaged(f"{what} is damaged")
+    return at
+
+
+def _mapped(fd: int, what: object) -> mmap.mmap:
+    """A read-only memory map of the pack open as *fd*; Damaged naming *what* if it is empty."""
+    if not os.fstat(fd).st_size:  # never written so: a pack has at least one calendar
+        raise Damaged(f"{what} is not a calendar pack this version of lod reads")
+    return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+
+
+def _table(mm: mmap.mmap, what: object) -> tuple[list[bytes], list[int], int]:
+    """The names of the pack in *mm*, its calendars' offsets and where they begin (``_layout``)."""
+    at = _layout(mm, what)
+    names = mm[at.names:at.starts].split(b"\n")[:-1]
+    raw = array("Q", mm[at.offsets:at.data])
     if sys.byteorder != "little":
         raw.byteswap()
-    offsets = raw.tolist()
-    if len(names) != n or len(mm) != data + offsets[-1]:
-        raise BuildError(f"{what} is damaged; build the site again in full (lod build --full).")
-    return _Read(names, offsets, data)
+    if len(names) != at.n:
+        raise Damaged(f"{what} is damaged")
+    return names, raw.tolist(), at.data
 
 
 def _write(path: Path, names: list[bytes], sizes: list[int], body: Callable[[_Out], None]) -> None:
@@ -132,6 +150,7 @@ class Parts:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._fds: dict[int, int] = {}  # by process id: a forked worker opens its own
+        root.mkdir(parents=True, exist_ok=True)  # before the workers, which write into it
 
     def write(self, name: str, data: bytes) -> None:
         """Add calendar *name* (a site path, ``talk/x.ics``) with bytes *data*."""
@@ -188,7 +207,6 @@ class Update:
     files: dict[str, bytes]  # the files other than packed calendars, to publish as before
     pack: Path | None = None  # the new pack, to publish as ``PACK`` (None: the pack is unchanged or gone)
     remove: bool = False  # no calendar is left: delete ``PACK``
-    calendars: dict[str, int] = field(default_factory=dict)  # made again, removed
 
 
 def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable[str]) -> Update:
@@ -202,30 +220,35 @@ def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable
     made = {name.encode("utf-8"): data for name, data in files.items() if packed(name)}
     gone = {name.encode("utf-8") for name in dirty if packed(name) and name not in files}
     rest = {name: data for name, data in files.items() if not packed(name)}
-    counts = {"made": len(made), "removed": 0}
     if not made and not gone:
-        return Update(rest, calendars=counts)
+        return Update(rest)
     path = out / PACK
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         fd = -1
     try:
-        if fd >= 0 and os.fstat(fd).st_size:
-            with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
-                old = _table(mm, path)
-        else:
-            old = _Read([], [0], 0)
-        where = {name: i for i, name in enumerate(old.names)}
+        old_names: list[bytes] = []
+        olds, data_at = [0], 0
+        try:
+            if fd >= 0:
+                with _mapped(fd, path) as mm:
+                    old_names, olds, data_at = _table(mm, path)
+        except Damaged as exc:
+            raise BuildError(f"{exc}; build the site again in full (lod build --full).") from None
+        where = {name: i for i, name in enumerate(old_names)}
+        # Calendars made again with the bytes they had are not changes (as put() leaves such files alone).
+        made = {name: data for name, data in made.items() if name not in where or len(data) != (
+            olds[where[name] + 1] - olds[where[name]]) or os.pread(fd, len(data), data_at + olds[where[name]]) != data}
         removed = [name for name in gone if name in where]
-        counts["removed"] = len(removed)
+        if not made and not removed:
+            return Update(rest)
         if all(name in where for name in made) and not removed:
-            names = old.names  # no calendar came or went: the same names
+            names = old_names  # no calendar came or went: the same names
         else:
-            names = sorted((set(old.names) - gone) | made.keys())
+            names = sorted((set(old_names) - gone) | made.keys())
         if not names:
-            return Update(rest, remove=fd >= 0, calendars=counts)
-        olds = old.offsets
+            return Update(rest, remove=fd >= 0)
         sizes = [len(made[name]) if name in made else olds[where[name] + 1] - olds[where[name]] for name in names]
 
         def body(w: _Out) -> None:
@@ -235,7 +258,7 @@ def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable
                 data = made.get(name)
                 i = where[name] if data is None else -1
                 if run >= 0 and (data is not None or i != prev + 1):
-                    w.copy(fd, old.data + olds[run], olds[prev + 1] - olds[run])
+                    w.copy(fd, data_at + olds[run], olds[prev + 1] - olds[run])
                     run = -1
                 if data is not None:
                     w.write(data)
@@ -244,11 +267,11 @@ def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable
                     run = i
                 prev = i
             if run >= 0:
-                w.copy(fd, old.data + olds[run], olds[prev + 1] - olds[run])
+                w.copy(fd, data_at + olds[run], olds[prev + 1] - olds[run])
 
         new = scratch / PACK
         _write(new, names, sizes, body)
-        return Update(rest, new, calendars=counts)
+        return Update(rest, new)
     finally:
         if fd >= 0:
             os.close(fd)
@@ -267,7 +290,7 @@ class Calendars:
         self.root = root
         self._key: tuple[int, int, int] | None = None
         self._map: mmap.mmap | None = None
-        self._n = self._names = self._starts = self._offsets = self._data = 0
+        self._at = _Layout(0, 0, 0, 0, 0)
         self.mtime = 0.0
 
     def _open(self) -> mmap.mmap | None:
@@ -280,19 +303,12 @@ class Calendars:
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         if key == self._key:
             return self._map
-        with open(path, "rb") as f:
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if st.st_size else None
-        first = mm.find(b"\n") if mm is not None else -1
-        fields = mm[:first].split(b"\t") if mm is not None and first > 0 else []
-        if mm is None or len(fields) != 3 or fields[0] != _MAGIC:
-            raise ValueError(f"{path} is not a calendar pack this version of lod reads; build the site again")
-        n, size = int(fields[1]), int(fields[2])
-        self._n, self._names = n, first + 1
-        self._starts = self._names + size
-        self._offsets = self._starts + 8 * (n + 1)
-        self._data = self._offsets + 8 * (n + 1)
-        if len(mm) < self._data or len(mm) != self._data + self._u64(mm, self._offsets, n):
-            raise ValueError(f"{path} is cut short; build the site again")
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            mm = _mapped(fd, path)
+        finally:
+            os.close(fd)
+        self._at = _layout(mm, path)
         self._map, self._key, self.mtime = mm, key, st.st_mtime
         return mm
 
@@ -309,14 +325,13 @@ class Calendars:
         if mm is None:
             return None
         want = rel.encode("utf-8")
-        lo, hi = 0, self._n
+        at = self._at
+        lo, hi = 0, at.n
         while lo < hi:
             mid = (lo + hi) // 2
-            start = self._names + self._u64(mm, self._starts, mid)
-            name = mm[start:self._names + self._u64(mm, self._starts, mid + 1) - 1]
+            name = mm[at.names + self._u64(mm, at.starts, mid):at.names + self._u64(mm, at.starts, mid + 1) - 1]
             if name == want:
-                a, b = self._u64(mm, self._offsets, mid), self._u64(mm, self._offsets, mid + 1)
-                return mm[self._data + a:self._data + b]
+                return mm[at.data + self._u64(mm, at.offsets, mid):at.data + self._u64(mm, at.offsets, mid + 1)]
             if name < want:
                 lo = mid + 1
             else:
