@@ -153,6 +153,19 @@ def test_an_index_of_another_build_is_refused_with_503_never_wrong_bytes(served_
         assert got.json()["error"]["detail"] == "the site is being updated; try again in a moment."
 
 
+def test_a_damaged_calendar_pack_is_refused_with_503_never_wrong_bytes(served_site: BuildResult,
+                                                                      tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(served_site.out, site)
+    pack = site / PACK
+    pack.write_bytes(pack.read_bytes()[:-1])  # cut short: the last calendar would be wrong
+    with running_server(site) as url:
+        got = httpx.get(f"{url}/talk/2023-09-13-greg-yang.ics")
+        assert got.status_code == 503
+        assert got.json()["error"]["detail"] == "the site is being updated; try again in a moment."
+        assert httpx.get(f"{url}/talk/2023-09-13-greg-yang.ttl").status_code == 200  # the rest is served
+
+
 def test_an_unknown_documents_mode_is_a_located_error(tmp_path: Path) -> None:
     data = served_data(tmp_path / "data", "static")
     with pytest.raises(RecordErrors) as info:

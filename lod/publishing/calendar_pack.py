@@ -34,8 +34,10 @@ import os
 import struct
 import sys
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 from lod.errors import BuildError
@@ -61,17 +63,15 @@ def _u64(values: Iterable[int]) -> bytes:
     return a.tobytes()
 
 
-def _head(names: list[bytes], sizes: Iterable[int]) -> bytes:
-    """Everything of a pack before its calendars, for *names* (sorted) of calendars of *sizes*."""
-    text = b"".join(name + b"\n" for name in names)
-    starts = [0]
-    for name in names:
-        starts.append(starts[-1] + len(name) + 1)
-    offsets = [0]
-    for size in sizes:
-        offsets.append(offsets[-1] + size)
-    assert len(offsets) == len(starts)
-    return (_MAGIC + f"\t{len(names)}\t{len(text)}\n".encode() + text + _u64(starts) + _u64(offsets))
+def _head(names: list[bytes], offsets: list[int], table: tuple[bytes, bytes] | None = None) -> bytes:
+    """Everything of a pack before its calendars, for *names* (sorted) of calendars at *offsets*
+    (N+1, from 0); *table*, the names' text and starts of a pack of the same names, is taken as it is."""
+    if table is None:
+        text = b"".join(name + b"\n" for name in names)
+        starts = _u64([0, *accumulate(len(name) + 1 for name in names)])
+    else:
+        text, starts = table
+    return _MAGIC + f"\t{len(names)}\t{len(text)}\n".encode() + text + starts + _u64(offsets)
 
 
 class Damaged(ValueError):
@@ -112,24 +112,36 @@ def _mapped(fd: int, what: object) -> mmap.mmap:
     return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
 
 
-def _table(mm: mmap.mmap, what: object) -> tuple[list[bytes], list[int], int]:
-    """The names of the pack in *mm*, its calendars' offsets and where they begin (``_layout``)."""
+@dataclass
+class _Table:
+    """What a rebuild reads of the previous pack: its names (with their text and starts, as they
+    are in it), each calendar's offset and where the calendars begin."""
+
+    names: list[bytes]
+    table: tuple[bytes, bytes]
+    offsets: list[int]
+    data: int
+
+
+def _table(mm: mmap.mmap, what: object) -> _Table:
+    """The table of the pack in *mm* (``_layout``)."""
     at = _layout(mm, what)
-    names = mm[at.names:at.starts].split(b"\n")[:-1]
+    text = mm[at.names:at.starts]
+    names = text.split(b"\n")[:-1]
     raw = array("Q", mm[at.offsets:at.data])
     if sys.byteorder != "little":
         raw.byteswap()
     if len(names) != at.n:
         raise Damaged(f"{what} is damaged")
-    return names, raw.tolist(), at.data
+    return _Table(names, (text, mm[at.starts:at.offsets]), raw.tolist(), at.data)
 
 
-def _write(path: Path, names: list[bytes], sizes: list[int], body: Callable[[_Out], None]) -> None:
-    """Write a pack of *names* (sorted) to *path*: the table, then *body* writes the calendars."""
+def _write(path: Path, head: bytes, body: Callable[[_Out], None]) -> None:
+    """Write a pack to *path*: its *head* (``_head``), then *body* writes the calendars."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         out = _Out(fd)
-        out.write(_head(names, sizes))
+        out.write(head)
         body(out)
         out.flush()
     finally:
@@ -188,7 +200,8 @@ class Parts:
                     for _name, i, start, length in entries:
                         out.copy(fds[i], start, length)
 
-                _write(self.root / PACK, [e[0] for e in entries], [e[3] for e in entries], body)
+                head = _head([e[0] for e in entries], [0, *accumulate(e[3] for e in entries)])
+                _write(self.root / PACK, head, body)
             return len(entries)
         finally:
             for fd in fds:
@@ -228,53 +241,73 @@ def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable
     except FileNotFoundError:
         fd = -1
     try:
-        old_names: list[bytes] = []
-        olds, data_at = [0], 0
+        old = _Table([], (b"", b""), [0], 0)
         try:
             if fd >= 0:
                 with _mapped(fd, path) as mm:
-                    old_names, olds, data_at = _table(mm, path)
+                    old = _table(mm, path)
         except Damaged as exc:
             raise BuildError(f"{exc}; build the site again in full (lod build --full).") from None
-        where = {name: i for i, name in enumerate(old_names)}
+        olds = old.offsets
+        where = {name: i for i, name in enumerate(old.names)}
         # Calendars made again with the bytes they had are not changes (as put() leaves such files alone).
         made = {name: data for name, data in made.items() if name not in where or len(data) != (
-            olds[where[name] + 1] - olds[where[name]]) or os.pread(fd, len(data), data_at + olds[where[name]]) != data}
+            olds[where[name] + 1] - olds[where[name]]) or os.pread(fd, len(data), old.data + olds[where[name]]) != data}
         removed = [name for name in gone if name in where]
         if not made and not removed:
             return Update(rest)
-        if all(name in where for name in made) and not removed:
-            names = old_names  # no calendar came or went: the same names
-        else:
-            names = sorted((set(old_names) - gone) | made.keys())
+        plan = _plan(old.names, where, made, removed)
+        names: list[bytes] = []
+        offsets = [0]
+        for step in plan:  # the names and offsets of the old runs taken in slices, not one by one
+            if isinstance(step, bytes):
+                names.append(step)
+                offsets.append(offsets[-1] + len(made[step]))
+            else:
+                a, b = step
+                names += old.names[a:b]
+                shift = offsets[-1] - olds[a]
+                offsets += [o + shift for o in olds[a + 1:b + 1]]
         if not names:
             return Update(rest, remove=fd >= 0)
-        sizes = [len(made[name]) if name in made else olds[where[name] + 1] - olds[where[name]] for name in names]
 
         def body(w: _Out) -> None:
-            run = -1  # the first old calendar of the run being copied, whose last is prev
-            prev = -2
-            for name in names:
-                data = made.get(name)
-                i = where[name] if data is None else -1
-                if run >= 0 and (data is not None or i != prev + 1):
-                    w.copy(fd, data_at + olds[run], olds[prev + 1] - olds[run])
-                    run = -1
-                if data is not None:
-                    w.write(data)
-                    continue
-                if run < 0:
-                    run = i
-                prev = i
-            if run >= 0:
-                w.copy(fd, data_at + olds[run], olds[prev + 1] - olds[run])
+            for step in plan:
+                if isinstance(step, bytes):
+                    w.write(made[step])
+                else:
+                    w.copy(fd, old.data + olds[step[0]], olds[step[1]] - olds[step[0]])
 
         new = scratch / PACK
-        _write(new, names, sizes, body)
+        # No calendar came or went: the names' text and starts are the previous pack's.
+        _write(new, _head(names, offsets, old.table if len(names) == len(old.names) and not removed else None), body)
         return Update(rest, new)
     finally:
         if fd >= 0:
             os.close(fd)
+
+
+def _plan(old: list[bytes], where: Mapping[bytes, int], made: Mapping[bytes, bytes],
+          removed: Iterable[bytes]) -> list[tuple[int, int] | bytes]:
+    """The new pack's calendars in order: ``(a, b)`` for the old ones a … b-1, a path for one
+    made again or added. *old* is the previous pack's sorted paths, *where* their positions."""
+    # (position in old, whether it takes the old calendar there, path or None): added ones go
+    # before the old calendar they sort before; a path made again takes its old place.
+    events = sorted([(where[name], 1, name) if name in where else (bisect_left(old, name), 0, name) for name in made]
+                    + [(where[name], 1, b"") for name in removed])
+    plan: list[tuple[int, int] | bytes] = []
+    cur = 0
+    for at, takes, name in events:
+        if at > cur:
+            plan.append((cur, at))
+            cur = at
+        if name:
+            plan.append(name)
+        if takes:
+            cur = at + 1
+    if cur < len(old):
+        plan.append((cur, len(old)))
+    return plan
 
 
 # ---------------------------------------------------------------- reading
