@@ -111,7 +111,7 @@ def test_a_served_rebuild_that_leaves_no_dated_talk_removes_the_pack_and_talks_i
     data, site = tmp_path / "data", tmp_path / "site"
     write_synth(40, data)
     (data / "site.yaml").write_text("site:\n  documents: served\n", encoding="utf-8")
-    for path in data.rglob("*"):  # not files written just before the build (lod.publishing.rebuild RACY_NS)
+    for path in data.rglob("*"):  # not files written just before the build (lod.publishing.pipeline RACY_NS)
         os.utime(path, (time.time() - 3600, time.time() - 3600))
     build(data, site, BASE)
     run = Run()

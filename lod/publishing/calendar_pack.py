@@ -41,7 +41,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from lod.errors import BuildError
-from lod.publishing.bytecopy import Out as _Out
+from lod.publishing.bytecopy import Out
 
 PACK = ".lod-calendars.pack"  # a dotfile: never served, nor listed, by lod serve
 _PART = ".lod-calendars.part-"  # a pages worker's calendars, gathered into PACK by the parent
@@ -136,11 +136,11 @@ def _table(mm: mmap.mmap, what: object) -> _Table:
     return _Table(names, (text, mm[at.starts:at.offsets]), raw.tolist(), at.data)
 
 
-def _write(path: Path, head: bytes, body: Callable[[_Out], None]) -> None:
+def _write(path: Path, head: bytes, body: Callable[[Out], None]) -> None:
     """Write a pack to *path*: its *head* (``_head``), then *body* writes the calendars."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
-        out = _Out(fd)
+        out = Out(fd)
         out.write(head)
         body(out)
         out.flush()
@@ -196,7 +196,7 @@ class Parts:
                         pos = eol + 1 + int(length)
             entries.sort()
             if entries:
-                def body(out: _Out) -> None:
+                def body(out: Out) -> None:
                     for _name, i, start, length in entries:
                         out.copy(fds[i], start, length)
 
@@ -271,7 +271,7 @@ def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable
         if not names:
             return Update(rest, remove=fd >= 0)
 
-        def body(w: _Out) -> None:
+        def body(w: Out) -> None:
             for step in plan:
                 if isinstance(step, bytes):
                     w.write(made[step])
