@@ -2,8 +2,9 @@
 
 A site built with ``documents: served`` has no ``P.ttl`` / ``P.nt`` / ``P.jsonld`` files;
 ``lod serve`` answers them from the dumps through ``.lod-documents.idx``, byte for byte what
-a ``files`` build writes. The seed site is built both ways and every resource compared, over
-real HTTP against ``lod serve`` in a subprocess.
+a ``files`` build writes. Nor has it the resources' calendars ``P.ics``, answered from
+``.lod-calendars.pack`` (lod.publishing.calendar_pack). The seed site is built both ways and
+every resource and calendar compared, over real HTTP against ``lod serve`` in a subprocess.
 """
 
 from __future__ import annotations
