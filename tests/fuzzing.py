@@ -38,7 +38,8 @@ import lod.publishing.build
 from lod.cli import main
 from lod.model.formats import RDF_FORMATS, Site
 from lod.model.iri import DEFAULT_BASE_URL, Minter
-from lod.loading.files import SPECS, load
+from lod.loading.files import SPECS
+from lod.loading.stage import load
 from lod.mapping.triples import to_graph
 from lod.model.serialize import sorted_triples
 from lod.validation.report import Report

@@ -2,8 +2,9 @@
 
 A site built with ``documents: served`` has no ``P.ttl`` / ``P.nt`` / ``P.jsonld`` files;
 ``lod serve`` answers them from the dumps through ``.lod-documents.idx``, byte for byte what
-a ``files`` build writes. The seed site is built both ways and every resource compared, over
-real HTTP against ``lod serve`` in a subprocess.
+a ``files`` build writes. Nor has it the resources' calendars ``P.ics``, answered from
+``.lod-calendars.pack`` (lod.publishing.calendar_pack). The seed site is built both ways and
+every resource and calendar compared, over real HTTP against ``lod serve`` in a subprocess.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lod.publishing.calendar_pack import PACK, Calendars, packed
 from lod.publishing.documents import DOCUMENTS_INDEX, SUFFIXES, Documents, index_bytes
 from lod.errors import RecordErrors
 from lod.model.iri import Minter
@@ -47,6 +49,12 @@ def per_resource(root: Path) -> dict[str, bytes]:
             if p.is_file() and p.suffix in SUFFIXES and str(p.relative_to(root)) not in site_wide}
 
 
+def calendars(root: Path) -> dict[str, bytes]:
+    """The resources' calendar files of a site (every .ics but talks.ics)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.ics"))
+            if p.is_file() and packed(str(p.relative_to(root)))}
+
+
 def tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -63,31 +71,38 @@ def served_server(served_site: BuildResult) -> Iterator[str]:
         yield url
 
 
-def test_a_served_build_writes_no_per_resource_documents_and_otherwise_the_same_site(
+def test_a_served_build_writes_no_per_resource_documents_nor_calendars_and_otherwise_the_same_site(
         seed_site: BuildResult, served_site: BuildResult) -> None:
     files, served = tree(seed_site.out), tree(served_site.out)
-    documents = per_resource(seed_site.out)
+    documents, feeds = per_resource(seed_site.out), calendars(seed_site.out)
     assert len(documents) > 300
-    assert DOCUMENTS_INDEX not in files  # the default (files) writes the seed site as before
-    assert set(served) == (set(files) - set(documents)) | {DOCUMENTS_INDEX}
-    assert {k: v for k, v in served.items() if k != DOCUMENTS_INDEX} == {k: files[k] for k in served
-                                                                          if k != DOCUMENTS_INDEX}
+    assert {name.split("/")[0] for name in feeds} == {"talk", "person", "series", "event"}
+    assert DOCUMENTS_INDEX not in files and PACK not in files  # the default (files) writes the seed site as before
+    made = {DOCUMENTS_INDEX, PACK}
+    assert set(served) == (set(files) - set(documents) - set(feeds)) | made
+    assert "talks.ics" in served  # the site-wide calendar stays a file
+    assert {k: v for k, v in served.items() if k not in made} == {k: files[k] for k in served if k not in made}
     assert served_site.resources == seed_site.resources
-    assert served_site.files == seed_site.files - len(documents) + 1
+    assert served_site.files == seed_site.files - len(documents) - len(feeds) + 2
 
 
-def test_every_served_document_is_the_file_a_files_build_writes(seed_site: BuildResult,
-                                                                served_site: BuildResult) -> None:
+def test_every_served_document_and_calendar_is_the_file_a_files_build_writes(seed_site: BuildResult,
+                                                                             served_site: BuildResult) -> None:
     documents = Documents(served_site.out)
     expected = per_resource(seed_site.out)
     assert {rel: documents.document(rel) for rel in expected} == expected
     assert documents.document("talk/no-such-talk.ttl") is None
     assert documents.document("talk/2023-09-13-greg-yang.html") is None
+    packed_calendars = Calendars(served_site.out)
+    expected = calendars(seed_site.out)
+    assert {rel: packed_calendars.calendar(rel) for rel in expected} == expected
+    assert packed_calendars.calendar("talk/no-such-talk.ics") is None
+    assert packed_calendars.calendar("talks.ics") is None  # a file, not packed
 
 
 def test_lod_serve_answers_every_document_byte_identical_with_the_headers_of_the_file(
         seed_site: BuildResult, served_site: BuildResult, served_server: str) -> None:
-    expected = per_resource(seed_site.out)
+    expected = per_resource(seed_site.out) | calendars(seed_site.out)
     with running_server(seed_site.out) as files_server, httpx.Client(timeout=10) as client:
         for rel, data in expected.items():
             got = client.get(f"{served_server}/{rel}")
@@ -110,13 +125,21 @@ def test_lod_serve_answers_every_document_byte_identical_with_the_headers_of_the
         assert client.get(f"{served_server}/{rdf}").content == client.get(f"{files_server}/{rdf}").content
 
 
-def test_a_served_document_answers_304_to_its_etag(served_server: str) -> None:
-    url = f"{served_server}/talk/2023-09-13-greg-yang.ttl"
+@pytest.mark.parametrize("rel", ["talk/2023-09-13-greg-yang.ttl", "talk/2023-09-13-greg-yang.ics"])
+def test_a_served_document_answers_304_to_its_etag_and_to_its_date(served_server: str, rel: str) -> None:
+    url = f"{served_server}/{rel}"
     first = httpx.get(url)
     again = httpx.get(url, headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
     assert again.headers["last-modified"] == first.headers["last-modified"]
-    assert httpx.get(f"{served_server}/talk/2023-09-13-greg-yang-x.ttl").status_code == 404
+    since = httpx.get(url, headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert (since.status_code, since.content) == (304, b"")
+    stem, dot, suffix = rel.rpartition(".")
+    assert httpx.get(f"{served_server}/{stem}-x.{suffix}").status_code == 404
+
+
+def test_the_calendar_pack_itself_is_never_served(served_server: str) -> None:
+    assert httpx.get(f"{served_server}/{PACK}").status_code == 404
 
 
 def test_an_index_of_another_build_is_refused_with_503_never_wrong_bytes(served_site: BuildResult,
@@ -129,6 +152,19 @@ def test_an_index_of_another_build_is_refused_with_503_never_wrong_bytes(served_
         got = httpx.get(f"{url}/talk/2023-09-13-greg-yang.ttl")
         assert got.status_code == 503
         assert got.json()["error"]["detail"] == "the site is being updated; try again in a moment."
+
+
+def test_a_damaged_calendar_pack_is_refused_with_503_never_wrong_bytes(served_site: BuildResult,
+                                                                      tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(served_site.out, site)
+    pack = site / PACK
+    pack.write_bytes(pack.read_bytes()[:-1])  # cut short: the last calendar would be wrong
+    with running_server(site) as url:
+        got = httpx.get(f"{url}/talk/2023-09-13-greg-yang.ics")
+        assert got.status_code == 503
+        assert got.json()["error"]["detail"] == "the site is being updated; try again in a moment."
+        assert httpx.get(f"{url}/talk/2023-09-13-greg-yang.ttl").status_code == 200  # the rest is served
 
 
 def test_an_unknown_documents_mode_is_a_located_error(tmp_path: Path) -> None:

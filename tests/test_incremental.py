@@ -21,7 +21,7 @@ from lod.publishing.pipeline import read_state, write_state
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA
-from .edits import EDITS, Skip, apply_edit, random_edit
+from .edits import EDITS, Folder, Skip, apply_edit, random_edit
 
 BASE = "http://localhost:8000/"
 EPOCH = "1735689600"  # the build's date: the index page shows the talks still to come
@@ -145,6 +145,34 @@ def test_rebuild_of_the_seed_data_after_edits_equals_a_full_build(tmp_path: Path
         apply_edit(EDITS[name], data, rng)
         result = run(data, site)
         assert run.incremental, run.said
+    _same_as_full(data, site, result, tmp_path)
+
+
+def undate_talks(data: Path, keep: int) -> None:
+    """Take the dates away from every talk of *data* but the first *keep* dated ones (as ``talk_undate`` does)."""
+    folder = Folder(data)
+    for rec in [r for r in folder.records("talk") if r.data.get("start")][keep:]:
+        for key in ("start", "end", "duration", "previous_start"):
+            rec.data.pop(key, None)
+        if rec.data.get("status") == "rescheduled":
+            rec.data["status"] = "scheduled"
+        rec.data.pop("inferred", None)
+        folder.touch(rec)
+    folder.save()
+
+
+def test_a_rebuild_that_leaves_no_dated_talk_deletes_talks_ics_as_a_full_build_has_none(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    run = Run()
+    undate_talks(data, 1)
+    run(data, site)
+    assert run.incremental and (site / "talks.ics").is_file()
+    undate_talks(data, 0)
+    result = run(data, site)
+    assert run.incremental, run.said
+    assert not (site / "talks.ics").exists()
+    assert not list(site.rglob("*.ics"))
     _same_as_full(data, site, result, tmp_path)
 
 

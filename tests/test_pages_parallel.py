@@ -103,3 +103,22 @@ def test_slices_cover_items_in_order() -> None:
 def test_worker_count_is_one_below_threshold() -> None:
     assert worker_count(10, threshold=11) == 1
     assert worker_count(11, threshold=11) >= 1
+
+
+def test_served_calendars_are_packed_alike_in_process_and_on_workers(tmp_path: Path) -> None:
+    from lod.publishing.calendar_pack import PACK, Calendars, packed
+
+    data = tmp_path / "data"
+    write_synth(40, data)
+    (data / "site.yaml").write_text("site:\n  documents: served\n", encoding="utf-8")
+    p = prepare(data, TEST_BASE)
+    n_one = stage.write_pages(p, tmp_path / "one", now=NOW, threshold=10**9)
+    n_many = stage.write_pages(p, tmp_path / "many", now=NOW, threshold=1)
+    one, many = _tree(tmp_path / "one"), _tree(tmp_path / "many")
+    assert n_one == n_many == len(one)
+    assert one == many  # the pack too, and no worker's part left behind
+    assert PACK in one and "talks.ics" in one and not [name for name in one if packed(name)]
+    made = {name: data for name, data in stage.render_site(p, NOW).files.items() if packed(name)}
+    assert len(made) > 40
+    pack = Calendars(tmp_path / "many")
+    assert {name: pack.calendar(name) for name in made} == made

@@ -184,6 +184,7 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
              results: dict[str, list[Result]], timings: dict[str, float], t_start: float,
              say: Progress) -> BuildResult:
     """The later stages, each for what changed, into *output*; then the commit."""
+    from lod.publishing import calendar_pack
     from lod.publishing.documents import DOCUMENTS_INDEX, index_bytes
     from lod.publishing.dumps import splice_dumps
     from lod.publishing.gallery import Gallery, write_gallery
@@ -235,13 +236,21 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
     if output.direct is not None:  # the writers wrote them there already
         output.count(len(rendered.files))
     else:
-        for name, data in rendered.files.items():
+        published = rendered.files
+        if served:  # the resources' calendars are spliced into one pack, not a file each
+            packs = calendar_pack.update(out, scratch, published, dirty.feeds)
+            published = packs.files
+            if packs.pack is not None:
+                output.adopt(calendar_pack.PACK, packs.pack)
+            if packs.remove:
+                output.drop(calendar_pack.PACK)
+        for name, data in published.items():
             output.put(name, data)
         for path in dirty.paths:
             if path + ".html" not in rendered.files:
                 output.drop(path + ".html")
-        for name in dirty.feeds:
-            if name not in rendered.files:
+        for name in [*dirty.feeds, "talks.ics"]:  # talks.ics too: a full build has none without a dated talk
+            if name not in rendered.files and name not in rendered.kept:
                 output.drop(name)
     # Files made whole (sitemaps) or listed by the search index's state: those no longer made are deleted.
     whole = sorted({n for n in [*rendered.files, *rendered.kept] if n.startswith(("sitemap", "search/"))}
@@ -257,7 +266,7 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
     say(Checked("pages", google))
     if fresh:
         stage.finish(timings["pages"], pages=sum(1 for n in rendered.files if n.endswith(".html")),
-                     calendars=sum(1 for n in rendered.files if n.endswith(".ics")))
+                     calendars=sum(1 for n in rendered.files if n.endswith(".ics")) + rendered.packed)
     else:
         stage.finish(timings["pages"], pages_again=len(dirty.paths), calendars_again=len(dirty.feeds))
 

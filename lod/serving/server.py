@@ -47,6 +47,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lod.publishing.calendar_pack import SUFFIX as CALENDAR, Calendars
 from lod.publishing.documents import SUFFIXES, Documents, Stale
 from lod.errors import BuildError, ConfigError, LodError, QueryError, visible
 from lod.model.formats import FORMATS, HTML, NTRIPLES, SERVED_RDF_FORMATS, TURTLE, Format, Site, by_suffix, ntriples_to_rdfxml
@@ -258,6 +259,7 @@ class StaticSite:
         self._etags: dict[tuple[str, int, int, int], str] = {}
         self._listings: dict[tuple[str, int], list[str]] = {}
         self.served = Documents(site.root)  # P.ttl, P.nt, P.jsonld of a site built with documents: served
+        self.calendars = Calendars(site.root)  # and its resources' calendars, P.ics
 
     # -- paths
 
@@ -302,10 +304,12 @@ class StaticSite:
         return path
 
     def served_document(self, rel: str) -> bytes | None:
-        """The bytes of *rel* answered from the dumps (``documents: served``), if it is one."""
-        if not rel.endswith(SUFFIXES) or not all(_SEGMENT.match(s) for s in rel.split("/")):
+        """The bytes of *rel* answered from the dumps or the calendar pack (``documents: served``), if it is one."""
+        if not rel.endswith((*SUFFIXES, CALENDAR)) or not all(_SEGMENT.match(s) for s in rel.split("/")):
             return None
         try:
+            if rel.endswith(CALENDAR):
+                return self.calendars.calendar(rel)
             return self.served.document(rel)
         except (Stale, OSError, ValueError) as exc:  # an index and dumps of two builds: never wrong bytes
             log.error("%s", exc)
@@ -418,13 +422,16 @@ class StaticSite:
         return StreamingResponse(chunks(), headers=headers)
 
     def serve_served(self, request: Request, data: bytes, rel: str) -> Response:
-        """A document answered from the dumps: the headers a file of these bytes would get (the ETag
-        is of the bytes; Last-Modified is the documents index's, never earlier than the document's)."""
+        """A document answered from the dumps or the calendar pack: the headers a file of these bytes
+        would get (the ETag is of the bytes; Last-Modified is the documents index's or the pack's,
+        never earlier than the document's)."""
         extra: dict[str, str] = {}
-        docs = self.documents(rel.rpartition(".")[0])
-        if len(docs) > 1:
-            extra["Link"] = self.link_header(docs, exclude=rel)
-        response = self.conditional(request, data, len(data), _etag_of(data), self.served.mtime,
+        if by_suffix(Path(rel).suffix) is not None:  # an RDF document: its alternates, as serve_file says
+            docs = self.documents(rel.rpartition(".")[0])
+            if len(docs) > 1:
+                extra["Link"] = self.link_header(docs, exclude=rel)
+        mtime = self.calendars.mtime if rel.endswith(CALENDAR) else self.served.mtime
+        response = self.conditional(request, data, len(data), _etag_of(data), mtime,
                                     content_type_for(Path(rel)), extra)
         assert response is not None
         return response

@@ -19,7 +19,7 @@ from typing import AbstractSet, Any
 
 from markupsafe import escape
 
-from lod.publishing import feeds as feeds
+from lod.publishing import calendar_pack, feeds as feeds
 from lod.model import records as R
 from lod.publishing.gallery import read_gallery
 from lod.model.iri import KIND_PATHS
@@ -85,6 +85,7 @@ class PagesOutput:
     cache: PagesCache | None = None  # what the next rebuild's ``render_some`` reuses
     search: SearchState | None = None  # and this: its ``search``, listing every file of the search index
     kept: list[str] = field(default_factory=list)  # index.html, sitemap*.xml, talks.ics found unchanged (not in files)
+    packed: int = 0  # calendars written into the calendar pack (documents: served), not in files
 
 
 @dataclass
@@ -199,7 +200,18 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         return b""
 
     # Calendars first: pages link to the feeds that exist.
-    sink = put if root is not None else None
+    sink: Callable[[str, bytes], bytes] | None = put if root is not None else None
+    # Served documents: the resources' calendars go into one pack, not a file each (lod.publishing.calendar_pack).
+    pack = calendar_pack.Parts(root) if root is not None and p.dataset.site.documents == "served" else None
+
+    def to_pack(name: str, data: bytes) -> bytes:
+        if pack is None or not calendar_pack.packed(name):
+            return put(name, data)
+        pack.write(name, data)
+        return b""
+
+    if pack is not None:
+        sink = to_pack
     only: set[tuple[str, str]] | None = None
     if only_feeds is not None:
         exist = feeds.dated_feed_keys(p, r.index.ancestors)
@@ -209,8 +221,14 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
             kept.append("talks.ics")
     for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink,
                                               only, known).items():
-        files[name] = data
+        if pack is None or not calendar_pack.packed(name):
+            files[name] = data
         r.feeds.add(key)
+    packed = 0
+    if pack is not None:
+        packed = pack.finish()
+        if packed:
+            files[calendar_pack.PACK] = b""
     google = GoogleReport()
     warnings: list[Result] = []
     jobs: list[Sequence[str]] = [[""], *slices(paths, workers)]  # "": the index page
@@ -271,7 +289,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
     taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
-                       sorted(kept))
+                       sorted(kept), packed)
 
 
 def _unread(_name: str) -> bytes | None:
@@ -386,7 +404,7 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
     vars(p)[PAGES_CACHE] = out.cache  # and this (``pages_cache``)
     vars(p)[SEARCH_STATE] = out.search  # and the search index's (``search_state``)
     timings["pages"] = time.perf_counter() - t0
-    n_ics = sum(1 for name in out.files if name.endswith(".ics"))
+    n_ics = sum(1 for name in out.files if name.endswith(".ics")) + out.packed
     n_html = sum(1 for name in out.files if name.endswith(".html"))
     stage.observer(Checked("pages", out.google))
     stage.finish(pages=n_html, calendars=n_ics)

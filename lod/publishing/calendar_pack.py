@@ -1,0 +1,372 @@
+"""The resources' calendars in one file: the calendar pack of a ``documents: served`` site.
+
+With the site setting ``documents: files`` (the default) every calendar is a file:
+``talks.ics`` and ``series/x.ics``, ``event/x.ics``, ``person/x.ics``, ``talk/x.ics``
+(``lod.publishing.feeds``). With ``served`` the per-resource ones (all but ``talks.ics``) are
+not: at 100k talks that would be ~137k files, at ~130 µs each to create. They are written
+into ``PACK`` instead, one dotfile beside them, and ``lod serve`` answers ``GET /talk/x.ics``
+with the bytes the file would have had (``Calendars``; tests/test_documents.py compares
+every calendar of the seed site over HTTP). ``talks.ics`` stays a file: a rebuild reads it.
+
+The pack holds every calendar in path order, so a full build and a rebuild that splices
+the previous pack write the same bytes. Format::
+
+    lod-calendars 1<TAB>N<TAB>bytes of NAMES
+    NAMES: PATH<LF>, one calendar a line, sorted by the path's bytes
+    N+1 offsets of the names in NAMES, N+1 offsets of the calendars in DATA: unsigned 64-bit little-endian
+    DATA: the calendars, in the order of NAMES
+
+A reader finds a path by binary search on a memory map: it reads nothing of the pack at
+start-up. The pack is one file, replaced whole by a rebuild (a rename), so a reader never
+sees the names of one build with the calendars of another.
+
+A full build's pages stage makes the calendars in forked workers: each writes those it
+makes into a part file of its own (``Parts``), and the parent gathers them into the pack.
+A rebuild gives ``update`` the calendars it rendered again and those it found gone; the new
+pack copies the others' byte ranges from the previous one (in the kernel where it can,
+``lod.publishing.bytecopy``), so its cost is a copy of the pack, not a render.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import sys
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import accumulate
+from pathlib import Path
+
+from lod.errors import BuildError
+from lod.publishing.bytecopy import Out
+
+PACK = ".lod-calendars.pack"  # a dotfile: never served, nor listed, by lod serve
+_PART = ".lod-calendars.part-"  # a pages worker's calendars, gathered into PACK by the parent
+_MAGIC = b"lod-calendars 1"
+_Q = struct.Struct("<Q")
+SUFFIX = ".ics"
+
+
+def packed(name: str) -> bool:
+    """Whether the calendar file *name* goes into the pack when documents are served: a
+    resource's (``talk/x.ics``), not the site-wide ``talks.ics``."""
+    return name.endswith(SUFFIX) and "/" in name
+
+
+def _u64(values: Iterable[int]) -> bytes:
+    a = array("Q", values)
+    if sys.byteorder != "little":
+        a.byteswap()
+    return a.tobytes()
+
+
+def _head(names: list[bytes], offsets: list[int], table: tuple[bytes, bytes] | None = None) -> bytes:
+    """Everything of a pack before its calendars, for *names* (sorted) of calendars at *offsets*
+    (N+1, from 0); *table*, the names' text and starts of a pack of the same names, is taken as it is."""
+    if table is None:
+        text = b"".join(name + b"\n" for name in names)
+        starts = _u64([0, *accumulate(len(name) + 1 for name in names)])
+    else:
+        text, starts = table
+    return _MAGIC + f"\t{len(names)}\t{len(text)}\n".encode() + text + starts + _u64(offsets)
+
+
+class Damaged(ValueError):
+    """A file that is not a whole calendar pack of this version (lod serve answers 503, a rebuild stops)."""
+
+
+@dataclass
+class _Layout:
+    """Where the parts of a pack are: its count, and where its names, their starts, the calendars'
+    offsets and the calendars begin."""
+
+    n: int
+    names: int
+    starts: int
+    offsets: int
+    data: int
+
+
+def _layout(mm: mmap.mmap, what: object) -> _Layout:
+    """The layout of the pack in *mm*, checked against its size; Damaged naming *what* if it is not one."""
+    first = mm.find(b"\n", 0, 64)
+    fields = mm[:first].split(b"\t") if first > 0 else []
+    if len(fields) != 3 or fields[0] != _MAGIC or not all(f.isdigit() for f in fields[1:]):
+        raise Damaged(f"{what} is not a calendar pack this version of lod reads")
+    n, size = int(fields[1]), int(fields[2])
+    at = _Layout(n, first + 1, first + 1 + size, first + 1 + size + 8 * (n + 1), first + 1 + size + 16 * (n + 1))
+    if len(mm) < at.data:
+        raise Damaged(f"{what} is cut short")
+    if len(mm) != at.data + _Q.unpack_from(mm, at.offsets + 8 * n)[0]:
+        raise Damaged(f"{what} is damaged")
+    return at
+
+
+def _mapped(fd: int, what: object) -> mmap.mmap:
+    """A read-only memory map of the pack open as *fd*; Damaged naming *what* if it is empty."""
+    if not os.fstat(fd).st_size:  # never written so: a pack has at least one calendar
+        raise Damaged(f"{what} is not a calendar pack this version of lod reads")
+    return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+
+
+@dataclass
+class _Table:
+    """What a rebuild reads of the previous pack: its names (with their text and starts, as they
+    are in it), each calendar's offset and where the calendars begin."""
+
+    names: list[bytes]
+    table: tuple[bytes, bytes]
+    offsets: list[int]
+    data: int
+
+
+def _table(mm: mmap.mmap, what: object) -> _Table:
+    """The table of the pack in *mm* (``_layout``)."""
+    at = _layout(mm, what)
+    text = mm[at.names:at.starts]
+    names = text.split(b"\n")[:-1]
+    raw = array("Q", mm[at.offsets:at.data])
+    if sys.byteorder != "little":
+        raw.byteswap()
+    if len(names) != at.n:
+        raise Damaged(f"{what} is damaged")
+    return _Table(names, (text, mm[at.starts:at.offsets]), raw.tolist(), at.data)
+
+
+def _write(path: Path, head: bytes, body: Callable[[Out], None]) -> None:
+    """Write a pack to *path*: its *head* (``_head``), then *body* writes the calendars."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        out = Out(fd)
+        out.write(head)
+        body(out)
+        out.flush()
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- a full build
+
+
+class Parts:
+    """The calendars of a full build, gathered into ``PACK`` under *root*.
+
+    ``write`` may be called in any process forked from the one that made this (the pages
+    stage's workers): each appends to a part file of its own, ``len<TAB>path<LF>`` then the
+    bytes. ``finish``, in the parent once the workers are done, writes the pack from the parts
+    and removes them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._fds: dict[int, int] = {}  # by process id: a forked worker opens its own
+        root.mkdir(parents=True, exist_ok=True)  # before the workers, which write into it
+
+    def write(self, name: str, data: bytes) -> None:
+        """Add calendar *name* (a site path, ``talk/x.ics``) with bytes *data*."""
+        pid = os.getpid()
+        fd = self._fds.get(pid)
+        if fd is None:
+            fd = self._fds[pid] = os.open(self.root / f"{_PART}{pid}", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        view = memoryview(f"{len(data)}\t{name}\n".encode("utf-8") + data)
+        while view:
+            view = view[os.write(fd, view):]
+
+    def finish(self) -> int:
+        """Write ``PACK`` from every part (none if no calendar was written), remove the parts; return the count."""
+        mine = self._fds.pop(os.getpid(), None)
+        if mine is not None:
+            os.close(mine)
+        parts = sorted(self.root.glob(_PART + "*"))
+        fds = [os.open(part, os.O_RDONLY) for part in parts]
+        try:
+            entries: list[tuple[bytes, int, int, int]] = []  # path, part, offset, size
+            for i, fd in enumerate(fds):
+                size = os.fstat(fd).st_size
+                if not size:
+                    continue
+                with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
+                    pos = 0
+                    while pos < size:
+                        eol = mm.find(b"\n", pos)
+                        length, _, name = mm[pos:eol].partition(b"\t")
+                        entries.append((name, i, eol + 1, int(length)))
+                        pos = eol + 1 + int(length)
+            entries.sort()
+            if entries:
+                def body(out: Out) -> None:
+                    for _name, i, start, length in entries:
+                        out.copy(fds[i], start, length)
+
+                head = _head([e[0] for e in entries], [0, *accumulate(e[3] for e in entries)])
+                _write(self.root / PACK, head, body)
+            return len(entries)
+        finally:
+            for fd in fds:
+                os.close(fd)
+            for part in parts:
+                part.unlink()
+
+
+# ---------------------------------------------------------------- a rebuild
+
+
+@dataclass
+class Update:
+    """What a rebuild publishes for its calendars (``update``)."""
+
+    files: dict[str, bytes]  # the files other than packed calendars, to publish as before
+    pack: Path | None = None  # the new pack, to publish as ``PACK`` (None: the pack is unchanged or gone)
+    remove: bool = False  # no calendar is left: delete ``PACK``
+
+
+def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable[str]) -> Update:
+    """Splice a rebuild's calendars into the pack of the site *out*.
+
+    *files* are the files the rebuild's pages stage made (``render_some``), calendars among
+    them; *dirty* the calendars it was asked for (``affected``), of which those not made are
+    gone. The new pack is written under *scratch*, with the calendars made again in place of
+    the previous ones and the others' bytes copied from the previous pack: the bytes a full
+    build writes. A site without a pack has no calendar."""
+    made = {name.encode("utf-8"): data for name, data in files.items() if packed(name)}
+    gone = {name.encode("utf-8") for name in dirty if packed(name) and name not in files}
+    rest = {name: data for name, data in files.items() if not packed(name)}
+    if not made and not gone:
+        return Update(rest)
+    path = out / PACK
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        fd = -1
+    try:
+        old = _Table([], (b"", b""), [0], 0)
+        try:
+            if fd >= 0:
+                with _mapped(fd, path) as mm:
+                    old = _table(mm, path)
+        except Damaged as exc:
+            raise BuildError(f"{exc}; build the site again in full (lod build --full).") from None
+        olds = old.offsets
+        where = {name: i for i, name in enumerate(old.names)}
+        # Calendars made again with the bytes they had are not changes (as put() leaves such files alone).
+        made = {name: data for name, data in made.items() if name not in where or len(data) != (
+            olds[where[name] + 1] - olds[where[name]]) or os.pread(fd, len(data), old.data + olds[where[name]]) != data}
+        removed = [name for name in gone if name in where]
+        if not made and not removed:
+            return Update(rest)
+        plan = _plan(old.names, where, made, removed)
+        names: list[bytes] = []
+        offsets = [0]
+        for step in plan:  # the names and offsets of the old runs taken in slices, not one by one
+            if isinstance(step, bytes):
+                names.append(step)
+                offsets.append(offsets[-1] + len(made[step]))
+            else:
+                a, b = step
+                names += old.names[a:b]
+                shift = offsets[-1] - olds[a]
+                offsets += [o + shift for o in olds[a + 1:b + 1]]
+        if not names:
+            return Update(rest, remove=fd >= 0)
+
+        def body(w: Out) -> None:
+            for step in plan:
+                if isinstance(step, bytes):
+                    w.write(made[step])
+                else:
+                    w.copy(fd, old.data + olds[step[0]], olds[step[1]] - olds[step[0]])
+
+        new = scratch / PACK
+        # No calendar came or went: the names' text and starts are the previous pack's.
+        _write(new, _head(names, offsets, old.table if len(names) == len(old.names) and not removed else None), body)
+        return Update(rest, new)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _plan(old: list[bytes], where: Mapping[bytes, int], made: Mapping[bytes, bytes],
+          removed: Iterable[bytes]) -> list[tuple[int, int] | bytes]:
+    """The new pack's calendars in order: ``(a, b)`` for the old ones a … b-1, a path for one
+    made again or added. *old* is the previous pack's sorted paths, *where* their positions."""
+    # (position in old, whether it takes the old calendar there, path or None): added ones go
+    # before the old calendar they sort before; a path made again takes its old place.
+    events = sorted([(where[name], 1, name) if name in where else (bisect_left(old, name), 0, name) for name in made]
+                    + [(where[name], 1, b"") for name in removed])
+    plan: list[tuple[int, int] | bytes] = []
+    cur = 0
+    for at, takes, name in events:
+        if at > cur:
+            plan.append((cur, at))
+            cur = at
+        if name:
+            plan.append(name)
+        if takes:
+            cur = at + 1
+    if cur < len(old):
+        plan.append((cur, len(old)))
+    return plan
+
+
+# ---------------------------------------------------------------- reading
+
+
+class Calendars:
+    """The packed calendars of a ``served`` site, read from ``PACK`` under *root*.
+
+    Opened lazily and again whenever the pack changes (a rebuild replaces it); a site
+    without one has no packed calendar."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._key: tuple[int, int, int] | None = None
+        self._map: mmap.mmap | None = None
+        self._at = _Layout(0, 0, 0, 0, 0)
+        self.mtime = 0.0
+
+    def _open(self) -> mmap.mmap | None:
+        path = self.root / PACK
+        try:
+            st = path.stat()
+        except OSError:
+            self._key, self._map = None, None
+            return None
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if key == self._key:
+            return self._map
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            mm = _mapped(fd, path)
+        finally:
+            os.close(fd)
+        self._at = _layout(mm, path)
+        self._map, self._key, self.mtime = mm, key, st.st_mtime
+        return mm
+
+    @staticmethod
+    def _u64(mm: mmap.mmap, table: int, i: int) -> int:
+        value: int = _Q.unpack_from(mm, table + 8 * i)[0]
+        return value
+
+    def calendar(self, rel: str) -> bytes | None:
+        """The bytes of calendar *rel* (``talk/x.ics``), or None if the pack has none of that path."""
+        if not packed(rel):
+            return None
+        mm = self._open()
+        if mm is None:
+            return None
+        want = rel.encode("utf-8")
+        at = self._at
+        lo, hi = 0, at.n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            name = mm[at.names + self._u64(mm, at.starts, mid):at.names + self._u64(mm, at.starts, mid + 1) - 1]
+            if name == want:
+                return mm[at.data + self._u64(mm, at.offsets, mid):at.data + self._u64(mm, at.offsets, mid + 1)]
+            if name < want:
+                lo = mid + 1
+            else:
+                hi = mid
+        return None
