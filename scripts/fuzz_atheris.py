@@ -28,7 +28,7 @@ import yaml  # noqa: F401  (not instrumented: PyYAML under instrumentation runs 
 
 with atheris.instrument_imports(include=["lod"]):
     from lod.errors import RecordErrors
-    from lod.loading.files import load
+    from lod.loading.stage import load
 
 FOLDER = Path(tempfile.mkdtemp(prefix="lod-atheris-"))
 FILE = FOLDER / "a.yaml"

@@ -37,7 +37,7 @@ def served_data(folder: Path, mode: str = "served") -> Path:
     shutil.copytree(SEED_DATA, folder)
     site = folder / "site.yaml"
     site.write_text(site.read_text(encoding="utf-8").rstrip("\n") + f"\n  documents: {mode}\n", encoding="utf-8")
-    an_hour_ago = time.time() - 3600  # not a file written just before the build (lod.publishing.rebuild RACY_NS)
+    an_hour_ago = time.time() - 3600  # not a file written just before the build (lod.publishing.pipeline.RACY_NS)
     os.utime(site, (an_hour_ago, an_hour_ago))
     return folder
 

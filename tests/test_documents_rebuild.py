@@ -70,7 +70,7 @@ def test_served_rebuild_after_adding_and_deleting_talks_keeps_the_index_right(tm
     data, site = tmp_path / "data", tmp_path / "site"
     write_synth(40, data)
     (data / "site.yaml").write_text("site:\n  documents: served\n", encoding="utf-8")
-    for path in data.rglob("*"):  # not files written just before the build (lod.publishing.rebuild RACY_NS)
+    for path in data.rglob("*"):  # not files written just before the build (lod.publishing.pipeline.RACY_NS)
         os.utime(path, (time.time() - 3600, time.time() - 3600))
     build(data, site, BASE)
     rng = random.Random(11)

@@ -3,7 +3,7 @@
 Content negotiation, the server's documents, the SPARQL endpoint's graph answers and
 the round-trip tests read this table. The build writes its dumps and per-resource files
 in one pass (``lod.publishing.dumps``) that knows exactly the three *built* RDF formats
-(``RDF_FORMATS``), and ``publish.write_site`` asserts so: a new built format must be
+(``RDF_FORMATS``), and the pipeline's dumps stage asserts so: a new built format must be
 added there too. RDF/XML is *served* only: the server derives it from the N-Triples
 document when asked (SPARQLWrapper and rdflib's SPARQLStore ask for it by default), so
 the build and the seed site's output do not change.

@@ -197,6 +197,8 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
     fresh = front.fresh
 
     # ---- dumps and documents
+    # splice_dumps writes exactly the formats of RDF_FORMATS, which this checks.
+    assert sorted(f.suffix for f in RDF_FORMATS) == [".jsonld", ".nt", ".ttl"]
     index = previous = state.extra["dumps"]
     served = ds.site.documents == "served"
     stage = Stage(say, "dumps", len(front.triples), "triples")
