@@ -251,15 +251,15 @@ def _save_state(p: Prepared, out: Path, before: dict[str, tuple[int, int, int]],
                 progress: Progress, gallery: dict[str, Any]) -> None:
     """Leave beside the freshly built *out* what the next build needs to be incremental."""
     from lod.publishing import incremental as inc
-    from lod.publishing.pages.dirty import record_links
-    from lod.publishing.pages.stage import pages_cache, search_state
+    from lod.publishing.pages.stage import pages_cache, pages_readsets, search_state
     from lod.publishing.readsets import file_deps
     from lod.publishing.rebuild import marker_id, write_state
 
     site_id = marker_id(out)
+    links, answers = pages_readsets(p)  # what each page and calendar read (lod.publishing.pages.dirty)
     state = inc.State(inc.fingerprint(p.minter.base), site_id or "", p.dataset.site, before, p.parsed,
                       inc.resolved_blobs(p.file_keys, p.dataset), shacl_results,
-                      extra={"dumps": index, "links": record_links(p.dataset, p.site_index), "google": p.google_gaps,
+                      extra={"dumps": index, "links": links, "answers": answers, "google": p.google_gaps,
                              "deps": file_deps(p.file_keys, p.reads), "mapped": p.mapped, "pages": pages_cache(p),
                              "search": search_state(p), "files": n_files, "sitemaps": sitemaps, "gallery": gallery})
     try:

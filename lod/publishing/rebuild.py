@@ -293,7 +293,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
     from lod.publishing.dumps import splice_dumps
     from lod.publishing.gallery import Gallery, write_gallery
     from lod.publishing.gallery_reads import delta_lines
-    from lod.publishing.pages.dirty import affected, update_links
+    from lod.publishing.pages.dirty import affected
     from lod.publishing.pages.stage import render_some
 
     m, ds = p.minter, p.dataset
@@ -343,8 +343,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
         ran(say, "dumps", len(front.owners), "resources", timings["dumps"], resources=len(front.owners))
 
         t0 = time.perf_counter()
-        links = update_links(state.extra["links"], ds, front.changed, front.previous, p.site_index)
-        dirty = affected(ds, front.changed, state.extra["links"], links)
+        dirty = affected(p, front.changed, front.owners, state.extra["links"], state.extra.get("answers"))
         try:  # the site-wide calendar: its events of unchanged talks are taken from it
             previous_ics: bytes | None = (out / "talks.ics").read_bytes()
         except FileNotFoundError:
@@ -352,6 +351,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
         rendered = render_some(p, dirty.paths, dirty.feeds, previous_talks_ics=previous_ics,
                                cache=state.extra.get("pages"), search=state.extra.get("search"),
                                previous=lambda name: _read(out / name))
+        links, read_answers = dirty.merged(state.extra["links"], rendered)
         for name, data in rendered.files.items():
             put(name, data)
         for path in dirty.paths:
@@ -399,7 +399,7 @@ def _publish(p: Prepared, front: Front, store: Store, state: inc.State, out: Pat
 
         new_state = inc.State(state.fingerprint, state.site_id, ds.site, settled(before, taken), front.kept,
                               front.resolved, results,
-                              extra={"dumps": index, "links": links, "google": gaps, "files": files, "deps": front.deps,
+                              extra={"dumps": index, "links": links, "answers": read_answers, "google": gaps, "files": files, "deps": front.deps,
                                      "mapped": front.mapped,
                                      "pages": rendered.cache, "search": rendered.search,
                                      "gallery": gallery.answers, "sitemaps": whole},

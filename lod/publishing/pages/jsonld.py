@@ -18,7 +18,7 @@ from lod.publishing.prepared import Prepared
 from lod.model.serialize import Triple, nt_term
 from lod.model.vocab import RDF, SCHEMA, XSD
 from lod.publishing.pages.constants import AGENT_PREDICATES, COERCED_TERMS, DATE_TERMS, ID_TERMS, SCHEMA_NS
-from lod.publishing.pages.relations import SiteIndex
+from lod.publishing.pages.reads import RECORDER, IndexView
 
 # Looked up once: each ``SCHEMA.x`` is a call to rdflib's Namespace.__getattr__.
 _TYPE, _NAME, _URL, _LOCATION = RDF.type, SCHEMA.name, SCHEMA.url, SCHEMA.location
@@ -68,22 +68,24 @@ def _one_or_many(values: list[Any]) -> Any:
 class JsonLdBuilder:
     """Builds each page's embedded JSON-LD as plain dicts from the description triples."""
 
-    def __init__(self, p: Prepared, groups: Mapping[str, list[Triple]], index: SiteIndex) -> None:
+    def __init__(self, p: Prepared, groups: Mapping[str, list[Triple]], index: IndexView) -> None:
         self.m = p.minter
         self.groups = groups
         self.index = index
-        self._subjects: dict[str, dict[str, list[tuple[Node, Node]]]] = {}
-        self._agents: dict[tuple[str, bool], dict[str, Any]] = {}
-        self._places: dict[str, dict[str, Any]] = {}
+        # Each kept with what making it read (``Recorder.memo``): a page reusing it read that too.
+        self._subjects: dict[str, Any] = {}
+        self._agents: dict[tuple[str, bool], Any] = {}
+        self._places: dict[str, Any] = {}
 
     def subjects(self, owner: str) -> dict[str, list[tuple[Node, Node]]]:
         """The description of *owner*, as predicate-object pairs per subject."""
-        cached = self._subjects.get(owner)
-        if cached is None:
-            cached = {}
+        def grouped() -> dict[str, list[tuple[Node, Node]]]:
+            out: dict[str, list[tuple[Node, Node]]] = {}
             for s, p, o in self.groups.get(owner, []):
-                cached.setdefault(str(s), []).append((p, o))
-            self._subjects[owner] = cached
+                out.setdefault(str(s), []).append((p, o))
+            return out
+
+        cached: dict[str, list[tuple[Node, Node]]] = RECORDER.memo(self._subjects, owner, grouped)
         return cached
 
     def objects(self, iri: str, pred: URIRef) -> list[Node]:
@@ -149,10 +151,7 @@ class JsonLdBuilder:
         Kept per (iri, with_url): a person is referenced by every page of their talks, and
         the JSON-LD is only read after it is built, so pages may share the dict.
         """
-        key = (iri, with_url)
-        cached = self._agents.get(key)
-        if cached is None:
-            cached = self._agents[key] = self._agent(iri, with_url)
+        cached: dict[str, Any] = RECORDER.memo(self._agents, (iri, with_url), lambda: self._agent(iri, with_url))
         return cached
 
     def _agent(self, iri: str, with_url: bool) -> dict[str, Any]:
@@ -166,9 +165,7 @@ class JsonLdBuilder:
     def place(self, iri: str) -> dict[str, Any]:
         """A location: a Place with its postal address (or that of the place containing it),
         or a VirtualLocation with its url (kept per place, shared by the pages, as ``agent``)."""
-        cached = self._places.get(iri)
-        if cached is None:
-            cached = self._places[iri] = self._place(iri)
+        cached: dict[str, Any] = RECORDER.memo(self._places, iri, lambda: self._place(iri))
         return cached
 
     def _place(self, iri: str) -> dict[str, Any]:
@@ -224,7 +221,9 @@ class JsonLdBuilder:
                 extra["location"] = self.place(str(self.m.resource("place", venue)))
         data = self.resource(owner, extra)
         if isinstance(rec, R.Event):
-            inner: list[R.Scheduled] = [*rec.sessions, *talks]
+            # Its sessions read as records (a session is compared on its own, not inside its event).
+            sessions = [self.index.record("session", s.id) for s in rec.sessions]
+            inner: list[R.Scheduled] = [*(s for s in sessions if isinstance(s, R.Session)), *talks]
             root = _root(data)
             if rec.start_at is not None and rec.start_at.is_date:
                 starts = [c.start_at.lexical for c in inner if c.start_at is not None]

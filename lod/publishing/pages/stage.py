@@ -30,7 +30,7 @@ from lod.publishing.pages.constants import KIND_OF_PATH, SITEMAP_LIMIT, Progress
 from lod.publishing.pages.google import Gap, GoogleReport, google_event_gaps
 from lod.publishing.pages import listing as L
 from lod.publishing.pages.parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
-from lod.publishing.pages.relations import SiteIndex
+from lod.publishing.pages.reads import RECORDER, Key, answers_of
 from lod.publishing.pages.search import SearchState, full_index, search_options, update_index
 from lod.publishing.pages.times import build_now
 
@@ -85,6 +85,10 @@ class PagesOutput:
     cache: PagesCache | None = None  # what the next rebuild's ``render_some`` reuses
     search: SearchState | None = None  # and this: its ``search``, listing every file of the search index
     kept: list[str] = field(default_factory=list)  # index.html, sitemap*.xml, talks.ics found unchanged (not in files)
+    # What each page, calendar and VEVENT rendered here read (``lod.publishing.pages.reads``), by node
+    # key (``("html", path)``, ``("calendar", name)``, ``("vevent", id)``), and the answers of the queries they read.
+    readsets: dict[Key, frozenset[Key]] = field(default_factory=dict)
+    answers: dict[Key, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -181,7 +185,9 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given;
     with *same_ics*, ``talks.ics`` is the previous build's (not made, named in ``kept``)."""
     r = Renderer(p, now or build_now())
+    view = r.p  # the data read through the views that record what each page reads
     m = p.minter
+    RECORDER.made = {}
     all_paths = r.all_paths()
     paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
     workers = worker_count(len(paths), threshold)
@@ -199,16 +205,15 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     # Calendars first: pages link to the feeds that exist.
     sink = put if root is not None else None
     only: set[tuple[str, str]] | None = None
-    if only_feeds is not None:
-        exist = feeds.dated_feed_keys(p, r.index.ancestors)
-        r.feeds.update(exist)
-        only = {key for key, name in exist.items() if name in only_feeds or (key == ("site", "talks") and not same_ics)}
-        if ("site", "talks") in exist and ("site", "talks") not in only:
+    if only_feeds is not None:  # the calendars of records that exist (those of removed ones are deleted)
+        only = {key for key in map(_feed_key, only_feeds) if key is not None and key[1] in p.dataset.table(key[0])}
+        if not same_ics:
+            only.add(("site", "talks"))
+        elif any(t.start_at is not None for t in p.dataset.talks.values()):
             kept.append("talks.ics")
-    for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink,
+    for key, (name, data) in feeds.site_feeds(view, r.index.talks_under, r.index.person_talks, workers, sink,
                                               only, known).items():
         files[name] = data
-        r.feeds.add(key)
     google = GoogleReport()
     warnings: list[Result] = []
     jobs: list[Sequence[str]] = [[""], *slices(paths, workers)]  # "": the index page
@@ -218,7 +223,11 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     shown: Shown | None = None
     Made = tuple[str, bytes | None, list[Gap] | None, tuple[IndexItems, Shown] | None]
 
-    def render(job: Sequence[str]) -> list[Made]:
+    def render(job: Sequence[str]) -> tuple[list[Made], dict[Key, frozenset[Key]]]:
+        with RECORDER.collecting() as made:
+            return render_job(job), made
+
+    def render_job(job: Sequence[str]) -> list[Made]:
         out: list[Made] = []
         for path in job:
             its: tuple[IndexItems, Shown] | None = None
@@ -231,13 +240,15 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
                     continue
                 page = home
             else:
-                page = r.page(path)
+                with RECORDER.making(("html", path)):  # a page is a node: what it reads is kept
+                    page = r.page(path)
             name = path + ".html" if path else "index.html"
             gaps = google_event_gaps(page.jsonld) if _is_talk_path(path) else None
             out.append((name, put(name, page.html), gaps, its))
         return out
 
-    for rendered in fork_map(render, jobs, workers):
+    for rendered, nodes in fork_map(render, jobs, workers):
+        RECORDER.made.update(nodes)
         for name, made, gaps, its in rendered:
             if made is None:
                 kept.append(name)
@@ -257,7 +268,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     for name, data in [*static_files().items(), *search_index.items(), ("search.html", r.search_page(options))]:
         files[name] = put(name, data)
     lastmods = _lastmods(r, all_paths, cache, dirty)
-    latest = r.index.latest_taken()
+    latest = r.index.idx.latest_taken()
     entries = [(page_url(m.base, ""), latest)] + [(page_url(m.base, path), lastmods[path]) for path in all_paths]
     if read_gallery():  # queries.html, written by lod.publishing.gallery from the data of the same build
         entries.append((m.base + "queries.html", latest))
@@ -268,8 +279,17 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
     taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
+    readsets, RECORDER.made = RECORDER.made, {}
+    readsets.pop(("calendar", "talks.ics"), None)  # decided here from the talks' calendars, not from its reads
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
-                       sorted(kept))
+                       sorted(kept), readsets, answers_of(r.index, p.descriptions, readsets.values()))
+
+
+def _feed_key(name: str) -> tuple[str, str] | None:
+    """The (kind, id) of a record's calendar file name (``person/x.ics``), None for another name."""
+    kind_path, _, rest = name.removesuffix(".ics").partition("/")
+    kind = KIND_OF_PATH.get(kind_path)
+    return (kind, rest) if kind is not None and rest else None
 
 
 def _unread(_name: str) -> bytes | None:
@@ -286,7 +306,7 @@ def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty
     and the topics of the talks among them, are made again). A topic's talks changing
     dirties it.
     """
-    idx = r.index
+    idx = r.index.idx
     # A listing's further pages (and a year's) take their owner's lastmod (a year's: the date of the data).
     listed = [path for path in paths if L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/")]
     own = [path for path in paths if not (L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/"))]
@@ -299,7 +319,7 @@ def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty
 def _own_lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None,
                   dirty: AbstractSet[str]) -> dict[str, str]:
     """The lastmods of the resources' own pages (``_lastmods``)."""
-    idx = r.index
+    idx = r.index.idx
     if cache is None or cache.latest_taken != idx.latest_taken():
         return {path: idx.lastmod(path) for path in paths}
     m = r.p.minter
@@ -383,6 +403,7 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
     p.google_gaps = out.google.gaps  # kept for an incremental rebuild
     vars(p)[PAGES_CACHE] = out.cache  # and this (``pages_cache``)
     vars(p)[SEARCH_STATE] = out.search  # and the search index's (``search_state``)
+    vars(p)[READSETS] = (out.readsets, out.answers)  # and what each page read (``pages_readsets``)
     timings["pages"] = time.perf_counter() - t0
     n_ics = sum(1 for name in out.files if name.endswith(".ics"))
     n_html = sum(1 for name in out.files if name.endswith(".html"))
@@ -393,6 +414,15 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
 
 PAGES_CACHE = "pages_cache"
 SEARCH_STATE = "search_state"
+READSETS = "pages_readsets"
+
+
+def pages_readsets(p: Prepared) -> tuple[dict[Key, frozenset[Key]], dict[Key, bytes]]:
+    """What each page and calendar ``write_pages`` rendered read, and the answers of the queries
+    they read (empty if it did not run): keep them in the build state as ``links`` and ``answers``
+    for the next build's ``lod.publishing.pages.dirty.affected``."""
+    got = vars(p).get(READSETS)
+    return got if isinstance(got, tuple) else ({}, {})
 
 
 def pages_cache(p: Prepared) -> PagesCache | None:
