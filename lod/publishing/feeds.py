@@ -320,6 +320,7 @@ def _memo_vevent(p: Prepared, talk: R.Talk, memo: dict[str, bytes]) -> bytes:
     data = memo.get(talk.id)
     if data is None:
         with RECORDER.making(("vevent", talk.id)):
+            RECORDER.note(("talk", talk.id))  # handed in, not looked up: read all the same
             data = memo[talk.id] = vevent_ical(p, talk)
     RECORDER.note(("vevent", talk.id))
     return data

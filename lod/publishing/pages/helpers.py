@@ -307,8 +307,12 @@ class Fragments:
     def talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None, no_day: bool = False) -> Markup:
         """A talk's list item (``lod.publishing.pages.items``) for a page whose links start with *up*."""
         html: Markup = RECORDER.memo(self._talk_items, (up, t.id, show_parent, note, no_day),
-                                     lambda: talk_item_html(self.helpers(up), t, show_parent, note, no_day))
+                                     lambda: self._talk_item(up, t, show_parent, note, no_day))
         return html
+
+    def _talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None, no_day: bool) -> Markup:
+        RECORDER.note(("talk", t.id))  # handed in, not looked up: read all the same
+        return talk_item_html(self.helpers(up), t, show_parent, note, no_day)
 
     def helpers(self, up: str) -> Helpers:
         """Helpers making links for pages at the depth of *up*."""
