@@ -235,16 +235,19 @@ class TableView(Mapping[str, Any]):
         self.kind = kind
         self.table = table
 
-    def __getitem__(self, rid: str) -> Any:
+    def _note(self, rid: str) -> None:
         RECORDER.note((self.kind, rid))
+
+    def __getitem__(self, rid: str) -> Any:
+        self._note(rid)
         return self.table[rid]
 
     def get(self, rid: str, default: Any = None) -> Any:
-        RECORDER.note((self.kind, rid))
+        self._note(rid)
         return self.table.get(rid, default)
 
     def __contains__(self, rid: object) -> bool:
-        RECORDER.note((self.kind, str(rid)))
+        self._note(str(rid))
         return rid in self.table
 
     def _all(self) -> None:
