@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 from lod.model.iri import KIND_PATHS
 from lod.publishing.feeds import CALENDAR_KINDS
-from lod.publishing.pages.reads import DESC, Q, IndexView, Key, desc_digest, digest
+from lod.publishing.pages.reads import DESC, Q, IndexView, Key, desc_digest, desc_owner, digest
 from lod.publishing.pages.render import site_paths
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.prepared import Prepared
@@ -98,11 +98,12 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     read: set[Key] = set().union(*old.values()) if old else set()
     # The descriptions that can differ and were read: changed when they do differ.
     now: dict[Key, bytes] = {k: v for k, v in answers.items() if k in read}
-    for owner in owners:
-        if (DESC, owner) in read:
-            now[(DESC, owner)] = desc_digest(p.descriptions, owner)
-            if answers.get((DESC, owner)) != now[(DESC, owner)]:
-                keys.add((DESC, owner))
+    touched = set(owners)
+    for k in read:
+        if k[0] == DESC and desc_owner(k) in touched:
+            now[k] = desc_digest(p.descriptions, k[1])
+            if answers.get(k) != now[k]:
+                keys.add(k)
     # The queries read: changed when their answer on the new data differs from the recorded one.
     index = IndexView(p.site_index)
     for q in read:

@@ -18,7 +18,7 @@ from lod.publishing.prepared import Prepared
 from lod.model.serialize import Triple, nt_term
 from lod.model.vocab import RDF, SCHEMA, XSD
 from lod.publishing.pages.constants import AGENT_PREDICATES, COERCED_TERMS, DATE_TERMS, ID_TERMS, SCHEMA_NS
-from lod.publishing.pages.reads import RECORDER, IndexView
+from lod.publishing.pages.reads import RECORDER, IndexView, desc_key
 
 # Looked up once: each ``SCHEMA.x`` is a call to rdflib's Namespace.__getattr__.
 _TYPE, _NAME, _URL, _LOCATION = RDF.type, SCHEMA.name, SCHEMA.url, SCHEMA.location
@@ -79,18 +79,27 @@ class JsonLdBuilder:
 
     def subjects(self, owner: str) -> dict[str, list[tuple[Node, Node]]]:
         """The description of *owner*, as predicate-object pairs per subject."""
-        def grouped() -> dict[str, list[tuple[Node, Node]]]:
-            out: dict[str, list[tuple[Node, Node]]] = {}
-            for s, p, o in self.groups.get(owner, []):
-                out.setdefault(str(s), []).append((p, o))
-            return out
-
-        cached: dict[str, list[tuple[Node, Node]]] = RECORDER.memo(self._subjects, owner, grouped)
+        # Not noted here: its callers note the part they read (``desc_key``), so a page naming
+        # a series' offers is not dirty when a talk is added to the series' description.
+        cached = self._subjects.get(owner)
+        if cached is None:
+            cached = {}
+            with RECORDER.quiet():
+                for s, p, o in self.groups.get(owner, []):
+                    cached.setdefault(str(s), []).append((p, o))
+            self._subjects[owner] = cached
         return cached
+
+    def pairs(self, iri: str, owner: str) -> list[tuple[Node, Node]]:
+        """The predicate-object pairs of *iri* in *owner*'s description (noted as read)."""
+        RECORDER.note(desc_key(owner, iri))
+        return self.subjects(owner).get(iri, [])
 
     def objects(self, iri: str, pred: URIRef) -> list[Node]:
         """The objects of (iri, pred) in the description of iri's owner."""
-        return [o for p, o in self.subjects(self.m.owner(iri)).get(iri, []) if p == pred]
+        owner = self.m.owner(iri)
+        RECORDER.note(desc_key(owner, iri, str(pred)))
+        return [o for p, o in self.subjects(owner).get(iri, []) if p == pred]
 
     def _types(self, pairs: list[tuple[Node, Node]]) -> Any:
         types = sorted(_key(str(o)) for p, o in pairs if p == _TYPE)
@@ -98,7 +107,7 @@ class JsonLdBuilder:
 
     def node(self, iri: str, owner: str, seen: set[str]) -> dict[str, Any]:
         """The node *iri* of *owner*'s description, its fragments nested."""
-        pairs = self.subjects(owner).get(iri, [])
+        pairs = self.pairs(iri, owner)
         out: dict[str, Any] = {"@id": iri}
         types = self._types(pairs)
         if types is not None:
@@ -122,7 +131,7 @@ class JsonLdBuilder:
         if isinstance(obj, Literal):
             return _literal(key, obj)
         iri = str(obj)
-        if self.m.owner(iri) == owner and iri in self.subjects(owner) and iri not in seen:
+        if self.m.owner(iri) == owner and self.pairs(iri, owner) and iri not in seen:
             seen.add(iri)
             return self.node(iri, owner, seen)
         ours = self.m.path_of(iri) is not None and iri != owner and "#" not in iri
@@ -135,7 +144,7 @@ class JsonLdBuilder:
         return {"@id": iri}
 
     def _name_and_type(self, iri: str) -> dict[str, Any]:
-        pairs = self.subjects(iri).get(iri, [])
+        pairs = self.pairs(iri, iri)
         out: dict[str, Any] = {"@id": iri}
         types = self._types(pairs)
         if types is not None:
@@ -192,6 +201,7 @@ class JsonLdBuilder:
         for key, value in (extra or {}).items():
             if key not in root:
                 root[key] = value
+        RECORDER.note(desc_key(owner))  # every subject of its own description
         rest = [s for s in sorted(self.subjects(owner)) if s not in seen]
         if not rest:
             return {"@context": "https://schema.org", **root}

@@ -35,7 +35,7 @@ from lod.publishing.pages.times import sort_key
 
 Key = tuple[str, str]
 Q = "q:"  # the kind of a query key: ("q:talks_under", "series\x1ex")
-DESC = "desc"  # ("desc", owner IRI): an owner's description triples, read by the JSON-LD
+DESC = "desc"  # ("desc", owner IRI [␞ subject [␞ predicate]]): (part of) an owner's description, read by the JSON-LD
 ARG = "\x1e"  # between the parts of a query's argument (an id may hold "/")
 KIND_OF_CLASS: dict[type, str] = {getattr(R, k.record or ""): k.name for k in RECORD_KINDS}
 
@@ -220,9 +220,23 @@ def answers_of(index: IndexView, descriptions: Mapping[str, Any], readsets: Iter
     return {k: digest(index.answer(k)) if k[0] != DESC else desc_digest(descriptions, k[1]) for k in keys}
 
 
-def desc_digest(descriptions: Mapping[str, Any], owner: str) -> bytes:
-    """The digest of an owner's description (its canonical list of triples; none if it has none)."""
-    return hashlib.blake2b(repr(descriptions.get(owner, [])).encode("utf-8"), digest_size=12).digest()
+def desc_key(owner: str, subject: str | None = None, predicate: str | None = None) -> Key:
+    """The key of a read of a description: the whole of *owner*'s, one subject's pairs, or one predicate's objects."""
+    return (DESC, ARG.join(x for x in (owner, subject, predicate) if x is not None))
+
+
+def desc_owner(key: Key) -> str:
+    """The owner whose description a ``desc_key`` reads."""
+    return key[1].split(ARG, 1)[0]
+
+
+def desc_digest(descriptions: Mapping[str, Any], arg: str) -> bytes:
+    """The digest of what a ``desc_key`` reads of a description (its canonical list of triples)."""
+    parts = arg.split(ARG)
+    triples = descriptions.get(parts[0], [])
+    if len(parts) > 1:
+        triples = [(p, o) for s, p, o in triples if str(s) == parts[1] and (len(parts) < 3 or str(p) == parts[2])]
+    return hashlib.blake2b(repr(triples).encode("utf-8"), digest_size=12).digest()
 
 
 # ---------------------------------------------------------------- views
