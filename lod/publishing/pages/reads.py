@@ -121,13 +121,14 @@ def record_keys(value: Any, out: set[Key]) -> None:
 
 def _shape(value: Any) -> Any:
     """An answer with each record replaced by its key: what is compared between versions."""
-    kind = KIND_OF_CLASS.get(type(value))
+    t = type(value)
+    kind = KIND_OF_CLASS.get(t)
     if kind is not None:
         return (kind, value.id)
-    if isinstance(value, (list, tuple)):
-        return tuple(_shape(v) for v in value)
-    if isinstance(value, dict):
-        return tuple((k, _shape(v)) for k, v in value.items())
+    if t is list or t is tuple:
+        return tuple([_shape(v) for v in value])
+    if t is dict:
+        return tuple([(k, _shape(v)) for k, v in value.items()])
     return value
 
 
@@ -143,6 +144,23 @@ def qkey(name: str, *parts: str) -> Key:
 # ---------------------------------------------------------------- queries
 
 
+def _kept(idx: SiteIndex, name: str, args: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+    """*compute()*, kept on the index (it never changes once built): the queries share their parts."""
+    memo: dict[tuple[str, tuple[str, ...]], Any] = idx.__dict__.setdefault("_reads_memo", {})
+    key = (name, args)
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def _person_talks(idx: SiteIndex, pid: str) -> list[R.Talk]:
+    return _kept(idx, "person_talks", (pid,), lambda: idx.person_talks(pid))
+
+
+def _talks_under(idx: SiteIndex, kind: str, rid: str) -> list[R.Talk]:
+    return _kept(idx, "talks_under", (kind, rid), lambda: idx.talks_under(kind, rid))
+
+
 def _scheduled(idx: SiteIndex, kind: str, rid: str) -> R.Scheduled | None:
     rec = idx.record(kind, rid)
     return rec if isinstance(rec, R.Scheduled) else None
@@ -150,7 +168,9 @@ def _scheduled(idx: SiteIndex, kind: str, rid: str) -> R.Scheduled | None:
 
 def _listing(idx: SiteIndex, kind: str, rid: str) -> list[Any]:
     """What a listing cut into pages lists: an organisation's (person, via) pairs, else ``L.items``."""
-    return list(idx.affiliated(rid)) if kind == "organization" else L.items(idx, (kind, rid))
+    if kind != "organization":
+        return L.items(idx, (kind, rid))
+    return _kept(idx, "affiliated", (rid,), lambda: list(idx.affiliated(rid)))
 
 
 def _others_at(idx: SiteIndex, pid: str) -> list[tuple[str, R.Scheduled]]:
@@ -166,9 +186,9 @@ def feed_exists(idx: SiteIndex, kind: str, rid: str) -> bool:
         t = idx.ds.talks.get(rid)
         return t is not None and t.start_at is not None
     if kind == "person":
-        return any(t.start_at is not None for t in idx.person_talks(rid))
+        return any(t.start_at is not None for t in _person_talks(idx, rid))
     if kind in ("series", "event"):
-        return rid in idx.ds.table(kind) and any(t.start_at is not None for t in idx.talks_under(kind, rid))
+        return rid in idx.ds.table(kind) and any(t.start_at is not None for t in _talks_under(idx, kind, rid))
     return False
 
 
@@ -185,9 +205,9 @@ def _slice(idx: SiteIndex, kind: str, rid: str, n: str) -> list[Any]:
 QUERIES: dict[str, Callable[..., Any]] = {
     "ancestors": _ancestors,
     "children": lambda idx, kind, rid: idx.children.get((kind, rid), []),
-    "talks_under": lambda idx, kind, rid: idx.talks_under(kind, rid),
+    "talks_under": _talks_under,
     "place_chain": lambda idx, pid: idx.place_chain(pid),
-    "person_talks": lambda idx, pid: idx.person_talks(pid),
+    "person_talks": _person_talks,
     "roles": lambda idx, agent: idx.roles.get(agent, {}),
     "org_descendants": lambda idx, oid: idx.org_descendants(oid),
     "place_descendants": lambda idx, pid: idx.place_descendants(pid),

@@ -67,10 +67,15 @@ def resource_paths(p: Prepared) -> list[str]:
 
 
 def site_paths(p: Prepared) -> list[str]:
-    """Every page's site path but the index's: the resources' and the other listing pages (``lod.publishing.pages.listing``)."""
-    idx = p.site_index
-    raw = idx.idx if isinstance(idx, IndexView) else idx
-    return sorted(resource_paths(p) + L.more_pages(raw))
+    """Every page's site path but the index's: the resources' and the other listing pages (``lod.publishing.pages.listing``).
+
+    Kept on *p* (its data does not change): a rebuild asks for them to find new pages, then to render."""
+    raw: Any = p._p if isinstance(p, PreparedView) else p
+    got = vars(raw).get("_site_paths")
+    if got is None:
+        idx = raw.site_index
+        got = vars(raw)["_site_paths"] = sorted(resource_paths(raw) + L.more_pages(idx))
+    return list(got)
 
 
 @dataclass
