@@ -141,3 +141,19 @@ def test_rebuilds_go_stale_when_record_reads_are_not_recorded(tmp_path: Path, mo
             stale += 1
             break
     assert stale, "every rebuild was byte-identical without recording the lookups of records"
+
+
+def test_whether_a_calendar_exists_is_what_feed_keys_says() -> None:
+    """Pages link to a calendar when the query ``feed`` says it exists: exactly the calendars the stage makes."""
+    from lod.publishing.build import prepare
+    from lod.publishing.feeds import CALENDAR_KINDS, feed_keys
+    from lod.publishing.pages.reads import feed_exists
+
+    from .conftest import SEED_DATA, TEST_BASE
+
+    p = prepare(SEED_DATA, TEST_BASE)
+    idx = p.site_index
+    keys = feed_keys(p, idx.talks_under, idx.person_talks)
+    candidates = [("site", "talks"), *((kind, rid) for kind in CALENDAR_KINDS for rid in p.dataset.table(kind))]
+    assert {key for key in candidates if feed_exists(idx, *key)} == set(keys)
+    assert any(k[0] == "series" for k in keys) and any(k[0] == "event" for k in keys)

@@ -146,8 +146,12 @@ def render_some(p: Prepared, paths: Iterable[str], feed_names: Iterable[str], no
     ``p.data`` or ``p.graph``), and ``p.descriptions`` may be any Mapping computing each
     owner's description on first access: only the rendered pages' owners and the
     resources their JSON-LD names are looked up; iterating it (for the sitemap) must
-    yield every owner. Which calendars exist (pages link to them) comes from
-    ``lod.publishing.feeds.feed_keys``, without making them.
+    yield every owner. Which calendars exist (pages link to them) is a query each page reads
+    (``lod.publishing.pages.reads.feed_exists``, as ``lod.publishing.feeds.feed_keys`` decides it),
+    without making them.
+
+    The returned ``readsets`` and ``answers`` are what each page, calendar and VEVENT made
+    here read (``lod.publishing.pages.dirty.Affected.merged`` keeps them for the next build).
 
     ``talks.ics`` holds every talk's VEVENT. With *previous_talks_ics* (the previous
     build's ``talks.ics``), the VEVENT of each talk whose ``talk/<id>.ics`` is not in
