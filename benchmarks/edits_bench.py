@@ -1,6 +1,6 @@
 """The rebuild after each kind of edit of tests/edits.py, not only a title change (issue 14, Targets).
 
-    .venv/bin/python benchmarks/edits_bench.py --talks 10000 [--work /tmp/edits-bench] [--seed 1]
+    .venv/bin/python benchmarks/edits_bench.py --talks 10000 [--work /tmp/edits-bench] [--seed 1] [--only a,b]
 
 Writes a synthetic archive (``lod synth``), builds it once, then for every edit kind in
 ``tests.edits.EDITS`` (in name order) applies one edit and rebuilds; each build runs in its own
@@ -35,6 +35,7 @@ def main() -> int:
     ap.add_argument("--talks", type=int, default=10000)
     ap.add_argument("--work", default="/tmp/edits-bench")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--only", default="", help="these edit kinds only, comma-separated (in name order)")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -48,7 +49,10 @@ def main() -> int:
     print(f"first build: {first.get('total', first.get('error'))} s", flush=True)
     rng = random.Random(args.seed)
     rows: list[dict[str, Any]] = []
+    only = set(filter(None, args.only.split(",")))
     for name in sorted(EDITS):
+        if only and name not in only:
+            continue
         try:
             what = apply_edit(EDITS[name], data, rng)
         except Skip:

@@ -13,14 +13,13 @@ import pytest
 
 from lod.publishing import feeds as feeds
 from lod.publishing.pages import render_site, render_some
-from lod.publishing.pages.dirty import affected
 from lod.publishing.pages.stage import PagesCache, pages_cache, write_pages
 from lod.publishing.build import prepare
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA, TEST_BASE
 from .edits import EDITS, Skip, apply_edit
-from .test_pages_dirty import NOW, Version, _version, changed_keys
+from .test_pages_dirty import NOW, Version, _version, changed_keys, dirty
 
 LATER = datetime(2031, 1, 1, tzinfo=UTC)  # every talk of the synthetic data is past by then
 
@@ -49,7 +48,7 @@ def check_cached(old: Version, new: Version, what: str, now: datetime = NOW) -> 
     """render_some of *new* with *old*'s cache gives the full render's always-made files and cache."""
     assert old.out.cache is not None and new.out.cache is not None
     changed = changed_keys(old.p.dataset, new.p.dataset, old.folder, new.folder)
-    aff = affected(new.p.dataset, changed, old.links, new.links)
+    aff = dirty(old, new.p, changed)
     full = new.out if now == NOW else render_site(new.p, now=now)
     some = render_some(new.p, aff.paths, aff.feeds, now=now, previous_talks_ics=old.out.files.get("talks.ics"),
                        cache=old.out.cache)
@@ -59,8 +58,6 @@ def check_cached(old: Version, new: Version, what: str, now: datetime = NOW) -> 
     assert sorted(name for name in some.files if _always(name)) == names, what
     assert [name for name in names if some.files[name] != full.files[name]] == [], what
     assert some.cache == full.cache, what  # the next rebuild starts from what a full build would leave
-    idx = new.p.site_index
-    assert feeds.dated_feed_keys(new.p, idx.ancestors) == feeds.feed_keys(new.p, idx.talks_under, idx.person_talks)
     return some.cache
 
 
@@ -90,17 +87,9 @@ def test_cache_of_a_rebuild_serves_the_next(synthetic: Version, tmp_path: Path) 
     one, what1 = _edited(synthetic, tmp_path / "one", "talk_date", 5)
     cache = check_cached(synthetic, one, what1)
     two, what2 = _edited(one, tmp_path / "two", "retake_source", 6)
-    rebuilt = Version(one.folder, one.p, one.out, one.links)
+    rebuilt = Version(one.folder, one.p, one.out)
     rebuilt.out.cache = cache
     check_cached(rebuilt, two, what2)
-
-
-def test_dated_feed_keys_on_the_seed_data() -> None:
-    p = prepare(SEED_DATA, TEST_BASE)
-    idx = p.site_index
-    keys = feeds.feed_keys(p, idx.talks_under, idx.person_talks)
-    assert list(feeds.dated_feed_keys(p, idx.ancestors).items()) == list(keys.items())
-    assert any(k[0] == "series" for k in keys) and any(k[0] == "event" for k in keys)
 
 
 def test_write_pages_leaves_the_cache(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 from lod.publishing import feeds as feeds
 from lod.model import records as R
 from lod.publishing.pages import render_site, render_some
-from lod.publishing.pages.dirty import SITE, Affected, Key, affected, record_links
+from lod.publishing.pages.dirty import SITE, Affected, Key, affected
 from lod.publishing.pages.render import Renderer
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.pages.search import BUCKET, shard_name, update_index
@@ -38,12 +38,22 @@ class Version:
     folder: Path
     p: Prepared
     out: PagesOutput
-    links: dict[Key, frozenset[Key]]
+
+    @property
+    def links(self) -> dict[Key, frozenset[Key]]:
+        """What each page, calendar and VEVENT of the full render read."""
+        return self.out.readsets
 
 
 def _version(folder: Path) -> Version:
     p = prepare(folder, TEST_BASE)
-    return Version(folder, p, render_site(p, now=NOW), record_links(p.dataset))
+    return Version(folder, p, render_site(p, now=NOW))
+
+
+def dirty(old: Version, new: Prepared, changed: set[Key]) -> Affected:
+    """``affected`` from *old*'s full render to the data of *new*, every description counted as one that can differ."""
+    owners = set(old.p.descriptions) | set(new.descriptions)
+    return affected(new, changed, owners, old.out.readsets, old.out.answers)
 
 
 def _content(rec: R.Record) -> dict[str, Any]:
@@ -91,7 +101,7 @@ def check_edit(base: Version, folder: Path, edit: str, seed: int) -> tuple[Versi
         pytest.skip(f"the data has nothing {edit} applies to")
     new = _version(folder)
     changed = changed_keys(base.p.dataset, new.p.dataset, base.folder, folder)
-    aff = affected(new.p.dataset, changed, base.links, new.links)
+    aff = dirty(base, new.p, changed)
     diff = differing(base.out, new.out)
     missed = sorted(name for name in diff if not _always(name)
                     and not (name.endswith(".html") and name.removesuffix(".html") in aff.paths)
@@ -165,7 +175,7 @@ def test_affected_is_tight_for_a_talk_title(synthetic: Version, tmp_path: Path) 
     pages = sum(1 for name in new.out.files if name.endswith(".html")) - 1
     assert not aff.everything
     assert len(aff.paths) < 0.1 * pages, (what, sorted(aff.paths))
-    tid = next(k[1] for k in aff.keys if k[0] == "talk")
+    tid = what.split(":")[0].removeprefix("talk ")
     talks = {p for p in aff.paths if p.startswith("talk/")}
     assert talks == {f"talk/{tid}"}, what  # no other talk's page
     assert {f"talk/{tid}.ics", } <= aff.feeds
@@ -175,24 +185,26 @@ def test_affected_is_tight_for_a_talk_title(synthetic: Version, tmp_path: Path) 
 
 
 def test_affected_everything_when_the_site_block_changes(synthetic: Version) -> None:
-    aff = affected(synthetic.p.dataset, {SITE}, synthetic.links, synthetic.links)
+    aff = dirty(synthetic, synthetic.p, {SITE})
     pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index", "search"}
     feeds = {name for name in synthetic.out.files if name.endswith(".ics")} - {"talks.ics"}
     assert aff.everything and pages <= aff.paths and feeds <= aff.feeds
 
 
 def test_affected_nothing_when_nothing_changed(synthetic: Version) -> None:
-    aff = affected(synthetic.p.dataset, set(), synthetic.links, synthetic.links)
+    aff = dirty(synthetic, synthetic.p, set())
     assert (aff.everything, aff.paths, aff.feeds) == (False, set(), set())
 
 
-def test_record_links_keys_every_page_and_calendar(synthetic: Version) -> None:
+def test_read_sets_key_every_page_and_calendar(synthetic: Version) -> None:
     links = synthetic.links
     pages = {name.removesuffix(".html") for name in synthetic.out.files if name.endswith(".html")} - {"index", "search"}
-    aff = affected(synthetic.p.dataset, {SITE}, links, links)
-    assert aff.paths == pages
+    assert {k[1] for k in links if k[0] == "html"} == pages
     feeds = {name for name in synthetic.out.files if name.endswith(".ics")} - {"talks.ics"}
-    assert feeds <= aff.feeds  # and calendars that could exist (a person with no dated talk has none)
+    # and the calendars that could exist (a person with no dated talk has none): they read whether they do
+    assert feeds <= {k[1] for k in links if k[0] == "calendar"}
+    dated = {t.id for t in synthetic.p.dataset.talks.values() if t.start_at is not None}
+    assert {k[1] for k in links if k[0] == "vevent"} == dated
 
 
 # ---------------------------------------------------------------- the repository's data
@@ -283,11 +295,11 @@ def test_vevents_of_reads_back_every_vevent(synthetic: Version) -> None:
     assert feeds.vevents_of(b"BEGIN:VCALENDAR\r\n" + event + b"END:VCALENDAR\r\n") == {long.id: event}
 
 
-def test_record_links_of_a_talk_name_what_its_page_shows(seed: Version) -> None:
+def test_the_read_set_of_a_talk_page_names_what_it_shows(seed: Version) -> None:
     ds = seed.p.dataset
     tid = "2023-10-12-neel-nanda"
     talk = ds.talks[tid]
-    links = seed.links[("talk", tid)]
+    links = seed.links[("html", f"talk/{tid}")]
     assert ("series", "mml-2023") in links
     assert {("person", pid) for pid in talk.speakers} <= links
     assert {("organization", o) for pid in talk.speakers for o in ds.people[pid].affiliations} <= links
@@ -295,7 +307,8 @@ def test_record_links_of_a_talk_name_what_its_page_shows(seed: Version) -> None:
     assert ("place", place.id) in links and ("place", place.contained_in) in links
     assert {("source", s) for s in talk.sources} <= links
     assert ("talk", "2023-09-13-greg-yang") not in links  # another talk of the series
-    calendar = seed.links[("calendar", f"talk/{tid}.ics")]
+    assert ("vevent", tid) in seed.links[("calendar", f"talk/{tid}.ics")]
+    calendar = seed.links[("vevent", tid)]
     # The VEVENT's DESCRIPTION names the speakers with their organisations and the series.
     assert {("talk", tid), ("series", "mml-2023"), *{("person", pid) for pid in talk.speakers}} <= calendar
     assert ("talk", "2023-09-13-greg-yang") not in calendar
@@ -304,7 +317,7 @@ def test_record_links_of_a_talk_name_what_its_page_shows(seed: Version) -> None:
 def test_affected_renaming_an_organisation_renders_the_calendars_naming_it(synthetic: Version) -> None:
     ds = synthetic.p.dataset
     oid = next(o.id for o in ds.organizations.values() if o.parent)
-    aff = affected(ds, {("organization", oid)}, synthetic.links, synthetic.links)
+    aff = dirty(synthetic, synthetic.p, {("organization", oid)})
     assert f"org/{oid}" in aff.paths and f"org/{ds.organizations[oid].parent}" in aff.paths
     # The talk pages name their speakers' organisations and their organisers: those talks, no others.
     shows = {f"talk/{t.id}" for t in ds.talks.values()
@@ -355,8 +368,7 @@ def test_a_talk_edited_off_the_home_page_leaves_the_home_page_and_sitemap_unmade
     else:
         pytest.fail("every edited talk was on the home page")
     new = _version(folder)
-    aff = affected(new.p.dataset, changed_keys(synthetic.p.dataset, new.p.dataset, synthetic.folder, folder),
-                   synthetic.links, new.links)
+    aff = dirty(synthetic, new.p, changed_keys(synthetic.p.dataset, new.p.dataset, synthetic.folder, folder))
     some = render_some(new.p, aff.paths, aff.feeds, now=NOW, previous_talks_ics=synthetic.out.files["talks.ics"],
                        cache=synthetic.out.cache, search=synthetic.out.search, previous=synthetic.out.files.get)
     assert some.kept == ["index.html", "sitemap.xml"], what

@@ -135,24 +135,3 @@ def test_rebuild_after_a_talk_edit_with_small_pages_equals_a_full_build(tmp_path
             assert 0 < again["pages_again"] <= 15, again
         _same_as_full(Path("data"), Path("site"), result, tmp_path)
     shutil.rmtree(tmp_path / "fresh", ignore_errors=True)
-
-
-@pytest.mark.parametrize("edit", [e if e in LISTING_DEFAULT else pytest.param(e, marks=pytest.mark.heavy)
-                                  for e in sorted(EDITS)])
-def test_update_links_equals_record_links_with_small_pages(edit: str, paged: Version, tmp_path: Path) -> None:
-    from lod.publishing.incremental import changed_records
-    from lod.publishing.pages.dirty import record_links, update_links
-
-    from .test_links_update import _blobs
-
-    data = tmp_path / "data"
-    shutil.copytree(paged.folder, data)
-    old_ds, old_blobs = _blobs(data)
-    old_links = record_links(old_ds)
-    try:
-        apply_edit(EDITS[edit], data, random.Random(edit))
-    except Skip:
-        pytest.skip(f"the data has nothing {edit} applies to")
-    new_ds, new_blobs = _blobs(data)
-    changes = changed_records(old_blobs, new_blobs)
-    assert update_links(old_links, new_ds, changes.changed, changes.previous) == record_links(new_ds)

@@ -46,7 +46,6 @@ def prepared() -> Prepared:
 
 def _renderer(p: Prepared) -> Renderer:
     r = Renderer(p, datetime(2025, 1, 1, tzinfo=UTC))
-    r.feeds.update(("talk", t) for t in list(p.dataset.talks)[::2])
     loader = jinja2.ChoiceLoader([jinja2.DictLoader({"old_macros.html": OLD_MACROS,
                                                       "old_affiliated.html": OLD_AFFILIATED}),
                                   r.env.loader or jinja2.BaseLoader()])
@@ -119,7 +118,7 @@ def test_items_and_facts_equal_the_old_macros(prepared: Prepared) -> None:
             assert talk_list_html(h, talks, show_parent) == old.talk_list(talks, show_parent)
         assert talk_list_html(h, [], True, EVIL) == old.talk_list([], True, EVIL)
         headings = [("speaker", "Talks"), ("organizer", EVIL), ("contact", "Contact for"), (EVIL, "x")]
-        for roles in r.index.roles.values():
+        for roles in r.index.idx.roles.values():
             assert role_sections_html(h, roles, headings) == old.role_sections(roles, headings)
         for kind, rec in ds.all_records():
             if isinstance(rec, R.Scheduled):
@@ -158,7 +157,7 @@ def test_affiliated_equals_the_old_template(prepared: Prepared) -> None:
     for org in ds.organizations.values():
         for hostile in (False, True):
             rec = dataclasses.replace(org, name=EVIL) if hostile else org
-            affiliated = r.index.affiliated(org.id)
+            affiliated = r.index.idx.affiliated(org.id)
             for sub_orgs in ([], ["x"]):
                 old = template.render(h=h, rec=rec, affiliated=affiliated, sub_orgs=sub_orgs)
                 assert affiliated_html(h, rec, affiliated, sub_orgs) == old

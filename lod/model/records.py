@@ -235,35 +235,6 @@ class Event(Gathering):
     sessions: list[Session] = field(default_factory=list)
 
 
-def named_records(rec: Record) -> set[tuple[str, str]]:
-    """The records *rec* names by id, as (kind, id) keys: its sources, affiliations, parent
-    organisation or place, parent series/event/session, venue and online place, organisers
-    (a person or an organisation: both keys), contacts, series, speakers, co-authors, cited
-    authors and the sources of its abstract variants. Read after resolution (a talk's
-    ``part_of`` is then its parent)."""
-    out: set[tuple[str, str]] = {("source", s) for s in rec.sources}
-    if isinstance(rec, Person):
-        out.update(("organization", o) for o in rec.affiliations)
-    elif isinstance(rec, Organization) and rec.parent:
-        out.add(("organization", rec.parent))
-    elif isinstance(rec, Place) and rec.contained_in:
-        out.add(("place", rec.contained_in))
-    if isinstance(rec, Scheduled):
-        if rec.parent:
-            out.add(rec.parent)
-        out.update(("place", pid) for pid in (rec.venue, rec.online) if pid)
-        out.update((k, a) for a in rec.organizers for k in ("person", "organization"))
-    if isinstance(rec, Gathering):
-        out.update(("person", pid) for pid in rec.contacts)
-    if isinstance(rec, Event) and rec.series:
-        out.add(("series", rec.series))
-    if isinstance(rec, Talk):
-        out.update(("person", pid) for pid in [*rec.speakers, *rec.coauthors])
-        out.update(("person", a) for ref in rec.references for a in ref.authors)
-        out.update(("source", v.source) for v in rec.abstract_variants if v.source)
-    return out
-
-
 @dataclass
 class Dataset:
     """Every record of a data folder, by kind and id."""

@@ -47,11 +47,13 @@ import icalendar
 from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.publishing.prepared import Prepared
+from lod.publishing.pages.reads import RECORDER
 from lod.publishing.feedtext import (PRODID, description_text, location_text, page_url, person_text, scheduled_name, summary_text,
                        taken_of, version_stamp)
 
 STATUS = {"cancelled": "CANCELLED", "postponed": "TENTATIVE"}  # everything else: CONFIRMED
 
+CALENDAR_KINDS = ("series", "event", "person", "talk")  # the kinds of record that have a calendar (besides talks.ics)
 TalksOf = Callable[[str, str], list[R.Talk]]
 TalksOfPerson = Callable[[str], list[R.Talk]]
 
@@ -303,15 +305,25 @@ def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
             parts.append(component_ical(session_vevent(p, rec, inner)))
             continue
         assert isinstance(rec, R.Talk)
-        data = memo.get(rec.id)
-        if data is None:
-            data = memo[rec.id] = vevent_ical(p, rec)
-        parts.append(data)
+        parts.append(_memo_vevent(p, rec, memo))
     parts.append(_END)
     return b"".join(parts)
 
 
 Component = tuple[R.Scheduled, list[R.Talk]]  # a talk (and []), or a session's slot and its talks
+
+
+def _memo_vevent(p: Prepared, talk: R.Talk, memo: dict[str, bytes]) -> bytes:
+    """A talk's VEVENT from *memo* or made into it. It is a node of its own
+    (``("vevent", id)``, ``lod.publishing.pages.reads``): what making it read is kept under it,
+    and a calendar holding it reads the node, so it is dirty when the VEVENT is."""
+    data = memo.get(talk.id)
+    if data is None:
+        with RECORDER.making(("vevent", talk.id)):
+            RECORDER.note(("talk", talk.id))  # handed in, not looked up: read all the same
+            data = memo[talk.id] = vevent_ical(p, talk)
+    RECORDER.note(("vevent", talk.id))
+    return data
 
 
 def components(p: Prepared, events: Iterable[R.Talk]) -> list[Component]:
@@ -366,22 +378,35 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
         # First every VEVENT and VTIMEZONE, once each, shared by the calendars' workers.
         zones = sorted({zone for _k, _n, _t, talks in plan for zone in _zones(talks)})
 
-        def parts(job: tuple[Sequence[R.Talk], Sequence[Zone]]) -> tuple[list[bytes], list[bytes]]:
-            return [vevent_ical(p, t) for t in job[0]], [_vtimezone_ical(*zone) for zone in job[1]]
+        def parts(job: tuple[Sequence[R.Talk], Sequence[Zone]]
+                  ) -> tuple[list[bytes], list[bytes], dict[tuple[str, str], frozenset[tuple[str, str]]]]:
+            with RECORDER.collecting() as made:
+                events = [_memo_vevent(p, t, {}) for t in job[0]]
+            return events, [_vtimezone_ical(*zone) for zone in job[1]], made
 
         jobs_: list[tuple[Sequence[R.Talk], Sequence[Zone]]] = [([], [z]) for z in zones]
         jobs_ += [(chunk, []) for chunk in slices(dated, workers)]
-        for (chunk, zone_job), (events, timezones) in zip(jobs_, fork_map(parts, jobs_, workers)):
+        for (chunk, zone_job), (events, timezones, made) in zip(jobs_, fork_map(parts, jobs_, workers)):
             memo.update(zip((t.id for t in chunk), events))
             _VTIMEZONES.update(zip(zone_job, timezones))
+            RECORDER.made.update(made)
 
-    def calendars(chunk: Sequence[tuple[tuple[str, str], str, str, list[R.Talk]]]) -> list[bytes | None]:
-        made = [(name, calendar(p, talks, title, memo)) for _key, name, title, talks in chunk]
-        return [None if data is None else sink(name, data) if sink is not None else data for name, data in made]
+    def calendars(chunk: Sequence[tuple[tuple[str, str], str, str, list[R.Talk]]]
+                  ) -> tuple[list[bytes | None], dict[tuple[str, str], frozenset[tuple[str, str]]]]:
+        out: list[bytes | None] = []
+        with RECORDER.collecting() as made:
+            for key, name, _title, _talks in chunk:
+                # Each calendar is a node: what it reads (its owner, its talks, their VEVENTs) is kept.
+                with RECORDER.making(("calendar", name)):
+                    _name, title, talks = calendar_of(p, key, talks_under, person_talks)
+                    data = calendar(p, talks, title, memo)
+                out.append(None if data is None else sink(name, data) if sink is not None else data)
+        return out, made
 
     out: dict[tuple[str, str], tuple[str, bytes]] = {}
     jobs = slices(plan, workers)
-    for job, files in zip(jobs, fork_map(calendars, jobs, workers)):
+    for job, (files, made) in zip(jobs, fork_map(calendars, jobs, workers)):
+        RECORDER.made.update(made)
         for (key, name, _title, _talks), file in zip(job, files):
             if file is not None:
                 out[key] = (name, file)
@@ -420,21 +445,28 @@ def site_calendars(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerso
     With *only*, just those whose key is in it (the others' talks are not even looked up).
     """
     ds = p.dataset
-    if only is None or ("site", "talks") in only:
-        yield ("site", "talks"), "talks.ics", ds.site.title, list(ds.talks.values())
-    for sid, series in ds.series.items():
-        if only is None or ("series", sid) in only:
-            yield ("series", sid), f"{KIND_PATHS['series']}/{sid}.ics", series.name, talks_under("series", sid)
-    for eid, event in ds.events.items():
-        if only is None or ("event", eid) in only:
-            yield ("event", eid), f"{KIND_PATHS['event']}/{eid}.ics", event.name, talks_under("event", eid)
-    for pid, person in ds.people.items():
-        if only is None or ("person", pid) in only:
-            yield (("person", pid), f"{KIND_PATHS['person']}/{pid}.ics", f"Talks by {person.display_name}",
-                   person_talks(pid))
-    for tid, talk in ds.talks.items():
-        if only is None or ("talk", tid) in only:
-            yield ("talk", tid), f"{KIND_PATHS['talk']}/{tid}.ics", talk.title or ds.site.title, [talk]
+    keys: list[tuple[str, str]] = [("site", "talks")]
+    for kind in CALENDAR_KINDS:
+        keys.extend((kind, rid) for rid in ds.table(kind))
+    for key in keys:
+        if only is None or key in only:
+            yield (key, *calendar_of(p, key, talks_under, person_talks))
+
+
+def calendar_of(p: Prepared, key: tuple[str, str], talks_under: TalksOf, person_talks: TalksOfPerson
+                ) -> tuple[str, str, list[R.Talk]]:
+    """The file name, title and talks (dated or not) of the calendar of *key*, which must exist as a record."""
+    ds = p.dataset
+    kind, rid = key
+    if kind == "site":
+        return "talks.ics", ds.site.title, list(ds.talks.values())
+    name = f"{KIND_PATHS[kind]}/{rid}.ics"
+    if kind in ("series", "event"):
+        return name, ds.table(kind)[rid].name, talks_under(kind, rid)  # type: ignore[attr-defined]
+    if kind == "person":
+        return name, f"Talks by {ds.people[rid].display_name}", person_talks(rid)
+    talk = ds.talks[rid]
+    return name, talk.title or ds.site.title, [talk]
 
 
 def feed_keys(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson) -> dict[tuple[str, str], str]:
@@ -446,40 +478,3 @@ def feed_keys(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson) ->
     """
     return {key: name for key, name, _title, talks in site_calendars(p, talks_under, person_talks)
             if any(t.start_at is not None for t in talks)}
-
-
-Ancestors = Callable[[str, R.Scheduled], Sequence[tuple[str, R.Scheduled]]]
-
-
-def dated_feed_keys(p: Prepared, ancestors: Ancestors) -> dict[tuple[str, str], str]:
-    """``feed_keys``, found from the dated talks up instead of from every calendar's talks down.
-
-    A talk is under a series or event exactly when that series or event is among its
-    *ancestors* (``SiteIndex.ancestors``, which depend only on the talk's ``parent``: asked
-    once per parent), and in a person's calendar when the person
-    speaks or co-authors it; so one pass over the talks, with no calendar's talks gathered
-    or sorted, finds which calendars have a talk with a start (tests/test_pages_cache.py
-    compares it with ``feed_keys``). The keys come in the same order.
-    """
-    ds = p.dataset
-    by_parent: dict[tuple[str, str], R.Talk] = {}  # a talk's ancestors depend only on its parent
-    people: set[str] = set()
-    dated = False
-    for t in ds.talks.values():
-        if t.start_at is None:
-            continue
-        dated = True
-        if t.parent is not None:
-            by_parent.setdefault(t.parent, t)
-        people.update(t.speakers)
-        people.update(t.coauthors)
-    under = {(k, a.id) for t in by_parent.values() for k, a in ancestors("talk", t)}
-    out: dict[tuple[str, str], str] = {}
-    if dated:
-        out[("site", "talks")] = "talks.ics"
-    for kind, table in (("series", ds.series), ("event", ds.events)):
-        out.update(((kind, rid), f"{KIND_PATHS[kind]}/{rid}.ics") for rid in table if (kind, rid) in under)
-    out.update((("person", pid), f"{KIND_PATHS['person']}/{pid}.ics") for pid in ds.people if pid in people)
-    out.update((("talk", tid), f"{KIND_PATHS['talk']}/{tid}.ics") for tid, t in ds.talks.items()
-               if t.start_at is not None)
-    return out

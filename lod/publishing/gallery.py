@@ -213,10 +213,11 @@ def gallery_html(p: "Prepared", main: str) -> bytes:
     from lod.publishing.pages.helpers import Helpers
     from lod.publishing.pages.jsonld import script_json
     from lod.publishing.pages.layout import page_html
+    from lod.publishing.pages.reads import IndexView
 
     site = p.dataset.site
     url = p.minter.base + "queries.html"
-    ctx = {"site": site, "h": Helpers(p, p.site_index, "queries", set()), "path": "queries.html",
+    ctx = {"site": site, "h": Helpers(p, IndexView(p.site_index), "queries", set()), "path": "queries.html",
            "title": "Example queries", "kind_text": "Queries", "canonical": url, "identifier": url,
            "description": f"Example SPARQL queries over {site.title}, each with its answer on the published data.",
            "alternates": [], "calendar": None}

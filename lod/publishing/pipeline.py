@@ -189,7 +189,7 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
     from lod.publishing.dumps import splice_dumps
     from lod.publishing.gallery import Gallery, write_gallery
     from lod.publishing.gallery_reads import delta_lines
-    from lod.publishing.pages.dirty import affected, update_links
+    from lod.publishing.pages.dirty import affected
     from lod.publishing.pages.stage import render_some
 
     m, ds, out = p.minter, p.dataset, output.out
@@ -228,8 +228,8 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
 
     # ---- pages, calendars, the search index
     t0 = time.perf_counter()
-    links = update_links(state.extra["links"], ds, front.changed, front.previous, p.site_index)
-    dirty = affected(ds, front.changed, state.extra["links"], links)
+    # The pages whose recorded reads changed (everything from the empty state, which has no answers).
+    dirty = affected(p, front.changed, front.owners, state.extra["links"], state.extra.get("answers"))
     n_pages = len(p.descriptions) if fresh else len(dirty.paths) + len(dirty.feeds)
     stage = Stage(say, "pages", n_pages, "files")
     rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,
@@ -259,6 +259,7 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
                    | set(rendered.search.files if rendered.search is not None else ()))
     for name in sorted(set(state.extra["sitemaps"]) - set(whole)):
         output.drop(name)
+    links, read_answers = dirty.merged(state.extra["links"], rendered)  # what each page read, for the next build
     gaps = {path: g for path, g in state.extra["google"].items() if path not in dirty.paths}
     gaps.update(rendered.google.gaps)
     google, warnings = _google(p, gaps)
@@ -297,7 +298,7 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
     t0 = time.perf_counter()
     new_state = inc.State(state.fingerprint or inc.fingerprint(m.base), state.site_id, ds.site,
                           settled(before, taken), front.kept, front.resolved, results,
-                          extra={"dumps": index, "links": links, "google": gaps, "files": output.files,
+                          extra={"dumps": index, "links": links, "answers": read_answers, "google": gaps, "files": output.files,
                                  "deps": front.deps, "mapped": front.mapped, "pages": rendered.cache,
                                  "search": rendered.search, "gallery": gallery.answers, "sitemaps": whole},
                           generation=0 if fresh else state.generation + 1)

@@ -264,7 +264,7 @@ class Store:
 
         Read whole: the stamps, the resolved records and the resolution deps (the rebuild's
         load decides from all of them which files to take as they are), the SHACL results (the
-        report is the whole data's), the links (``update_links`` scans every page's), the Google
+        report is the whole data's), the read-sets (``pages.dirty.affected`` scans every page's), the Google
         gaps (the report covers every talk page), and the extra values (each is one object)."""
         try:
             keys = [_dec("links", k) for (k,) in self.conn.execute("SELECT value FROM link_keys ORDER BY key")]

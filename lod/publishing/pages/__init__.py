@@ -20,6 +20,8 @@ The modules of this package, in the order a page needs them:
 - ``render``: the remaining templates, sitemap, and the stage's entry points (``render_some``
   renders a chosen set of pages and calendars, byte-identical to the full stage's);
 - ``dirty``: which pages and calendars can differ between two versions of the data;
+- ``reads``: the views through which pages read the data, noting each page's read-set
+  (records, descriptions, memoised queries) for ``dirty``;
 - ``parallel``: forked workers that render slices of the pages and calendars on every
   core from ``PARALLEL_THRESHOLD`` (2,000) resource pages on, the files being the same.
 """

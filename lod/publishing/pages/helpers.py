@@ -8,7 +8,7 @@ object serves pages at one depth; the HTML functions of ``lod.publishing.pages.i
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -22,14 +22,14 @@ from lod.publishing.pages.constants import ATTENDANCE_TEXT, KIND_TEXT, LANGUAGES
 from lod.publishing.pages.items import (affiliated_html, calendar_link_html, people_html, role_sections_html, scheduled_facts_html,
                     scheduled_item_html, sources_html, talk_item_html, talk_list_html)
 from lod.publishing.pages.mathml import paragraphs_html, tex_html
-from lod.publishing.pages.relations import SiteIndex
+from lod.publishing.pages.reads import RECORDER, IndexView
 from lod.publishing.pages.times import MONTHS, long_date, time_el, when_html, when_short, zone_label
 
 
 class Helpers:
     """What templates call: links relative to the current page, names, titles and times."""
 
-    def __init__(self, p: Prepared, index: SiteIndex, path: str, feeds: set[tuple[str, str]],
+    def __init__(self, p: Prepared, index: IndexView, path: str, feeds: Container[tuple[str, str]],
                  fragments: Fragments | None = None) -> None:
         self.p = p
         self.fragments = fragments
@@ -286,32 +286,33 @@ class Fragments:
     is kept under those. So do a person's link (with affiliations) and a place's.
     """
 
-    def __init__(self, p: Prepared, index: SiteIndex, env: jinja2.Environment,
-                 feeds: set[tuple[str, str]]) -> None:
+    def __init__(self, p: Prepared, index: IndexView, env: jinja2.Environment,
+                 feeds: Container[tuple[str, str]]) -> None:
         self.p = p
         self.index = index
         self.env = env
         self.feeds = feeds
         self._macros: dict[str, Any] = {}
         self._helpers: dict[str, Helpers] = {}
-        self._talk_items: dict[tuple[str, str, bool, str | None, bool], Markup] = {}
-        self._calls: dict[tuple[str, str, tuple[str | bool | None, ...]], Markup] = {}
+        # Each kept with what making it read (``Recorder.memo``): a page reusing it read that too.
+        self._talk_items: dict[tuple[str, str, bool, str | None, bool], Any] = {}
+        self._calls: dict[tuple[str, str, tuple[str | bool | None, ...]], Any] = {}
 
     def call(self, up: str, macro: str, args: tuple[str | bool | None, ...]) -> Markup:
         """The macro *macro* of ``_macros.html`` called with *args* for a page whose links start with *up*."""
-        key = (up, macro, args)
-        html = self._calls.get(key)
-        if html is None:
-            html = self._calls[key] = getattr(self.macros(up), macro)(*args)
+        html: Markup = RECORDER.memo(self._calls, (up, macro, args),
+                                     lambda: getattr(self.macros(up), macro)(*args))
         return html
 
     def talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None, no_day: bool = False) -> Markup:
         """A talk's list item (``lod.publishing.pages.items``) for a page whose links start with *up*."""
-        key = (up, t.id, show_parent, note, no_day)
-        html = self._talk_items.get(key)
-        if html is None:
-            html = self._talk_items[key] = talk_item_html(self.helpers(up), t, show_parent, note, no_day)
+        html: Markup = RECORDER.memo(self._talk_items, (up, t.id, show_parent, note, no_day),
+                                     lambda: self._talk_item(up, t, show_parent, note, no_day))
         return html
+
+    def _talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None, no_day: bool) -> Markup:
+        RECORDER.note(("talk", t.id))  # handed in, not looked up: read all the same
+        return talk_item_html(self.helpers(up), t, show_parent, note, no_day)
 
     def helpers(self, up: str) -> Helpers:
         """Helpers making links for pages at the depth of *up*."""

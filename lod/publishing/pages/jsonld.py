@@ -18,7 +18,7 @@ from lod.publishing.prepared import Prepared
 from lod.model.serialize import Triple, nt_term
 from lod.model.vocab import RDF, SCHEMA, XSD
 from lod.publishing.pages.constants import AGENT_PREDICATES, COERCED_TERMS, DATE_TERMS, ID_TERMS, SCHEMA_NS
-from lod.publishing.pages.relations import SiteIndex
+from lod.publishing.pages.reads import RECORDER, IndexView, desc_key
 
 # Looked up once: each ``SCHEMA.x`` is a call to rdflib's Namespace.__getattr__.
 _TYPE, _NAME, _URL, _LOCATION = RDF.type, SCHEMA.name, SCHEMA.url, SCHEMA.location
@@ -68,27 +68,38 @@ def _one_or_many(values: list[Any]) -> Any:
 class JsonLdBuilder:
     """Builds each page's embedded JSON-LD as plain dicts from the description triples."""
 
-    def __init__(self, p: Prepared, groups: Mapping[str, list[Triple]], index: SiteIndex) -> None:
+    def __init__(self, p: Prepared, groups: Mapping[str, list[Triple]], index: IndexView) -> None:
         self.m = p.minter
         self.groups = groups
         self.index = index
-        self._subjects: dict[str, dict[str, list[tuple[Node, Node]]]] = {}
-        self._agents: dict[tuple[str, bool], dict[str, Any]] = {}
-        self._places: dict[str, dict[str, Any]] = {}
+        # Each kept with what making it read (``Recorder.memo``): a page reusing it read that too.
+        self._subjects: dict[str, Any] = {}
+        self._agents: dict[tuple[str, bool], Any] = {}
+        self._places: dict[str, Any] = {}
 
     def subjects(self, owner: str) -> dict[str, list[tuple[Node, Node]]]:
         """The description of *owner*, as predicate-object pairs per subject."""
+        # Not noted here: its callers note the part they read (``desc_key``), so a page naming
+        # a series' offers is not dirty when a talk is added to the series' description.
         cached = self._subjects.get(owner)
         if cached is None:
             cached = {}
-            for s, p, o in self.groups.get(owner, []):
-                cached.setdefault(str(s), []).append((p, o))
+            with RECORDER.quiet():
+                for s, p, o in self.groups.get(owner, []):
+                    cached.setdefault(str(s), []).append((p, o))
             self._subjects[owner] = cached
         return cached
 
+    def pairs(self, iri: str, owner: str) -> list[tuple[Node, Node]]:
+        """The predicate-object pairs of *iri* in *owner*'s description (noted as read)."""
+        RECORDER.note(desc_key(owner, iri))
+        return self.subjects(owner).get(iri, [])
+
     def objects(self, iri: str, pred: URIRef) -> list[Node]:
         """The objects of (iri, pred) in the description of iri's owner."""
-        return [o for p, o in self.subjects(self.m.owner(iri)).get(iri, []) if p == pred]
+        owner = self.m.owner(iri)
+        RECORDER.note(desc_key(owner, iri, str(pred)))
+        return [o for p, o in self.subjects(owner).get(iri, []) if p == pred]
 
     def _types(self, pairs: list[tuple[Node, Node]]) -> Any:
         types = sorted(_key(str(o)) for p, o in pairs if p == _TYPE)
@@ -96,7 +107,7 @@ class JsonLdBuilder:
 
     def node(self, iri: str, owner: str, seen: set[str]) -> dict[str, Any]:
         """The node *iri* of *owner*'s description, its fragments nested."""
-        pairs = self.subjects(owner).get(iri, [])
+        pairs = self.pairs(iri, owner)
         out: dict[str, Any] = {"@id": iri}
         types = self._types(pairs)
         if types is not None:
@@ -120,7 +131,7 @@ class JsonLdBuilder:
         if isinstance(obj, Literal):
             return _literal(key, obj)
         iri = str(obj)
-        if self.m.owner(iri) == owner and iri in self.subjects(owner) and iri not in seen:
+        if self.m.owner(iri) == owner and self.pairs(iri, owner) and iri not in seen:
             seen.add(iri)
             return self.node(iri, owner, seen)
         ours = self.m.path_of(iri) is not None and iri != owner and "#" not in iri
@@ -133,7 +144,7 @@ class JsonLdBuilder:
         return {"@id": iri}
 
     def _name_and_type(self, iri: str) -> dict[str, Any]:
-        pairs = self.subjects(iri).get(iri, [])
+        pairs = self.pairs(iri, iri)
         out: dict[str, Any] = {"@id": iri}
         types = self._types(pairs)
         if types is not None:
@@ -149,10 +160,7 @@ class JsonLdBuilder:
         Kept per (iri, with_url): a person is referenced by every page of their talks, and
         the JSON-LD is only read after it is built, so pages may share the dict.
         """
-        key = (iri, with_url)
-        cached = self._agents.get(key)
-        if cached is None:
-            cached = self._agents[key] = self._agent(iri, with_url)
+        cached: dict[str, Any] = RECORDER.memo(self._agents, (iri, with_url), lambda: self._agent(iri, with_url))
         return cached
 
     def _agent(self, iri: str, with_url: bool) -> dict[str, Any]:
@@ -166,9 +174,7 @@ class JsonLdBuilder:
     def place(self, iri: str) -> dict[str, Any]:
         """A location: a Place with its postal address (or that of the place containing it),
         or a VirtualLocation with its url (kept per place, shared by the pages, as ``agent``)."""
-        cached = self._places.get(iri)
-        if cached is None:
-            cached = self._places[iri] = self._place(iri)
+        cached: dict[str, Any] = RECORDER.memo(self._places, iri, lambda: self._place(iri))
         return cached
 
     def _place(self, iri: str) -> dict[str, Any]:
@@ -195,6 +201,7 @@ class JsonLdBuilder:
         for key, value in (extra or {}).items():
             if key not in root:
                 root[key] = value
+        RECORDER.note(desc_key(owner))  # every subject of its own description
         rest = [s for s in sorted(self.subjects(owner)) if s not in seen]
         if not rest:
             return {"@context": "https://schema.org", **root}
@@ -224,7 +231,9 @@ class JsonLdBuilder:
                 extra["location"] = self.place(str(self.m.resource("place", venue)))
         data = self.resource(owner, extra)
         if isinstance(rec, R.Event):
-            inner: list[R.Scheduled] = [*rec.sessions, *talks]
+            # Its sessions read as records (a session is compared on its own, not inside its event).
+            sessions = [self.index.record("session", s.id) for s in rec.sessions]
+            inner: list[R.Scheduled] = [*(s for s in sessions if isinstance(s, R.Session)), *talks]
             root = _root(data)
             if rec.start_at is not None and rec.start_at.is_date:
                 starts = [c.start_at.lexical for c in inner if c.start_at is not None]

@@ -85,7 +85,18 @@ def owner_key(path: str) -> Key | None:
 
 
 def items(idx: SiteIndex, key: Key) -> list[Item]:
-    """What the listing of *key* lists, in its order: a source's records as read, talks by date."""
+    """What the listing of *key* lists, in its order: a source's records as read, talks by date.
+
+    Kept on the index (which never changes once built): the pages' queries and ``more_pages``
+    ask for the same listings."""
+    kept: dict[Key, list[Item]] = idx.__dict__.setdefault("_listing_items", {})
+    got = kept.get(key)
+    if got is None:
+        got = kept[key] = _items(idx, key)
+    return got
+
+
+def _items(idx: SiteIndex, key: Key) -> list[Item]:
     kind, rid = key
     if kind == "source":
         return idx.by_source.get(rid, [])

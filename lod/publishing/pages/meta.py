@@ -136,18 +136,18 @@ def record_description(h: Helpers, kind: str, rec: R.Record, site: str) -> str:
                          f"{_count(n, 'talk')}.")
     if isinstance(rec, R.Organization):
         orgs = h.org_parents(rec.id)
-        people = len(h.index.affiliated(rec.id))
+        people = h.index.count(("organization", rec.id))
         part = f", part of {', '.join(o.name for o in orgs)}" if orgs else ""
         who = f"{people} {'person' if people == 1 else 'people'} affiliated"
         return f"{rec.name}{part}: {who} in the data of {site}."
     if isinstance(rec, R.Place):
         chain = ", ".join(pl.name for pl in h.place_chain(rec.id))
         address = h.place_address(rec.id)
-        n = sum(1 for pl in h.index.place_descendants(rec.id) for k, _r in h.index.at_place.get(pl, []) if k == "talk")
+        n = h.index.count(("place", rec.id))
         return _sentence(("Online place" if rec.virtual else "Place") + f": {chain}.", f"{address}." if address else "",
                          f"{_count(n, 'talk')} here on {site}.")
     if isinstance(rec, R.Source):
-        derived = len(h.index.by_source.get(rec.id, []))
+        derived = h.index.count(("source", rec.id))
         what = rec.title or rec.document or rec.id
         return _sentence(f"Source document {what}", f"taken {h.date_text(rec.taken)}," if rec.taken else "",
                          f"from which {_count(derived, 'record')} of {site} {'was' if derived == 1 else 'were'} read.")

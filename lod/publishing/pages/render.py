@@ -35,6 +35,7 @@ from lod.publishing.pages import listing as L
 from lod.publishing.pages.jsonld import JsonLdBuilder, script_json
 from lod.publishing.pages.layout import page_html
 from lod.publishing.pages.mathml import paragraphs_html, tex_html
+from lod.publishing.pages.reads import FeedsView, IndexView, PreparedView
 from lod.publishing.pages.meta import plain_summary, record_description, record_title, topic_description
 from lod.publishing.pages.search import search_main_html
 from lod.publishing.pages.talkpage import talk_main_html
@@ -59,6 +60,24 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def resource_paths(p: Prepared) -> list[str]:
+    """Every site path P that has a description (and so OUT/P.ttl)."""
+    paths = [p.minter.path_of(owner) for owner in p.descriptions]
+    return sorted(path for path in paths if path)
+
+
+def site_paths(p: Prepared) -> list[str]:
+    """Every page's site path but the index's: the resources' and the other listing pages (``lod.publishing.pages.listing``).
+
+    Kept on *p* (its data does not change): a rebuild asks for them to find new pages, then to render."""
+    raw: Any = p._p if isinstance(p, PreparedView) else p
+    got = vars(raw).get("_site_paths")
+    if got is None:
+        idx = raw.site_index
+        got = vars(raw)["_site_paths"] = sorted(resource_paths(raw) + L.more_pages(idx))
+    return list(got)
+
+
 @dataclass
 class Page:
     """One rendered page."""
@@ -72,19 +91,21 @@ class Renderer:
     """Renders every page of a prepared dataset."""
 
     def __init__(self, p: Prepared, now: datetime) -> None:
-        self.p = p
+        # Every read of the data goes through the views, which note it for the page being
+        # rendered (``lod.publishing.pages.reads``): what a page depends on is what it read.
+        view: Any = p if isinstance(p, PreparedView) else PreparedView(p)
+        self.p: Prepared = view
         self.now = now
         self.env = environment()
-        self.index = p.site_index
-        self.groups = p.descriptions
-        self.jsonld = JsonLdBuilder(p, self.groups, self.index)
-        self.feeds: set[tuple[str, str]] = set()
-        self.fragments = Fragments(p, self.index, self.env, self.feeds)
+        self.index: IndexView = view.site_index
+        self.groups = view.descriptions
+        self.jsonld = JsonLdBuilder(view, self.groups, self.index)
+        self.feeds = FeedsView(self.index)  # which calendars exist (pages link to them)
+        self.fragments = Fragments(view, self.index, self.env, self.feeds)
 
     def resource_paths(self) -> list[str]:
         """Every site path P that has a description (and so OUT/P.ttl)."""
-        paths = [self.p.minter.path_of(owner) for owner in self.groups]
-        return sorted(p for p in paths if p)
+        return resource_paths(self.p)
 
     def helpers(self, path: str) -> Helpers:
         """Template helpers for the page at *path*."""
@@ -98,7 +119,7 @@ class Renderer:
                       for f in RDF_FORMATS] if path else []
         return {"site": self.p.dataset.site, "h": self.helpers(path), "path": path, "title": title,
                 "kind": kind, "kind_text": KIND_TEXT.get(kind, kind), "description": None,
-                "calendar": f"{name}.ics" if (kind, rid) in self.feeds else None,
+                "calendar": f"{name}.ics" if rid and (kind, rid) in self.feeds else None,
                 "canonical": page_url(m.base, path), "identifier": m.base + path, "alternates": alternates,
                 "rel": {}}
 
@@ -109,11 +130,11 @@ class Renderer:
 
     def all_paths(self) -> list[str]:
         """Every page's site path but the index's: the resources' and the other listing pages (``lod.publishing.pages.listing``)."""
-        return sorted(self.resource_paths() + L.more_pages(self.index))
+        return site_paths(self.p)
 
-    def pager(self, path: str, key: L.Key, n: int, total: int) -> tuple[Markup, dict[str, str]]:
+    def pager(self, path: str, key: L.Key, n: int) -> tuple[Markup, dict[str, str]]:
         """The links between the pages of a listing (none when it has one page), and the head's rel=prev/next URLs."""
-        pages = L.page_count(total)
+        pages = self.index.pages(key)
         if pages == 1:
             return Markup(""), {}
         owner = L.owner_path(key)
@@ -132,10 +153,9 @@ class Renderer:
 
     def listing_page(self, path: str, key: L.Key, n: int) -> Page:
         """A year's archive page (any *n*), or page *n* (> 1) of a source's, topic's, place's or organisation's listing."""
-        items = L.items(self.index, key)
-        shown = L.page_slice(items, n)
-        pages = L.page_count(len(items))
-        pager, rels = self.pager(path, key, n, len(items))
+        shown = self.index.slice(key, n)
+        pages = self.index.pages(key)
+        pager, rels = self.pager(path, key, n)
         site = self.p.dataset.site.title
         first, last = (n - 1) * L.PAGE_SIZE + 1, (n - 1) * L.PAGE_SIZE + len(shown)
         of = f"page {n} of {pages}"
@@ -145,24 +165,24 @@ class Renderer:
         if kind == "year":
             title = f"Talks of {key[1]}" + (f" ({of})" if pages > 1 else "")
             ctx = self.common(path, title, "year")
-            ctx["description"] = (f"{len(items)} talks of {key[1]} on {site}, by date." if n == 1 else
+            ctx["description"] = (f"{self.index.count(key)} talks of {key[1]} on {site}, by date." if n == 1 else
                                   f"Talks {first}–{last} of {key[1]} on {site}, by date ({of}).")
             template, extra = "year.html", {"year": key[1], "talks": talks}
         else:
             rec = self.index.record(kind, key[1]) if kind != "topic" else None
-            label = self.index.topics.get(L.owner_path(key), (key[1], []))[0] if kind == "topic" else ""
+            label = (self.index.topic_label(L.owner_path(key)) or key[1]) if kind == "topic" else ""
             if rec is not None:  # its page 1's title, which tells apart records of the same name
                 title = f"{record_title(self.helpers(path), kind, rec)} ({of})"
             else:
                 title = f"{label} (topic, {of})"
             ctx = self.common(path, title, kind)
             if isinstance(rec, R.Organization):
-                extra = self.extra(kind, rec)
-                extra.update(rec=rec, affiliated=L.page_slice(extra["affiliated"], n))
+                extra = self.extra(kind, rec, n)
+                extra.update(rec=rec)
                 template = "organization.html"
                 ctx["description"] = f"People {first}–{last} affiliated with {rec.name}, on {site} ({of})."
             elif isinstance(rec, R.Place):
-                template, extra = "place.html", {**self.extra(kind, rec), "rec": rec, "talks": talks}
+                template, extra = "place.html", {**self.extra(kind, rec, n), "rec": rec}
                 ctx["description"] = f"Talks {first}–{last} at {rec.name}, on {site}, by date ({of})."
             elif isinstance(rec, R.Source):
                 template, extra = "source.html", {"rec": rec, "derived": shown}
@@ -197,13 +217,12 @@ class Renderer:
         site = self.p.dataset.site.title
         if kind == "topic":
             names = [str(o) for o in self.jsonld.objects(owner, SCHEMA.name)]
-            label, talks = self.index.topics.get(path, (names[0] if names else rid, []))
+            label = self.index.topic_label(path) or (names[0] if names else rid)
             ctx = self.common(path, f"{label} (topic)", kind)
-            ctx["description"] = topic_description(label, len(talks), site)
-            listed = L.items(self.index, ("topic", rid))
-            pager, ctx["rel"] = self.pager(path, ("topic", rid), 1, len(listed))
+            ctx["description"] = topic_description(label, self.index.count(("topic", rid)), site)
+            pager, ctx["rel"] = self.pager(path, ("topic", rid), 1)
             html = self.render("topic.html", data, ctx, label=label, pager=pager,
-                               talks=[t for _k, t in L.page_slice(listed, 1)])
+                               talks=[t for _k, t in self.index.slice(("topic", rid), 1)])
         elif isinstance(rec, R.Talk):
             h = self.helpers(path)
             ctx = self.common(path, record_title(h, kind, rec), kind, rec.id)
@@ -213,18 +232,9 @@ class Renderer:
             h = self.helpers(path)
             ctx = self.common(path, record_title(h, kind, rec), kind, rec.id)
             ctx["description"] = record_description(h, kind, rec, site)
-            extra = self.extra(kind, rec)
-            if isinstance(rec, R.Organization):  # page 1 of its people
-                extra["pager"], ctx["rel"] = self.pager(path, (kind, rec.id), 1, len(extra["affiliated"]))
-                extra["affiliated"] = L.page_slice(extra["affiliated"], 1)
-            elif isinstance(rec, (R.Source, R.Place)):  # page 1 of its listing
-                listed = L.items(self.index, (kind, rec.id))
-                extra["pager"], ctx["rel"] = self.pager(path, (kind, rec.id), 1, len(listed))
-                shown = L.page_slice(listed, 1)
-                if kind == "source":
-                    extra["derived"] = shown
-                else:
-                    extra["talks"] = [t for _k, t in shown]
+            extra = self.extra(kind, rec, 1)
+            if isinstance(rec, (R.Organization, R.Source, R.Place)):  # page 1 of its listing
+                extra["pager"], ctx["rel"] = self.pager(path, (kind, rec.id), 1)
             html = self.render(f"{kind}.html", data, ctx, rec=rec, **extra)
         else:  # a kind of resource this module does not know yet: its triples as a table
             rows = [(str(p_), str(o)) for _s, p_, o in self.groups.get(owner, [])]
@@ -233,8 +243,8 @@ class Renderer:
             html = self.render("resource.html", data, ctx, rows=rows)
         return Page(path, html, data)
 
-    def extra(self, kind: str, rec: R.Record) -> dict[str, Any]:
-        """Per-kind template variables."""
+    def extra(self, kind: str, rec: R.Record, n: int = 1) -> dict[str, Any]:
+        """Per-kind template variables (of page *n* of a listing)."""
         idx = self.index
         if isinstance(rec, R.Person):
             return {"roles": idx.roles.get(rec.id, {})}
@@ -244,17 +254,14 @@ class Renderer:
             while cur and cur in self.p.dataset.organizations and cur not in parents:
                 parents.append(cur)
                 cur = self.p.dataset.organizations[cur].parent
-            return {"affiliated": idx.affiliated(rec.id), "descendants": idx.org_descendants(rec.id)[1:],
+            return {"affiliated": idx.slice((kind, rec.id), n), "descendants": idx.org_descendants(rec.id)[1:],
                     "sub_orgs": sorted(idx.sub_orgs.get(rec.id, [])), "parents": parents,
                     "roles": idx.roles.get(rec.id, {})}
         if isinstance(rec, R.Place):
-            places = idx.place_descendants(rec.id)
-            here = [(k, r) for pl in places for k, r in idx.at_place.get(pl, [])]
-            talks = sorted((r for k, r in here if k == "talk"), key=sort_key)
-            others = sorted(((k, r) for k, r in here if k != "talk"), key=lambda kr: sort_key(kr[1]))
-            return {"talks": talks, "others": others, "sub_places": sorted(idx.sub_places.get(rec.id, []))}
+            talks = [t for _k, t in idx.slice((kind, rec.id), n)]
+            return {"talks": talks, "others": idx.others_at(rec.id), "sub_places": sorted(idx.sub_places.get(rec.id, []))}
         if isinstance(rec, R.Source):
-            return {"derived": idx.by_source.get(rec.id, [])}
+            return {"derived": idx.slice((kind, rec.id), n)}
         return {}
 
     def index_page(self, cache: IndexItems | None = None, dirty: AbstractSet[str] = frozenset(),
@@ -287,7 +294,7 @@ class Renderer:
         upcoming = [_ordered(html, n) for n, ((_k, day), html) in numbered if day >= today][:L.HOME_UPCOMING]
         past = [_ordered(html, n) for n, ((_k, day), html) in reversed(numbered) if day < today][:L.HOME_RECENT]
         years = Markup("".join(f'<li><a href="{escape(L.year_path(y))}.html">{escape(y)}</a> <span class="meta">{len(ts)}</span></li>\n'
-                               for y, ts in sorted(self.index.years.items(), reverse=True)))
+                               for y, ts in sorted(self.index.idx.years.items(), reverse=True)))
         undated = [html for (_k, day), html in talks if day is None]
         # The talks it shows (sort key [3] is the id): whether an edit elsewhere can change it (``_same_index``).
         on_it = ([v for v in dated if v[0][1] >= today][:L.HOME_UPCOMING]
@@ -374,7 +381,7 @@ class Renderer:
                     name = rec.name
                     got = ((name, rid), _tag(h.href(kind, rid), name))
                 out[(kind, rid)] = got
-        for tpath, (label, talks) in self.index.topics.items():
+        for tpath, (label, talks) in self.index.idx.topics.items():
             got = kept("topic", tpath, tpath)
             if got is None:
                 got = (label, f'<li><a href="{escape(tpath)}.html">{escape(label)}</a> <span class="meta">{len(talks)}</span>'

@@ -30,7 +30,7 @@ from lod.publishing.pages.constants import KIND_OF_PATH, SITEMAP_LIMIT, Progress
 from lod.publishing.pages.google import Gap, GoogleReport, google_event_gaps
 from lod.publishing.pages import listing as L
 from lod.publishing.pages.parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
-from lod.publishing.pages.relations import SiteIndex
+from lod.publishing.pages.reads import RECORDER, Key, answers_of
 from lod.publishing.pages.search import SearchState, full_index, search_options, update_index
 from lod.publishing.pages.times import build_now
 
@@ -86,6 +86,10 @@ class PagesOutput:
     search: SearchState | None = None  # and this: its ``search``, listing every file of the search index
     kept: list[str] = field(default_factory=list)  # index.html, sitemap*.xml, talks.ics found unchanged (not in files)
     packed: int = 0  # calendars written into the calendar pack (documents: served), not in files
+    # What each page, calendar and VEVENT rendered here read (``lod.publishing.pages.reads``), by node
+    # key (``("html", path)``, ``("calendar", name)``, ``("vevent", id)``), and the answers of the queries they read.
+    readsets: dict[Key, frozenset[Key]] = field(default_factory=dict)
+    answers: dict[Key, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -143,8 +147,12 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
     ``p.data`` or ``p.graph``), and ``p.descriptions`` may be any Mapping computing each
     owner's description on first access: only the rendered pages' owners and the
     resources their JSON-LD names are looked up; iterating it (for the sitemap) must
-    yield every owner. Which calendars exist (pages link to them) comes from
-    ``lod.publishing.feeds.feed_keys``, without making them.
+    yield every owner. Which calendars exist (pages link to them) is a query each page reads
+    (``lod.publishing.pages.reads.feed_exists``, as ``lod.publishing.feeds.feed_keys`` decides it),
+    without making them.
+
+    The returned ``readsets`` and ``answers`` are what each page, calendar and VEVENT made
+    here read (``lod.publishing.pages.dirty.Affected.merged`` keeps them for the next build).
 
     ``talks.ics`` holds every talk's VEVENT. With *previous_talks_ics* (the previous
     build's ``talks.ics``), the VEVENT of each talk whose ``talk/<id>.ics`` is not in
@@ -184,7 +192,9 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given;
     with *same_ics*, ``talks.ics`` is the previous build's (not made, named in ``kept``)."""
     r = Renderer(p, now or build_now())
+    view = r.p  # the data read through the views that record what each page reads
     m = p.minter
+    RECORDER.made = {}
     all_paths = r.all_paths()
     paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
     workers = worker_count(len(paths), threshold)
@@ -213,17 +223,16 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     if pack is not None:
         sink = to_pack
     only: set[tuple[str, str]] | None = None
-    if only_feeds is not None:
-        exist = feeds.dated_feed_keys(p, r.index.ancestors)
-        r.feeds.update(exist)
-        only = {key for key, name in exist.items() if name in only_feeds or (key == ("site", "talks") and not same_ics)}
-        if ("site", "talks") in exist and ("site", "talks") not in only:
+    if only_feeds is not None:  # the calendars of records that exist (those of removed ones are deleted)
+        only = {key for key in map(_feed_key, only_feeds) if key is not None and key[1] in p.dataset.table(key[0])}
+        if not same_ics:
+            only.add(("site", "talks"))
+        elif any(t.start_at is not None for t in p.dataset.talks.values()):
             kept.append("talks.ics")
-    for key, (name, data) in feeds.site_feeds(p, r.index.talks_under, r.index.person_talks, workers, sink,
+    for key, (name, data) in feeds.site_feeds(view, r.index.talks_under, r.index.person_talks, workers, sink,
                                               only, known).items():
         if pack is None or not calendar_pack.packed(name):
             files[name] = data
-        r.feeds.add(key)
     packed = 0
     if pack is not None:
         packed = pack.finish()
@@ -238,7 +247,11 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     shown: Shown | None = None
     Made = tuple[str, bytes | None, list[Gap] | None, tuple[IndexItems, Shown] | None]
 
-    def render(job: Sequence[str]) -> list[Made]:
+    def render(job: Sequence[str]) -> tuple[list[Made], dict[Key, frozenset[Key]]]:
+        with RECORDER.collecting() as made:
+            return render_job(job), made
+
+    def render_job(job: Sequence[str]) -> list[Made]:
         out: list[Made] = []
         for path in job:
             its: tuple[IndexItems, Shown] | None = None
@@ -251,13 +264,15 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
                     continue
                 page = home
             else:
-                page = r.page(path)
+                with RECORDER.making(("html", path)):  # a page is a node: what it reads is kept
+                    page = r.page(path)
             name = path + ".html" if path else "index.html"
             gaps = google_event_gaps(page.jsonld) if _is_talk_path(path) else None
             out.append((name, put(name, page.html), gaps, its))
         return out
 
-    for rendered in fork_map(render, jobs, workers):
+    for rendered, nodes in fork_map(render, jobs, workers):
+        RECORDER.made.update(nodes)
         for name, made, gaps, its in rendered:
             if made is None:
                 kept.append(name)
@@ -277,7 +292,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     for name, data in [*static_files().items(), *search_index.items(), ("search.html", r.search_page(options))]:
         files[name] = put(name, data)
     lastmods = _lastmods(r, all_paths, cache, dirty)
-    latest = r.index.latest_taken()
+    latest = r.index.idx.latest_taken()
     entries = [(page_url(m.base, ""), latest)] + [(page_url(m.base, path), lastmods[path]) for path in all_paths]
     if read_gallery():  # queries.html, written by lod.publishing.gallery from the data of the same build
         entries.append((m.base + "queries.html", latest))
@@ -288,8 +303,17 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
     taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
+    readsets, RECORDER.made = RECORDER.made, {}
+    readsets.pop(("calendar", "talks.ics"), None)  # decided here from the talks' calendars, not from its reads
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
-                       sorted(kept), packed)
+                       sorted(kept), packed, readsets, answers_of(r.index, p.descriptions, readsets.values()))
+
+
+def _feed_key(name: str) -> tuple[str, str] | None:
+    """The (kind, id) of a record's calendar file name (``person/x.ics``), None for another name."""
+    kind_path, _, rest = name.removesuffix(".ics").partition("/")
+    kind = KIND_OF_PATH.get(kind_path)
+    return (kind, rest) if kind is not None and rest else None
 
 
 def _unread(_name: str) -> bytes | None:
@@ -306,7 +330,7 @@ def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty
     and the topics of the talks among them, are made again). A topic's talks changing
     dirties it.
     """
-    idx = r.index
+    idx = r.index.idx
     # A listing's further pages (and a year's) take their owner's lastmod (a year's: the date of the data).
     listed = [path for path in paths if L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/")]
     own = [path for path in paths if not (L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/"))]
@@ -319,7 +343,7 @@ def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty
 def _own_lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None,
                   dirty: AbstractSet[str]) -> dict[str, str]:
     """The lastmods of the resources' own pages (``_lastmods``)."""
-    idx = r.index
+    idx = r.index.idx
     if cache is None or cache.latest_taken != idx.latest_taken():
         return {path: idx.lastmod(path) for path in paths}
     m = r.p.minter
@@ -403,6 +427,7 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
     p.google_gaps = out.google.gaps  # kept for an incremental rebuild
     vars(p)[PAGES_CACHE] = out.cache  # and this (``pages_cache``)
     vars(p)[SEARCH_STATE] = out.search  # and the search index's (``search_state``)
+    vars(p)[READSETS] = (out.readsets, out.answers)  # and what each page read (``pages_readsets``)
     timings["pages"] = time.perf_counter() - t0
     n_ics = sum(1 for name in out.files if name.endswith(".ics")) + out.packed
     n_html = sum(1 for name in out.files if name.endswith(".html"))
@@ -413,6 +438,15 @@ def write_pages(p: Prepared, root: Path, progress: Progress | None = None,
 
 PAGES_CACHE = "pages_cache"
 SEARCH_STATE = "search_state"
+READSETS = "pages_readsets"
+
+
+def pages_readsets(p: Prepared) -> tuple[dict[Key, frozenset[Key]], dict[Key, bytes]]:
+    """What each page and calendar ``write_pages`` rendered read, and the answers of the queries
+    they read (empty if it did not run): keep them in the build state as ``links`` and ``answers``
+    for the next build's ``lod.publishing.pages.dirty.affected``."""
+    got = vars(p).get(READSETS)
+    return got if isinstance(got, tuple) else ({}, {})
 
 
 def pages_cache(p: Prepared) -> PagesCache | None:

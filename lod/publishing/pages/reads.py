@@ -1,0 +1,477 @@
+"""What each page and calendar reads, recorded while it renders (as Sphinx's ``env.note_dependency``).
+
+The renderer (``lod.publishing.pages.render``), its helpers and the calendars
+(``lod.publishing.feeds``) read the data through views of a ``Prepared`` (``view``):
+
+- ``DatasetView``: each table notes the ``(kind, id)`` of every record looked up, found
+  or not (a lookup in vain depends on that record being added); iterating a table notes
+  ``("q:all", kind)``;
+- ``IndexView``: every derived list (the talks at a place, a person's talks, a source's
+  records, a listing's slice …) is a memoised *query* with a key of its own,
+  ``("q:<name>", arg)``; reading it notes the key and every record its answer holds;
+- ``DescView``: a resource's description triples note ``("desc", owner IRI)``;
+- ``FeedsView``: whether a calendar exists is the query ``("q:feed", kind/id)``.
+
+While a page or calendar renders, ``RECORDER.node()`` collects what is noted: its
+*read-set*. Parts many pages share (a talk's list item, a VEVENT) are memoised with
+their own read-sets (``Recorder.memo``), added to every page that uses them, so a page
+depends on what its cached parts read. ``QUERIES`` evaluates a query key on any data: a
+query key has *changed* between two versions when its answer's ``digest`` (the keys it
+returns, in order, and any values) differs (``lod.publishing.pages.dirty``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from lod.model import records as R
+from lod.model.kinds import RECORD_KINDS, TABLES
+from lod.publishing.pages import listing as L
+from lod.publishing.pages.relations import SiteIndex
+from lod.publishing.pages.times import sort_key
+
+Key = tuple[str, str]
+Q = "q:"  # the kind of a query key: ("q:talks_under", "series\x1ex")
+DESC = "desc"  # ("desc", owner IRI [␞ subject [␞ predicate]]): (part of) an owner's description, read by the JSON-LD
+ARG = "\x1e"  # between the parts of a query's argument (an id may hold "/")
+KIND_OF_CLASS: dict[type, str] = {getattr(R, k.record or ""): k.name for k in RECORD_KINDS}
+
+
+class Recorder:
+    """The read-set of the page or calendar rendering now (``node``), and the memoised parts."""
+
+    def __init__(self) -> None:
+        self.current: set[Key] | None = None
+        # The read-sets of the nodes made in this process (pages, calendars, VEVENTs), by node key.
+        self.made: dict[Key, frozenset[Key]] = {}
+
+    def note(self, key: Key) -> None:
+        """Count *key* as read by the page rendering now (if any)."""
+        if self.current is not None:
+            self.current.add(key)
+
+    def note_all(self, keys: frozenset[Key] | set[Key]) -> None:
+        if self.current is not None:
+            self.current |= keys
+
+    @contextmanager
+    def node(self) -> Iterator[set[Key]]:
+        """Record what is read inside into a new read-set (not the enclosing one's)."""
+        saved, self.current = self.current, set()
+        try:
+            yield self.current
+        finally:
+            self.current = saved
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Note nothing inside (a query's own evaluation: its answer is what a page reads)."""
+        saved, self.current = self.current, None
+        try:
+            yield
+        finally:
+            self.current = saved
+
+    @contextmanager
+    def making(self, key: Key) -> Iterator[set[Key]]:
+        """Render the node *key* (``("html", path)``, ``("calendar", name)``, ``("vevent", id)``),
+        keeping what it reads in ``made``."""
+        with self.node() as reads:
+            yield reads
+        self.made[key] = frozenset(reads)
+
+    @contextmanager
+    def collecting(self) -> Iterator[dict[Key, frozenset[Key]]]:
+        """Gather the nodes made inside apart (a worker's job sends them back to the parent)."""
+        saved, self.made = self.made, {}
+        try:
+            yield self.made
+        finally:
+            self.made = saved
+
+    def memo(self, cache: dict[Any, tuple[Any, frozenset[Key]]], key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept in *cache* under *key* with what it read; every use notes that."""
+        got = cache.get(key)
+        if got is None:
+            with self.node() as reads:
+                value = compute()
+            got = cache[key] = (value, frozenset(reads))
+        self.note_all(got[1])
+        return got[0]
+
+
+RECORDER = Recorder()  # one per process: forked workers record their own pages and send the sets back
+
+
+def record_keys(value: Any, out: set[Key]) -> None:
+    """The (kind, id) of every record in an answer."""
+    kind = KIND_OF_CLASS.get(type(value))
+    if kind is not None:
+        out.add((kind, value.id))
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            record_keys(v, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            record_keys(v, out)
+
+
+def _shape(value: Any) -> Any:
+    """An answer with each record replaced by its key: what is compared between versions."""
+    t = type(value)
+    kind = KIND_OF_CLASS.get(t)
+    if kind is not None:
+        return (kind, value.id)
+    if t is list or t is tuple:
+        return tuple([_shape(v) for v in value])
+    if t is dict:
+        return tuple([(k, _shape(v)) for k, v in value.items()])
+    return value
+
+
+def digest(answer: Any) -> bytes:
+    """A short fingerprint of an answer's shape (the same in every process: not ``hash``)."""
+    return hashlib.blake2b(repr(_shape(answer)).encode("utf-8"), digest_size=12).digest()
+
+
+def qkey(name: str, *parts: str) -> Key:
+    return (Q + name, ARG.join(parts))
+
+
+# ---------------------------------------------------------------- queries
+
+
+def _kept(idx: SiteIndex, name: str, args: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+    """*compute()*, kept on the index (it never changes once built): the queries share their parts."""
+    memo: dict[tuple[str, tuple[str, ...]], Any] = idx.__dict__.setdefault("_reads_memo", {})
+    key = (name, args)
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def _person_talks(idx: SiteIndex, pid: str) -> list[R.Talk]:
+    return _kept(idx, "person_talks", (pid,), lambda: idx.person_talks(pid))
+
+
+def _talks_under(idx: SiteIndex, kind: str, rid: str) -> list[R.Talk]:
+    return _kept(idx, "talks_under", (kind, rid), lambda: idx.talks_under(kind, rid))
+
+
+def _scheduled(idx: SiteIndex, kind: str, rid: str) -> R.Scheduled | None:
+    rec = idx.record(kind, rid)
+    return rec if isinstance(rec, R.Scheduled) else None
+
+
+def _listing(idx: SiteIndex, kind: str, rid: str) -> list[Any]:
+    """What a listing cut into pages lists: an organisation's (person, via) pairs, else ``L.items``."""
+    if kind != "organization":
+        return L.items(idx, (kind, rid))
+    return _kept(idx, "affiliated", (rid,), lambda: list(idx.affiliated(rid)))
+
+
+def _others_at(idx: SiteIndex, pid: str) -> list[tuple[str, R.Scheduled]]:
+    here = [(k, r) for pl in idx.place_descendants(pid) for k, r in idx.at_place.get(pl, []) if k != "talk"]
+    return sorted(here, key=lambda kr: sort_key(kr[1]))
+
+
+def feed_exists(idx: SiteIndex, kind: str, rid: str) -> bool:
+    """Whether the calendar of (kind, id) exists: one of its talks has a start (``feeds.feed_keys``)."""
+    if kind == "site":
+        return any(t.start_at is not None for t in idx.ds.talks.values())
+    if kind == "talk":
+        t = idx.ds.talks.get(rid)
+        return t is not None and t.start_at is not None
+    if kind == "person":
+        return any(t.start_at is not None for t in _person_talks(idx, rid))
+    if kind in ("series", "event"):
+        return rid in idx.ds.table(kind) and any(t.start_at is not None for t in _talks_under(idx, kind, rid))
+    return False
+
+
+def _ancestors(idx: SiteIndex, kind: str, rid: str) -> list[tuple[str, R.Scheduled]]:
+    rec = _scheduled(idx, kind, rid)
+    return idx.ancestors(kind, rec) if rec is not None else []
+
+
+def _slice(idx: SiteIndex, kind: str, rid: str, n: str) -> list[Any]:
+    return list(L.page_slice(_listing(idx, kind, rid), int(n)))
+
+
+# Every query a page can read, by name: its answer on an index from the arguments of its key.
+QUERIES: dict[str, Callable[..., Any]] = {
+    "ancestors": _ancestors,
+    "children": lambda idx, kind, rid: idx.children.get((kind, rid), []),
+    "talks_under": _talks_under,
+    "place_chain": lambda idx, pid: idx.place_chain(pid),
+    "person_talks": _person_talks,
+    "roles": lambda idx, agent: idx.roles.get(agent, {}),
+    "org_descendants": lambda idx, oid: idx.org_descendants(oid),
+    "place_descendants": lambda idx, pid: idx.place_descendants(pid),
+    "sub_orgs": lambda idx, oid: idx.sub_orgs.get(oid, []),
+    "sub_places": lambda idx, pid: idx.sub_places.get(pid, []),
+    "others_at": _others_at,
+    "by_source": lambda idx, sid: idx.by_source.get(sid, []),
+    "topic_label": lambda idx, path: idx.topics[path][0] if path in idx.topics else None,
+    "years": lambda idx: [(y, len(ts)) for y, ts in idx.years.items()],
+    "count": lambda idx, kind, rid: len(_listing(idx, kind, rid)),
+    "pages": lambda idx, kind, rid: L.page_count(len(_listing(idx, kind, rid))),
+    "slice": _slice,
+    "latest": lambda idx: idx.latest_taken(),
+    "feed": lambda idx, kind, rid: feed_exists(idx, kind, rid),
+    "all": lambda idx, kind: list(idx.ds.table(kind)),
+}
+
+
+def evaluate(idx: SiteIndex, key: Key) -> Any:
+    """The answer of the query *key* on the data of *idx*."""
+    return QUERIES[key[0][len(Q):]](idx, *key[1].split(ARG)) if key[1] else QUERIES[key[0][len(Q):]](idx)
+
+
+def answers_of(index: IndexView, descriptions: Mapping[str, Any], readsets: Iterable[frozenset[Key]]
+               ) -> dict[Key, bytes]:
+    """The digest of the answer of every query key and description (``("desc", owner)``) in *readsets*."""
+    keys: set[Key] = set()
+    for reads in readsets:
+        keys.update(k for k in reads if k[0].startswith(Q) or k[0] == DESC)
+    return {k: digest(index.answer(k)) if k[0] != DESC else desc_digest(descriptions, k[1]) for k in keys}
+
+
+def desc_key(owner: str, subject: str | None = None, predicate: str | None = None) -> Key:
+    """The key of a read of a description: the whole of *owner*'s, one subject's pairs, or one predicate's objects."""
+    return (DESC, ARG.join(x for x in (owner, subject, predicate) if x is not None))
+
+
+def desc_owner(key: Key) -> str:
+    """The owner whose description a ``desc_key`` reads."""
+    return key[1].split(ARG, 1)[0]
+
+
+def desc_digest(descriptions: Mapping[str, Any], arg: str) -> bytes:
+    """The digest of what a ``desc_key`` reads of a description (its canonical list of triples)."""
+    parts = arg.split(ARG)
+    triples = descriptions.get(parts[0], [])
+    if len(parts) > 1:
+        triples = [(p, o) for s, p, o in triples if str(s) == parts[1] and (len(parts) < 3 or str(p) == parts[2])]
+    return hashlib.blake2b(repr(triples).encode("utf-8"), digest_size=12).digest()
+
+
+# ---------------------------------------------------------------- views
+
+
+class TableView(Mapping[str, Any]):
+    """A table of records that notes every id looked up (found or not)."""
+
+    def __init__(self, kind: str, table: Mapping[str, Any]) -> None:
+        self.kind = kind
+        self.table = table
+
+    def _note(self, rid: str) -> None:
+        RECORDER.note((self.kind, rid))
+
+    def __getitem__(self, rid: str) -> Any:
+        self._note(rid)
+        return self.table[rid]
+
+    def get(self, rid: str, default: Any = None) -> Any:
+        self._note(rid)
+        return self.table.get(rid, default)
+
+    def __contains__(self, rid: object) -> bool:
+        self._note(str(rid))
+        return rid in self.table
+
+    def _all(self) -> None:
+        if RECORDER.current is not None:
+            RECORDER.note(qkey("all", self.kind))
+            RECORDER.current.update((self.kind, rid) for rid in self.table)
+
+    def __iter__(self) -> Iterator[str]:
+        self._all()
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        RECORDER.note(qkey("all", self.kind))
+        return len(self.table)
+
+
+class DatasetView:
+    """A Dataset read through ``TableView``s (its ``site`` block is global: a change of it is a full build)."""
+
+    def __init__(self, ds: R.Dataset) -> None:
+        self._ds = ds
+        self.site = ds.site
+        self._tables = {kind: TableView(kind, ds.table(kind)) for kind in TABLES}
+        for kind, view in self._tables.items():
+            setattr(self, TABLES[kind], view)
+
+    def table(self, kind: str) -> TableView:
+        return self._tables[kind]
+
+    def all_records(self) -> list[tuple[str, R.Record]]:
+        for view in self._tables.values():
+            view._all()
+        return self._ds.all_records()
+
+
+class QueryMap:
+    """A map of the SiteIndex read as a query per key (``idx.children.get((kind, id), [])``)."""
+
+    def __init__(self, view: IndexView, name: str, source: Mapping[Any, Any]) -> None:
+        self.view, self.name, self.source = view, name, source
+
+    def _args(self, key: Any) -> tuple[str, ...]:
+        return tuple(key) if isinstance(key, tuple) else (key,)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        got = self.view.query(self.name, *self._args(key))
+        return default if got is None else got
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.view.query(self.name, *self._args(key))
+
+
+class IndexView:
+    """A SiteIndex whose every derived list is a noted, memoised query (``QUERIES``)."""
+
+    def __init__(self, idx: SiteIndex) -> None:
+        self.idx = idx
+        self.ds = DatasetView(idx.ds)
+        self.m = idx.m
+        self._answers: dict[Key, tuple[Any, frozenset[Key]]] = {}
+        self.children = QueryMap(self, "children", idx.children)
+        self.roles = QueryMap(self, "roles", idx.roles)
+        self.sub_orgs = QueryMap(self, "sub_orgs", idx.sub_orgs)
+        self.sub_places = QueryMap(self, "sub_places", idx.sub_places)
+        self.by_source = QueryMap(self, "by_source", idx.by_source)
+
+    def query(self, name: str, *args: str) -> Any:
+        """The answer of a query, noted with the records it holds."""
+        key = qkey(name, *args)
+        got = self._answers.get(key)
+        if got is None:
+            with RECORDER.quiet():
+                answer = QUERIES[name](self.idx, *args)
+            held: set[Key] = set()
+            record_keys(answer, held)
+            got = self._answers[key] = (answer, frozenset(held))
+        if RECORDER.current is not None:
+            RECORDER.current.add(key)
+            RECORDER.current |= got[1]
+        return got[0]
+
+    def answer(self, key: Key) -> Any:
+        """The answer of the query *key* (not noted), memoised with those pages read."""
+        got = self._answers.get(key)
+        if got is not None:
+            return got[0]
+        with RECORDER.quiet():
+            return evaluate(self.idx, key)
+
+    def record(self, kind: str, rid: str) -> R.Record | None:
+        if kind not in TABLES:
+            return None
+        return self.ds.table(kind).get(rid)
+
+    def parent_of(self, kind: str, rec: R.Scheduled) -> tuple[str, str] | None:
+        return self.idx.parent_of(kind, rec)
+
+    def ancestors(self, kind: str, rec: R.Scheduled) -> list[tuple[str, R.Scheduled]]:
+        return self.query("ancestors", kind, rec.id)
+
+    def talks_under(self, kind: str, rid: str) -> list[R.Talk]:
+        return self.query("talks_under", kind, rid)
+
+    def person_talks(self, pid: str) -> list[R.Talk]:
+        return self.query("person_talks", pid)
+
+    def place_chain(self, pid: str) -> list[R.Place]:
+        return self.query("place_chain", pid)
+
+    def place_address(self, pid: str) -> R.Address | None:
+        return next((pl.address for pl in self.place_chain(pid) if pl.address is not None), None)
+
+    def org_descendants(self, oid: str) -> list[str]:
+        return self.query("org_descendants", oid)
+
+    def place_descendants(self, pid: str) -> list[str]:
+        return self.query("place_descendants", pid)
+
+    def others_at(self, pid: str) -> list[tuple[str, R.Scheduled]]:
+        """The events and sessions at a place or a place inside it, by date."""
+        return self.query("others_at", pid)
+
+    def topic_label(self, path: str) -> str | None:
+        return self.query("topic_label", path)
+
+    def years(self) -> list[tuple[str, int]]:
+        """Each year of the archive with its number of talks."""
+        return self.query("years")
+
+    def count(self, key: Key) -> int:
+        """How many items the listing of *key* has (``lod.publishing.pages.listing``)."""
+        return self.query("count", *key)
+
+    def pages(self, key: Key) -> int:
+        """How many pages the listing of *key* takes."""
+        return self.query("pages", *key)
+
+    def slice(self, key: Key, n: int) -> list[Any]:
+        """The items on page *n* of the listing of *key*."""
+        return self.query("slice", key[0], key[1], str(n))
+
+    def latest_taken(self) -> str:
+        return self.query("latest")
+
+
+class DescView(Mapping[str, Any]):
+    """The descriptions by owner, noting ``("desc", owner)`` for each one read."""
+
+    def __init__(self, groups: Mapping[str, Any]) -> None:
+        self.groups = groups
+
+    def __getitem__(self, owner: str) -> Any:
+        RECORDER.note((DESC, owner))
+        return self.groups[owner]
+
+    def get(self, owner: str, default: Any = None) -> Any:
+        RECORDER.note(("desc", owner))
+        return self.groups.get(owner, default)
+
+    def __contains__(self, owner: object) -> bool:
+        RECORDER.note(("desc", str(owner)))
+        return owner in self.groups
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.groups)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+
+class FeedsView:
+    """Which calendars exist, a query per calendar (pages link to the ones that do)."""
+
+    def __init__(self, index: IndexView) -> None:
+        self.index = index
+
+    def __contains__(self, key: object) -> bool:
+        assert isinstance(key, tuple)
+        return bool(self.index.query("feed", *key))
+
+
+class PreparedView:
+    """A Prepared read through the views: what the pages stage hands its renderer and calendars."""
+
+    def __init__(self, p: Any) -> None:
+        self._p = p
+        self.minter = p.minter
+        self.site_index = IndexView(p.site_index)
+        self.dataset = self.site_index.ds
+        self.descriptions = DescView(p.descriptions)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._p, name)
