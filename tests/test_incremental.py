@@ -202,7 +202,7 @@ def test_rebuild_reports_bad_records_like_a_full_build_and_changes_nothing(built
 
 def test_rebuild_reports_shape_violations_like_a_full_build_and_changes_nothing(
         built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import lod.publishing.incremental
+    import lod.publishing.changes
     from lod.validation.shacl import check
     from lod.validation.report import load_shapes
 
@@ -212,7 +212,7 @@ def test_rebuild_reports_shape_violations_like_a_full_build_and_changes_nothing(
         <urn:strict> a sh:NodeShape ; sh:targetClass schema:Event ;
           sh:property [ sh:path schema:name ; sh:pattern "^[^#]*$" ; sh:message "no # in a name" ] .""",
                  format="turtle")
-    for module in (lod.publishing.incremental,):
+    for module in (lod.publishing.changes,):
         monkeypatch.setattr(module, "shacl_check",
                             lambda triples, where, only=None: check(triples, where, strict, only))
     data, site = _copy(built, tmp_path, monkeypatch)
@@ -261,10 +261,10 @@ def test_rebuild_after_a_site_settings_change_builds_in_full(built: Path, tmp_pa
 
 
 def test_rebuild_with_other_code_builds_in_full(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import lod.publishing.incremental
+    import lod.publishing.changes
 
     data, site = _copy(built, tmp_path, monkeypatch)
-    monkeypatch.setattr(lod.publishing.incremental, "code_digest", lambda: "another version")
+    monkeypatch.setattr(lod.publishing.changes, "code_digest", lambda: "another version")
     run = Run()
     run(data, site)
     assert FullBuildNeeded("other-code") in run.said

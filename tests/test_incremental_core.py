@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lod.publishing.incremental import (Descriptions, changed_records, check_owners, mapped_records, merged_report,
+from lod.publishing.changes import (Descriptions, changed_records, check_owners, mapped_records, merged_report,
                              origins_of, remap, results_by_owner, to_remap, types_changed)
 from lod.loading.stage import resolved_blobs
 from lod.model.iri import Minter

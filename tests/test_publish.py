@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-import lod.publishing.incremental
+import lod.publishing.changes
 import lod.publishing.prepared
 import lod.publishing.build
 from lod.cli import main
@@ -63,8 +63,8 @@ def test_publish_violation_stops_the_build_and_keeps_previous_site(
         <urn:strict> a sh:NodeShape ; sh:targetClass schema:Event ;
           sh:property [ sh:path schema:url ; sh:minCount 1 ; sh:message "a talk needs a url here" ] .""",
                  format="turtle")
-    real = lod.publishing.incremental.shacl_check
-    for module in (lod.publishing.incremental,):  # the check of the owners a build checks (all in a full build)
+    real = lod.publishing.changes.shacl_check
+    for module in (lod.publishing.changes,):  # the check of the owners a build checks (all in a full build)
         monkeypatch.setattr(module, "shacl_check", lambda triples, where, only=None: real(triples, where, strict, only))
     (data / "a.yaml").write_text(GOOD.replace("A talk", "Another title"), encoding="utf-8")
     assert main(["build", "--data", str(data), "--out", str(out), "--quiet"]) == 1

@@ -277,13 +277,13 @@ def test_a_full_build_that_cannot_write_its_state_says_so_and_publishes(tmp_path
 
 def test_other_code_is_told_before_the_rows_are_read(built: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import lod.publishing.incremental
+    import lod.publishing.changes
 
     data, site = _copy(built, tmp_path, monkeypatch)
     with sqlite3.connect(state_path(site)) as conn:
         conn.execute("UPDATE google SET value = x'00'")  # what other code might not unpickle
     conn.close()
-    monkeypatch.setattr(lod.publishing.incremental, "code_digest", lambda: "another version")
+    monkeypatch.setattr(lod.publishing.changes, "code_digest", lambda: "another version")
     run = Run()
     run(data, site)
     assert _reason(run) == FullBuildNeeded("other-code")

@@ -10,7 +10,7 @@ A rebuild starts from the state the last build left, so only what changed is:
   ``lod.loading.resolve.resolve``), are resolved again; the other files' records come
   resolved from the state;
 - map: the changed records and those whose mapping looked one up are mapped again
-  (``lod.publishing.incremental.remap``); the owners (resources) whose descriptions they
+  (``lod.publishing.changes.remap``); the owners (resources) whose descriptions they
   fall in, before and after, are described again from the records that make them;
 - validate: the shapes are checked on those owners, with the neighbours they point at
   (the shapes look one hop out); everything when a record's own types changed.
@@ -31,7 +31,7 @@ from lod.mapping.triples import to_triples
 from lod.model import records as R
 from lod.model.iri import DEFAULT_BASE_URL, Minter
 from lod.model.serialize import Terms, Triple, sort_canonical
-from lod.publishing import incremental as inc
+from lod.publishing import changes as inc
 from lod.publishing.dumps import DumpIndex
 from lod.publishing.prepared import site_prefixes
 from lod.publishing.readsets import MapRecord

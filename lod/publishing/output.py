@@ -25,7 +25,7 @@ from pathlib import Path
 
 from lod.errors import ConfigError
 from lod.progress import Observer, StateNotSaved
-from lod.publishing import incremental as inc
+from lod.publishing import changes as inc
 from lod.publishing import journal
 from lod.publishing.prepared import MARKER, SiteWriter
 from lod.publishing.state import Store, delta_path, generation_path, write_new

@@ -35,7 +35,7 @@ from lod.model.formats import RDF_FORMATS
 from lod.model.iri import DEFAULT_BASE_URL
 from lod.model.serialize import jsonld_context
 from lod.progress import Checked, FullBuildNeeded, Stage, ignore, ran
-from lod.publishing import incremental as inc
+from lod.publishing import changes as inc
 from lod.publishing.front import Front, FullBuild, empty_state
 from lod.publishing.output import InPlace, NewSite, Output, check_out, marker_id, recover, state_path
 from lod.publishing.pages.google import Gap, GoogleReport

@@ -1,6 +1,6 @@
 """The build state beside the site, as one SQLite database (``.OUT.lod-state``).
 
-A build leaves what the next one needs (``lod.publishing.incremental.State``) in a database of rows:
+A build leaves what the next one needs (``lod.publishing.changes.State``) in a database of rows:
 one per data file in each of ``stamps``, ``parsed``, ``resolved`` and ``deps``; one per
 resource in ``results`` (its SHACL results); one per page or calendar key in ``links`` (the
 numbers of the keys it links to, ``link_keys``, ``LinkCodec``);
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lod.publishing import incremental as inc
+from lod.publishing import changes as inc
 from lod.model import records as R
 
 SCHEMA = 1  # the layout of the tables; another one is read by nobody (a full build replaces it)

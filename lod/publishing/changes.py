@@ -1,23 +1,22 @@
-"""What an incremental build redoes: the records that changed since the last build, the
-resources whose descriptions they touch, and the focus nodes to check again.
+"""What changed since a state, and what that makes again: the map and validate stages' core.
 
 Pure functions over records and triples (no files: ``lod.publishing.state`` reads and writes the
-state). The previous build leaves a ``State``: each data file's parse and its records after
-resolution, pickled, plus what later stages need to splice their output. A rebuild:
+state), used by every build (``lod.publishing.front``): from the empty state, every record
+changed and every resource is made; from the previous build's state, only what changed.
+The state (``State``) holds each data file's parse and its records after resolution,
+pickled, plus what later stages need to splice their output. Given the changed records:
 
-1. parses only the data files whose inode, size or modification time changed, and resolves
-   their records and those of the files whose resolution looked up a record that changed
-   (recorded while resolving: ``lod.loading.stage.file_deps``);
-2. compares each file's resolved records with the previous ones (``changed_records``): a
+1. ``changed_records`` compares each file's resolved records with the previous ones: a
    record changed when any field, its location included, differs;
-3. maps those records again, and those whose mapping looked one of them up; the *owners*
-   (resource IRIs) whose descriptions they fall in, old and new versions alike, were seen
-   as they were mapped (``lod.publishing.readsets.MapRecord``, kept in the state); it then maps only the
-   records that contribute to those owners (``Contributors``, ``Descriptions``);
-4. checks the SHACL shapes on those owners only (``check_owners``), with their neighbours'
+2. ``to_remap`` and ``remap`` map those records again, and those whose mapping looked one
+   of them up; the *owners* (resource IRIs) whose descriptions they fall in, old and new
+   versions alike, were seen as they were mapped (``lod.publishing.readsets.MapRecord``,
+   kept in the state); ``Descriptions`` describes those owners from the records that
+   contribute to them (``Contributors``), taking those the mapping just made whole;
+3. ``check_owners`` checks the SHACL shapes on those owners, with their neighbours'
    descriptions beside them, because our shapes read one hop out (``sh:class`` of a value);
    when a record's own types change, every node pointing at it could change result, so
-   the caller checks everything instead (``types_changed``).
+   every owner is checked (``types_changed``); ``merged_report`` keeps the others' results.
 """
 
 from __future__ import annotations
