@@ -42,6 +42,7 @@ from pathlib import Path
 
 from lod.errors import BuildError
 from lod.publishing.bytecopy import Out
+from lod.publishing.mapped import MappedFile
 
 PACK = ".lod-calendars.pack"  # a dotfile: never served, nor listed, by lod serve
 _PART = ".lod-calendars.part-"  # a pages worker's calendars, gathered into PACK by the parent
@@ -313,36 +314,23 @@ def _plan(old: list[bytes], where: Mapping[bytes, int], made: Mapping[bytes, byt
 # ---------------------------------------------------------------- reading
 
 
-class Calendars:
+class Calendars(MappedFile):
     """The packed calendars of a ``served`` site, read from ``PACK`` under *root*.
 
     Opened lazily and again whenever the pack changes (a rebuild replaces it); a site
     without one has no packed calendar."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self._key: tuple[int, int, int] | None = None
-        self._map: mmap.mmap | None = None
+        super().__init__(root, PACK)
         self._at = _Layout(0, 0, 0, 0, 0)
-        self.mtime = 0.0
 
-    def _open(self) -> mmap.mmap | None:
-        path = self.root / PACK
-        try:
-            st = path.stat()
-        except OSError:
-            self._key, self._map = None, None
-            return None
-        key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if key == self._key:
-            return self._map
+    def _load(self, path: Path, size: int) -> mmap.mmap:
         fd = os.open(path, os.O_RDONLY)
         try:
             mm = _mapped(fd, path)
         finally:
             os.close(fd)
         self._at = _layout(mm, path)
-        self._map, self._key, self.mtime = mm, key, st.st_mtime
         return mm
 
     @staticmethod

@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from lod.publishing.dumps import DumpIndex, _owner
+from lod.publishing.mapped import MappedFile
 from lod.model.formats import RDF_FORMATS
 from lod.model.serialize import jsonld_document, turtle_document
 
@@ -122,33 +123,21 @@ class Stale(Exception):
     """The index and the dumps are not of the same build (a site being replaced under the reader)."""
 
 
-class Documents:
+class Documents(MappedFile):
     """The documents of a ``served`` site, read from its dumps through ``DOCUMENTS_INDEX``.
 
     Opened lazily and again whenever the index file changes (a rebuild replaces it); a site
     without the index (``files`` mode) has no served documents."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self._key: tuple[int, int, int] | None = None
-        self._map: mmap.mmap | None = None
+        super().__init__(root, DOCUMENTS_INDEX)
         self._start = self._end = self._n = 0
         self._prefixes: dict[str, str] = {}
         self._names: list[str] = []
-        self.mtime = 0.0
 
-    def _open(self) -> mmap.mmap | None:
-        path = self.root / DOCUMENTS_INDEX
-        try:
-            st = path.stat()
-        except OSError:
-            self._key, self._map = None, None
-            return None
-        key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if key == self._key:
-            return self._map
+    def _load(self, path: Path, size: int) -> mmap.mmap:
         with open(path, "rb") as f:
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if st.st_size else None
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else None
         if mm is None or mm[:len(_MAGIC) + 1] != _MAGIC + b"\t":
             raise Stale(f"{path} is not a documents index this version of lod reads; build the site again")
         first = mm.find(b"\n")
@@ -163,7 +152,6 @@ class Documents:
             raise Stale(f"{path} is cut short; build the site again")
         self._prefixes = json.loads(mm[first + 1:second])
         self._names = sorted(self._prefixes)
-        self._map, self._key, self.mtime = mm, key, st.st_mtime
         return mm
 
     def _line(self, path: str) -> list[bytes] | None:
