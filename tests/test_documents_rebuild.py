@@ -52,6 +52,14 @@ def _documents_match_a_files_build(data: Path, site: Path, tmp: Path) -> None:
     assert (site / PACK).exists() == bool(expected)
 
 
+
+def served_synth(data: Path) -> None:
+    """A synthetic archive of 40 talks in *data*, with ``documents: served``, its files an hour old."""
+    write_synth(40, data)
+    (data / "site.yaml").write_text("site:\n  documents: served\n", encoding="utf-8")
+    for path in data.rglob("*"):  # not files written just before the build (lod.publishing.pipeline.RACY_NS)
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+
 def test_served_rebuild_of_the_seed_data_after_edits_equals_a_full_build(tmp_path: Path) -> None:
     data, site = served_data(tmp_path / "data"), tmp_path / "site"
     build(data, site, BASE)
@@ -68,10 +76,7 @@ def test_served_rebuild_of_the_seed_data_after_edits_equals_a_full_build(tmp_pat
 
 def test_served_rebuild_after_adding_and_deleting_talks_keeps_the_index_right(tmp_path: Path) -> None:
     data, site = tmp_path / "data", tmp_path / "site"
-    write_synth(40, data)
-    (data / "site.yaml").write_text("site:\n  documents: served\n", encoding="utf-8")
-    for path in data.rglob("*"):  # not files written just before the build (lod.publishing.pipeline.RACY_NS)
-        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    served_synth(data)
     build(data, site, BASE)
     rng = random.Random(11)
     run = Run()
@@ -109,10 +114,7 @@ def test_lod_serve_answers_a_talks_new_calendar_after_a_served_rebuild(tmp_path:
 
 def test_a_served_rebuild_that_leaves_no_dated_talk_removes_the_pack_and_talks_ics(tmp_path: Path) -> None:
     data, site = tmp_path / "data", tmp_path / "site"
-    write_synth(40, data)
-    (data / "site.yaml").write_text("site:\n  documents: served\n", encoding="utf-8")
-    for path in data.rglob("*"):  # not files written just before the build (lod.publishing.pipeline RACY_NS)
-        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    served_synth(data)
     build(data, site, BASE)
     run = Run()
     undate_talks(data, 1)
