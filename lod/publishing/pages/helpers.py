@@ -277,13 +277,20 @@ def talk_title_text(t: R.Talk, ds: R.Dataset) -> str:
     return f"{'Talk by ' + ', '.join(names) + ' (' + text.lower() + ')' if names else text}"
 
 
+# Stands for the links' prefix in a kept talk item: made once, the item serves pages at every
+# depth with the prefix put in. No text of the data holds it (fields refuse control characters).
+LINKS = "\x00"
+
+
 class Fragments:
-    """Parts of pages that many pages repeat, rendered once per page depth and reused.
+    """Parts of pages that many pages repeat, rendered once and reused.
 
     A talk is listed on its speakers', their organisations', its places', topics' and
     series' pages and on the index: the ``talk_item`` macro depends only on the talk, its
     arguments and the links' prefix (``../`` per level of the page's path), so its output
-    is kept under those. So do a person's link (with affiliations) and a place's.
+    is kept under the talk and its arguments, with ``LINKS`` where the prefix goes (one
+    item per form, not one per depth too: each page worker held about a million at 100k
+    talks). A person's link (with affiliations) and a place's are kept per depth.
     """
 
     def __init__(self, p: Prepared, index: IndexView, env: jinja2.Environment,
@@ -295,7 +302,7 @@ class Fragments:
         self._macros: dict[str, Any] = {}
         self._helpers: dict[str, Helpers] = {}
         # Each kept with what making it read (``Recorder.memo``): a page reusing it read that too.
-        self._talk_items: dict[tuple[str, str, bool, str | None, bool], Any] = {}
+        self._talk_items: dict[tuple[str, bool, str | None, bool], Any] = {}
         self._calls: dict[tuple[str, str, tuple[str | bool | None, ...]], Any] = {}
 
     def call(self, up: str, macro: str, args: tuple[str | bool | None, ...]) -> Markup:
@@ -306,9 +313,9 @@ class Fragments:
 
     def talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None, no_day: bool = False) -> Markup:
         """A talk's list item (``lod.publishing.pages.items``) for a page whose links start with *up*."""
-        html: Markup = RECORDER.memo(self._talk_items, (up, t.id, show_parent, note, no_day),
-                                     lambda: self._talk_item(up, t, show_parent, note, no_day))
-        return html
+        html: str = RECORDER.memo(self._talk_items, (t.id, show_parent, note, no_day),
+                                  lambda: str(self._talk_item(LINKS, t, show_parent, note, no_day)))
+        return Markup(html.replace(LINKS, up))
 
     def _talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None, no_day: bool) -> Markup:
         RECORDER.note(("talk", t.id))  # handed in, not looked up: read all the same
@@ -319,6 +326,7 @@ class Fragments:
         h = self._helpers.get(up)
         if h is None:
             h = self._helpers[up] = Helpers(self.p, self.index, "x/" * up.count("../"), self.feeds, self)
+            h.up = up  # LINKS too
         return h
 
     def macros(self, up: str) -> Any:

@@ -111,6 +111,9 @@ def paragraphs_html(text: str | None) -> Markup:
     pars = [p.strip() for p in re.split(r"\n[ \t]*\n", text.strip()) if p.strip()]
     if type(text) is not str:  # already escaped: TeX only, as before
         return Markup("\n").join(Markup("<p>") + tex_html(p) + Markup("</p>") for p in pars)
-    return Markup("\n").join(Markup("<p>") + _tex_html(p, True) + Markup("</p>") for p in pars)
+    # Not through the cache: an abstract is shown on its own page only, and caching every
+    # paragraph of an archive held 65k of them in each page worker (and evicted the titles).
+    render = _tex_html.__wrapped__
+    return Markup("\n").join(Markup("<p>") + render(p, True) + Markup("</p>") for p in pars)
 
 

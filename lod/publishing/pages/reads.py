@@ -47,6 +47,7 @@ class Recorder:
         self.current: set[Key] | None = None
         # The read-sets of the nodes made in this process (pages, calendars, VEVENTs), by node key.
         self.made: dict[Key, frozenset[Key]] = {}
+        self._sets: dict[frozenset[Key], frozenset[Key]] = {}  # the memoised parts' read-sets, each kept once
 
     def note(self, key: Key) -> None:
         """Count *key* as read by the page rendering now (if any)."""
@@ -98,7 +99,10 @@ class Recorder:
         if got is None:
             with self.node() as reads:
                 value = compute()
-            got = cache[key] = (value, frozenset(reads))
+            # Parts made from the same records read the same keys (a talk's list item in each
+            # of its forms): one set shared by all of them, not one each (memory at scale).
+            shared = frozenset(reads)
+            got = cache[key] = (value, self._sets.setdefault(shared, shared))
         self.note_all(got[1])
         return got[0]
 
