@@ -49,6 +49,10 @@ class Recorder:
         self.made: dict[Key, frozenset[Key]] = {}
         self._sets: dict[frozenset[Key], frozenset[Key]] = {}  # the memoised parts' read-sets, each kept once
 
+    def new_build(self) -> None:
+        """Forget the memoised parts' shared read-sets (their caches belong to one build's renderer)."""
+        self._sets = {}
+
     def note(self, key: Key) -> None:
         """Count *key* as read by the page rendering now (if any)."""
         if self.current is not None:

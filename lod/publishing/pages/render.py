@@ -14,7 +14,6 @@ upcoming on the index), computed once per build and injectable.
 from __future__ import annotations
 
 
-import time
 from importlib import resources
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from lod.publishing.pages import listing as L
 from lod.publishing.pages.jsonld import JsonLdBuilder, script_json
 from lod.publishing.pages.layout import page_html
 from lod.publishing.pages.mathml import paragraphs_html, tex_html
-from lod.publishing.pages.reads import FeedsView, IndexView, PreparedView
+from lod.publishing.pages.reads import RECORDER, FeedsView, IndexView, PreparedView
 from lod.publishing.pages.meta import plain_summary, record_description, record_title, topic_description
 from lod.publishing.pages.search import search_main_html
 from lod.publishing.pages.talkpage import talk_main_html
@@ -94,6 +93,7 @@ class Renderer:
         # Every read of the data goes through the views, which note it for the page being
         # rendered (``lod.publishing.pages.reads``): what a page depends on is what it read.
         view: Any = p if isinstance(p, PreparedView) else PreparedView(p)
+        RECORDER.new_build()  # a long-lived process (lod watch) renders many builds
         self.p: Prepared = view
         self.now = now
         self.env = environment()

@@ -1,0 +1,60 @@
+"""What the page workers keep while they render: parts made once and reused, not once per page depth.
+
+At 100k talks each page worker held about a million talk list items (one per talk, form and
+page depth) and as many read-sets; these tests check the parts are kept once and that a
+page at any depth gets the same bytes as a part made for its own depth.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from markupsafe import Markup
+
+from lod.publishing.build import Prepared, prepare
+from lod.publishing.pages.helpers import LINKS
+from lod.publishing.pages.items import talk_item_html
+from lod.publishing.pages.reads import RECORDER
+from lod.publishing.pages.render import Renderer, site_paths
+
+from .conftest import SEED_DATA, TEST_BASE
+
+
+@pytest.fixture(scope="module")
+def prepared() -> Prepared:
+    return prepare(SEED_DATA, TEST_BASE)
+
+
+def test_a_talk_item_is_kept_once_for_pages_at_every_depth(prepared: Prepared) -> None:
+    r = Renderer(prepared, datetime(2025, 1, 1, tzinfo=UTC))
+    t = next(iter(prepared.dataset.talks.values()))
+    made = {up: r.fragments.talk_item(up, t, True, None) for up in ("", "../", "../../")}
+    assert len(r.fragments._talk_items) == 1
+    for up, html in made.items():  # the bytes of an item made for that depth alone
+        assert html == talk_item_html(r.fragments.helpers(up), t, True, None)
+        assert LINKS not in html and isinstance(html, Markup)
+    assert made["../"] != made[""]  # the prefix is in its links
+
+
+def test_no_page_shows_the_links_placeholder(prepared: Prepared) -> None:
+    r = Renderer(prepared, datetime(2025, 1, 1, tzinfo=UTC))
+    for path in site_paths(prepared):
+        assert LINKS not in r.page(path).html.decode("utf-8"), path
+
+
+def test_parts_read_the_same_records_share_one_read_set(prepared: Prepared) -> None:
+    r = Renderer(prepared, datetime(2025, 1, 1, tzinfo=UTC))
+    t = next(iter(prepared.dataset.talks.values()))
+    r.fragments.talk_item("", t, False, None)
+    r.fragments.talk_item("", t, False, None, True)  # another form of the same talk's item
+    sets = [reads for _value, reads in r.fragments._talk_items.values()]
+    assert len(sets) == 2 and sets[0] is sets[1]
+
+
+def test_a_new_renderer_forgets_the_last_builds_shared_read_sets(prepared: Prepared) -> None:
+    r = Renderer(prepared, datetime(2025, 1, 1, tzinfo=UTC))
+    r.fragments.talk_item("", next(iter(prepared.dataset.talks.values())), False, None)
+    assert RECORDER._sets
+    Renderer(prepared, datetime(2025, 1, 1, tzinfo=UTC))
+    assert not RECORDER._sets
