@@ -2,7 +2,8 @@
 
 One module per source format (``ical``, ``indico``, ``frab``, ``rdf``), each a pure
 function from the source's bytes to a ``Parsed`` of plain record dicts; ``merge``
-reconciles them with the data folder and is the only one that writes.
+reconciles them with the data folder (each record merged by ``threeway``) and is the
+only stage that writes (through ``planfiles``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from lod.importers.ical import parse as parse_ical
 from lod.importers.indico import parse as parse_indico
 from lod.importers.rdf import parse as parse_rdf
 from lod.importers.common import Parsed
-from lod.importers.merge import Plan, check, diff, plan, write
+from lod.importers.merge import plan
+from lod.importers.planfiles import Plan, check, diff, write
 
 Parser = Callable[[bytes, str], Parsed]
 FORMATS: dict[str, Parser] = {"ical": parse_ical, "indico": parse_indico, "frab": parse_frab, "rdf": parse_rdf}

@@ -1,9 +1,9 @@
 """Merge stage of ``lod import``: reconcile parsed records with ``data/`` and write them.
 
-The only importer module that writes. Imported records go to their own file,
-``data/imported/<source>.yaml``; beside it, ``data/.import-state/<source>.json`` keeps the
-value the importer last wrote for each field (hidden folders are not records). On a
-re-import each field is merged three ways:
+The only stage of the importers that writes (through ``lod.importers.planfiles``).
+Imported records go to their own file, ``data/imported/<source>.yaml``; beside it,
+``data/.import-state/<source>.json`` keeps the value the importer last wrote for each
+field (hidden folders are not records). On a re-import each field is merged three ways:
 
 - the file still holds what the importer last wrote → the new value replaces it;
 - the file holds something else (edited by hand) and the source did not change → the hand
@@ -16,91 +16,32 @@ fields the talk lacks are added and the import's source joins its ``sources``; d
 fields are conflicts unless ``prefer`` settles them ("import" replaces, "data" keeps).
 There is no state for such files, so no three-way merge: a differing value may be a hand
 edit. Other records of those files are never rewritten; imported records point at them.
+
+The files it plans are written by ``lod.importers.planfiles`` (the Plan, its diff, the
+trial load, the write); each record is merged field by field by ``lod.importers.threeway``.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-import os
-import re
-import shutil
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from lod.model import records as R
-from lod.errors import AmbiguousMatch, ImportFailed, MergeConflict, RecordErrors
-from lod.model.fields import TABLES
+from lod.errors import AmbiguousMatch, ImportFailed, MergeConflict
 from lod.model.iri import slugify
 from lod.model.kinds import TOP_LEVEL
 from lod.loading.files import data_files
 from lod.loading.stage import load
-from lod.loading.resolve import parse_duration
 from lod.importers.common import Parsed, Rec, display
 from lod.importers import yamledit
 from lod.importers.match import SINGULAR, Matcher, utc_of
+from lod.importers.planfiles import Plan, dump_yaml
+from lod.importers.threeway import compare_talk, prune, three_way
 from lod.importers.yamledit import RecordEdit
 
-ORDER = ["id", "kind", "name", "title", "title_status", "given_name", "family_name", "honorific", "also_known_as", "series", "part_of",
-         "speakers", "coauthors", "start", "end", "duration", "timezone", "offset", "status", "previous_start",
-         "attendance", "venue", "online", "code", "contained_in", "virtual", "parent", "affiliations", "job_title",
-         "orcid", "ror", "wikidata", "ids", "homepage", "url", "same_as", "address", "language", "topics", "keywords",
-         "organizers", "contacts", "description", "abstract", "references", "recording", "slides", "sessions",
-         "sources", "inferred", "note"]
-TALK_FIELDS = ("title", "start", "end", "duration", "status", "abstract", "speakers")
-
-
-@dataclass
-class Plan:
-    """What an import would do: new file contents, old contents (for the diff) and notes."""
-
-    data_dir: Path
-    files: dict[Path, bytes] = field(default_factory=dict)
-    old: dict[Path, bytes] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    # (kind, final id) -> where in the source the record comes from, for located errors
-    where: dict[tuple[str, str], str] = field(default_factory=dict)
-    source_name: str = ""
-
-    @property
-    def changed(self) -> list[Path]:
-        """The files whose content would change."""
-        return [p for p, b in self.files.items() if self.old.get(p) != b]
-
-
-# ---------------------------------------------------------------- YAML out
-
-class _Dumper(yaml.SafeDumper):
-    """Block style, abstracts as literal blocks: files a person can read and edit."""
-
-
-_Dumper.add_representer(str, yamledit.represent_text)
-
-
-def ordered(rec: Any) -> Any:
-    """A record with its keys in the documentation's order (unknown keys last, alphabetically)."""
-    if isinstance(rec, dict):
-        keys = sorted(rec, key=lambda k: (ORDER.index(k) if k in ORDER else len(ORDER), k))
-        return {k: ordered(rec[k]) for k in keys}
-    if isinstance(rec, list):
-        return [ordered(v) for v in rec]
-    return rec
-
-
-def dump_yaml(doc: dict[str, Any], header: str) -> bytes:
-    """Deterministic YAML of an imported file."""
-    top = list(TOP_LEVEL)
-    doc = {k: ordered(doc[k]) for k in sorted(doc, key=lambda k: top.index(k) if k in top else len(top))}
-    body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100,
-                     default_flow_style=False)
-    return (header + body).encode("utf-8")
-
-
-# ---------------------------------------------------------------- the merge
 
 def _rename(rec: Rec, keys: tuple[str, ...], ids: dict[str, str]) -> None:
     for key in keys:
@@ -116,12 +57,6 @@ def _fresh(rid: str, taken: set[str]) -> str:
         out, n = f"{rid}-{n}", n + 1
     return out
 
-
-def _norm_end(rec: Any, start: str | None) -> str | None:
-    end = rec.get("end") if isinstance(rec, dict) else rec
-    if end and len(str(end)) == 5 and start:
-        return f"{str(start)[:10]}T{end}"
-    return str(end) if end else None
 
 
 def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[str, dict[str, str]] | None = None,
@@ -237,7 +172,7 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     for rec in recs.get("talks", []):
         if rec["id"] in elsewhere["talks"]:
             t = ds.talks[rec["id"]]
-            add, replace = _compare_talk(t, rec, talk_zones.get(rec["id"]), prefer, conflicts, out.notes)
+            add, replace = compare_talk(t, rec, talk_zones.get(rec["id"]), prefer, conflicts, out.notes)
             if add or replace:
                 edit = RecordEdit(t.loc.line or 0, t.loc.column or 0, add, replace)
                 if src_id not in t.sources:
@@ -274,7 +209,7 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
             if key in state and rec["id"] not in cur_by[kind]:
                 out.notes.append(f"{key} was deleted by hand from {owned_path}; not restored")
                 continue
-            merged[rec["id"]] = _three_way(key, cur_by[kind].get(rec["id"]), state.get(key), rec, prefer,
+            merged[rec["id"]] = three_way(key, cur_by[kind].get(rec["id"]), state.get(key), rec, prefer,
                                            conflicts, str(owned_path))
         if merged:
             doc[kind] = sorted(merged.values(), key=lambda r: (str(r.get("start", "")), r["id"]) if kind == "talks"
@@ -282,7 +217,7 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     if conflicts:
         raise MergeConflict(_conflict_text(conflicts))
     skipped = [r for k in (*tables, "talks") for r in recs.get(k, []) if r["id"] in elsewhere.get(k, set())]
-    _prune(doc, cur_by, skipped, applied)
+    prune(doc, cur_by, skipped, applied)
     # a pruned record was never written: remembering it would report it as deleted by hand next time
     kept = {f"{k}/{r['id']}" for k, rs in doc.items() for r in rs}
     new_state = {k: v for k, v in new_state.items()
@@ -310,135 +245,6 @@ def plan(parsed: Parsed, source: Rec, data_dir: Path, slug: str, mapping: dict[s
     return out
 
 
-def _prune(doc: dict[str, list[Rec]], cur_by: dict[str, dict[str, Rec]], skipped: list[Rec],
-           applied: list[Any]) -> None:
-    """Drop new people, organisations and places that no written record refers to.
-
-    They were read only for a talk that lives in another file, for fields that file
-    already has. Values *applied* to such a file (a coauthor, a venue) keep what they name.
-    """
-    def walk(value: Any, out: set[str]) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if k != "id":
-                    walk(v, out)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, out)
-        elif isinstance(value, str):
-            out.add(value)
-
-    needed_elsewhere: set[str] = set()
-    walk(skipped, needed_elsewhere)
-    while True:
-        used: set[str] = set()
-        walk({k: v for k, v in doc.items() if k != "sources"}, used)
-        walk(applied, used)
-        dropped = False
-        for kind in ("people", "organizations", "places"):
-            keep = [r for r in doc.get(kind, []) if r["id"] in used or r["id"] in cur_by[kind]
-                    or r["id"] not in needed_elsewhere]
-            if len(keep) != len(doc.get(kind, [])):
-                walk([r for r in doc[kind] if r not in keep], needed_elsewhere)  # their affiliations, rooms…
-                doc[kind], dropped = keep, True
-            if not doc.get(kind):
-                doc.pop(kind, None)
-        if not dropped:
-            return
-
-
-def _three_way(key: str, cur: Rec | None, last: Rec | None, new: Rec, prefer: str | None,
-               conflicts: list[str], file: str) -> Rec:
-    if cur is None:
-        return new
-    last = last or {}
-    out: Rec = {}
-    for name in dict.fromkeys([*cur, *new]):
-        c, l, n = cur.get(name), last.get(name), new.get(name)
-        if name == "sources":
-            value: Any = list(dict.fromkeys([*(c or []), *(n or [])]))
-        elif c == l or c == n:
-            value = n
-        elif n == l or prefer == "data":
-            value = c  # edited by hand, and the source has not changed it: the hand edit stays
-        elif prefer == "import":
-            value = n
-        else:
-            conflicts.append(f"{file}: {key}, field {name}: the file has {_short(c)} (edited by hand), "
-                             f"the import has {_short(n)}.")
-            value = c
-        if value is not None:
-            out[name] = value
-    return out
-
-
-def _compare_talk(t: R.Talk, rec: Rec, zone: str | None, prefer: str | None,
-                  conflicts: list[str], notes: list[str]) -> tuple[Rec, Rec]:
-    """Compare an imported talk with a hand-written one: the fields to add and to replace.
-
-    A field the talk lacks is added (nothing written by hand is lost); a differing field is
-    a conflict, unless --prefer settles it (import: replace it; data: keep it).
-    """
-    have = {"title": t.title, "start": t.start, "end": _norm_end(t.end, t.start), "duration": t.duration,
-            "status": t.status, "abstract": (t.abstract or "").strip() or None, "speakers": sorted(t.speakers) or None}
-    new = {**rec, "end": _norm_end(rec, rec.get("start")), "abstract": (rec.get("abstract") or "").strip() or None,
-           "speakers": sorted(rec.get("speakers", [])) or None, "status": rec.get("status", "scheduled")}
-    for name, when in (("start", t.start_at), ("end", t.end_at)):
-        # the same instant written in another zone (a feed writes UTC) is the same time
-        b_utc = utc_of({**rec, "start": new.get(name)}, zone) if new.get(name) else None
-        if when is not None and when.utc is not None and b_utc == when.utc:
-            new[name] = have[name]
-    add: Rec = {}
-    replace: Rec = {}
-    for name in TALK_FIELDS:
-        a, b = have[name], new.get(name)
-        if b is None or a == b:
-            continue
-        if a is None and name in ("end", "duration") and (t.duration or t.end):
-            # the talk gives its length the other way: adding this one would say it twice
-            if _same_length(t, rec, name, zone):
-                continue
-            if prefer == "import":
-                notes.append(f"talk {t.id} ({t.loc}) gives its length as {'duration' if t.duration else 'end'}; "
-                             f"the import's {name} {_short(b)} differs: change it by hand")
-            elif prefer != "data":
-                other = "duration" if t.duration else "end"
-                conflicts.append(f"{t.where(other)}: talk {t.id}, field {name}: the data has {other} "
-                                 f"{_short(getattr(t, other))}, the import has {_short(b)}.")
-        elif a is None:
-            add[name] = rec.get(name, b)
-        elif prefer == "import":
-            replace[name] = b if name == "end" else rec.get(name, b)  # the end as a full date and time
-        elif prefer != "data":
-            conflicts.append(f"{t.where(name)}: talk {t.id}, field {name}: the data has {_short(a)}, "
-                             f"the import has {_short(b)}.")
-    for name in sorted(set(rec) - set(TALK_FIELDS) - {"id", "sources", "part_of", "timezone", "offset", "ids"}):
-        if name == "url" and str(rec[name]).endswith(f"/talk/{t.id}"):
-            continue  # our own feed's link to the talk's page on our site
-        value = rec[name]
-        if name == "keywords":  # our own feed writes topics and keywords alike as categories
-            value = [k for k in value if k not in (*t.topics, *t.keywords)]
-        if getattr(t, name, None) in (None, [], {}) and value not in (None, [], {}):
-            add[name] = value
-    return ordered(add), replace
-
-
-def _same_length(t: R.Talk, rec: Rec, name: str, zone: str | None) -> bool:
-    """Whether an imported end (or duration) says what the talk's duration (or end) says."""
-    if name == "end" and rec.get("duration") or name == "duration" and rec.get("end"):
-        return True  # the import's other field is compared on its own
-    if name == "duration" and t.start_at and t.end_at and t.start_at.utc and t.end_at.utc:
-        try:
-            return t.end_at.utc - t.start_at.utc == parse_duration(str(rec["duration"]))
-        except ValueError:
-            return False
-    return False  # an end that matched the talk's computed end was set aside before
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:60] + "…" + text[-15:]
-
 
 def _ambiguity_text(items: list[str]) -> str:
     return ("an imported record matches several existing records; nothing was written.\n  " + "\n  ".join(items) +
@@ -453,82 +259,3 @@ def _conflict_text(items: list[str]) -> str:
             "\nFix: edit the file to the value you want, or run again with --prefer data (keep the file's values)"
             " or --prefer import (take the imported values).")
 
-
-def diff(p: Plan) -> str:
-    """The changes of a plan as a unified diff, then its notes."""
-    chunks = []
-    for path in sorted(p.changed):
-        if path.suffix == ".json":  # the import state follows the YAML; its diff is noise
-            continue
-        old = p.old.get(path, b"").decode("utf-8").splitlines(keepends=True)
-        new = p.files[path].decode("utf-8").splitlines(keepends=True)
-        chunks.append("".join(difflib.unified_diff(old, new, str(path) if path in p.old else "/dev/null", str(path))))
-    chunks += [f"note: {n}\n" for n in p.notes]
-    return "".join(chunks) or "no changes\n"
-
-
-def check(p: Plan) -> None:
-    """Load the data folder as it would be after the import; raise ImportFailed if it would not load."""
-    with tempfile.TemporaryDirectory(prefix="lod-import-") as tmp:
-        trial = Path(tmp) / "data"
-        if p.data_dir.is_dir():
-            shutil.copytree(p.data_dir, trial)
-        else:
-            trial.mkdir()
-        for path, content in p.files.items():
-            target = trial / path.relative_to(p.data_dir)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-        try:
-            load(trial)
-        except RecordErrors as exc:
-            raise ImportFailed(_relocated(p, exc, trial)) from None
-
-
-_FIELD = re.compile(r"^(?P<kind>[a-z]+) (?P<id>\S+), field (?P<field>.+)$")
-
-
-def _relocated(p: Plan, exc: RecordErrors, trial: Path) -> str:
-    """The loader's errors, those in records this import writes told at their place in the source.
-
-    The imported YAML file was never written, so pointing at it (or saying "add 'name:'" to
-    it) would not help: the error names the source file and the resource in it.
-    """
-    lines = []
-    written = {str(trial / path.relative_to(p.data_dir)) for path in p.files}
-    for e in exc.errors:
-        m = _FIELD.match(e.field)
-        if e.location.file in written and m:
-            kind = TABLES.get(m.group("kind"), m.group("kind"))
-            where = p.where.get((kind, m.group("id"))) or p.source_name
-            lines.append(f"{where}: the {m.group('kind')} (imported as {m.group('id')}), field {m.group('field')}: "
-                         f"{e.problem} Fix: correct {m.group('field')} of that {m.group('kind')} in the source (or leave it "
-                         "out) and import again.")
-        else:
-            lines.append(str(e).replace(str(trial), str(p.data_dir)))
-    return "the imported records would not load, so nothing was written:\n  " + "\n  ".join(lines)
-
-
-def write(p: Plan) -> list[Path]:
-    """Write the changed files, each through a temporary file and a rename; return them."""
-    check(p)
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for path in p.changed:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(p.files[path])
-                fh.flush()
-                os.fsync(fh.fileno())
-            staged.append((Path(tmp_name), path))
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    # The state file goes last: if we stop between the renames, the next import sees the
-    # records as hand-edited and keeps them, rather than overwriting anything.
-    staged.sort(key=lambda s: s[1].suffix == ".json")
-    for tmp, path in staged:
-        os.replace(tmp, path)
-    return [path for _, path in staged]

@@ -4,8 +4,8 @@ The only module that reads the data folder (lod.loading.pool runs its read_file 
 YAML is composed, never constructed, by PyYAML's safe loader: no Python tags, duplicate
 keys refused, and aliases expanded under a node budget so an alias bomb is an error
 rather than an out-of-memory. Each value keeps its line and column for error messages
-(the field converters are in lod.model.fields); every error found in a pass is reported
-together, then ``resolve`` links the records.
+(the field converters are in lod.model.fields and lod.model.converters); every error found
+in a pass is reported together, then ``resolve`` links the records.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from lod.model import records as R
 from lod.errors import Location, RecordError, RecordErrors
-from lod.model.fields import (SITE, SPECS, TABLES, TOP_LEVEL, Budget, BudgetExceeded, Ctx, Invalid, _fields, _pairs,
-                     field_names, list_of, parse_local)
+from lod.model.converters import SITE, SPECS, TABLES, TOP_LEVEL, parse_local
+from lod.model.fields import Budget, BudgetExceeded, Ctx, Invalid, _fields, _pairs, field_names, list_of
 from lod.model.iri import SLUG_RE
 from lod.model.kinds import RECORD_KINDS
 from lod.loading.pool import SiteNeedsMerge, no_gc
 from lod.loading.yamlsafe import compose
 
 __all__ = ["MAX_FILE_BYTES", "SPECS", "Insert", "Merger", "SiteBlock", "SiteNeedsMerge", "data_files", "field_names",
-           "no_gc", "parse_local", "read_file"]  # field_names, parse_local and SPECS from lod.model.fields, as before
+           "no_gc", "parse_local", "read_file"]  # field_names (lod.model.fields), parse_local and SPECS (lod.model.converters), as before
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 # The fields that hold records written inline (a series' talks), and their kind: from the kind registry.

@@ -35,8 +35,6 @@ class Merger(Protocol):
     def add(self, rel: str, is_record_file: bool, ops: list[Any]) -> None: ...
 
 Parsed = tuple[str, bool, list[Any]]
-# lod.loading.files.read_file, passed in by lod.loading.files: this module is below it (no import cycle).
-ReadFile = Callable[[Path, Path, "Location | None | SiteNeedsMerge"], Parsed]  # read_file's answer, errors as plain tuples (RecordError does not unpickle)
 CHUNKS_PER_WORKER = 4
 # Parse on several cores only when there is enough to share: forking and sending the
 # records back costs more than parsing a few small files. Tests lower these.
@@ -47,6 +45,10 @@ PARALLEL_MIN_BYTES = 4 * 2**20  # several slices per worker, so that the parent 
 class SiteNeedsMerge(Exception):
     """Raised while parsing apart from the other files on meeting 'site:': whether it is the first
     site block depends on the files before it, so the file is parsed again while merging."""
+
+
+# lod.loading.files.read_file, passed in by lod.loading.files: this module is below it (no import cycle).
+ReadFile = Callable[[Path, Path, Location | None | SiteNeedsMerge], Parsed]  # read_file's answer, errors as plain tuples (RecordError does not unpickle)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from lod.model import records as R
 from lod.errors import RecordError, RecordErrors
-from lod.model.fields import field_names, parse_local
+from lod.model.converters import parse_local
+from lod.model.fields import field_names
 from lod.model.kinds import RECORD_KINDS, TABLES
 
 _WORD = {k.table: k.word for k in RECORD_KINDS}  # what an error calls a record of each table

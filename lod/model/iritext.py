@@ -1,6 +1,6 @@
 """What a valid IRI, record id and base URL look like: syntax only (``lod.model.iri`` mints the IRIs).
 
-Apart from ``lod.model.iri`` so that the field converters (``lod.model.fields``) can check ids and URLs
+Apart from ``lod.model.iri`` so that the field converters (``lod.model.converters``) can check ids and URLs
 without importing the minter, which takes its path segments from the kind registry above them.
 """
 

@@ -1,18 +1,18 @@
 """The one registry of record kinds: what each kind of record is called, where it is, and what it says in RDF.
 
 Per kind: its top-level YAML key, its table in ``Dataset``, its IRI path segment, its record
-class and RDF classes, and its fields. Per field: its converter (by name; ``lod.model.fields`` turns
+class and RDF classes, and its fields. Per field: its converter (by name; ``lod.model.converters`` turns
 the names into functions), the RDF predicates the mapping emits for it, the kinds of record
 its ids name, and, for a field of fixed values, the RDF term each value maps to. The mapping
 is data, as in RML/morph-kgc; what genuinely is code (a talk's parent, a gathering's offer) stays
 in ``lod.mapping.triples``, which takes its terms from here, and tests/test_kinds.py checks the two
 emit the same predicates.
 
-Everything else derives from this table: loading (``lod.model.fields.SPECS``, ``TOP_LEVEL``,
+Everything else derives from this table: loading (``lod.model.converters.SPECS``, ``TOP_LEVEL``,
 ``TABLES``), the IRIs (``lod.model.iri.KIND_PATHS``), ``Dataset.all_records``, the importers' record
 keys, a build's counts, and the record-field → RDF table of the README (``readme_table``).
 
-Converter names: a converter of ``lod.model.fields`` (``slug``, ``line``, ``text``, ``url`` …),
+Converter names: a converter of ``lod.model.converters`` (``slug``, ``line``, ``text``, ``url`` …),
 ``enum`` (the field's ``values``), ``children`` (records written inline, read by ``lod.loading.files``),
 or ``list:NAME``, ``map:NAME``, ``part:PART`` (a sub-mapping with the fields of ``PARTS[PART]``).
 

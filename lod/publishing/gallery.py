@@ -23,7 +23,7 @@ import jinja2
 import pyoxigraph as ox
 
 from lod.errors import BuildError
-from lod.querying.engine import Answer, check_query, run
+from lod.querying.engine import Answer, check_query
 
 if TYPE_CHECKING:
     from lod.publishing.prepared import Prepared

@@ -29,9 +29,9 @@ Guarantees.
   staged file is gone was done, a deletion of a missing file was done, so recovery may
   itself be killed and run again. (If OUT itself was removed meanwhile, ``recover``
   drops the transaction instead: there is nothing to roll forward onto.)
-- Problems that could make the apply fail half-way are refused before the commit point:
-  a path outside OUT (absolute, ``..``, through a symbolic link), a target that is a
-  folder, a path through a file of the current site.
+- Problems that could make the apply fail half-way are refused before the commit point
+  (``lod.publishing.journal_paths``): a path outside OUT (absolute, ``..``, through a
+  symbolic link), a target that is a folder, a path through a file of the current site.
 - Readers of OUT on disk see the files change one by one during the apply (0.1–0.2 s for
   2,000 files on the 2-core benchmark machine, benchmarks/journal_bench.py): each file is
   whole (old or new), but the site as a whole is mixed until the apply ends, and after a
@@ -65,13 +65,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
 from lod.errors import BuildError
+from lod.publishing.journal_paths import Targets, staging_prefix
 
 JOURNAL = "journal"
 VERSION = 1
@@ -82,17 +82,6 @@ def _no_step(_label: str) -> None:
 
 
 _step: Callable[[str], None] = _no_step
-
-
-def staging_prefix(out: Path) -> str:
-    """The name prefix of transaction staging folders beside *out* (not ``.OUT.tmp-`` nor ``.OUT.old``)."""
-    return f".{out.name}.txn-"
-
-
-def _reserved(out: Path, name: str) -> bool:
-    """Names beside *out* that the builds own: OUT, its staging folders and the full build's."""
-    return (name == out.name or name.startswith(staging_prefix(out)) or name.startswith(f".{out.name}.tmp-")
-            or name == f".{out.name}.old")
 
 
 class Transaction:
@@ -112,7 +101,7 @@ class Transaction:
         self._data = self.staging / "d"
         self._moves: dict[str, int] = {}  # target, relative to OUT.parent → staged file number
         self._deletes: set[str] = set()  # targets relative to OUT.parent
-        self._kinds: dict[str, str] = {}  # checked folder (relative to OUT.parent) → dir|missing|link|file
+        self._targets = Targets(out)
         self._n = 0
         self.state = "open"  # → "committed" (the commit point passed) → "done"; or "aborted"
         self.staging.mkdir()
@@ -122,24 +111,24 @@ class Transaction:
 
     def write(self, rel: str, data: bytes) -> None:
         """Stage *data* as the new content of OUT/*rel*."""
-        self._stage(self._inside_out(rel, "write"), data)
+        self._stage(self._targets.inside_out(rel, "write"), data)
 
     def adopt(self, rel: str, path: Path) -> None:
         """Stage the file at *path* (on OUT's filesystem, e.g. under ``staging``) as the new
         content of OUT/*rel*, by renaming it: for large files written elsewhere (the dumps)."""
-        os.replace(path, self._slot(self._inside_out(rel, "write")))
+        os.replace(path, self._slot(self._targets.inside_out(rel, "write")))
 
     def delete(self, rel: str) -> None:
         """Stage the deletion of OUT/*rel* (a file; nothing happens if it does not exist)."""
-        self._unstage(self._inside_out(rel, "delete"))
+        self._unstage(self._targets.inside_out(rel, "delete"))
 
     def put_extra(self, path: Path | str, data: bytes) -> None:
         """Stage *data* as the new content of *path*, a file beside OUT (under OUT.parent, not in OUT)."""
-        self._stage(self._beside_out(path, "write"), data)
+        self._stage(self._targets.beside_out(path, "write"), data)
 
     def delete_extra(self, path: Path | str) -> None:
         """Stage the deletion of *path*, a file beside OUT."""
-        self._unstage(self._beside_out(path, "delete"))
+        self._unstage(self._targets.beside_out(path, "delete"))
 
     def _stage(self, target: str, data: bytes) -> None:
         write_file(self._slot(target), data)
@@ -147,7 +136,7 @@ class Transaction:
     def _slot(self, target: str) -> Path:
         """The staged file that will become *target* (the same one if it is written again)."""
         self._open()
-        self._check_target(target, "write")
+        self._targets.check(target, "write")
         n = self._moves.get(target)
         if n is None:
             n = self._moves[target] = self._n
@@ -157,7 +146,7 @@ class Transaction:
 
     def _unstage(self, target: str) -> None:
         self._open()
-        self._check_target(target, "delete")
+        self._targets.check(target, "delete")
         n = self._moves.pop(target, None)
         if n is not None:
             os.unlink(self._data / str(n))
@@ -166,81 +155,6 @@ class Transaction:
     def _open(self) -> None:
         if self.state != "open":
             raise BuildError(f"the transaction on {self.out} is {self.state}; begin a new one.")
-
-    # ------------------------------------------------------------ path checks
-
-    def _refuse(self, verb: str, what: str, why: str) -> BuildError:
-        return BuildError(f"refusing to {verb} {what!r}: {why}. Nothing was published and {self.out.name}/ "
-                          "is unchanged.")
-
-    def _inside_out(self, rel: str, verb: str) -> str:
-        """*rel* as a target relative to OUT.parent, if it names a file inside OUT."""
-        if not isinstance(rel, str) or not rel:
-            raise self._refuse(verb, str(rel), "a path inside the output folder must be a non-empty string")
-        if rel.startswith("/"):
-            raise self._refuse(verb, rel, f"it is an absolute path, not a path inside {self.out.name}/")
-        parts = rel.split("/")
-        if ".." in parts:
-            raise self._refuse(verb, rel, f"'..' leads out of {self.out.name}/")
-        if "" in parts or "." in parts or "\0" in rel:
-            raise self._refuse(verb, rel, "an empty, '.' or NUL path segment")
-        return f"{self.out.name}/{rel}"
-
-    def _beside_out(self, path: Path | str, verb: str) -> str:
-        """*path* as a target relative to OUT.parent, if it names a file beside OUT (not in it)."""
-        text = os.fspath(path)
-        if not os.path.isabs(text):
-            raise self._refuse(verb, text, f"a file beside {self.out.name}/ must be named by an absolute path")
-        parts = text.split("/")
-        if ".." in parts or "\0" in text:
-            raise self._refuse(verb, text, f"'..' or NUL in a path beside {self.out.name}/")
-        rel = os.path.relpath(os.path.normpath(text), self.parent)
-        if rel.startswith("../") or rel in (".", ".."):
-            raise self._refuse(verb, text, f"it is not under {self.parent}")
-        first = rel.split("/")[0]
-        if first == self.out.name:
-            raise self._refuse(verb, text, f"it is inside {self.out.name}/; use write or delete")
-        if _reserved(self.out, first):
-            raise self._refuse(verb, text, "it is in a staging folder of the builds")
-        return rel
-
-    def _check_target(self, target: str, verb: str) -> None:
-        """Refuse a target through a symbolic link or a file, or one that is a folder (before the commit point)."""
-        parts = target.split("/")
-        for i in range(1, len(parts)):
-            folder = "/".join(parts[:i])
-            kind = self._kinds.get(folder)
-            if kind is None:
-                try:
-                    mode = os.lstat(self.parent / folder).st_mode
-                except FileNotFoundError:
-                    kind = "missing"
-                else:
-                    if stat.S_ISLNK(mode):
-                        kind = "link"
-                    elif stat.S_ISDIR(mode):
-                        kind = "dir"
-                    else:
-                        kind = "file"
-                self._kinds[folder] = kind
-            shown = self._shown(target)
-            if kind == "link":
-                raise self._refuse(verb, shown, f"{self.parent / folder} is a symbolic link, which could lead "
-                                                "out of the output folder")
-            if kind == "file":
-                raise self._refuse(verb, shown, f"{self.parent / folder} is a file, not a folder")
-            if kind == "missing":
-                break
-        try:
-            mode = os.lstat(self.parent / target).st_mode
-        except FileNotFoundError:
-            return
-        if stat.S_ISDIR(mode):
-            raise self._refuse(verb, self._shown(target), f"{self.parent / target} is a folder")
-
-    def _shown(self, target: str) -> str:
-        prefix = self.out.name + "/"
-        return target[len(prefix):] if target.startswith(prefix) else str(self.parent / target)
 
     # ------------------------------------------------------------ commit / abort
 
@@ -253,7 +167,7 @@ class Transaction:
         """
         self._open()
         try:
-            self._check_nesting()
+            self._targets.check_nesting(self._moves)
             if self.sync:
                 os.sync()
             entries = {"version": VERSION, "out": self.out.name, "ops": self._ops()}
@@ -299,15 +213,6 @@ class Transaction:
             ops += [["move", t, n] for t, n in sorted(self._moves.items()) if t.startswith(inside) == in_out]
         return ops
 
-    def _check_nesting(self) -> None:
-        """Refuse two written paths of which one is a folder of the other (the apply could not do both)."""
-        for target in self._moves:
-            parts = target.split("/")
-            for i in range(1, len(parts)):
-                folder = "/".join(parts[:i])
-                if folder in self._moves:
-                    raise self._refuse("write", self._shown(target),
-                                       f"{self._shown(folder)!r} is written as a file in the same transaction")
 
     def abort(self) -> None:
         """Drop the staged files; OUT is untouched. Does nothing once the commit point has passed."""

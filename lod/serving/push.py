@@ -17,7 +17,7 @@ import httpx
 
 from lod.errors import ConfigError, PushError
 from lod.model.iri import Minter, is_valid_iri
-from lod.serving.server import read_site
+from lod.serving.site import read_site
 
 DUMPS = {"nt": ("dump.nt", "application/n-triples"), "ttl": ("dump.ttl", "text/turtle")}
 CHUNK = 1024 * 1024

@@ -6,6 +6,11 @@ from lod.model.iri import KIND_PATHS
 from lod.progress import Observer as Progress
 from lod.model.vocab import LOD, PREFIXES, SCHEMA
 
+# Progress is not this module's own: it is re-exported for pages/stage.py, which imports it from here.
+__all__ = ["AGENT_PREDICATES", "ATTENDANCE_TEXT", "COERCED_TERMS", "DATE_TERMS", "FORMAT_LABELS", "ID_TERMS",
+           "KIND_OF_PATH", "KIND_TEXT", "LANGUAGES", "MATHML_NS", "NO_TITLE_TEXT", "Progress", "SCHEMA_NS",
+           "SITEMAP_LIMIT", "STATUS_TEXT", "TITLE_STATUS_TEXT"]
+
 SCHEMA_NS = PREFIXES["schema"]
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 KIND_OF_PATH = {path: kind for kind, path in KIND_PATHS.items()}
