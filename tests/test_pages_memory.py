@@ -58,3 +58,18 @@ def test_a_new_renderer_forgets_the_last_builds_shared_read_sets(prepared: Prepa
     assert RECORDER._sets
     Renderer(prepared, datetime(2025, 1, 1, tzinfo=UTC))
     assert not RECORDER._sets
+
+
+def test_pages_are_the_same_however_few_descriptions_the_json_ld_builder_keeps(
+        prepared: Prepared, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lod.publishing.pages import jsonld
+
+    def render_all() -> dict[str, bytes]:
+        r = Renderer(prepared, datetime(2025, 1, 1, tzinfo=UTC))
+        pages = {path: r.page(path).html for path in site_paths(prepared)}
+        assert len(r.jsonld._subjects) <= jsonld.SUBJECTS_KEPT
+        return pages
+
+    kept = render_all()
+    monkeypatch.setattr(jsonld, "SUBJECTS_KEPT", 1)
+    assert render_all() == kept

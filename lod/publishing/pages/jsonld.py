@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from json.encoder import encode_basestring as _encode_str
 from typing import Any
@@ -65,6 +66,9 @@ def _one_or_many(values: list[Any]) -> Any:
     return sorted(values, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
 
 
+SUBJECTS_KEPT = 256  # owners' descriptions by subject kept at once (``JsonLdBuilder.subjects``)
+
+
 class JsonLdBuilder:
     """Builds each page's embedded JSON-LD as plain dicts from the description triples."""
 
@@ -73,7 +77,10 @@ class JsonLdBuilder:
         self.groups = groups
         self.index = index
         # Each kept with what making it read (``Recorder.memo``): a page reusing it read that too.
-        self._subjects: dict[str, Any] = {}
+        # The last few owners' descriptions by subject: a page reads its own several times and those
+        # of what it names once each (their parts are kept below), so a few suffice; keeping every
+        # owner's held 50-70 MB in each page worker at 100k talks.
+        self._subjects: OrderedDict[str, Any] = OrderedDict()
         self._agents: dict[tuple[str, bool], Any] = {}
         self._places: dict[str, Any] = {}
 
@@ -88,6 +95,10 @@ class JsonLdBuilder:
                 for s, p, o in self.groups.get(owner, []):
                     cached.setdefault(str(s), []).append((p, o))
             self._subjects[owner] = cached
+            if len(self._subjects) > SUBJECTS_KEPT:
+                self._subjects.popitem(last=False)
+        else:
+            self._subjects.move_to_end(owner)
         return cached
 
     def pairs(self, iri: str, owner: str) -> list[tuple[Node, Node]]:
