@@ -38,13 +38,13 @@ from lod.model.iri import KIND_PATHS
 from lod.publishing.feeds import CALENDAR_KINDS
 from lod.publishing.pages.reads import DESC, Q, IndexView, Key, desc_digest, desc_owner, digest
 from lod.publishing.pages.render import site_paths
+from lod.publishing.links import Links, numbers
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.prepared import Prepared
 
 SITE: Key = ("site", "site")  # in *changed* when the site block changed: every page shows it
 HTML, CALENDAR, VEVENT = "html", "calendar", "vevent"  # the kinds of node keys
 
-Readsets = dict[Key, frozenset[Key]]  # node key → what its last render read
 
 
 @dataclass
@@ -66,10 +66,14 @@ class Affected:
     keys: set[Key] = field(default_factory=set)
     answers: dict[Key, bytes] = field(default_factory=dict)
 
-    def merged(self, old: Readsets, rendered: PagesOutput) -> tuple[Readsets, dict[Key, bytes]]:
-        """The read-sets and answers for the next build: the clean nodes' old ones, the rendered nodes' new ones."""
-        links = {k: v for k, v in old.items() if k not in self.keys}
-        links.update(rendered.readsets)
+    def merged(self, old: Mapping[Key, frozenset[Key]], rendered: PagesOutput) -> tuple[Links, dict[Key, bytes]]:
+        """The read-sets and answers for the next build: the clean nodes' old ones, the rendered nodes' new ones
+        (numbered by the old read-sets' codec, which the state's ``link_keys`` holds)."""
+        before = Links.of(old)
+        if not before.rows:  # a full build: the rendered ones, as they are
+            return rendered.readsets, {**self.answers, **rendered.answers}
+        links = Links(before.codec, {k: v for k, v in before.rows.items() if k not in self.keys})
+        links.take(rendered.readsets)
         return links, {**self.answers, **rendered.answers}
 
 
@@ -88,39 +92,53 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     the state; *answers* None, from a state without them, makes everything dirty).
     """
     ds = p.dataset
+    links = Links.of(old)
     new_paths = set(site_paths(p))
-    old_paths = {k[1] for k in old if k[0] == HTML}
+    old_paths = {k[1] for k in links.rows if k[0] == HTML}
     if answers is None or any(k[0] == "site" for k in changed):
-        feeds = {k[1] for k in old if k[0] == CALENDAR}
+        feeds = {k[1] for k in links.rows if k[0] == CALENDAR}
         feeds.update(feed_name(kind, rid) for kind in CALENDAR_KINDS for rid in ds.table(kind))
-        return Affected(True, old_paths | new_paths, feeds, set(old))
-    keys: set[Key] = set(changed)
-    read: set[Key] = set().union(*old.values()) if old else set()
+        return Affected(True, old_paths | new_paths, feeds, set(links.rows))
+    codec = links.codec
+    keys, number = codec.keys, codec.number
+    # Every key any node read, by number (one array of all the rows, made a set in C).
+    read = set(numbers(b"".join(links.rows.values())))
+    # A changed key nobody read has no number (or one no row holds): it dirties nothing.
+    dirty_keys = {number[k] for k in changed if k in number}
     # The descriptions that can differ and were read: changed when they do differ.
-    now: dict[Key, bytes] = {k: v for k, v in answers.items() if k in read}
+    now: dict[Key, bytes] = {}
     touched = set(owners)
-    for k in read:
+    index = IndexView(p.site_index)
+    for n in read:
+        k = keys[n]
+        was = answers.get(k)
         if k[0] == DESC and desc_owner(k) in touched:
             now[k] = desc_digest(p.descriptions, k[1])
-            if answers.get(k) != now[k]:
-                keys.add(k)
-    # The queries read: changed when their answer on the new data differs from the recorded one.
-    index = IndexView(p.site_index)
-    for q in read:
-        if q[0].startswith(Q):
-            now[q] = digest(index.answer(q))
-            if answers.get(q) != now[q]:
-                keys.add(q)
-    dirty = {node for node, reads in old.items() if not reads.isdisjoint(keys)}
+        elif k[0].startswith(Q):  # a query read: changed when its answer on the new data differs
+            now[k] = digest(index.answer(k))
+        elif was is not None:
+            now[k] = was
+        else:
+            continue
+        if was != now[k]:
+            dirty_keys.add(n)
+    dirty = _readers(links, dirty_keys)
     # A dirty VEVENT is a changed key of the calendars holding it.
-    vevents = {node for node in dirty if node[0] == VEVENT}
+    vevents = {number[node] for node in dirty if node[0] == VEVENT and node in number}
     while vevents:
-        more = {node for node, reads in old.items() if node not in dirty and not reads.isdisjoint(vevents)}
+        more = _readers(links, vevents) - dirty
         dirty |= more
-        vevents = {node for node in more if node[0] == VEVENT}
+        vevents = {number[node] for node in more if node[0] == VEVENT and node in number}
     paths = {node[1] for node in dirty if node[0] == HTML} | (new_paths ^ old_paths)
     feeds = {node[1] for node in dirty if node[0] == CALENDAR}
     for kind, rid in changed:  # the calendars of new records
-        if kind in CALENDAR_KINDS and rid in ds.table(kind) and (CALENDAR, feed_name(kind, rid)) not in old:
+        if kind in CALENDAR_KINDS and rid in ds.table(kind) and (CALENDAR, feed_name(kind, rid)) not in links.rows:
             feeds.add(feed_name(kind, rid))
     return Affected(False, paths, feeds, dirty, now)
+
+
+def _readers(links: Links, keys: set[int]) -> set[Key]:
+    """The nodes whose read-set holds one of the key numbers *keys*."""
+    if not keys:
+        return set()
+    return {node for node, row in links.rows.items() if not keys.isdisjoint(numbers(row))}
