@@ -55,7 +55,8 @@ class Affected:
     (``series/x.ics``); both include those of removed records and pages, which the new data
     does not have (delete their files). The index, sitemap, robots.txt and ``talks.ics`` are
     never listed (``render_some`` decides them). *everything* is True when every page may
-    differ; *paths* and *feeds* then hold every page and calendar of either version.
+    differ; *paths* and *feeds* then hold every page and calendar of either version (none in a
+    full build's, ``Affected(True)``, made without a previous build: it renders and writes all).
     *keys* are the dirty nodes (their old read-sets are dropped); *answers* the digests of the
     old read-sets' queries on the new data.
     """
