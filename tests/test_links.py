@@ -28,13 +28,14 @@ def test_rows_of_another_codec_are_renumbered_when_taken() -> None:
 def test_a_workers_made_crosses_a_pickle_with_its_digests_by_key() -> None:
     made = Made()
     made.add(("html", "talk/a"), {A, B})
-    made.digest(lambda key: b"d" + key[1].encode() if key[0].startswith("q:") else None)
+    made.digest(lambda key: (b"d" + key[1].encode(), {("person", "p")}) if key[0].startswith("q:") else None)
     back = pickle.loads(pickle.dumps(made))
     main = Made()
     main.add(("calendar", "talk/a.ics"), {C, A})
     main.update(back)
     assert main[("html", "talk/a")] == {A, B}
     assert main.answers() == {B: b"dp"}
+    assert main.links() == {("html", "talk/a"): {A, B}, ("calendar", "talk/a.ics"): {A, C}, B: {("person", "p")}}
 
 
 def test_a_codec_read_back_numbers_only_the_new_keys() -> None:

@@ -139,6 +139,13 @@ class Links(Mapping[Key, frozenset[Key]]):
             self.rows[node] = recode(other.rows[node], into)
         return into
 
+    def drop_unread(self, derived: Callable[[Key], bool]) -> None:
+        """Drop the rows of the *derived* keys (what a query read, keyed by the query) that no other row reads."""
+        read = set(numbers(b"".join(row for node, row in self.rows.items() if not derived(node))))
+        number = self.codec.number
+        for node in [node for node in self.rows if derived(node) and number.get(node) not in read]:
+            del self.rows[node]
+
     def recoded(self, codec: LinkCodec) -> Links:
         """These read-sets numbered by *codec* (themselves if they are)."""
         if codec is self.codec:
@@ -150,27 +157,41 @@ class Links(Mapping[Key, frozenset[Key]]):
 
 class Made(Links):
     """The read-sets of the nodes made in one process, with the digests of the answers they read
-    (``digests``, by key number): what a page worker sends back, whole in one pickle."""
+    (``digests``) and what each query read (``reads``, rows of record numbers; none for a wide
+    query, ``lod.publishing.pages.probe``), by key number: what a page worker sends back, in one pickle."""
 
     def __init__(self) -> None:
         super().__init__()
         self.digests: dict[int, bytes] = {}
+        self.reads: dict[int, bytes] = {}
 
-    def digest(self, of: Callable[[Key], bytes | None]) -> None:
-        """Take the digest *of* every key read without one (None: a key without an answer, a record)."""
-        for n, key in enumerate(self.codec.keys):
+    def digest(self, of: Callable[[Key], tuple[bytes, Collection[Key] | None] | None]) -> None:
+        """Take the digest *of* every key read without one, and what it read (None: a key
+        without an answer, a record)."""
+        for n, key in enumerate(list(self.codec.keys)):  # encoding the reads numbers more keys
             if n not in self.digests:
                 got = of(key)
                 if got is not None:
-                    self.digests[n] = got
+                    self.digests[n] = got[0]
+                    if got[1] is not None:
+                        self.reads[n] = self.codec.encode(got[1])
 
     def update(self, other: Made) -> None:
         """Keep what *other* (a ``Made`` of a worker's job) made, renumbered into this codec."""
         into = self.take(other)
         for n, got in other.digests.items():
             self.digests.setdefault(n if into is None else into[n], got)
+        for n, row in other.reads.items():
+            self.reads.setdefault(n if into is None else into[n], row if into is None else recode(row, into))
 
     def answers(self) -> dict[Key, bytes]:
         """The digests by key (the codec's own tuples)."""
         keys = self.codec.keys
         return {keys[n]: got for n, got in self.digests.items()}
+
+    def links(self) -> Links:
+        """The nodes' read-sets and, keyed by the query's key, what each query that is not wide read."""
+        keys = self.codec.keys
+        rows = dict(self.rows)
+        rows.update((keys[n], row) for n, row in self.reads.items())
+        return Links(self.codec, rows)

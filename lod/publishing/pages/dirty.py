@@ -39,6 +39,7 @@ from lod.publishing.feeds import CALENDAR_KINDS
 from lod.publishing.pages.reads import DESC, Q, IndexView, Key, desc_digest, desc_owner, digest
 from lod.publishing.pages.render import site_paths
 from lod.publishing.links import Links, numbers
+from lod.publishing.pages.probe import reads_of
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.prepared import Prepared
 
@@ -66,15 +67,21 @@ class Affected:
     feeds: set[str] = field(default_factory=set)
     keys: set[Key] = field(default_factory=set)
     answers: dict[Key, bytes] = field(default_factory=dict)
+    reads: dict[Key, frozenset[Key] | None] = field(default_factory=dict)  # of the queries evaluated again
 
     def merged(self, old: Mapping[Key, frozenset[Key]], rendered: PagesOutput) -> tuple[Links, dict[Key, bytes]]:
         """The read-sets and answers for the next build: the clean nodes' old ones, the rendered nodes' new ones
-        (numbered by the old read-sets' codec, which the state's ``link_keys`` holds)."""
+        (numbered by the old read-sets' codec, which the state's ``link_keys`` holds), and what each query
+        evaluated again read."""
         before = Links.of(old)
         if not before.rows:  # a full build: the rendered ones, as they are
             return rendered.readsets, {**self.answers, **rendered.answers}
-        links = Links(before.codec, {k: v for k, v in before.rows.items() if k not in self.keys})
+        links = Links(before.codec, {k: v for k, v in before.rows.items() if k not in self.keys and k not in self.reads})
+        for key, reads in self.reads.items():
+            if reads is not None:
+                links.add(key, reads)
         links.take(rendered.readsets)
+        links.drop_unread(_is_query)  # as a full build leaves them: the queries some node reads
         return links, {**self.answers, **rendered.answers}
 
 
@@ -102,32 +109,41 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
         return Affected(True, old_paths | new_paths, feeds, set(links.rows))
     codec = links.codec
     keys, number = codec.keys, codec.number
+    # The nodes' read-sets; the other rows are what a query read (``lod.publishing.pages.probe``), by its key.
+    nodes = {k: row for k, row in links.rows.items() if not _is_query(k)}
     # Every key any node read, by number (one array of all the rows, made a set in C).
-    read = set(numbers(b"".join(links.rows.values())))
+    read = set(numbers(b"".join(nodes.values())))
     # A changed key nobody read has no number (or one no row holds): it dirties nothing.
-    dirty_keys = {number[k] for k in changed if k in number}
-    # The descriptions that can differ and were read: changed when they do differ.
+    records = {number[k] for k in changed if k in number}
+    dirty_keys = set(records)
     now: dict[Key, bytes] = {}
+    again: dict[Key, frozenset[Key] | None] = {}
     touched = set(owners)
     index = IndexView(p.site_index)
     for n in read:
         k = keys[n]
         was = answers.get(k)
-        if k[0] == DESC and desc_owner(k) in touched:
+        if k[0] == DESC and desc_owner(k) in touched:  # a description that can differ: changed if it does
             now[k] = desc_digest(p.descriptions, k[1])
-        elif k[0].startswith(Q):  # a query read: changed when its answer on the new data differs
+        elif _is_query(k):
+            row = links.rows.get(k)
+            if was is not None and row is not None and records.isdisjoint(numbers(row)):
+                now[k] = was  # it read records by id only, and none of them changed: the same answer
+                continue
+            # Else evaluated again: changed when its answer on the new data differs.
             now[k] = digest(index.answer(k))
+            again[k] = reads_of(p.site_index, k)
         elif was is not None:
             now[k] = was
         else:
             continue
         if was != now[k]:
             dirty_keys.add(n)
-    dirty = _readers(links, dirty_keys)
+    dirty = _readers(nodes, dirty_keys)
     # A dirty VEVENT is a changed key of the calendars holding it.
     vevents = {number[node] for node in dirty if node[0] == VEVENT and node in number}
     while vevents:
-        more = _readers(links, vevents) - dirty
+        more = _readers(nodes, vevents) - dirty
         dirty |= more
         vevents = {number[node] for node in more if node[0] == VEVENT and node in number}
     paths = {node[1] for node in dirty if node[0] == HTML} | (new_paths ^ old_paths)
@@ -135,11 +151,15 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     for kind, rid in changed:  # the calendars of new records
         if kind in CALENDAR_KINDS and rid in ds.table(kind) and (CALENDAR, feed_name(kind, rid)) not in links.rows:
             feeds.add(feed_name(kind, rid))
-    return Affected(False, paths, feeds, dirty, now)
+    return Affected(False, paths, feeds, dirty, now, again)
 
 
-def _readers(links: Links, keys: set[int]) -> set[Key]:
-    """The nodes whose read-set holds one of the key numbers *keys*."""
+def _is_query(key: Key) -> bool:
+    return key[0].startswith(Q)
+
+
+def _readers(nodes: Mapping[Key, bytes], keys: set[int]) -> set[Key]:
+    """The nodes whose read-set (a row of key numbers) holds one of the key numbers *keys*."""
     if not keys:
         return set()
-    return {node for node, row in links.rows.items() if not keys.isdisjoint(numbers(row))}
+    return {node for node, row in nodes.items() if not keys.isdisjoint(numbers(row))}

@@ -49,7 +49,7 @@ class Recorder:
         self.made = Made()  # the read-sets of the nodes (pages, calendars, VEVENTs) made in this process
         # The digest of a key's answer (None for a record), set by the pages stage: taken where
         # the job's queries were answered, in its worker (``collecting``).
-        self.digests: Callable[[Key], bytes | None] | None = None
+        self.digests: Callable[[Key], tuple[bytes, frozenset[Key] | None] | None] | None = None
 
     def note(self, key: Key) -> None:
         """Count *key* as read by the page rendering now (if any)."""
@@ -235,12 +235,6 @@ QUERIES: dict[str, Callable[..., Any]] = {
 def evaluate(idx: SiteIndex, key: Key) -> Any:
     """The answer of the query *key* on the data of *idx*."""
     return QUERIES[key[0][len(Q):]](idx, *key[1].split(ARG)) if key[1] else QUERIES[key[0][len(Q):]](idx)
-
-
-def answer_digest(index: IndexView, descriptions: Mapping[str, Any]) -> Callable[[Key], bytes | None]:
-    """The digest of the answer of a query key or a description key (``("desc", owner)``); None for another key."""
-    return lambda key: (desc_digest(descriptions, key[1]) if key[0] == DESC else
-                        digest(index.answer(key)) if key[0].startswith(Q) else None)
 
 
 def desc_key(owner: str, subject: str | None = None, predicate: str | None = None) -> Key:

@@ -30,7 +30,8 @@ from lod.publishing.pages.constants import KIND_OF_PATH, SITEMAP_LIMIT, Progress
 from lod.publishing.pages.google import Gap, GoogleReport, google_event_gaps
 from lod.publishing.pages import listing as L
 from lod.publishing.pages.parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
-from lod.publishing.pages.reads import RECORDER, Key, answer_digest
+from lod.publishing.pages.reads import Q, RECORDER, Key
+from lod.publishing.pages.probe import answer_reads
 from lod.publishing.links import Links, Made as Reads
 from lod.publishing.pages.search import SearchState, full_index, search_options, update_index
 from lod.publishing.pages.times import build_now
@@ -198,7 +199,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     m = p.minter
     RECORDER.made = Reads()
     # Each job takes the digests of the answers its nodes read where it answered them (in its worker).
-    digests = RECORDER.digests = answer_digest(r.index, p.descriptions)
+    digests = RECORDER.digests = answer_reads(r.index, p.descriptions)
     all_paths = r.all_paths()
     paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
     workers = worker_count(len(paths), threshold)
@@ -311,8 +312,10 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     readsets.rows.pop(("calendar", "talks.ics"), None)  # decided here from the talks' calendars, not from its reads
     readsets.digest(digests)  # of the keys read outside a job's ``collecting``, if any
     RECORDER.digests = None
+    links = readsets.links()  # and what each query read, if only records by id (``lod.publishing.pages.probe``)
+    links.drop_unread(lambda key: key[0].startswith(Q))  # those read by talks.ics alone
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
-                       sorted(kept), packed, Links(readsets.codec, readsets.rows), readsets.answers())
+                       sorted(kept), packed, links, readsets.answers())
 
 
 def _feed_key(name: str) -> tuple[str, str] | None:
