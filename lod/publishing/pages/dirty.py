@@ -23,6 +23,11 @@ by a reverse lookup (the talks at a place) comes from a query, whose answer chan
 that record comes or goes. Parts kept across pages (a talk's list item, a VEVENT) carry
 their own read-sets into every page using them (``Recorder.memo``, ``feeds._memo_vevent``).
 
+Which queries are evaluated again: every *wide* one, and those that read records by id only
+(``lod.publishing.pages.probe``, kept as a row keyed by the query) when one of those records
+changed; the others answer as recorded. Read-sets are rows of key numbers
+(``lod.publishing.links``): the dirty nodes are found by scanning the rows in C.
+
 Not covered here: the index page, ``sitemap.xml``, ``robots.txt``, ``talks.ics`` and the
 search index: ``lod.publishing.pages.stage.render_some`` decides those from what it renders.
 What is global to every page is the ``site`` block: put ``SITE`` in *changed* when it
