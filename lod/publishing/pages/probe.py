@@ -152,11 +152,20 @@ def reads_of(idx: SiteIndex, key: Key) -> frozenset[Key] | None:
 
 def answer_reads(index: IndexView, descriptions: Mapping[str, Any]) -> Callable[[Key], Reads | None]:
     """The digest of the answer of a query key (with what it read, ``reads_of``) or of a
-    description key (``("desc", owner)``, with None); None for another key."""
+    description key (``("desc", owner)``, with None); None for another key. Kept: the jobs of one
+    worker read many of the same keys."""
+    kept: dict[Key, Reads | None] = {}
+
     def of(key: Key) -> Reads | None:
+        got = kept.get(key, kept)
+        if got is not kept:
+            return got  # type: ignore[return-value]
         if key[0] == DESC:
-            return desc_digest(descriptions, key[1]), None
-        if not key[0].startswith(Q):
-            return None
-        return digest(index.answer(key)), reads_of(index.idx, key)
+            got = desc_digest(descriptions, key[1]), None
+        elif key[0].startswith(Q):
+            got = digest(index.answer(key)), reads_of(index.idx, key)
+        else:
+            return None  # a record
+        kept[key] = got
+        return got
     return of
