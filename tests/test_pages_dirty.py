@@ -390,3 +390,16 @@ def test_search_index_update_without_the_previous_files_makes_the_same_files(syn
     damaged = update_index(h, synthetic.out.search, ids, lambda name: b"lodSearch.words(" if "t-" in name else None)
     assert read == damaged and read[1] == new.out.search
     assert read[0] and all(read[0][name] == new.out.files[name] for name in read[0])
+
+
+def test_a_rebuild_evaluates_again_only_the_queries_whose_recorded_reads_changed(synthetic: Version,
+                                                                                 tmp_path: Path) -> None:
+    """A query that read records by id only (``pages/probe.py``) is evaluated again only if one of them changed;
+    a wide one always. check_edit proves the pages are still all those that differ."""
+    _new, aff, what = check_edit(synthetic, tmp_path / "data", "talk_title", 11)
+    tid = what.split()[1].rstrip(":")
+    rows = synthetic.links
+    local = {k for k in rows if k[0].startswith("q:")}  # the queries that read records by id only
+    assert {("q:feed", f"talk\x1e{tid}"), ("q:ancestors", f"talk\x1e{tid}")} <= local
+    touching = {k for k in local if ("talk", tid) in rows[k]}
+    assert len(local) > 100 and local & aff.reads.keys() == touching  # those that read the edited talk

@@ -47,6 +47,7 @@ import icalendar
 from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.publishing.prepared import Prepared
+from lod.publishing.links import Made
 from lod.publishing.pages.reads import RECORDER
 from lod.publishing.feedtext import (PRODID, description_text, location_text, page_url, person_text, scheduled_name, summary_text,
                        taken_of, version_stamp)
@@ -379,7 +380,7 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
         zones = sorted({zone for _k, _n, _t, talks in plan for zone in _zones(talks)})
 
         def parts(job: tuple[Sequence[R.Talk], Sequence[Zone]]
-                  ) -> tuple[list[bytes], list[bytes], dict[tuple[str, str], frozenset[tuple[str, str]]]]:
+                  ) -> tuple[list[bytes], list[bytes], Made]:
             with RECORDER.collecting() as made:
                 events = [_memo_vevent(p, t, {}) for t in job[0]]
             return events, [_vtimezone_ical(*zone) for zone in job[1]], made
@@ -392,7 +393,7 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
             RECORDER.made.update(made)
 
     def calendars(chunk: Sequence[tuple[tuple[str, str], str, str, list[R.Talk]]]
-                  ) -> tuple[list[bytes | None], dict[tuple[str, str], frozenset[tuple[str, str]]]]:
+                  ) -> tuple[list[bytes | None], Made]:
         out: list[bytes | None] = []
         with RECORDER.collecting() as made:
             for key, name, _title, _talks in chunk:

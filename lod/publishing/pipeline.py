@@ -189,7 +189,7 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
     from lod.publishing.dumps import splice_dumps
     from lod.publishing.gallery import Gallery, write_gallery
     from lod.publishing.gallery_reads import delta_lines
-    from lod.publishing.pages.dirty import affected
+    from lod.publishing.pages.dirty import Affected, affected
     from lod.publishing.pages.stage import render_some
 
     m, ds, out = p.minter, p.dataset, output.out
@@ -228,8 +228,9 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
 
     # ---- pages, calendars, the search index
     t0 = time.perf_counter()
-    # The pages whose recorded reads changed (everything from the empty state, which has no answers).
-    dirty = affected(p, front.changed, front.owners, state.extra["links"], state.extra.get("answers"))
+    # The pages whose recorded reads changed; from the empty state every one, with nothing to compare.
+    dirty = (Affected(True) if fresh else
+             affected(p, front.changed, front.owners, state.extra["links"], state.extra.get("answers")))
     n_pages = len(p.descriptions) if fresh else len(dirty.paths) + len(dirty.feeds)
     stage = Stage(say, "pages", n_pages, "files")
     rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,

@@ -3,7 +3,7 @@
 A build leaves what the next one needs (``lod.publishing.changes.State``) in a database of rows:
 one per data file in each of ``stamps``, ``parsed``, ``resolved`` and ``deps``; one per
 resource in ``results`` (its SHACL results); one per page or calendar key in ``links`` (the
-numbers of the keys it links to, ``link_keys``, ``LinkCodec``);
+numbers of the keys it read, numbered in ``link_keys``: ``lod.publishing.links``, stored and read as they are);
 one per talk page in ``google`` (its Google Event gaps); and one per remaining key of the
 state's ``extra`` in ``extra`` (the dumps index, the pages cache, the sitemaps, the file
 count, and any key a later stage adds: stored whole, whatever it is). ``meta`` holds the
@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from lod.publishing import changes as inc
+from lod.publishing.links import LinkCodec, Links, key_text, text_key
 from lod.model import records as R
 
 SCHEMA = 1  # the layout of the tables; another one is read by nobody (a full build replaces it)
@@ -52,7 +53,6 @@ PICKLED_TABLES = ("stamps", "deps", "results", "google", "extra")
 TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys")
 ROW_EXTRA = ("deps", "links", "google")  # keys of State.extra kept one row per key, in their own table
 TUPLE_KEYED = ("links",)  # keys (kind, id): stored as "kind<SEP>id" (a kind is a word; an id may hold anything)
-SEP = "\x1f"
 SIDE_FILES = ("-journal", "-wal", "-shm")  # SQLite's own files beside a database
 
 
@@ -70,45 +70,6 @@ class Delta:
     generation: int
     writes: list[tuple[str, list[tuple[Any, Any]], list[tuple[Any]]]]
     meta: dict[str, Any]
-
-
-class LinkCodec:
-    """Each page's links (a set of (kind, id) keys) as the array of their numbers in ``link_keys``.
-
-    A pickle per page made every key tuple again for each page that holds it when read: three
-    times as slow as the one pickle of them all (which shares them), and as large. Numbers
-    decode in C (``map`` over an array), to the same shared tuples; ``link_keys`` only grows."""
-
-    def __init__(self, keys: list[tuple[str, str]]) -> None:
-        self.keys = keys
-        self.number = {key: n for n, key in enumerate(keys)}
-        self.added: list[tuple[int, str]] = []  # new link_keys rows, not yet written
-
-    def encode(self, links: frozenset[tuple[str, str]]) -> bytes:
-        """The row of *links*: their numbers, sorted, numbering the keys not seen before."""
-        try:
-            return array("I", sorted(map(self.number.__getitem__, links))).tobytes()  # in C
-        except KeyError:
-            self.register(links)
-            return array("I", sorted(map(self.number.__getitem__, links))).tobytes()
-
-    def register(self, keys: Iterable[tuple[str, str]]) -> None:
-        """Number the *keys* not numbered yet (in sorted order)."""
-        for key in sorted(set(keys).difference(self.number)):
-            n = self.number[key] = len(self.keys)
-            self.keys.append(key)
-            self.added.append((n, _enc("links", key)))
-
-    def decode(self, blob: bytes) -> frozenset[tuple[str, str]]:
-        """The links a row holds."""
-        numbers = array("I")
-        numbers.frombytes(blob)
-        return frozenset(map(self.keys.__getitem__, numbers))
-
-    def take_added(self) -> list[tuple[int, str]]:
-        """The link_keys rows numbered since the last call."""
-        added, self.added = self.added, []
-        return added
 
 
 class Unusable(Exception):
@@ -137,16 +98,11 @@ def site_generation(state_file: Path) -> int:
 
 
 def _enc(table: str, key: Any) -> str:
-    if table not in TUPLE_KEYED:
-        return str(key)
-    kind, rid = key
-    if SEP in kind:
-        raise ValueError(f"a key kind with a unit separator: {kind!r}")
-    return f"{kind}{SEP}{rid}"
+    return key_text(key) if table in TUPLE_KEYED else str(key)
 
 
 def _dec(table: str, key: str) -> Any:
-    return tuple(key.split(SEP, 1)) if table in TUPLE_KEYED else key
+    return text_key(key) if table in TUPLE_KEYED else key
 
 
 def _damaged(exc: BaseException) -> Unusable:
@@ -267,7 +223,7 @@ class Store:
         report is the whole data's), the read-sets (``pages.dirty.affected`` scans every page's), the Google
         gaps (the report covers every talk page), and the extra values (each is one object)."""
         try:
-            keys = [_dec("links", k) for (k,) in self.conn.execute("SELECT value FROM link_keys ORDER BY key")]
+            keys = [text_key(k) for (k,) in self.conn.execute("SELECT value FROM link_keys ORDER BY key")]
             self.links = LinkCodec(keys)
             tables = {t: self._read(t) for t in ("stamps", "resolved", "deps", "results", "links", "google")}
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
@@ -280,19 +236,19 @@ class Store:
             raise _damaged(exc) from None
         except Exception as exc:  # a row that does not unpickle: damaged (other code is caught by the fingerprint)
             raise _damaged(exc) from None
-        self._snap = {t: dict(rows) for t, rows in tables.items()}
+        self._snap = {t: dict(rows.rows if isinstance(rows, Links) else rows) for t, rows in tables.items()}
         for name in ROW_EXTRA:
             extra[name] = tables[name]
         return inc.State(str(self.meta["fingerprint"]), str(self.meta["site_id"]), site, tables["stamps"],
                          Rows(self.conn, "parsed", parsed_keys), tables["resolved"], tables["results"], extra,
                          generation=int(self.meta["generation"]))
 
-    def _read(self, table: str) -> dict[Any, Any]:
+    def _read(self, table: str) -> Any:
         rows = self.conn.execute(f"SELECT key, value FROM {table}")
         if table in BYTES_TABLES:
             return {k: bytes(v) for k, v in rows}
-        if table == "links":
-            return {_dec(table, k): self.links.decode(v) for k, v in rows}
+        if table == "links":  # the rows as they are: decoded when a page's are looked up (``Links``)
+            return Links(self.links, {_dec(table, k): bytes(v) for k, v in rows})
         return {_dec(table, k): pickle.loads(v) for k, v in rows}
 
     def changes(self, old: inc.State, new: inc.State) -> Delta:
@@ -301,9 +257,10 @@ class Store:
         tables: dict[str, Mapping[Any, Any]] = {"stamps": new.stamps, "resolved": new.resolved,
                                                  "results": new.results,
                                                  **{name: new.extra.get(name, {}) for name in ROW_EXTRA}}
+        tables["links"] = Links.of(tables["links"]).recoded(self.links).rows  # numbered as link_keys
         writes: list[tuple[str, list[tuple[Any, Any]], list[tuple[Any]]]] = []
         for table, rows in tables.items():
-            writes.append((table, *_diff(table, self._snap[table], rows, _encoder(table, self.links))))
+            writes.append((table, *_diff(table, self._snap[table], rows, _encoder(table))))
         writes.append(("link_keys", self.links.take_added(), []))
         parsed = new.parsed
         if isinstance(parsed, Overlay) and parsed.base is old.parsed:
@@ -367,11 +324,11 @@ def _pickled(value: Any) -> bytes:
     return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
 
 
-def _encoder(table: str, links: LinkCodec) -> Callable[[Any], Any]:
-    """How a value of *table* is stored."""
-    if table in BYTES_TABLES:
+def _encoder(table: str) -> Callable[[Any], Any]:
+    """How a value of *table* is stored (a links row: as it is, ``Links.rows``)."""
+    if table in BYTES_TABLES or table == "links":
         return lambda value: value
-    return links.encode if table == "links" else _pickled
+    return _pickled
 
 
 def _diff(table: str, old: Mapping[Any, Any], new: Mapping[Any, Any],
@@ -422,13 +379,14 @@ def write_new(path: Path, state: inc.State) -> None:
                              getattr(state, table).items())
         rows: dict[str, Mapping[Any, Any]] = {"stamps": state.stamps, "results": state.results,
                                               **{name: state.extra.get(name, {}) for name in ROW_EXTRA}}
-        links = LinkCodec([])
-        links.register(set().union(*state.extra.get("links", {}).values()))  # all at once, then encoded in C
+        links = Links.of(rows["links"])  # the rows as the pages stage numbered them, with its numbers
+        rows["links"] = links.rows
         for table, values in rows.items():
-            encode = _encoder(table, links)
+            encode = _encoder(table)
             conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",
                              ((_enc(table, k), encode(v)) for k, v in values.items()))
-        conn.executemany("INSERT INTO link_keys (key, value) VALUES (?, ?)", links.take_added())
+        conn.executemany("INSERT INTO link_keys (key, value) VALUES (?, ?)",
+                         ((n, key_text(key)) for n, key in enumerate(links.codec.keys)))
         conn.executemany("INSERT INTO extra (key, value) VALUES (?, ?)",
                          ((k, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for k, v in state.extra.items()
                           if k not in ROW_EXTRA))

@@ -23,6 +23,11 @@ by a reverse lookup (the talks at a place) comes from a query, whose answer chan
 that record comes or goes. Parts kept across pages (a talk's list item, a VEVENT) carry
 their own read-sets into every page using them (``Recorder.memo``, ``feeds._memo_vevent``).
 
+Which queries are evaluated again: every *wide* one, and those that read records by id only
+(``lod.publishing.pages.probe``, kept as a row keyed by the query) when one of those records
+changed; the others answer as recorded. Read-sets are rows of key numbers
+(``lod.publishing.links``): the dirty nodes are found by scanning the rows in C.
+
 Not covered here: the index page, ``sitemap.xml``, ``robots.txt``, ``talks.ics`` and the
 search index: ``lod.publishing.pages.stage.render_some`` decides those from what it renders.
 What is global to every page is the ``site`` block: put ``SITE`` in *changed* when it
@@ -38,13 +43,14 @@ from lod.model.iri import KIND_PATHS
 from lod.publishing.feeds import CALENDAR_KINDS
 from lod.publishing.pages.reads import DESC, Q, IndexView, Key, desc_digest, desc_owner, digest
 from lod.publishing.pages.render import site_paths
+from lod.publishing.links import Links, numbers
+from lod.publishing.pages.probe import reads_of
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.prepared import Prepared
 
 SITE: Key = ("site", "site")  # in *changed* when the site block changed: every page shows it
 HTML, CALENDAR, VEVENT = "html", "calendar", "vevent"  # the kinds of node keys
 
-Readsets = dict[Key, frozenset[Key]]  # node key → what its last render read
 
 
 @dataclass
@@ -55,7 +61,8 @@ class Affected:
     (``series/x.ics``); both include those of removed records and pages, which the new data
     does not have (delete their files). The index, sitemap, robots.txt and ``talks.ics`` are
     never listed (``render_some`` decides them). *everything* is True when every page may
-    differ; *paths* and *feeds* then hold every page and calendar of either version.
+    differ; *paths* and *feeds* then hold every page and calendar of either version (none in a
+    full build's, ``Affected(True)``, made without a previous build: it renders and writes all).
     *keys* are the dirty nodes (their old read-sets are dropped); *answers* the digests of the
     old read-sets' queries on the new data.
     """
@@ -65,11 +72,21 @@ class Affected:
     feeds: set[str] = field(default_factory=set)
     keys: set[Key] = field(default_factory=set)
     answers: dict[Key, bytes] = field(default_factory=dict)
+    reads: dict[Key, frozenset[Key] | None] = field(default_factory=dict)  # of the queries evaluated again
 
-    def merged(self, old: Readsets, rendered: PagesOutput) -> tuple[Readsets, dict[Key, bytes]]:
-        """The read-sets and answers for the next build: the clean nodes' old ones, the rendered nodes' new ones."""
-        links = {k: v for k, v in old.items() if k not in self.keys}
-        links.update(rendered.readsets)
+    def merged(self, old: Mapping[Key, frozenset[Key]], rendered: PagesOutput) -> tuple[Links, dict[Key, bytes]]:
+        """The read-sets and answers for the next build: the clean nodes' old ones, the rendered nodes' new ones
+        (numbered by the old read-sets' codec, which the state's ``link_keys`` holds), and what each query
+        evaluated again read."""
+        before = Links.of(old)
+        if not before.rows:  # a full build: the rendered ones, as they are
+            return rendered.readsets, {**self.answers, **rendered.answers}
+        links = Links(before.codec, {k: v for k, v in before.rows.items() if k not in self.keys and k not in self.reads})
+        for key, reads in self.reads.items():
+            if reads is not None:
+                links.add(key, reads)
+        links.take(rendered.readsets)
+        links.drop_unread(_is_query)  # as a full build leaves them: the queries some node reads
         return links, {**self.answers, **rendered.answers}
 
 
@@ -88,39 +105,66 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     the state; *answers* None, from a state without them, makes everything dirty).
     """
     ds = p.dataset
+    links = Links.of(old)
     new_paths = set(site_paths(p))
-    old_paths = {k[1] for k in old if k[0] == HTML}
+    old_paths = {k[1] for k in links.rows if k[0] == HTML}
     if answers is None or any(k[0] == "site" for k in changed):
-        feeds = {k[1] for k in old if k[0] == CALENDAR}
+        feeds = {k[1] for k in links.rows if k[0] == CALENDAR}
         feeds.update(feed_name(kind, rid) for kind in CALENDAR_KINDS for rid in ds.table(kind))
-        return Affected(True, old_paths | new_paths, feeds, set(old))
-    keys: set[Key] = set(changed)
-    read: set[Key] = set().union(*old.values()) if old else set()
-    # The descriptions that can differ and were read: changed when they do differ.
-    now: dict[Key, bytes] = {k: v for k, v in answers.items() if k in read}
+        return Affected(True, old_paths | new_paths, feeds, set(links.rows))
+    codec = links.codec
+    keys, number = codec.keys, codec.number
+    # The nodes' read-sets; the other rows are what a query read (``lod.publishing.pages.probe``), by its key.
+    nodes = {k: row for k, row in links.rows.items() if not _is_query(k)}
+    # Every key any node read, by number (one array of all the rows, made a set in C).
+    read = set(numbers(b"".join(nodes.values())))
+    # A changed key nobody read has no number (or one no row holds): it dirties nothing.
+    records = {number[k] for k in changed if k in number}
+    dirty_keys = set(records)
+    now: dict[Key, bytes] = {}
+    again: dict[Key, frozenset[Key] | None] = {}
     touched = set(owners)
-    for k in read:
-        if k[0] == DESC and desc_owner(k) in touched:
-            now[k] = desc_digest(p.descriptions, k[1])
-            if answers.get(k) != now[k]:
-                keys.add(k)
-    # The queries read: changed when their answer on the new data differs from the recorded one.
     index = IndexView(p.site_index)
-    for q in read:
-        if q[0].startswith(Q):
-            now[q] = digest(index.answer(q))
-            if answers.get(q) != now[q]:
-                keys.add(q)
-    dirty = {node for node, reads in old.items() if not reads.isdisjoint(keys)}
+    for n in read:
+        k = keys[n]
+        was = answers.get(k)
+        if k[0] == DESC and desc_owner(k) in touched:  # a description that can differ: changed if it does
+            now[k] = desc_digest(p.descriptions, k[1])
+        elif _is_query(k):
+            row = links.rows.get(k)
+            if was is not None and row is not None and records.isdisjoint(numbers(row)):
+                now[k] = was  # it read records by id only, and none of them changed: the same answer
+                continue
+            # Else evaluated again: changed when its answer on the new data differs.
+            now[k] = digest(index.answer(k))
+            again[k] = reads_of(p.site_index, k)
+        elif was is not None:
+            now[k] = was
+        else:
+            continue
+        if was != now[k]:
+            dirty_keys.add(n)
+    dirty = _readers(nodes, dirty_keys)
     # A dirty VEVENT is a changed key of the calendars holding it.
-    vevents = {node for node in dirty if node[0] == VEVENT}
+    vevents = {number[node] for node in dirty if node[0] == VEVENT and node in number}
     while vevents:
-        more = {node for node, reads in old.items() if node not in dirty and not reads.isdisjoint(vevents)}
+        more = _readers(nodes, vevents) - dirty
         dirty |= more
-        vevents = {node for node in more if node[0] == VEVENT}
+        vevents = {number[node] for node in more if node[0] == VEVENT and node in number}
     paths = {node[1] for node in dirty if node[0] == HTML} | (new_paths ^ old_paths)
     feeds = {node[1] for node in dirty if node[0] == CALENDAR}
     for kind, rid in changed:  # the calendars of new records
-        if kind in CALENDAR_KINDS and rid in ds.table(kind) and (CALENDAR, feed_name(kind, rid)) not in old:
+        if kind in CALENDAR_KINDS and rid in ds.table(kind) and (CALENDAR, feed_name(kind, rid)) not in links.rows:
             feeds.add(feed_name(kind, rid))
-    return Affected(False, paths, feeds, dirty, now)
+    return Affected(False, paths, feeds, dirty, now, again)
+
+
+def _is_query(key: Key) -> bool:
+    return key[0].startswith(Q)
+
+
+def _readers(nodes: Mapping[Key, bytes], keys: set[int]) -> set[Key]:
+    """The nodes whose read-set (a row of key numbers) holds one of the key numbers *keys*."""
+    if not keys:
+        return set()
+    return {node for node, row in nodes.items() if not keys.isdisjoint(numbers(row))}

@@ -23,12 +23,13 @@ returns, in order, and any values) differs (``lod.publishing.pages.dirty``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from lod.model import records as R
 from lod.model.kinds import RECORD_KINDS, TABLES
+from lod.publishing.links import Made
 from lod.publishing.pages import listing as L
 from lod.publishing.pages.relations import SiteIndex
 from lod.publishing.pages.times import sort_key
@@ -45,8 +46,10 @@ class Recorder:
 
     def __init__(self) -> None:
         self.current: set[Key] | None = None
-        # The read-sets of the nodes made in this process (pages, calendars, VEVENTs), by node key.
-        self.made: dict[Key, frozenset[Key]] = {}
+        self.made = Made()  # the read-sets of the nodes (pages, calendars, VEVENTs) made in this process
+        # The digest of a key's answer (None for a record), set by the pages stage: taken where
+        # the job's queries were answered, in its worker (``collecting``).
+        self.digests: Callable[[Key], tuple[bytes, frozenset[Key] | None] | None] | None = None
         self._sets: dict[frozenset[Key], frozenset[Key]] = {}  # the memoised parts' read-sets, each kept once
 
     def new_build(self) -> None:
@@ -86,14 +89,17 @@ class Recorder:
         keeping what it reads in ``made``."""
         with self.node() as reads:
             yield reads
-        self.made[key] = frozenset(reads)
+        self.made.add(key, reads)
 
     @contextmanager
-    def collecting(self) -> Iterator[dict[Key, frozenset[Key]]]:
-        """Gather the nodes made inside apart (a worker's job sends them back to the parent)."""
-        saved, self.made = self.made, {}
+    def collecting(self) -> Iterator[Made]:
+        """Gather the nodes made inside apart (a worker's job sends them back to the parent),
+        with the digests of the answers they read (``digests``)."""
+        saved, self.made = self.made, Made()
         try:
             yield self.made
+            if self.digests is not None:
+                self.made.digest(self.digests)
         finally:
             self.made = saved
 
@@ -237,15 +243,6 @@ QUERIES: dict[str, Callable[..., Any]] = {
 def evaluate(idx: SiteIndex, key: Key) -> Any:
     """The answer of the query *key* on the data of *idx*."""
     return QUERIES[key[0][len(Q):]](idx, *key[1].split(ARG)) if key[1] else QUERIES[key[0][len(Q):]](idx)
-
-
-def answers_of(index: IndexView, descriptions: Mapping[str, Any], readsets: Iterable[frozenset[Key]]
-               ) -> dict[Key, bytes]:
-    """The digest of the answer of every query key and description (``("desc", owner)``) in *readsets*."""
-    keys: set[Key] = set()
-    for reads in readsets:
-        keys.update(k for k in reads if k[0].startswith(Q) or k[0] == DESC)
-    return {k: digest(index.answer(k)) if k[0] != DESC else desc_digest(descriptions, k[1]) for k in keys}
 
 
 def desc_key(owner: str, subject: str | None = None, predicate: str | None = None) -> Key:

@@ -30,7 +30,9 @@ from lod.publishing.pages.constants import KIND_OF_PATH, SITEMAP_LIMIT, Progress
 from lod.publishing.pages.google import Gap, GoogleReport, google_event_gaps
 from lod.publishing.pages import listing as L
 from lod.publishing.pages.parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
-from lod.publishing.pages.reads import RECORDER, Key, answers_of
+from lod.publishing.pages.reads import Q, RECORDER, Key
+from lod.publishing.pages.probe import answer_reads
+from lod.publishing.links import Links, Made as Reads
 from lod.publishing.pages.search import SearchState, full_index, search_options, update_index
 from lod.publishing.pages.times import build_now
 
@@ -88,7 +90,8 @@ class PagesOutput:
     packed: int = 0  # calendars written into the calendar pack (documents: served), not in files
     # What each page, calendar and VEVENT rendered here read (``lod.publishing.pages.reads``), by node
     # key (``("html", path)``, ``("calendar", name)``, ``("vevent", id)``), and the answers of the queries they read.
-    readsets: dict[Key, frozenset[Key]] = field(default_factory=dict)
+    # Numbered compactly (``lod.publishing.links``): one tuple per key, a row of numbers per node.
+    readsets: Links = field(default_factory=Links)
     answers: dict[Key, bytes] = field(default_factory=dict)
 
 
@@ -194,7 +197,9 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     r = Renderer(p, now or build_now())
     view = r.p  # the data read through the views that record what each page reads
     m = p.minter
-    RECORDER.made = {}
+    RECORDER.made = Reads()
+    # Each job takes the digests of the answers its nodes read where it answered them (in its worker).
+    digests = RECORDER.digests = answer_reads(r.index, p.descriptions)
     all_paths = r.all_paths()
     paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
     workers = worker_count(len(paths), threshold)
@@ -247,7 +252,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     shown: Shown | None = None
     Made = tuple[str, bytes | None, list[Gap] | None, tuple[IndexItems, Shown] | None]
 
-    def render(job: Sequence[str]) -> tuple[list[Made], dict[Key, frozenset[Key]]]:
+    def render(job: Sequence[str]) -> tuple[list[Made], Reads]:
         with RECORDER.collecting() as made:
             return render_job(job), made
 
@@ -303,10 +308,14 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
     taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
-    readsets, RECORDER.made = RECORDER.made, {}
-    readsets.pop(("calendar", "talks.ics"), None)  # decided here from the talks' calendars, not from its reads
+    readsets, RECORDER.made = RECORDER.made, Reads()
+    readsets.rows.pop(("calendar", "talks.ics"), None)  # decided here from the talks' calendars, not from its reads
+    readsets.digest(digests)  # of the keys read outside a job's ``collecting``, if any
+    RECORDER.digests = None
+    links = readsets.links()  # and what each query read, if only records by id (``lod.publishing.pages.probe``)
+    links.drop_unread(lambda key: key[0].startswith(Q))  # those read by talks.ics alone
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
-                       sorted(kept), packed, readsets, answers_of(r.index, p.descriptions, readsets.values()))
+                       sorted(kept), packed, links, readsets.answers())
 
 
 def _feed_key(name: str) -> tuple[str, str] | None:
@@ -441,12 +450,12 @@ SEARCH_STATE = "search_state"
 READSETS = "pages_readsets"
 
 
-def pages_readsets(p: Prepared) -> tuple[dict[Key, frozenset[Key]], dict[Key, bytes]]:
+def pages_readsets(p: Prepared) -> tuple[Links, dict[Key, bytes]]:
     """What each page and calendar ``write_pages`` rendered read, and the answers of the queries
     they read (empty if it did not run): keep them in the build state as ``links`` and ``answers``
     for the next build's ``lod.publishing.pages.dirty.affected``."""
     got = vars(p).get(READSETS)
-    return got if isinstance(got, tuple) else ({}, {})
+    return got if isinstance(got, tuple) else (Links(), {})
 
 
 def pages_cache(p: Prepared) -> PagesCache | None:
