@@ -1,0 +1,110 @@
+"""Where a full build's memory goes: the peak PSS of each stage, and what a page worker allocates.
+
+    .venv/bin/python benchmarks/memory_bench.py DATA OUT                  # peak PSS per stage
+    .venv/bin/python benchmarks/memory_bench.py DATA OUT --trace-workers  # and each page worker's allocations
+
+The first form samples, every 0.2 s, the proportional set size (PSS) of the build's whole
+process tree and of its main process, and prints the highest of each while each stage
+runs (``lod.progress`` events name the stage) and between stages. PSS divides a page shared
+by forked workers among them, so the tree's figure is the memory the build really holds.
+
+With ``--trace-workers``, each forked worker (``lod.publishing.pages.parallel``) starts
+``tracemalloc`` at its first job and, after every job, writes the 30 source lines that
+allocated the most of what it still holds to ``OUT.worker-<pid>.txt``: what the worker made
+itself, as opposed to the pages of its parent it copied on write (which tracemalloc does
+not see: PSS minus this is the copy). Tracing slows the workers about twofold.
+The figures are in BENCHMARKS.md, "Where the memory goes".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run import BASE, _tree_pss_kb  # noqa: E402 -- benchmarks/ is not a package
+
+from lod.progress import Finished, Started  # noqa: E402
+from lod.publishing.build import build  # noqa: E402
+from lod.publishing.pages import parallel  # noqa: E402
+
+
+def _own_pss_kb() -> int:
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def trace_workers(out: Path) -> None:
+    """Make each page worker write what it allocated after each job (``--trace-workers``)."""
+    run = parallel._run
+    jobs = [0]
+
+    def traced(index: int) -> Any:
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(1)
+        result = run(index)
+        jobs[0] += 1
+        current, peak = tracemalloc.get_traced_memory()
+        lines = [f"jobs {jobs[0]} current {current / 1e6:.0f} MB peak {peak / 1e6:.0f} MB"]
+        lines += [str(stat) for stat in tracemalloc.take_snapshot().statistics("lineno")[:30]]
+        Path(f"{out}.worker-{os.getpid()}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return result
+
+    parallel._run = traced
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data")
+    ap.add_argument("out")
+    ap.add_argument("--trace-workers", action="store_true")
+    args = ap.parse_args()
+    if args.trace_workers:
+        trace_workers(Path(args.out))
+    stage = ["start"]
+    order: list[str] = []
+    peaks: dict[str, list[int]] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            tree, own = _tree_pss_kb(os.getpid()), _own_pss_kb()
+            if stage[0] not in peaks:
+                order.append(stage[0])
+            peak = peaks.setdefault(stage[0], [0, 0])
+            if tree > peak[0]:
+                peak[:] = [tree, own]
+            stop.wait(0.2)
+
+    def progress(event: object) -> None:
+        if isinstance(event, Started):
+            stage[0] = event.stage
+        elif isinstance(event, Finished):
+            stage[0] = "after " + event.stage
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    t0 = time.perf_counter()
+    result = build(args.data, args.out, BASE, progress=progress)
+    stop.set()
+    sampler.join()
+    print(f"{time.perf_counter() - t0:.1f} s, {result.files} files; stage seconds: "
+          + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
+    print(f"{'while':<16} {'tree PSS MB':>12} {'main PSS MB':>12}")
+    for name in order:
+        tree, own = peaks[name]
+        print(f"{name:<16} {tree / 1024:>12.0f} {own / 1024:>12.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
