@@ -6,8 +6,10 @@ resource in ``results`` (its SHACL results); one per page or calendar key in ``l
 numbers of the keys it links to, ``link_keys``, ``LinkCodec``);
 one per talk page in ``google`` (its Google Event gaps); and one per remaining key of the
 state's ``extra`` in ``extra`` (the dumps index, the pages cache, the sitemaps, the file
-count, and any key a later stage adds: stored whole, whatever it is). ``meta`` holds the
-schema version, the fingerprint, the site id, the generation and the site settings.
+count, and any key a later stage adds, whatever it is: its large plain dicts stored apart, a
+bucket of entries per row of ``parts``, ``lod.publishing.state_parts``, so that a rebuild writes
+the few buckets that changed). ``meta`` holds the schema version, the fingerprint, the site id,
+the generation and the site settings.
 
 A full build writes a new database beside the old one and renames it over it
 (``write_new``). A rebuild reads ``meta`` first (``Store.open``), reads whole only the
@@ -41,15 +43,16 @@ from pathlib import Path
 from typing import Any
 
 from lod.publishing import changes as inc
+from lod.publishing import state_parts
 from lod.model import records as R
 
-SCHEMA = 1  # the layout of the tables; another one is read by nobody (a full build replaces it)
+SCHEMA = 2  # the layout of the tables; another one is read by nobody (a full build replaces it)
 HEADER = b"SQLite format 3\x00"
 # Tables of one row per key. Those of bytes hold the blob as it is; the others its pickle.
 BYTES_TABLES = ("parsed", "resolved")
 PICKLED_TABLES = ("stamps", "deps", "results", "google", "extra")
 # A page's links are the numbers of the keys they hold (``LinkCodec``): ``link_keys`` numbers them.
-TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys")
+TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys", "parts")
 ROW_EXTRA = ("deps", "links", "google")  # keys of State.extra kept one row per key, in their own table
 TUPLE_KEYED = ("links",)  # keys (kind, id): stored as "kind<SEP>id" (a kind is a word; an id may hold anything)
 SEP = "\x1f"
@@ -221,6 +224,7 @@ class Store:
         self.path, self.conn, self.meta = path, conn, meta
         self._snap: dict[str, dict[Any, Any]] = {}  # what load read, to find what changed
         self._blobs: dict[str, bytes] = {}  # the extra table's rows as read
+        self._parts: dict[str, bytes] = {}  # the parts table's rows as read
         self.links = LinkCodec([])
 
     @classmethod
@@ -271,7 +275,8 @@ class Store:
             self.links = LinkCodec(keys)
             tables = {t: self._read(t) for t in ("stamps", "resolved", "deps", "results", "links", "google")}
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
-            extra = {k: pickle.loads(v) for k, v in self._blobs.items()}
+            self._parts = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM parts")}
+            extra = state_parts.assemble_extra(self._blobs, self._parts)
             parsed_keys = {k for (k,) in self.conn.execute("SELECT key FROM parsed")}
             site = self.site()
         except Unusable:
@@ -311,9 +316,10 @@ class Store:
                            [(k,) for k in old.parsed if k not in parsed]))
         else:  # not a rebuild's delta: every row again
             writes.append(("parsed", list(parsed.items()), [(k,) for k in old.parsed if k not in parsed]))
-        blobs = {k: pickle.dumps(v, pickle.HIGHEST_PROTOCOL) for k, v in new.extra.items() if k not in ROW_EXTRA}
-        writes.append(("extra", [(k, b) for k, b in blobs.items() if self._blobs.get(k) != b],
-                       [(k,) for k in self._blobs if k not in blobs]))
+        blobs, parts = state_parts.split_extra({k: v for k, v in new.extra.items() if k not in ROW_EXTRA})
+        for table, rows, was in (("extra", blobs, self._blobs), ("parts", parts, self._parts)):
+            writes.append((table, [(k, b) for k, b in rows.items() if not state_parts.same(was.get(k), b)],
+                           [(k,) for k in was if k not in rows]))
         return Delta(new.generation, writes, _meta(new))
 
     def apply(self, delta: Delta) -> int:
@@ -429,9 +435,9 @@ def write_new(path: Path, state: inc.State) -> None:
             conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",
                              ((_enc(table, k), encode(v)) for k, v in values.items()))
         conn.executemany("INSERT INTO link_keys (key, value) VALUES (?, ?)", links.take_added())
-        conn.executemany("INSERT INTO extra (key, value) VALUES (?, ?)",
-                         ((k, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for k, v in state.extra.items()
-                          if k not in ROW_EXTRA))
+        blobs, parts = state_parts.split_extra({k: v for k, v in state.extra.items() if k not in ROW_EXTRA})
+        conn.executemany("INSERT INTO extra (key, value) VALUES (?, ?)", blobs.items())
+        conn.executemany("INSERT INTO parts (key, value) VALUES (?, ?)", parts.items())
         conn.execute("COMMIT")
     except BaseException as exc:
         conn.close()
