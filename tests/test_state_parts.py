@@ -74,9 +74,26 @@ def test_one_changed_entry_changes_one_row_and_equal_content_none() -> None:
     again["k7"] = frozenset({"changed"})
     _, after = state_parts.split_extra({"d": again})
     assert before.keys() == after.keys()
+    n = state_parts.buckets_for(2000)
     assert [k for k in after if not state_parts.same(before[k], after[k])] == \
-        [state_parts.row_key("d", "", state_parts.buckets_for(2000), state_parts.bucket_of("k7",
-                                                                                             state_parts.buckets_for(2000)))]
+        [state_parts.row_key("d", "", n, state_parts.bucket_of("k7", n))]
+
+
+def test_keys_keep_the_bucket_they_were_read_from() -> None:
+    # Any bucket is right for a key (the rows always make the whole dict again); keeping the
+    # one it was read from spares hashing every key, and leaves the other buckets' rows alone.
+    value = {f"k{i}": i for i in range(2000)}
+    blobs, parts = state_parts.split_extra({"d": value})
+    where: state_parts.Where = {}
+    assert state_parts.assemble_extra(blobs, parts, where) == {"d": value}
+    n, buckets = where["d", ""]
+    moved = next(k for k, i in buckets.items() if i != 0)
+    buckets[moved] = 0
+    _, again = state_parts.split_extra({"d": value}, where)
+    changed = sorted(k for k in again.keys() | parts.keys() if parts.get(k) != again.get(k))
+    home = state_parts.bucket_of(moved, n)
+    assert changed == sorted({state_parts.row_key("d", "", n, 0), state_parts.row_key("d", "", n, home)})
+    assert state_parts.assemble_extra(blobs, again) == {"d": value}
 
 
 def _small_buckets(monkeypatch: pytest.MonkeyPatch) -> None:

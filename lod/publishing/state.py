@@ -5,11 +5,9 @@ one per data file in each of ``stamps``, ``parsed``, ``resolved`` and ``deps``; 
 resource in ``results`` (its SHACL results); one per page or calendar key in ``links`` (the
 numbers of the keys it links to, ``link_keys``, ``LinkCodec``);
 one per talk page in ``google`` (its Google Event gaps); and one per remaining key of the
-state's ``extra`` in ``extra`` (the dumps index, the pages cache, the sitemaps, the file
-count, and any key a later stage adds, whatever it is: its large plain dicts stored apart, a
-bucket of entries per row of ``parts``, ``lod.publishing.state_parts``, so that a rebuild writes
-the few buckets that changed). ``meta`` holds the schema version, the fingerprint, the site id,
-the generation and the site settings.
+state's ``extra`` in ``extra`` (the dumps index, the pages cache, the sitemaps, the file count,
+any key a later stage adds), its large dicts a bucket of entries per row of ``parts``
+(``state_parts``). ``meta`` holds the schema, the fingerprint, the site id, the generation, the site.
 
 A full build writes a new database beside the old one and renames it over it
 (``write_new``). A rebuild reads ``meta`` first (``Store.open``), reads whole only the
@@ -225,6 +223,7 @@ class Store:
         self._snap: dict[str, dict[Any, Any]] = {}  # what load read, to find what changed
         self._blobs: dict[str, bytes] = {}  # the extra table's rows as read
         self._parts: dict[str, bytes] = {}  # the parts table's rows as read
+        self._where: state_parts.Where = {}  # the bucket of each key read from them
         self.links = LinkCodec([])
 
     @classmethod
@@ -269,14 +268,14 @@ class Store:
         Read whole: the stamps, the resolved records and the resolution deps (the rebuild's
         load decides from all of them which files to take as they are), the SHACL results (the
         report is the whole data's), the read-sets (``pages.dirty.affected`` scans every page's), the Google
-        gaps (the report covers every talk page), and the extra values (each is one object)."""
+        gaps (the report covers every talk page), and the extra values (``state_parts``)."""
         try:
             keys = [_dec("links", k) for (k,) in self.conn.execute("SELECT value FROM link_keys ORDER BY key")]
             self.links = LinkCodec(keys)
             tables = {t: self._read(t) for t in ("stamps", "resolved", "deps", "results", "links", "google")}
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
             self._parts = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM parts")}
-            extra = state_parts.assemble_extra(self._blobs, self._parts)
+            extra = state_parts.assemble_extra(self._blobs, self._parts, self._where)
             parsed_keys = {k for (k,) in self.conn.execute("SELECT key FROM parsed")}
             site = self.site()
         except Unusable:
@@ -316,7 +315,7 @@ class Store:
                            [(k,) for k in old.parsed if k not in parsed]))
         else:  # not a rebuild's delta: every row again
             writes.append(("parsed", list(parsed.items()), [(k,) for k in old.parsed if k not in parsed]))
-        blobs, parts = state_parts.split_extra({k: v for k, v in new.extra.items() if k not in ROW_EXTRA})
+        blobs, parts = state_parts.split_extra({k: v for k, v in new.extra.items() if k not in ROW_EXTRA}, self._where)
         for table, rows, was in (("extra", blobs, self._blobs), ("parts", parts, self._parts)):
             writes.append((table, [(k, b) for k, b in rows.items() if not state_parts.same(was.get(k), b)],
                            [(k,) for k in was if k not in rows]))

@@ -28,6 +28,7 @@ PER_ROW = 64  # entries per bucket, about (a power of two buckets)
 SELF = ""  # the attribute name that stands for the value itself (a dict)
 
 Layout = dict[str, tuple[int, list[Any]]]  # attribute -> (buckets, the dict's keys in order)
+Where = dict[tuple[str, str], tuple[int, dict[Any, int]]]  # (name, attribute) -> (buckets, key -> its bucket)
 
 
 def _pickled(value: Any) -> bytes:
@@ -67,8 +68,11 @@ def row_key(name: str, attr: str, buckets: int, i: int) -> str:
     return f"{name}{SEP}{attr}{SEP}{buckets}{SEP}{i}"
 
 
-def split(name: str, value: Any) -> tuple[bytes, dict[str, bytes]]:
-    """*value* as its ``extra`` row (its shell and layout, pickled) and its ``parts`` rows."""
+def split(name: str, value: Any, where: Where | None = None) -> tuple[bytes, dict[str, bytes]]:
+    """*value* as its ``extra`` row (its shell and layout, pickled) and its ``parts`` rows.
+
+    *where* has the bucket each key was read from (``assemble``): a key keeps it (any bucket is
+    right; looking it up is cheaper than ``bucket_of``)."""
     dicts = large_dicts(value)
     if not dicts:
         return _pickled((value, {})), {}
@@ -85,8 +89,11 @@ def split(name: str, value: Any) -> tuple[bytes, dict[str, bytes]]:
         n = buckets_for(len(d))
         layout[attr] = (n, list(d))
         buckets: list[dict[Any, Any]] = [{} for _ in range(n)]
+        was_n, was = (where or {}).get((name, attr), (0, {}))
+        known = was.get if was_n == n else {}.get
         for key, item in d.items():
-            buckets[bucket_of(key, n)][key] = item
+            i = known(key)
+            buckets[bucket_of(key, n) if i is None else i][key] = item
         for i, bucket in enumerate(buckets):
             if bucket:
                 rows[row_key(name, attr, n, i)] = _pickled(bucket)
@@ -117,23 +124,32 @@ def _compared(row: Any) -> Any:
     return row
 
 
-def parse_row_key(key: str) -> tuple[str, str]:
-    """The extra value and the attribute a ``parts`` row belongs to."""
-    name, attr, _n, _i = key.split(SEP)
-    return name, attr
+def parse_row_key(key: str) -> tuple[str, str, int, int]:
+    """The extra value, the attribute, the buckets and the bucket of a ``parts`` row."""
+    name, attr, n, i = key.split(SEP)
+    return name, attr, int(n), int(i)
 
 
-def assemble(shell_blob: bytes, parts: dict[str, list[bytes]]) -> Any:
-    """The value whose ``extra`` row is *shell_blob* and whose ``parts`` rows are *parts* (by attribute).
+def assemble(name: str, shell_blob: bytes, parts: dict[str, list[tuple[int, int, bytes]]],
+             where: Where | None = None) -> Any:
+    """The value *name* whose ``extra`` row is *shell_blob* and whose ``parts`` rows are *parts*
+    (by attribute: buckets, bucket, blob); noting in *where* each key's bucket.
 
     Raises ValueError when the rows do not make the dicts the layout names (a damaged state)."""
     shell, layout = pickle.loads(shell_blob)
     if set(parts) - set(layout):
         raise ValueError("parts of a dict the value does not have")
-    for attr, (_n, keys) in layout.items():
+    for attr, (n, keys) in layout.items():
         merged: dict[Any, Any] = {}
-        for blob in parts.get(attr, ()):
-            merged.update(pickle.loads(blob))
+        buckets: dict[Any, int] = {}
+        for stored_n, i, blob in parts.get(attr, ()):
+            if stored_n != n:
+                raise ValueError(f"a bucket of {stored_n} where the value has {n}")
+            bucket = pickle.loads(blob)
+            merged.update(bucket)
+            buckets.update(dict.fromkeys(bucket, i))
+        if where is not None:
+            where[name, attr] = (n, buckets)
         if len(merged) != len(keys):
             raise ValueError(f"{len(merged)} entries stored for {len(keys)} keys")
         try:
@@ -146,22 +162,23 @@ def assemble(shell_blob: bytes, parts: dict[str, list[bytes]]) -> Any:
     return shell
 
 
-def split_extra(extra: dict[str, Any]) -> tuple[dict[str, bytes], dict[str, bytes]]:
+def split_extra(extra: dict[str, Any], where: Where | None = None) -> tuple[dict[str, bytes], dict[str, bytes]]:
     """The rows of ``extra`` and of ``parts`` that store *extra* (``split``)."""
     blobs: dict[str, bytes] = {}
     parts: dict[str, bytes] = {}
     for name, value in extra.items():
-        blobs[name], rows = split(name, value)
+        blobs[name], rows = split(name, value, where)
         parts.update(rows)
     return blobs, parts
 
 
-def assemble_extra(blobs: dict[str, bytes], parts: dict[str, bytes]) -> dict[str, Any]:
-    """The extra values stored as *blobs* and *parts* (raise ValueError if the parts do not fit)."""
-    by_value: dict[str, dict[str, list[bytes]]] = {}
+def assemble_extra(blobs: dict[str, bytes], parts: dict[str, bytes], where: Where | None = None) -> dict[str, Any]:
+    """The extra values stored as *blobs* and *parts*, noting in *where* each key's bucket
+    (raise ValueError if the parts do not fit)."""
+    by_value: dict[str, dict[str, list[tuple[int, int, bytes]]]] = {}
     for key, blob in parts.items():
-        name, attr = parse_row_key(key)
-        by_value.setdefault(name, {}).setdefault(attr, []).append(blob)
+        name, attr, n, i = parse_row_key(key)
+        by_value.setdefault(name, {}).setdefault(attr, []).append((n, i, blob))
     if set(by_value) - set(blobs):
         raise ValueError("parts of a value the state does not have")
-    return {name: assemble(blob, by_value.get(name, {})) for name, blob in blobs.items()}
+    return {name: assemble(name, blob, by_value.get(name, {}), where) for name, blob in blobs.items()}
