@@ -5,9 +5,9 @@ one per data file in each of ``stamps``, ``parsed``, ``resolved`` and ``deps``; 
 resource in ``results`` (its SHACL results); one per page or calendar key in ``links`` (the
 numbers of the keys it links to, ``link_keys``, ``LinkCodec``);
 one per talk page in ``google`` (its Google Event gaps); and one per remaining key of the
-state's ``extra`` in ``extra`` (the dumps index, the pages cache, the sitemaps, the file count,
-any key a later stage adds), its large dicts a bucket of entries per row of ``parts``
-(``state_parts``). ``meta`` holds the schema, the fingerprint, the site id, the generation, the site.
+state's ``extra`` in ``extra`` (the dumps index, the pages cache, the sitemaps, the file
+count, and any key a later stage adds: stored whole, whatever it is). ``meta`` holds the
+schema version, the fingerprint, the site id, the generation and the site settings.
 
 A full build writes a new database beside the old one and renames it over it
 (``write_new``). A rebuild reads ``meta`` first (``Store.open``), reads whole only the
@@ -41,16 +41,15 @@ from pathlib import Path
 from typing import Any
 
 from lod.publishing import changes as inc
-from lod.publishing import state_parts
 from lod.model import records as R
 
-SCHEMA = 2  # the layout of the tables; another one is read by nobody (a full build replaces it)
+SCHEMA = 1  # the layout of the tables; another one is read by nobody (a full build replaces it)
 HEADER = b"SQLite format 3\x00"
 # Tables of one row per key. Those of bytes hold the blob as it is; the others its pickle.
 BYTES_TABLES = ("parsed", "resolved")
 PICKLED_TABLES = ("stamps", "deps", "results", "google", "extra")
 # A page's links are the numbers of the keys they hold (``LinkCodec``): ``link_keys`` numbers them.
-TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys", "parts")
+TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys")
 ROW_EXTRA = ("deps", "links", "google")  # keys of State.extra kept one row per key, in their own table
 TUPLE_KEYED = ("links",)  # keys (kind, id): stored as "kind<SEP>id" (a kind is a word; an id may hold anything)
 SEP = "\x1f"
@@ -222,8 +221,6 @@ class Store:
         self.path, self.conn, self.meta = path, conn, meta
         self._snap: dict[str, dict[Any, Any]] = {}  # what load read, to find what changed
         self._blobs: dict[str, bytes] = {}  # the extra table's rows as read
-        self._parts: dict[str, bytes] = {}  # the parts table's rows as read
-        self._where: state_parts.Where = {}  # the bucket of each key read from them
         self.links = LinkCodec([])
 
     @classmethod
@@ -268,14 +265,13 @@ class Store:
         Read whole: the stamps, the resolved records and the resolution deps (the rebuild's
         load decides from all of them which files to take as they are), the SHACL results (the
         report is the whole data's), the read-sets (``pages.dirty.affected`` scans every page's), the Google
-        gaps (the report covers every talk page), and the extra values (``state_parts``)."""
+        gaps (the report covers every talk page), and the extra values (each is one object)."""
         try:
             keys = [_dec("links", k) for (k,) in self.conn.execute("SELECT value FROM link_keys ORDER BY key")]
             self.links = LinkCodec(keys)
             tables = {t: self._read(t) for t in ("stamps", "resolved", "deps", "results", "links", "google")}
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
-            self._parts = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM parts")}
-            extra = state_parts.assemble_extra(self._blobs, self._parts, self._where)
+            extra = {k: pickle.loads(v) for k, v in self._blobs.items()}
             parsed_keys = {k for (k,) in self.conn.execute("SELECT key FROM parsed")}
             site = self.site()
         except Unusable:
@@ -315,10 +311,9 @@ class Store:
                            [(k,) for k in old.parsed if k not in parsed]))
         else:  # not a rebuild's delta: every row again
             writes.append(("parsed", list(parsed.items()), [(k,) for k in old.parsed if k not in parsed]))
-        blobs, parts = state_parts.split_extra({k: v for k, v in new.extra.items() if k not in ROW_EXTRA}, self._where)
-        for table, rows, was in (("extra", blobs, self._blobs), ("parts", parts, self._parts)):
-            writes.append((table, [(k, b) for k, b in rows.items() if not state_parts.same(was.get(k), b)],
-                           [(k,) for k in was if k not in rows]))
+        blobs = {k: pickle.dumps(v, pickle.HIGHEST_PROTOCOL) for k, v in new.extra.items() if k not in ROW_EXTRA}
+        writes.append(("extra", [(k, b) for k, b in blobs.items() if self._blobs.get(k) != b],
+                       [(k,) for k in self._blobs if k not in blobs]))
         return Delta(new.generation, writes, _meta(new))
 
     def apply(self, delta: Delta) -> int:
@@ -434,9 +429,9 @@ def write_new(path: Path, state: inc.State) -> None:
             conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",
                              ((_enc(table, k), encode(v)) for k, v in values.items()))
         conn.executemany("INSERT INTO link_keys (key, value) VALUES (?, ?)", links.take_added())
-        blobs, parts = state_parts.split_extra({k: v for k, v in state.extra.items() if k not in ROW_EXTRA})
-        conn.executemany("INSERT INTO extra (key, value) VALUES (?, ?)", blobs.items())
-        conn.executemany("INSERT INTO parts (key, value) VALUES (?, ?)", parts.items())
+        conn.executemany("INSERT INTO extra (key, value) VALUES (?, ?)",
+                         ((k, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for k, v in state.extra.items()
+                          if k not in ROW_EXTRA))
         conn.execute("COMMIT")
     except BaseException as exc:
         conn.close()
