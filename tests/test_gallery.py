@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import html5lib
 import pyoxigraph as ox
@@ -170,6 +171,32 @@ def test_rebuild_after_renaming_a_speaker_answers_again_the_queries_that_show_sp
     # talks-with-recordings, speakers-at-several-events and talks-by-affiliation read a performer's
     # name, austin-workshop any name; talks-per-event reads only the names of series and events.
     assert gallery == {"answered": 4, "reused": len(read_gallery()) - 4}
+
+
+def test_a_rebuild_collects_the_segments_of_the_changed_lines_only(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # The queries answered again keep the previous segments grown by the changed lines' (a
+    # superset of the new graph's, all meets needs), not the segments of every line they read.
+    import lod.publishing.gallery_narrow as narrow
+
+    seen: list[int] = []
+    collect_all = narrow.collect
+
+    def counted(lines: Any, *args: Any, **kw: Any) -> Any:
+        lines = list(lines)
+        seen.append(len(lines))
+        return collect_all(lines, *args, **kw)
+
+    monkeypatch.setattr(narrow, "collect", counted)
+    _site, gallery = _rebuild_after(("    given_name: Greg\n", "    given_name: Gregory\n"), tmp_path, monkeypatch,
+                                    "people.yaml")
+    assert gallery["answered"] == 4
+    # The first build and the full one collected from all the lines each query read; the rebuild
+    # only from the changed ones (the person's given name and name, each removed and added), once
+    # for each of the six queries.
+    n = len(read_gallery())
+    assert len(seen) == 3 * n
+    assert seen[n:2 * n] == [4] * n and min(seen[:n]) > 10
 
 
 def test_a_kept_answer_holds_the_rows_the_page_shows_and_counts_them_all() -> None:

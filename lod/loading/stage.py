@@ -89,7 +89,9 @@ class _Parses:
 def load_delta(data_dir: str | os.PathLike[str], previous: Previous, stamps: Mapping[str, tuple[int, int, int]],
                advance: Callable[[int], None] | None = None) -> Loaded:
     """Load *data_dir*, reading again only what changed since *previous* (everything from
-    ``Previous()``). *stamps* are the data files' stamps now; *advance* is told of each file parsed.
+    ``Previous()``). *stamps* are the data files' stamps now, of every file ``data_files`` lists
+    (``lod.publishing.prepared.stamps``; the folder is walked when there are none); *advance* is
+    told of each file parsed.
 
     Raises RecordErrors on bad data when loading everything, NeedsFullLoad when a partial load
     cannot be right (a site block changed) or cannot report bad data as a full load would."""
@@ -98,7 +100,8 @@ def load_delta(data_dir: str | os.PathLike[str], previous: Previous, stamps: Map
         raise RecordErrors([RecordError(Location(str(root)), "", "the data folder does not exist.",
                                         "pass --data with the folder that holds your YAML records.")])
     full = previous.site is None
-    paths = data_files(root)
+    # The stamps were taken of every data file just now: the folder is not walked again for them.
+    paths = [Path(rel) for rel in stamps] if stamps else data_files(root)
     rels = [str(path) for path in paths]
     unchanged = {rel for rel in rels
                  if rel in previous.stamps and previous.stamps[rel] == stamps.get(rel) and rel in previous.resolved}

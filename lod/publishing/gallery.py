@@ -153,9 +153,11 @@ def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR,
     Each query is answered on a store of the lines of dump.nt it reads (``lod.publishing.gallery_reads``).
     A rebuild passes the *previous* build's answers and the *delta*, the N-Triples lines that
     are in the old or the new descriptions of the changed resources but not in both; a query
-    none of whose lines is read keeps its previous answer, unrun.
+    none of whose lines is read keeps its previous answer, unrun. The segments kept for the next
+    build's narrowing (``lod.publishing.gallery_narrow``) are then the previous ones grown by the
+    changed lines' (a superset of the new graph's), not collected again from every line read.
     """
-    from lod.publishing.gallery_narrow import collect, meets, shape_of
+    from lod.publishing.gallery_narrow import Segments, collect, meets, shape_of
     from lod.publishing.gallery_reads import Reads, answer_lines, reads_of, touched
 
     queries = read_gallery(folder)
@@ -165,6 +167,7 @@ def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR,
     base = p.minter.base
     previous = previous or {}
     reads: dict[str, Reads] = {}
+    grown: dict[str, Segments] = {}  # the previous segments joined with the changed lines'
     todo = []
     for q in queries:
         check_query(q.text)  # a gallery query the endpoint would refuse is a bug in the gallery
@@ -174,7 +177,7 @@ def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR,
         reads[q.name] = Reads.load(kept["reads"]) if kept else reads_of(q.text)
         if kept is not None and delta is not None:
             # The segments of the new graph's triples are among the old ones and the changed lines'.
-            segments = collect(delta, kept["shape"], base, into=kept["segments"])
+            segments = grown[q.name] = collect(delta, kept["shape"], base, into=kept["segments"])
             if not touched(reads[q.name], delta) or (
                     not reads[q.name].everything and not meets(kept["shape"], segments, delta, base)):
                 done.answers[q.text] = {**kept, "segments": segments}
@@ -185,8 +188,11 @@ def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR,
     for q, (answer, lines) in zip(todo, fresh):
         kept = previous.get(q.text)
         shape = kept["shape"] if kept and "shape" in kept else shape_of(q.text)
+        # A superset of the new graph's segments is all ``meets`` needs: those grown from the
+        # previous ones and the changed lines', not collected again from every line read.
+        segments = grown[q.name] if q.name in grown else collect(lines, shape, base)
         done.answers[q.text] = {"reads": reads[q.name].dump(), "answer": stored_answer(answer), "shape": shape,
-                                "segments": collect(lines, shape, base)}
+                                "segments": segments}
         done.answered.append(q.name)
     pages = {path for path in map(p.minter.path_of, p.descriptions) if path}
     entries = [{"query": q, "answer": _answer_view(done.answers[q.text]["answer"], base, pages)} for q in queries]
