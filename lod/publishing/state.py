@@ -34,8 +34,7 @@ from __future__ import annotations
 import os
 import pickle
 import sqlite3
-from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 
 import time
-from importlib import resources
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +35,7 @@ from lod.publishing.links import Links, Made as Reads
 from lod.publishing.pages.search import SearchState, full_index, search_options, update_index
 from lod.publishing.pages.times import build_now
 
-from lod.publishing.pages.render import IndexItems, Renderer, Shown, _same_index, page_url, static_files
+from lod.publishing.pages.render import IndexItems, Renderer, Shown, page_url, static_files
 
 
 def sitemap_files(entries: list[tuple[str, str]], base: str) -> dict[str, bytes]:
