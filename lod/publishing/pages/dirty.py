@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 from lod.model.iri import KIND_PATHS
 from lod.publishing.feeds import CALENDAR_KINDS
-from lod.publishing.pages.reads import DESC, Q, IndexView, Key, desc_digest, desc_owner, digest
+from lod.publishing.pages.reads import DESC, IndexView, Key, desc_digest, desc_owner, digest, is_query
 from lod.publishing.pages.render import site_paths
 from lod.publishing.links import Links, numbers
 from lod.publishing.pages.probe import reads_of
@@ -86,7 +86,7 @@ class Affected:
             if reads is not None:
                 links.add(key, reads)
         links.take(rendered.readsets)
-        links.drop_unread(_is_query)  # as a full build leaves them: the queries some node reads
+        links.drop_unread(is_query)  # as a full build leaves them: the queries some node reads
         return links, {**self.answers, **rendered.answers}
 
 
@@ -115,7 +115,7 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     codec = links.codec
     keys, number = codec.keys, codec.number
     # The nodes' read-sets; the other rows are what a query read (``lod.publishing.pages.probe``), by its key.
-    nodes = {k: row for k, row in links.rows.items() if not _is_query(k)}
+    nodes = {k: row for k, row in links.rows.items() if not is_query(k)}
     # Every key any node read, by number (one array of all the rows, made a set in C).
     read = set(numbers(b"".join(nodes.values())))
     # A changed key nobody read has no number (or one no row holds): it dirties nothing.
@@ -130,7 +130,7 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
         was = answers.get(k)
         if k[0] == DESC and desc_owner(k) in touched:  # a description that can differ: changed if it does
             now[k] = desc_digest(p.descriptions, k[1])
-        elif _is_query(k):
+        elif is_query(k):
             row = links.rows.get(k)
             if was is not None and row is not None and records.isdisjoint(numbers(row)):
                 now[k] = was  # it read records by id only, and none of them changed: the same answer
@@ -157,10 +157,6 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
         if kind in CALENDAR_KINDS and rid in ds.table(kind) and (CALENDAR, feed_name(kind, rid)) not in links.rows:
             feeds.add(feed_name(kind, rid))
     return Affected(False, paths, feeds, dirty, now, again)
-
-
-def _is_query(key: Key) -> bool:
-    return key[0].startswith(Q)
 
 
 def _readers(nodes: Mapping[Key, bytes], keys: set[int]) -> set[Key]:

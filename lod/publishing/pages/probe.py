@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lod.model.kinds import TABLES
-from lod.publishing.pages.reads import DESC, KIND_OF_CLASS, Q, IndexView, Key, desc_digest, digest, evaluate
+from lod.publishing.pages.reads import DESC, KIND_OF_CLASS, IndexView, Key, desc_digest, digest, evaluate, is_query
 from lod.publishing.pages.relations import SiteIndex
 
 Reads = tuple[bytes, frozenset[Key] | None]  # an answer's digest, and the records it read (None: wide)
@@ -162,7 +162,7 @@ def answer_reads(index: IndexView, descriptions: Mapping[str, Any]) -> Callable[
             return got  # type: ignore[return-value]
         if key[0] == DESC:
             got = desc_digest(descriptions, key[1]), None
-        elif key[0].startswith(Q):
+        elif is_query(key):
             got = digest(index.answer(key)), reads_of(index.idx, key)
         else:
             return None  # a record

@@ -155,6 +155,11 @@ def qkey(name: str, *parts: str) -> Key:
     return (Q + name, ARG.join(parts))
 
 
+def is_query(key: Key) -> bool:
+    """Whether *key* is a query's (``qkey``), not a record's, a description's or a node's."""
+    return key[0].startswith(Q)
+
+
 # ---------------------------------------------------------------- queries
 
 
