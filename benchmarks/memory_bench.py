@@ -43,23 +43,28 @@ def _own_pss_kb() -> int:
     return 0
 
 
+_ORIGINAL_RUN = parallel._run
+_TRACE_OUT: list[Path] = []
+_JOBS = [0]
+
+
+def _traced(index: int) -> Any:
+    """``parallel._run``, then this worker's allocations written out (module level: the pool pickles it by name)."""
+    if not tracemalloc.is_tracing():
+        tracemalloc.start(1)
+    result = _ORIGINAL_RUN(index)
+    _JOBS[0] += 1
+    current, peak = tracemalloc.get_traced_memory()
+    lines = [f"jobs {_JOBS[0]} current {current / 1e6:.0f} MB peak {peak / 1e6:.0f} MB"]
+    lines += [str(stat) for stat in tracemalloc.take_snapshot().statistics("lineno")[:30]]
+    Path(f"{_TRACE_OUT[0]}.worker-{os.getpid()}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return result
+
+
 def trace_workers(out: Path) -> None:
     """Make each page worker write what it allocated after each job (``--trace-workers``)."""
-    run = parallel._run
-    jobs = [0]
-
-    def traced(index: int) -> Any:
-        if not tracemalloc.is_tracing():
-            tracemalloc.start(1)
-        result = run(index)
-        jobs[0] += 1
-        current, peak = tracemalloc.get_traced_memory()
-        lines = [f"jobs {jobs[0]} current {current / 1e6:.0f} MB peak {peak / 1e6:.0f} MB"]
-        lines += [str(stat) for stat in tracemalloc.take_snapshot().statistics("lineno")[:30]]
-        Path(f"{out}.worker-{os.getpid()}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return result
-
-    parallel._run = traced
+    _TRACE_OUT[:] = [out]
+    parallel._run = _traced  # type: ignore[assignment]
 
 
 def main() -> int:
