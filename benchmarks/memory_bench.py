@@ -64,7 +64,7 @@ def _traced(index: int) -> Any:
 def trace_workers(out: Path) -> None:
     """Make each page worker write what it allocated after each job (``--trace-workers``)."""
     _TRACE_OUT[:] = [out]
-    parallel._run = _traced  # type: ignore[assignment]
+    parallel._run = _traced
 
 
 def main() -> int:
