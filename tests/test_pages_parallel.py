@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -122,3 +124,29 @@ def test_served_calendars_are_packed_alike_in_process_and_on_workers(tmp_path: P
     assert len(made) > 40
     pack = Calendars(tmp_path / "many")
     assert {name: pack.calendar(name) for name in made} == made
+
+
+def test_fork_map_renders_in_the_parent_beside_its_workers() -> None:
+    # The parent takes slices too (one worker fewer copies the parent's pages on write).
+    parent = os.getpid()
+
+    def pid(_x: int) -> int:
+        time.sleep(0.05)
+        return os.getpid()
+
+    pids = list(fork_map(pid, list(range(8)), 2))
+    assert parent in pids
+    assert len(set(pids)) <= 2
+
+
+def test_fork_map_says_when_a_worker_dies_without_its_result() -> None:
+    parent = os.getpid()
+
+    def die_in_worker(x: int) -> int:
+        if os.getpid() != parent:
+            os._exit(3)
+        time.sleep(0.05)
+        return x
+
+    with pytest.raises(RuntimeError, match=r"^a page worker stopped without its result \(exit code 3\)$"):
+        list(fork_map(die_in_worker, list(range(8)), 2))

@@ -2,9 +2,15 @@
 
 The workers are forked (``multiprocessing`` 'fork' context), so they inherit the prepared
 dataset, the site index and everything built before the fork without pickling any of it;
-only each slice's arguments and its result cross a pipe. An exception in a worker is
-raised again in the parent, with its type and arguments (``multiprocessing.Pool``), so a
-parallel build fails the way an in-process one does.
+only each slice's index and its result cross a pipe. An exception in a worker is raised
+again in the parent, with its type and arguments, so a parallel build fails the way an
+in-process one does.
+
+The parent renders too: on *n* cores it forks *n* - 1 workers and takes slices beside them
+from one shared counter. A forked worker copies every page of its parent that it reads
+(CPython writes the reference count of each object it touches): at 100k talks about 1.5 GB a
+worker. The parent reads its own objects without copying them, so one worker fewer is one
+copy fewer, on as many cores (BENCHMARKS.md, "Where the memory goes at 100k").
 """
 
 from __future__ import annotations
@@ -49,12 +55,37 @@ def _run(index: int) -> Any:
     return _TASK(_ARGS[index])
 
 
+def _claim(counter: Any) -> int:
+    """The next slice's index, taken from the counter shared by the parent and the workers."""
+    with counter.get_lock():
+        index = int(counter.value)
+        counter.value = index + 1
+    return index
+
+
+def _work(counter: Any, results: Any) -> None:
+    """A worker's loop: take slices until none is left, sending each result (or error) back."""
+    while (index := _claim(counter)) < len(_ARGS):
+        try:
+            message: tuple[int, bool, Any] = (index, True, _run(index))
+        except BaseException as exc:  # raised again in the parent, which stops the others
+            message = (index, False, exc)
+        try:
+            results.put(message)
+        except Exception as exc:  # an unpicklable result or exception
+            results.put((index, False, RuntimeError(f"a page worker could not send its result back: {exc!r}")))
+        if not message[1]:
+            return
+
+
 def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int) -> Iterator[R]:
-    """``map(fn, args)`` in order, on *workers* forked processes (in this process if one).
+    """``map(fn, args)`` in order, on *workers* processes: this one and *workers* - 1 forked ones
+    (all in this process if one).
 
     *fn* may be a closure and *args* anything: the workers are forked after both are set,
-    so neither is pickled; only the results are.
-    Each result is yielded as soon as it and those before it are done.
+    so neither is pickled; only the results are. Each process takes the next slice when it
+    is free; each result is yielded as soon as it and those before it are done, and the
+    first error (in index order) is raised here.
     """
     global _TASK, _ARGS
     if workers <= 1 or len(args) <= 1:
@@ -64,10 +95,52 @@ def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int) -> Iterator[
     # Objects made before the fork are left out of the workers' garbage collections: a
     # collection touches every object it scans, and each page it touches is copied.
     gc.freeze()
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("q", 0)
+    results = ctx.SimpleQueue()
+    procs = [ctx.Process(target=_work, args=(counter, results), daemon=True)
+             for _ in range(min(workers, len(args)) - 1)]
+    done: dict[int, tuple[bool, Any]] = {}
     try:
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(min(workers, len(args))) as pool:
-            yield from pool.imap(_run, range(len(args)))
+        for proc in procs:
+            proc.start()
+        nxt = 0
+        while nxt < len(args):
+            if nxt not in done:
+                index = _claim(counter)
+                if index < len(args):
+                    try:
+                        done[index] = (True, fn(args[index]))
+                    except BaseException as exc:
+                        done[index] = (False, exc)
+                else:  # every slice is taken: wait for the workers' next result
+                    _receive(results, procs, done)
+            while not results.empty():
+                _receive(results, procs, done)
+            while nxt in done:
+                ok, value = done.pop(nxt)
+                if not ok:
+                    raise value
+                yield value
+                nxt += 1
     finally:
+        with counter.get_lock():  # no worker takes another slice
+            counter.value = len(args)
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+        results.close()
         _TASK, _ARGS = None, ()
         gc.unfreeze()
+
+
+def _receive(results: Any, procs: list[Any], done: dict[int, tuple[bool, Any]]) -> None:
+    """Wait for one result of a worker into *done*; a worker that died without sending one is an error."""
+    while not results._reader.poll(0.2):  # a SimpleQueue's get has no timeout: poll its pipe
+        if any(proc.exitcode not in (None, 0) for proc in procs):
+            dead = next(proc for proc in procs if proc.exitcode not in (None, 0))
+            raise RuntimeError(f"a page worker stopped without its result (exit code {dead.exitcode})")
+    index, ok, value = results.get()
+    done[index] = (ok, value)
