@@ -73,3 +73,14 @@ def test_pages_are_the_same_however_few_descriptions_the_json_ld_builder_keeps(
     kept = render_all()
     monkeypatch.setattr(jsonld, "SUBJECTS_KEPT", 1)
     assert render_all() == kept
+
+
+def test_kept_items_are_held_deflated_and_give_back_the_same_text() -> None:
+    from lod.publishing.pages.packed import SEED, Packer
+
+    texts = [f"<li><a href=\"\x00talk/t{n}.html\">Talk {n} – 𝔼[X²]</a></li>" for n in range(40)]
+    packer = Packer()
+    packed = [packer.pack(text) for text in texts]
+    assert all(isinstance(p, str) for p in packed[:SEED - 1])  # the dictionary's seed, as it was
+    assert all(isinstance(p, bytes) and len(p) < len(t.encode()) for p, t in zip(packed[SEED:], texts[SEED:]))
+    assert [packer.unpack(p) for p in packed] == texts

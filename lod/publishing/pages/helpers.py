@@ -22,6 +22,7 @@ from lod.publishing.pages.constants import ATTENDANCE_TEXT, KIND_TEXT, LANGUAGES
 from lod.publishing.pages.items import (affiliated_html, calendar_link_html, people_html, role_sections_html, scheduled_facts_html,
                     scheduled_item_html, sources_html, talk_item_html, talk_list_html)
 from lod.publishing.pages.mathml import paragraphs_html, tex_html
+from lod.publishing.pages.packed import Packer
 from lod.publishing.pages.reads import RECORDER, IndexView
 from lod.publishing.pages.times import MONTHS, long_date, time_el, when_html, when_short, zone_label
 
@@ -303,6 +304,7 @@ class Fragments:
         self._helpers: dict[str, Helpers] = {}
         # Each kept with what making it read (``Recorder.memo``): a page reusing it read that too.
         self._talk_items: dict[tuple[str, bool, str | None, bool], Any] = {}
+        self._packer = Packer()  # the kept items, deflated (a tenth of the memory as str)
         self._calls: dict[tuple[str, str, tuple[str | bool | None, ...]], Any] = {}
 
     def call(self, up: str, macro: str, args: tuple[str | bool | None, ...]) -> Markup:
@@ -313,9 +315,10 @@ class Fragments:
 
     def talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None, no_day: bool = False) -> Markup:
         """A talk's list item (``lod.publishing.pages.items``) for a page whose links start with *up*."""
-        html: str = RECORDER.memo(self._talk_items, (t.id, show_parent, note, no_day),
-                                  lambda: str(self._talk_item(LINKS, t, show_parent, note, no_day)))
-        return Markup(html.replace(LINKS, up))
+        packed: str | bytes = RECORDER.memo(
+            self._talk_items, (t.id, show_parent, note, no_day),
+            lambda: self._packer.pack(str(self._talk_item(LINKS, t, show_parent, note, no_day))))
+        return Markup(self._packer.unpack(packed).replace(LINKS, up))
 
     def _talk_item(self, up: str, t: R.Talk, show_parent: bool, note: str | None, no_day: bool) -> Markup:
         RECORDER.note(("talk", t.id))  # handed in, not looked up: read all the same
