@@ -215,7 +215,7 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
                                                     None if fresh else (previous, old or b"")))
     else:
         timings["dumps"] = 0.0
-    front.terms.clear(keep_nt=True)  # the Turtle and JSON-LD texts are not needed again (memory at scale)
+    front.terms.clear()  # no term text is needed again (memory at scale; a site without dumps makes its N-Triples anew)
     for owner in front.owners:
         path = m.path_of(owner)
         if path and owner not in front.descriptions:  # removed: no record contributes to it any more

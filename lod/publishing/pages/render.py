@@ -284,18 +284,20 @@ class Renderer:
         if cache is not None and before is not None and _same_index(items, cache, today, before):
             return None, items, before
 
-        def ordered(kind: str) -> list[tuple[Any, str]]:
+        def ordered(kind: str) -> list[tuple[Any, Any]]:
             return sorted((v for k, v in items.items() if k[0] == kind), key=lambda v: v[0])
 
         talks = ordered("talk")  # (sort key, last day or None), dated first by date
         dated = [v for v in talks if v[0][1] is not None]
         numbered = list(enumerate(dated))
         # The soonest upcoming and the most recent past talks; the rest are on the years' pages.
-        upcoming = [_ordered(html, n) for n, ((_k, day), html) in numbered if day >= today][:L.HOME_UPCOMING]
-        past = [_ordered(html, n) for n, ((_k, day), html) in reversed(numbered) if day < today][:L.HOME_RECENT]
+        upcoming = [_ordered(html, n) for n, ((_k, day), html) in
+                    [e for e in numbered if e[1][0][1] >= today][:L.HOME_UPCOMING]]
+        past = [_ordered(html, n) for n, ((_k, day), html) in
+                [e for e in reversed(numbered) if e[1][0][1] < today][:L.HOME_RECENT]]
         years = Markup("".join(f'<li><a href="{escape(L.year_path(y))}.html">{escape(y)}</a> <span class="meta">{len(ts)}</span></li>\n'
                                for y, ts in sorted(self.index.idx.years.items(), reverse=True)))
-        undated = [html for (_k, day), html in talks if day is None]
+        undated = [html.decode("utf-8") for (_k, day), html in talks if day is None]
         # The talks it shows (sort key [3] is the id): whether an edit elsewhere can change it (``_same_index``).
         on_it = ([v for v in dated if v[0][1] >= today][:L.HOME_UPCOMING]
                  + [v for v in reversed(dated) if v[0][1] < today][:L.HOME_RECENT] + [v for v in talks if v[0][1] is None])
@@ -347,7 +349,7 @@ class Renderer:
         h = self.helpers("")
         out: IndexItems = {}
 
-        def kept(kind: str, rid: str, path: str | None = None) -> tuple[Any, str] | None:
+        def kept(kind: str, rid: str, path: str | None = None) -> tuple[Any, Any] | None:
             if cache is None or (path or f"{KIND_PATHS[kind]}/{rid}") in dirty:
                 return None
             return cache.get((kind, rid))
@@ -360,7 +362,9 @@ class Renderer:
                 html = str(self.fragments.talk_item("", t, True, None))
                 if day is not None:
                     html = f'<li data-end="{escape(_end_instant(t))}"' + html[len("<li"):]
-                got = ((sort_key(t), day), html)
+                # As UTF-8: the page shows a few hundred of them, the cache keeps them all (as str,
+                # one character outside Latin-1 took 2-4 bytes for each of the item's characters).
+                got = ((sort_key(t), day), html.encode("utf-8"))
             out[("talk", tid)] = got
         for kind, table in (("series", ds.series), ("event", ds.events)):
             for gid, g in table.items():
@@ -407,7 +411,8 @@ class Renderer:
                 f'<div class="meta">{when}{len(h.talks_under(kind, g.id))} talks</div></li>\n')
 
 
-IndexItems = dict[tuple[str, str], tuple[Any, str]]  # (kind, id) → (sort key, HTML); topics by ("topic", path)
+# (kind, id) → (sort key, HTML; a talk's as UTF-8 bytes); topics by ("topic", path)
+IndexItems = dict[tuple[str, str], tuple[Any, Any]]
 Shown = tuple[str, frozenset[str]]  # the index page's day, and the ids of the talks it lists
 
 
@@ -447,9 +452,9 @@ def static_files() -> dict[str, bytes]:
     return {name: (folder / name.rpartition("/")[2]).read_bytes() for name in STATIC_FILES}
 
 
-def _ordered(html: str, n: int) -> str:
-    """A dated talk's index item with its place in the chronological order (``data-order``)."""
-    return f'<li data-order="{n}"' + html[len("<li"):]
+def _ordered(html: bytes, n: int) -> str:
+    """A dated talk's index item (UTF-8) with its place in the chronological order (``data-order``)."""
+    return f'<li data-order="{n}"' + html.decode("utf-8")[len("<li"):]
 
 
 def _end_instant(t: R.Talk) -> str:
