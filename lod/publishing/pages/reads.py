@@ -23,7 +23,7 @@ returns, in order, and any values) differs (``lod.publishing.pages.dirty``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -50,20 +50,30 @@ class Recorder:
         # The digest of a key's answer (None for a record), set by the pages stage: taken where
         # the job's queries were answered, in its worker (``collecting``).
         self.digests: Callable[[Key], tuple[bytes, frozenset[Key] | None] | None] | None = None
-        self._sets: dict[frozenset[Key], frozenset[Key]] = {}  # the memoised parts' read-sets, each kept once
+        # The memoised parts' and answers' read-sets, each kept once, as sorted tuples of keys each
+        # kept once (a frozenset of fresh tuples took three times the memory: 100k talks, BENCHMARKS.md).
+        self._sets: dict[tuple[Key, ...], tuple[Key, ...]] = {}
+        self._keys: dict[Key, Key] = {}
 
     def new_build(self) -> None:
         """Forget the memoised parts' shared read-sets (their caches belong to one build's renderer)."""
         self._sets = {}
+        self._keys = {}
+
+    def kept_set(self, reads: set[Key]) -> tuple[Key, ...]:
+        """*reads* as the one shared tuple of them, each key the one shared tuple of it."""
+        keys = self._keys
+        shared = tuple(sorted([keys.setdefault(key, key) for key in reads]))
+        return self._sets.setdefault(shared, shared)
 
     def note(self, key: Key) -> None:
         """Count *key* as read by the page rendering now (if any)."""
         if self.current is not None:
             self.current.add(key)
 
-    def note_all(self, keys: frozenset[Key] | set[Key]) -> None:
+    def note_all(self, keys: Iterable[Key]) -> None:
         if self.current is not None:
-            self.current |= keys
+            self.current.update(keys)
 
     @contextmanager
     def node(self) -> Iterator[set[Key]]:
@@ -103,7 +113,7 @@ class Recorder:
         finally:
             self.made = saved
 
-    def memo(self, cache: dict[Any, tuple[Any, frozenset[Key]]], key: Any, compute: Callable[[], Any]) -> Any:
+    def memo(self, cache: dict[Any, tuple[Any, tuple[Key, ...]]], key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()``, kept in *cache* under *key* with what it read; every use notes that."""
         got = cache.get(key)
         if got is None:
@@ -111,8 +121,7 @@ class Recorder:
                 value = compute()
             # Parts made from the same records read the same keys (a talk's list item in each
             # of its forms): one set shared by all of them, not one each (memory at scale).
-            shared = frozenset(reads)
-            got = cache[key] = (value, self._sets.setdefault(shared, shared))
+            got = cache[key] = (value, self.kept_set(reads))
         self.note_all(got[1])
         return got[0]
 
@@ -152,7 +161,9 @@ def digest(answer: Any) -> bytes:
 
 
 def qkey(name: str, *parts: str) -> Key:
-    return (Q + name, ARG.join(parts))
+    """The key of a query (its answers, digests and read-sets all hold the one tuple of it)."""
+    key = (Q + name, ARG.join(parts))
+    return RECORDER._keys.setdefault(key, key)
 
 
 def is_query(key: Key) -> bool:
@@ -351,7 +362,7 @@ class IndexView:
         self.idx = idx
         self.ds = DatasetView(idx.ds)
         self.m = idx.m
-        self._answers: dict[Key, tuple[Any, frozenset[Key]]] = {}
+        self._answers: dict[Key, tuple[Any, tuple[Key, ...]]] = {}
         self.children = QueryMap(self, "children", idx.children)
         self.roles = QueryMap(self, "roles", idx.roles)
         self.sub_orgs = QueryMap(self, "sub_orgs", idx.sub_orgs)
@@ -367,10 +378,10 @@ class IndexView:
                 answer = QUERIES[name](self.idx, *args)
             held: set[Key] = set()
             record_keys(answer, held)
-            got = self._answers[key] = (answer, frozenset(held))
+            got = self._answers[key] = (answer, RECORDER.kept_set(held))
         if RECORDER.current is not None:
             RECORDER.current.add(key)
-            RECORDER.current |= got[1]
+            RECORDER.current.update(got[1])
         return got[0]
 
     def answer(self, key: Key) -> Any:
