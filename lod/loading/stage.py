@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -60,7 +60,7 @@ class Loaded:
     keys: dict[str, list[Key]]  # data file -> the records it holds, in order
     reads: dict[Key, frozenset[Key]]  # record resolved here -> what resolving it looked up
     again: set[str]  # the data files whose records were resolved here
-    parsed: dict[str, bytes]  # the files parsed here -> their parse, pickled
+    parsed: Mapping[str, bytes]  # the files parsed here -> their parse, pickled (in *keep*, on disk in a build)
     resolved: Mapping[str, bytes]  # every data file -> its records after resolution, pickled (``ResolvedBlobs``)
     deps: dict[str, frozenset[Key]]  # every data file -> what resolving it looked up
     reparsed: int = 0
@@ -87,11 +87,13 @@ class _Parses:
 
 
 def load_delta(data_dir: str | os.PathLike[str], previous: Previous, stamps: Mapping[str, tuple[int, int, int]],
-               advance: Callable[[int], None] | None = None) -> Loaded:
+               advance: Callable[[int], None] | None = None, keep: MutableMapping[str, bytes] | None = None) -> Loaded:
     """Load *data_dir*, reading again only what changed since *previous* (everything from
     ``Previous()``). *stamps* are the data files' stamps now, of every file ``data_files`` lists
     (``lod.publishing.prepared.stamps``; the folder is walked when there are none); *advance* is
-    told of each file parsed.
+    told of each file parsed; *keep* receives the parse of each file parsed, pickled, as it is
+    made (a build's is a ``lod.loading.spill.Spill``, on disk: only the state written at the
+    end reads them; a dict when None).
 
     Raises RecordErrors on bad data when loading everything, NeedsFullLoad when a partial load
     cannot be right (a site block changed) or cannot report bad data as a full load would."""
@@ -114,7 +116,9 @@ def load_delta(data_dir: str | os.PathLike[str], previous: Previous, stamps: Map
         raise NeedsFullLoad("site-settings", next(rel for rel, _path in todo if rel not in parses.got)) from None
     parsed = parses.got
     # Kept as parsed, before resolution fills in what records inherit (the next rebuild starts from these).
-    blobs = {rel: pickle.dumps(got, pickle.HIGHEST_PROTOCOL) for rel, got in parsed.items()}
+    blobs: MutableMapping[str, bytes] = {} if keep is None else keep
+    for rel, got in parsed.items():
+        blobs[rel] = pickle.dumps(got, pickle.HIGHEST_PROTOCOL)
     old_raw: dict[Key, R.Record] = {}
     for rel in [*parsed, *gone]:
         if rel in previous.parsed:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 from lod.errors import ValidationFailed
@@ -60,10 +61,10 @@ class Front:
 
     def __init__(self, state: inc.State, data_dir: str | os.PathLike[str], base_url: str | None,
                  stamps: dict[str, tuple[int, int, int]], timings: dict[str, float],
-                 advance: Any = None) -> None:
+                 advance: Any = None, keep: MutableMapping[str, bytes] | None = None) -> None:
         self.fresh = is_empty(state)
         t0 = time.perf_counter()
-        self.ds, x_files = self._load(state, data_dir, stamps, advance)
+        self.ds, x_files = self._load(state, data_dir, stamps, advance, keep)
         ds = self.ds
         self.minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
         if self.fresh:  # nothing before: every record is new (and nothing need be pickled to say so)
@@ -91,15 +92,17 @@ class Front:
         timings["map"] = time.perf_counter() - t0
 
     def _load(self, state: inc.State, data_dir: str | os.PathLike[str],
-              stamps: dict[str, tuple[int, int, int]], advance: Any) -> tuple[R.Dataset, set[str]]:
+              stamps: dict[str, tuple[int, int, int]], advance: Any,
+              keep: MutableMapping[str, bytes] | None) -> tuple[R.Dataset, set[str]]:
         previous = Previous(state.stamps, state.parsed, state.resolved, state.extra["deps"], state.site)
         try:
-            loaded = load_delta(data_dir, previous, stamps, advance)
+            loaded = load_delta(data_dir, previous, stamps, advance, keep)
         except NeedsFullLoad as exc:
             raise FullBuild(*exc.args) from None
         self.reparsed, self.resolved_again = loaded.reparsed, loaded.resolved_again
         self.resolved = loaded.resolved
-        # The parses of the files read again over the previous ones: the state writes only those.
+        # The parses of the files read again (in *keep*: on disk in a build, ``lod.loading.spill``)
+        # over the previous ones: the state writes only those.
         self.kept = Overlay(state.parsed, loaded.parsed, list(loaded.keys))
         self.deps = loaded.deps
         return loaded.dataset, loaded.again

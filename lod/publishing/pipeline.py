@@ -31,6 +31,7 @@ from pathlib import Path
 
 from lod.errors import BuildError
 from lod.loading.pool import no_gc
+from lod.loading.spill import Spill, SpillError
 from lod.model.formats import RDF_FORMATS
 from lod.model.iri import DEFAULT_BASE_URL
 from lod.model.serialize import jsonld_context
@@ -121,7 +122,21 @@ def _open(out: Path, base_url: str | None, say: Progress) -> Store | None:
 
 def _run(store: Store | None, data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
          progress: Progress | None) -> BuildResult:
-    """The pipeline from the state in *store* (the empty state if None)."""
+    """The pipeline from the state in *store* (the empty state if None).
+
+    The data files' parses, pickled for the state, go to disk as they are made (a ``Spill``
+    beside the site: nothing but the state written at the end reads them), and the file is
+    gone when the build ends, whether it succeeded or not."""
+    try:
+        with Spill(out.parent) as parses:
+            return _stages(store, data_dir, out, base_url, progress, parses)
+    except SpillError as exc:  # a full disk before anything was published
+        raise write_error(exc, out) from None
+
+
+def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
+            progress: Progress | None, parses: Spill) -> BuildResult:
+    """The stages of ``_run``, the files parsed kept in *parses*."""
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     # The state and the records are millions of objects that all live on: the cyclic
@@ -140,7 +155,7 @@ def _run(store: Store | None, data_dir: str | os.PathLike[str], out: Path, base_
         before = stamps(data_dir)
         stage = Stage(progress, "load", len(before), "files")
         try:
-            front = Front(state, data_dir, base_url, before, timings, stage.advance)
+            front = Front(state, data_dir, base_url, before, timings, stage.advance, parses)
         except Unusable as exc:  # a data file's parse could not be read from the state
             raise FullBuild(*exc.args) from None
         ds, m = front.ds, front.minter

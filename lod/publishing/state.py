@@ -136,9 +136,11 @@ class Rows(Mapping[str, bytes]):
 
 
 class Overlay(Mapping[str, bytes]):
-    """*base* with *changes* on top, limited to *keys*: what a rebuild's parses are, written as a delta."""
+    """*base* with *changes* on top, limited to *keys*: what a build's parses are, written
+    whole by a full build (``write_new``), as a delta by a rebuild (``Store.changes``). Both
+    read them one at a time: *changes* are on disk (``lod.loading.spill``)."""
 
-    def __init__(self, base: Mapping[str, bytes], changes: dict[str, bytes], keys: list[str]) -> None:
+    def __init__(self, base: Mapping[str, bytes], changes: Mapping[str, bytes], keys: list[str]) -> None:
         self.base, self.changes, self._keys = base, changes, set(keys)
 
     def __getitem__(self, key: str) -> bytes:
