@@ -18,6 +18,8 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -101,9 +103,15 @@ def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int) -> Iterator[
     procs = [ctx.Process(target=_work, args=(counter, results), daemon=True)
              for _ in range(min(workers, len(args)) - 1)]
     done: dict[int, tuple[bool, Any]] = {}
+    # The workers' results are read off the pipe as they come, by a thread: read only between
+    # the parent's own slices, a worker whose result filled the pipe waited for the parent's
+    # slice to end (2.5 s of 21 at 10k talks).
+    arrived: queue.SimpleQueue[tuple[int, bool, Any] | None] = queue.SimpleQueue()
+    reader = threading.Thread(target=_drain, args=(results, arrived), daemon=True)
     try:
         for proc in procs:
             proc.start()
+        reader.start()
         nxt = 0
         while nxt < len(args):
             if nxt not in done:
@@ -114,9 +122,8 @@ def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int) -> Iterator[
                     except BaseException as exc:
                         done[index] = (False, exc)
                 else:  # every slice is taken: wait for the workers' next result
-                    _receive(results, procs, done)
-            while not results.empty():
-                _receive(results, procs, done)
+                    _receive(arrived, procs, done, wait=True)
+            _receive(arrived, procs, done, wait=False)
             while nxt in done:
                 ok, value = done.pop(nxt)
                 if not ok:
@@ -131,16 +138,35 @@ def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int) -> Iterator[
             if proc.is_alive():
                 proc.terminate()
                 proc.join()
+        if reader.is_alive():
+            results.put(None)  # after every worker's: the reader stops
+            reader.join(timeout=5)
         results.close()
         _TASK, _ARGS = None, ()
         gc.unfreeze()
 
 
-def _receive(results: Any, procs: list[Any], done: dict[int, tuple[bool, Any]]) -> None:
-    """Wait for one result of a worker into *done*; a worker that died without sending one is an error."""
-    while not results._reader.poll(0.2):  # a SimpleQueue's get has no timeout: poll its pipe
-        if any(proc.exitcode not in (None, 0) for proc in procs):
-            dead = next(proc for proc in procs if proc.exitcode not in (None, 0))
-            raise RuntimeError(f"a page worker stopped without its result (exit code {dead.exitcode})")
-    index, ok, value = results.get()
-    done[index] = (ok, value)
+def _drain(results: Any, arrived: queue.SimpleQueue[tuple[int, bool, Any] | None]) -> None:
+    """Move the workers' results off the pipe as they come, until ``None``."""
+    while (message := results.get()) is not None:
+        arrived.put(message)
+
+
+def _receive(arrived: queue.SimpleQueue[tuple[int, bool, Any] | None], procs: list[Any],
+             done: dict[int, tuple[bool, Any]], wait: bool) -> None:
+    """The workers' results arrived so far into *done*; with *wait*, at least one. A worker that
+    died without sending its result is an error."""
+    while True:
+        try:
+            message = arrived.get(timeout=0.2) if wait else arrived.get_nowait()
+        except queue.Empty:
+            if not wait:
+                return
+            dead = [proc.exitcode for proc in procs if proc.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"a page worker stopped without its result (exit code {dead[0]})") from None
+            continue
+        assert message is not None
+        index, ok, value = message
+        done[index] = (ok, value)
+        wait = False
