@@ -161,9 +161,7 @@ def digest(answer: Any) -> bytes:
 
 
 def qkey(name: str, *parts: str) -> Key:
-    """The key of a query (its answers, digests and read-sets all hold the one tuple of it)."""
-    key = (Q + name, ARG.join(parts))
-    return RECORDER._keys.setdefault(key, key)
+    return (Q + name, ARG.join(parts))
 
 
 def is_query(key: Key) -> bool:
