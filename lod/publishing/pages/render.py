@@ -288,19 +288,18 @@ class Renderer:
             return sorted((v for k, v in items.items() if k[0] == kind), key=lambda v: v[0])
 
         talks = ordered("talk")  # (sort key, last day or None), dated first by date
-        dated = [v for v in talks if v[0][1] is not None]
-        numbered = list(enumerate(dated))
+        numbered = list(enumerate(v for v in talks if v[0][1] is not None))
         # The soonest upcoming and the most recent past talks; the rest are on the years' pages.
-        upcoming = [_ordered(html, n) for n, ((_k, day), html) in
-                    [e for e in numbered if e[1][0][1] >= today][:L.HOME_UPCOMING]]
-        past = [_ordered(html, n) for n, ((_k, day), html) in
-                [e for e in reversed(numbered) if e[1][0][1] < today][:L.HOME_RECENT]]
+        soon = [(n, v) for n, v in numbered if v[0][1] >= today][:L.HOME_UPCOMING]
+        recent = [(n, v) for n, v in reversed(numbered) if v[0][1] < today][:L.HOME_RECENT]
+        upcoming = [_ordered(html, n) for n, (_key, html) in soon]
+        past = [_ordered(html, n) for n, (_key, html) in recent]
         years = Markup("".join(f'<li><a href="{escape(L.year_path(y))}.html">{escape(y)}</a> <span class="meta">{len(ts)}</span></li>\n'
                                for y, ts in sorted(self.index.idx.years.items(), reverse=True)))
-        undated = [html.decode("utf-8") for (_k, day), html in talks if day is None]
+        undated_items = [v for v in talks if v[0][1] is None]
+        undated = [html.decode("utf-8") for _key, html in undated_items]
         # The talks it shows (sort key [3] is the id): whether an edit elsewhere can change it (``_same_index``).
-        on_it = ([v for v in dated if v[0][1] >= today][:L.HOME_UPCOMING]
-                 + [v for v in reversed(dated) if v[0][1] < today][:L.HOME_RECENT] + [v for v in talks if v[0][1] is None])
+        on_it = [v for _n, v in soon + recent] + undated_items
         shown: Shown = (today, frozenset(key[3] for (key, _day), _html in on_it))
         gatherings = sorted(ordered("series") + ordered("event"), key=lambda v: v[0])
         data: dict[str, Any] = {
