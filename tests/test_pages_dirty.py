@@ -16,8 +16,10 @@ import pytest
 
 from lod.publishing import feeds as feeds
 from lod.model import records as R
+from lod.model.kinds import TABLES
 from lod.publishing.pages import render_site, render_some
 from lod.publishing.pages.dirty import SITE, Affected, Key, affected
+from lod.publishing.pages.probe import entry_key, touched_entries
 from lod.publishing.pages.render import Renderer
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.pages.search import BUCKET, shard_name, update_index
@@ -53,7 +55,9 @@ def _version(folder: Path) -> Version:
 def dirty(old: Version, new: Prepared, changed: set[Key]) -> Affected:
     """``affected`` from *old*'s full render to the data of *new*, every description counted as one that can differ."""
     owners = set(old.p.descriptions) | set(new.descriptions)
-    return affected(new, changed, owners, old.out.readsets, old.out.answers)
+    before = {(kind, rid): old.p.dataset.table(kind)[rid] for kind, rid in changed
+              if kind in TABLES and rid in old.p.dataset.table(kind)}
+    return affected(new, changed, owners, old.out.readsets, old.out.answers, before)
 
 
 def _content(rec: R.Record) -> dict[str, Any]:
@@ -394,12 +398,23 @@ def test_search_index_update_without_the_previous_files_makes_the_same_files(syn
 
 def test_a_rebuild_evaluates_again_only_the_queries_whose_recorded_reads_changed(synthetic: Version,
                                                                                  tmp_path: Path) -> None:
-    """A query that read records by id only (``pages/probe.py``) is evaluated again only if one of them changed;
-    a wide one always. check_edit proves the pages are still all those that differ."""
-    _new, aff, what = check_edit(synthetic, tmp_path / "data", "talk_title", 11)
+    """A query that read records by id and derived entries by key only (``pages/probe.py``) is evaluated
+    again only if one of them changed; a wide one always. check_edit proves the pages are still all those
+    that differ."""
+    new, aff, what = check_edit(synthetic, tmp_path / "data", "talk_title", 11)
     tid = what.split()[1].rstrip(":")
     rows = synthetic.links
-    local = {k for k in rows if k[0].startswith("q:")}  # the queries that read records by id only
+    local = {k for k in rows if k[0].startswith("q:")}  # the queries that read records and entries only
     assert {("q:feed", f"talk\x1e{tid}"), ("q:ancestors", f"talk\x1e{tid}")} <= local
-    touching = {k for k in local if ("talk", tid) in rows[k]}
-    assert len(local) > 100 and local & aff.reads.keys() == touching  # those that read the edited talk
+    # the entries the talk is in, before and after: its series' or session's children, its speakers' roles …
+    entries = touched_entries(new.p.dataset.site, new.p.minter,
+                              [("talk", synthetic.p.dataset.talks[tid]), ("talk", new.p.dataset.talks[tid])])
+    talk = new.p.dataset.talks[tid]
+    assert {entry_key("roles", pid) for pid in talk.speakers} <= entries
+    assert entry_key("children", talk.parent or ("", "")) in entries
+    touching = {k for k in local if ("talk", tid) in rows[k] or not entries.isdisjoint(rows[k])}
+    assert len(local) > 100 and local & aff.reads.keys() == touching  # those that read the edited talk or its entries
+    assert {("q:person_talks", pid) for pid in talk.speakers} <= touching
+    # a person's talks are read by a few pages: those of the other people are not evaluated again
+    others = {k for k in local if k[0] == "q:person_talks"} - touching
+    assert others and not others & aff.reads.keys()

@@ -135,3 +135,12 @@ def test_rebuild_after_a_talk_edit_with_small_pages_equals_a_full_build(tmp_path
             assert 0 < again["pages_again"] <= 15, again
         _same_as_full(Path("data"), Path("site"), result, tmp_path)
     shutil.rmtree(tmp_path / "fresh", ignore_errors=True)
+
+
+def test_a_listing_size_is_the_number_of_its_items(paged: Version) -> None:
+    """``more_pages`` counts each listing's pages from its size, without putting the items in order."""
+    idx = paged.p.site_index
+    keys = list(L.owners(idx))
+    assert {k[0] for k in keys} >= {"source", "organization", "place", "year"}
+    assert [L.size(idx, k) for k in keys] == [len(L.items(idx, k)) for k in keys]
+    assert any(L.size(idx, k) > L.PAGE_SIZE for k in keys)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lod.publishing.build import prepare
-from lod.publishing.pages import reads
-from lod.publishing.pages.probe import reads_of
+from lod.publishing.pages import probe, reads
+from lod.publishing.pages.probe import entry_key, is_entry, reads_of, touched_entries
+from lod.publishing.pages.relations import DERIVED
 from lod.publishing.pages.reads import qkey
 
 from .conftest import SEED_DATA, TEST_BASE
@@ -28,10 +29,58 @@ def test_a_query_looking_records_up_by_id_reads_those(seed) -> None:  # type: ig
     assert reads_of(seed.site_index, qkey("feed", "talk", "no-such-talk")) == {("talk", "no-such-talk")}
 
 
-@pytest.mark.parametrize("key", [qkey("talks_under", "series", "x"), qkey("person_talks", "p"), qkey("years"),
-                                 qkey("feed", "site", "talks"), qkey("all", "talk"), qkey("latest")])
-def test_a_query_reading_a_derived_list_or_a_whole_table_is_wide(seed, key) -> None:  # type: ignore[no-untyped-def]
+def test_a_query_reading_derived_lists_by_key_reads_those_entries(seed) -> None:  # type: ignore[no-untyped-def]
+    assert reads_of(seed.site_index, qkey("talks_under", "series", "x")) == {entry_key("children", ("series", "x"))}
+    assert reads_of(seed.site_index, qkey("person_talks", "p")) == {entry_key("roles", "p")}
+    series = next(iter(seed.dataset.series))
+    got = reads_of(seed.site_index, qkey("talks_under", "series", series))
+    assert got is not None and entry_key("children", ("series", series)) in got and all(is_entry(k) for k in got)
+
+
+@pytest.mark.parametrize("key", [qkey("years"), qkey("feed", "site", "talks"), qkey("all", "talk"), qkey("latest")])
+def test_a_query_reading_a_whole_table_or_map_is_wide(seed, key) -> None:  # type: ignore[no-untyped-def]
     assert reads_of(seed.site_index, key) is None
+
+
+def test_a_query_reading_an_entry_longer_than_the_limit_is_wide(seed, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    series = max(seed.dataset.series, key=lambda sid: len(seed.site_index.children.get(("series", sid), [])))
+    key = qkey("children", "series", series)
+    assert reads_of(seed.site_index, key) is not None
+    monkeypatch.setattr(probe, "ENTRY_LIMIT", 2)
+    assert reads_of(seed.site_index, key) is None
+
+
+def test_the_records_of_an_entry_are_seen_as_records_by_id(seed, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A record in an entry shows its own fields, never the records written inside it."""
+    key, _ = next((k, r) for k, rs in seed.site_index.children.items() for _c, r in rs if getattr(r, "talks", None))
+    monkeypatch.setitem(reads.QUERIES, "inside", lambda idx, kind, rid: [
+        len(getattr(r, "talks", [])) for _k, r in idx.children.get((kind, rid), [])])
+    monkeypatch.setitem(reads.QUERIES, "names", lambda idx, kind, rid: [
+        r.id for _k, r in idx.children.get((kind, rid), [])])
+    assert reads_of(seed.site_index, qkey("inside", *key)) is None
+    assert reads_of(seed.site_index, qkey("names", *key)) == {entry_key("children", key)}
+
+
+def _holds(value: object, rec: object) -> bool:
+    if value is rec or value == getattr(rec, "id", None):
+        return True
+    if isinstance(value, dict):
+        value = list(value.values())
+    return isinstance(value, (list, tuple)) and any(_holds(v, rec) for v in value)
+
+
+def test_a_site_index_of_one_record_holds_exactly_the_entries_that_record_is_in(seed) -> None:  # type: ignore[no-untyped-def]
+    """What touched_entries relies on: each entry is built record by record, from that record's fields."""
+    idx = seed.site_index
+    every: set[object] = set()
+    for kind, rec in seed.dataset.all_records():
+        mine = touched_entries(seed.dataset.site, seed.minter, [(kind, rec)])
+        every |= mine
+        for key in mine:  # the entry of the whole data holds that record (or its id: sub_orgs, sub_places)
+            name = key[0].removeprefix("m:")
+            entry = next(v for k, v in getattr(idx, name).items() if entry_key(name, k) == key)
+            assert _holds(entry, rec), (kind, rec.id, key)
+    assert every == {entry_key(name, k) for name in DERIVED for k in getattr(idx, name)}
 
 
 def test_reading_the_records_written_inside_a_record_is_wide(seed, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -42,3 +91,25 @@ def test_reading_the_records_written_inside_a_record_is_wide(seed, monkeypatch: 
     assert reads_of(seed.site_index, qkey("inside", event.id)) is None
     assert reads_of(seed.site_index, qkey("method", event.id)) is None
     assert reads_of(seed.site_index, qkey("field", event.id)) == {("event", event.id)}
+
+
+def test_a_property_of_a_record_holding_no_records_is_read_as_its_fields(seed) -> None:  # type: ignore[no-untyped-def]
+    """A person's display_name is computed from the person's fields: an organisation's listing, sorted
+    by it, reads the organisation's entries (its sub-organisations, its members) only."""
+    oid = next(o for o in seed.dataset.organizations if seed.site_index.members.get(o))
+    got = reads_of(seed.site_index, qkey("count", "organization", oid))
+    assert got is not None and {entry_key("sub_orgs", oid), entry_key("members", oid)} <= got
+
+
+def test_a_part_kept_by_one_probe_brings_what_it_read_to_the_next(seed) -> None:  # type: ignore[no-untyped-def]
+    """The count, the number of pages and each slice of a listing read the same items: evaluated once per
+    index, with what they read; a part that was wide stays wide."""
+    idx = seed.site_index
+    oid = next(o for o in seed.dataset.organizations if idx.members.get(o))
+    first = reads_of(idx, qkey("count", "organization", oid))
+    assert first is not None and ("affiliated", (oid,)) in idx.__dict__["_probe_kept"]
+    assert reads_of(idx, qkey("slice", "organization", oid, "1")) == first
+    assert reads_of(idx, qkey("pages", "organization", oid)) == first
+    idx.__dict__["_probe_kept"][("affiliated", (oid,))] = (None, None)
+    assert reads_of(idx, qkey("count", "organization", oid)) is None
+    del idx.__dict__["_probe_kept"][("affiliated", (oid,))]

@@ -112,6 +112,9 @@ def test_views_note_misses_and_queries() -> None:
         def talks_under(self, kind: str, rid: str) -> list[Any]:
             return []
 
+        def kept(self, name: str, args: Any, compute: Any) -> Any:
+            return compute()
+
     view = IndexView(_Index())  # type: ignore[arg-type]
     with RECORDER.node() as reads:
         view.talks_under("series", "s")

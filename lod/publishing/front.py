@@ -69,11 +69,13 @@ class Front:
         self.minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
         if self.fresh:  # nothing before: every record is new (and nothing need be pickled to say so)
             self.changed, self.previous, self.moved = {(kind, rec.id) for kind, rec in ds.all_records()}, {}, {}
+            self.moved_keys: set[inc.Key] = set()
         else:
             before = {rel: blob for rel, blob in state.resolved.items()
                       if rel in x_files or rel not in self.resolved}
             changes = inc.changed_records(before, {rel: self.resolved[rel] for rel in x_files})
             self.changed, self.previous = changes.changed, changes.previous
+            self.moved_keys = set(changes.moved)  # the records that only moved: in file order, the SiteIndex's too
             self.moved = {str(self.minter.resource(kind, rid)): loc for (kind, rid), loc in changes.moved.items()}
         self.mapped: MapRecord = state.extra["mapped"]  # noted again here, for the next build's state
         self.terms = Terms(site_prefixes(self.minter))

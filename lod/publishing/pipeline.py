@@ -248,7 +248,8 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
     t0 = time.perf_counter()
     # The pages whose recorded reads changed; from the empty state every one, with nothing to compare.
     dirty = (Affected(True) if fresh else
-             affected(p, front.changed, front.owners, state.extra["links"], state.extra.get("answers")))
+             affected(p, front.changed, front.owners, state.extra["links"], state.extra.get("answers"),
+                      front.previous, front.moved_keys))
     n_pages = len(p.descriptions) if fresh else len(dirty.paths) + len(dirty.feeds)
     stage = Stage(say, "pages", n_pages, "files")
     rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,

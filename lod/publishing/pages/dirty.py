@@ -23,9 +23,10 @@ by a reverse lookup (the talks at a place) comes from a query, whose answer chan
 that record comes or goes. Parts kept across pages (a talk's list item, a VEVENT) carry
 their own read-sets into every page using them (``Recorder.memo``, ``feeds._memo_vevent``).
 
-Which queries are evaluated again: every *wide* one, and those that read records by id only
-(``lod.publishing.pages.probe``, kept as a row keyed by the query) when one of those records
-changed; the others answer as recorded. Read-sets are rows of key numbers
+Which queries are evaluated again: every *wide* one, and those that read records by id and
+entries of the SiteIndex's derived maps by key only (``lod.publishing.pages.probe``, kept as a
+row keyed by the query) when one of those records or entries changed; the others answer as
+recorded. Read-sets are rows of key numbers
 (``lod.publishing.links``): the dirty nodes are found by scanning the rows in C.
 
 Not covered here: the index page, ``sitemap.xml``, ``robots.txt``, ``talks.ics`` and the
@@ -39,12 +40,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from lod.model import records as R
 from lod.model.iri import KIND_PATHS
+from lod.model.kinds import TABLES
 from lod.publishing.feeds import CALENDAR_KINDS
 from lod.publishing.pages.reads import DESC, IndexView, Key, desc_digest, desc_owner, digest, is_query
 from lod.publishing.pages.render import site_paths
 from lod.publishing.links import Links, numbers
-from lod.publishing.pages.probe import reads_of
+from lod.publishing.pages.probe import reads_of, touched_entries
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.prepared import Prepared
 
@@ -96,13 +99,16 @@ def feed_name(kind: str, rid: str) -> str:
 
 
 def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping[Key, frozenset[Key]],
-             answers: Mapping[Key, bytes] | None) -> Affected:
+             answers: Mapping[Key, bytes] | None, before: Mapping[Key, R.Record],
+             moved: Iterable[Key] = ()) -> Affected:
     """The pages and calendars of *p* (the new data) that may differ from the previous build's.
 
     *changed*: the keys of the records added, removed or modified (with ``SITE`` if the site
     block changed); *owners*: the IRIs of the owners whose descriptions can differ; *old* and
     *answers*: the previous build's read-sets and answer digests (``links`` and ``answers`` of
-    the state; *answers* None, from a state without them, makes everything dirty).
+    the state; *answers* None, from a state without them, makes everything dirty); *before*:
+    the previous versions of the changed records that were there before; *moved*: the records
+    that only moved (in their file or to another: the derived maps list records in file order).
     """
     ds = p.dataset
     links = Links.of(old)
@@ -120,6 +126,12 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     read = set(numbers(b"".join(nodes.values())))
     # A changed key nobody read has no number (or one no row holds): it dirties nothing.
     records = {number[k] for k in changed if k in number}
+    # The entries of the derived maps that a changed or moved record is in, before or after.
+    after = [(kind, rec) for kind, rid in [*changed, *moved] if kind in TABLES
+             for rec in [ds.table(kind).get(rid)] if rec is not None]
+    entries = (touched_entries(ds.site, p.minter, [(kind, rec) for (kind, _rid), rec in before.items()])
+               | touched_entries(ds.site, p.minter, after))
+    records |= {number[k] for k in entries if k in number}
     dirty_keys = set(records)
     now: dict[Key, bytes] = {}
     again: dict[Key, frozenset[Key] | None] = {}

@@ -23,7 +23,7 @@ from typing import Iterator, Sequence, TypeVar
 from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.publishing.pages.constants import KIND_OF_PATH
-from lod.publishing.pages.relations import SiteIndex
+from lod.publishing.pages.relations import SiteIndex, person_order
 from lod.publishing.pages.times import sort_key
 
 PAGE_SIZE = 500  # items per listing page; one edit re-renders at most the pages its item is on
@@ -89,29 +89,41 @@ def items(idx: SiteIndex, key: Key) -> list[Item]:
 
     Kept on the index (which never changes once built): the pages' queries and ``more_pages``
     ask for the same listings."""
-    kept: dict[Key, list[Item]] = idx.__dict__.setdefault("_listing_items", {})
-    got = kept.get(key)
-    if got is None:
-        got = kept[key] = _items(idx, key)
+    got: list[Item] = idx.kept("listing", key, lambda: _items(idx, key))
     return got
 
 
+def size(idx: SiteIndex, key: Key) -> int:
+    """How many items the listing of *key* has: ``len(items(idx, key))``, without putting them in order
+    (a rebuild needs every listing's number of pages, and the items of a few)."""
+    return len(_members(idx, key))
+
+
 def _items(idx: SiteIndex, key: Key) -> list[Item]:
+    got = _members(idx, key)
+    if key[0] == "source":  # as read
+        return got
+    if key[0] == "organization":  # by name
+        return sorted(got, key=lambda item: person_order(item[1]))  # type: ignore[arg-type]
+    return sorted(got, key=lambda item: sort_key(item[1]))  # type: ignore[arg-type]
+
+
+def _members(idx: SiteIndex, key: Key) -> list[Item]:
+    """The items of the listing of *key*, in no particular order but the source's."""
     kind, rid = key
     if kind == "source":
         return idx.by_source.get(rid, [])
     if kind == "organization":  # the people affiliated with it or an organisation under it
-        return [("person", person) for person, _via in idx.affiliated(rid)]
+        return [("person", person) for person, _via in idx.affiliated_people(rid).values()]
     if kind == "place":  # the talks at it and at every place inside it (as Renderer.extra lists them)
-        here = [r for pl in idx.place_descendants(rid) for k, r in idx.at_place.get(pl, []) if k == "talk"]
-        return [("talk", t) for t in sorted(here, key=sort_key)]
+        return [("talk", r) for pl in idx.place_descendants(rid) for k, r in idx.at_place.get(pl, []) if k == "talk"]
     if kind == "topic":
         talks = idx.topics.get(f"{KIND_PATHS['topic']}/{rid}", ("", []))[1]
     elif kind == "year":
         talks = idx.years.get(rid, [])
     else:
         return []
-    return [("talk", t) for t in sorted(talks, key=sort_key)]
+    return [("talk", t) for t in talks]
 
 
 def owners(idx: SiteIndex) -> Iterator[Key]:
@@ -133,7 +145,7 @@ def more_pages(idx: SiteIndex) -> list[str]:
     every page after the first of a long listing."""
     out: list[str] = []
     for key in owners(idx):
-        n = page_count(len(items(idx, key)))
+        n = page_count(size(idx, key))
         start = 1 if key[0] == "year" else 2
         out.extend(page_path(owner_path(key), k) for k in range(start, n + 1))
     return out

@@ -1,34 +1,75 @@
-"""Which records a query's answer depends on, observed while it is evaluated (``probe``).
+"""Which records and entries a query's answer depends on, observed while it is evaluated (``probe``).
 
 A rebuild compares the answer of each query the pages read on the new data with the recorded
-one (``lod.publishing.pages.dirty``). Most of those queries look records up by id and nothing
-else: whether a talk's calendar exists (``q:feed``), a talk's session, event and series
-(``q:ancestors``). Their answer is a function of those records, so it can differ only if one
-of them changed: such a query need not be evaluated again when none did. Nothing here names
-a query: each evaluation runs on a ``Probe`` of the SiteIndex that notes every record looked up
-by id, and counts as *wide* (evaluated again on every rebuild, as before) as soon as it reads
-anything else: a map derived from many records (the talks under a series, a person's roles),
-a whole table, the minter, any other attribute.
+one (``lod.publishing.pages.dirty``). Most of those queries look records up by id, or entries
+of the maps the SiteIndex derives from the records (``DERIVED``: the talks and sessions under a
+series, a person's roles, the talks at a place …) by key, and nothing else. Their answer is a
+function of those records and entries, so it can differ only if one of them changed: such a
+query need not be evaluated again when none did. Nothing here names a query: each evaluation
+runs on a ``Probe`` of the SiteIndex that notes every record looked up by id and every entry
+looked up by key (``entry_key``), and counts as *wide* (evaluated again on every rebuild) as
+soon as it reads anything else: a whole table or map, the minter, any other attribute, an
+entry too long to follow (``ENTRY_LIMIT``).
 
 Why that is sound: the methods of the SiteIndex run on the probe itself (each is rebound to
 it), so every attribute they read passes through ``Probe.__getattr__``; the only ones let
 through without making the query wide are the dataset's tables, looked up one id at a time
-(``ProbeTable``: found or not, as the page views note them). A query that read only records
-(r1 … rn) by id computes the same answer from the same records; if none of them changed
-(added, removed or modified), it answers the same.
+(``ProbeTable``: found or not, as the page views note them), and the derived maps, looked up
+one key at a time (``ProbeMap``). A record read either way is seen as a ``ProbeRecord``: its
+own fields only, never records held inside it. A query that read only records (r1 … rn) and
+entries (e1 … em) computes the same answer from the same records and entries; if none of them
+changed, it answers the same. A record has changed when it was added, removed, modified or
+moved (the order of an entry follows the records' order); an entry has changed when a changed
+record is in it, before or after. Which entries those are is not declared either: the same
+``SiteIndex`` code, run over the changed records alone (their old versions, then their new
+ones), makes exactly the entries they are in (``touched_entries``), because each entry is
+built record by record from that record's own fields.
 """
 
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from lod.model import records as R
+from lod.model.iri import Minter
 from lod.model.kinds import TABLES
-from lod.publishing.pages.reads import DESC, KIND_OF_CLASS, IndexView, Key, desc_digest, digest, evaluate, is_query
-from lod.publishing.pages.relations import SiteIndex
+from lod.publishing.pages.reads import ARG, DESC, KIND_OF_CLASS, IndexView, Key, desc_digest, digest, evaluate, is_query
+from lod.publishing.pages.relations import DERIVED, SiteIndex
 
-Reads = tuple[bytes, frozenset[Key] | None]  # an answer's digest, and the records it read (None: wide)
+Reads = tuple[bytes, frozenset[Key] | None]  # an answer's digest, and the records and entries it read (None: wide)
+ENTRY = "m:"  # the kind of an entry key: ("m:children", "series\x1ex")
+# An entry of more parts than this (the items of its lists, tuples and dicts) makes the query
+# reading it wide: a probe sees each record of an entry it reads (``ProbeRecord``), and the one
+# source every record cites holds them all (each page of its listing would look at all of them).
+ENTRY_LIMIT = 5000
+
+
+def entry_key(name: str, key: str | tuple[str, ...]) -> Key:
+    """The key of the entry *key* of the derived map *name* (``SiteIndex.children`` …)."""
+    return (ENTRY + name, ARG.join(key) if isinstance(key, tuple) else key)
+
+
+def is_entry(key: Key) -> bool:
+    """Whether *key* is an ``entry_key``."""
+    return key[0].startswith(ENTRY)
+
+
+class _Records:
+    """A dataset of a few records and the minter: what a ``SiteIndex`` is built from."""
+
+    def __init__(self, dataset: R.Dataset, minter: Minter) -> None:
+        self.dataset, self.minter = dataset, minter
+
+
+def touched_entries(site: R.Site, minter: Minter, records: Iterable[tuple[str, R.Record]]) -> set[Key]:
+    """The entries of the derived maps that *records* are in: those of a SiteIndex of them alone."""
+    ds = R.Dataset(site)
+    for kind, rec in records:
+        ds.table(kind)[rec.id] = rec
+    idx = SiteIndex(_Records(ds, minter), ordered=False)
+    return {entry_key(name, key) for name in DERIVED for key in getattr(idx, name)}
 
 
 class Wide(Exception):
@@ -58,8 +99,12 @@ class ProbeRecord:
 
     def __getattr__(self, name: str) -> Any:
         rec = object.__getattribute__(self, "_rec")
-        if name not in getattr(rec, "__dataclass_fields__", {}):
-            raise Wide(name)  # a method or property: it may read anything
+        fields = getattr(rec, "__dataclass_fields__", {})
+        # A method may read anything; a property of a record too, unless the record holds no
+        # records inside it: then it computes from the record's own fields (a person's display_name).
+        if name not in fields and not (isinstance(getattr(type(rec), name, None), property)
+                                       and not any(_holds_record(getattr(rec, f)) for f in fields)):
+            raise Wide(name)
         value = getattr(rec, name)
         if _holds_record(value):
             raise Wide(name)
@@ -79,6 +124,54 @@ class ProbeRecord:
 
 def _seen(value: Any) -> Any:
     return ProbeRecord(value) if type(value) in KIND_OF_CLASS else value
+
+
+def _seen_all(value: Any, budget: list[int]) -> Any:
+    """*value* (an entry: lists, tuples and dicts of records and text) with each record a ``ProbeRecord``;
+    wide when it holds more than *budget* parts in all."""
+    t = type(value)
+    budget[0] -= len(value) if t is list or t is tuple or t is dict else 0
+    if budget[0] < 0:
+        raise Wide("entry too long")  # before looking at its parts: a long entry is often read again
+    if t in KIND_OF_CLASS:
+        return ProbeRecord(value)
+    if t is list or t is tuple:
+        return t(_seen_all(v, budget) for v in value)
+    if t is dict:
+        return {k: _seen_all(v, budget) for k, v in value.items()}
+    return value
+
+
+class ProbeMap:
+    """A map the SiteIndex derives from many records, seen by a probe: each key looked up is noted
+    as an entry read (found or not); anything else (iterating it, its size) is wide."""
+
+    def __init__(self, probe: Probe, name: str, data: Mapping[Any, Any]) -> None:
+        self.probe, self.name, self.data = probe, name, data
+
+    def _read(self, key: Any) -> None:
+        self.probe._reads.add(entry_key(self.name, key))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._read(key)
+        return _seen_all(self.data[key], [ENTRY_LIMIT]) if key in self.data else default
+
+    def __getitem__(self, key: Any) -> Any:
+        self._read(key)
+        return _seen_all(self.data[key], [ENTRY_LIMIT])
+
+    def __contains__(self, key: object) -> bool:
+        self._read(key)
+        return key in self.data
+
+    def __iter__(self) -> Any:
+        raise Wide("iter")
+
+    def __len__(self) -> int:
+        raise Wide("len")
+
+    def __getattr__(self, name: str) -> Any:  # items(), values() … : every entry
+        raise Wide(name)
 
 
 class ProbeTable:
@@ -132,16 +225,43 @@ class Probe:
         self._idx = idx
         self._reads: set[Key] = set()
         self.ds = ProbeDataset(self)
+        # The parts kept, with what each read (None: wide), shared by every probe of *idx*: the pages
+        # of one listing read its count, its number of pages and a slice, each of the same items.
+        self._kept: dict[tuple[str, tuple[str, ...]], tuple[Any, frozenset[Key] | None]] = \
+            idx.__dict__.setdefault("_probe_kept", {})
+
+    def kept(self, name: str, args: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+        """``SiteIndex.kept``: *compute()* on this probe, kept with what it read, which every probe
+        using it reads too."""
+        key = (name, args)
+        got = self._kept.get(key)
+        if got is None:
+            outer, self._reads = self._reads, set()
+            try:
+                got = (compute(), frozenset(self._reads))
+            except Wide:
+                got = (None, None)
+            finally:
+                self._reads = outer
+            self._kept[key] = got
+        value, reads = got
+        if reads is None:
+            raise Wide(name)
+        self._reads |= reads
+        return value
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(type(self._idx), name, None)
         if isinstance(method, types.FunctionType):
             return types.MethodType(method, self)
-        raise Wide(name)  # a map derived from many records, the minter, a cached value …
+        if name in DERIVED:
+            return ProbeMap(self, name, getattr(self._idx, name))
+        raise Wide(name)  # the minter, a cached value …
 
 
 def reads_of(idx: SiteIndex, key: Key) -> frozenset[Key] | None:
-    """The records the query *key* reads by id on *idx*; None if it reads anything else (wide)."""
+    """The records the query *key* reads by id and the entries it reads by key (``entry_key``) on
+    *idx*; None if it reads anything else (wide)."""
     p = Probe(idx)
     try:
         evaluate(p, key)  # type: ignore[arg-type]

@@ -172,21 +172,12 @@ def is_query(key: Key) -> bool:
 # ---------------------------------------------------------------- queries
 
 
-def _kept(idx: SiteIndex, name: str, args: tuple[str, ...], compute: Callable[[], Any]) -> Any:
-    """*compute()*, kept on the index (it never changes once built): the queries share their parts."""
-    memo: dict[tuple[str, tuple[str, ...]], Any] = idx.__dict__.setdefault("_reads_memo", {})
-    key = (name, args)
-    if key not in memo:
-        memo[key] = compute()
-    return memo[key]
-
-
 def _person_talks(idx: SiteIndex, pid: str) -> list[R.Talk]:
-    return _kept(idx, "person_talks", (pid,), lambda: idx.person_talks(pid))
+    return idx.kept("person_talks", (pid,), lambda: idx.person_talks(pid))
 
 
 def _talks_under(idx: SiteIndex, kind: str, rid: str) -> list[R.Talk]:
-    return _kept(idx, "talks_under", (kind, rid), lambda: idx.talks_under(kind, rid))
+    return idx.kept("talks_under", (kind, rid), lambda: idx.talks_under(kind, rid))
 
 
 def _scheduled(idx: SiteIndex, kind: str, rid: str) -> R.Scheduled | None:
@@ -198,7 +189,7 @@ def _listing(idx: SiteIndex, kind: str, rid: str) -> list[Any]:
     """What a listing cut into pages lists: an organisation's (person, via) pairs, else ``L.items``."""
     if kind != "organization":
         return L.items(idx, (kind, rid))
-    return _kept(idx, "affiliated", (rid,), lambda: list(idx.affiliated(rid)))
+    return idx.kept("affiliated", (rid,), lambda: list(idx.affiliated(rid)))
 
 
 def _others_at(idx: SiteIndex, pid: str) -> list[tuple[str, R.Scheduled]]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from lod.model import records as R
 from lod.model.iri import Minter
@@ -25,6 +25,13 @@ class HasDataset(Protocol):
     def minter(self) -> Minter: ...
 
 
+# The maps SiteIndex derives from many records. Each entry is built record by record from that
+# record's own fields, so a SiteIndex of a few records holds exactly the entries they are in:
+# a query that reads entries by key is evaluated again only when one of those changed
+# (``lod.publishing.pages.probe``). A map left out here makes every query reading it wide.
+DERIVED = ("children", "roles", "members", "sub_orgs", "sub_places", "at_place", "by_source", "topics", "years")
+
+
 class SiteIndex:
     """Who is related to what, computed once from the resolved records."""
 
@@ -34,6 +41,7 @@ class SiteIndex:
         ds = self.ds = p.dataset
         self.m = p.minter
         self._latest_taken: str | None = None
+        self._kept: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.children: dict[tuple[str, str], list[tuple[str, R.Scheduled]]] = {}
         for kind, rec in ds.all_records():
             if isinstance(rec, (R.Event, R.Session, R.Talk)):
@@ -97,6 +105,15 @@ class SiteIndex:
                 path = self.m.path_of(str(self.m.topic(label)))
                 assert path is not None
                 self.topics.setdefault(path, (label, []))[1].append(t)
+
+    def kept(self, name: str, args: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+        """*compute()*, kept on the index (it never changes once built): the queries share their parts
+        (a probe keeps them with what they read, ``lod.publishing.pages.probe.Probe.kept``)."""
+        key = (name, args)
+        memo = self._kept
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
 
     def person_talks(self, pid: str) -> list[R.Talk]:
         """The talks a person gives or co-authors, by date."""
@@ -173,13 +190,16 @@ class SiteIndex:
         return next((pl.address for pl in self.place_chain(pid) if pl.address is not None), None)
 
     def affiliated(self, oid: str) -> list[tuple[R.Person, str]]:
-        """People affiliated with the organisation or one of its sub-organisations, with that organisation."""
+        """People affiliated with the organisation or one of its sub-organisations, with that organisation, by name."""
+        return sorted(self.affiliated_people(oid).values(), key=lambda pv: person_order(pv[0]))
+
+    def affiliated_people(self, oid: str) -> dict[str, tuple[R.Person, str]]:
+        """``affiliated`` by person id, in no order."""
         out: dict[str, tuple[R.Person, str]] = {}
         for org in self.org_descendants(oid):
             for person in self.members.get(org, []):
                 out.setdefault(person.id, (person, org))
-        return sorted(out.values(), key=lambda pv: (pv[0].family_name or pv[0].display_name, pv[0].display_name,
-                                                    pv[0].id))
+        return out
 
     def sources_taken(self, rec: R.Record) -> str:
         """The latest date the record's sources were taken (its lastmod)."""
@@ -203,6 +223,11 @@ class SiteIndex:
             return max((self.sources_taken(t) for t in talks), default=self.latest_taken())
         rec = self.record(kind, rid)
         return self.sources_taken(rec) if rec is not None else self.latest_taken()
+
+
+def person_order(person: R.Person) -> tuple[str, str, str]:
+    """People by family name (or the name as written), then as written, then id."""
+    return (person.family_name or person.display_name, person.display_name, person.id)
 
 
 def _descendants(root: str, children: Mapping[str, list[str]]) -> list[str]:
