@@ -107,9 +107,9 @@ def test_a_part_kept_by_one_probe_brings_what_it_read_to_the_next(seed) -> None:
     idx = seed.site_index
     oid = next(o for o in seed.dataset.organizations if idx.members.get(o))
     first = reads_of(idx, qkey("count", "organization", oid))
-    assert first is not None and ("affiliated", (oid,)) in idx.__dict__["_probe_kept"]
+    assert first is not None and ("affiliated", (oid,)) in idx.__dict__[probe._KEPT]
     assert reads_of(idx, qkey("slice", "organization", oid, "1")) == first
     assert reads_of(idx, qkey("pages", "organization", oid)) == first
-    idx.__dict__["_probe_kept"][("affiliated", (oid,))] = (None, None)
+    idx.__dict__[probe._KEPT][("affiliated", (oid,))] = (None, None)
     assert reads_of(idx, qkey("count", "organization", oid)) is None
-    del idx.__dict__["_probe_kept"][("affiliated", (oid,))]
+    del idx.__dict__[probe._KEPT][("affiliated", (oid,))]

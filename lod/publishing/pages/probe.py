@@ -218,8 +218,16 @@ class ProbeDataset:
         raise Wide(name)
 
 
+_KEPT = "_probe_kept"  # where a SiteIndex holds the parts its probes kept
+
+
+def forget_kept(idx: SiteIndex) -> None:
+    """Drop the parts the probes of *idx* kept (``Probe.kept``): memory, once no query is probed again."""
+    idx.__dict__.pop(_KEPT, None)
+
+
 class Probe:
-    """A SiteIndex whose methods run on this object, noting the records read by id."""
+    """A SiteIndex whose methods run on this object, noting the records read by id and the entries by key."""
 
     def __init__(self, idx: SiteIndex) -> None:
         self._idx = idx
@@ -228,7 +236,7 @@ class Probe:
         # The parts kept, with what each read (None: wide), shared by every probe of *idx*: the pages
         # of one listing read its count, its number of pages and a slice, each of the same items.
         self._kept: dict[tuple[str, tuple[str, ...]], tuple[Any, frozenset[Key] | None]] = \
-            idx.__dict__.setdefault("_probe_kept", {})
+            idx.__dict__.setdefault(_KEPT, {})
 
     def kept(self, name: str, args: tuple[str, ...], compute: Callable[[], Any]) -> Any:
         """``SiteIndex.kept``: *compute()* on this probe, kept with what it read, which every probe

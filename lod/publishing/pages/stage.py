@@ -30,7 +30,7 @@ from lod.publishing.pages.google import Gap, GoogleReport, google_event_gaps
 from lod.publishing.pages import listing as L
 from lod.publishing.pages.parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
 from lod.publishing.pages.reads import RECORDER, Key, is_query
-from lod.publishing.pages.probe import answer_reads
+from lod.publishing.pages.probe import answer_reads, forget_kept
 from lod.publishing.links import Links, Made as Reads
 from lod.publishing.pages.search import SearchState, full_index, search_options, update_index
 from lod.publishing.pages.times import build_now
@@ -311,7 +311,8 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     readsets.rows.pop(("calendar", "talks.ics"), None)  # decided here from the talks' calendars, not from its reads
     readsets.digest(digests)  # of the keys read outside a job's ``collecting``, if any
     RECORDER.digests = None
-    links = readsets.links()  # and what each query read, if only records by id (``lod.publishing.pages.probe``)
+    forget_kept(r.index.idx)  # the parts the probes kept: no query of this build is probed after this
+    links = readsets.links()  # and what each query read, if only records and entries (``lod.publishing.pages.probe``)
     links.drop_unread(is_query)  # those read by talks.ics alone
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
                        sorted(kept), packed, links, readsets.answers())
