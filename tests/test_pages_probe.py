@@ -113,3 +113,14 @@ def test_a_part_kept_by_one_probe_brings_what_it_read_to_the_next(seed) -> None:
     idx.__dict__[probe._KEPT][("affiliated", (oid,))] = (None, None)
     assert reads_of(idx, qkey("count", "organization", oid)) is None
     del idx.__dict__[probe._KEPT][("affiliated", (oid,))]
+
+
+def test_the_parts_kept_are_bounded_the_oldest_dropped_first(seed, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    idx = seed.site_index
+    probe.forget_kept(idx)
+    monkeypatch.setattr(probe, "KEPT_LIMIT", 2)
+    people = sorted(seed.dataset.people)[:3]
+    for pid in people:
+        assert reads_of(idx, qkey("person_talks", pid)) == {entry_key("roles", pid)}
+    assert list(idx.__dict__[probe._KEPT]) == [("person_talks", (pid,)) for pid in people[1:]]
+    probe.forget_kept(idx)

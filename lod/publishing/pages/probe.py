@@ -219,6 +219,10 @@ class ProbeDataset:
 
 
 _KEPT = "_probe_kept"  # where a SiteIndex holds the parts its probes kept
+# At most this many parts are kept, the oldest dropped first: the pages that read one listing's
+# count, pages and slices are neighbours in a job, and keeping every part to the end of the
+# stage would hold a wrapper of every record a query reads, in each process.
+KEPT_LIMIT = 2048
 
 
 def forget_kept(idx: SiteIndex) -> None:
@@ -251,7 +255,10 @@ class Probe:
                 got = (None, None)
             finally:
                 self._reads = outer
-            self._kept[key] = got
+            kept = self._kept
+            kept[key] = got
+            if len(kept) > KEPT_LIMIT:  # the oldest: the queries reading a part are read by neighbouring pages
+                del kept[next(iter(kept))]
         value, reads = got
         if reads is None:
             raise Wide(name)
