@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import html5lib
 import jinja2
@@ -20,6 +21,7 @@ import pytest
 
 from lod.model import records as R
 from lod.publishing.pages.constants import STATUS_TEXT
+from lod.publishing.pages.times import _utc_lexical
 from lod.publishing.pages.jsonld import dumps_indented
 from lod.publishing.pages.layout import page_html
 from lod.publishing.pages.items import (affiliated_html, role_sections_html, scheduled_facts_html, scheduled_item_html, sources_html,
@@ -161,3 +163,16 @@ def test_affiliated_equals_the_old_template(prepared: Prepared) -> None:
             for sub_orgs in ([], ["x"]):
                 old = template.render(h=h, rec=rec, affiliated=affiliated, sub_orgs=sub_orgs)
                 assert affiliated_html(h, rec, affiliated, sub_orgs) == old
+
+
+@pytest.mark.parametrize("moment", [
+    datetime(2024, 5, 3, 10, 30, 5, tzinfo=UTC),
+    datetime(2024, 5, 3, 10, 30, 5, 999999, tzinfo=UTC),
+    datetime(2023, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
+    datetime(1999, 1, 1, 0, 15, tzinfo=ZoneInfo("Asia/Kolkata")),
+    datetime(1000, 1, 1, 12, tzinfo=UTC),
+    datetime(999, 12, 31, 12, tzinfo=UTC),
+])
+def test_utc_lexical_writes_what_strftime_wrote(moment: datetime) -> None:
+    """The sort keys and the calendars' UTC times: isoformat's text, as strftime gave it before."""
+    assert _utc_lexical(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
