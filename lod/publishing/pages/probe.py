@@ -142,23 +142,26 @@ def _seen_all(value: Any, budget: list[int]) -> Any:
     return value
 
 
-class ProbeMap:
-    """A map the SiteIndex derives from many records, seen by a probe: each key looked up is noted
-    as an entry read (found or not); anything else (iterating it, its size) is wide."""
+class _Lookups:
+    """What a probe lets a query look up one key at a time, noting each key (found or not);
+    anything else (iterating it, its size, its other methods) reads every entry: wide."""
 
-    def __init__(self, probe: Probe, name: str, data: Mapping[Any, Any]) -> None:
-        self.probe, self.name, self.data = probe, name, data
+    def __init__(self, probe: Probe, data: Mapping[Any, Any]) -> None:
+        self.probe, self.data = probe, data
 
     def _read(self, key: Any) -> None:
-        self.probe._reads.add(entry_key(self.name, key))
+        raise NotImplementedError
+
+    def _seen(self, value: Any) -> Any:
+        raise NotImplementedError
 
     def get(self, key: Any, default: Any = None) -> Any:
         self._read(key)
-        return _seen_all(self.data[key], [ENTRY_LIMIT]) if key in self.data else default
+        return self._seen(self.data[key]) if key in self.data else default
 
     def __getitem__(self, key: Any) -> Any:
         self._read(key)
-        return _seen_all(self.data[key], [ENTRY_LIMIT])
+        return self._seen(self.data[key])
 
     def __contains__(self, key: object) -> bool:
         self._read(key)
@@ -170,36 +173,36 @@ class ProbeMap:
     def __len__(self) -> int:
         raise Wide("len")
 
-    def __getattr__(self, name: str) -> Any:  # items(), values() … : every entry
+    def __getattr__(self, name: str) -> Any:  # items(), values() …
         raise Wide(name)
 
 
-class ProbeTable:
-    """A table of records seen by a probe: each id looked up is noted; anything else is wide."""
+class ProbeMap(_Lookups):
+    """A map the SiteIndex derives from many records, seen by a probe: each key looked up is an entry read."""
+
+    def __init__(self, probe: Probe, name: str, data: Mapping[Any, Any]) -> None:
+        super().__init__(probe, data)
+        self.name = name
+
+    def _read(self, key: Any) -> None:
+        self.probe._reads.add(entry_key(self.name, key))
+
+    def _seen(self, value: Any) -> Any:
+        return _seen_all(value, [ENTRY_LIMIT])
+
+
+class ProbeTable(_Lookups):
+    """A table of records seen by a probe: each id looked up is a record read."""
 
     def __init__(self, probe: Probe, kind: str, table: Mapping[str, Any]) -> None:
-        self.probe, self.kind, self.table = probe, kind, table
+        super().__init__(probe, table)
+        self.kind = kind
 
-    def get(self, rid: str, default: Any = None) -> Any:
-        self.probe._reads.add((self.kind, rid))
-        return _seen(self.table.get(rid, default))
+    def _read(self, key: Any) -> None:
+        self.probe._reads.add((self.kind, str(key)))
 
-    def __getitem__(self, rid: str) -> Any:
-        self.probe._reads.add((self.kind, rid))
-        return _seen(self.table[rid])
-
-    def __contains__(self, rid: object) -> bool:
-        self.probe._reads.add((self.kind, str(rid)))
-        return rid in self.table
-
-    def __iter__(self) -> Any:
-        raise Wide("iter")
-
-    def __len__(self) -> int:
-        raise Wide("len")
-
-    def __getattr__(self, name: str) -> Any:  # values(), items() … : every record
-        raise Wide(name)
+    def _seen(self, value: Any) -> Any:
+        return _seen(value)
 
 
 class ProbeDataset:
