@@ -161,6 +161,7 @@ def digest(answer: Any) -> bytes:
 
 
 def qkey(name: str, *parts: str) -> Key:
+    """The key of the query *name* on the arguments *parts*: ``("q:talks_under", "series\x1ex")``."""
     return (Q + name, ARG.join(parts))
 
 

@@ -15,8 +15,8 @@ from lod.publishing.pages.times import sort_key
 
 
 class HasDataset(Protocol):
-    """What the index reads of a ``Prepared``: the resolved records and the minter (``lod.publishing.pages.dirty``
-    builds an index from a Dataset alone)."""
+    """What the index reads of a ``Prepared``: the resolved records and the minter (``lod.publishing.pages.probe``
+    builds an index of a few records alone)."""
 
     @property
     def dataset(self) -> R.Dataset: ...
@@ -37,7 +37,7 @@ class SiteIndex:
 
     def __init__(self, p: HasDataset, ordered: bool = True) -> None:
         """*ordered* False leaves the lists (children, roles) in record order instead of by date:
-        for readers that only need who is related to what (``lod.publishing.pages.dirty``)."""
+        for readers that only need who is related to what (``lod.publishing.pages.probe.touched_entries``)."""
         ds = self.ds = p.dataset
         self.m = p.minter
         self._latest_taken: str | None = None
