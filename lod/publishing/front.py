@@ -26,7 +26,7 @@ import time
 from collections.abc import MutableMapping
 from typing import Any
 
-from lod.errors import ValidationFailed
+from lod.errors import Location, ValidationFailed
 from lod.loading.stage import NeedsFullLoad, Previous, load_delta
 from lod.mapping.triples import to_triples
 from lod.model import records as R
@@ -68,15 +68,14 @@ class Front:
         ds = self.ds
         self.minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
         if self.fresh:  # nothing before: every record is new (and nothing need be pickled to say so)
-            self.changed, self.previous, self.moved = {(kind, rec.id) for kind, rec in ds.all_records()}, {}, {}
-            self.moved_keys: set[inc.Key] = set()
+            self.changed, self.previous = {(kind, rec.id) for kind, rec in ds.all_records()}, {}
+            self.moved: dict[inc.Key, Location] = {}
         else:
             before = {rel: blob for rel, blob in state.resolved.items()
                       if rel in x_files or rel not in self.resolved}
             changes = inc.changed_records(before, {rel: self.resolved[rel] for rel in x_files})
             self.changed, self.previous = changes.changed, changes.previous
-            self.moved_keys = set(changes.moved)  # the records that only moved: in file order, the SiteIndex's too
-            self.moved = {str(self.minter.resource(kind, rid)): loc for (kind, rid), loc in changes.moved.items()}
+            self.moved = changes.moved  # the records that only moved, to where (pages: in file order, the SiteIndex's too)
         self.mapped: MapRecord = state.extra["mapped"]  # noted again here, for the next build's state
         self.terms = Terms(site_prefixes(self.minter))
         self.descriptions = inc.Descriptions(ds, self.minter, self.terms, self.mapped)
@@ -120,7 +119,8 @@ class Front:
             sort_canonical(described, self.terms)
         where = inc.origins_of(ds, m, owners, self.descriptions.contributors)
         fresh = inc.check_owners(self.descriptions, owners, where, described)
-        report = inc.merged_report(state.results, owners, fresh, self.moved)
+        moved = {str(m.resource(kind, rid)): loc for (kind, rid), loc in self.moved.items()}
+        report = inc.merged_report(state.results, owners, fresh, moved)
         self.rechecked = len(owners)
         timings["validate"] = time.perf_counter() - t0
         results = inc.results_by_owner(report)

@@ -249,7 +249,7 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
     # The pages whose recorded reads changed; from the empty state every one, with nothing to compare.
     dirty = (Affected(True) if fresh else
              affected(p, front.changed, front.owners, state.extra["links"], state.extra.get("answers"),
-                      front.previous, front.moved_keys))
+                      front.previous, front.moved))
     n_pages = len(p.descriptions) if fresh else len(dirty.paths) + len(dirty.feeds)
     stage = Stage(say, "pages", n_pages, "files")
     rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,
