@@ -3,7 +3,9 @@ the same errors in the same words, also when a worker fails or dies."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import pickle
 import shutil
 import sys
 import threading
@@ -14,7 +16,7 @@ import pytest
 
 from lod.loading import pool as loadpool
 from lod.errors import RecordErrors
-from lod.loading.stage import load
+from lod.loading.stage import load, load_files
 from lod.synth import write_synth
 
 from .test_load import CASES, HEAD
@@ -27,8 +29,8 @@ def _serial(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _parallel(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Force the pool for any folder (even on one core): the parent and two workers each parse
-    a third of the files. Counts the times the pool is used."""
+    """Force the pool for any folder (even on one core): three workers each parse a third of
+    the files. Counts the times the pool is used."""
     monkeypatch.setattr(loadpool, "PARALLEL_MIN_FILES", 1)
     monkeypatch.setattr(loadpool, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(loadpool, "CHUNKS_PER_WORKER", 1)
@@ -70,6 +72,43 @@ def test_loadpool_seed_and_synth_datasets_equal_serial(monkeypatch: pytest.Monke
     # The records a parent lists are the very records of the tables, as serially.
     for s in parallel.series.values():
         assert all(parallel.talks[t.id] is t for t in s.talks)
+
+
+def _strings(value: Any) -> list[str]:
+    """Every str inside a record's fields, its parts' and its lists'."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if dataclasses.is_dataclass(value):
+        return [s for f in dataclasses.fields(value) for s in _strings(getattr(value, f.name))]
+    return []
+
+
+def test_loadpool_parses_are_pickled_by_the_workers_so_no_record_string_caches_utf8(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A str pickled in the parent keeps a UTF-8 copy of itself if it is not ASCII, for as long
+    # as the string lives: the whole build. The workers pickle each parse for the state; the
+    # parent only unpickles them, and keeps those very bytes.
+    _parallel(monkeypatch)
+    keep: dict[str, bytes] = {}
+    loaded = load_files(SEED, keep)
+    def parses(blobs: dict[str, bytes]) -> dict[str, Any]:
+        return {rel: [(type(op).__name__, [getattr(op, n) for n in op.__slots__]) for op in pickle.loads(blob)[2]]
+                for rel, blob in blobs.items()}
+
+    kept = parses(keep)
+    assert sorted(keep) == sorted(loaded.keys) and len(keep) > 3
+    non_ascii = [s for _kind, rec in loaded.dataset.all_records() for s in _strings(rec) if not s.isascii()]
+    assert len(non_ascii) > 20  # the seeds' names and titles
+    assert [s for s in non_ascii if sys.getsizeof(s) != sys.getsizeof(s[:1] + s[1:])] == []
+    with monkeypatch.context() as m:
+        _serial(m)
+        again: dict[str, bytes] = {}
+        load_files(SEED, again)
+    assert parses(again) == kept
 
 
 def test_loadpool_bad_input_gives_the_same_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -189,8 +189,8 @@ class Merger:
         self.site_loc: Location | None = None
         self.keys: dict[str, list[tuple[str, str]]] = {}
 
-    def add(self, rel: str, is_record_file: bool, ops: list[Op]) -> None:
-        """Enter one file's Ops."""
+    def add(self, rel: str, is_record_file: bool, ops: list[Op], blob: bytes | None = None) -> None:
+        """Enter one file's Ops (*blob*, their pickle, is not needed here)."""
         ds = self.dataset
         if is_record_file:
             ds.files.append(rel)

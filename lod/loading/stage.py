@@ -74,10 +74,13 @@ class _Parses:
     def __init__(self, site_loc: Location | None | SiteNeedsMerge, advance: Callable[[int], None] | None) -> None:
         self.site_loc = site_loc
         self.got: dict[str, tuple[str, bool, list[Any]]] = {}
+        self.blobs: dict[str, bytes] = {}  # the parses a worker pickled
         self.advance = advance
 
-    def add(self, rel: str, is_record_file: bool, ops: list[Any]) -> None:
+    def add(self, rel: str, is_record_file: bool, ops: list[Any], blob: bytes | None = None) -> None:
         self.got[rel] = (rel, is_record_file, ops)
+        if blob is not None:
+            self.blobs[rel] = blob
         if self.advance is not None:
             self.advance(1)
         if not isinstance(self.site_loc, SiteNeedsMerge):
@@ -118,7 +121,9 @@ def load_delta(data_dir: str | os.PathLike[str], previous: Previous, stamps: Map
     # Kept as parsed, before resolution fills in what records inherit (the next rebuild starts from these).
     blobs: MutableMapping[str, bytes] = {} if keep is None else keep
     for rel, got in parsed.items():
-        blobs[rel] = pickle.dumps(got, pickle.HIGHEST_PROTOCOL)
+        # Pickled here only if no worker did: a pickle caches a UTF-8 copy on each non-ASCII string.
+        blob = parses.blobs.pop(rel, None)
+        blobs[rel] = blob if blob is not None else pickle.dumps(got, pickle.HIGHEST_PROTOCOL)
     old_raw: dict[Key, R.Record] = {}
     for rel in [*parsed, *gone]:
         if rel in previous.parsed:
