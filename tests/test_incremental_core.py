@@ -50,6 +50,25 @@ def test_descriptions_equal_the_grouped_whole_mapping(source: str, tmp_path: Pat
         assert lazy[owner] == group, owner
 
 
+def test_descriptions_spilled_to_disk_read_back_the_same_and_keep_a_few(tmp_path: Path) -> None:
+    from lod.loading.spill import Spill
+    from lod.publishing.changes import SPILLED_KEPT
+
+    write_synth(60, tmp_path / "data")
+    merger, ds, m, triples, terms, _report = _full(tmp_path / "data")
+    whole = describe(triples, m)
+    lazy = Descriptions(ds, m, terms, mapped_records(ds, m))
+    lazy.seed(list(triples), {(k, r.id) for k, r in ds.all_records()}, list(whole))  # as a full build maps
+    with Spill(tmp_path) as store:
+        lazy.spill(store)
+        assert sorted(store) == sorted(whole) and lazy._cache == {}
+        assert all(owner in lazy for owner in whole) and "http://elsewhere.example/x" not in lazy
+        for owner, group in whole.items():
+            # The same terms, in the same order: equal text (the pages' read digests hash the repr).
+            assert repr(lazy[owner]) == repr(group), owner
+        assert len(lazy._back) == SPILLED_KEPT < len(whole)
+
+
 EDITS = {
     "talk title": ("title: On ", "title: Revised On "),
     "drop a recording": (r"    recording:\n      url: [^\n]*\n", ""),

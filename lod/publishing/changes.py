@@ -25,7 +25,7 @@ import functools
 import hashlib
 import pickle
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 import dataclasses
 from dataclasses import dataclass, field
 from importlib import resources
@@ -166,11 +166,17 @@ class Contributors:
         return list(self.mapped.contributors)
 
 
+SPILLED_KEPT = 64  # descriptions read back from the spill kept at once (a page reads its own a few times)
+
+
 class Descriptions(Mapping[str, list[Triple]]):
     """Each owner's description, mapped on first use from its contributing records only.
 
     Equal, owner by owner and in the same canonical order, to grouping the whole mapping
     (``lod.publishing.build.describe``); iterating yields every owner, in no particular order.
+
+    After the dumps, ``spill`` moves the descriptions made so far to disk: the later stages
+    read each one back, unpickled, when they ask for it (the last ``SPILLED_KEPT`` kept).
     """
 
     def __init__(self, ds: R.Dataset, minter: Minter, terms: Terms, mapped: MapRecord) -> None:
@@ -181,6 +187,24 @@ class Descriptions(Mapping[str, list[Triple]]):
         self._cache: dict[str, list[Triple]] = {}
         self._unsorted: set[str] = set()
         self._owners: list[str] | None = None
+        self._spilled: Mapping[str, bytes] = {}
+        self._back: dict[str, list[Triple]] = {}  # the last read back from the spill, oldest first
+
+    def spill(self, store: MutableMapping[str, bytes]) -> None:
+        """Move every description made so far to *store* (a ``lod.loading.spill.Spill``: on
+        disk), pickled, and forget them here.
+
+        The triples then live in the dumps and in *store* only: the main process no longer
+        holds them (with their terms, about a quarter of it at the start of the pages stage),
+        and a page worker forked after this has none of its parent's to copy by reading them.
+        """
+        for owner, triples in self._cache.items():
+            if owner in self._unsorted:
+                sort_canonical(triples, self.terms)
+            store[owner] = pickle.dumps(triples, pickle.HIGHEST_PROTOCOL)
+        self._cache.clear()
+        self._unsorted.clear()
+        self._spilled = store
 
     def seed(self, made: list[Triple], mapped: set[Key], owners: Iterable[str]) -> None:
         """Take the descriptions of *owners* from *made*, the triples of the records *mapped*,
@@ -203,6 +227,8 @@ class Descriptions(Mapping[str, list[Triple]]):
 
     def __getitem__(self, owner: str) -> list[Triple]:
         found = self._cache.get(owner)
+        if found is None and owner in self._spilled:
+            return self._read_back(owner)
         if found is not None and owner in self._unsorted:
             self._unsorted.discard(owner)
             sort_canonical(found, self.terms)
@@ -215,6 +241,16 @@ class Descriptions(Mapping[str, list[Triple]]):
             self._cache[owner] = found
         return found
 
+    def _read_back(self, owner: str) -> list[Triple]:
+        back = self._back
+        found = back.pop(owner, None)
+        if found is None:
+            found = pickle.loads(self._spilled[owner])
+            if len(back) >= SPILLED_KEPT:
+                del back[next(iter(back))]
+        back[owner] = found
+        return found
+
     def many(self, owners: Iterable[str]) -> list[Triple]:
         """The descriptions of *owners* (those that exist), as one canonical list."""
         out: list[Triple] = []
@@ -224,6 +260,11 @@ class Descriptions(Mapping[str, list[Triple]]):
             out.extend(cache[owner] if owner in unsorted else self.get(owner, []))
         sort_canonical(out, self.terms)
         return out
+
+    def __contains__(self, owner: object) -> bool:
+        # Without reading the description: whether a record contributes to it, as ``__getitem__`` asks.
+        return (owner in self._cache or owner in self._spilled
+                or bool(self.contributors.mapped.contributors.get(owner)))  # type: ignore[call-overload]
 
     def __iter__(self) -> Iterator[str]:
         if self._owners is None:

@@ -125,18 +125,19 @@ def _run(store: Store | None, data_dir: str | os.PathLike[str], out: Path, base_
     """The pipeline from the state in *store* (the empty state if None).
 
     The data files' parses, pickled for the state, go to disk as they are made (a ``Spill``
-    beside the site: nothing but the state written at the end reads them), and the file is
-    gone when the build ends, whether it succeeded or not."""
+    beside the site: nothing but the state written at the end reads them), and so do the
+    resources' descriptions once the dumps are written (another: the pages read them back
+    one by one). The files are gone when the build ends, whether it succeeded or not."""
     try:
-        with Spill(out.parent) as parses:
-            return _stages(store, data_dir, out, base_url, progress, parses)
+        with Spill(out.parent) as parses, Spill(out.parent) as described:
+            return _stages(store, data_dir, out, base_url, progress, parses, described)
     except SpillError as exc:  # a full disk before anything was published
         raise write_error(exc, out) from None
 
 
 def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
-            progress: Progress | None, parses: Spill) -> BuildResult:
-    """The stages of ``_run``, the files parsed kept in *parses*."""
+            progress: Progress | None, parses: Spill, described: Spill) -> BuildResult:
+    """The stages of ``_run``, the files parsed kept in *parses*, the descriptions in *described* after the dumps."""
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     # The state and the records are millions of objects that all live on: the cyclic
@@ -185,7 +186,7 @@ def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, ba
         output: Output = NewSite(out) if front.fresh else InPlace(out, int(state.extra["files"]))
         try:
             result = _publish(p, front, store, state, output, data_dir, before, taken, results, timings, t_start,
-                              progress or ignore)
+                              progress or ignore, described)
         except OSError as exc:  # before the commit point: nothing was published
             output.abort()
             raise write_error(exc, out) from None
@@ -200,7 +201,7 @@ def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, ba
 def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, output: Output,
              data_dir: str | os.PathLike[str], before: dict[str, tuple[int, int, int]], taken: int,
              results: dict[str, list[Result]], timings: dict[str, float], t_start: float,
-             say: Progress) -> BuildResult:
+             say: Progress, described: Spill) -> BuildResult:
     """The later stages, each for what changed, into *output*; then the commit."""
     from lod.publishing import calendar_pack
     from lod.publishing.documents import DOCUMENTS_INDEX, index_bytes
@@ -236,6 +237,11 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
         if path and owner not in front.descriptions:  # removed: no record contributes to it any more
             for fmt in RDF_FORMATS:
                 output.drop(path + fmt.suffix)
+    # The triples are in the dumps now. The later stages read each description back from disk
+    # when they need it, so neither this process nor a page worker forked from it holds them.
+    front.descriptions.spill(described)
+    front.triples = p.data = []
+    p.__dict__.pop("triples", None)
     output.put("context.jsonld", (json.dumps(jsonld_context(site_prefixes(m)), indent=2, sort_keys=True)
                                   + "\n").encode())
     output.put("ontology.ttl", (resources.files("lod") / "data" / "lod.ttl").read_bytes())
