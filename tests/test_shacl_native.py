@@ -306,3 +306,28 @@ def test_a_check_leaves_nothing_for_the_collector() -> None:
         if was:
             gc.enable()
     assert report.conforms
+
+
+def test_a_build_compiles_the_shapes_before_pausing_the_collector(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Parsing the shapes' SPARQL leaves pyparsing's exceptions in cycles with the frames below
+    # them: compiled while the collector is paused, they held the validate stage's triples.
+    import gc
+
+    from lod.publishing.build import build
+    from lod.validation import shacl
+
+    seen: list[bool] = []
+    real = shacl.Checker.__init__
+
+    def init(self: shacl.Checker, *args: object, **kwargs: object) -> None:
+        seen.append(gc.isenabled())
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shacl.Checker, "__init__", init)
+    shacl._packaged_checker.cache_clear()
+    try:
+        build(SEED_DATA, tmp_path / "site")
+    finally:
+        shacl._packaged_checker.cache_clear()
+    assert seen == [True]
