@@ -22,6 +22,8 @@ pickled, plus what later stages need to splice their output. Given the changed r
 from __future__ import annotations
 
 import functools
+import gc
+from collections import OrderedDict
 import hashlib
 import pickle
 import sys
@@ -188,7 +190,9 @@ class Descriptions(Mapping[str, list[Triple]]):
         self._unsorted: set[str] = set()
         self._owners: list[str] | None = None
         self._spilled: Mapping[str, bytes] = {}
-        self._back: dict[str, list[Triple]] = {}  # the last read back from the spill, oldest first
+        # The last read back from the spill, oldest first (an OrderedDict: a dict's first key is
+        # found by skipping the slots of the keys deleted before it, 26 µs a read at 64 kept).
+        self._back: OrderedDict[str, list[Triple]] = OrderedDict()
 
     def spill(self, store: MutableMapping[str, bytes]) -> None:
         """Move every description made so far to *store* (a ``lod.loading.spill.Spill``: on
@@ -243,12 +247,22 @@ class Descriptions(Mapping[str, list[Triple]]):
 
     def _read_back(self, owner: str) -> list[Triple]:
         back = self._back
-        found = back.pop(owner, None)
-        if found is None:
-            found = pickle.loads(self._spilled[owner])
+        found = back.get(owner)
+        if found is not None:
+            back.move_to_end(owner)
+        else:
+            # Without the collector: what is unpickled holds no cycle, and the collections its
+            # allocations would start walk everything young the page being rendered has made.
+            was = gc.isenabled()
+            gc.disable()
+            try:
+                found = pickle.loads(self._spilled[owner])
+            finally:
+                if was:
+                    gc.enable()
             if len(back) >= SPILLED_KEPT:
-                del back[next(iter(back))]
-        back[owner] = found
+                back.popitem(last=False)
+            back[owner] = found
         return found
 
     def many(self, owners: Iterable[str]) -> list[Triple]:
