@@ -8,6 +8,7 @@ page at any depth gets the same bytes as a part made for its own depth.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from markupsafe import Markup
@@ -84,3 +85,20 @@ def test_kept_items_are_held_deflated_and_give_back_the_same_text() -> None:
     assert all(isinstance(p, str) for p in packed[:SEED - 1])  # the dictionary's seed, as it was
     assert all(isinstance(p, bytes) and len(p) < len(t.encode()) for p, t in zip(packed[SEED:], texts[SEED:]))
     assert [packer.unpack(p) for p in packed] == texts
+
+
+def test_description_digests_taken_as_pages_read_equal_those_read_again(tmp_path: Path) -> None:
+    # The pages take the digest of each part of a description they read while its triples are
+    # at hand (not read back from disk again at the job's end); a rebuild compares them with
+    # ``desc_digest`` of its own descriptions, so they must be the same bytes.
+    from lod.publishing.build import build
+    from lod.publishing.pages.keys import ARG, DESC, desc_digest
+    from lod.publishing.pipeline import read_state
+
+    build(SEED_DATA, tmp_path / "site", base_url=TEST_BASE)
+    state = read_state(tmp_path / "site")
+    assert state is not None
+    taken = {key: got for key, got in state.extra["answers"].items() if key[0] == DESC}
+    assert {len(key[1].split(ARG)) for key in taken} == {1, 2, 3}  # the whole, a subject's, a predicate's
+    descriptions = prepare(SEED_DATA, TEST_BASE).descriptions
+    assert {key: desc_digest(descriptions, key[1]) for key in taken} == taken

@@ -44,7 +44,8 @@ from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.model.kinds import TABLES
 from lod.publishing.feeds import CALENDAR_KINDS
-from lod.publishing.pages.reads import DESC, IndexView, Key, desc_digest, desc_owner, digest, is_query
+from lod.publishing.pages.keys import DESC, Key, desc_digest, desc_owner
+from lod.publishing.pages.reads import IndexView, digest, is_query
 from lod.publishing.pages.render import site_paths
 from lod.publishing.links import Links, numbers
 from lod.publishing.pages.probe import reads_of, touched_entries

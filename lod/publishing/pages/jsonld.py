@@ -19,7 +19,8 @@ from lod.publishing.prepared import Prepared
 from lod.model.serialize import Triple, nt_term
 from lod.model.vocab import RDF, SCHEMA, XSD
 from lod.publishing.pages.constants import AGENT_PREDICATES, COERCED_TERMS, DATE_TERMS, ID_TERMS, SCHEMA_NS
-from lod.publishing.pages.reads import RECORDER, IndexView, desc_key
+from lod.publishing.pages.keys import desc_key
+from lod.publishing.pages.reads import RECORDER, IndexView
 
 # Looked up once: each ``SCHEMA.x`` is a call to rdflib's Namespace.__getattr__.
 _TYPE, _NAME, _URL, _LOCATION = RDF.type, SCHEMA.name, SCHEMA.url, SCHEMA.location
@@ -103,14 +104,16 @@ class JsonLdBuilder:
 
     def pairs(self, iri: str, owner: str) -> list[tuple[Node, Node]]:
         """The predicate-object pairs of *iri* in *owner*'s description (noted as read)."""
-        RECORDER.note(desc_key(owner, iri))
-        return self.subjects(owner).get(iri, [])
+        pairs = self.subjects(owner).get(iri, [])
+        RECORDER.note_desc(desc_key(owner, iri), lambda: pairs)
+        return pairs
 
     def objects(self, iri: str, pred: URIRef) -> list[Node]:
         """The objects of (iri, pred) in the description of iri's owner."""
         owner = self.m.owner(iri)
-        RECORDER.note(desc_key(owner, iri, str(pred)))
-        return [o for p, o in self.subjects(owner).get(iri, []) if p == pred]
+        pairs = self.subjects(owner).get(iri, [])
+        RECORDER.note_desc(desc_key(owner, iri, str(pred)), lambda: [(p, o) for p, o in pairs if str(p) == str(pred)])
+        return [o for p, o in pairs if p == pred]
 
     def _types(self, pairs: list[tuple[Node, Node]]) -> Any:
         types = sorted(_key(str(o)) for p, o in pairs if p == _TYPE)
@@ -212,7 +215,8 @@ class JsonLdBuilder:
         for key, value in (extra or {}).items():
             if key not in root:
                 root[key] = value
-        RECORDER.note(desc_key(owner))  # every subject of its own description
+        # every subject of its own description
+        RECORDER.note_desc(desc_key(owner), lambda: self.groups.get(owner, []))
         rest = [s for s in sorted(self.subjects(owner)) if s not in seen]
         if not rest:
             return {"@context": "https://schema.org", **root}

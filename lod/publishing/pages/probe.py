@@ -35,7 +35,8 @@ from typing import Any
 from lod.model import records as R
 from lod.model.iri import Minter
 from lod.model.kinds import TABLES
-from lod.publishing.pages.reads import ARG, DESC, KIND_OF_CLASS, IndexView, Key, desc_digest, digest, evaluate, is_query
+from lod.publishing.pages.keys import ARG, DESC, Key, desc_digest
+from lod.publishing.pages.reads import KIND_OF_CLASS, RECORDER, IndexView, digest, evaluate, is_query
 from lod.publishing.pages.relations import DERIVED, SiteIndex
 
 Reads = tuple[bytes, frozenset[Key] | None]  # an answer's digest, and the records and entries it read (None: wide)
@@ -296,10 +297,11 @@ def answer_reads(index: IndexView, descriptions: Mapping[str, Any]) -> Callable[
 
     def of(key: Key) -> Reads | None:
         got = kept.get(key, kept)
+        taken = RECORDER.desc_digests.pop(key[1], None) if key[0] == DESC else None
         if got is not kept:
             return got  # type: ignore[return-value]
-        if key[0] == DESC:
-            got = desc_digest(descriptions, key[1]), None
+        if key[0] == DESC:  # taken when the page read it, else read again
+            got = taken if taken is not None else desc_digest(descriptions, key[1]), None
         elif is_query(key):
             got = digest(index.answer(key)), reads_of(index.idx, key)
         else:

@@ -31,13 +31,11 @@ from lod.model import records as R
 from lod.model.kinds import RECORD_KINDS, TABLES
 from lod.publishing.links import Made
 from lod.publishing.pages import listing as L
+from lod.publishing.pages.keys import ARG, DESC, Key, part_digest
 from lod.publishing.pages.relations import SiteIndex
 from lod.publishing.pages.times import sort_key
 
-Key = tuple[str, str]
 Q = "q:"  # the kind of a query key: ("q:talks_under", "series\x1ex")
-DESC = "desc"  # ("desc", owner IRI [␞ subject [␞ predicate]]): (part of) an owner's description, read by the JSON-LD
-ARG = "\x1e"  # between the parts of a query's argument (an id may hold "/")
 KIND_OF_CLASS: dict[type, str] = {getattr(R, k.record or ""): k.name for k in RECORD_KINDS}
 
 
@@ -50,6 +48,8 @@ class Recorder:
         # The digest of a key's answer (None for a record), set by the pages stage: taken where
         # the job's queries were answered, in its worker (``collecting``).
         self.digests: Callable[[Key], tuple[bytes, frozenset[Key] | None] | None] | None = None
+        # The digests of the description parts read (``note_desc``), until ``digests`` takes them.
+        self.desc_digests: dict[str, bytes] = {}
         # The memoised parts' and answers' read-sets, each kept once, as sorted tuples of keys each
         # kept once (a frozenset of fresh tuples took three times the memory: 100k talks, BENCHMARKS.md).
         self._sets: dict[tuple[Key, ...], tuple[Key, ...]] = {}
@@ -70,6 +70,14 @@ class Recorder:
         """Count *key* as read by the page rendering now (if any)."""
         if self.current is not None:
             self.current.add(key)
+
+    def note_desc(self, key: Key, value: Callable[[], Any]) -> None:
+        """Note the read of a part of a description (``desc_key``), *value*: its digest is taken now,
+        while it is at hand, not read back from disk at the job's end (``Descriptions.spill``)."""
+        if self.current is not None:
+            self.current.add(key)
+            if self.digests is not None and key[1] not in self.desc_digests:
+                self.desc_digests[key[1]] = part_digest(value())
 
     def note_all(self, keys: Iterable[Key]) -> None:
         if self.current is not None:
@@ -251,25 +259,6 @@ def evaluate(idx: SiteIndex, key: Key) -> Any:
     return QUERIES[key[0][len(Q):]](idx, *key[1].split(ARG)) if key[1] else QUERIES[key[0][len(Q):]](idx)
 
 
-def desc_key(owner: str, subject: str | None = None, predicate: str | None = None) -> Key:
-    """The key of a read of a description: the whole of *owner*'s, one subject's pairs, or one predicate's objects."""
-    return (DESC, ARG.join(x for x in (owner, subject, predicate) if x is not None))
-
-
-def desc_owner(key: Key) -> str:
-    """The owner whose description a ``desc_key`` reads."""
-    return key[1].split(ARG, 1)[0]
-
-
-def desc_digest(descriptions: Mapping[str, Any], arg: str) -> bytes:
-    """The digest of what a ``desc_key`` reads of a description (its canonical list of triples)."""
-    parts = arg.split(ARG)
-    triples = descriptions.get(parts[0], [])
-    if len(parts) > 1:
-        triples = [(p, o) for s, p, o in triples if str(s) == parts[1] and (len(parts) < 3 or str(p) == parts[2])]
-    return hashlib.blake2b(repr(triples).encode("utf-8"), digest_size=12).digest()
-
-
 # ---------------------------------------------------------------- views
 
 
@@ -445,12 +434,18 @@ class DescView(Mapping[str, Any]):
         self.groups = groups
 
     def __getitem__(self, owner: str) -> Any:
-        RECORDER.note((DESC, owner))
-        return self.groups[owner]
+        got = self.get(owner)
+        if got is None:
+            raise KeyError(owner)
+        return got
 
     def get(self, owner: str, default: Any = None) -> Any:
-        RECORDER.note(("desc", owner))
-        return self.groups.get(owner, default)
+        got = self.groups.get(owner)
+        if got is None:
+            RECORDER.note((DESC, owner))
+            return default
+        RECORDER.note_desc((DESC, owner), lambda: got)
+        return got
 
     def __contains__(self, owner: object) -> bool:
         RECORDER.note(("desc", str(owner)))

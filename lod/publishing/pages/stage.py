@@ -311,6 +311,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     readsets.rows.pop(("calendar", "talks.ics"), None)  # decided here from the talks' calendars, not from its reads
     readsets.digest(digests)  # of the keys read outside a job's ``collecting``, if any
     RECORDER.digests = None
+    RECORDER.desc_digests.clear()
     forget_kept(r.index.idx)  # the parts the probes kept: no query of this build is probed after this
     links = readsets.links()  # and what each query read, if only records and entries (``lod.publishing.pages.probe``)
     links.drop_unread(is_query)  # those read by talks.ics alone

@@ -1,0 +1,40 @@
+"""The keys of what a page reads of the descriptions, and the digests a rebuild compares.
+
+A page's read-set (``lod.publishing.pages.reads``) names the part of a description it read:
+the whole of an owner's, one subject's (predicate, object) pairs, or one predicate's objects.
+A rebuild takes the digest of the same part of its own descriptions and compares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+Key = tuple[str, str]
+DESC = "desc"  # ("desc", owner IRI [␞ subject [␞ predicate]]): (part of) an owner's description, read by the JSON-LD
+ARG = "\x1e"  # between the parts of a key's argument (an id may hold "/")
+
+
+def desc_key(owner: str, subject: str | None = None, predicate: str | None = None) -> Key:
+    """The key of a read of a description: the whole of *owner*'s, one subject's pairs, or one predicate's objects."""
+    return (DESC, ARG.join(x for x in (owner, subject, predicate) if x is not None))
+
+
+def desc_owner(key: Key) -> str:
+    """The owner whose description a ``desc_key`` reads."""
+    return key[1].split(ARG, 1)[0]
+
+
+def desc_digest(descriptions: Mapping[str, Any], arg: str) -> bytes:
+    """The digest of what a ``desc_key`` reads of a description (its canonical list of triples)."""
+    parts = arg.split(ARG)
+    triples = descriptions.get(parts[0], [])
+    if len(parts) > 1:
+        triples = [(p, o) for s, p, o in triples if str(s) == parts[1] and (len(parts) < 3 or str(p) == parts[2])]
+    return part_digest(triples)
+
+
+def part_digest(part: list[Any]) -> bytes:
+    """``desc_digest`` of the part read: a description's triples, or one subject's (predicate, object) pairs."""
+    return hashlib.blake2b(repr(part).encode("utf-8"), digest_size=12).digest()
