@@ -296,13 +296,16 @@ def answer_reads(index: IndexView, descriptions: Mapping[str, Any]) -> Callable[
     kept: dict[Key, Reads | None] = {}
 
     def of(key: Key) -> Reads | None:
+        if key[0] == DESC:  # taken when a page read it (``Recorder.note_desc``), else read again
+            taken = RECORDER.desc_digests
+            made = taken.get(key[1])
+            if made is None:
+                made = taken[key[1]] = desc_digest(descriptions, key[1])
+            return made, None
         got = kept.get(key, kept)
-        taken = RECORDER.desc_digests.pop(key[1], None) if key[0] == DESC else None
         if got is not kept:
             return got  # type: ignore[return-value]
-        if key[0] == DESC:  # taken when the page read it, else read again
-            got = taken if taken is not None else desc_digest(descriptions, key[1]), None
-        elif is_query(key):
+        if is_query(key):
             got = digest(index.answer(key)), reads_of(index.idx, key)
         else:
             return None  # a record

@@ -48,7 +48,7 @@ class Recorder:
         # The digest of a key's answer (None for a record), set by the pages stage: taken where
         # the job's queries were answered, in its worker (``collecting``).
         self.digests: Callable[[Key], tuple[bytes, frozenset[Key] | None] | None] | None = None
-        # The digests of the description parts read (``note_desc``), until ``digests`` takes them.
+        # The digests of the description parts read (``note_desc``) in this process, each taken once.
         self.desc_digests: dict[str, bytes] = {}
         # The memoised parts' and answers' read-sets, each kept once, as sorted tuples of keys each
         # kept once (a frozenset of fresh tuples took three times the memory: 100k talks, BENCHMARKS.md).

@@ -199,6 +199,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     RECORDER.made = Reads()
     # Each job takes the digests of the answers its nodes read where it answered them (in its worker).
     digests = RECORDER.digests = answer_reads(r.index, p.descriptions)
+    RECORDER.desc_digests.clear()  # another build's, if one failed in this process
     all_paths = r.all_paths()
     paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
     workers = worker_count(len(paths), threshold)
