@@ -1,9 +1,10 @@
 """The source-record model: what the loader produces and the mapper consumes.
 
 Records are plain dataclasses with slots: no instance dict, about 6 % less of the main
-process at the start of the pages stage (10k talks), and less for a page worker to copy. Every record remembers where it was written
-(``loc``) and where each of its fields was written (``locs``), so that any later
-stage can point an organiser at the exact file, line and field.
+process at the start of the pages stage (10k talks), and less for a page worker to copy.
+Every record remembers where it was written (``loc``) and where each of its fields was
+written (``locs``), so that any later stage can point an organiser at the exact file, line
+and field.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ built record by record from that record's own fields.
 from __future__ import annotations
 
 import types
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -243,8 +244,10 @@ class Probe:
         self.ds = ProbeDataset(self)
         # The parts kept, with what each read (None: wide), shared by every probe of *idx*: the pages
         # of one listing read its count, its number of pages and a slice, each of the same items.
-        self._kept: dict[tuple[str, tuple[str, ...]], tuple[Any, frozenset[Key] | None]] = \
-            idx.__dict__.setdefault(_KEPT, {})
+        # An OrderedDict: a dict finds its oldest key by skipping the slots of those deleted before
+        # it (1.4 µs an eviction at 2,048 kept, against 0.4 µs).
+        self._kept: OrderedDict[tuple[str, tuple[str, ...]], tuple[Any, frozenset[Key] | None]] = \
+            idx.__dict__.setdefault(_KEPT, OrderedDict())
 
     def kept(self, name: str, args: tuple[str, ...], compute: Callable[[], Any]) -> Any:
         """``SiteIndex.kept``: *compute()* on this probe, kept with what it read, which every probe
@@ -262,7 +265,7 @@ class Probe:
             kept = self._kept
             kept[key] = got
             if len(kept) > KEPT_LIMIT:  # the oldest: the queries reading a part are read by neighbouring pages
-                del kept[next(iter(kept))]
+                kept.popitem(last=False)
         value, reads = got
         if reads is None:
             raise Wide(name)
