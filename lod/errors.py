@@ -70,6 +70,10 @@ class RecordError(LodError):
         self.fix = fix
         super().__init__(str(self))
 
+    def __reduce__(self) -> tuple[type[RecordError], tuple[Location, str, str, str]]:
+        # Raised again from a forked stage (lod.publishing.forked): made again from its fields, not its text.
+        return (RecordError, (self.location, self.field, self.problem, self.fix))
+
     def __str__(self) -> str:
         where = f"{self.location}: {self.field}: " if self.field else f"{self.location}: "
         text = where + self.problem
@@ -84,6 +88,9 @@ class RecordErrors(LodError):
     def __init__(self, errors: list[RecordError]) -> None:
         self.errors = sorted(errors, key=lambda e: (e.location, e.field))
         super().__init__(str(self))
+
+    def __reduce__(self) -> tuple[type[RecordErrors], tuple[list[RecordError]]]:
+        return (RecordErrors, (self.errors,))
 
     SHOWN = 50
 
@@ -106,6 +113,10 @@ class ValidationFailed(LodError):
     def __init__(self, report: "object") -> None:
         self.report = report
         super().__init__(str(report))
+
+    def __reduce__(self) -> tuple[type[ValidationFailed], tuple[object]]:
+        # Raised again from a forked stage (lod.publishing.forked): with its report, not only its text.
+        return (ValidationFailed, (self.report,))
 
 
 class BuildError(LodError):

@@ -88,6 +88,15 @@ class Spill(MutableMapping[str, bytes]):
         """The bytes written to the file."""
         return self._end
 
+    def layout(self) -> tuple[dict[str, tuple[int, int]], int]:
+        """Where each blob is, and where the file ends: for ``adopt`` in a process that shares the file."""
+        return self._where, self._end
+
+    def adopt(self, where: dict[str, tuple[int, int]], end: int) -> None:
+        """Take the ``layout`` of this file as a forked process left it, having written through the
+        same descriptor (``lod.publishing.describing``), in place of what this copy knew."""
+        self._where, self._end = where, end
+
     def close(self) -> None:
         """Close the file, which frees it; the blobs cannot be read after."""
         self._file.close()

@@ -207,6 +207,12 @@ class Descriptions(Mapping[str, list[Triple]]):
         self._unsorted.clear()
         self._spilled = store
 
+    def adopt_spill(self, store: Mapping[str, bytes]) -> None:
+        """Read the descriptions from *store*, where a forked process's ``spill`` put them: this
+        process made none of them (``lod.publishing.describing``)."""
+        assert not self._cache, "descriptions made here would be lost"
+        self._spilled = store
+
     def seed(self, made: list[Triple], mapped: set[Key], owners: Iterable[str]) -> None:
         """Take the descriptions of *owners* from *made*, the triples of the records *mapped*,
         where every record contributing to the owner was mapped: no record is mapped twice (a full

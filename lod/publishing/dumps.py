@@ -3,10 +3,11 @@
 (With the site setting ``documents: served`` the resources' files are not written: the
 dumps' index is published instead, and ``lod serve`` answers them from it, ``lod.publishing.documents``.)
 
-``splice_dumps`` is the dumps stage of every build. It walks the new descriptions (the
+``splice_subjects`` is the dumps stage of every build. It walks the new descriptions (the
 canonical, sorted and deduplicated triples of the resources that changed: all of them in a
-full build) once, subject by subject, formats each subject's N-Triples lines, Turtle block
-and JSON-LD node once from the cached term texts (``serialize.Terms``), and uses them both
+full build) once, subject by subject, each subject's N-Triples lines, Turtle block and
+JSON-LD node formatted once (``lod.publishing.subjects``: by the describing stage, which
+streams them to it, so that this process need not hold the triples), and uses them both
 for the dumps and for the files of the resource that owns the subject. Between them it
 copies, in the kernel (``lod.publishing.bytecopy``), the byte ranges of the previous dumps'
 subjects that did not change, found through the previous build's ``DumpIndex`` (each
@@ -32,69 +33,16 @@ import time
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, MutableSequence
+from collections.abc import Callable, Iterable, MutableSequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
-from rdflib.term import Node
-
-from lod.model.serialize import (_RDF_TYPE, Terms, Triple, json_node, jsonld_document, turtle_block, turtle_document)
+from lod.model.serialize import Terms, Triple, jsonld_document, turtle_document
 from lod.publishing.bytecopy import FILE_BUFFER, Out, copy_range
+from lod.publishing.subjects import Subject, formatted
 
 Write = Callable[[str, bytes], None]
-
-
-def subject_runs(triples: list[Triple], terms: Terms) -> Iterator[tuple[Node, str, list[Triple]]]:
-    """(subject, its N-Triples text, its triples) for each run of one subject in canonical triples."""
-    nt = terms.nt
-    start, current, text = 0, None, ""
-    for i, t in enumerate(triples):
-        s = t[0]
-        if s is current:
-            continue
-        s_text = nt(s)
-        if s_text == text and i:
-            current = s
-            continue
-        if i:
-            yield current, text, triples[start:i]  # type: ignore[misc]
-        start, current, text = i, s, s_text
-    if triples:
-        yield current, text, triples[start:]  # type: ignore[misc]
-
-
-class Subject:
-    """One subject's text in the three formats."""
-
-    __slots__ = ("sid", "nt", "ttl", "used", "json")
-
-    def __init__(self, s: Node, s_nt: str, run: list[Triple], tt: Terms) -> None:
-        nt, turtle, json, term_key = tt.nt, tt.turtle, tt.json, tt.term_key
-        s_ttl, prefix = turtle(s)
-        used = {prefix}
-        lines = []
-        preds: dict[str, list[str]] = {}
-        props: dict[str, list[tuple[str, str]]] = {}
-        for _s, p, o in run:
-            p_nt = nt(p)
-            lines.append(f"{s_nt} {p_nt} {nt(o)} .\n")
-            o_ttl, prefix = turtle(o)
-            used.add(prefix)
-            if p_nt == _RDF_TYPE:
-                preds.setdefault("a", []).append(o_ttl)
-                text = term_key(o)[1]
-                props.setdefault("@type", []).append((text, text))
-            else:
-                p_ttl, prefix = turtle(p)
-                used.add(prefix)
-                preds.setdefault(p_ttl, []).append(o_ttl)
-                props.setdefault(term_key(p)[0], []).append(json(o))
-        self.sid = str(s)
-        self.nt = "".join(lines)
-        self.ttl = turtle_block(s_ttl, preds)
-        self.used = used
-        self.json = json_node(self.sid, props)
 
 
 def _sid(subject: Subject) -> str:
@@ -194,9 +142,9 @@ def _owned(sids: list[str], owner: str, key: Callable[[str], str] | None) -> lis
     return out
 
 
-def _resource_files(subjects: list[Subject], terms: Terms, context_url: str) -> tuple[bytes, bytes, bytes]:
+def _resource_files(subjects: list[Subject], prefixes: dict[str, str], context_url: str) -> tuple[bytes, bytes, bytes]:
     """The .ttl, .nt and .jsonld of one resource from its subjects in canonical order."""
-    return (turtle_document(terms.prefixes, set().union(*(s.used for s in subjects)), [s.ttl for s in subjects]),
+    return (turtle_document(prefixes, set().union(*(s.used for s in subjects)), [s.ttl for s in subjects]),
             "".join(s.nt for s in subjects).encode("utf-8"),
             jsonld_document(context_url, [s.json for s in sorted(subjects, key=_sid)]))
 
@@ -209,7 +157,7 @@ def write_descriptions(triples: list[Triple], terms: Terms, context_url: str, ro
     *write*, the three files of each resource; return how many resources have a site path.
     ``splice_dumps`` from no previous dumps: *index*, if given, is filled with the new dumps'.
     """
-    owners = {_owner(str(s)) for s, _s_nt, _run in subject_runs(triples, terms)}
+    owners = {_owner(str(t[0])) for t in triples}
     made = splice_dumps(None, root, DumpIndex(), owners, triples, terms, context_url, path_of, write, timings,
                         advance)
     if index is not None:
@@ -265,14 +213,28 @@ def splice_dumps(old_root: Path | None, new_root: Path, index: DumpIndex, owners
     (which *index* describes; None and ``DumpIndex()``: no previous dumps, a full build) with
     the descriptions of *owners* replaced by *new_triples*; return the new dumps' index.
 
-    One pass over the new subjects, in order, formats each one's N-Triples lines, Turtle block
-    and JSON-LD node once (``Subject``) and merges them with the kept subjects of the old dumps,
-    whose bytes are copied by the kernel. Each dump is written beside its final name and renamed
-    over it once all three are written, so *new_root* may be *old_root*.
-
     *new_triples* are the complete new descriptions of exactly *owners* (every subject
     ``owner`` or ``owner#…``), in canonical order without duplicates; an owner with none is
-    removed. The bytes equal those of the ``lod.model.formats`` writers on the whole new triple
+    removed. ``splice_subjects`` of their subjects' texts (``lod.publishing.subjects.formatted``).
+    """
+    return splice_subjects(old_root, new_root, index, owners, formatted(new_triples, terms), terms.prefixes,
+                           context_url, path_of, write, timings, advance)
+
+
+def splice_subjects(old_root: Path | None, new_root: Path, index: DumpIndex, owners: set[str],
+                    new_subjects: Iterable[Subject], prefixes: dict[str, str], context_url: str,
+                    path_of: Callable[[str], str | None], write: Write | None = None,
+                    timings: dict[str, float] | None = None, advance: Callable[[int], None] | None = None) -> DumpIndex:
+    """``splice_dumps`` from the new subjects' texts, in canonical order (the pipeline's dumps
+    stage reads them from the stream the describing stage wrote, ``lod.publishing.subjects``).
+
+    One pass over the new subjects, in order, uses each one's N-Triples lines, Turtle block
+    and JSON-LD node both for the dumps and for its resource's files, and merges them with the
+    kept subjects of the old dumps, whose bytes are copied by the kernel. Each dump is written
+    beside its final name and renamed over it once all three are written, so *new_root* may be
+    *old_root*.
+
+    The bytes equal those of the ``lod.model.formats`` writers on the whole new triple
     set (tests/test_dumps.py, tests/test_dumps_splice.py). *write*, if given, gets the three
     files of each owner of *owners* that has a description and a site path (the files of
     removed owners are the caller's to delete). *timings* gets "dumps" and "resources";
@@ -280,9 +242,9 @@ def splice_dumps(old_root: Path | None, new_root: Path, index: DumpIndex, owners
     """
     t_start = time.perf_counter()
     if not index.context_url and not index.sids:  # DumpIndex(): no dumps before (a full build)
-        index = DumpIndex(context_url, dict(terms.prefixes), tuple(sorted(terms.prefixes)),
-                          ttl_head=len(_ttl_head(terms.prefixes, {})))
-    if index.context_url != context_url or index.prefixes != terms.prefixes:
+        index = DumpIndex(context_url, dict(prefixes), tuple(sorted(prefixes)),
+                          ttl_head=len(_ttl_head(prefixes, {})))
+    if index.context_url != context_url or index.prefixes != prefixes:
         raise ValueError("the previous dumps were written with other prefixes or another JSON-LD context; "
                          "write them in full")
     names = index.names
@@ -311,7 +273,7 @@ def splice_dumps(old_root: Path | None, new_root: Path, index: DumpIndex, owners
         resources += 1
         if write is not None:
             t0 = time.perf_counter()
-            ttl, nt, jsonld = _resource_files(subjects, terms, context_url)
+            ttl, nt, jsonld = _resource_files(subjects, prefixes, context_url)
             write(path + ".ttl", ttl)
             write(path + ".nt", nt)
             write(path + ".jsonld", jsonld)
@@ -337,10 +299,9 @@ def splice_dumps(old_root: Path | None, new_root: Path, index: DumpIndex, owners
             nt_out, ttl_out = Out(nt_f.fileno()), Out(ttl_f.fileno())
             nt_old = _Kept(nt_src, index.sids, index.nt, 0, gone, b"", count_lines=True)
             ttl_old = _Kept(ttl_src, index.sids, index.ttl, index.ttl_head, gone, b"\n")
-            last, offset = "", 0
-            for s, s_nt, run in subject_runs(new_triples, terms):
-                subject = Subject(s, s_nt, run, terms)
-                sid = subject.sid
+            last, offset, new_count = "", 0, 0
+            for subject in new_subjects:
+                sid, s_nt = subject.sid, subject.s_nt
                 owner = _owner(sid)
                 if owner not in owners:
                     raise ValueError(f"{sid} is not part of the description of any owner being replaced")
@@ -366,8 +327,9 @@ def splice_dumps(old_root: Path | None, new_root: Path, index: DumpIndex, owners
                 json_f.write(data)
                 nodes.append((sid, offset, len(data)))
                 offset += len(data)
+                new_count += subject.count
                 if advance is not None:
-                    advance(len(run))
+                    advance(subject.count)
                 pending.setdefault(owner, []).append(subject)
                 if sid == owner:
                     flush(owner)
@@ -382,7 +344,7 @@ def splice_dumps(old_root: Path | None, new_root: Path, index: DumpIndex, owners
                 if os.fstat(fd).st_size != walked.end():
                     raise ValueError("the previous dumps do not match their index")
         counts = _mask_counts(masks, names)
-        head = _ttl_head(terms.prefixes, counts)
+        head = _ttl_head(prefixes, counts)
         with open(tmp["dump.ttl"], "wb") as out, open(body, "rb") as src:
             out.write(head)
             out.flush()
@@ -425,8 +387,8 @@ def splice_dumps(old_root: Path | None, new_root: Path, index: DumpIndex, owners
     if timings is not None:
         timings["resources"] = t_resources
         timings["dumps"] = time.perf_counter() - t_start - t_resources
-    return DumpIndex(context_url, dict(terms.prefixes), names, sids, nt_lengths, ttl_lengths, masks, json_sids,
-                     json_lengths, counts, len(head), index.triples - nt_old.lines + len(new_triples), resources)
+    return DumpIndex(context_url, dict(prefixes), names, sids, nt_lengths, ttl_lengths, masks, json_sids,
+                     json_lengths, counts, len(head), index.triples - nt_old.lines + new_count, resources)
 
 
 def _ignore(_a: int, _b: int) -> None:

@@ -37,6 +37,7 @@ from lod.model.iri import DEFAULT_BASE_URL
 from lod.model.serialize import jsonld_context
 from lod.progress import Checked, FullBuildNeeded, Stage, ignore, ran
 from lod.publishing import changes as inc
+from lod.publishing.describing import Describing
 from lod.publishing.front import Front, FullBuild, empty_state
 from lod.publishing.output import InPlace, NewSite, Output, check_out, marker_id, recover, state_path
 from lod.publishing.pages.google import Gap, GoogleReport
@@ -138,7 +139,7 @@ def _run(store: Store | None, data_dir: str | os.PathLike[str], out: Path, base_
 
 def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
             progress: Progress | None, parses: Spill, described: Spill) -> BuildResult:
-    """The stages of ``_run``, the files parsed kept in *parses*, the descriptions in *described* after the dumps."""
+    """The stages of ``_run``, the files parsed kept in *parses*, the descriptions in *described* once validated."""
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     # The shapes are compiled before the collector is paused, and their garbage collected while
@@ -171,29 +172,25 @@ def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, ba
         again = {} if front.fresh else {"reparsed": front.reparsed, "resolved": front.resolved_again,
                                         "changed": len(front.changed)}
         stage.finish(timings["load"], files=len(before), **again, **counts_of(ds))
-        stage = Stage(progress, "map", len(front.to_map), "records")
-        front.map(timings, stage.advance)
-        again = {} if front.fresh else {"resources": len(front.owners)}
-        stage.finish(timings["map"], **again, triples=len(front.triples))
-        stage = Stage(progress, "validate", len(front.triples), "triples")
-        report, results = front.validate(state, timings)
-        again = {} if front.fresh else {"resources": front.rechecked}
-        stage.finish(timings["validate"], **again, violations=len(report.violations), warnings=len(report.warnings))
+        # Map and validate, maybe in a forked process that hands on the descriptions (spilled)
+        # and the subjects' texts for the dumps (streamed): this one never holds the triples.
+        describing = Describing(front, state, progress or ignore, described)
         # What is read now lives until the end: the collector need not walk it (the page workers
         # fork with it, and their copies stay shared). Frozen before the collector is enabled
         # again: every object made since it was paused is young, and its first collection would
         # walk them all (0.3-0.5 s at 10k talks).
         gc.freeze()
     try:
-        p = Prepared(ds, m, front.triples if front.fresh else None, report)
-        if front.fresh:
-            p.__dict__["triples"] = front.triples  # all of them, in canonical order already
+        report, results = describing.described.report, describing.described.results
+        timings.update(describing.described.timings)
+        # No list of every triple here: asking for one is an error, not an empty list.
+        p = Prepared(ds, m, None, report)
         p.__dict__["terms"] = front.terms  # the cached properties, filled for the later stages
         p.__dict__["descriptions"] = front.descriptions
         output: Output = NewSite(out) if front.fresh else InPlace(out, int(state.extra["files"]))
         try:
-            result = _publish(p, front, store, state, output, data_dir, before, taken, results, timings, t_start,
-                              progress or ignore, described)
+            result = _publish(p, front, describing, store, state, output, data_dir, before, taken, results, timings,
+                              t_start, progress or ignore)
         except OSError as exc:  # before the commit point: nothing was published
             output.abort()
             raise write_error(exc, out) from None
@@ -201,18 +198,19 @@ def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, ba
             output.abort()
             raise
     finally:
+        describing.close()
         gc.unfreeze()
     return result
 
 
-def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, output: Output,
-             data_dir: str | os.PathLike[str], before: dict[str, tuple[int, int, int]], taken: int,
+def _publish(p: Prepared, front: Front, describing: Describing, store: Store | None, state: inc.State,
+             output: Output, data_dir: str | os.PathLike[str], before: dict[str, tuple[int, int, int]], taken: int,
              results: dict[str, list[Result]], timings: dict[str, float], t_start: float,
-             say: Progress, described: Spill) -> BuildResult:
+             say: Progress) -> BuildResult:
     """The later stages, each for what changed, into *output*; then the commit."""
     from lod.publishing import calendar_pack
     from lod.publishing.documents import DOCUMENTS_INDEX, index_bytes
-    from lod.publishing.dumps import splice_dumps
+    from lod.publishing.dumps import splice_subjects
     from lod.publishing.gallery import Gallery, write_gallery
     from lod.publishing.gallery_reads import delta_lines
     from lod.publishing.pages.dirty import Affected, affected
@@ -227,28 +225,24 @@ def _publish(p: Prepared, front: Front, store: Store | None, state: inc.State, o
     assert sorted(f.suffix for f in RDF_FORMATS) == [".jsonld", ".nt", ".ttl"]
     index = previous = state.extra["dumps"]
     served = ds.site.documents == "served"
-    stage = Stage(say, "dumps", len(front.triples), "triples")
+    stage = Stage(say, "dumps", describing.described.triples, "triples")
     if front.owners or fresh:
-        index = splice_dumps(None if fresh else out, scratch, index, front.owners, front.triples, front.terms,
-                             m.context, m.path_of, write=None if served else output.put, timings=timings,
-                             advance=stage.advance)
+        index = splice_subjects(None if fresh else out, scratch, index, front.owners, describing.subjects(),
+                                front.terms.prefixes, m.context, m.path_of, write=None if served else output.put,
+                                timings=timings, advance=stage.advance)
         if served:  # the subjects' offsets moved; their ordinals only if subjects came or went
             old = output.read(DOCUMENTS_INDEX)
             output.put(DOCUMENTS_INDEX, index_bytes(index, m.path_of, scratch,
                                                     None if fresh else (previous, old or b"")))
     else:
         timings["dumps"] = 0.0
+    describing.close()  # a forked stage ends here, its memory freed
     front.terms.clear()  # no term text is needed again (memory at scale; a site without dumps makes its N-Triples anew)
     for owner in front.owners:
         path = m.path_of(owner)
         if path and owner not in front.descriptions:  # removed: no record contributes to it any more
             for fmt in RDF_FORMATS:
                 output.drop(path + fmt.suffix)
-    # The triples are in the dumps now. The later stages read each description back from disk
-    # when they need it, so neither this process nor a page worker forked from it holds them.
-    front.descriptions.spill(described)
-    front.triples = p.data = []
-    p.__dict__.pop("triples", None)
     output.put("context.jsonld", (json.dumps(jsonld_context(site_prefixes(m)), indent=2, sort_keys=True)
                                   + "\n").encode())
     output.put("ontology.ttl", (resources.files("lod") / "data" / "lod.ttl").read_bytes())
