@@ -2,19 +2,20 @@
 
 It runs the map and validate stages of ``lod.publishing.front.Front`` and then hands on:
 
-- each new description, pickled to the build's spill of descriptions (the pages read them
-  back one by one, ``changes.Descriptions``);
-- each new subject's texts in the three dump formats, in canonical order, as a stream of
-  pickled batches (``lod.publishing.subjects``) that the dumps stage consumes as it writes;
-- a ``Described``: the owners described again, the triple count, the SHACL report, and
-  what each record's mapping was seen to do.
+- first a ``Described``: the owners described again, the triple count, the SHACL report,
+  and what each record's mapping was seen to do;
+- then each new subject's texts in the three dump formats, in canonical order, as a stream
+  of pickled batches (``lod.publishing.subjects``) that the dumps stage consumes as it writes;
+- last, each new description pickled to the build's spill of descriptions (the pages read
+  them back one by one, ``changes.Descriptions``), and where they are in it.
 
 So the process writing the dumps and rendering the pages never needs the triples, their
 terms or the checker's indexes. When there is much to map (a full build), the stage runs in
 a forked process (``lod.publishing.forked``) and all it made is freed when it ends: the
 build's own process receives the ``Described``, replays the mapping's notes on its own
 ``MapRecord`` and reads the batches off the pipe as the child makes them, so the child
-formats subjects while this process writes them. With little to map (a rebuild after a few
+formats subjects while this process writes them, and spills the descriptions while this
+process ends the dumps. With little to map (a rebuild after a few
 edits) the same function runs in-process.
 """
 
@@ -32,7 +33,8 @@ from lod.publishing.forked import Forked, forks
 from lod.publishing.front import Front
 from lod.publishing.readsets import Key
 from lod.publishing.changes import State
-from lod.publishing.subjects import Subject, batches, unbatched
+from lod.model.serialize import Triple
+from lod.publishing.subjects import Subject, batches, formatted, unbatched
 from lod.validation.report import Report, Result
 
 # What a record's mapping was seen to do: its key, the owners its triples fall in, what it looked up.
@@ -49,18 +51,18 @@ class Described:
     results: dict[str, list[Result]]  # the report's, by owner
     rechecked: int  # owners checked again
     timings: dict[str, float]
-    spilled: tuple[dict[str, tuple[int, int]], int]  # the spill of descriptions' layout (``Spill.layout``)
     notes: list[Note] | None  # from a forked stage: the mapping's notes, to replay here
 
 
 class Describing:
     """The describing stage of *front* from *state*, started at once; ``described`` is its
-    result, ``subjects()`` the new subjects for the dumps (to be read once, in order), and
-    ``close`` ends it (a forked child is stopped if it is still running)."""
+    result and ``subjects()`` the new subjects for the dumps (to be read once, in order).
+    ``finish`` waits for the rest (the descriptions spilled, which the pages read back) and
+    ends the stage; ``close`` stops it wherever it is (a failed build)."""
 
     def __init__(self, front: Front, state: State, observer: Observer, spill: Spill,
                  threshold: int | None = None) -> None:
-        self.front = front
+        self.front, self.spill = front, spill
         self.forked = forks(len(front.to_map), threshold)
         work = partial(_describe, front, state, spill, self.forked)
         if self.forked:
@@ -70,31 +72,47 @@ class Describing:
             except BaseException:  # bad data (ValidationFailed), or the child died: it has ended
                 self._child.close()
                 raise
-            spill.adopt(*done.spilled)  # the child wrote it through the same descriptor
             _replay(front, done.notes or [])
-            front.descriptions.adopt_spill(spill)
             front.owners, front.rechecked = done.owners, done.rechecked
-            self._batches: Iterator[bytes] = self._child.rest()
+            self._rest: Iterator[Any] = self._child.rest()
         else:
             self._child = None
-            done, self._batches = work(observer)
+            done, self._rest = work(observer)
         self.described = done
+        self._spilled = False
 
     def subjects(self) -> Iterator[Subject]:
-        """The new subjects, in canonical order, as the stage formats them."""
-        return unbatched(self._batches)
+        """The new subjects, in canonical order, as the stage formats them; then the descriptions are spilled."""
+        for item in self._rest:
+            if isinstance(item, bytes):
+                yield from unbatched((item,))
+            else:  # the last: where the descriptions are in the spill, and how long spilling them took
+                layout, seconds = item
+                if self.forked:  # the child wrote them through the same descriptor
+                    self.spill.adopt(*layout)
+                    self.front.descriptions.adopt_spill(self.spill)
+                self.described.timings["spill"] = seconds
+                self._spilled = True
+
+    def finish(self) -> None:
+        """Wait for the stage to end (the subjects not read are dropped): the descriptions are
+        then in the spill, for the later stages."""
+        if not self._spilled:
+            for _subject in self.subjects():
+                pass
+        self.close()
 
     def close(self) -> None:
-        """End the stage: what is left of the stream is dropped."""
+        """Stop the stage (a forked child is stopped if it still runs)."""
         if self._child is not None:
             self._child.close()
-        self._batches = iter(())
+        self._rest = iter(())
 
 
 def _describe(front: Front, state: State, spill: Spill, forked: bool, observer: Observer
-              ) -> tuple[Described, Iterator[bytes]]:
-    """Map and validate (both stages' events told to *observer*), spill the descriptions;
-    return the ``Described`` and the subjects' batches, made as they are read."""
+              ) -> tuple[Described, Iterator[Any]]:
+    """Map and validate (both stages' events told to *observer*); return the ``Described``
+    and what is handed on after it (``_handed_on``), made as it is read."""
     timings: dict[str, float] = {}
     stage = Stage(observer, "map", len(front.to_map), "records")
     front.map(timings, stage.advance)
@@ -104,21 +122,22 @@ def _describe(front: Front, state: State, spill: Spill, forked: bool, observer: 
     report, results = front.validate(state, timings)
     again = {} if front.fresh else {"resources": front.rechecked}
     stage.finish(timings["validate"], **again, violations=len(report.violations), warnings=len(report.warnings))
-    t0 = time.perf_counter()
-    front.descriptions.spill(spill)
-    timings["spill"] = time.perf_counter() - t0
-    done = Described(front.owners, len(front.triples), report, results, front.rechecked, timings, spill.layout(),
+    done = Described(front.owners, len(front.triples), report, results, front.rechecked, timings,
                      _notes(front) if forked else None)
     triples, front.triples = front.triples, []
-    return done, _formatted(front, triples)
+    return done, _handed_on(front, spill, triples)
 
 
-def _formatted(front: Front, triples: list[Any]) -> Iterator[bytes]:
-    from lod.publishing.subjects import formatted
-
+def _handed_on(front: Front, spill: Spill, triples: list[Triple]) -> Iterator[Any]:
+    """The subjects' batches, in canonical order; then the descriptions spilled and, last, the
+    spill's layout and the seconds spilling took. Spilled after the dumps' batches, so that a
+    forked stage spills while the build writes the end of the dumps."""
     yield from batches(formatted(triples, front.terms))
     triples.clear()
     front.terms.clear()  # no term text is needed again (memory at scale)
+    t0 = time.perf_counter()
+    front.descriptions.spill(spill)
+    yield spill.layout(), time.perf_counter() - t0
 
 
 def _notes(front: Front) -> list[Note]:

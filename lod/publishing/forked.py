@@ -39,17 +39,17 @@ def forks(items: int, threshold: int | None = None) -> bool:
 
 
 class Forked(Generic[T]):
-    """``fn(observer)`` started in a forked child; *fn* returns its result and an iterator of
-    bytes, which the child sends on after the result, as it makes them.
+    """``fn(observer)`` started in a forked child; *fn* returns its result and an iterator,
+    whose items the child sends on after the result, as it makes them.
 
     ``result()`` passes the child's events on to *observer* as they come and returns its
-    result, or raises its exception here; ``rest()`` then yields the bytes as they come (the
+    result, or raises its exception here; ``rest()`` then yields the items as they come (the
     pipe holds little, so the child makes them as fast as they are read); ``close()`` stops
     a child that is still running. *what* names the stage in the error raised if the child
     dies without finishing.
     """
 
-    def __init__(self, fn: Callable[[Observer], tuple[T, Iterator[bytes]]], observer: Observer,
+    def __init__(self, fn: Callable[[Observer], tuple[T, Iterator[Any]]], observer: Observer,
                  what: str = "describing") -> None:
         self.observer, self.what = observer, what
         ctx = multiprocessing.get_context("fork")
@@ -78,8 +78,8 @@ class Forked(Generic[T]):
                 assert kind == "done", kind
                 return value
 
-    def rest(self) -> Iterator[bytes]:
-        """The bytes the child sends after its result, in order."""
+    def rest(self) -> Iterator[Any]:
+        """What the child sends after its result, in order."""
         while True:
             kind, value = self._next()
             if kind == "end":
@@ -107,8 +107,8 @@ def died(what: str, code: int | None) -> str:
             "the machine may lack the memory this archive needs (BENCHMARKS.md gives the peak by size).")
 
 
-def _child(fn: Callable[[Observer], tuple[Any, Iterator[bytes]]], send: Any) -> None:
-    """In the child: run *fn*, sending its events as they come, then its result and its bytes, or its error."""
+def _child(fn: Callable[[Observer], tuple[Any, Iterator[Any]]], send: Any) -> None:
+    """In the child: run *fn*, sending its events as they come, then its result and the rest, or its error."""
 
     def say(event: Event) -> None:
         send.send(("event", event))

@@ -236,7 +236,8 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
                                                     None if fresh else (previous, old or b"")))
     else:
         timings["dumps"] = 0.0
-    describing.close()  # a forked stage ends here, its memory freed
+    describing.finish()  # the descriptions spilled (the pages read them back); a forked stage's memory freed
+    timings.update(describing.described.timings)
     front.terms.clear()  # no term text is needed again (memory at scale; a site without dumps makes its N-Triples anew)
     for owner in front.owners:
         path = m.path_of(owner)
