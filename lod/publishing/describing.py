@@ -15,8 +15,8 @@ a forked process (``lod.publishing.forked``) and all it made is freed when it en
 build's own process receives the ``Described``, replays the mapping's notes on its own
 ``MapRecord`` and reads the batches off the pipe as the child makes them, so the child
 formats subjects while this process writes them, and spills the descriptions while this
-process ends the dumps. With little to map (a rebuild after a few
-edits) the same function runs in-process.
+process ends the dumps. With little to map (a rebuild after a few edits) the same function
+runs in-process.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from functools import partial
 from typing import Any
 
 from lod.loading.spill import Spill
+from lod.model.serialize import Triple
 from lod.progress import Observer, Stage
+from lod.publishing.changes import State
 from lod.publishing.forked import Forked, forks
 from lod.publishing.front import Front
 from lod.publishing.readsets import Key
-from lod.publishing.changes import State
-from lod.model.serialize import Triple
 from lod.publishing.subjects import Subject, batches, formatted, unbatched
 from lod.validation.report import Report, Result
 
@@ -79,27 +79,24 @@ class Describing:
             self._child = None
             done, self._rest = work(observer)
         self.described = done
-        self._spilled = False
 
     def subjects(self) -> Iterator[Subject]:
-        """The new subjects, in canonical order, as the stage formats them; then the descriptions are spilled."""
+        """The new subjects, in canonical order, as the stage formats them."""
         for item in self._rest:
-            if isinstance(item, bytes):
-                yield from unbatched((item,))
-            else:  # the last: where the descriptions are in the spill, and how long spilling them took
+            if item is None:  # the last batch was sent: the descriptions are being spilled
+                return
+            yield from unbatched((item,))
+
+    def finish(self) -> None:
+        """Wait for the stage to end (the subjects not read are dropped): the descriptions are
+        then in the spill, for the later stages."""
+        for item in self._rest:
+            if isinstance(item, tuple):  # the last: where the descriptions are in the spill, and how long it took
                 layout, seconds = item
                 if self.forked:  # the child wrote them through the same descriptor
                     self.spill.adopt(*layout)
                     self.front.descriptions.adopt_spill(self.spill)
                 self.described.timings["spill"] = seconds
-                self._spilled = True
-
-    def finish(self) -> None:
-        """Wait for the stage to end (the subjects not read are dropped): the descriptions are
-        then in the spill, for the later stages."""
-        if not self._spilled:
-            for _subject in self.subjects():
-                pass
         self.close()
 
     def close(self) -> None:
@@ -129,10 +126,12 @@ def _describe(front: Front, state: State, spill: Spill, forked: bool, observer: 
 
 
 def _handed_on(front: Front, spill: Spill, triples: list[Triple]) -> Iterator[Any]:
-    """The subjects' batches, in canonical order; then the descriptions spilled and, last, the
-    spill's layout and the seconds spilling took. Spilled after the dumps' batches, so that a
-    forked stage spills while the build writes the end of the dumps."""
+    """The subjects' batches, in canonical order, and None after the last; then the descriptions
+    spilled and, last, the spill's layout and the seconds spilling took. Spilled after the
+    dumps' batches, so that a forked stage spills while the build writes the end of the dumps
+    (its JSON-LD, merged in IRI order once every subject is in)."""
     yield from batches(formatted(triples, front.terms))
+    yield None
     triples.clear()
     front.terms.clear()  # no term text is needed again (memory at scale)
     t0 = time.perf_counter()
