@@ -135,6 +135,29 @@ def test_rebuild_after_many_edits_in_a_row_stays_equal_to_a_full_build(built: Pa
     _same_as_full(data, site, result, tmp_path)
 
 
+@pytest.mark.heavy
+def test_rebuild_forked_after_every_kind_of_edit_in_a_row_stays_equal_to_a_full_build(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rebuild's describing stage forked, as one that maps 2,000 records or more runs it: the
+    mapping's notes replayed in the build's process keep each later rebuild right."""
+    from lod.publishing import forked
+
+    monkeypatch.setattr(forked, "FORK_THRESHOLD", 0)
+    data, site = _copy(built, tmp_path, monkeypatch)
+    run = Run()
+    done = 0
+    for name in sorted(set(EDITS) - NOT_SYNTHETIC):
+        try:
+            apply_edit(EDITS[name], data, random.Random(name + "forked"))
+        except Skip:
+            continue
+        result = run(data, site)
+        assert run.incremental, (name, run.said)
+        done += 1
+    assert done >= 20
+    _same_as_full(data, site, result, tmp_path)
+
+
 def test_rebuild_of_the_seed_data_after_edits_equals_a_full_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data, site = tmp_path / "data", tmp_path / "site"
     shutil.copytree(SEED_DATA, data)
