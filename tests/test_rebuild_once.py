@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import lod.loading.pool
 import lod.loading.stage
 import lod.publishing.pipeline
 import lod.publishing.prepared
@@ -60,3 +61,30 @@ def test_what_the_load_made_is_frozen_before_the_collector_runs_again(
     run(data, site)
     assert run.incremental and enabled == [False]
     assert gc.get_freeze_count() == 0  # unfrozen after the build
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_later_stages_make_full_collections_rare_and_the_build_gives_the_thresholds_back(
+        fails: bool, built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pages stage keeps millions of objects: each full collection walks them all.
+    data, site = _copy(built, tmp_path, monkeypatch)
+    apply_edit(EDITS["talk_title"], data, random.Random(7))
+    seen: list[tuple[int, int, int]] = []
+    publish = lod.publishing.pipeline._publish
+
+    def noted(*args: object, **kwargs: object) -> object:
+        seen.append(gc.get_threshold())
+        if fails:
+            raise OSError(28, "No space left on device")
+        return publish(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lod.publishing.pipeline, "_publish", noted)
+    before = gc.get_threshold()
+    run = Run()
+    if fails:
+        with pytest.raises(lod.publishing.pipeline.BuildError):
+            run(data, site)
+    else:
+        run(data, site)
+    assert seen == [(before[0], before[1], lod.loading.pool.FULL_COLLECTION_EVERY)]
+    assert gc.get_threshold() == before

@@ -71,6 +71,31 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
+# The collector's third threshold while the later stages run: a full collection after this many
+# collections of the middle generation, not the default 10 (``rare_full_collections``).
+FULL_COLLECTION_EVERY = 1000
+
+
+@contextlib.contextmanager
+def rare_full_collections() -> Iterator[None]:
+    """Make the collector's full collections a hundred times rarer, the young ones unchanged.
+
+    The pages stage keeps what it makes for reuse and for the next build's state (list items,
+    read-sets, answers' digests): millions of objects that live on and hold few cycles. Every
+    full collection walks all of them: at the default thresholds a 100k-talk build spent 25 s
+    of its own process's CPU and 16 s of its page worker's in about a hundred of them, and
+    6 s and 4 s with this (BENCHMARKS.md, "The collector in the later stages"). The garbage a
+    page leaves in cycles is young, and the young collections still free it; what reaches the
+    old generation is freed later (about 70 MB more at the peak at 100k, within the runs' noise).
+    """
+    first, second, third = gc.get_threshold()
+    gc.set_threshold(first, second, max(third, FULL_COLLECTION_EVERY))
+    try:
+        yield
+    finally:
+        gc.set_threshold(first, second, third)
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))

@@ -30,7 +30,7 @@ from importlib import resources
 from pathlib import Path
 
 from lod.errors import BuildError
-from lod.loading.pool import no_gc
+from lod.loading.pool import no_gc, rare_full_collections
 from lod.loading.spill import Spill, SpillError
 from lod.model.formats import RDF_FORMATS
 from lod.model.iri import DEFAULT_BASE_URL
@@ -180,26 +180,28 @@ def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, ba
         # again: every object made since it was paused is young, and its first collection would
         # walk them all (0.3-0.5 s at 10k talks).
         gc.freeze()
-    try:
-        report, results = describing.described.report, describing.described.results
-        timings.update(describing.described.timings)
-        # No list of every triple here: asking for one is an error, not an empty list.
-        p = Prepared(ds, m, None, report)
-        p.__dict__["terms"] = front.terms  # the cached properties, filled for the later stages
-        p.__dict__["descriptions"] = front.descriptions
-        output: Output = NewSite(out) if front.fresh else InPlace(out, int(state.extra["files"]))
+    # The later stages keep much and make few cycles: the collector's full collections are rarer.
+    with rare_full_collections():
         try:
-            result = _publish(p, front, describing, store, state, output, data_dir, before, taken, results, timings,
-                              t_start, progress or ignore)
-        except OSError as exc:  # before the commit point: nothing was published
-            output.abort()
-            raise write_error(exc, out) from None
-        except BaseException:
-            output.abort()
-            raise
-    finally:
-        describing.close()
-        gc.unfreeze()
+            report, results = describing.described.report, describing.described.results
+            timings.update(describing.described.timings)
+            # No list of every triple here: asking for one is an error, not an empty list.
+            p = Prepared(ds, m, None, report)
+            p.__dict__["terms"] = front.terms  # the cached properties, filled for the later stages
+            p.__dict__["descriptions"] = front.descriptions
+            output: Output = NewSite(out) if front.fresh else InPlace(out, int(state.extra["files"]))
+            try:
+                result = _publish(p, front, describing, store, state, output, data_dir, before, taken, results, timings,
+                                  t_start, progress or ignore)
+            except OSError as exc:  # before the commit point: nothing was published
+                output.abort()
+                raise write_error(exc, out) from None
+            except BaseException:
+                output.abort()
+                raise
+        finally:
+            describing.close()
+            gc.unfreeze()
     return result
 
 
