@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/memory_bench.py DATA OUT                  # peak PSS per stage
     .venv/bin/python benchmarks/memory_bench.py DATA OUT --trace-workers  # and each page worker's allocations
+    .venv/bin/python benchmarks/memory_bench.py DATA OUT --collector      # and the collector's time per process
 
 The first form samples, every 0.2 s, the proportional set size (PSS) of the build's whole
 process tree and of its main process, and prints the highest of each while each stage
@@ -14,11 +15,20 @@ allocated the most of what it still holds to ``OUT.worker-<pid>.txt``: what the 
 itself, as opposed to the pages of its parent it copied on write (which tracemalloc does
 not see: PSS minus this is the copy). Tracing slows the workers about twofold.
 The figures are in BENCHMARKS.md, "Where the memory goes".
+
+With ``--collector``, the cyclic garbage collector's own time is taken around each of its
+collections (``gc.callbacks``), by generation: the main process's is printed at the end,
+and each page worker writes its own to ``OUT.collector-<pid>.txt`` after each job.
+``--full-collection-every N`` sets the third threshold the build uses after the validate
+stage (``lod.loading.pool.FULL_COLLECTION_EVERY``; 10 is the interpreter's default, so the
+build before the tenth round). The figures are in BENCHMARKS.md, "The collector in the
+later stages".
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import threading
@@ -31,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import BASE, _tree_pss_kb  # noqa: E402 -- benchmarks/ is not a package
 
+from lod.loading import pool  # noqa: E402
 from lod.progress import Finished, Started  # noqa: E402
 from lod.publishing.build import build  # noqa: E402
 from lod.publishing.pages import parallel  # noqa: E402
@@ -67,14 +78,70 @@ def trace_workers(out: Path) -> None:
     parallel._run = _traced
 
 
+class CollectorTimer:
+    """The collector's own time in this process, by generation, from ``gc.callbacks``; reset in a forked child."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._started = 0.0
+        gc.callbacks.append(self._on)
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        """Forget what was timed (a forked child times only its own collections)."""
+        self.seconds, self.count = [0.0, 0.0, 0.0], [0, 0, 0]
+
+    def _on(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            gen = info["generation"]
+            self.seconds[gen] += time.perf_counter() - self._started
+            self.count[gen] += 1
+
+    def line(self) -> str:
+        """The totals, on one line."""
+        by_gen = ", ".join(f"gen {g}: {n} in {t:.2f} s" for g, (n, t) in enumerate(zip(self.count, self.seconds)))
+        return f"collector {sum(self.seconds):.2f} s ({by_gen})"
+
+
+_TIMER: list[CollectorTimer] = []
+_BEFORE_TIMED = parallel._run
+
+
+def _timed(index: int) -> Any:
+    """``parallel._run`` (traced or not), then this worker's collector time written out."""
+    result = _BEFORE_TIMED(index)
+    Path(f"{_TRACE_OUT[0]}.collector-{os.getpid()}.txt").write_text(_TIMER[0].line() + "\n", encoding="utf-8")
+    return result
+
+
+def time_collector(out: Path) -> CollectorTimer:
+    """Time the collector in this process and in each page worker (``--collector``)."""
+    global _BEFORE_TIMED
+    for stale in out.parent.glob(out.name + ".collector-*.txt"):  # an earlier run's workers
+        stale.unlink()
+    _TRACE_OUT[:] = [out]
+    _TIMER[:] = [CollectorTimer()]
+    _BEFORE_TIMED = parallel._run
+    parallel._run = _timed
+    return _TIMER[0]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data")
     ap.add_argument("out")
     ap.add_argument("--trace-workers", action="store_true")
+    ap.add_argument("--collector", action="store_true", help="time the cyclic collector in each process")
+    ap.add_argument("--full-collection-every", type=int, default=pool.FULL_COLLECTION_EVERY,
+                    help="the collector's third threshold after validation (default: the build's)")
     args = ap.parse_args()
+    pool.FULL_COLLECTION_EVERY = args.full_collection_every
     if args.trace_workers:
         trace_workers(Path(args.out))
+    timer = time_collector(Path(args.out)) if args.collector else None
     stage = ["start"]
     order: list[str] = []
     peaks: dict[str, list[int]] = {}
@@ -108,6 +175,10 @@ def main() -> int:
     for name in order:
         tree, own = peaks[name]
         print(f"{name:<16} {tree / 1024:>12.0f} {own / 1024:>12.0f}")
+    if timer is not None:
+        print("main process:", timer.line())
+        for path in sorted(Path(args.out).parent.glob(Path(args.out).name + ".collector-*.txt")):
+            print(f"page worker {path.name.rsplit('-', 1)[1][:-4]}:", path.read_text(encoding="utf-8").strip())
     return 0
 
 
