@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date
+from typing import Any
 from urllib.parse import urlsplit
 
 import icalendar
@@ -48,6 +49,7 @@ from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.publishing.prepared import Prepared
 from lod.publishing.links import Made
+from lod.publishing.vevent_text import times, vevent_bytes
 from lod.publishing.pages.reads import RECORDER
 from lod.publishing.feedtext import (PRODID, description_text, location_text, page_url, person_text, scheduled_name, summary_text,
                        taken_of, version_stamp)
@@ -74,38 +76,42 @@ def _versioned(ev: icalendar.Event, taken: str) -> icalendar.Event:
     return ev
 
 
+def _talk_properties(p: Prepared, talk: R.Talk) -> dict[str, Any]:
+    """What a talk's VEVENT says, by property (which ``vevent`` and ``vevent_ical`` both write)."""
+    start, end = times(talk)
+    return {"summary": summary_text(p, talk), "start": start, "end": end, "uid": uid(p, talk.id),
+            "categories": list(dict.fromkeys([*talk.keywords, *talk.topics])),
+            "description": description_text(p, talk), "location": location_text(p, talk),
+            "status": STATUS.get(talk.status, "CONFIRMED"), "url": str(p.minter.resource("talk", talk.id))}
+
+
 def vevent(p: Prepared, talk: R.Talk) -> icalendar.Event:
-    """The VEVENT of one talk (which must have a start)."""
-    start = talk.start_at
-    assert start is not None
+    """The VEVENT of one talk (which must have a start), made by icalendar: the reference
+    ``vevent_ical`` is held to, and what it falls back on."""
+    return event_of(_talk_properties(p, talk), taken_of(p, talk))
+
+
+def event_of(props: Mapping[str, Any], taken: str) -> icalendar.Event:
+    """An icalendar VEVENT of *props* (as ``_talk_properties`` gives them), versioned from *taken*."""
     ev = icalendar.Event()
-    ev.add("uid", uid(p, talk.id))
-    _add_times(ev, talk)
-    ev.add("summary", summary_text(p, talk))
-    ev.add("description", description_text(p, talk))
-    where = location_text(p, talk)
-    if where:
-        ev.add("location", where)
-    ev.add("url", str(p.minter.resource("talk", talk.id)))
-    ev.add("status", STATUS.get(talk.status, "CONFIRMED"))
-    categories = list(dict.fromkeys([*talk.keywords, *talk.topics]))
-    if categories:
-        ev.add("categories", categories)
-    return _versioned(ev, taken_of(p, talk))
+    ev.add("uid", props["uid"])
+    _add_times(ev, props["start"], props["end"])
+    ev.add("summary", props["summary"])
+    ev.add("description", props["description"])
+    if props["location"]:
+        ev.add("location", props["location"])
+    ev.add("url", props["url"])
+    ev.add("status", props["status"])
+    if props["categories"]:
+        ev.add("categories", props["categories"])
+    return _versioned(ev, taken)
 
 
-def _add_times(ev: icalendar.Event, rec: R.Scheduled) -> None:
-    """DTSTART and DTEND of a talk or session: dates (DTEND exclusive), or times in their zone."""
-    start = rec.start_at
-    assert start is not None
-    if start.is_date:
-        ev.add("dtstart", date.fromisoformat(start.lexical))
-        if rec.end_at is not None and rec.end_at.is_date:
-            ev.add("dtend", date.fromisoformat(rec.end_at.lexical) + timedelta(days=1))  # DTEND is exclusive
-    else:
-        ev.add("dtstart", _moment(start))
-        if rec.end_at is not None and not rec.end_at.is_date:
-            ev.add("dtend", _moment(rec.end_at))
+def _add_times(ev: icalendar.Event, start: date, end: date | None) -> None:
+    """DTSTART and DTEND (``vevent_text.times``)."""
+    ev.add("dtstart", start)
+    if end is not None:
+        ev.add("dtend", end)
 
 
 def slot_session(p: Prepared, talk: R.Talk) -> R.Session | None:
@@ -124,7 +130,7 @@ def session_vevent(p: Prepared, session: R.Session, talks: Sequence[R.Talk]) -> 
     ev = icalendar.Event()
     host = urlsplit(p.minter.base).hostname or "localhost"
     ev.add("uid", f"{KIND_PATHS['session']}/{session.id}@{host}")
-    _add_times(ev, session)
+    _add_times(ev, *times(session))
     ev.add("summary", scheduled_name(session))
     lines = []
     parents = [scheduled_name(a) for _k, a in reversed(p.site_index.ancestors("session", session))]
@@ -148,12 +154,6 @@ def session_vevent(p: Prepared, session: R.Session, talks: Sequence[R.Talk]) -> 
     ev.add("status", "CANCELLED" if statuses == {"cancelled"} else "CONFIRMED")
     taken = max([taken_of(p, session), *(taken_of(p, t) for t in talks)])
     return _versioned(ev, taken)
-
-
-def _moment(w: R.When) -> datetime:
-    """A time in its IANA zone (written with TZID), or in UTC when only an offset is known."""
-    assert w.local is not None and w.utc is not None
-    return w.local if w.zone else w.utc
 
 
 def _order(t: R.Talk) -> tuple[str, str, str]:
@@ -232,8 +232,11 @@ def component_ical(component: icalendar.cal.component.Component) -> bytes:
 
 
 def vevent_ical(p: Prepared, talk: R.Talk) -> bytes:
-    """The bytes of one talk's VEVENT, as ``vevent(p, talk).to_ical()``."""
-    return component_ical(vevent(p, talk))
+    """The bytes of one talk's VEVENT, as ``vevent(p, talk).to_ical()``: written as text
+    (``vevent_text``), or by icalendar for a time that module leaves to it."""
+    taken = taken_of(p, talk)
+    data = vevent_bytes(fold, **_talk_properties(p, talk), version=functools.partial(version_stamp, taken))
+    return component_ical(vevent(p, talk)) if data is None else data
 
 
 _END = b"END:VCALENDAR\r\n"
