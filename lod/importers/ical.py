@@ -178,6 +178,20 @@ def _orphans(cal: Any) -> None:
             del e["RECURRENCE-ID"]
 
 
+_TEXT_ESCAPE = re.compile(r"\\([\\;,nN])")
+
+
+def _text(value: Any) -> str:
+    """A TEXT property's value. icalendar unescapes the TEXT properties it knows and gives the
+    others (X-WR-CALNAME; NAME, of RFC 7986) as written: those are unescaped here (RFC 5545,
+    3.3.11: ``\\,`` ``\\;`` ``\\\\`` and ``\\n``), as RFC 5545 has writers escape them, and our own feeds do."""
+    if value is None:
+        return ""
+    if isinstance(value, icalendar.prop.vText):
+        return str(value)
+    return _TEXT_ESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), str(value))
+
+
 def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
     """Talks (with speakers, organisations and places) of an iCalendar file.
 
@@ -199,7 +213,7 @@ def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:
     starts = _lines(text)
     masters = [c for c in cal.walk("VEVENT")]
     fallback = str(cal.get("X-WR-TIMEZONE")) if cal.get("X-WR-TIMEZONE") else timezone
-    parsed = Parsed(title=str(cal.get("X-WR-CALNAME") or cal.get("NAME") or "") or None)
+    parsed = Parsed(title=_text(cal.get("X-WR-CALNAME") or cal.get("NAME")) or None)
     # a calendar is named by its name and where it is published, not by its file's name
     origin = urlsplit(str(cal.get("X-ORIGINAL-URL") or cal.get("URL") or cal.get("SOURCE") or "")).netloc.lower()
     parsed.key = " ".join(filter(None, (parsed.title, origin))) or None

@@ -44,12 +44,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import icalendar
+from icalendar.prop import vUnknown
 
 from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.publishing.prepared import Prepared
 from lod.publishing.links import Made
-from lod.publishing.vevent_text import times, vevent_bytes
+from lod.publishing.vevent_text import text_value, times, vevent_bytes
 from lod.publishing.pages.reads import RECORDER
 from lod.publishing.feedtext import (PRODID, description_text, location_text, page_url, person_text, scheduled_name, summary_text,
                        taken_of, version_stamp)
@@ -257,17 +258,18 @@ _FIXED_PROPERTIES = (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGO
 
 
 def calendar_head(name: str) -> bytes:
-    """A calendar's own lines (up to its first component), as icalendar writes them.
+    """A calendar's own lines (up to its first component): the fixed ones as icalendar writes
+    them (VERSION, PRODID, CALSCALE and METHOD: its canonical order), then NAME and
+    X-WR-CALNAME (the others sorted by name), both *name* as TEXT.
 
-    icalendar writes VERSION, PRODID, CALSCALE and METHOD first (its canonical order), then
-    the other properties sorted by name: NAME, X-WR-CALNAME. Those two are made by
-    icalendar from *name*; the fixed part is made once.
+    Both are TEXT: NAME by RFC 7986, X-WR-CALNAME as a non-standard property, whose default
+    value type is TEXT (RFC 5545, 3.8.8.2). icalendar 7 writes them as UNKNOWN values, not
+    escaped, so a name's comma or semicolon was written bare and a backslash (TeX in a title)
+    read by clients as the start of an escape; they are escaped here (``vevent_text.text_value``),
+    and ``lod import ical`` reads them back.
     """
-    cal = icalendar.Calendar()
-    cal.add("name", name)
-    cal.add("x-wr-calname", name)
-    lines = [line for line in cal.content_lines() if line]  # BEGIN, NAME, X-WR-CALNAME, END
-    return _fixed_head() + b"".join(fold(line) + b"\r\n" for line in lines[1:-1])
+    text = text_value(name)
+    return _fixed_head() + fold(f"NAME:{text}") + b"\r\n" + fold(f"X-WR-CALNAME:{text}") + b"\r\n"
 
 
 def _reference_calendar(p: Prepared, parts: list[Component], name: str, zones: list[Zone]) -> bytes:
@@ -275,8 +277,8 @@ def _reference_calendar(p: Prepared, parts: list[Component], name: str, zones: l
     cal = icalendar.Calendar()
     for key, value in _FIXED_PROPERTIES:
         cal.add(key, value)
-    cal.add("name", name)
-    cal.add("x-wr-calname", name)
+    cal.add("name", vUnknown(text_value(name)))  # TEXT, escaped (``calendar_head``): written as given
+    cal.add("x-wr-calname", vUnknown(text_value(name)))
     for zone, first, last in zones:
         cal.add_component(_vtimezone(zone, first, last))
     for rec, inner in parts:

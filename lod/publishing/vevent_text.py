@@ -38,8 +38,15 @@ _PLAIN_TZID = re.compile(r"[A-Za-z0-9/_+\-.]+\Z")  # a zone name icalendar write
 
 
 def escape_text(text: str) -> str:
-    """A TEXT value escaped as icalendar escapes it (RFC 5545 3.3.11; its order matters)."""
-    return (text.replace("\\N", "\n").replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    """A TEXT value escaped as icalendar escapes it: ``text_value`` after turning each ``\\N``
+    into a line break (icalendar's reading of ``\\N`` as an escape it already is; kept, as the
+    VEVENTs are held to icalendar's bytes)."""
+    return text_value(text.replace("\\N", "\n"))
+
+
+def text_value(text: str) -> str:
+    """A TEXT value escaped by RFC 5545 (3.3.11): backslash, semicolon, comma, and line breaks as ``\\n``."""
+    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
             .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
 
 
