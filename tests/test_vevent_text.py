@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 
 from lod.publishing import feeds
 from lod.publishing.build import prepare
 from lod.publishing.feedtext import version_stamp
-from lod.publishing.vevent_text import escape_text, vevent_bytes
+from lod.publishing.vevent_text import text_value, vevent_bytes
 from lod.synth import write_synth
 
 from .conftest import SEED_DATA, TEST_BASE
@@ -35,11 +36,21 @@ def test_every_synthetic_talk_vevent_is_what_icalendar_writes(tmp_path: Path) ->
     assert _every_talk_agrees(tmp_path / "data") == 40
 
 
-def test_text_escaping_is_icalendars() -> None:
+def test_text_escaping_is_icalendars_but_keeps_a_backslash_n() -> None:
     from icalendar.parser.string import _escape_char
 
-    for text in ["a\\Nb", "\\\\N", "x;y,z", "a\r\nb\rc\nd", "\\n", "é–𝔸", "", "\\", "a\\,b"]:
-        assert escape_text(text) == _escape_char(text), text
+    for text in ["x;y,z", "a\r\nb\rc\nd", "\\n", "é–𝔸", "", "\\", "a\\,b"]:
+        assert text_value(text) == _escape_char(text), text
+    assert text_value("Counting in $\\N$") == "Counting in $\\\\N$"  # icalendar: "Counting in $\\n$"
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_back(event: bytes) -> icalendar.Event:
+    cal = icalendar.Calendar.from_ical(b"BEGIN:VCALENDAR\r\n" + event + b"END:VCALENDAR\r\n")
+    return cal.walk("VEVENT")[0]
 
 
 class _Unnamed(tzinfo):
@@ -73,7 +84,7 @@ def _moment(rng: random.Random) -> date:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_hostile_vevents_are_what_icalendar_writes_or_left_to_it(seed: int) -> None:
+def test_hostile_vevents_are_what_icalendar_writes_and_read_back_exactly(seed: int) -> None:
     rng = random.Random(seed)
     written = 0
     for _ in range(700):
@@ -91,6 +102,14 @@ def test_hostile_vevents_are_what_icalendar_writes_or_left_to_it(seed: int) -> N
         else:
             assert ours == reference, props
             written += 1
+            # and icalendar's own parser reads every text back as it was
+            # and icalendar's own parser reads every text back as it was (line breaks as LF)
+            event = _read_back(ours)
+            for name in ("summary", "description", "uid", "status"):
+                assert str(event[name]) == _lf(props[name]), name
+            assert str(event.get("location", "")) == _lf(props["location"] or "")
+            cats = event.get("categories")
+            assert ([str(c) for c in cats.cats] if cats is not None else []) == [_lf(c) for c in props["categories"]]
     assert written > 450
 
 
@@ -105,3 +124,19 @@ def test_a_url_with_a_line_break_is_left_to_icalendar() -> None:
     args = {"summary": "s", "start": date(2024, 5, 1), "end": None, "uid": "t@x", "categories": [], "description": "d",
             "location": None, "status": "CONFIRMED", "url": "https://x/talk/t\r\nX-EVIL:1"}
     assert vevent_bytes(feeds.fold, **args, version=lambda c: version_stamp("2024-01-01", c)) is None
+
+
+def test_a_title_with_a_backslash_n_is_imported_back_from_our_feed(tmp_path: Path) -> None:
+    from lod.importers.ical import parse
+
+    write_synth(3, tmp_path / "data")
+    path = next(f for f in sorted((tmp_path / "data").glob("**/*.yaml")) if "    title: " in f.read_text(encoding="utf-8"))
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.lstrip().startswith("title: "))
+    lines[at] = lines[at].split("title: ")[0] + 'title: "Counting in $\\\\N$, and on"\n'
+    path.write_text("".join(lines), encoding="utf-8")
+    p = prepare(tmp_path / "data", TEST_BASE)
+    talk = next(t for t in p.dataset.talks.values() if t.title == "Counting in $\\N$, and on")
+    ics = feeds.calendar(p, [talk], "one", {})
+    assert ics is not None and b"SUMMARY:Counting in $\\\\N$\\, and on\r\n" in ics
+    assert [t.get("title") for t in parse(ics, "ours.ics").records["talks"]] == ["Counting in $\\N$, and on"]

@@ -50,7 +50,7 @@ from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.publishing.prepared import Prepared
 from lod.publishing.links import Made
-from lod.publishing.vevent_text import text_value, times, vevent_bytes
+from lod.publishing.vevent_text import Categories, Text, text_value, times, vevent_bytes
 from lod.publishing.pages.reads import RECORDER
 from lod.publishing.feedtext import (PRODID, description_text, location_text, page_url, person_text, scheduled_name, summary_text,
                        taken_of, version_stamp)
@@ -95,16 +95,16 @@ def vevent(p: Prepared, talk: R.Talk) -> icalendar.Event:
 def event_of(props: Mapping[str, Any], taken: str) -> icalendar.Event:
     """An icalendar VEVENT of *props* (as ``_talk_properties`` gives them), versioned from *taken*."""
     ev = icalendar.Event()
-    ev.add("uid", props["uid"])
+    ev.add("uid", Text(props["uid"]))
     _add_times(ev, props["start"], props["end"])
-    ev.add("summary", props["summary"])
-    ev.add("description", props["description"])
+    ev.add("summary", Text(props["summary"]))
+    ev.add("description", Text(props["description"]))
     if props["location"]:
-        ev.add("location", props["location"])
+        ev.add("location", Text(props["location"]))
     ev.add("url", props["url"])
-    ev.add("status", props["status"])
+    ev.add("status", Text(props["status"]))
     if props["categories"]:
-        ev.add("categories", props["categories"])
+        ev.add("categories", Categories(props["categories"]))
     return _versioned(ev, taken)
 
 
@@ -130,9 +130,9 @@ def session_vevent(p: Prepared, session: R.Session, talks: Sequence[R.Talk]) -> 
     """One VEVENT for a session's slot, listing *talks* (those of it a calendar holds), in their order."""
     ev = icalendar.Event()
     host = urlsplit(p.minter.base).hostname or "localhost"
-    ev.add("uid", f"{KIND_PATHS['session']}/{session.id}@{host}")
+    ev.add("uid", Text(f"{KIND_PATHS['session']}/{session.id}@{host}"))
     _add_times(ev, *times(session))
-    ev.add("summary", scheduled_name(session))
+    ev.add("summary", Text(scheduled_name(session)))
     lines = []
     parents = [scheduled_name(a) for _k, a in reversed(p.site_index.ancestors("session", session))]
     if parents:
@@ -146,13 +146,13 @@ def session_vevent(p: Prepared, session: R.Session, talks: Sequence[R.Talk]) -> 
             text = summary_text(p, t).removeprefix(f"Talk in {scheduled_name(session)} ").strip("()").capitalize()
         lines.append(f"- {text}: {page_url(p, 'talk', t.id)}")
     lines += ["", page_url(p, "session", session.id)]
-    ev.add("description", "\n".join(lines))
+    ev.add("description", Text("\n".join(lines)))
     where = location_text(p, session)
     if where:
-        ev.add("location", where)
+        ev.add("location", Text(where))
     ev.add("url", str(p.minter.resource("session", session.id)))
     statuses = {t.status for t in talks}
-    ev.add("status", "CANCELLED" if statuses == {"cancelled"} else "CONFIRMED")
+    ev.add("status", Text("CANCELLED" if statuses == {"cancelled"} else "CONFIRMED"))
     taken = max([taken_of(p, session), *(taken_of(p, t) for t in talks)])
     return _versioned(ev, taken)
 

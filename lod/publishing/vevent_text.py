@@ -6,8 +6,9 @@ one took about 340 µs, twice serialised (once for the version hash, once with t
 that was most of the feeds' time. This module writes the same lines directly for the
 properties our VEVENTs have, with icalendar's rules:
 
-- TEXT values (SUMMARY, UID, DESCRIPTION, LOCATION, STATUS, each CATEGORIES item) escaped as
-  icalendar's ``_escape_char`` escapes them, including its turning ``\\N`` into a line break;
+- TEXT values (SUMMARY, UID, DESCRIPTION, LOCATION, STATUS, each CATEGORIES item) escaped by
+  RFC 5545 (``text_value``): as icalendar escapes them, but for its turning ``\\N`` into a line
+  break, which the reference (``feeds.event_of``) is also spared (``Text``, ``Categories``);
 - dates as ``;VALUE=DATE:YYYYMMDD``; times as ``;TZID=<zone>:YYYYMMDDTHHMMSS``, or with ``Z``
   and no TZID when icalendar names their zone UTC (the zone's name is icalendar's own,
   ``tzid_from_tzinfo``, asked once per zone);
@@ -27,6 +28,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 
+from icalendar.prop import vCategory, vText
 from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from lod.model import records as R
@@ -37,17 +39,30 @@ _BEGIN, _END = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
 _PLAIN_TZID = re.compile(r"[A-Za-z0-9/_+\-.]+\Z")  # a zone name icalendar writes without quotes or escapes
 
 
-def escape_text(text: str) -> str:
-    """A TEXT value escaped as icalendar escapes it: ``text_value`` after turning each ``\\N``
-    into a line break (icalendar's reading of ``\\N`` as an escape it already is; kept, as the
-    VEVENTs are held to icalendar's bytes)."""
-    return text_value(text.replace("\\N", "\n"))
-
-
 def text_value(text: str) -> str:
-    """A TEXT value escaped by RFC 5545 (3.3.11): backslash, semicolon, comma, and line breaks as ``\\n``."""
+    """A TEXT value escaped by RFC 5545 (3.3.11): backslash, semicolon, comma, and line breaks as ``\\n``.
+
+    icalendar escapes the same way but first turns each ``\\N`` into a line break (it reads
+    ``\\N`` as an escape before there is one), so a title ``Counting in $\\N$`` (a common macro
+    for the naturals) was written as a line break. ``Text`` and ``Categories`` make icalendar
+    escape by this function wherever it still writes our text.
+    """
     return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
             .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+
+
+class Text(vText):
+    """A TEXT value that icalendar writes escaped by ``text_value``."""
+
+    def to_ical(self) -> bytes:
+        return text_value(str(self)).encode("utf-8")
+
+
+class Categories(vCategory):
+    """CATEGORIES whose items icalendar writes escaped by ``text_value``."""
+
+    def to_ical(self) -> bytes:
+        return b",".join(text_value(str(c)).encode("utf-8") for c in self.cats)
 
 
 @functools.lru_cache(maxsize=256)
@@ -105,18 +120,18 @@ def vevent_bytes(fold: Fold, *, summary: str, start: date, end: date | None, uid
     end_line = None if end is None else moment_line("DTEND", end)
     if start_line is None or (end is not None and end_line is None) or "\r" in url or "\n" in url:
         return None  # icalendar writes it, or refuses a URI with a line break as it did before
-    head = [fold(f"SUMMARY:{escape_text(summary)}"), fold(start_line)]
+    head = [fold(f"SUMMARY:{text_value(summary)}"), fold(start_line)]
     if end_line is not None:
         head.append(fold(end_line))
-    uid_line = fold(f"UID:{escape_text(uid)}")
+    uid_line = fold(f"UID:{text_value(uid)}")
     rest = []  # the other properties, by name
     if categories:
-        rest.append(fold("CATEGORIES:" + ",".join(escape_text(c) for c in categories)))
-    rest.append(fold(f"DESCRIPTION:{escape_text(description)}"))
+        rest.append(fold("CATEGORIES:" + ",".join(text_value(c) for c in categories)))
+    rest.append(fold(f"DESCRIPTION:{text_value(description)}"))
     after_modified = []
     if location:
-        after_modified.append(fold(f"LOCATION:{escape_text(location)}"))
-    after_modified.append(fold(f"STATUS:{escape_text(status)}"))
+        after_modified.append(fold(f"LOCATION:{text_value(location)}"))
+    after_modified.append(fold(f"STATUS:{text_value(status)}"))
     after_modified.append(fold(f"URL:{url}"))
     crlf = b"\r\n"
     unversioned = _BEGIN + crlf.join([*head, uid_line, *rest, *after_modified]) + crlf + _END
