@@ -5,8 +5,10 @@
     .venv/bin/python benchmarks/memory_bench.py DATA OUT --collector      # and the collector's time per process
 
 The first form samples, every 0.2 s, the proportional set size (PSS) of the build's whole
-process tree and of its main process, and prints the highest of each while each stage
-runs (``lod.progress`` events name the stage) and between stages. PSS divides a page shared
+process tree and of its main process, says each stage's end as it comes (elapsed seconds,
+the stage's peak), and prints at the end, also when the build failed (1M talks runs out of
+memory), the highest of each while each stage runs (``lod.progress`` events name the stage)
+and between stages. PSS divides a page shared
 by forked workers among them, so the tree's figure is the memory the build really holds.
 
 With ``--trace-workers``, each forked worker (``lod.publishing.pages.parallel``) starts
@@ -161,16 +163,27 @@ def main() -> int:
         if isinstance(event, Started):
             stage[0] = event.stage
         elif isinstance(event, Finished):
+            # Said as each stage ends, so a build that fails (out of memory) still tells how far it got.
+            tree = peaks.get(event.stage, [0, 0])[0]
+            peak = f"its peak tree PSS {tree / 1024:.0f} MB" if tree else "too short to sample"
+            print(f"{time.perf_counter() - t0:7.1f} s  {event.stage} done; {peak}", flush=True)
             stage[0] = "after " + event.stage
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     t0 = time.perf_counter()
-    result = build(args.data, args.out, BASE, progress=progress)
+    failed: BaseException | None = None
+    try:
+        result = build(args.data, args.out, BASE, progress=progress)
+    except (Exception, KeyboardInterrupt) as exc:  # the peaks up to the failure are the measurement
+        failed = exc
     stop.set()
     sampler.join()
-    print(f"{time.perf_counter() - t0:.1f} s, {result.files} files; stage seconds: "
-          + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
+    if failed is None:
+        print(f"{time.perf_counter() - t0:.1f} s, {result.files} files; stage seconds: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items()))
+    else:
+        print(f"{time.perf_counter() - t0:.1f} s: the build failed in stage {stage[0]!r}: {failed}")
     print(f"{'while':<16} {'tree PSS MB':>12} {'main PSS MB':>12}")
     for name in order:
         tree, own = peaks[name]
@@ -179,7 +192,7 @@ def main() -> int:
         print("main process:", timer.line())
         for path in sorted(Path(args.out).parent.glob(Path(args.out).name + ".collector-*.txt")):
             print(f"page worker {path.name.rsplit('-', 1)[1][:-4]}:", path.read_text(encoding="utf-8").strip())
-    return 0
+    return 0 if failed is None else 1
 
 
 if __name__ == "__main__":
