@@ -85,8 +85,8 @@ def synth_records(talks: int, seed: int = 1) -> dict[str, dict[str, Any]]:
                        "url": f"https://zoom.example.org/j/{z}", "sources": [src]})
     files: dict[str, dict[str, Any]] = {
         "sources.yaml": {"sources": [{"id": src, "document": "synthetic archive", "taken": "2025-01-01"}]},
-        "organizations.yaml": {"organizations": orgs},
-        "people.yaml": {"people": people},
+        **_split("organizations", orgs),
+        **_split("people", people),
         "places.yaml": {"places": places},
     }
     made = 0
@@ -141,6 +141,17 @@ def synth_records(talks: int, seed: int = 1) -> dict[str, dict[str, Any]]:
             files[f"series/{sid}.yaml"] = {"series": [series]}
         k += 1
     return files
+
+
+# Records of one kind written to one file at most: the loader refuses a file over 20 MiB
+# (``lod.loading.files.MAX_FILE_BYTES``), which 333k people (1M talks) passed (50 MB).
+PER_FILE = 50_000
+
+
+def _split(key: str, records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """*records* as ``KEY.yaml``, then ``KEY-2.yaml`` … of ``PER_FILE`` each (one file up to 150k talks)."""
+    chunks = [records[i:i + PER_FILE] for i in range(0, len(records), PER_FILE)] or [[]]
+    return {(f"{key}.yaml" if n == 0 else f"{key}-{n + 1}.yaml"): {key: chunk} for n, chunk in enumerate(chunks)}
 
 
 def _talk(rng: random.Random, tid: str, day: date, hour: int, n_people: int, src: str,
