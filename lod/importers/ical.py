@@ -28,6 +28,7 @@ import recurring_ical_events
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from lod.publishing import feedtext as feedtext
+from lod.publishing.vevent_text import read_text_value
 from lod.model.iri import SLUG_RE, slugify
 from lod.importers.text import html_to_text
 from lod.importers.common import Parsed, Rec, display, fail, honorific, local_text, organization, person, talk_id
@@ -178,18 +179,15 @@ def _orphans(cal: Any) -> None:
             del e["RECURRENCE-ID"]
 
 
-_TEXT_ESCAPE = re.compile(r"\\([\\;,nN])")
-
-
 def _text(value: Any) -> str:
     """A TEXT property's value. icalendar unescapes the TEXT properties it knows and gives the
-    others (X-WR-CALNAME; NAME, of RFC 7986) as written: those are unescaped here (RFC 5545,
-    3.3.11: ``\\,`` ``\\;`` ``\\\\`` and ``\\n``), as RFC 5545 has writers escape them, and our own feeds do."""
+    others (X-WR-CALNAME; NAME, of RFC 7986) as written: those are unescaped here, as RFC 5545
+    has writers escape them, and our own feeds do (``vevent_text.text_value``)."""
     if value is None:
         return ""
     if isinstance(value, icalendar.prop.vText):
         return str(value)
-    return _TEXT_ESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), str(value))
+    return read_text_value(str(value))
 
 
 def parse(data: bytes, name: str, timezone: str | None = None) -> Parsed:

@@ -50,7 +50,7 @@ from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.publishing.prepared import Prepared
 from lod.publishing.links import Made
-from lod.publishing.vevent_text import Categories, Text, text_value, times, vevent_bytes
+from lod.publishing.vevent_text import Categories, Text, fold, text_value, times, vevent_bytes
 from lod.publishing.pages.reads import RECORDER
 from lod.publishing.feedtext import (PRODID, description_text, location_text, page_url, person_text, scheduled_name, summary_text,
                        taken_of, version_stamp)
@@ -196,37 +196,6 @@ def _zones(events: Iterable[R.Scheduled]) -> list[Zone]:
     return [(zone, min(years[zone]), max(years[zone])) for zone in sorted(years)]
 
 
-def fold(line: str) -> bytes:
-    """An iCalendar content line, UTF-8, folded exactly as icalendar 7 folds it (RFC 5545).
-
-    icalendar's folding walks the line a character at a time, which was most of the
-    feeds' time; this cuts the encoded line instead, with the same rules: a piece is as
-    many whole characters as fit in 74 octets, and it does not end on ``\\`` or ``^`` (an
-    escape is not split across the fold) unless that is its only character.
-    tests/test_feeds_fast.py compares both on many lines.
-    """
-    data = line.encode("utf-8")
-    n = len(data)
-    if n <= _FOLD_AT:
-        return data
-    pieces: list[bytes] = []
-    start = 0
-    while n - start > _FOLD_AT:
-        end = start + _FOLD_AT
-        while data[end] & 0xC0 == 0x80:  # not inside a character
-            end -= 1
-        if end - start > 1 and data[end - 1] in _ESCAPES:
-            end -= 1
-        pieces.append(data[start:end])
-        start = end
-    pieces.append(data[start:])
-    return b"\r\n ".join(pieces)
-
-
-_FOLD_AT = 74  # icalendar folds before the character that would make a line 75 octets
-_ESCAPES = frozenset(b"\\^")
-
-
 def component_ical(component: icalendar.cal.component.Component) -> bytes:
     """A component without subcomponents as icalendar's ``to_ical()`` writes it, folded by ``fold``."""
     return b"".join(fold(line) + b"\r\n" for line in component.content_lines() if line)
@@ -236,7 +205,7 @@ def vevent_ical(p: Prepared, talk: R.Talk) -> bytes:
     """The bytes of one talk's VEVENT, as ``vevent(p, talk).to_ical()``: written as text
     (``vevent_text``), or by icalendar for a time that module leaves to it."""
     taken = taken_of(p, talk)
-    data = vevent_bytes(fold, **_talk_properties(p, talk), version=functools.partial(version_stamp, taken))
+    data = vevent_bytes(**_talk_properties(p, talk), version=functools.partial(version_stamp, taken))
     return component_ical(vevent(p, talk)) if data is None else data
 
 

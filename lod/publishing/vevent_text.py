@@ -14,11 +14,13 @@ properties our VEVENTs have, with icalendar's rules:
   ``tzid_from_tzinfo``, asked once per zone);
 - URL as it is (a URI is not escaped), SEQUENCE as an integer;
 - the properties in icalendar's order for a VEVENT: SUMMARY, DTSTART, DTEND, DTSTAMP, UID,
-  SEQUENCE, then the others by name; each line folded by ``feeds.fold``.
+  SEQUENCE, then the others by name; each line folded by ``fold``, as icalendar folds.
 
 A time whose zone icalendar cannot name, a zone name that would need quoting, or a URL
-holding a line break (a minted IRI never does) is not written here: ``talk_vevent`` returns None and the caller uses icalendar. tests/test_vevent_text.py
-holds this module to icalendar on the seed data, synthetic data and hostile strings.
+holding a line break (a minted IRI never does) is not written here: ``vevent_bytes`` returns
+None and the caller uses icalendar. tests/test_vevent_text.py holds this module to icalendar
+on the seed data, synthetic data and hostile strings. ``read_text_value`` is the inverse of
+``text_value``, for ``lod import ical``.
 """
 
 from __future__ import annotations
@@ -32,8 +34,6 @@ from icalendar.prop import vCategory, vText
 from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from lod.model import records as R
-
-Fold = Callable[[str], bytes]
 
 _BEGIN, _END = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
 _PLAIN_TZID = re.compile(r"[A-Za-z0-9/_+\-.]+\Z")  # a zone name icalendar writes without quotes or escapes
@@ -49,6 +49,46 @@ def text_value(text: str) -> str:
     """
     return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
             .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+
+
+_TEXT_ESCAPE = re.compile(r"\\([\\;,nN])")
+
+
+def read_text_value(text: str) -> str:
+    """A TEXT value as written unescaped (RFC 5545 3.3.11: ``\\,`` ``\\;`` ``\\\\`` and ``\\n``
+    or ``\\N``); a backslash before anything else is kept."""
+    return _TEXT_ESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
+
+
+def fold(line: str) -> bytes:
+    """An iCalendar content line, UTF-8, folded exactly as icalendar 7 folds it (RFC 5545).
+
+    icalendar's folding walks the line a character at a time, which was most of the
+    feeds' time; this cuts the encoded line instead, with the same rules: a piece is as
+    many whole characters as fit in 74 octets, and it does not end on ``\\`` or ``^`` (an
+    escape is not split across the fold) unless that is its only character.
+    tests/test_feeds_fast.py compares both on many lines.
+    """
+    data = line.encode("utf-8")
+    n = len(data)
+    if n <= _FOLD_AT:
+        return data
+    pieces: list[bytes] = []
+    start = 0
+    while n - start > _FOLD_AT:
+        end = start + _FOLD_AT
+        while data[end] & 0xC0 == 0x80:  # not inside a character
+            end -= 1
+        if end - start > 1 and data[end - 1] in _ESCAPES:
+            end -= 1
+        pieces.append(data[start:end])
+        start = end
+    pieces.append(data[start:])
+    return b"\r\n ".join(pieces)
+
+
+_FOLD_AT = 74  # icalendar folds before the character that would make a line 75 octets
+_ESCAPES = frozenset(b"\\^")
 
 
 class Text(vText):
@@ -94,7 +134,7 @@ def utc_line(name: str, value: datetime) -> str:
 
 
 def times(rec: R.Scheduled) -> tuple[date, date | None]:
-    """DTSTART and DTEND of a talk or session, as ``feeds._add_times`` adds them: dates (DTEND
+    """DTSTART and DTEND of a talk or session (which must have a start): dates (DTEND
     exclusive), or times in their IANA zone (UTC when only an offset is known)."""
     start = rec.start_at
     assert start is not None
@@ -110,7 +150,7 @@ def _moment(w: R.When) -> datetime:
     return w.local if w.zone else w.utc
 
 
-def vevent_bytes(fold: Fold, *, summary: str, start: date, end: date | None, uid: str,
+def vevent_bytes(*, summary: str, start: date, end: date | None, uid: str,
                  categories: Sequence[str], description: str, location: str | None, status: str, url: str,
                  version: Callable[[bytes], tuple[int, datetime]]) -> bytes | None:
     """A VEVENT with these properties, as icalendar writes it, or None when a time cannot be
