@@ -36,7 +36,7 @@ def visible(text: str) -> str:
     return _INVISIBLE.sub(_escape, text)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Location:
     """A place in a source file: 1-based line and column."""
 

@@ -132,7 +132,7 @@ class _FileReader:
                 if ids:
                     ctx.record = f"{kind} {ids[0].value}"
             pairs = _pairs(ctx, node, "")
-            locs: dict[str, Location] = {}
+            locs: dict[str, int] = {}
             values = _fields(ctx, node, "", spec, required, locs, pairs)
             if "id" not in values:
                 return None

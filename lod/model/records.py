@@ -21,14 +21,19 @@ from lod.model.kinds import RECORD_KINDS, TABLES
 class Record:
     id: str
     loc: Location
-    locs: dict[str, Location] = field(default_factory=dict)
+    # Where each field was written, as line << 32 | column in the record's own file (``where``):
+    # a field is always written in its record's file, and an int is a third of a Location.
+    locs: dict[str, int] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     inferred: dict[str, str] = field(default_factory=dict)
     note: str | None = None
 
     def where(self, name: str) -> Location:
         """Location of field *name*, or of the record when the field is absent."""
-        return self.locs.get(name, self.loc)
+        at = self.locs.get(name)
+        if at is None:
+            return self.loc
+        return Location(self.loc.file, at >> 32, at & 0xFFFFFFFF)
 
 
 @dataclass(slots=True)
