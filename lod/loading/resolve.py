@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from collections.abc import Collection
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 from typing import Any
@@ -382,7 +383,8 @@ class _Resolver:
                 moment = (start.utc + dur).astimezone(start.local.tzinfo)
                 rec.end_at = R.When(lexical=lexical(moment), is_date=False, utc=moment.astimezone(dt_timezone.utc),
                                     local=moment, zone=start.zone)
-            rec.duration_iso = iso_duration(dur) if dur is not None else None
+            # interned: a few durations recur in every talk (lod.model.fields.SHARED_LEN)
+            rec.duration_iso = sys.intern(iso_duration(dur)) if dur is not None else None
 
 
 def resolve(ds: R.Dataset, only: Collection[tuple[str, str]] | None = None) -> dict[Key, frozenset[Key]]:
