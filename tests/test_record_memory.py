@@ -1,5 +1,5 @@
 """What a loaded record holds, kept small because every stage holds every record and every
-page worker copies what it reads of them: a field's place as one int, not a Location, and
+page worker copies what it reads of them: its fields' places packed as bytes, not Locations, and
 the short strings that recur (ids, keywords, durations) shared, not one copy a field."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _write(tmp_path: Path, talks: str = TALKS) -> Path:
 def test_a_records_fields_are_located_by_file_line_and_column_without_a_location_each(tmp_path: Path) -> None:
     ds = _write(tmp_path) and load(tmp_path)
     talk = ds.talks["t2"]
-    assert all(type(at) is int for at in talk.locs.values())
+    assert type(talk.locs) is bytes and len(talk.locs) == 7 * 12  # seven fields: (number, line, column) each
     file = str(tmp_path / "series" / "s.yaml")
     assert talk.where("title") == Location(file, 15, 12)
     assert talk.where("keywords") == Location(file, 17, 15)

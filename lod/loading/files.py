@@ -132,12 +132,12 @@ class _FileReader:
                 if ids:
                     ctx.record = f"{kind} {ids[0].value}"
             pairs = _pairs(ctx, node, "")
-            locs: dict[str, int] = {}
+            locs: dict[str, tuple[int, int]] = {}
             values = _fields(ctx, node, "", spec, required, locs, pairs)
             if "id" not in values:
                 return None
             children = {k: values.pop(k) for k in CHILDREN.get(kind, ()) if k in values}
-            rec = cls(loc=ctx.loc(node), locs=locs, **values)
+            rec = cls(loc=ctx.loc(node), locs=R.field_places(cls, locs), **values)
             if parent is not None:
                 rec.parent = parent
             self.ops.append(Insert(kind, rec, ctx.record))  # the duplicate-id check happens on merging

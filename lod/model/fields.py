@@ -38,7 +38,7 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")  # from "\ud800" escapes; cannot be 
 def _location_fast(file: str, line: int, column: int) -> Location:
     """Location(file, line, column) with object.__setattr__ bound once: one Location is made for
     every record, every part and every error, and the frozen dataclass's __init__ looks it up
-    per field. (A field's own place is kept as one int, ``Record.locs``.)"""
+    per field. (A field's own place is kept in ``Record.locs``, packed.)"""
     loc = _new(Location)
     _setattr(loc, "file", file)
     _setattr(loc, "line", line)
@@ -211,7 +211,7 @@ def nested(cls: type, spec: Spec, required: tuple[str, ...] = ()) -> Conv:
 
 
 def _fields(ctx: Ctx, node: Node, path: str, spec: Spec, required: tuple[str, ...],
-            locs: dict[str, int] | None = None,
+            locs: dict[str, tuple[int, int]] | None = None,
             pairs: dict[str, tuple[Node, Node]] | None = None) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if pairs is None:
@@ -233,7 +233,7 @@ def _fields(ctx: Ctx, node: Node, path: str, spec: Spec, required: tuple[str, ..
         values[key] = _shared(value)
         if locs is not None:
             mark = vnode.start_mark
-            locs[key] = (mark.line + 1) << 32 | (mark.column + 1)  # Record.locs
+            locs[key] = (mark.line + 1, mark.column + 1)  # packed into Record.locs (records.field_places)
     for key in required:
         if key not in values and key in pairs:
             continue  # already reported as invalid
