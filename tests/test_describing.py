@@ -153,39 +153,3 @@ def test_describing_subjects_batched_read_back_equal_in_order(monkeypatch: pytes
     back = list(unbatched(blobs))
     assert [s.parts() for s in back] == [s.parts() for s in made]
     assert sum(s.count for s in back) == len(p.triples) and len(made) > 100
-
-
-def test_describing_lets_go_of_each_owners_triples_once_its_own_subject_is_formatted(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # At scale the stage held every triple to the end of the dumps. Now each owner's description is
-    # spilled when the formatter passes the owner's own subject (its fragments sort before it), and
-    # the canonical list lets go of its triples: the subjects and the spilled descriptions are the same.
-    from lod.loading.spill import Spill
-    from lod.publishing import describing, subjects
-    from lod.publishing.front import empty_state
-    from lod.publishing.prepared import stamps
-
-    def front() -> Front:
-        made = Front(empty_state(), SEED, BASE, stamps(SEED), {})
-        made.map({})
-        return made
-
-    reference = front()
-    expected = [s.parts() for s in formatted(list(reference.triples), reference.terms)]
-    monkeypatch.setattr(subjects, "BATCH", 5)
-    f = front()
-    triples, f.triples = f.triples, []
-    with Spill(tmp_path) as spill:
-        stream = describing._handed_on(f, spill, triples)
-        blobs = [next(stream)]
-        let_go = sum(t is None for t in triples)
-        assert 0 < let_go < len(triples)  # some owners done, while subjects are still to come
-        while (item := next(stream)) is not None:
-            blobs.append(item)
-        layout, seconds = next(stream)
-        assert [s.parts() for s in unbatched(blobs)] == expected
-        assert triples == [] and seconds >= 0
-        owners = sorted(reference.descriptions)
-        assert sorted(layout[0]) == owners
-        for owner in owners:
-            assert repr(pickle.loads(spill[owner])) == repr(reference.descriptions[owner])

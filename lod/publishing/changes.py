@@ -207,15 +207,6 @@ class Descriptions(Mapping[str, list[Triple]]):
         self._unsorted.clear()
         self._spilled = store
 
-    def spill_one(self, owner: str, store: MutableMapping[str, bytes]) -> None:
-        """Move *owner*'s description, if made, to *store* as ``spill`` does (which later moves the
-        rest there); it is read back from *store* meanwhile."""
-        if owner in self._cache:
-            store[owner] = pickle.dumps(self[owner], pickle.HIGHEST_PROTOCOL)  # sorted, if seeded unsorted
-            del self._cache[owner]
-            self._unsorted.discard(owner)
-        self._spilled = store
-
     def adopt_spill(self, store: Mapping[str, bytes]) -> None:
         """Read the descriptions from *store*, where a forked process's ``spill`` put them: this
         process made none of them (``lod.publishing.describing``)."""

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from rdflib.term import Node
-
 from lod.loading.spill import Spill
 from lod.model.serialize import Triple
 from lod.progress import Observer, Stage
@@ -128,52 +126,17 @@ def _describe(front: Front, state: State, spill: Spill, forked: bool, observer: 
 
 
 def _handed_on(front: Front, spill: Spill, triples: list[Triple]) -> Iterator[Any]:
-    """The subjects' batches, in canonical order, and None after the last; then the rest of the
-    descriptions spilled and, last, the spill's layout and the seconds spilling took.
-
-    Each owner's description is spilled as soon as the formatter has passed the owner's own
-    subject, and that owner's triples are let go then (``_Release``): at scale the stage no
-    longer holds every triple to the end of the dumps. The descriptions left (an owner with no
-    triple about itself, the neighbours a rebuild's check described) are spilled after the
-    last batch, while a forked stage's parent writes the end of the dumps (its JSON-LD, merged
-    in IRI order once every subject is in)."""
-    release = _Release(front, spill, triples)
-    yield from batches(formatted(triples, front.terms, release))
+    """The subjects' batches, in canonical order, and None after the last; then the descriptions
+    spilled and, last, the spill's layout and the seconds spilling took. Spilled after the
+    dumps' batches, so that a forked stage spills while the build writes the end of the dumps
+    (its JSON-LD, merged in IRI order once every subject is in)."""
+    yield from batches(formatted(triples, front.terms))
     yield None
     triples.clear()
     front.terms.clear()  # no term text is needed again (memory at scale)
     t0 = time.perf_counter()
     front.descriptions.spill(spill)
-    yield spill.layout(), release.seconds + time.perf_counter() - t0
-
-
-class _Release:
-    """Told of each subject formatted (``subjects.formatted``): spills an owner's description
-    once its own subject is formatted, and overwrites the spans of its subjects in the canonical
-    list, so that nothing holds its triples any more.
-
-    In canonical order an owner's subjects come together as far as they matter here: its
-    fragments (``<owner#...>``) sort before the owner itself (``<owner>``: ``#`` before ``>``),
-    so when the owner's own subject is passed, none of its subjects is still to come."""
-
-    def __init__(self, front: Front, spill: Spill, triples: list[Triple]) -> None:
-        self.owner_of, self.descriptions, self.spill, self.triples = front.minter.owner, front.descriptions, spill, triples
-        self.spans: dict[str, list[tuple[int, int]]] = {}  # owner -> the spans of its subjects formatted so far
-        self.seconds = 0.0
-
-    def __call__(self, subject: Node, start: int, end: int) -> None:
-        sid = str(subject)
-        owner = self.owner_of(sid)
-        spans = self.spans.setdefault(owner, [])
-        spans.append((start, end))
-        if sid != owner:
-            return
-        t0 = time.perf_counter()
-        self.descriptions.spill_one(owner, self.spill)
-        self.seconds += time.perf_counter() - t0
-        triples = self.triples
-        for a, b in self.spans.pop(owner):
-            triples[a:b] = [None] * (b - a)  # type: ignore[list-item]  # passed, never read again
+    yield spill.layout(), time.perf_counter() - t0
 
 
 def _notes(front: Front) -> list[Note]:

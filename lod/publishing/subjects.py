@@ -12,7 +12,7 @@ process whose memory is freed when it ends, and send the batches through a pipe.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from rdflib.term import Node
 
@@ -22,9 +22,8 @@ from lod.model.serialize import _RDF_TYPE, Terms, Triple, json_node, turtle_bloc
 BATCH = 2048
 
 
-def subject_runs(triples: list[Triple], terms: Terms) -> Iterator[tuple[Node, str, int, int]]:
-    """(subject, its N-Triples text, start, end) for each run ``triples[start:end]`` of one subject
-    in canonical triples."""
+def subject_runs(triples: list[Triple], terms: Terms) -> Iterator[tuple[Node, str, list[Triple]]]:
+    """(subject, its N-Triples text, its triples) for each run of one subject in canonical triples."""
     nt = terms.nt
     start, current, text = 0, None, ""
     for i, t in enumerate(triples):
@@ -36,10 +35,10 @@ def subject_runs(triples: list[Triple], terms: Terms) -> Iterator[tuple[Node, st
             current = s
             continue
         if i:
-            yield current, text, start, i  # type: ignore[misc]
+            yield current, text, triples[start:i]  # type: ignore[misc]
         start, current, text = i, s, s_text
     if triples:
-        yield current, text, start, len(triples)  # type: ignore[misc]
+        yield current, text, triples[start:]  # type: ignore[misc]
 
 
 class Subject:
@@ -97,15 +96,10 @@ class Subject:
         return self.sid, self.s_nt, self.nt, self.ttl, self.used, self.json, self.count
 
 
-def formatted(triples: list[Triple], terms: Terms,
-              after: Callable[[Node, int, int], None] | None = None) -> Iterator[Subject]:
-    """Each subject of canonical *triples*, in their order, with its texts. *after*, if given, is
-    told of each subject and its run's span in *triples* once its ``Subject`` has been taken
-    (it may then overwrite that span: it is not read again)."""
-    for s, s_nt, start, end in subject_runs(triples, terms):
-        yield Subject.of(s, s_nt, triples[start:end], terms)
-        if after is not None:
-            after(s, start, end)
+def formatted(triples: list[Triple], terms: Terms) -> Iterator[Subject]:
+    """Each subject of canonical *triples*, in their order, with its texts."""
+    for s, s_nt, run in subject_runs(triples, terms):
+        yield Subject.of(s, s_nt, run, terms)
 
 
 def batches(subjects: Iterable[Subject]) -> Iterator[bytes]:
