@@ -14,13 +14,14 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Set as AbstractSet
 from dataclasses import fields as dc_fields
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from lod.errors import Location, RecordError
+from lod.model.records import field_numbers
 
 # Nodes walked in one file, counting every alias expansion: MAX_NODES, plus NODES_PER_CHAR for
 # each character of the file. Without aliases no file walks more nodes than it has characters
@@ -261,14 +262,7 @@ def _shared(value: Any) -> Any:
 _intern = sys.intern
 
 
-# Field names that exist on records, for checking the keys of 'inferred'; cached, since
-# resolve asks once per record and dataclasses.fields() walks every field each time.
-def field_names(cls: type) -> frozenset[str]:
-    """The field names of a record class."""
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = frozenset(f.name for f in dc_fields(cls))
-    return names
-
-
-_FIELD_NAMES: dict[type, frozenset[str]] = {}
+def field_names(cls: type) -> AbstractSet[str]:
+    """The field names of a record class (for checking the keys of 'inferred'), from the one
+    cache of them (``records.field_numbers``)."""
+    return field_numbers(cls).keys()

@@ -34,7 +34,7 @@ class Record:
 
     def where(self, name: str) -> Location:
         """Location of field *name*, or of the record when the field is absent."""
-        number = _field_numbers(type(self)).get(name)
+        number = field_numbers(type(self)).get(name)
         if self.locs and number is not None:
             places = array("I")
             places.frombytes(self.locs)
@@ -47,13 +47,14 @@ class Record:
 def field_places(cls: type, places: Mapping[str, tuple[int, int]]) -> bytes:
     """``Record.locs`` for a record of *cls*: each field's (line, column), the field named by its
     number in the class, as unsigned ints (field number, line, column)."""
-    numbers = _field_numbers(cls)
+    numbers = field_numbers(cls)
     return array("I", [n for name, (line, column) in places.items()
                        for n in (numbers[name], line, column)]).tobytes()
 
 
-def _field_numbers(cls: type) -> dict[str, int]:
-    """A record class's field names, numbered in its order (cached: asked for every record read)."""
+def field_numbers(cls: type) -> dict[str, int]:
+    """A record class's field names, numbered in its order (cached: asked for every record read
+    and resolved; ``dataclasses.fields`` walks every field each time)."""
     found = _FIELD_NUMBERS.get(cls)
     if found is None:
         found = _FIELD_NUMBERS[cls] = {f.name: n for n, f in enumerate(fields(cls))}
