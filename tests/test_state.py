@@ -89,7 +89,7 @@ def test_state_after_rebuilds_equals_the_state_a_full_build_leaves(built: Path, 
     assert {k: _parse(v) for k, v in a.parsed.items()} == {k: _parse(v) for k, v in b.parsed.items()}
     assert {k: pickle.loads(v) for k, v in a.resolved.items()} == {k: pickle.loads(v) for k, v in b.resolved.items()}
     assert a.results == b.results
-    for key in ("deps", "links", "google", "files", "sitemaps", "dumps"):
+    for key in ("deps", "links", "google", "files", "sitemaps", "dumps", "pages", "search", "answers"):
         assert a.extra[key] == b.extra[key], key
 
 
@@ -107,7 +107,7 @@ def test_a_key_of_extra_the_state_does_not_know_is_kept(built: Path, tmp_path: P
 @pytest.mark.parametrize("how, said", [
     ("not sqlite", FullBuildNeeded("state-damaged", "not an SQLite database")),
     ("a pickle", FullBuildNeeded("state-version", "a pickle from an earlier lod")),
-    ("old schema", FullBuildNeeded("state-version", "schema 0, this lod reads 1")),
+    ("old schema", FullBuildNeeded("state-version", "schema 0, this lod reads 2")),
     ("no meta", FullBuildNeeded("state-damaged", "no such table: meta")),
     ("bad row", FullBuildNeeded("state-damaged", "pickle data was truncated")),
 ])
@@ -151,8 +151,8 @@ def test_a_truncated_state_makes_a_full_build(built: Path, tmp_path: Path, monke
 def test_the_cli_says_why_the_state_could_not_be_used() -> None:
     assert text(FullBuildNeeded("state-damaged", "not an SQLite database")) == \
         "full build: the state beside the site cannot be read (not an SQLite database)"
-    assert text(FullBuildNeeded("state-version", "schema 0, this lod reads 1")) == \
-        "full build: the state beside the site is in another format (schema 0, this lod reads 1)"
+    assert text(FullBuildNeeded("state-version", "schema 0, this lod reads 2")) == \
+        "full build: the state beside the site is in another format (schema 0, this lod reads 2)"
     assert text(FullBuildNeeded("state-behind")) == \
         "full build: the state beside the site is older than the site (a build was stopped after publishing)"
 

@@ -4,10 +4,13 @@ A build leaves what the next one needs (``lod.publishing.changes.State``) in a d
 one per data file in each of ``stamps``, ``parsed``, ``resolved`` and ``deps``; one per
 resource in ``results`` (its SHACL results); one per page or calendar key in ``links`` (the
 numbers of the keys it read, numbered in ``link_keys``: ``lod.publishing.links``, stored and read as they are);
-one per talk page in ``google`` (its Google Event gaps); and one per remaining key of the
-state's ``extra`` in ``extra`` (the dumps index, the pages cache, the sitemaps, the file
-count, and any key a later stage adds: stored whole, whatever it is). ``meta`` holds the
-schema version, the fingerprint, the site id, the generation and the site settings.
+one per talk page in ``google`` (its Google Event gaps); one per entry of the large
+dictionaries of ``extra`` in ``parts`` (the pages cache's items and lastmods, the search
+index's contributions and numbers, the answers' digests: ``lod.publishing.state_parts``); and
+one per remaining key of the state's ``extra`` in ``extra`` (the dumps index, the rest of the
+pages cache and search state, the sitemaps, the file count, and any key a later stage adds:
+stored whole, whatever it is). ``meta`` holds the schema version, the fingerprint, the site
+id, the generation and the site settings.
 
 A full build writes a new database beside the old one and renames it over it
 (``write_new``). A rebuild reads ``meta`` first (``Store.open``), reads whole only the
@@ -40,16 +43,23 @@ from pathlib import Path
 from typing import Any
 
 from lod.publishing import changes as inc
+from lod.publishing import state_parts
 from lod.publishing.links import LinkCodec, Links, key_text, text_key
 from lod.model import records as R
 
-SCHEMA = 1  # the layout of the tables; another one is read by nobody (a full build replaces it)
+SCHEMA = 2  # the layout of the tables; another one is read by nobody (a full build replaces it)
 HEADER = b"SQLite format 3\x00"
 # Tables of one row per key. Those of bytes hold the blob as it is; the others its pickle.
 BYTES_TABLES = ("parsed", "resolved")
 PICKLED_TABLES = ("stamps", "deps", "results", "google", "extra")
 # A page's links are the numbers of the keys they hold (``LinkCodec``): ``link_keys`` numbers them.
-TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys")
+TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys", "parts")
+# How each table is made and written: most are (key, value); parts is (part, key, value) (``state_parts``).
+_CREATE = {"link_keys": "CREATE TABLE link_keys (key INTEGER PRIMARY KEY, value TEXT NOT NULL)",
+           "parts": "CREATE TABLE parts (part TEXT NOT NULL, key TEXT NOT NULL, value, PRIMARY KEY (part, key)) "
+                    "WITHOUT ROWID"}
+_UPSERT = {"parts": "INSERT OR REPLACE INTO parts (part, key, value) VALUES (?, ?, ?)"}
+_DELETE = {"parts": "DELETE FROM parts WHERE part = ? AND key = ?"}
 ROW_EXTRA = ("deps", "links", "google")  # keys of State.extra kept one row per key, in their own table
 TUPLE_KEYED = ("links",)  # keys (kind, id): stored as "kind<SEP>id" (a kind is a word; an id may hold anything)
 SIDE_FILES = ("-journal", "-wal", "-shm")  # SQLite's own files beside a database
@@ -67,7 +77,7 @@ class Delta:
     """A rebuild's changes to the state: per table, the rows to write and the keys to delete."""
 
     generation: int
-    writes: list[tuple[str, list[tuple[Any, Any]], list[tuple[Any]]]]
+    writes: list[tuple[str, list[tuple[Any, ...]], list[tuple[Any, ...]]]]  # (table, rows to write, keys to delete)
     meta: dict[str, Any]
 
 
@@ -178,6 +188,7 @@ class Store:
         self.path, self.conn, self.meta = path, conn, meta
         self._snap: dict[str, dict[Any, Any]] = {}  # what load read, to find what changed
         self._blobs: dict[str, bytes] = {}  # the extra table's rows as read
+        self._parts: dict[str, dict[Any, Any]] = {}  # the parts table's entries as read (copies)
         self.links = LinkCodec([])
 
     @classmethod
@@ -222,13 +233,15 @@ class Store:
         Read whole: the stamps, the resolved records and the resolution deps (the rebuild's
         load decides from all of them which files to take as they are), the SHACL results (the
         report is the whole data's), the read-sets (``pages.dirty.affected`` scans every page's), the Google
-        gaps (the report covers every talk page), and the extra values (each is one object)."""
+        gaps (the report covers every talk page), and the extra values (each is one object, its
+        large dictionaries read from their rows)."""
         try:
             keys = [text_key(k) for (k,) in self.conn.execute("SELECT value FROM link_keys ORDER BY key")]
             self.links = LinkCodec(keys)
             tables = {t: self._read(t) for t in ("stamps", "resolved", "deps", "results", "links", "google")}
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
             extra = {k: pickle.loads(v) for k, v in self._blobs.items()}
+            parts = state_parts.read(self.conn.execute("SELECT part, key, value FROM parts"))
             parsed_keys = {k for (k,) in self.conn.execute("SELECT key FROM parsed")}
             site = self.site()
         except Unusable:
@@ -238,6 +251,9 @@ class Store:
         except Exception as exc:  # a row that does not unpickle: damaged (other code is caught by the fingerprint)
             raise _damaged(exc) from None
         self._snap = {t: dict(rows.rows if isinstance(rows, Links) else rows) for t, rows in tables.items()}
+        # Copies: a stage may change the dictionaries it is given, and changes compares with what was read.
+        self._parts = {name: dict(entries) for name, entries in parts.items()}
+        state_parts.join(extra, parts)
         for name in ROW_EXTRA:
             extra[name] = tables[name]
         return inc.State(str(self.meta["fingerprint"]), str(self.meta["site_id"]), site, tables["stamps"],
@@ -259,7 +275,7 @@ class Store:
                                                  "results": new.results,
                                                  **{name: new.extra.get(name, {}) for name in ROW_EXTRA}}
         tables["links"] = Links.of(tables["links"]).recoded(self.links).rows  # numbered as link_keys
-        writes: list[tuple[str, list[tuple[Any, Any]], list[tuple[Any]]]] = []
+        writes: list[tuple[str, list[tuple[Any, ...]], list[tuple[Any, ...]]]] = []
         for table, rows in tables.items():
             writes.append((table, *_diff(table, self._snap[table], rows, _encoder(table))))
         writes.append(("link_keys", self.links.take_added(), []))
@@ -269,9 +285,11 @@ class Store:
                            [(k,) for k in old.parsed if k not in parsed]))
         else:  # not a rebuild's delta: every row again
             writes.append(("parsed", list(parsed.items()), [(k,) for k in old.parsed if k not in parsed]))
-        blobs = {k: pickle.dumps(v, pickle.HIGHEST_PROTOCOL) for k, v in new.extra.items() if k not in ROW_EXTRA}
+        rest, parts = state_parts.split({k: v for k, v in new.extra.items() if k not in ROW_EXTRA})
+        blobs = {k: pickle.dumps(v, pickle.HIGHEST_PROTOCOL) for k, v in rest.items()}
         writes.append(("extra", [(k, b) for k, b in blobs.items() if self._blobs.get(k) != b],
                        [(k,) for k in self._blobs if k not in blobs]))
+        writes.append(("parts", *state_parts.diff(self._parts, parts)))
         return Delta(new.generation, writes, _meta(new))
 
     def apply(self, delta: Delta) -> int:
@@ -280,8 +298,9 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             for table, upserts, deletes in delta.writes:
-                self.conn.executemany(f"INSERT OR REPLACE INTO {table} (key, value) VALUES (?, ?)", upserts)
-                self.conn.executemany(f"DELETE FROM {table} WHERE key = ?", deletes)
+                self.conn.executemany(_UPSERT.get(table, f"INSERT OR REPLACE INTO {table} (key, value) VALUES (?, ?)"),
+                                      upserts)
+                self.conn.executemany(_DELETE.get(table, f"DELETE FROM {table} WHERE key = ?"), deletes)
                 n += len(upserts) + len(deletes)
             self.conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", delta.meta.items())
             _step("state written")
@@ -370,10 +389,7 @@ def write_new(path: Path, state: inc.State) -> None:
         conn.execute("BEGIN")
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID")
         for table in TABLES:
-            if table == "link_keys":
-                conn.execute(f"CREATE TABLE {table} (key INTEGER PRIMARY KEY, value TEXT NOT NULL)")
-            else:
-                conn.execute(f"CREATE TABLE {table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            conn.execute(_CREATE.get(table, f"CREATE TABLE {table} (key TEXT PRIMARY KEY, value BLOB NOT NULL)"))
         conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", _meta(state).items())
         for table in BYTES_TABLES:
             conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",
@@ -388,9 +404,10 @@ def write_new(path: Path, state: inc.State) -> None:
                              ((_enc(table, k), encode(v)) for k, v in values.items()))
         conn.executemany("INSERT INTO link_keys (key, value) VALUES (?, ?)",
                          ((n, key_text(key)) for n, key in enumerate(links.codec.keys)))
+        rest, parts = state_parts.split({k: v for k, v in state.extra.items() if k not in ROW_EXTRA})
         conn.executemany("INSERT INTO extra (key, value) VALUES (?, ?)",
-                         ((k, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for k, v in state.extra.items()
-                          if k not in ROW_EXTRA))
+                         ((k, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for k, v in rest.items()))
+        conn.executemany(_UPSERT["parts"], state_parts.rows(parts))
         conn.execute("COMMIT")
     except BaseException as exc:
         conn.close()

@@ -1,0 +1,113 @@
+"""The large dictionaries of the build state (lod.publishing.state_parts) are kept one row per entry:
+taken out of ``extra`` and put back unchanged, values kept as they are come back with their
+types, and a rebuild writes only the entries that changed."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import lod.publishing.state
+from lod.publishing import state_parts
+from lod.publishing.links import key_text
+from lod.publishing.output import state_path
+from lod.publishing.pages.search import Contribution, SearchState
+from lod.publishing.pages.stage import PagesCache
+from lod.publishing.state import Store
+
+from .edits import EDITS, apply_edit
+from .test_incremental import Run, _copy, built  # noqa: F401 (fixtures)
+
+
+def _extra() -> dict[str, Any]:
+    talk = Contribution(45024, ("2023-04-10T13:00:00Z", "t1"), ("talk/t1.html", "A title", "2023-04-10", "Ann", "W"),
+                        "a title", (("year", "2023", "2023"),))
+    return {
+        "answers": {("q:ancestors", "talk\x1et1"): b"\x00digest", ("talk", "t1"): b"d2"},
+        "pages": PagesCache(items={("talk", "t1"): (((0, "2023-04-10", "x", "t1"), "2023-04-10"), b"<li>\xe2\x80\x93</li>")},
+                            lastmods={"talk/t1": "2025-01-01", "topic/x": None},  # type: ignore[dict-item]
+                            latest_taken="2025-01-01", taken={"s": "2025-01-01"}, shown=("2025-01-01", frozenset({"t1"}))),
+        "search": SearchState(talks={"t1": talk}, numbers={"t1": 184418304}, files=["search/d-0.js"]),
+        "files": 12,
+        "another stage": {"any": ["value", 1]},
+    }
+
+
+def _stored(extra: dict[str, Any]) -> dict[str, Any]:
+    """*extra* through the state's tables: split, the rest pickled, the parts as SQLite rows, and back."""
+    rest, parts = state_parts.split(extra)
+    conn = sqlite3.connect(":memory:")
+    conn.execute(lod.publishing.state._CREATE["parts"])
+    conn.executemany(lod.publishing.state._UPSERT["parts"], state_parts.rows(parts))
+    back = {k: pickle.loads(pickle.dumps(v)) for k, v in rest.items()}
+    state_parts.join(back, state_parts.read(conn.execute("SELECT part, key, value FROM parts")))
+    return back
+
+
+def test_extra_through_its_rows_is_unchanged_and_keeps_its_value_types() -> None:
+    extra = _extra()
+    back = _stored(extra)
+    assert back == extra
+    assert type(back["answers"][("talk", "t1")]) is bytes and type(back["search"].numbers["t1"]) is int
+    assert back["pages"].lastmods["topic/x"] is None
+
+
+def test_split_leaves_the_rest_of_a_value_in_extra_and_a_value_of_another_shape_whole() -> None:
+    extra = _extra()
+    extra["search"] = None  # a build without a search state
+    rest, parts = state_parts.split(extra)
+    assert rest["answers"] == state_parts.PARTED and rest["search"] is None and rest["files"] == 12
+    assert rest["pages"].items == {} and rest["pages"].lastmods == {} and rest["pages"].latest_taken == "2025-01-01"
+    assert extra["pages"].items  # the value given is not changed
+    assert sorted(parts) == ["answers", "pages.items", "pages.lastmods"]
+    assert _stored(extra) == extra
+
+
+def test_diff_writes_the_changed_entries_and_deletes_the_gone_ones_only() -> None:
+    old = state_parts.split(_extra())[1]
+    read = {name: dict(entries) for name, entries in old.items()}
+    assert state_parts.diff(read, old) == ([], [])
+    new = _extra()
+    new["search"].numbers["t1"] = 7  # changed
+    new["search"].numbers["t2"] = 8  # added
+    del new["answers"][("talk", "t1")]  # gone
+    upserts, deletes = state_parts.diff(read, state_parts.split(new)[1])
+    assert upserts == [("search.numbers", "t1", 7), ("search.numbers", "t2", 8)]
+    assert deletes == [("answers", key_text(("talk", "t1")))]
+
+
+def test_every_part_has_rows_after_a_full_build(built: Path) -> None:  # noqa: F811
+    # The table of parts names the stages' own values: renamed there, a part would be kept whole.
+    with sqlite3.connect(state_path(built / "site")) as conn:
+        have = {name for (name,) in conn.execute("SELECT DISTINCT part FROM parts")}
+    conn.close()
+    assert have == {part.name for part in state_parts.PARTS}
+
+
+def test_a_title_edit_writes_a_few_entries_of_the_parts(built: Path, tmp_path: Path,  # noqa: F811
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    apply_edit(EDITS["talk_title"], data, random.Random(5))
+    deltas: list[lod.publishing.state.Delta] = []
+    apply = Store.apply
+
+    def recorded(self: Store, delta: lod.publishing.state.Delta) -> int:
+        deltas.append(delta)
+        return apply(self, delta)
+
+    monkeypatch.setattr(Store, "apply", recorded)
+    run = Run()
+    run(data, site)
+    assert run.incremental, run.said
+    with sqlite3.connect(state_path(site)) as conn:
+        total = conn.execute("SELECT count(*) FROM parts").fetchone()[0]
+    conn.close()
+    (upserts, deletes), = [(u, d) for table, u, d in deltas[0].writes if table == "parts"]
+    written = {name for name, _key, _value in upserts}
+    assert {"pages.items", "search.talks"} <= written  # the talk's list item and its words changed
+    assert 0 < len(upserts) + len(deletes) < 40 < total
