@@ -4,9 +4,9 @@ A build leaves what the next one needs (``lod.publishing.changes.State``) in a d
 one per data file in each of ``stamps``, ``parsed``, ``resolved`` and ``deps``; one per
 resource in ``results`` (its SHACL results); one per page or calendar key in ``links`` (the
 numbers of the keys it read, numbered in ``link_keys``: ``lod.publishing.links``, stored and read as they are);
-one per talk page in ``google`` (its Google Event gaps); one per entry of the large
-dictionaries of ``extra`` in ``parts`` (the pages cache's items and lastmods, the search
-index's contributions and numbers, the answers' digests: ``lod.publishing.state_parts``); and
+one per talk page in ``google`` (its Google Event gaps); one per bucket of entries of
+the large dictionaries of ``extra`` in ``parts`` (the pages cache's items and lastmods, the
+search index's contributions and numbers, the answers' digests: ``lod.publishing.state_parts``); and
 one per remaining key of the state's ``extra`` in ``extra`` (the dumps index, the rest of the
 pages cache and search state, the sitemaps, the file count, and any key a later stage adds:
 stored whole, whatever it is). ``meta`` holds the schema version, the fingerprint, the site
@@ -47,19 +47,19 @@ from lod.publishing import state_parts
 from lod.publishing.links import LinkCodec, Links, key_text, text_key
 from lod.model import records as R
 
-SCHEMA = 2  # the layout of the tables; another one is read by nobody (a full build replaces it)
+SCHEMA = 3  # the layout of the tables; another one is read by nobody (a full build replaces it)
 HEADER = b"SQLite format 3\x00"
 # Tables of one row per key. Those of bytes hold the blob as it is; the others its pickle.
 BYTES_TABLES = ("parsed", "resolved")
 PICKLED_TABLES = ("stamps", "deps", "results", "google", "extra")
 # A page's links are the numbers of the keys they hold (``LinkCodec``): ``link_keys`` numbers them.
 TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys", "parts")
-# How each table is made and written: most are (key, value); parts is (part, key, value) (``state_parts``).
+# How each table is made and written: most are (key, value); parts is (part, bucket, value) (``state_parts``).
 _CREATE = {"link_keys": "CREATE TABLE link_keys (key INTEGER PRIMARY KEY, value TEXT NOT NULL)",
-           "parts": "CREATE TABLE parts (part TEXT NOT NULL, key TEXT NOT NULL, value, PRIMARY KEY (part, key)) "
-                    "WITHOUT ROWID"}
-_UPSERT = {"parts": "INSERT OR REPLACE INTO parts (part, key, value) VALUES (?, ?, ?)"}
-_DELETE = {"parts": "DELETE FROM parts WHERE part = ? AND key = ?"}
+           "parts": "CREATE TABLE parts (part TEXT NOT NULL, bucket INTEGER NOT NULL, value BLOB NOT NULL, "
+                    "PRIMARY KEY (part, bucket)) WITHOUT ROWID"}
+_UPSERT = {"parts": "INSERT OR REPLACE INTO parts (part, bucket, value) VALUES (?, ?, ?)"}
+_DELETE = {"parts": "DELETE FROM parts WHERE part = ? AND bucket = ?"}
 ROW_EXTRA = ("deps", "links", "google")  # keys of State.extra kept one row per key, in their own table
 TUPLE_KEYED = ("links",)  # keys (kind, id): stored as "kind<SEP>id" (a kind is a word; an id may hold anything)
 SIDE_FILES = ("-journal", "-wal", "-shm")  # SQLite's own files beside a database
@@ -188,7 +188,7 @@ class Store:
         self.path, self.conn, self.meta = path, conn, meta
         self._snap: dict[str, dict[Any, Any]] = {}  # what load read, to find what changed
         self._blobs: dict[str, bytes] = {}  # the extra table's rows as read
-        self._parts: dict[str, dict[Any, Any]] = {}  # the parts table's entries as read (copies)
+        self._parts: state_parts.Read = {}  # the parts table's buckets as read
         self.links = LinkCodec([])
 
     @classmethod
@@ -241,7 +241,8 @@ class Store:
             tables = {t: self._read(t) for t in ("stamps", "resolved", "deps", "results", "links", "google")}
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
             extra = {k: pickle.loads(v) for k, v in self._blobs.items()}
-            parts = state_parts.read(self.conn.execute("SELECT part, key, value FROM parts"))
+            parts, self._parts = state_parts.read(
+                lambda name: self.conn.execute("SELECT bucket, value FROM parts WHERE part = ?", (name,)))
             parsed_keys = {k for (k,) in self.conn.execute("SELECT key FROM parsed")}
             site = self.site()
         except Unusable:
@@ -251,8 +252,6 @@ class Store:
         except Exception as exc:  # a row that does not unpickle: damaged (other code is caught by the fingerprint)
             raise _damaged(exc) from None
         self._snap = {t: dict(rows.rows if isinstance(rows, Links) else rows) for t, rows in tables.items()}
-        # Copies: a stage may change the dictionaries it is given, and changes compares with what was read.
-        self._parts = {name: dict(entries) for name, entries in parts.items()}
         state_parts.join(extra, parts)
         for name in ROW_EXTRA:
             extra[name] = tables[name]

@@ -1,54 +1,62 @@
-"""The large dictionaries of the build state's ``extra`` values, kept one row per entry.
+"""The large dictionaries of the build state's ``extra`` values, kept in buckets of entries.
 
 Most of ``State.extra`` is a few dictionaries with an entry per talk, page or query: the index
 page's list items and every page's sitemap lastmod (``pages.stage.PagesCache``), each talk's
 contribution to the search index and its number (``pages.search.SearchState``), and the digest of
 every query a page read (the ``answers``). At 100k talks that is 1.2M entries, 210 MB pickled.
 Kept whole, each in one pickled row, a rebuild unpickled them all and pickled them all again to
-change a handful of entries. Here each entry is a row of the ``parts`` table, keyed by the part
-and the entry's key, and a rebuild writes only the entries that changed (``diff``).
+change a handful of entries. Here each dictionary is split into ``BUCKETS`` buckets by a stable
+hash of the key, each bucket a row of the ``parts`` table (its entries pickled together), and a
+rebuild writes only the buckets holding an entry that changed (``diff``). A row per entry was
+tried first: a rebuild's write was as short, but its read twice as long, one row and one pickle
+per entry (BENCHMARKS.md, "The state's large dictionaries in buckets").
 
 ``PARTS`` is the one table of them: which value of ``extra`` (and which of its attributes, when
-it is a dataclass) is kept as rows, how its keys are written, and whether its values are kept
-as they are (bytes, text, integers: SQLite gives them back unchanged) or pickled. The rest of
-each value (the dataclass with those attributes emptied; for a value that is all rows,
-``PARTED``) stays in the ``extra`` table as before.
+it is a dataclass) is kept in buckets. The rest of each value (the dataclass with those
+attributes emptied; for a value that is all entries, ``PARTED``) stays in the ``extra`` table.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import pickle
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lod.publishing.links import key_text, text_key
+from lod.publishing.links import key_text
 
 PARTED = "lod:parts"  # stands in the extra table for a value whose entries are all in parts
+BUCKETS = 1024  # per part: a bucket holds about 660 entries at 100k talks, 45 KB pickled
 
 
 @dataclass(frozen=True)
 class Part:
-    """One dictionary of ``State.extra`` kept one row per entry."""
+    """One dictionary of ``State.extra`` kept in buckets."""
 
     name: str  # its rows' part in the parts table
     extra: str  # the key of State.extra holding it
     attribute: str | None  # the dataclass attribute holding it; None: the value is the dictionary
-    pairs: bool  # its keys are (kind, id) pairs, written as ``key_text``; else strings
-    raw: bool  # its values are stored as they are (bytes, str, int); else pickled
 
 
 PARTS = (
-    Part("answers", "answers", None, pairs=True, raw=True),
-    Part("pages.items", "pages", "items", pairs=True, raw=False),
-    Part("pages.lastmods", "pages", "lastmods", pairs=False, raw=True),
-    Part("search.talks", "search", "talks", pairs=False, raw=False),
-    Part("search.numbers", "search", "numbers", pairs=False, raw=True),
+    Part("answers", "answers", None),
+    Part("pages.items", "pages", "items"),
+    Part("pages.lastmods", "pages", "lastmods"),
+    Part("search.talks", "search", "talks"),
+    Part("search.numbers", "search", "numbers"),
 )
-_BY_NAME = {part.name: part for part in PARTS}
 
-Row = tuple[str, str, Any]  # (part, key, value) as stored
+Row = tuple[str, int, bytes]  # (part, bucket, its entries pickled) as stored
+Read = dict[str, dict[int, dict[Any, Any]]]  # each part's buckets as read: what ``diff`` compares with
+
+
+def bucket_of(key: Any) -> int:
+    """The bucket of an entry's key: a string, or a (kind, id) pair. Stable across processes
+    (unlike ``hash``, which is salted per process)."""
+    text = key if isinstance(key, str) else key_text(key)
+    return zlib.crc32(text.encode("utf-8", "surrogatepass")) % BUCKETS
 
 
 def split(extra: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Mapping[Any, Any]]]:
@@ -84,43 +92,70 @@ def join(extra: dict[str, Any], parts: Mapping[str, dict[Any, Any]]) -> None:
             setattr(value, part.attribute, rows)
 
 
-def read(rows: Iterable[Row]) -> dict[str, dict[Any, Any]]:
-    """The parts' dictionaries from their stored rows (raises what ``pickle`` raises on a damaged row)."""
-    out: dict[str, dict[Any, Any]] = {part.name: {} for part in PARTS}
-    for name, key, value in rows:
-        part = _BY_NAME.get(name)
-        if part is None:  # a part this lod does not keep (it would not have written it): damaged
-            raise ValueError(f"an unknown part {name!r} in the parts table")
-        out[name][text_key(key) if part.pairs else key] = value if part.raw else pickle.loads(value)
-    return out
+def read(select: Callable[[str], Iterable[tuple[int, bytes]]]) -> tuple[dict[str, dict[Any, Any]], Read]:
+    """The parts' dictionaries from their stored rows, ``select(part)`` giving a part's (bucket,
+    pickle) rows, and the buckets as read, for ``diff`` (raises what ``pickle`` raises on a damaged row)."""
+    out: dict[str, dict[Any, Any]] = {}
+    buckets: Read = {}
+    for part in PARTS:
+        entries: dict[Any, Any] = {}
+        by_bucket = buckets[part.name] = {}
+        for bucket, blob in select(part.name):
+            got = pickle.loads(blob)
+            if not isinstance(got, dict):
+                raise TypeError(f"a bucket of {part.name} is not a dictionary")
+            by_bucket[bucket] = got
+            entries.update(got)
+        out[part.name] = entries
+    return out, buckets
 
 
 def rows(parts: Mapping[str, Mapping[Any, Any]]) -> Iterable[Row]:
-    """Every entry of *parts* as a row to store."""
+    """Every bucket of *parts* as a row to store."""
     for name, entries in parts.items():
-        part = _BY_NAME[name]
+        by_bucket: dict[int, dict[Any, Any]] = {}
         for key, value in entries.items():
-            yield _row(part, key, value)
+            by_bucket.setdefault(bucket_of(key), {})[key] = value
+        for bucket in sorted(by_bucket):
+            yield name, bucket, _pickled(by_bucket[bucket])
 
 
-def _row(part: Part, key: Any, value: Any) -> Row:
-    return (part.name, key_text(key) if part.pairs else key,
-            value if part.raw else pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+def _pickled(entries: dict[Any, Any]) -> bytes:
+    return pickle.dumps(entries, pickle.HIGHEST_PROTOCOL)
 
 
-def diff(old: Mapping[str, Mapping[Any, Any]], new: Mapping[str, Mapping[Any, Any]]
-         ) -> tuple[list[Row], list[tuple[str, str]]]:
-    """The rows to write and the (part, key) rows to delete to turn *old* (as read) into *new*.
-    An entry kept from the previous build is the object read, so most compare by identity."""
+def diff(old: Read, new: Mapping[str, Mapping[Any, Any]]) -> tuple[list[Row], list[tuple[str, int]]]:
+    """The bucket rows to write and the (part, bucket) rows to delete to turn *old* (the buckets
+    as read) into *new*. An entry kept from the previous build is the object read, so most
+    compare by identity; only the buckets of the entries that changed, came or went are made."""
     upserts: list[Row] = []
-    deletes: list[tuple[str, str]] = []
+    deletes: list[tuple[str, int]] = []
     missing = object()
     for part in PARTS:
         before, after = old.get(part.name, {}), new.get(part.name, {})
-        for key, value in after.items():
-            was = before.get(key, missing)
-            if was is value or (was is not missing and was == value):
-                continue
-            upserts.append(_row(part, key, value))
-        deletes.extend((part.name, key_text(key) if part.pairs else key) for key in before if key not in after)
+        dirty: set[int] = set()
+        kept = 0
+        for bucket, entries in before.items():
+            for key, was in entries.items():
+                value = after.get(key, missing)
+                if value is missing:
+                    dirty.add(bucket)
+                    continue
+                kept += 1
+                if value is not was and value != was:
+                    dirty.add(bucket)
+        came: dict[int, list[Any]] = {}
+        if kept < len(after):  # entries that came: each found by its bucket (0.2 s for a million)
+            for key in after:
+                bucket = bucket_of(key)
+                if key not in before.get(bucket, ()):
+                    came.setdefault(bucket, []).append(key)
+            dirty.update(came)
+        for bucket in sorted(dirty):
+            entries = {k: after[k] for k in before.get(bucket, {}) if k in after}
+            entries.update((k, after[k]) for k in came.get(bucket, ()))
+            if entries:
+                upserts.append((part.name, bucket, _pickled(entries)))
+            else:
+                deletes.append((part.name, bucket))
     return upserts, deletes
