@@ -58,6 +58,7 @@ from lod.publishing.feedtext import (PRODID, description_text, location_text, pa
 STATUS = {"cancelled": "CANCELLED", "postponed": "TENTATIVE"}  # everything else: CONFIRMED
 
 CALENDAR_KINDS = ("series", "event", "person", "talk")  # the kinds of record that have a calendar (besides talks.ics)
+SITE_CALENDAR = ("site", "talks")  # the key of talks.ics, the archive's calendar
 TalksOf = Callable[[str, str], list[R.Talk]]
 TalksOfPerson = Callable[[str], list[R.Talk]]
 
@@ -372,7 +373,10 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
         with RECORDER.collecting() as made:
             for key, name, _title, _talks in chunk:
                 # Each calendar is a node: what it reads (its owner, its talks, their VEVENTs) is kept.
-                with RECORDER.making(("calendar", name)):
+                # But the site's: a rebuild decides talks.ics from the talks' own calendars
+                # (``render_some``), so noting its reads (every talk and VEVENT: 200k keys at
+                # 100k talks) would be work thrown away. The VEVENTs it makes still record theirs.
+                with RECORDER.quiet() if key == SITE_CALENDAR else RECORDER.making(("calendar", name)):
                     _name, title, talks = calendar_of(p, key, talks_under, person_talks)
                     data = calendar(p, talks, title, memo)
                 out.append(None if data is None else sink(name, data) if sink is not None else data)
@@ -420,7 +424,7 @@ def site_calendars(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerso
     With *only*, just those whose key is in it (the others' talks are not even looked up).
     """
     ds = p.dataset
-    keys: list[tuple[str, str]] = [("site", "talks")]
+    keys: list[tuple[str, str]] = [SITE_CALENDAR]
     for kind in CALENDAR_KINDS:
         keys.extend((kind, rid) for rid in ds.table(kind))
     for key in keys:

@@ -231,7 +231,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     if only_feeds is not None:  # the calendars of records that exist (those of removed ones are deleted)
         only = {key for key in map(_feed_key, only_feeds) if key is not None and key[1] in p.dataset.table(key[0])}
         if not same_ics:
-            only.add(("site", "talks"))
+            only.add(feeds.SITE_CALENDAR)
         elif any(t.start_at is not None for t in p.dataset.talks.values()):
             kept.append("talks.ics")
     for key, (name, data) in feeds.site_feeds(view, r.index.talks_under, r.index.person_talks, workers, sink,
@@ -309,13 +309,12 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
     taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
     readsets, RECORDER.made = RECORDER.made, Reads()
-    readsets.rows.pop(("calendar", "talks.ics"), None)  # decided here from the talks' calendars, not from its reads
     readsets.digest(digests)  # of the keys read outside a job's ``collecting``, if any
     RECORDER.digests = None
     RECORDER.desc_digests.clear()
     forget_kept(r.index.idx)  # the parts the probes kept: no query of this build is probed after this
     links = readsets.links()  # and what each query read, if only records and entries (``lod.publishing.pages.probe``)
-    links.drop_unread(is_query)  # those read by talks.ics alone
+    links.drop_unread(is_query)  # the state keeps the queries some node reads, no others
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
                        sorted(kept), packed, links, readsets.answers())
 
