@@ -110,6 +110,19 @@ def test_every_query_answers_on_the_lines_it_reads_as_on_the_whole_graph(seed_si
         assert sorted(map(str, stored_answer(answer, shown=None)["rows"])) == sorted(map(str, whole["rows"])), q.name
 
 
+
+def test_queries_answered_on_forked_workers_answer_as_in_one_process(seed_site: BuildResult,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import lod.publishing.gallery_reads as gallery_reads
+
+    queries = [(q.text, reads_of(q.text)) for q in read_gallery()]
+    alone = answer_lines(seed_site.out / "dump.nt", queries)
+    monkeypatch.setattr(gallery_reads, "PARALLEL_LINES", 0)  # the seed data is far below it
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    forked = answer_lines(seed_site.out / "dump.nt", queries)
+    assert [(stored_answer(a, shown=None), lines) for a, lines in forked] == \
+        [(stored_answer(a, shown=None), lines) for a, lines in alone]
+
 TALK_TITLE = "title: The unreasonable effectiveness of mathematics in large scale deep learning"
 TALK_ABSTRACT = "Recently, the theory of infinite-width neural networks"
 
