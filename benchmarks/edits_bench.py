@@ -1,6 +1,7 @@
 """The rebuild after each kind of edit of tests/edits.py, not only a title change (issue 14, Targets).
 
     .venv/bin/python benchmarks/edits_bench.py --talks 10000 [--work /tmp/edits-bench] [--seed 1] [--only a,b]
+                                               [--documents served]
 
 Writes a synthetic archive (``lod synth``), builds it once, then for every edit kind in
 ``tests.edits.EDITS`` (in name order) applies one edit and rebuilds; each build runs in its own
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import sys
@@ -36,12 +38,20 @@ def main() -> int:
     ap.add_argument("--work", default="/tmp/edits-bench")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--only", default="", help="these edit kinds only, comma-separated (in name order)")
+    ap.add_argument("--documents", choices=("files", "served"), default="files",
+                    help="the site setting documents, as run.py's option (served: no per-resource RDF files)")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     data = work / f"edited-{args.talks}"
     shutil.rmtree(data, ignore_errors=True)
     shutil.copytree(synth(args.talks, work), data)
+    site_yaml = data / "site.yaml"  # the synthetic data has no site block: one for served documents
+    if args.documents == "served":
+        site_yaml.write_text("site:\n  documents: served\n", encoding="utf-8")
+        os.utime(site_yaml, (time.time() - 3600, time.time() - 3600))  # not "racy" for the first rebuild
+    else:
+        site_yaml.unlink(missing_ok=True)
     site, full = work / "site", work / "full"
     for folder in (site, full):
         shutil.rmtree(folder, ignore_errors=True)
@@ -69,7 +79,8 @@ def main() -> int:
     print(f"full build of the edited data: {r.get('total')} s; rebuilt site byte-identical: {same}", flush=True)
     out = HERE / "results" / f"edits-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"talks": args.talks, "seed": args.seed, "first": first, "rows": rows,
+    out.write_text(json.dumps({"talks": args.talks, "seed": args.seed, "documents": args.documents, "first": first,
+                               "rows": rows,
                                "full": r, "identical": same}, indent=1))
     print(f"results: {out}")
     return 0 if same else 1
