@@ -380,6 +380,27 @@ def test_a_talk_edited_off_the_home_page_leaves_the_home_page_and_sitemap_unmade
     assert new.out.files["index.html"] == synthetic.out.files["index.html"], what
 
 
+
+def test_a_title_edit_remakes_only_the_search_files_of_the_words_that_changed(synthetic: Version,
+                                                                               tmp_path: Path) -> None:
+    """A talk that keeps its number changes the words files of the words it gained or lost, and
+    its documents file; not the files of its other words, nor its facets' (their bytes are the same)."""
+    folder = tmp_path / "data"
+    shutil.copytree(synthetic.folder, folder)
+    what = apply_edit(EDITS["talk_title"], folder, random.Random(3))
+    tid = what.split()[1].rstrip(":")
+    new = _version(folder)
+    old_state, new_state = synthetic.out.search, new.out.search
+    assert old_state is not None and new_state is not None
+    assert old_state.numbers[tid] == new_state.numbers[tid], what
+    was, now = set(old_state.talks[tid].words.split()), set(new_state.talks[tid].words.split())
+    assert was != now and len(was & now) > 3, what
+    h = Renderer(new.p, NOW).helpers("")
+    files, state = update_index(h, old_state, {tid}, synthetic.out.files.get)
+    assert state == new_state and all(files[name] == new.out.files[name] for name in files)
+    assert sorted(files) == sorted({f"search/{shard_name(w)}.js" for w in was ^ now}
+                                   | {f"search/d-{new_state.numbers[tid] // BUCKET}.js"}), what
+
 def test_search_index_update_without_the_previous_files_makes_the_same_files(synthetic: Version,
                                                                              tmp_path: Path) -> None:
     """A words file the rebuild cannot read (deleted, damaged) is made again from every talk's words."""

@@ -268,6 +268,21 @@ def update_index(h: Helpers, old: SearchState, ids: Iterable[str],
     buckets: set[int] = set()
     keys: set[str] = set()
     for tid in moved:
+        was, now = old.talks.get(tid), talks.get(tid)
+        if was is not None and now is not None and old.numbers[tid] == numbers[tid]:
+            # The same number: only what differs between the two versions changes in the files (a
+            # title edit adds or drops a word or two; taking out and putting back every word of the
+            # talk rewrote a file per word, and every facet file it is in, to the same bytes).
+            n = numbers[tid]
+            was_words, now_words = set(was.words.split()), set(now.words.split())
+            for word in was_words - now_words:
+                take.setdefault(word, set()).add(n)
+            for word in now_words - was_words:
+                put.setdefault(word, set()).add(n)
+            if was.doc != now.doc:
+                buckets.add(n // BUCKET)
+            keys.update({f"{f}-{v}" for f, v, _label in was.facets} ^ {f"{f}-{v}" for f, v, _label in now.facets})
+            continue
         for version, nums, into in ((old.talks, old.numbers, take), (talks, numbers, put)):
             c = version.get(tid)
             if c is None:
