@@ -329,7 +329,7 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
                sink: Callable[[str, bytes], bytes] | None = None,
                only: Container[tuple[str, str]] | None = None,
                known: Mapping[str, bytes] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
-    """Every calendar of the site, keyed by (kind, id) — ("site", "talks") for the archive — as (file name, bytes).
+    """Every calendar of the site, keyed by (kind, id) — ``SITE_CALENDAR`` for the archive — as (file name, bytes).
 
     Files: ``talks.ics``; ``series/<id>.ics``, ``event/<id>.ics``, ``person/<id>.ics`` and
     ``talk/<id>.ics`` wherever there is at least one talk with a start. With *workers* > 1,

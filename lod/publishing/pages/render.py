@@ -28,6 +28,7 @@ from lod.model.formats import RDF_FORMATS
 from lod.model.iri import KIND_PATHS
 from lod.publishing.prepared import Prepared
 from lod.model.vocab import SCHEMA
+from lod.publishing.feeds import SITE_CALENDAR
 from lod.publishing.pages.constants import FORMAT_LABELS, KIND_OF_PATH, KIND_TEXT
 from lod.publishing.pages.helpers import Fragments, Helpers
 from lod.publishing.pages import listing as L
@@ -316,14 +317,14 @@ class Renderer:
         ctx = self.common("", ds.site.title, "index", "talks")
         ctx["description"] = plain_summary(ds.site.description) or (
             f"{len(ds.talks)} talks, {len(ds.series) + len(ds.events)} series and events, as pages and linked data.")
-        ctx["calendar"] = "talks.ics" if ("site", "talks") in self.feeds else None
+        ctx["calendar"] = "talks.ics" if SITE_CALENDAR in self.feeds else None
         dumps = [{"href": "dump" + f.suffix, "type": f.media_type, "label": f"dump{f.suffix} ({FORMAT_LABELS.get(f.name, f.name)})"}
                  for f in RDF_FORMATS]
 
         def joined(kind: str) -> Markup:
             return Markup("".join(html for _k, html in ordered(kind)))
 
-        html = self.render("index.html", data, ctx, dumps=dumps, today=today, talks_ics=("site", "talks") in self.feeds,
+        html = self.render("index.html", data, ctx, dumps=dumps, today=today, talks_ics=SITE_CALENDAR in self.feeds,
                            upcoming=_talk_list(upcoming, "No upcoming talks."), past=_talk_list(past, "No past talks."),
                            undated=_talk_list(undated, "No talks.") if undated else "", years=years,
                            gatherings=Markup("".join(html for _k, html in gatherings)),
