@@ -139,6 +139,20 @@ def test_fork_map_renders_in_the_parent_beside_its_workers() -> None:
     assert len(set(pids)) <= 2
 
 
+def test_fork_map_without_the_parent_working_runs_every_slice_in_workers_in_order() -> None:
+    # The check of a full build in runs (changes.check_in_batches): the parent only waits.
+    parent = os.getpid()
+
+    def pid(x: int) -> tuple[int, int]:
+        time.sleep(0.02)
+        return x, os.getpid()
+
+    got = list(fork_map(pid, list(range(9)), 2, parent_works=False))
+    assert [x for x, _pid in got] == list(range(9))
+    workers = {p for _x, p in got}
+    assert parent not in workers and 1 <= len(workers) <= 2
+
+
 def test_fork_map_says_when_a_worker_dies_without_its_result() -> None:
     parent = os.getpid()
 

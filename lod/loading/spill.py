@@ -41,6 +41,7 @@ class Spill(MutableMapping[str, bytes]):
         except OSError as exc:
             raise SpillError(exc.errno, exc.strerror, str(folder)) from None
         self._folder = str(folder)
+        self.folder = folder  # where it is: another spill of the same build goes beside it
         self._fd = self._file.fileno()
         self._where: dict[str, tuple[int, int]] = {}  # name -> (offset, length)
         self._end = 0

@@ -39,6 +39,7 @@ from lod.errors import Location
 from lod.model.iri import KIND_PATHS, Minter
 from lod.loading.pool import no_gc
 from lod.loading.stage import same_but_where
+from lod.model import termpickle
 from lod.model.kinds import TABLES
 from lod.mapping.triples import record_triples
 from lod.publishing.readsets import MapRecord
@@ -168,6 +169,11 @@ class Contributors:
         return list(self.mapped.contributors)
 
 
+# Records a full build maps at once (``remap`` with runs): about 20 triples each, so a slice's
+# triples are a few hundred MB at most, whatever the size of the archive.
+SLICE = 20_000
+# Owners checked at once when their descriptions are on disk (``check_in_batches``).
+CHECKED_AT_ONCE = 4_000
 SPILLED_KEPT = 64  # descriptions read back from the spill kept at once (a page reads its own a few times)
 
 
@@ -202,7 +208,7 @@ class Descriptions(Mapping[str, list[Triple]]):
         and a page worker forked after this has none of its parent's to copy by reading them.
         """
         for owner in list(self._cache):
-            store[owner] = pickle.dumps(self[owner], pickle.HIGHEST_PROTOCOL)  # sorted, if seeded unsorted
+            store[owner] = termpickle.dumps(self[owner])  # sorted, if seeded unsorted
         self._cache.clear()
         self._unsorted.clear()
         self._spilled = store
@@ -257,7 +263,7 @@ class Descriptions(Mapping[str, list[Triple]]):
             # Without the collector: what is unpickled holds no cycle, and the collections its
             # allocations would start walk everything young the page being rendered has made.
             with no_gc():
-                found = pickle.loads(self._spilled[owner])
+                found = termpickle.loads(self._spilled[owner])
             if len(back) >= SPILLED_KEPT:
                 back.popitem(last=False)
             back[owner] = found
@@ -305,12 +311,15 @@ def to_remap(changed: set[Key], ds: R.Dataset, mapped: MapRecord) -> list[Key]:
 
 
 def remap(keys: list[Key], ds: R.Dataset, minter: Minter, mapped: MapRecord,
-          descriptions: Descriptions | None = None, advance: Callable[[int], None] | None = None) -> set[str]:
+          descriptions: Descriptions | None = None, advance: Callable[[int], None] | None = None,
+          runs: Callable[[list[Triple]], None] | None = None) -> set[str]:
     """Map again the records *keys* (``to_remap``), noting in *mapped* what they do now, and
     forgetting those removed; the owners whose descriptions can differ: where their triples
     fell before (as *mapped* recorded) and fall now. *descriptions*, if given, takes the
     descriptions the records mapped here make whole (all of them, in a full build). *advance*
-    is told of each record mapped."""
+    is told of each record mapped. With *runs*, the records are mapped ``SLICE`` at a time and
+    each slice's triples handed to it (``lod.publishing.runs``: a full build's sorted runs), so
+    that they are never all held at once; *descriptions* then takes nothing."""
     tables = _tables(ds)
     out: set[str] = set()
     again: list[tuple[str, R.Record]] = []
@@ -326,6 +335,10 @@ def remap(keys: list[Key], ds: R.Dataset, minter: Minter, mapped: MapRecord,
         out.update(owners)
         mapped(key, owners, reads)
 
+    if runs is not None:
+        for start in range(0, len(again), SLICE):
+            runs(record_triples(ds, minter, again[start:start + SLICE], note, advance))
+        return out
     made = record_triples(ds, minter, again, note, advance)
     if descriptions is not None:
         descriptions.seed(made, {(kind, rec.id) for kind, rec in again}, out)
@@ -357,20 +370,54 @@ def _own_types(ds: R.Dataset, minter: Minter, kind: str, rec: R.Record) -> set[t
 
 
 def check_owners(descriptions: Descriptions, owners: set[str], where: Mapping[str, Location],
-                 described: list[Triple] | None = None) -> Report:
+                 described: list[Triple] | None = None, sort: bool = True) -> Report:
     """The SHACL results whose focus nodes the *owners* own, checked on their descriptions and
     those of the resources they point at (the shapes look one hop out, for a value's class).
-    *described*, if given, is ``descriptions.many(owners)``, made already."""
+    *described*, if given, is ``descriptions.many(owners)``, made already. Without *sort*, the
+    checker gets the descriptions one after another, not merged in canonical order: each
+    subject's triples are still in that order, which is all the checker's indexes keep of it
+    (the objects of a subject and predicate, in order), and the results are sorted after."""
     m = descriptions.m
     near: set[str] = set(owners)
-    seen = described if described is not None else (t for owner in owners for t in descriptions.get(owner, []))
+    # Each owner's description read once (from the spill, if that is where they are).
+    own = {} if described is not None else {owner: descriptions.get(owner, []) for owner in owners}
+    seen = described if described is not None else (t for triples in own.values() for t in triples)
     for _s, _p, o in seen:
         if isinstance(o, URIRef):
             target = m.owner(str(o))
             if target not in near and m.path_of(target) is not None:
                 near.add(target)
-    data = described if described is not None and len(near) == len(owners) else descriptions.many(sorted(near))
+    if described is not None and len(near) == len(owners):
+        data = described
+    else:
+        data = [t for owner in sorted(near) for t in (own[owner] if owner in own else descriptions.get(owner, []))]
+        if sort:
+            sort_canonical(data, descriptions.terms)  # as ``descriptions.many`` gives them
     return shacl_check(data, {o: where[o] for o in near if o in where}, only=owners)
+
+
+def check_in_batches(descriptions: Descriptions, owners: set[str], where: Mapping[str, Location],
+                     size: int | None = None) -> Report:
+    """``check_owners`` on every one of *owners*, *size* of them at a time (in IRI order;
+    ``CHECKED_AT_ONCE``), so that the checker's indexes hold a slice of the descriptions and
+    their neighbours, not all. The slices are checked on every core (``fork_map``): the
+    descriptions are read from the spill, which forked workers share, and only the results
+    cross a pipe."""
+    from lod.publishing.pages.parallel import fork_map, worker_count
+
+    order = sorted(owners)
+    step = size or CHECKED_AT_ONCE
+    parts = [order[start:start + step] for start in range(0, len(order), step)]
+
+    def check(part: list[str]) -> list[Result]:
+        found = check_owners(descriptions, set(part), where, sort=False).results
+        descriptions.terms.clear()  # the next slice shares few terms but the predicates'
+        return found
+
+    # Each slice is thousands of owners: worth a worker from two slices on. This process does
+    # none: its heap would keep what they made, and copy it into every page worker forked later.
+    workers = worker_count(len(parts), 2)
+    return Report([r for found in fork_map(check, parts, workers, parent_works=False) for r in found])
 
 
 def origins_of(ds: R.Dataset, minter: Minter, owners: Iterable[str], contributors: Contributors

@@ -28,22 +28,31 @@ from functools import partial
 from typing import Any
 
 from lod.loading.spill import Spill
+from lod.model import termpickle
 from lod.model.serialize import Triple
 from lod.progress import Observer, Stage
 from lod.publishing.changes import State
 from lod.publishing.forked import Forked, forks
 from lod.publishing.front import Front
 from lod.publishing.readsets import Key
+from lod.publishing.runs import Owners, Runs
 from lod.publishing.subjects import Subject, batches, formatted, unbatched
 from lod.validation.report import Report, Result
 
 # What a record's mapping was seen to do: its key, the owners its triples fall in, what it looked up.
 Note = tuple[Key, frozenset[str], frozenset[Key]]
 
+# Subjects formatted between two clearings of the terms' caches in a full build's merge.
+CLEAR_EVERY = 65_536
+
 
 @dataclass
 class Described:
-    """What the describing stage hands on besides the spilled descriptions and the subjects' stream."""
+    """What the describing stage hands on besides the spilled descriptions and the subjects' stream.
+
+    In a full build in runs (``_describe_in_runs``) it is handed on before the descriptions are
+    merged and checked: *report* and *results* are empty until ``Describing.finish`` checks them
+    and fills them in place, and *triples* counts the triples as mapped until then."""
 
     owners: set[str]  # the resources whose descriptions can differ (every one in a full build)
     triples: int  # in their new descriptions
@@ -54,6 +63,15 @@ class Described:
     notes: list[Note] | None  # from a forked stage: the mapping's notes, to replay here
 
 
+@dataclass
+class Merged:
+    """The end of a full build's describing stage in runs (``_merged``): what ``Described``
+    could not say when it was handed on, before the runs were merged."""
+
+    triples: int  # in the descriptions, each once
+    seconds: float  # merging the runs: formatting the subjects, spilling the descriptions
+
+
 class Describing:
     """The describing stage of *front* from *state*, started at once; ``described`` is its
     result and ``subjects()`` the new subjects for the dumps (to be read once, in order).
@@ -62,9 +80,11 @@ class Describing:
 
     def __init__(self, front: Front, state: State, observer: Observer, spill: Spill,
                  threshold: int | None = None) -> None:
-        self.front, self.spill = front, spill
+        self.front, self.spill, self.state, self.observer = front, spill, state, observer
         self.forked = forks(len(front.to_map), threshold)
-        work = partial(_describe, front, state, spill, self.forked)
+        # A full build's triples sorted in runs on disk, in the child whose memory is freed after.
+        in_runs = self.forked and front.fresh
+        work = partial(_describe_in_runs if in_runs else _describe, front, state, spill, self.forked)
         if self.forked:
             self._child: Forked[Described] | None = Forked(work, observer)
             try:
@@ -90,14 +110,31 @@ class Describing:
     def finish(self) -> None:
         """Wait for the stage to end (the subjects not read are dropped): the descriptions are
         then in the spill, for the later stages."""
+        merged: Merged | None = None
         for item in self._rest:
-            if isinstance(item, tuple):  # the last: where the descriptions are in the spill, and how long it took
-                layout, seconds = item
+            if isinstance(item, tuple):  # the last: where the descriptions are in the spill, how long it took
+                layout, seconds, merged = item
                 if self.forked:  # the child wrote them through the same descriptor
                     self.spill.adopt(*layout)
                     self.front.descriptions.adopt_spill(self.spill)
                 self.described.timings["spill"] = seconds
-        self.close()
+        self.close()  # the stage's process is gone, and its memory with it, before the check
+        if merged is not None:
+            self._check(merged)
+
+    def _check(self, merged: Merged) -> None:
+        """The validate stage of a full build in runs: the descriptions read back from the spill
+        and checked a slice of the owners at a time, on every core (``changes.check_in_batches``);
+        the report and results filled in place (the build holds them already)."""
+        done, front = self.described, self.front
+        done.triples = merged.triples
+        done.timings["runs"] = merged.seconds
+        stage = Stage(self.observer, "validate", merged.triples, "triples")
+        report, results = front.validate(self.state, done.timings, in_batches=True)
+        stage.finish(done.timings["validate"], violations=len(report.violations), warnings=len(report.warnings))
+        done.report.results.extend(report.results)
+        done.results.update(results)
+        done.rechecked = front.rechecked
 
     def close(self) -> None:
         """Stop the stage (a forked child is stopped if it still runs)."""
@@ -136,7 +173,62 @@ def _handed_on(front: Front, spill: Spill, triples: list[Triple]) -> Iterator[An
     front.terms.clear()  # no term text is needed again (memory at scale)
     t0 = time.perf_counter()
     front.descriptions.spill(spill)
-    yield spill.layout(), time.perf_counter() - t0
+    yield spill.layout(), time.perf_counter() - t0, None
+
+
+def _describe_in_runs(front: Front, state: State, spill: Spill, forked: bool, observer: Observer
+                      ) -> tuple[Described, Iterator[Any]]:
+    """``_describe`` for a full build, holding a slice of the triples at a time: the records are
+    mapped ``changes.SLICE`` at a time into sorted runs (``lod.publishing.runs``), and the
+    ``Described`` handed on at once, its report still empty; then ``_merged``."""
+    timings: dict[str, float] = {}
+    scratch = Spill(spill.folder)
+    try:
+        stage = Stage(observer, "map", len(front.to_map), "records")
+        runs = Runs(scratch)
+        front.map(timings, stage.advance, partial(runs.add, terms=front.terms))
+        # As mapped: a triple that several slices make (a series' node) counts once in each.
+        stage.finish(timings["map"], triples=runs.triples)
+    except BaseException:
+        scratch.close()
+        raise
+    done = Described(front.owners, runs.triples, Report(), {}, 0, timings, _notes(front) if forked else None)
+    return done, _merged(front, runs, scratch, spill)
+
+
+def _merged(front: Front, runs: Runs, scratch: Spill, spill: Spill) -> Iterator[Any]:
+    """The runs merged: each subject's texts, in batches as ``_handed_on`` gives them (the
+    dumps stage writes them as they come), and each resource's description spilled to *spill*
+    once complete; None after the last batch; last, the spill's layout and a ``Merged``.
+    *scratch*, which holds the runs, is closed (freed) at the end. The descriptions are
+    checked by ``Describing.finish``, once this stage's process is gone."""
+    try:
+        t0 = time.perf_counter()
+        owners = Owners(front.minter.owner, partial(_spill_description, spill))
+        count = [0]
+        yield from batches(_subjects(front, runs, owners, count))
+        yield None
+        owners.close()
+        front.terms.clear()
+        yield spill.layout(), 0.0, Merged(count[0], time.perf_counter() - t0)
+    finally:
+        scratch.close()
+
+
+def _spill_description(spill: Spill, owner: str, triples: list[Triple]) -> None:
+    spill[owner] = termpickle.dumps(triples)  # as ``Descriptions.spill`` would
+
+
+def _subjects(front: Front, runs: Runs, owners: Owners, count: list[int]) -> Iterator[Subject]:
+    """Each subject of the merged *runs*, with its texts, its triples told to *owners* and counted in *count*."""
+    terms = front.terms
+    for i, (text, triples) in enumerate(runs.merged(terms)):
+        s = triples[0][0]
+        yield Subject.of(s, text, triples, terms)
+        owners.add(str(s), triples)
+        count[0] += len(triples)
+        if i % CLEAR_EVERY == CLEAR_EVERY - 1:
+            terms.clear()  # the IRIs' texts are made again cheaply; all of them would be held
 
 
 def _notes(front: Front) -> list[Note]:

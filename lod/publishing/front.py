@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from lod.errors import Location, ValidationFailed
@@ -84,12 +84,18 @@ class Front:
         self.triples: list[Triple] = []
         timings["load"] = time.perf_counter() - t0
 
-    def map(self, timings: dict[str, float], advance: Any = None) -> None:
+    def map(self, timings: dict[str, float], advance: Any = None,
+            runs: Callable[[list[Triple]], None] | None = None) -> None:
         """Map the records ``to_map``; ``owners`` are then the resources whose descriptions can
-        differ and ``triples`` their new descriptions, in canonical order."""
+        differ and ``triples`` their new descriptions, in canonical order. With *runs*, a slice
+        of the records is mapped at a time and each slice's triples handed to it
+        (``lod.publishing.runs``) instead of kept: ``triples`` stays empty, and the descriptions
+        are made from the runs (``lod.publishing.describing``)."""
         t0 = time.perf_counter()
-        self.owners = inc.remap(self.to_map, self.ds, self.minter, self.mapped, self.descriptions, advance)
-        self.triples = self.descriptions.many(self.owners)
+        self.owners = inc.remap(self.to_map, self.ds, self.minter, self.mapped, None if runs else self.descriptions,
+                                advance, runs)
+        if runs is None:
+            self.triples = self.descriptions.many(self.owners)
         timings["map"] = time.perf_counter() - t0
 
     def _load(self, state: inc.State, data_dir: str | os.PathLike[str],
@@ -108,17 +114,23 @@ class Front:
         self.deps = loaded.deps
         return loaded.dataset, loaded.again
 
-    def validate(self, state: inc.State, timings: dict[str, float]) -> tuple[Report, dict[str, list[Result]]]:
-        """The SHACL report of the whole data, checking again only what can have changed."""
+    def validate(self, state: inc.State, timings: dict[str, float],
+                 in_batches: bool = False) -> tuple[Report, dict[str, list[Result]]]:
+        """The SHACL report of the whole data, checking again only what can have changed.
+        *in_batches*: the descriptions are on disk, not in ``triples`` (``map_in_runs``), and
+        are read back and checked a slice of the owners at a time."""
         t0 = time.perf_counter()
         ds, m = self.ds, self.minter
         owners, described = self.owners, self.triples
         if inc.types_changed(self.changed, self.previous, ds, m):
             # Every node pointing at the record could change result: every owner is checked.
-            owners, described = set(self.descriptions), to_triples(ds, m)
-            sort_canonical(described, self.terms)
+            owners = set(self.descriptions)
+            if not in_batches:
+                described = to_triples(ds, m)
+                sort_canonical(described, self.terms)
         where = inc.origins_of(ds, m, owners, self.descriptions.contributors)
-        fresh = inc.check_owners(self.descriptions, owners, where, described)
+        fresh = (inc.check_in_batches(self.descriptions, owners, where) if in_batches
+                 else inc.check_owners(self.descriptions, owners, where, described))
         moved = {str(m.resource(kind, rid)): loc for (kind, rid), loc in self.moved.items()}
         report = inc.merged_report(state.results, owners, fresh, moved)
         self.rechecked = len(owners)

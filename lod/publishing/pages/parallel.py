@@ -80,9 +80,11 @@ def _work(counter: Any, results: Any) -> None:
             return
 
 
-def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int) -> Iterator[R]:
+def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int, parent_works: bool = True) -> Iterator[R]:
     """``map(fn, args)`` in order, on *workers* processes: this one and *workers* - 1 forked ones
-    (all in this process if one).
+    (all in this process if one). Without *parent_works*, *workers* forked ones and this one
+    only waits: what a slice makes is then never in this process's heap, which would keep its
+    freed memory for the workers forked from it later (``changes.check_in_batches``).
 
     *fn* may be a closure and *args* anything: the workers are forked after both are set,
     so neither is pickled; only the results are. Each process takes the next slice when it
@@ -101,7 +103,7 @@ def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int) -> Iterator[
     counter = ctx.Value("q", 0)
     results = ctx.SimpleQueue()
     procs = [ctx.Process(target=_work, args=(counter, results), daemon=True)
-             for _ in range(min(workers, len(args)) - 1)]
+             for _ in range(min(workers, len(args)) - (1 if parent_works else 0))]
     done: dict[int, tuple[bool, Any]] = {}
     # The workers' results are read off the pipe as they come, by a thread: read only between
     # the parent's own slices, a worker whose result filled the pipe waited for the parent's
@@ -115,7 +117,7 @@ def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int) -> Iterator[
         nxt = 0
         while nxt < len(args):
             if nxt not in done:
-                index = _claim(counter)
+                index = _claim(counter) if parent_works else len(args)
                 if index < len(args):
                     try:
                         done[index] = (True, fn(args[index]))
