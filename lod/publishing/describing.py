@@ -17,6 +17,11 @@ build's own process receives the ``Described``, replays the mapping's notes on i
 formats subjects while this process writes them, and spills the descriptions while this
 process ends the dumps. With little to map (a rebuild after a few edits) the same function
 runs in-process.
+
+A forked full build never holds every triple (``_describe_in_runs``): it maps a slice of the
+records at a time into sorted runs on disk (``lod.publishing.runs``), hands on its result,
+then merges the runs into the same stream of subjects while spilling each description as it
+completes, and ends; the build's process checks the spilled descriptions after (``finish``).
 """
 
 from __future__ import annotations
