@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,6 +154,50 @@ def test_fork_map_without_the_parent_working_runs_every_slice_in_workers_in_orde
     assert [x for x, _pid in got] == list(range(9))
     workers = {p for _x, p in got}
     assert parent not in workers and 1 <= len(workers) <= 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+def test_fork_map_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    # The out-of-memory killer ends a build's process with SIGKILL: its workers must not go on
+    # as orphans holding their memory (lod.orphans).
+    pids = tmp_path / "pids"
+    script = f"""
+import os, time
+from lod.publishing.pages.parallel import fork_map
+def work(_x):
+    with open({str(pids)!r}, "a") as f:
+        f.write(f"{{os.getpid()}}\\n")
+    time.sleep(60)
+list(fork_map(work, list(range(4)), 2))
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 30
+        while len(pids.read_text().split() if pids.exists() else []) < 2:  # the parent's slice and a worker's
+            assert time.monotonic() < deadline and parent.poll() is None
+            time.sleep(0.05)
+        workers = [int(p) for p in pids.read_text().split() if int(p) != parent.pid]
+        assert workers
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in workers):
+            assert time.monotonic() < deadline, "a worker outlived its killed parent"
+            time.sleep(0.05)
+    finally:
+        parent.kill()
+        for p in [int(p) for p in pids.read_text().split()] if pids.exists() else []:
+            if p != parent.pid and _alive(p):
+                os.kill(p, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Whether *pid* runs (not a zombie: an orphan is reaped by init, which may take a moment)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_fork_map_says_when_a_worker_dies_without_its_result() -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from lod.errors import BuildError
+from lod.orphans import end_with_parent
 from lod.progress import Event, Observer
 
 T = TypeVar("T")
@@ -54,7 +55,7 @@ class Forked(Generic[T]):
         self.observer, self.what = observer, what
         ctx = multiprocessing.get_context("fork")
         self._receive, send = ctx.Pipe(duplex=False)
-        self._child = ctx.Process(target=_child, args=(fn, send), daemon=True)
+        self._child = ctx.Process(target=_child, args=(fn, send, os.getpid()), daemon=True)
         self._child.start()
         send.close()  # the child's end: when the child is gone, reading finds the end of the pipe
 
@@ -107,8 +108,9 @@ def died(what: str, code: int | None) -> str:
             "the machine may lack the memory this archive needs (BENCHMARKS.md gives the peak by size).")
 
 
-def _child(fn: Callable[[Observer], tuple[Any, Iterator[Any]]], send: Any) -> None:
+def _child(fn: Callable[[Observer], tuple[Any, Iterator[Any]]], send: Any, parent: int) -> None:
     """In the child: run *fn*, sending its events as they come, then its result and the rest, or its error."""
+    end_with_parent(parent)
 
     def say(event: Event) -> None:
         send.send(("event", event))

@@ -23,6 +23,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from lod.orphans import end_with_parent
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -65,8 +67,9 @@ def _claim(counter: Any) -> int:
     return index
 
 
-def _work(counter: Any, results: Any) -> None:
+def _work(counter: Any, results: Any, parent: int) -> None:
     """A worker's loop: take slices until none is left, sending each result (or error) back."""
+    end_with_parent(parent)
     while (index := _claim(counter)) < len(_ARGS):
         try:
             message: tuple[int, bool, Any] = (index, True, _run(index))
@@ -102,7 +105,7 @@ def fork_map(fn: Callable[[T], R], args: Sequence[T], workers: int, parent_works
     ctx = multiprocessing.get_context("fork")
     counter = ctx.Value("q", 0)
     results = ctx.SimpleQueue()
-    procs = [ctx.Process(target=_work, args=(counter, results), daemon=True)
+    procs = [ctx.Process(target=_work, args=(counter, results, os.getpid()), daemon=True)
              for _ in range(min(workers, len(args)) - (1 if parent_works else 0))]
     done: dict[int, tuple[bool, Any]] = {}
     # The workers' results are read off the pipe as they come, by a thread: read only between
