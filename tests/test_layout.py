@@ -11,7 +11,7 @@ from __future__ import annotations
 from .test_imports import import_graph
 
 # Lower first. A module at the top level of lod/ (cli, watch, synth) is its own layer.
-LAYERS = ["errors", "progress", "model", "loading", "mapping", "validation", "querying", "publishing", "serving",
+LAYERS = ["errors", "progress", "orphans", "model", "loading", "mapping", "validation", "querying", "publishing", "serving",
           "importers", "synth", "watch", "cli", "__main__", "lod"]
 
 
