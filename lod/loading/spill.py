@@ -40,7 +40,6 @@ class Spill(MutableMapping[str, bytes]):
             self._file = tempfile.TemporaryFile(dir=folder, prefix=".lod-spill-", buffering=0)
         except OSError as exc:
             raise SpillError(exc.errno, exc.strerror, str(folder)) from None
-        self._folder = str(folder)
         self.folder = folder  # where it is: another spill of the same build goes beside it
         self._fd = self._file.fileno()
         self._where: dict[str, tuple[int, int]] = {}  # name -> (offset, length)
@@ -58,7 +57,7 @@ class Spill(MutableMapping[str, bytes]):
             while done < len(view):
                 done += os.pwrite(self._fd, view[done:], offset + done)
         except OSError as exc:
-            raise SpillError(exc.errno, exc.strerror, self._folder) from None
+            raise SpillError(exc.errno, exc.strerror, str(self.folder)) from None
         self._where[name] = (offset, len(view))
         self._end += len(view)  # a name written again leaves its old bytes unread, until close
 

@@ -117,7 +117,7 @@ class Front:
     def validate(self, state: inc.State, timings: dict[str, float],
                  in_batches: bool = False) -> tuple[Report, dict[str, list[Result]]]:
         """The SHACL report of the whole data, checking again only what can have changed.
-        *in_batches*: the descriptions are on disk, not in ``triples`` (``map_in_runs``), and
+        *in_batches*: the descriptions are on disk, not in ``triples`` (``map`` with runs), and
         are read back and checked a slice of the owners at a time."""
         t0 = time.perf_counter()
         ds, m = self.ds, self.minter

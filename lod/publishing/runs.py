@@ -108,13 +108,11 @@ class Owners:
         """The triples of *subject* (its IRI): its owner is complete if it is the owner itself,
         since the owner's fragments ``<owner#…>`` sort before ``<owner>``."""
         owner = self.owner_of(subject)
-        held = self._pending.pop(owner, None) if owner == subject else self._pending.get(owner)
         if owner == subject:
+            held = self._pending.pop(owner, None)
             self.done(owner, triples if held is None else held + triples)
-        elif held is None:
-            self._pending[owner] = list(triples)
         else:
-            held.extend(triples)
+            self._pending.setdefault(owner, []).extend(triples)
 
     def close(self) -> None:
         """Hand on the owners that have fragments only, in IRI order."""
