@@ -4,6 +4,7 @@ a rebuild, leaves the site a full build of the same data makes, byte for byte.""
 
 from __future__ import annotations
 
+import atexit
 import os
 import random
 import shutil
@@ -153,6 +154,7 @@ def _base() -> Path:
     global _BASE_DIR
     if _BASE_DIR is None:
         root = Path(tempfile.mkdtemp(prefix="lod-readsets-"))
+        atexit.register(shutil.rmtree, root, True)  # made once per session, so removed when it ends
         write_synth(12, root / "data")
         _workshop(root / "data")
         _written_long_ago(root / "data")
