@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,6 +83,28 @@ def test_site_feeds_parallel_equals_in_process(synthetic: Prepared) -> None:
     many = site_feeds(synthetic, index.talks_under, index.person_talks, workers=2)
     assert one == many
     assert list(one) == list(many)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_site_feeds_hand_talks_ics_to_the_sink_in_pieces_and_keep_vevents_on_disk(
+        synthetic: Prepared, tmp_path: Path, workers: int) -> None:
+    index = SiteIndex(synthetic)
+    whole = site_feeds(synthetic, index.talks_under, index.person_talks)
+    written: dict[str, bytes] = {}
+    kinds: dict[str, type] = {}
+
+    def sink(name: str, data: bytes | Iterator[bytes]) -> bytes:
+        kinds[name] = type(data)
+        written[name] = data if isinstance(data, bytes) else b"".join(data)
+        return b""
+
+    got = site_feeds(synthetic, index.talks_under, index.person_talks, workers, sink, scratch=tmp_path)
+    assert list(got) == list(whole)
+    if workers == 1:  # the workers' sinks ran in their own processes
+        assert {name: data for _key, (name, data) in whole.items()} == written
+        assert kinds.pop("talks.ics") is not bytes  # never joined in the build's memory
+        assert set(kinds.values()) == {bytes}
+    assert list(tmp_path.iterdir()) == []  # the VEVENTs' file has no name, and is gone
 
 
 def test_fork_map_keeps_order_and_raises_worker_errors() -> None:

@@ -38,7 +38,9 @@ data gives the same bytes (and an incremental build the bytes of a full one):
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+import os
+from collections import ChainMap
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +48,7 @@ from urllib.parse import urlsplit
 import icalendar
 from icalendar.prop import vUnknown
 
+from lod.loading.spill import Spill
 from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.publishing.prepared import Prepared
@@ -257,7 +260,7 @@ def _reference_calendar(p: Prepared, parts: list[Component], name: str, zones: l
 
 
 def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
-             memo: dict[str, bytes] | None = None) -> bytes | None:
+             memo: MutableMapping[str, bytes] | None = None) -> bytes | None:
     """An iCalendar file of the talks that have a start, or None if none has.
 
     With *memo* (talk id → its VEVENT's bytes, shared by the calendars of one build),
@@ -267,29 +270,47 @@ def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
     parts gives the same bytes (tests/test_feeds_fast.py). Without *memo*, icalendar
     serialises the whole calendar (the reference).
     """
+    if memo is None:
+        events = [t for t in talks if t.start_at is not None]
+        if not events:
+            return None
+        parts_ = components(p, events)
+        return _reference_calendar(p, parts_, name, _zones([rec for rec, _talks in parts_]))
+    chunks = calendar_parts(p, talks, name, memo)
+    return None if chunks is None else b"".join(chunks)
+
+
+def calendar_parts(p: Prepared, talks: Iterable[R.Talk], name: str,
+                   memo: MutableMapping[str, bytes]) -> Iterator[bytes] | None:
+    """``calendar``'s bytes with *memo*, in the pieces they are made of (its own lines, each
+    VTIMEZONE, each VEVENT, the end), each made or looked up when it is reached; None if no talk
+    has a start. ``talks.ics`` is written from these as they come: joined, it is every VEVENT
+    of the archive (177 MB at 100k talks) on top of the VEVENTs themselves."""
     events = [t for t in talks if t.start_at is not None]
     if not events:
         return None
     parts_ = components(p, events)
     zones = _zones([rec for rec, _talks in parts_])
-    if memo is None:
-        return _reference_calendar(p, parts_, name, zones)
-    parts = [calendar_head(name)]
-    parts += [_vtimezone_ical(*zone) for zone in zones]
-    for rec, inner in parts_:
-        if isinstance(rec, R.Session):
-            parts.append(component_ical(session_vevent(p, rec, inner)))
-            continue
-        assert isinstance(rec, R.Talk)
-        parts.append(_memo_vevent(p, rec, memo))
-    parts.append(_END)
-    return b"".join(parts)
+
+    def pieces() -> Iterator[bytes]:
+        yield calendar_head(name)
+        for zone in zones:
+            yield _vtimezone_ical(*zone)
+        for rec, inner in parts_:
+            if isinstance(rec, R.Session):
+                yield component_ical(session_vevent(p, rec, inner))
+                continue
+            assert isinstance(rec, R.Talk)
+            yield _memo_vevent(p, rec, memo)
+        yield _END
+
+    return pieces()
 
 
 Component = tuple[R.Scheduled, list[R.Talk]]  # a talk (and []), or a session's slot and its talks
 
 
-def _memo_vevent(p: Prepared, talk: R.Talk, memo: dict[str, bytes]) -> bytes:
+def _memo_vevent(p: Prepared, talk: R.Talk, memo: MutableMapping[str, bytes]) -> bytes:
     """A talk's VEVENT from *memo* or made into it. It is a node of its own
     (``("vevent", id)``, ``lod.publishing.pages.reads``): what making it read is kept under it,
     and a calendar holding it reads the node, so it is dirty when the VEVENT is."""
@@ -325,10 +346,15 @@ def _slot_order(s: R.Scheduled) -> tuple[str, str, str]:
     return (w.lexical[:10], w.utc.isoformat() if w.utc else "~", f"session/{s.id}")
 
 
+# What a sink takes: a calendar's bytes, or (``talks.ics``) its pieces in order, to be written as they come.
+Chunks = bytes | Iterator[bytes]
+
+
 def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int = 1,
-               sink: Callable[[str, bytes], bytes] | None = None,
+               sink: Callable[[str, Chunks], bytes] | None = None,
                only: Container[tuple[str, str]] | None = None,
-               known: Mapping[str, bytes] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
+               known: Mapping[str, bytes] | None = None,
+               scratch: str | os.PathLike[str] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
     """Every calendar of the site, keyed by (kind, id) — ``SITE_CALENDAR`` for the archive — as (file name, bytes).
 
     Files: ``talks.ics``; ``series/<id>.ics``, ``event/<id>.ics``, ``person/<id>.ics`` and
@@ -336,15 +362,28 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
     the VEVENTs (each built once) and then the calendars are made on that many forked
     processes; the bytes are the same. With *sink*, each calendar's (file name, bytes) is
     handed to it where it is made (in a worker when parallel, e.g. to write the file there)
-    and what it returns is kept in place of the bytes. With *only*, just the calendars of those
+    and what it returns is kept in place of the bytes; ``talks.ics`` is handed over as an
+    iterator of its pieces (``calendar_parts``), never joined here. With *only*, just the calendars of those
     keys are made (the same bytes as in the whole set; ``lod.publishing.pages.stage.render_some``).
     *known* gives VEVENTs already made (talk id → bytes, e.g. ``vevents_of`` a previous
     ``talks.ics``), used as they are: the caller vouches they are what ``vevent_ical`` makes.
+
+    The VEVENTs made here are kept in an unnamed temporary file in *scratch* (or the
+    system's temporary folder), not in memory: every dated talk's is kept for the calendars
+    that hold it, 177 MB at 100k talks.
     """
+    with Spill(scratch) as kept:
+        return _site_feeds(p, talks_under, person_talks, workers, sink, only, known, kept)
+
+
+def _site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int,
+                sink: Callable[[str, Chunks], bytes] | None, only: Container[tuple[str, str]] | None,
+                known: Mapping[str, bytes] | None, kept: Spill) -> dict[tuple[str, str], tuple[str, bytes]]:
+    """``site_feeds``, the VEVENTs made kept in *kept*."""
     from lod.publishing.pages.parallel import fork_map, slices
 
     plan = list(site_calendars(p, talks_under, person_talks, only))
-    memo: dict[str, bytes] = dict(known or {})
+    memo: MutableMapping[str, bytes] = ChainMap(kept, dict(known or {}))
     if only is None:
         dated = [t for t in p.dataset.talks.values() if t.start_at is not None]
     else:
@@ -363,9 +402,13 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
         jobs_: list[tuple[Sequence[R.Talk], Sequence[Zone]]] = [([], [z]) for z in zones]
         jobs_ += [(chunk, []) for chunk in slices(dated, workers)]
         for (chunk, zone_job), (events, timezones, made) in zip(jobs_, fork_map(parts, jobs_, workers)):
-            memo.update(zip((t.id for t in chunk), events))
+            for t, event in zip(chunk, events):
+                kept[t.id] = event
             _VTIMEZONES.update(zip(zone_job, timezones))
             RECORDER.made.update(made)
+        # Every VEVENT the calendars hold is made: one the workers made anyway would go to a
+        # dictionary of their own, never to the file, which they share and do not write.
+        memo = ChainMap({}, kept, dict(known or {}))
 
     def calendars(chunk: Sequence[tuple[tuple[str, str], str, str, list[R.Talk]]]
                   ) -> tuple[list[bytes | None], Made]:
@@ -378,8 +421,14 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
                 # 100k talks) would be work thrown away. The VEVENTs it makes still record theirs.
                 with RECORDER.quiet() if key == SITE_CALENDAR else RECORDER.making(("calendar", name)):
                     _name, title, talks = calendar_of(p, key, talks_under, person_talks)
-                    data = calendar(p, talks, title, memo)
-                out.append(None if data is None else sink(name, data) if sink is not None else data)
+                    pieces = calendar_parts(p, talks, title, memo)
+                    if pieces is None:
+                        out.append(None)
+                    elif key == SITE_CALENDAR and sink is not None:  # written as it is made
+                        out.append(sink(name, pieces))
+                    else:
+                        data = b"".join(pieces)
+                        out.append(sink(name, data) if sink is not None else data)
         return out, made
 
     out: dict[tuple[str, str], tuple[str, bytes]] = {}

@@ -66,7 +66,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -228,13 +228,15 @@ class Transaction:
         self.abort()  # not committed: whether by an exception or by forgetting commit(), nothing is published
 
 
-def write_file(path: Path | str, data: bytes) -> None:
-    """Write *data* to a new or truncated file (os.open/os.write: many small files, no file objects)."""
+def write_file(path: Path | str, data: bytes | Iterable[bytes]) -> None:
+    """Write *data* (bytes, or pieces of them written as they come) to a new or truncated file
+    (os.open/os.write: many small files, no file objects)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        for piece in [data] if isinstance(data, bytes) else data:
+            view = memoryview(piece)
+            while view:
+                view = view[os.write(fd, view):]
     finally:
         os.close(fd)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import functools
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -188,7 +189,8 @@ class SiteWriter:
         self.files = 0
         self._dirs: set[str] = set()
 
-    def write(self, rel: str, data: bytes) -> None:
+    def write(self, rel: str, data: bytes | Iterable[bytes]) -> None:
+        """Write *data* (bytes, or pieces written as they come) as the file *rel*."""
         folder, _, _name = rel.rpartition("/")
         if folder not in self._dirs:
             (self.root / folder).mkdir(parents=True, exist_ok=True)

@@ -207,22 +207,22 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     kept: list[str] = []  # files always made by a full build, found unchanged here: not made
     writer = SiteWriter(root) if root is not None else None  # forked workers write through their copy
 
-    def put(name: str, data: bytes) -> bytes:
-        """Write *data* as *name* and return b""; without a root, return *data*."""
+    def put(name: str, data: feeds.Chunks) -> bytes:
+        """Write *data* (bytes, or pieces of them) as *name* and return b""; without a root, return the bytes."""
         if writer is None:
-            return data
+            return data if isinstance(data, bytes) else b"".join(data)
         writer.write(name, data)
         return b""
 
     # Calendars first: pages link to the feeds that exist.
-    sink: Callable[[str, bytes], bytes] | None = put if root is not None else None
+    sink: Callable[[str, feeds.Chunks], bytes] | None = put if root is not None else None
     # Served documents: the resources' calendars go into one pack, not a file each (lod.publishing.calendar_pack).
     pack = calendar_pack.Parts(root) if root is not None and p.dataset.site.documents == "served" else None
 
-    def to_pack(name: str, data: bytes) -> bytes:
+    def to_pack(name: str, data: feeds.Chunks) -> bytes:
         if pack is None or not calendar_pack.packed(name):
             return put(name, data)
-        pack.write(name, data)
+        pack.write(name, data if isinstance(data, bytes) else b"".join(data))
         return b""
 
     if pack is not None:
@@ -235,7 +235,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         elif any(t.start_at is not None for t in p.dataset.talks.values()):
             kept.append("talks.ics")
     for key, (name, data) in feeds.site_feeds(view, r.index.talks_under, r.index.person_talks, workers, sink,
-                                              only, known).items():
+                                              only, known, root.parent if root is not None else None).items():
         if pack is None or not calendar_pack.packed(name):
             files[name] = data
     packed = 0
