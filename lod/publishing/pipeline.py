@@ -264,7 +264,7 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     stage = Stage(say, "pages", n_pages, "files")
     rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,
                            previous_talks_ics=output.read("talks.ics"), cache=state.extra.get("pages"),
-                           search=state.extra.get("search"), previous=output.read)
+                           search=state.extra.get("search"), previous=output.read, scratch=scratch)
     if output.direct is not None:  # the writers wrote them there already
         output.count(len(rendered.files))
     else:

@@ -130,8 +130,8 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
 def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[str] | None, now: datetime | None = None,
                 root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
                 previous_talks_ics: bytes | None = None, cache: PagesCache | None = None,
-                search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None
-                ) -> PagesOutput:
+                search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
+                scratch: Path | None = None) -> PagesOutput:
     """Render only the pages *paths* (site paths P of ``P.html``) and the calendars *feed_names*
     (``series/x.ics`` …; both None: every one), plus what a full build always makes: ``index.html``, the sitemap,
     ``robots.txt`` and the site-wide ``talks.ics``; each file has exactly the bytes
@@ -172,9 +172,12 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
     (``lod.publishing.pages.search.update_index``; *previous* reads a file of the previous site, None if
     it cannot); the returned ``search`` lists every file of the index, so the caller deletes
     those of the previous one it no longer lists. Without it, the whole index is made.
+
+    *scratch* is a folder for the stage's temporary file (the VEVENTs the calendars share,
+    ``feeds.site_feeds``); without it, beside *root*, else the system's temporary folder.
     """
     if paths is None or feed_names is None:  # everything (a full build: nothing was made before)
-        return _render(p, now, root, threshold, None, None)
+        return _render(p, now, root, threshold, None, None, scratch=scratch)
     feed_names = set(feed_names)
     known = None
     # talks.ics holds each dated talk's VEVENT (its own calendar's, session and all): the same
@@ -183,16 +186,19 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
     if previous_talks_ics is not None and not same_ics:
         known = {tid: data for tid, data in feeds.vevents_of(previous_talks_ics).items()
                  if f"{KIND_PATHS['talk']}/{tid}.ics" not in feed_names}
-    return _render(p, now, root, threshold, set(paths), feed_names, known, cache, search, previous, same_ics)
+    return _render(p, now, root, threshold, set(paths), feed_names, known, cache, search, previous, same_ics,
+                   scratch)
 
 
 def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
             only_paths: set[str] | None, only_feeds: set[str] | None,
             known: Mapping[str, bytes] | None = None, cache: PagesCache | None = None,
             search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
-            same_ics: bool = False) -> PagesOutput:
+            same_ics: bool = False, scratch: Path | None = None) -> PagesOutput:
     """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given;
     with *same_ics*, ``talks.ics`` is the previous build's (not made, named in ``kept``)."""
+    if scratch is None and root is not None:
+        scratch = root.parent
     r = Renderer(p, now or build_now())
     view = r.p  # the data read through the views that record what each page reads
     m = p.minter
@@ -235,7 +241,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         elif any(t.start_at is not None for t in p.dataset.talks.values()):
             kept.append("talks.ics")
     for key, (name, data) in feeds.site_feeds(view, r.index.talks_under, r.index.person_talks, workers, sink,
-                                              only, known, root.parent if root is not None else None).items():
+                                              only, known, scratch).items():
         if pack is None or not calendar_pack.packed(name):
             files[name] = data
     packed = 0
