@@ -150,3 +150,19 @@ def test_google_event_report_is_a_progress_line(tmp_path: Path) -> None:
         "startDate time and UTC offset (required) 6, location VirtualLocation url (required) 5, "
         "location Place address (required) 4, startDate (required) 3, image (recommended) 29, "
         "organizer url (recommended) 19, offers (recommended) 15, ")
+
+
+def test_the_report_keeps_one_list_per_distinct_gaps() -> None:
+    from lod.publishing.pages.google import GoogleReport
+
+    report = GoogleReport()
+    report.add("talk/a", [Gap(True, "name"), Gap(False, "image")])
+    report.add("talk/b", [Gap(True, "name"), Gap(False, "image")])
+    report.add("talk/c", [Gap(False, "image")])
+    assert report.gaps["talk/a"] is report.gaps["talk/b"]
+    assert report.gaps["talk/c"] == [Gap(False, "image")]
+    assert report.talk_pages == 3 and report.complete == 1
+    assert report.missing == {"name (required)": 2, "image (recommended)": 3}
+    same = [Gap(True, "name"), Gap(False, "image")]
+    assert report == GoogleReport(3, 1, dict(report.missing), {"talk/a": same, "talk/b": same,
+                                                               "talk/c": [Gap(False, "image")]})

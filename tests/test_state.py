@@ -287,3 +287,12 @@ def test_other_code_is_told_before_the_rows_are_read(built: Path, tmp_path: Path
     run = Run()
     run(data, site)
     assert _reason(run) == FullBuildNeeded("other-code")
+
+
+def test_talk_pages_with_the_same_google_gaps_share_them_when_the_state_is_read(built: Path) -> None:  # noqa: F811
+    state = read_state(built / "site")
+    assert state is not None
+    gaps = state.extra["google"]
+    lists = list(gaps.values())
+    assert len(lists) > len({tuple(g) for g in lists}) > 1  # pages lacking the same things, and others
+    assert len({id(g) for g in lists}) == len({tuple(g) for g in lists})  # one object per distinct value

@@ -60,6 +60,9 @@ _CREATE = {"link_keys": "CREATE TABLE link_keys (key INTEGER PRIMARY KEY, value 
                     "PRIMARY KEY (part, bucket)) WITHOUT ROWID"}
 _UPSERT = {"parts": "INSERT OR REPLACE INTO parts (part, bucket, value) VALUES (?, ?, ?)"}
 _DELETE = {"parts": "DELETE FROM parts WHERE part = ? AND bucket = ?"}
+# Tables of few distinct values, never changed in place (a talk page's Google gaps: most pages lack
+# the same things): each is read once and shared, 4 MB at 100k talks instead of 77 MB.
+SHARED_TABLES = ("google",)
 ROW_EXTRA = ("deps", "links", "google")  # keys of State.extra kept one row per key, in their own table
 TUPLE_KEYED = ("links",)  # keys (kind, id): stored as "kind<SEP>id" (a kind is a word; an id may hold anything)
 SIDE_FILES = ("-journal", "-wal", "-shm")  # SQLite's own files beside a database
@@ -265,6 +268,9 @@ class Store:
             return {k: bytes(v) for k, v in rows}
         if table == "links":  # the rows as they are: decoded when a page's are looked up (``Links``)
             return Links(self.links, {_dec(table, k): bytes(v) for k, v in rows})
+        if table in SHARED_TABLES:  # each distinct value unpickled once, shared by the keys that have it
+            seen: dict[bytes, Any] = {}
+            return {_dec(table, k): seen[v] if v in seen else seen.setdefault(v, pickle.loads(v)) for k, v in rows}
         return {_dec(table, k): pickle.loads(v) for k, v in rows}
 
     def changes(self, old: inc.State, new: inc.State) -> Delta:
