@@ -84,6 +84,13 @@ def test_the_reader_finds_each_calendar_and_nothing_else(tmp_path: Path) -> None
     assert Calendars(tmp_path / "none").calendar("talk/d.ics") is None  # a site without a pack
 
 
+def test_calendars_with_long_names_and_bodies_that_look_like_headers_are_packed(tmp_path: Path) -> None:
+    calendars = {"person/" + "x" * 1500 + ".ics": b"7\tfake\n" * 100, "talk/a.ics": b"\n" * 513, "talk/b.ics": b""}
+    whole(tmp_path, calendars)
+    reader = Calendars(tmp_path)
+    assert {name: reader.calendar(name) for name in calendars} == calendars
+
+
 def test_the_reader_opens_a_pack_replaced_by_a_rebuild(tmp_path: Path) -> None:
     whole(tmp_path, {"talk/a.ics": b"one"})
     reader = Calendars(tmp_path)
