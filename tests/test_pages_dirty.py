@@ -23,6 +23,7 @@ from lod.publishing.pages.probe import entry_key, touched_entries
 from lod.publishing.pages.render import Renderer
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.pages.search import BUCKET, shard_name, update_index
+from lod.publishing.vevent_text import vevents_of
 from lod.publishing.build import Prepared, prepare
 from lod.model.serialize import Triple
 from lod.synth import write_synth
@@ -292,11 +293,11 @@ def test_render_some_leaves_out_what_does_not_exist(synthetic: Version) -> None:
 def test_vevents_of_reads_back_every_vevent(synthetic: Version) -> None:
     p = synthetic.p
     dated = [t for t in p.dataset.talks.values() if t.start_at is not None]
-    assert feeds.vevents_of(synthetic.out.files["talks.ics"]) == {t.id: feeds.vevent_ical(p, t) for t in dated}
+    assert vevents_of(synthetic.out.files["talks.ics"]) == {t.id: feeds.vevent_ical(p, t) for t in dated}
     long = dataclasses.replace(dated[0], id="a-talk-whose-id-is-long-enough-to-fold-its-uid-line-" + "x" * 40)
     event = feeds.vevent_ical(p, long)
     assert b"\r\n " in event.split(b"UID:", 1)[1].split(b"DTSTART", 1)[0]  # folded
-    assert feeds.vevents_of(b"BEGIN:VCALENDAR\r\n" + event + b"END:VCALENDAR\r\n") == {long.id: event}
+    assert vevents_of(b"BEGIN:VCALENDAR\r\n" + event + b"END:VCALENDAR\r\n") == {long.id: event}
 
 
 def test_the_read_set_of_a_talk_page_names_what_it_shows(seed: Version) -> None:

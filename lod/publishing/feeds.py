@@ -365,7 +365,7 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
     and what it returns is kept in place of the bytes; ``talks.ics`` is handed over as an
     iterator of its pieces (``calendar_parts``), never joined here. With *only*, just the calendars of those
     keys are made (the same bytes as in the whole set; ``lod.publishing.pages.stage.render_some``).
-    *known* gives VEVENTs already made (talk id → bytes, e.g. ``vevents_of`` a previous
+    *known* gives VEVENTs already made (talk id → bytes, e.g. ``vevent_text.vevents_of`` a previous
     ``talks.ics``), used as they are: the caller vouches they are what ``vevent_ical`` makes.
 
     The VEVENTs made here are kept in an unnamed temporary file in *scratch* (or the
@@ -438,30 +438,6 @@ def _site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, 
         for (key, name, _title, _talks), file in zip(job, files):
             if file is not None:
                 out[key] = (name, file)
-    return out
-
-
-def vevents_of(ics: bytes) -> dict[str, bytes]:
-    """Each VEVENT of a calendar this module made, as bytes, by talk id (read from its UID).
-
-    An incremental build takes the VEVENTs of the talks that did not change from the
-    previous ``talks.ics`` instead of making them again (``render_some``).
-    """
-    out: dict[str, bytes] = {}
-    begin, end = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
-    pos = ics.find(begin)
-    while pos >= 0:
-        stop = ics.index(end, pos) + len(end)
-        event = ics[pos:stop]
-        at = event.index(b"\r\nUID:") + 2
-        line = event[at:event.index(b"\r\n", at)]
-        nxt = at + len(line) + 2
-        while event[nxt:nxt + 1] == b" ":  # a folded UID
-            more = event[nxt + 1:event.index(b"\r\n", nxt)]
-            line += more
-            nxt += len(more) + 3
-        out[line[4:].decode("utf-8").rpartition("@")[0]] = event
-        pos = ics.find(begin, stop)
     return out
 
 

@@ -180,3 +180,27 @@ def vevent_bytes(*, summary: str, start: date, end: date | None, uid: str,
     lines = [*head, stamp, uid_line, fold(f"SEQUENCE:{sequence}"), *rest,
              fold(utc_line("LAST-MODIFIED", modified)), *after_modified]
     return _BEGIN + crlf.join(lines) + crlf + _END
+
+
+def vevents_of(ics: bytes) -> dict[str, bytes]:
+    """Each VEVENT of a calendar ``lod.publishing.feeds`` made, as bytes, by talk id (read from its UID).
+
+    An incremental build takes the VEVENTs of the talks that did not change from the
+    previous ``talks.ics`` instead of making them again (``render_some``).
+    """
+    out: dict[str, bytes] = {}
+    begin, end = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
+    pos = ics.find(begin)
+    while pos >= 0:
+        stop = ics.index(end, pos) + len(end)
+        event = ics[pos:stop]
+        at = event.index(b"\r\nUID:") + 2
+        line = event[at:event.index(b"\r\n", at)]
+        nxt = at + len(line) + 2
+        while event[nxt:nxt + 1] == b" ":  # a folded UID
+            more = event[nxt + 1:event.index(b"\r\n", nxt)]
+            line += more
+            nxt += len(more) + 3
+        out[line[4:].decode("utf-8").rpartition("@")[0]] = event
+        pos = ics.find(begin, stop)
+    return out

@@ -34,6 +34,7 @@ from lod.publishing.pages.probe import answer_reads, forget_kept
 from lod.publishing.links import Links, Made as Reads
 from lod.publishing.pages.search import SearchState, full_index, search_options, update_index
 from lod.publishing.pages.times import build_now
+from lod.publishing.vevent_text import vevents_of
 
 from lod.publishing.pages.render import IndexItems, Renderer, Shown, page_url, static_files
 
@@ -184,7 +185,7 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
     # unless a talk's calendar is dirty (a talk added or removed dirties its own).
     same_ics = previous_talks_ics is not None and not any(name.startswith(_TALK_FEEDS) for name in feed_names)
     if previous_talks_ics is not None and not same_ics:
-        known = {tid: data for tid, data in feeds.vevents_of(previous_talks_ics).items()
+        known = {tid: data for tid, data in vevents_of(previous_talks_ics).items()
                  if f"{KIND_PATHS['talk']}/{tid}.ics" not in feed_names}
     return _render(p, now, root, threshold, set(paths), feed_names, known, cache, search, previous, same_ics,
                    scratch)
