@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,9 @@ def test_the_report_keeps_one_list_per_distinct_gaps() -> None:
     assert report.gaps["talk/c"] == [Gap(False, "image")]
     assert report.talk_pages == 3 and report.complete == 1
     assert report.missing == {"name (required)": 2, "image (recommended)": 3}
+    copy = pickle.loads(pickle.dumps(report))
+    copy.add("talk/d", [Gap(True, "name"), Gap(False, "image")])
+    assert copy.gaps["talk/d"] == copy.gaps["talk/a"] and copy.missing["image (recommended)"] == 4
     same = [Gap(True, "name"), Gap(False, "image")]
     assert report == GoogleReport(3, 1, dict(report.missing), {"talk/a": same, "talk/b": same,
                                                                "talk/c": [Gap(False, "image")]})

@@ -132,15 +132,30 @@ class GoogleReport:
     # Each distinct list of gaps once: talk pages lack the same few things, and a list of Gaps
     # per page (unpickled from a page worker) was 77 MB at 100k talks, kept for the build state.
     _shared: dict[tuple[Gap, ...], list[Gap]] = field(default_factory=dict, compare=False, repr=False)
+    # By the id of each shared list (which the report holds, so no other list takes its id): the
+    # list, whether it is complete and its gaps as text. Every build counts every talk page again
+    # (a rebuild from the state's lists, shared as read), and this spares hashing and naming each gap.
+    _known: dict[int, tuple[list[Gap], bool, list[str]]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_known": {}}  # ids mean nothing in another process or copy
 
     def add(self, path: str, gaps: list[Gap]) -> None:
         """Count one talk page (its *gaps* are not changed after, and may be shared with other pages')."""
+        known = self._known.get(id(gaps))
+        if known is None:
+            shared = self._shared.setdefault(tuple(gaps), gaps)
+            known = self._known.get(id(shared))
+            if known is None:
+                known = self._known[id(shared)] = (shared, not any(g.required for g in shared),
+                                                   [str(g) for g in shared])
+        shared, complete, texts = known
         self.talk_pages += 1
-        self.gaps[path] = self._shared.setdefault(tuple(gaps), gaps)
-        if not any(g.required for g in gaps):
+        self.gaps[path] = shared
+        if complete:
             self.complete += 1
-        for g in gaps:
-            self.missing[str(g)] = self.missing.get(str(g), 0) + 1
+        for text in texts:
+            self.missing[text] = self.missing.get(text, 0) + 1
 
     def summary(self) -> str:
         """``pages: N talk pages, K complete for Google Events; missing: …``."""
