@@ -383,7 +383,8 @@ def _site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, 
     from lod.publishing.pages.parallel import fork_map, slices
 
     plan = list(site_calendars(p, talks_under, person_talks, only))
-    memo: MutableMapping[str, bytes] = ChainMap(kept, dict(known or {}))
+    given = dict(known or {})  # the VEVENTs handed in, copied once for both lookups below
+    memo: MutableMapping[str, bytes] = ChainMap(kept, given)
     if only is None:
         dated = [t for t in p.dataset.talks.values() if t.start_at is not None]
     else:
@@ -408,7 +409,7 @@ def _site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, 
             RECORDER.made.update(made)
         # Every VEVENT the calendars hold is made: one the workers made anyway would go to a
         # dictionary of their own, never to the file, which they share and do not write.
-        memo = ChainMap({}, kept, dict(known or {}))
+        memo = ChainMap({}, kept, given)
 
     def calendars(chunk: Sequence[tuple[tuple[str, str], str, str, list[R.Talk]]]
                   ) -> tuple[list[bytes | None], Made]:

@@ -121,6 +121,9 @@ def _has_address(place: Mapping[str, Any]) -> bool:
     return False
 
 
+_Known = tuple[list[Gap], bool, list[str]]  # a shared list of gaps, whether it is complete, its gaps as text
+
+
 @dataclass
 class GoogleReport:
     """How the talk pages of a build meet Google's Event requirements."""
@@ -131,11 +134,12 @@ class GoogleReport:
     gaps: dict[str, list[Gap]] = field(default_factory=dict)  # talk page path -> gaps
     # Each distinct list of gaps once: talk pages lack the same few things, and a list of Gaps
     # per page (unpickled from a page worker) was 77 MB at 100k talks, kept for the build state.
-    _shared: dict[tuple[Gap, ...], list[Gap]] = field(default_factory=dict, compare=False, repr=False)
-    # By the id of each shared list (which the report holds, so no other list takes its id): the
-    # list, whether it is complete and its gaps as text. Every build counts every talk page again
-    # (a rebuild from the state's lists, shared as read), and this spares hashing and naming each gap.
-    _known: dict[int, tuple[list[Gap], bool, list[str]]] = field(default_factory=dict, compare=False, repr=False)
+    # Each is kept with whether it is complete and its gaps as text: every build counts every talk
+    # page again (a rebuild from the state's lists, shared as read), and this spares naming each gap.
+    _shared: dict[tuple[Gap, ...], _Known] = field(default_factory=dict, compare=False, repr=False)
+    # The same, by the id of each shared list (the report holds it, so no other list takes its id):
+    # a page whose list is already the shared one is counted without hashing its gaps.
+    _known: dict[int, _Known] = field(default_factory=dict, compare=False, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_known": {}}  # ids mean nothing in another process or copy
@@ -144,11 +148,11 @@ class GoogleReport:
         """Count one talk page (its *gaps* are not changed after, and may be shared with other pages')."""
         known = self._known.get(id(gaps))
         if known is None:
-            shared = self._shared.setdefault(tuple(gaps), gaps)
-            known = self._known.get(id(shared))
+            key = tuple(gaps)
+            known = self._shared.get(key)
             if known is None:
-                known = self._known[id(shared)] = (shared, not any(g.required for g in shared),
-                                                   [str(g) for g in shared])
+                known = self._shared[key] = self._known[id(gaps)] = (
+                    gaps, not any(g.required for g in gaps), [str(g) for g in gaps])
         shared, complete, texts = known
         self.talk_pages += 1
         self.gaps[path] = shared
