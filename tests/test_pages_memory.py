@@ -102,3 +102,52 @@ def test_description_digests_taken_as_pages_read_equal_those_read_again(tmp_path
     assert {len(key[1].split(ARG)) for key in taken} == {1, 2, 3}  # the whole, a subject's, a predicate's
     descriptions = prepare(SEED_DATA, TEST_BASE).descriptions
     assert {key: desc_digest(descriptions, key[1]) for key in taken} == taken
+
+
+def test_a_recent_cache_keeps_what_was_used_since_its_last_turn_and_at_most_twice_its_limit() -> None:
+    from lod.publishing.pages.recent import Recent
+
+    kept: Recent[str, int] = Recent(3)
+    for n, key in enumerate("abc"):
+        kept[key] = n
+    assert len(kept) == 3 and kept.get("a") == 0  # the third made a turn: a, b, c are the old ones
+    kept["d"] = 3
+    kept["e"] = 4  # the new generation (a, d, e) is full: b and c go
+    assert "b" not in kept and "c" not in kept and kept.get("b") is None
+    assert [kept.get(k) for k in "ade"] == [0, 3, 4]
+    for n in range(100):
+        kept[f"k{n}"] = n
+        assert len(kept) < 6
+    assert kept.get("zz", -1) == -1
+    with pytest.raises(ValueError, match="a Recent cache needs a limit of at least 1, not 0"):
+        Recent(0)
+
+
+def test_a_site_and_its_read_sets_are_the_same_however_little_the_renderers_caches_keep(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The renderer's caches keep the recent entries only (``Recent``): what they drop is made
+    # again, with what it reads, so the pages and what the next build compares are the same.
+    from lod.publishing.build import build
+    from lod.publishing.pages import recent
+    from lod.publishing.pipeline import read_state
+    from lod.synth import write_synth
+
+    data = tmp_path / "data"
+    write_synth(30, data)
+
+    def built(name: str) -> tuple[dict[str, bytes], dict[tuple[str, str], frozenset[tuple[str, str]]], dict]:
+        out = tmp_path / name
+        build(data, out, TEST_BASE)
+        state = read_state(out)
+        assert state is not None
+        files = {str(f.relative_to(out)): f.read_bytes() for f in sorted(out.rglob("*")) if f.is_file()}
+        links = state.extra["links"]
+        return files, {node: links[node] for node in links}, dict(state.extra["answers"])
+
+    kept = built("kept")
+    monkeypatch.setattr(recent, "LIMIT", 1)
+    dropped = built("dropped")
+    assert dropped[0].keys() == kept[0].keys()
+    assert [name for name in kept[0] if dropped[0][name] != kept[0][name]] == []
+    assert dropped[1] == kept[1]
+    assert dropped[2] == kept[2]

@@ -24,6 +24,7 @@ from lod.publishing.pages.items import (affiliated_html, calendar_link_html, peo
 from lod.publishing.pages.mathml import paragraphs_html, tex_html
 from lod.publishing.pages.packed import Packer
 from lod.publishing.pages.reads import RECORDER, IndexView
+from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.times import MONTHS, long_date, time_el, when_html, when_short, zone_label
 
 
@@ -303,9 +304,9 @@ class Fragments:
         self._macros: dict[str, Any] = {}
         self._helpers: dict[str, Helpers] = {}
         # Each kept with what making it read (``Recorder.memo``): a page reusing it read that too.
-        self._talk_items: dict[tuple[str, bool, str | None, bool], Any] = {}
+        self._talk_items: Recent[tuple[str, bool, str | None, bool], Any] = Recent()
         self._packer = Packer()  # the kept items, deflated (a tenth of the memory as str)
-        self._calls: dict[tuple[str, str, tuple[str | bool | None, ...]], Any] = {}
+        self._calls: Recent[tuple[str, str, tuple[str | bool | None, ...]], Any] = Recent()
 
     def call(self, up: str, macro: str, args: tuple[str | bool | None, ...]) -> Markup:
         """The macro *macro* of ``_macros.html`` called with *args* for a page whose links start with *up*."""

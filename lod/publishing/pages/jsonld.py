@@ -19,6 +19,7 @@ from lod.publishing.prepared import Prepared
 from lod.model.serialize import Triple, nt_term
 from lod.model.vocab import RDF, SCHEMA, XSD
 from lod.publishing.pages.constants import AGENT_PREDICATES, COERCED_TERMS, DATE_TERMS, ID_TERMS, SCHEMA_NS
+from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.keys import desc_key
 from lod.publishing.pages.reads import RECORDER, IndexView
 
@@ -82,8 +83,8 @@ class JsonLdBuilder:
         # of what it names once each (their parts are kept below), so a few suffice; keeping every
         # owner's held 50-70 MB in each page worker at 100k talks.
         self._subjects: OrderedDict[str, Any] = OrderedDict()
-        self._agents: dict[tuple[str, bool], Any] = {}
-        self._places: dict[str, Any] = {}
+        self._agents: Recent[tuple[str, bool], Any] = Recent()
+        self._places: Recent[str, Any] = Recent()
 
     def subjects(self, owner: str) -> dict[str, list[tuple[Node, Node]]]:
         """The description of *owner*, as predicate-object pairs per subject."""

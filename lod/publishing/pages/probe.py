@@ -37,6 +37,7 @@ from lod.model import records as R
 from lod.model.iri import Minter
 from lod.model.kinds import TABLES
 from lod.publishing.pages.keys import ARG, DESC, Key, desc_digest
+from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.reads import KIND_OF_CLASS, RECORDER, IndexView, digest, evaluate, is_query
 from lod.publishing.pages.relations import DERIVED, SiteIndex
 
@@ -295,8 +296,8 @@ def reads_of(idx: SiteIndex, key: Key) -> frozenset[Key] | None:
 def answer_reads(index: IndexView, descriptions: Mapping[str, Any]) -> Callable[[Key], Reads | None]:
     """The digest of the answer of a query key (with what it read, ``reads_of``) or of a
     description key (``("desc", owner)``, with None); None for another key. Kept: the jobs of one
-    worker read many of the same keys."""
-    kept: dict[Key, Reads | None] = {}
+    worker read many of the same keys: the recent ones (``Recent``), each a few hundred bytes."""
+    kept: Recent[Key, Reads | None] = Recent()
 
     def of(key: Key) -> Reads | None:
         if key[0] == DESC:  # taken when a page read it (``Recorder.note_desc``), else read again
@@ -307,7 +308,7 @@ def answer_reads(index: IndexView, descriptions: Mapping[str, Any]) -> Callable[
             return made, None
         got = kept.get(key, kept)
         if got is not kept:
-            return got  # type: ignore[return-value]
+            return got  # type: ignore[return-value]  # not the sentinel
         if is_query(key):
             got = digest(index.answer(key)), reads_of(index.idx, key)
         else:

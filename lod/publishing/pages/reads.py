@@ -32,6 +32,8 @@ from lod.model.kinds import RECORD_KINDS, TABLES
 from lod.publishing.links import Made
 from lod.publishing.pages import listing as L
 from lod.publishing.pages.keys import ARG, DESC, Key, part_digest
+from lod.publishing.pages import recent
+from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.relations import SiteIndex
 from lod.publishing.pages.times import sort_key
 
@@ -48,7 +50,8 @@ class Recorder:
         # The digest of a key's answer (None for a record), set by the pages stage: taken where
         # the job's queries were answered, in its worker (``collecting``).
         self.digests: Callable[[Key], tuple[bytes, frozenset[Key] | None] | None] | None = None
-        # The digests of the description parts read (``note_desc``) in this process, each taken once.
+        # The digests of the description parts read (``note_desc``) in this process's current job,
+        # each taken once: the job's end reads them (``collecting``), so they are dropped with it.
         self.desc_digests: dict[str, bytes] = {}
         # The memoised parts' and answers' read-sets, each kept once, as sorted tuples of keys each
         # kept once (a frozenset of fresh tuples took three times the memory: 100k talks, BENCHMARKS.md).
@@ -62,6 +65,8 @@ class Recorder:
 
     def kept_set(self, reads: set[Key]) -> tuple[Key, ...]:
         """*reads* as the one shared tuple of them, each key the one shared tuple of it."""
+        if len(self._sets) >= recent.LIMIT:  # sharing saves memory only among what is still held: start again
+            self.new_build()
         keys = self._keys
         shared = tuple(sorted([keys.setdefault(key, key) for key in reads]))
         return self._sets.setdefault(shared, shared)
@@ -114,6 +119,7 @@ class Recorder:
         """Gather the nodes made inside apart (a worker's job sends them back to the parent),
         with the digests of the answers they read (``digests``)."""
         saved, self.made = self.made, Made()
+        self.desc_digests.clear()  # the previous job's (memory: only this job's are needed)
         try:
             yield self.made
             if self.digests is not None:
@@ -121,7 +127,7 @@ class Recorder:
         finally:
             self.made = saved
 
-    def memo(self, cache: dict[Any, tuple[Any, tuple[Key, ...]]], key: Any, compute: Callable[[], Any]) -> Any:
+    def memo(self, cache: Recent[Any, tuple[Any, tuple[Key, ...]]], key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()``, kept in *cache* under *key* with what it read; every use notes that."""
         got = cache.get(key)
         if got is None:
@@ -341,7 +347,7 @@ class IndexView:
         self.idx = idx
         self.ds = DatasetView(idx.ds)
         self.m = idx.m
-        self._answers: dict[Key, tuple[Any, tuple[Key, ...]]] = {}
+        self._answers: Recent[Key, tuple[Any, tuple[Key, ...]]] = Recent()
         self.children = QueryMap(self, "children", idx.children)
         self.roles = QueryMap(self, "roles", idx.roles)
         self.sub_orgs = QueryMap(self, "sub_orgs", idx.sub_orgs)

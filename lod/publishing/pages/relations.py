@@ -9,6 +9,7 @@ from lod.model import records as R
 from lod.model.iri import Minter
 from lod.model.kinds import TABLES
 from lod.publishing.pages.constants import KIND_OF_PATH
+from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.times import sort_key
 
 # ---------------------------------------------------------------- relations between records
@@ -41,7 +42,7 @@ class SiteIndex:
         ds = self.ds = p.dataset
         self.m = p.minter
         self._latest_taken: str | None = None
-        self._kept: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._kept: Recent[tuple[str, tuple[str, ...]], Any] = Recent()
         self.children: dict[tuple[str, str], list[tuple[str, R.Scheduled]]] = {}
         for kind, rec in ds.all_records():
             if isinstance(rec, (R.Event, R.Session, R.Talk)):
@@ -111,9 +112,10 @@ class SiteIndex:
         (a probe keeps them with what they read, ``lod.publishing.pages.probe.Probe.kept``)."""
         key = (name, args)
         memo = self._kept
-        if key not in memo:
-            memo[key] = compute()
-        return memo[key]
+        got = memo.get(key, memo)
+        if got is memo:
+            got = memo[key] = compute()
+        return got
 
     def person_talks(self, pid: str) -> list[R.Talk]:
         """The talks a person gives or co-authors, by date."""
