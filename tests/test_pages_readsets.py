@@ -160,3 +160,31 @@ def test_whether_a_calendar_exists_is_what_feed_keys_says() -> None:
     candidates = [("site", "talks"), *((kind, rid) for kind in CALENDAR_KINDS for rid in p.dataset.table(kind))]
     assert {key for key in candidates if feed_exists(idx, *key)} == set(keys)
     assert any(k[0] == "series" for k in keys) and any(k[0] == "event" for k in keys)
+
+
+@pytest.mark.parametrize("threshold", [1, 10**9], ids=["forked", "in-process"])
+def test_the_jobs_read_sets_wait_on_disk_until_the_stage_merges_them(synthetic: Path, threshold: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # The read-sets of each job (calendars and pages) are kept pickled on disk while the stage's
+    # workers render beside the build's process (``links.Later``), and merged when they have
+    # ended: the build's process holds none of them in between, and they are all merged.
+    from lod.publishing.build import prepare
+    from lod.publishing.pages import parallel, stage
+
+    held: list[int] = []
+    real = parallel.fork_map
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        for got in real(*args, **kwargs):
+            held.append(len(RECORDER.made.rows) + len(RECORDER.made.codec.keys))
+            yield got
+
+    monkeypatch.setattr(parallel, "fork_map", watched)  # the calendars' (imported when they run)
+    monkeypatch.setattr(stage, "fork_map", watched)  # the pages'
+    p = prepare(synthetic, "http://localhost:8000/")
+    out = stage.render_site(p, NOW, threshold=threshold)
+    assert len(held) > 2 and set(held) == {0}
+    assert RECORDER.later is None
+    pages = {node for node in out.readsets if node[0] == "html"}
+    assert pages == {("html", path) for path in Renderer(p, NOW).all_paths()}
+    assert any(node[0] == "calendar" for node in out.readsets) and any(node[0] == "vevent" for node in out.readsets)

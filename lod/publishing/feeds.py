@@ -52,7 +52,7 @@ from lod.loading.spill import Spill
 from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.publishing.prepared import Prepared
-from lod.publishing.links import Made
+from lod.publishing.links import pickled
 from lod.publishing.vevent_text import Categories, Text, fold, text_value, times, vevent_bytes
 from lod.publishing.pages.reads import RECORDER
 from lod.publishing.feedtext import (PRODID, description_text, location_text, page_url, person_text, scheduled_name, summary_text,
@@ -395,10 +395,10 @@ def _site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, 
         zones = sorted({zone for _k, _n, _t, talks in plan for zone in _zones(talks)})
 
         def parts(job: tuple[Sequence[R.Talk], Sequence[Zone]]
-                  ) -> tuple[list[bytes], list[bytes], Made]:
+                  ) -> tuple[list[bytes], list[bytes], bytes]:
             with RECORDER.collecting() as made:
                 events = [_memo_vevent(p, t, {}) for t in job[0]]
-            return events, [_vtimezone_ical(*zone) for zone in job[1]], made
+            return events, [_vtimezone_ical(*zone) for zone in job[1]], pickled(made)
 
         jobs_: list[tuple[Sequence[R.Talk], Sequence[Zone]]] = [([], [z]) for z in zones]
         jobs_ += [(chunk, []) for chunk in slices(dated, workers)]
@@ -406,13 +406,13 @@ def _site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, 
             for t, event in zip(chunk, events):
                 kept[t.id] = event
             _VTIMEZONES.update(zip(zone_job, timezones))
-            RECORDER.made.update(made)
+            RECORDER.keep(made)
         # Every VEVENT the calendars hold is made: one the workers made anyway would go to a
         # dictionary of their own, never to the file, which they share and do not write.
         memo = ChainMap({}, kept, given)
 
     def calendars(chunk: Sequence[tuple[tuple[str, str], str, str, list[R.Talk]]]
-                  ) -> tuple[list[bytes | None], Made]:
+                  ) -> tuple[list[bytes | None], bytes]:
         out: list[bytes | None] = []
         with RECORDER.collecting() as made:
             for key, name, _title, _talks in chunk:
@@ -430,12 +430,12 @@ def _site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, 
                     else:
                         data = b"".join(pieces)
                         out.append(sink(name, data) if sink is not None else data)
-        return out, made
+        return out, pickled(made)
 
     out: dict[tuple[str, str], tuple[str, bytes]] = {}
     jobs = slices(plan, workers)
     for job, (files, made) in zip(jobs, fork_map(calendars, jobs, workers)):
-        RECORDER.made.update(made)
+        RECORDER.keep(made)
         for (key, name, _title, _talks), file in zip(job, files):
             if file is not None:
                 out[key] = (name, file)

@@ -13,8 +13,13 @@ The build state stores the rows as they are (``lod.publishing.state``, tables ``
 
 from __future__ import annotations
 
+import pickle
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from pathlib import Path
+
+from lod.loading.spill import Spill
+
 Key = tuple[str, str]
 SEP = "\x1f"  # between a key's kind and id in ``link_keys`` (a kind is a word; an id may hold anything)
 
@@ -195,3 +200,66 @@ class Made(Links):
         rows = dict(self.rows)
         rows.update((keys[n], row) for n, row in self.reads.items())
         return Links(self.codec, rows)
+
+
+def pickled(made: Made) -> bytes:
+    """*made* as a job hands it on (``Later.add``)."""
+    return pickle.dumps(made, pickle.HIGHEST_PROTOCOL)
+
+
+class Later:
+    """The read-sets of a stage's jobs, each kept pickled on disk as its job made it, until ``merge_into``.
+
+    Merged as they came, the read-sets of every page, calendar and VEVENT (the keys and their
+    codec, the rows, the answers' digests) grew the build's process through the pages stage,
+    while its page worker was beside it, and through the query gallery's workers after it: at
+    100k talks the build's process was about 500 MB larger when the pages' workers ended
+    (BENCHMARKS.md, "The pages stage keeps less"). The build merges them when it writes its
+    state (``Pending``), after every worker has ended. An unnamed temporary file in *folder*
+    (``Spill``): nothing is left behind, whatever ends the build.
+    """
+
+    def __init__(self, folder: str | Path | None) -> None:
+        self._spill = Spill(folder)
+        self._count = 0
+
+    def add(self, made: bytes) -> None:
+        """Keep a job's pickled ``Made``."""
+        self._spill[str(self._count)] = made
+        self._count += 1
+
+    def merge_into(self, made: Made) -> None:
+        """Merge the kept read-sets into *made*, in the order they came, and free the file."""
+        for n in range(self._count):
+            made.update(pickle.loads(self._spill[str(n)]))
+        self.close()
+
+    def close(self) -> None:
+        """Free the file (what it held is lost)."""
+        self._spill.close()
+
+
+class Pending:
+    """What the nodes of a stage read, merged when first asked for (``settled``): the read-sets made
+    outside its jobs (*made*) and its jobs' (*later*), with what each query read, less the rows of
+    the *derived* keys no node reads (``Links.drop_unread``)."""
+
+    def __init__(self, made: Made | None = None, later: Later | None = None,
+                 derived: Callable[[Key], bool] | None = None) -> None:
+        self._made = made if made is not None else Made()
+        self._later = later
+        self._derived = derived
+        self._settled: tuple[Links, dict[Key, bytes]] | None = None
+
+    def settled(self) -> tuple[Links, dict[Key, bytes]]:
+        """The nodes' read-sets with what each query read (``Made.links``), and the answers' digests."""
+        if self._settled is None:
+            made, later = self._made, self._later
+            if later is not None:
+                later.merge_into(made)
+            links = made.links()
+            if self._derived is not None:
+                links.drop_unread(self._derived)
+            self._settled = (links, made.answers())
+            self._made, self._later = Made(), None
+        return self._settled

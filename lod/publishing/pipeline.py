@@ -289,7 +289,6 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
                    | set(rendered.search.files if rendered.search is not None else ()))
     for name in sorted(set(state.extra["sitemaps"]) - set(whole)):
         output.drop(name)
-    links, read_answers = dirty.merged(state.extra["links"], rendered)  # what each page read, for the next build
     gaps = {path: g for path, g in state.extra["google"].items() if path not in dirty.paths}
     gaps.update(rendered.google.gaps)
     google, warnings = _google(p, gaps)
@@ -326,6 +325,8 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
 
     # ---- the state and the commit
     t0 = time.perf_counter()
+    # What each page read, for the next build: merged now, with no worker of the pages or the gallery beside.
+    links, read_answers = dirty.merged(state.extra["links"], rendered)
     new_state = inc.State(state.fingerprint or inc.fingerprint(m.base), state.site_id, ds.site,
                           settled(before, taken), front.kept, front.resolved, results,
                           extra={"dumps": index, "links": links, "answers": read_answers, "google": gaps, "files": output.files,

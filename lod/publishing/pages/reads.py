@@ -23,13 +23,14 @@ returns, in order, and any values) differs (``lod.publishing.pages.dirty``).
 from __future__ import annotations
 
 import hashlib
+import pickle
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from lod.model import records as R
 from lod.model.kinds import RECORD_KINDS, TABLES
-from lod.publishing.links import Made
+from lod.publishing.links import Later, Made
 from lod.publishing.pages import listing as L
 from lod.publishing.pages.keys import ARG, DESC, Key, part_digest
 from lod.publishing.pages import recent
@@ -47,6 +48,7 @@ class Recorder:
     def __init__(self) -> None:
         self.current: set[Key] | None = None
         self.made = Made()  # the read-sets of the nodes (pages, calendars, VEVENTs) made in this process
+        self.later: Later | None = None  # where the jobs' read-sets wait, if the stage set one (``keep``)
         # The digest of a key's answer (None for a record), set by the pages stage: taken where
         # the job's queries were answered, in its worker (``collecting``).
         self.digests: Callable[[Key], tuple[bytes, frozenset[Key] | None] | None] | None = None
@@ -57,6 +59,13 @@ class Recorder:
         # kept once (a frozenset of fresh tuples took three times the memory: 100k talks, BENCHMARKS.md).
         self._sets: dict[tuple[Key, ...], tuple[Key, ...]] = {}
         self._keys: dict[Key, Key] = {}
+
+    def keep(self, made: bytes) -> None:
+        """Keep a job's read-sets (a ``pickled`` Made): in ``later`` until the stage merges them, else now."""
+        if self.later is None:
+            self.made.update(pickle.loads(made))
+        else:
+            self.later.add(made)
 
     def new_build(self) -> None:
         """Forget the memoised parts' shared read-sets (their caches belong to one build's renderer)."""

@@ -31,7 +31,7 @@ from lod.publishing.pages import listing as L
 from lod.publishing.pages.parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
 from lod.publishing.pages.reads import RECORDER, Key, is_query
 from lod.publishing.pages.probe import answer_reads, forget_kept
-from lod.publishing.links import Links, Made as Reads
+from lod.publishing.links import Later, Links, Made as Reads, Pending, pickled
 from lod.publishing.pages.search import SearchState, full_index, search_options, update_index
 from lod.publishing.pages.times import build_now
 from lod.publishing.vevent_text import vevents_of
@@ -89,10 +89,19 @@ class PagesOutput:
     kept: list[str] = field(default_factory=list)  # index.html, sitemap*.xml, talks.ics found unchanged (not in files)
     packed: int = 0  # calendars written into the calendar pack (documents: served), not in files
     # What each page, calendar and VEVENT rendered here read (``lod.publishing.pages.reads``), by node
-    # key (``("html", path)``, ``("calendar", name)``, ``("vevent", id)``), and the answers of the queries they read.
-    # Numbered compactly (``lod.publishing.links``): one tuple per key, a row of numbers per node.
-    readsets: Links = field(default_factory=Links)
-    answers: dict[Key, bytes] = field(default_factory=dict)
+    # key (``("html", path)``, ``("calendar", name)``, ``("vevent", id)``), and the answers of the queries they read:
+    # on disk until first asked for (``readsets``, ``answers``), so a caller asks after its workers have ended.
+    pending: Pending = field(default_factory=Pending)
+
+    @property
+    def readsets(self) -> Links:
+        """The read-sets, numbered compactly (``lod.publishing.links``): one tuple per key, a row of numbers per node."""
+        return self.pending.settled()[0]
+
+    @property
+    def answers(self) -> dict[Key, bytes]:
+        """The digests of the answers of the queries and descriptions the nodes read."""
+        return self.pending.settled()[1]
 
 
 @dataclass
@@ -204,6 +213,11 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     view = r.p  # the data read through the views that record what each page reads
     m = p.minter
     RECORDER.made = Reads()
+    # The jobs' read-sets wait on disk while the workers render beside this process (``Later``).
+    later = Later(scratch)
+    failed, RECORDER.later = RECORDER.later, later
+    if failed is not None:  # what a failed stage in this process left
+        failed.close()
     # Each job takes the digests of the answers its nodes read where it answered them (in its worker).
     digests = RECORDER.digests = answer_reads(r.index, p.descriptions)
     RECORDER.desc_digests.clear()  # another build's, if one failed in this process
@@ -259,9 +273,10 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     shown: Shown | None = None
     Made = tuple[str, bytes | None, list[Gap] | None, tuple[IndexItems, Shown] | None]
 
-    def render(job: Sequence[str]) -> tuple[list[Made], Reads]:
+    def render(job: Sequence[str]) -> tuple[list[Made], bytes]:
         with RECORDER.collecting() as made:
-            return render_job(job), made
+            out = render_job(job)
+        return out, pickled(made)
 
     def render_job(job: Sequence[str]) -> list[Made]:
         out: list[Made] = []
@@ -284,7 +299,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         return out
 
     for rendered, nodes in fork_map(render, jobs, workers):
-        RECORDER.made.update(nodes)
+        RECORDER.keep(nodes)
         for name, made, gaps, its in rendered:
             if made is None:
                 kept.append(name)
@@ -315,15 +330,15 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         files.update((name, put(name, data)) for name, data in sitemap_files(entries, m.base).items())
     files["robots.txt"] = put("robots.txt", robots_txt(m.base))
     taken = {sid: src.taken for sid, src in p.dataset.sources.items()}
-    readsets, RECORDER.made = RECORDER.made, Reads()
-    readsets.digest(digests)  # of the keys read outside a job's ``collecting``, if any
+    RECORDER.later = None
+    outside, RECORDER.made = RECORDER.made, Reads()
+    outside.digest(digests)  # of the keys read outside a job's ``collecting``, if any
     RECORDER.digests = None
     RECORDER.desc_digests.clear()
     forget_kept(r.index.idx)  # the parts the probes kept: no query of this build is probed after this
-    links = readsets.links()  # and what each query read, if only records and entries (``lod.publishing.pages.probe``)
-    links.drop_unread(is_query)  # the state keeps the queries some node reads, no others
+    # The jobs' read-sets are merged when first asked for; the state keeps the queries some node reads, no others.
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
-                       sorted(kept), packed, links, readsets.answers())
+                       sorted(kept), packed, Pending(outside, later, is_query))
 
 
 def _feed_key(name: str) -> tuple[str, str] | None:
