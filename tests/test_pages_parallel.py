@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -234,3 +235,34 @@ def test_fork_map_says_when_a_worker_dies_without_its_result() -> None:
 
     with pytest.raises(RuntimeError, match=r"^a page worker stopped without its result \(exit code 3\)$"):
         list(fork_map(die_in_worker, list(range(8)), 2))
+
+
+def test_a_page_worker_is_forked_only_when_a_copy_of_the_build_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lod.publishing.pages import parallel
+
+    gb = 1 << 30
+    for memory, asked, given in [((10 * gb, 4 * gb), 2, 2), ((5 * gb, 4 * gb), 2, 1), ((40 * gb, 4 * gb), 8, 8),
+                                 ((13 * gb, 4 * gb), 8, 3), (None, 2, 2), ((0, 4 * gb), 1, 1)]:
+        monkeypatch.setattr(parallel, "memory", lambda got=memory: got)
+        assert parallel.affordable(asked) == given, (memory, asked)
+    monkeypatch.undo()
+    assert 1 <= parallel.affordable(2) <= 2  # this machine's own figures, read from /proc
+
+
+def test_pages_made_without_a_worker_when_memory_is_short_are_the_same(synthetic: Prepared,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from lod.publishing.pages import parallel
+
+    forked = stage.render_site(synthetic, NOW, threshold=1)
+    asked: list[int] = []
+    real = parallel.fork_map
+
+    def counted(fn: Any, args: Any, workers: int, parent_works: bool = True) -> Any:
+        asked.append(workers)
+        return real(fn, args, workers, parent_works)
+
+    monkeypatch.setattr(parallel, "memory", lambda: (1 << 30, 1 << 30))  # as much available as held
+    monkeypatch.setattr(stage, "fork_map", counted)
+    alone = stage.render_site(synthetic, NOW, threshold=1)
+    assert asked == [1]
+    assert alone.files == forked.files

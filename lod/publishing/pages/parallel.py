@@ -45,6 +45,38 @@ def worker_count(items: int, threshold: int = PARALLEL_THRESHOLD) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def memory() -> tuple[int, int] | None:
+    """The memory the system has available and this process's resident size, in bytes (None
+    where ``/proc`` does not say)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            available = next(int(line.split()[1]) for line in f if line.startswith("MemAvailable:"))
+        with open("/proc/self/status", encoding="ascii") as f:
+            own = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    return available * 1024, own * 1024
+
+
+def affordable(workers: int) -> int:
+    """At most *workers* processes for the pages stage, fewer when the memory available would not
+    hold a copy of this process for each one forked.
+
+    A page worker copies each page of its parent it reads (CPython writes the reference count of
+    every object it touches), and over its slices it reads most of the records: at 100k talks
+    about 1.3 GB beside a parent of 1.5 GB. So each forked worker is counted as a whole copy, and
+    half a copy more is kept for what the stage adds to this process. One that would not fit is
+    not forked: the pages are the same bytes, made on fewer cores. At 1M talks the build's process
+    is about 11 GB when the pages begin, on a machine of 23.5 GB (BENCHMARKS.md, "1M talks").
+    """
+    got = memory() if workers > 1 else None
+    if got is None:
+        return workers
+    available, own = got
+    forked = (available - own // 2) // max(own, 1)
+    return max(1, min(workers, 1 + forked))
+
+
 def slices(items: Sequence[T], workers: int, per_worker: int = 8) -> list[Sequence[T]]:
     """*items* cut into consecutive slices, several per worker so that a slow slice does not leave a core idle."""
     if not items:

@@ -28,7 +28,7 @@ from lod.validation.report import Result
 from lod.publishing.pages.constants import KIND_OF_PATH, SITEMAP_LIMIT, Progress
 from lod.publishing.pages.google import Gap, GoogleReport, google_event_gaps
 from lod.publishing.pages import listing as L
-from lod.publishing.pages.parallel import PARALLEL_THRESHOLD, fork_map, slices, worker_count
+from lod.publishing.pages.parallel import PARALLEL_THRESHOLD, affordable, fork_map, slices, worker_count
 from lod.publishing.pages.reads import RECORDER, Key, is_query
 from lod.publishing.pages.probe import answer_reads, forget_kept
 from lod.publishing.links import Later, Links, Made as Reads, Pending, pickled
@@ -223,7 +223,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     RECORDER.desc_digests.clear()  # another build's, if one failed in this process
     all_paths = r.all_paths()
     paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
-    workers = worker_count(len(paths), threshold)
+    workers = affordable(worker_count(len(paths), threshold))  # the calendars' too
     files: dict[str, bytes] = {}
     kept: list[str] = []  # files always made by a full build, found unchanged here: not made
     writer = SiteWriter(root) if root is not None else None  # forked workers write through their copy
