@@ -67,7 +67,8 @@ def affordable(workers: int) -> int:
     about 1.3 GB beside a parent of 1.5 GB. So each forked worker is counted as a whole copy, and
     half a copy more is kept for what the stage adds to this process. One that would not fit is
     not forked: the pages are the same bytes, made on fewer cores. At 1M talks the build's process
-    is about 11 GB when the pages begin, on a machine of 23.5 GB (BENCHMARKS.md, "1M talks").
+    is about 12 GB when the pages begin, on a machine of 23.5 GB, so none is forked there
+    (BENCHMARKS.md, "The pages stage keeps less").
     """
     got = memory() if workers > 1 else None
     if got is None:
