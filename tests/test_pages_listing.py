@@ -144,3 +144,15 @@ def test_a_listing_size_is_the_number_of_its_items(paged: Version) -> None:
     assert {k[0] for k in keys} >= {"source", "organization", "place", "year"}
     assert [L.size(idx, k) for k in keys] == [len(L.items(idx, k)) for k in keys]
     assert any(L.size(idx, k) > L.PAGE_SIZE for k in keys)
+
+
+def test_a_places_events_and_sessions_are_on_the_first_page_of_its_talks_only(paged: Version) -> None:
+    from lod.publishing.pages.reads import QUERIES
+
+    idx = paged.p.site_index
+    places = [pid for pid in paged.p.dataset.places
+              if L.page_count(len(L.items(idx, ("place", pid)))) > 1 and QUERIES["others_at"](idx, pid)]
+    assert places, "the synthetic data has no place with events and several pages of talks"
+    for pid in places:
+        assert 'id="events">Events and sessions here</h2>' in _html(paged, f"place/{pid}")
+        assert "Events and sessions here" not in _html(paged, f"place/{pid}/page-2")

@@ -260,7 +260,10 @@ class Renderer:
                     "roles": idx.roles.get(rec.id, {})}
         if isinstance(rec, R.Place):
             talks = [t for _k, t in idx.slice((kind, rec.id), n)]
-            return {"talks": talks, "others": idx.others_at(rec.id), "sub_places": sorted(idx.sub_places.get(rec.id, []))}
+            # Its events and sessions on page 1 only: shown on every page of the talks' listing, they
+            # made each page as long as all of them (at 1M talks thousands; BENCHMARKS.md).
+            others = idx.others_at(rec.id) if n == 1 else []
+            return {"talks": talks, "others": others, "sub_places": sorted(idx.sub_places.get(rec.id, []))}
         if isinstance(rec, R.Source):
             return {"derived": idx.slice((kind, rec.id), n)}
         return {}
