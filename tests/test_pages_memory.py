@@ -20,6 +20,7 @@ from lod.publishing.pages.reads import RECORDER
 from lod.publishing.pages.render import Renderer, site_paths
 
 from .conftest import SEED_DATA, TEST_BASE
+from .test_incremental import _tree
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +141,7 @@ def test_a_site_and_its_read_sets_are_the_same_however_little_the_renderers_cach
         build(data, out, TEST_BASE)
         state = read_state(out)
         assert state is not None
-        files = {str(f.relative_to(out)): f.read_bytes() for f in sorted(out.rglob("*")) if f.is_file()}
+        files = _tree(out)
         links = state.extra["links"]
         return files, {node: links[node] for node in links}, dict(state.extra["answers"])
 

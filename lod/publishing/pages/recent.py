@@ -76,8 +76,3 @@ class Recent(Generic[K, V]):
     def values(self) -> list[V]:
         """The values held, the newest generation's first."""
         return [*self.new.values(), *self.old.values()]
-
-    def clear(self) -> None:
-        """Drop every entry."""
-        self.new = {}
-        self.old = {}
