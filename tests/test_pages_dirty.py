@@ -285,6 +285,18 @@ def test_render_some_everything_equals_render_site(synthetic: Version) -> None:
     assert render_some(synthetic.p, paths, feeds, now=NOW).files == names
 
 
+def test_render_some_hands_each_page_to_emit_instead_of_holding_it(synthetic: Version) -> None:
+    # A rebuild stages each slice's pages as it comes (pipeline: emit=output.put), not all at the end.
+    names = synthetic.out.files
+    paths = {n.removesuffix(".html") for n in names if n.endswith(".html") and n != "index.html"}
+    feeds = {n for n in names if n.endswith(".ics")}
+    got: dict[str, bytes] = {}
+    out = render_some(synthetic.p, paths, feeds, now=NOW, emit=got.__setitem__)
+    pages = {name: data for name, data in names.items() if name.endswith(".html") and name != "search.html"}
+    assert got == pages and out.emitted == set(pages)
+    assert out.files == {name: data for name, data in names.items() if name not in pages}
+
+
 def test_render_some_leaves_out_what_does_not_exist(synthetic: Version) -> None:
     out = render_some(synthetic.p, ["talk/no-such-talk", "topic/no-such-topic"], ["person/nobody.ics"], now=NOW)
     assert sorted(out.files) == sorted(n for n in synthetic.out.files if _always(n))

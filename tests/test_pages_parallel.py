@@ -129,6 +129,15 @@ def test_slices_cover_items_in_order() -> None:
     assert slices([], 2) == []
 
 
+def test_slices_stay_short_however_many_items() -> None:
+    # A slice's pages and read-sets are held until it ends: its length must not grow with the archive.
+    items = list(range(10_001))
+    parts = slices(items, 1, most=1_000)
+    assert [x for part in parts for x in part] == items
+    assert max(map(len, parts)) <= 1_000 and len(parts) == 11
+    assert len(slices(items, 2, most=100_000)) == 16  # below the limit: several slices per worker, as before
+
+
 def test_worker_count_is_one_below_threshold() -> None:
     assert worker_count(10, threshold=11) == 1
     assert worker_count(11, threshold=11) >= 1

@@ -264,7 +264,8 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     stage = Stage(say, "pages", n_pages, "files")
     rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,
                            previous_talks_ics=output.read("talks.ics"), cache=state.extra.get("pages"),
-                           search=state.extra.get("search"), previous=output.read, scratch=scratch)
+                           search=state.extra.get("search"), previous=output.read, scratch=scratch,
+                           emit=output.put if output.direct is None else None)  # in place: staged as made
     if output.direct is not None:  # the writers wrote them there already
         output.count(len(rendered.files))
     else:
@@ -279,7 +280,7 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
         for name, data in published.items():
             output.put(name, data)
         for path in dirty.paths:
-            if path + ".html" not in rendered.files:
+            if path + ".html" not in rendered.files and path + ".html" not in rendered.emitted:
                 output.drop(path + ".html")
         for name in [*dirty.feeds, "talks.ics"]:  # talks.ics too: a full build has none without a dated talk
             if name not in rendered.files and name not in rendered.kept:
