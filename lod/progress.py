@@ -69,7 +69,8 @@ class Checked:
 class FullBuildNeeded:
     """An incremental build could not run; the whole site is built. *reason* is one of REASONS;
     *detail* is the file, for ``"site-settings"``; what the state is, for ``"state-version"``;
-    what is wrong with it, for ``"state-damaged"``."""
+    what is wrong with it, for ``"state-damaged"``; how many pages a rebuild would make again, for
+    ``"most-pages"``."""
 
     reason: str
     detail: str = ""
@@ -88,7 +89,7 @@ class StateNotSaved:
 
 
 REASONS = ("no-state", "other-site", "other-code", "site-settings", "load-errors", "state-version", "state-damaged",
-           "state-behind")
+           "state-behind", "most-pages")
 Event = Started | Advanced | Finished | Checked | FullBuildNeeded | StateNotSaved
 Observer = Callable[[Event], None]
 

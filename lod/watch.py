@@ -21,6 +21,7 @@ REASONS = {
     "state-version": "the state beside the site is in another format ({detail})",
     "state-damaged": "the state beside the site cannot be read ({detail})",
     "state-behind": "the state beside the site is older than the site (a build was stopped after publishing)",
+    "most-pages": "the changes reach most pages ({detail}), which a full build makes in less memory",
 }
 # Each stage's summary: the first template whose names the stage reported (an incremental
 # build's stages report what they did again), else a generic one.

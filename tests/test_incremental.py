@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from lod.errors import RecordErrors, ValidationFailed
-from lod.progress import Event, Finished, FullBuildNeeded
+from lod.progress import REASONS, Event, Finished, FullBuildNeeded
 from lod.publishing.build import BuildResult, build
 from lod.publishing.prepared import stamps as _stamps
 from lod.publishing.output import state_path
 from lod.publishing.pipeline import read_state, write_state
 from lod.synth import write_synth
+from lod.watch import REASONS as WHY, text
 
 from .conftest import SEED_DATA
 from .edits import EDITS, Folder, Skip, apply_edit, random_edit
@@ -281,6 +282,29 @@ def test_rebuild_after_a_site_settings_change_builds_in_full(built: Path, tmp_pa
     result = run(data, site)
     assert [e for e in run.said if isinstance(e, FullBuildNeeded)] == [FullBuildNeeded("site-settings", str(data / "site.yaml"))]
     _same_as_full(data, site, result, tmp_path)
+
+
+def test_rebuild_that_reaches_most_pages_builds_in_full_and_says_why(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lod.publishing.pages.dirty
+
+    data, site = _copy(built, tmp_path, monkeypatch)
+    monkeypatch.setattr(lod.publishing.pages.dirty, "FULL_LEAST", 1)  # 40 talks make hundreds of pages, not thousands
+    apply_edit(EDITS["rename_source"], data, random.Random(1))  # the source every page cites
+    run = Run()
+    result = run(data, site)
+    said = [e for e in run.said if isinstance(e, FullBuildNeeded)]
+    assert [e.reason for e in said] == ["most-pages"] and not run.incremental
+    done, _, total = said[0].detail.removesuffix(" pages").partition(" of ")
+    assert int(total) * 3 < int(done) * 4 <= int(total) * 4, said[0].detail
+    assert text(said[0]) == f"full build: the changes reach most pages ({said[0].detail}), which a full build makes in less memory"
+    _same_as_full(data, site, result, tmp_path)
+    apply_edit(EDITS["talk_title"], data, random.Random(1))  # a few pages: the next rebuild is incremental
+    run(data, site)
+    assert run.incremental, run.said
+
+
+def test_every_reason_for_a_full_build_has_a_message() -> None:
+    assert sorted(WHY) == sorted(REASONS)
 
 
 def test_rebuild_with_other_code_builds_in_full(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -91,6 +91,7 @@ def build(data_dir: str | os.PathLike[str] = "data", out_dir: str | os.PathLike[
                 say(FullBuildNeeded(*exc.args))
             finally:
                 store.close()
+            gc.collect()  # what the rebuild held, in cycles among it, before the full build grows
     return _run(None, data_dir, out, base_url, progress)
 
 
@@ -260,6 +261,9 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     dirty = (Affected(True) if fresh else
              affected(p, front.changed, front.owners, state.extra["links"], state.extra.get("answers"),
                       front.previous, front.moved))
+    crowded = None if fresh else dirty.crowded()
+    if crowded is not None:  # nothing is published; the build starts again from the empty state
+        raise FullBuild("most-pages", crowded)
     n_pages = len(p.descriptions) if fresh else len(dirty.paths) + len(dirty.feeds)
     stage = Stage(say, "pages", n_pages, "files")
     rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,
