@@ -66,6 +66,18 @@ class Checked:
 
 
 @dataclass(frozen=True)
+class Narrowed:
+    """A stage runs on *processes* of the *wanted* cores: a forked copy of the build's process
+    (*own* bytes resident) for each other one would not fit in the memory *available* (bytes)."""
+
+    stage: str
+    processes: int
+    wanted: int
+    own: int
+    available: int
+
+
+@dataclass(frozen=True)
 class FullBuildNeeded:
     """An incremental build could not run; the whole site is built. *reason* is one of REASONS;
     *detail* is the file, for ``"site-settings"``; what the state is, for ``"state-version"``;
@@ -90,7 +102,7 @@ class StateNotSaved:
 
 REASONS = ("no-state", "other-site", "other-code", "site-settings", "load-errors", "state-version", "state-damaged",
            "state-behind", "most-pages")
-Event = Started | Advanced | Finished | Checked | FullBuildNeeded | StateNotSaved
+Event = Started | Advanced | Finished | Checked | Narrowed | FullBuildNeeded | StateNotSaved
 Observer = Callable[[Event], None]
 
 

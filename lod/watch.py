@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from lod.progress import Advanced, Checked, Event, Finished, FullBuildNeeded, Started, StateNotSaved
+from lod.progress import Advanced, Checked, Event, Finished, FullBuildNeeded, Narrowed, Started, StateNotSaved
 
 # Why an incremental build could not run, by reason (lod.progress.REASONS).
 REASONS = {
@@ -60,6 +60,9 @@ def text(e: Event) -> str | None:
         return summary(e)
     if isinstance(e, Checked):
         return e.report.summary()
+    if isinstance(e, Narrowed):
+        return (f"{e.stage}: on {e.processes} of {e.wanted} cores: a forked copy of the build ({_gb(e.own)}) "
+                f"per other core would not fit in the {_gb(e.available)} available")
     if isinstance(e, FullBuildNeeded):
         return "full build: " + REASONS.get(e.reason, e.reason).format(detail=e.detail)
     if isinstance(e, StateNotSaved):
@@ -67,6 +70,10 @@ def text(e: Event) -> str | None:
                 else "the next build will be a full one")
         return f"note: could not save the build state beside the site ({e.error}); {then}"
     return None  # Advanced: only a bar shows it
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.1f} GB"
 
 
 class Lines:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from lod.cli import main
-from lod.progress import STEPS, Advanced, Checked, Event, Finished, Stage, Started
+from lod.progress import STEPS, Advanced, Checked, Event, Finished, Narrowed, Stage, Started
 from lod.publishing.build import build
-from lod.watch import Bars, Lines, watcher
+from lod.watch import Bars, Lines, text, watcher
 
 SEED = Path(__file__).resolve().parents[1] / "data"
 BASE = "http://example.org/"
@@ -133,3 +133,27 @@ def test_progress_on_a_terminal_each_stage_has_a_bar_that_leaves_its_summary(tmp
     assert "\r" in shown and "files/s" in shown  # a live bar was drawn, with its rate
     assert re.search(r"(^|\r)load: 10 files, 29 talks, .*\(\d+\.\d\ds\)$", shown, re.M)
     assert not view.bars  # every bar was closed
+
+
+def test_progress_a_stage_on_fewer_cores_for_lack_of_memory_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lod.publishing.pages import parallel, stage
+
+    said: list[Event] = []
+    monkeypatch.setattr(parallel, "memory", lambda: (3_000_000_000, 12_400_000_000))  # available, own
+    assert parallel.affordable(2, said.append) == 1
+    assert said == [Narrowed("pages", 1, 2, 12_400_000_000, 3_000_000_000)]
+    assert text(said[0]) == ("pages: on 1 of 2 cores: a forked copy of the build (12.4 GB) per other core "
+                             "would not fit in the 3.0 GB available")
+    monkeypatch.setattr(parallel, "memory", lambda: (30_000_000_000, 1_000_000_000))
+    assert parallel.affordable(2, said.append) == 2 and len(said) == 1  # it fits: nothing to say
+    # A build says it between the pages stage's start and end (the seed data alone would render in-process).
+    monkeypatch.setattr(parallel, "memory", lambda: (3_000_000_000, 12_400_000_000))
+    monkeypatch.setattr(stage, "worker_count", lambda n, threshold=0: 2)
+    events: list[Event] = []
+    build(SEED, tmp_path / "site", BASE, progress=events.append, incremental=False)
+    _check_stages(events)
+    start = events.index(next(e for e in events if isinstance(e, Started) and e.stage == "pages"))
+    end = events.index(next(e for e in events if isinstance(e, Finished) and e.stage == "pages"))
+    narrowed = [i for i, e in enumerate(events) if isinstance(e, Narrowed)]
+    assert len(narrowed) == 1 and start < narrowed[0] < end
+    assert events[narrowed[0]] == Narrowed("pages", 1, 2, 12_400_000_000, 3_000_000_000)

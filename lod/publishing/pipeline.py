@@ -269,7 +269,8 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,
                            previous_talks_ics=output.read("talks.ics"), cache=state.extra.get("pages"),
                            search=state.extra.get("search"), previous=output.read, scratch=scratch,
-                           emit=output.put if output.direct is None else None)  # in place: staged as made
+                           emit=output.put if output.direct is None else None,  # in place: staged as made
+                           say=say)
     if output.direct is not None:  # the writers wrote them there already
         output.count(len(rendered.files))
     else:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from lod.orphans import end_with_parent
+from lod.progress import Narrowed, Observer
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -62,7 +63,7 @@ def memory() -> tuple[int, int] | None:
     return available * 1024, own * 1024
 
 
-def affordable(workers: int) -> int:
+def affordable(workers: int, say: Observer | None = None, stage: str = "pages") -> int:
     """At most *workers* processes for the pages stage, fewer when the memory available would not
     hold a copy of this process for each one forked.
 
@@ -72,14 +73,18 @@ def affordable(workers: int) -> int:
     half a copy more is kept for what the stage adds to this process. One that would not fit is
     not forked: the pages are the same bytes, made on fewer cores. At 1M talks the build's process
     is about 12 GB when the pages begin, on a machine of 23.5 GB, so none is forked there
-    (BENCHMARKS.md, "The pages stage keeps less").
+    (BENCHMARKS.md, "The pages stage keeps less"). Fewer than *workers* is said to *say*
+    (``Narrowed``): the stage then takes longer, and its user should know why.
     """
     got = memory() if workers > 1 else None
     if got is None:
         return workers
     available, own = got
     forked = (available - own // 2) // max(own, 1)
-    return max(1, min(workers, 1 + forked))
+    fit = max(1, min(workers, 1 + forked))
+    if fit < workers and say is not None:
+        say(Narrowed(stage, fit, workers, own, available))
+    return fit
 
 
 def slices(items: Sequence[T], workers: int, per_worker: int = 8, most: int | None = None) -> list[Sequence[T]]:

@@ -106,7 +106,8 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
                 root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
                 previous_talks_ics: bytes | None = None, cache: PagesCache | None = None,
                 search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
-                scratch: Path | None = None, emit: Callable[[str, bytes], None] | None = None) -> PagesOutput:
+                scratch: Path | None = None, emit: Callable[[str, bytes], None] | None = None,
+                say: Progress | None = None) -> PagesOutput:
     """Render only the pages *paths* (site paths P of ``P.html``) and the calendars *feed_names*
     (``series/x.ics`` …; both None: every one), plus what a full build always makes: ``index.html``, the sitemap,
     ``robots.txt`` and the site-wide ``talks.ics``; each file has exactly the bytes
@@ -154,9 +155,10 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
     With *emit* (and no *root*), each page is handed to it as soon as its slice is made, and
     named in ``emitted`` instead of ``files``: a rebuild that makes every page again holds a
     slice of them at a time (``parallel.SLICE_MOST``), not all of them: 241 MB of HTML at 10k talks.
+    *say* hears it when the memory available leaves the stage fewer cores (``parallel.affordable``).
     """
     if paths is None or feed_names is None:  # everything (a full build: nothing was made before)
-        return _render(p, now, root, threshold, None, None, scratch=scratch, emit=emit)
+        return _render(p, now, root, threshold, None, None, scratch=scratch, emit=emit, say=say)
     feed_names = set(feed_names)
     known = None
     # talks.ics holds each dated talk's VEVENT (its own calendar's, session and all): the same
@@ -166,7 +168,7 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
         known = {tid: data for tid, data in vevents_of(previous_talks_ics).items()
                  if f"{KIND_PATHS['talk']}/{tid}.ics" not in feed_names}
     return _render(p, now, root, threshold, set(paths), feed_names, known, cache, search, previous, same_ics,
-                   scratch, emit)
+                   scratch, emit, say)
 
 
 def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
@@ -174,7 +176,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
             known: Mapping[str, bytes] | None = None, cache: PagesCache | None = None,
             search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
             same_ics: bool = False, scratch: Path | None = None,
-            emit: Callable[[str, bytes], None] | None = None) -> PagesOutput:
+            emit: Callable[[str, bytes], None] | None = None, say: Progress | None = None) -> PagesOutput:
     """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given;
     with *same_ics*, ``talks.ics`` is the previous build's (not made, named in ``kept``)."""
     if scratch is None and root is not None:
@@ -193,7 +195,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     RECORDER.desc_digests.clear()  # another build's, if one failed in this process
     all_paths = r.all_paths()
     paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
-    workers = affordable(worker_count(len(paths), threshold))  # the calendars' too
+    workers = affordable(worker_count(len(paths), threshold), say)  # the calendars' too
     files: dict[str, bytes] = {}
     emitted: set[str] = set()
     kept: list[str] = []  # files always made by a full build, found unchanged here: not made
