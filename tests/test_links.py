@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 
-from lod.publishing.links import LinkCodec, Links, Made
+from lod.publishing.links import LinkCodec, Links, Made, numbers_in
 
 A, B, C = ("talk", "a"), ("q:person_talks", "p"), ("desc", "https://x.org/talk/a")
 
@@ -42,3 +42,10 @@ def test_a_codec_read_back_numbers_only_the_new_keys() -> None:
     codec = LinkCodec([A, B])
     codec.encode({B, C})
     assert codec.take_added() == [(2, "desc\x1fhttps://x.org/talk/a")] and codec.take_added() == []
+
+
+def test_the_numbers_in_rows_are_read_a_chunk_at_a_time_and_all_found() -> None:
+    codec = LinkCodec()
+    rows = [codec.encode([("talk", str(i)), ("talk", str(i + 1))]) for i in range(10)]
+    assert numbers_in(rows, chunk=3) == numbers_in(rows) == set(range(11))
+    assert numbers_in(iter(rows), chunk=1) == set(range(11)) and numbers_in([]) == set()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pickle
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from itertools import islice
 from pathlib import Path
 
 from lod.loading.spill import Spill
@@ -42,6 +43,16 @@ def numbers(row: bytes) -> array[int]:
     """The key numbers a row holds."""
     out = array("I")
     out.frombytes(row)
+    return out
+
+
+def numbers_in(rows: Iterable[bytes], chunk: int = 4096) -> set[int]:
+    """Every key number the *rows* hold. Joined *chunk* rows at a time: one join of every row was a
+    copy of them all, and its array another (together about 2.4 GB at 1M talks), for no more speed."""
+    out: set[int] = set()
+    it = iter(rows)
+    while batch := list(islice(it, chunk)):
+        out.update(numbers(b"".join(batch)))
     return out
 
 
@@ -146,7 +157,7 @@ class Links(Mapping[Key, frozenset[Key]]):
 
     def drop_unread(self, derived: Callable[[Key], bool]) -> None:
         """Drop the rows of the *derived* keys (what a query read, keyed by the query) that no other row reads."""
-        read = set(numbers(b"".join(row for node, row in self.rows.items() if not derived(node))))
+        read = numbers_in(row for node, row in self.rows.items() if not derived(node))
         number = self.codec.number
         for node in [node for node in self.rows if derived(node) and number.get(node) not in read]:
             del self.rows[node]

@@ -47,7 +47,7 @@ from lod.publishing.feeds import CALENDAR_KINDS
 from lod.publishing.pages.keys import DESC, Key, desc_digest, desc_owner
 from lod.publishing.pages.reads import IndexView, digest, is_query
 from lod.publishing.pages.render import site_paths
-from lod.publishing.links import Links, numbers
+from lod.publishing.links import Links, numbers, numbers_in
 from lod.publishing.pages.probe import reads_of, touched_entries
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.prepared import Prepared
@@ -135,8 +135,8 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     keys, number = codec.keys, codec.number
     # The nodes' read-sets; the other rows are what a query read (``lod.publishing.pages.probe``), by its key.
     nodes = {k: row for k, row in links.rows.items() if not is_query(k)}
-    # Every key any node read, by number (one array of all the rows, made a set in C).
-    read = set(numbers(b"".join(nodes.values())))
+    # Every key any node read, by number (arrays of the rows made a set in C).
+    read = numbers_in(nodes.values())
     # A changed key nobody read has no number (or one no row holds): it dirties nothing.
     records = {number[k] for k in changed if k in number}
     # The entries of the derived maps that a changed or moved record is in, before or after.
