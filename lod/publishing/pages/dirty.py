@@ -53,8 +53,9 @@ from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.prepared import Prepared
 
 # A rebuild that would make more than this share of the pages again, and at least this many, is
-# run as a full build instead: as fast, and in half the memory (a rebuild holds the previous
-# state beside the new one; at 10k talks, every page again: 942 MB against 456 MB).
+# run as a full build instead, which holds less (the rebuild holds the previous state beside the
+# new one): every page made again peaked at 942 MB in place at 10k talks and at 647 MB so, at
+# 100k at 9.7 GB and 4.6 GB, for the rebuild's first stages' time more (BENCHMARKS.md).
 FULL_SHARE = 0.75
 FULL_LEAST = 2000
 
@@ -86,7 +87,7 @@ class Affected:
     total: int = 0  # the pages of the new data
 
     def crowded(self) -> str | None:
-        """"N of M pages" when the rebuild would make most pages again (``FULL_SHARE``), else None."""
+        """The detail "N of M pages" when the rebuild would make most pages again (``FULL_SHARE``), else None."""
         n = len(self.paths)
         return f"{n} of {self.total} pages" if n >= FULL_LEAST and n > FULL_SHARE * self.total else None
 
