@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/memory_bench.py DATA OUT --trace-workers  # and each page worker's allocations
     .venv/bin/python benchmarks/memory_bench.py DATA OUT --collector      # and the collector's time per process
 
-The first form samples, every 0.2 s, the proportional set size (PSS) of the build's whole
+The first form samples, every 0.2 s (or nine times what a sample took, whichever is longer:
+reading a large process's PSS is kernel work, ``run.pause``), the proportional set size (PSS) of the build's whole
 process tree and of its main process, says each stage's end as it comes (elapsed seconds,
 the stage's peak), and prints at the end, also when the build failed (1M talks runs out of
 memory), the highest of each while each stage runs (``lod.progress`` events name the stage)
@@ -41,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BASE, _tree_pss_kb  # noqa: E402 -- benchmarks/ is not a package
+from run import BASE, _tree_pss_kb, pause  # noqa: E402 -- benchmarks/ is not a package
 
 from lod.loading import pool  # noqa: E402
 from lod.progress import Finished, Started  # noqa: E402
@@ -151,13 +152,14 @@ def main() -> int:
 
     def sample() -> None:
         while not stop.is_set():
+            t = time.perf_counter()
             tree, own = _tree_pss_kb(os.getpid()), _own_pss_kb()
             if stage[0] not in peaks:
                 order.append(stage[0])
             peak = peaks.setdefault(stage[0], [0, 0])
             if tree > peak[0]:
                 peak[:] = [tree, own]
-            stop.wait(0.2)
+            stop.wait(pause(0.2, time.perf_counter() - t))
 
     def progress(event: object) -> None:
         if isinstance(event, Started):

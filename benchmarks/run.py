@@ -79,6 +79,18 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# A sample waits at least this many times what it took: reading smaps_rollup walks the process's
+# page tables in the kernel (0.27-0.32 s for a 13 GB process), and sampled every 0.25 s the
+# sampler took a core's worth of the build's two (issue 14's eighteenth round, BENCHMARKS.md).
+SAMPLE_COST = 9
+
+
+def pause(interval: float, took: float) -> float:
+    """How long a sampler waits after a sample that took *took* seconds: at least *interval*, and
+    long enough that sampling costs at most a tenth of a core."""
+    return max(interval, SAMPLE_COST * took)
+
+
 def _tree_pss_kb(root: int) -> int:
     """Proportional set size of *root* and all its descendants, in kB.
 
@@ -120,8 +132,9 @@ class TreeMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            t = time.perf_counter()
             self.peak_kb = max(self.peak_kb, _tree_pss_kb(os.getpid()))
-            self._stop.wait(self._interval)
+            self._stop.wait(pause(self._interval, time.perf_counter() - t))
 
     def __enter__(self) -> "TreeMemory":
         self._thread.start()
