@@ -63,7 +63,7 @@ def memory() -> tuple[int, int] | None:
     return available * 1024, own * 1024
 
 
-def affordable(workers: int, say: Observer | None = None, stage: str = "pages") -> int:
+def affordable(workers: int, say: Observer | None = None) -> int:
     """At most *workers* processes for the pages stage, fewer when the memory available would not
     hold a copy of this process for each one forked.
 
@@ -83,17 +83,16 @@ def affordable(workers: int, say: Observer | None = None, stage: str = "pages") 
     forked = (available - own // 2) // max(own, 1)
     fit = max(1, min(workers, 1 + forked))
     if fit < workers and say is not None:
-        say(Narrowed(stage, fit, workers, own, available))
+        say(Narrowed("pages", fit, workers, own, available))
     return fit
 
 
-def slices(items: Sequence[T], workers: int, per_worker: int = 8, most: int | None = None) -> list[Sequence[T]]:
+def slices(items: Sequence[T], workers: int, per_worker: int = 8, most: int = SLICE_MOST) -> list[Sequence[T]]:
     """*items* cut into consecutive slices, several per worker so that a slow slice does not leave a core idle,
-    and none longer than *most* (``SLICE_MOST``): what a slice makes is held until it ends (its pages'
+    and none longer than *most*: what a slice makes is held until it ends (its pages'
     read-sets, and in a rebuild the pages), so the slices stay the same size at any archive size."""
     if not items:
         return []
-    most = SLICE_MOST if most is None else most
     n = max(1, min(len(items), max(workers * per_worker, -(-len(items) // most))))
     size = -(-len(items) // n)
     return [items[i:i + size] for i in range(0, len(items), size)]
