@@ -13,6 +13,7 @@ import pytest
 
 from lod.model import records as R
 from lod.publishing.pages import PagesOutput, environment, paragraphs_html, render_site, script_json, tex_html, tex_to_mathml
+from lod.publishing.pages import listing as L
 from lod.publishing.build import BuildResult, Prepared, prepare
 
 from .conftest import SEED_DATA, TEST_BASE
@@ -22,8 +23,9 @@ NON_RESOURCE_TTL = {"dump.ttl", "void.ttl", "ontology.ttl"}
 
 
 def our_pages(out: Path) -> list[Path]:
-    """The pages this stage writes: index.html and OUT/P.html of each resource (not, e.g., queries.html)."""
-    return [out / "index.html"] + sorted(p for p in out.rglob("*.html") if p.parent != out)
+    """The pages this stage writes: index.html, the directories and OUT/P.html of each resource (not, e.g., queries.html)."""
+    return [out / "index.html"] + sorted([out / f"{name}.html" for name in L.DIRECTORIES] +
+                                         [p for p in out.rglob("*.html") if p.parent != out])
 KIND_TEMPLATES = ["series.html", "event.html", "session.html", "person.html", "organization.html",
                   "place.html", "source.html", "topic.html", "index.html", "resource.html"]
 
@@ -80,7 +82,7 @@ def test_pages_exist_for_every_resource_description(seed_site: BuildResult) -> N
 
 def test_pages_are_valid_html5(seed_site: BuildResult) -> None:
     pages = our_pages(seed_site.out)
-    assert len(pages) == seed_site.resources + 1 + 3  # and the 3 years' archive pages
+    assert len(pages) == seed_site.resources + 1 + 3 + len(L.DIRECTORIES)  # the 3 years' archive pages, the directories
     for page in pages:
         parser = html5lib.HTMLParser(strict=True)
         parser.parse(page.read_bytes())  # raises ParseError on the first error

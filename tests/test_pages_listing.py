@@ -31,6 +31,7 @@ def _small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(L, "PAGE_SIZE", SIZE)
     monkeypatch.setattr(L, "HOME_UPCOMING", SIZE)
     monkeypatch.setattr(L, "HOME_RECENT", SIZE)
+    monkeypatch.setattr(L, "HOME_LISTED", SIZE)
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,7 @@ def paged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Version]:
         mp.setattr(L, "PAGE_SIZE", SIZE)
         mp.setattr(L, "HOME_UPCOMING", SIZE)
         mp.setattr(L, "HOME_RECENT", SIZE)
+        mp.setattr(L, "HOME_LISTED", SIZE)
         folder = tmp_path_factory.mktemp("listing-synth") / "data"
         write_synth(66, folder, seed=27)  # talks over several years, one source for every record
         yield _version(folder)
@@ -156,3 +158,50 @@ def test_a_places_events_and_sessions_are_on_the_first_page_of_its_talks_only(pa
     for pid in places:
         assert 'id="events">Events and sessions here</h2>' in _html(paged, f"place/{pid}")
         assert "Events and sessions here" not in _html(paged, f"place/{pid}/page-2")
+
+
+def _directory_links(v: Version, name: str) -> list[str]:
+    """The links of every item of the directory *name*, page after page."""
+    n = L.page_count(L.size(v.p.site_index, (L.DIRECTORY, name)))
+    assert f"{name}/page-{n + 1}.html" not in v.out.files
+    links: list[str] = []
+    for k in range(1, n + 1):
+        html = _html(v, L.page_path(name, k))
+        main = html[html.index('<h2 id="list">'):]
+        main = main[:main.index("</ul>")] if "</ul>" in main else ""
+        links += re.findall(r'<a (?:class="item-title" )?href="(?:\.\./)?([^"]+)\.html"', main)
+    return links
+
+
+def test_every_record_is_in_its_kinds_directory_once_in_order(paged: Version) -> None:
+    ds = paged.p.dataset
+    people = _directory_links(paged, "people")
+    assert len(people) > 2 * SIZE  # several pages
+    by_name = sorted(ds.people.values(), key=lambda r: (r.family_name or r.display_name, r.display_name, r.id))
+    assert people == [f"person/{r.id}" for r in by_name]
+    assert sorted(_directory_links(paged, "organizations")) == sorted(f"org/{o}" for o in ds.organizations)
+    assert sorted(_directory_links(paged, "places")) == sorted(f"place/{p}" for p in ds.places)
+    assert sorted(_directory_links(paged, "topics")) == sorted(paged.p.site_index.topics)
+    assert sorted(_directory_links(paged, "series-and-events")) == sorted(
+        [f"series/{s}" for s in ds.series] + [f"event/{e}" for e in ds.events])
+    second = _html(paged, "people/page-2")
+    assert f'<link rel="prev" href="{BASE}people.html">' in second
+    assert f"<title>People (page 2 of {L.page_count(len(people))}) ·" in second
+
+
+def test_the_home_page_lists_a_kind_up_to_home_listed_and_always_links_its_directory(paged: Version) -> None:
+    home = _html(paged, "index")
+    n = len(paged.p.dataset.people)
+    assert n > L.HOME_LISTED
+    assert f'<a href="people.html">All people, by name ({n})</a>' in home
+    assert 'href="person/' not in home.split('id="people"')[1].split("</section>")[0]
+    # The seed data has fewer people than HOME_LISTED: its home page lists them, and links the directory.
+    assert L.HOME_LISTED == SIZE
+
+
+def test_no_directory_name_is_a_kind_path_or_the_years_path() -> None:
+    from lod.model.iri import KIND_PATHS
+
+    assert not set(L.DIRECTORIES) & (set(KIND_PATHS.values()) | {L.YEARS})
+    assert all("/" not in name and L.owner_key(name) == (L.DIRECTORY, name) for name in L.DIRECTORIES)
+    assert L.split_page("people/page-3") == ("people", 3) and L.split_page("person/page-3") == ("person/page-3", 1)

@@ -5,11 +5,15 @@ render again. So the home page shows only the next and the most recent talks
 (``HOME_UPCOMING``, ``HOME_RECENT``) and links to one archive page per year
 (``talks/2024.html``), and every listing that grows with the archive (a year's talks, the
 records taken from a source, a topic's talks, the talks at a place, the people of an organisation) is cut into pages of ``PAGE_SIZE`` items:
-page 1 at the usual ``P.html``, page *n* at ``P/page-n.html``.
+page 1 at the usual ``P.html``, page *n* at ``P/page-n.html``. The *directories* list every
+person, organisation, place, topic, and series and event, by name (``DIRECTORIES``:
+``people.html``, ``people/page-2.html`` …); the home page lists them itself only while there
+are at most ``HOME_LISTED`` of a kind, and otherwise links to its directory.
 
-Neither collides with a resource document: resource paths are ``kind/slug`` (``lod.model.iri``),
-slugs have no ``/``, and no kind's path segment is ``talks``; ``P/page-n`` has one segment
-more than any resource path. Both are plain files, so a static host serves them.
+None collides with a resource document: resource paths are ``kind/slug`` (``lod.model.iri``),
+slugs have no ``/``, and no kind's path segment is ``talks`` or a directory's name (a test
+checks it); ``P/page-n`` has one segment more than any resource path. All are plain files,
+so a static host serves them.
 
 This module is the one place that says which records a listing page shows, in which
 order: the renderer (``lod.publishing.pages.render``) and the dirty rule (``lod.publishing.pages.dirty``) both
@@ -18,7 +22,7 @@ read it, so the pages rendered again after an edit are exactly those whose slice
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence, TypeVar
+from typing import Any, Iterator, Sequence, TypeVar
 
 from lod.model import records as R
 from lod.model.iri import KIND_PATHS
@@ -31,9 +35,19 @@ HOME_UPCOMING = 50  # the soonest upcoming talks the home page shows
 HOME_RECENT = 50  # the most recent past talks the home page shows
 YEARS = "talks"  # path segment of the archive pages per year: talks/2024 (no kind's path is "talks")
 PAGED_KINDS = ("source", "topic", "place", "organization", "year")  # the kinds of listing that are cut into pages
+HOME_LISTED = 100  # the home page lists a kind's records itself up to this many, else links to its directory
+DIRECTORY = "all"  # the listing kind of the directories: ("all", "people") lists every person
+# Each directory: its path (and key), its heading, and the kinds of record it lists.
+DIRECTORIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "series-and-events": ("Series and events", ("series", "event")),
+    "people": ("People", ("person",)),
+    "organizations": ("Organisations", ("organization",)),
+    "places": ("Places", ("place",)),
+    "topics": ("Topics", ("topic",)),
+}
 
 Key = tuple[str, str]
-Item = tuple[str, R.Record]  # (kind, record) as a listing shows it
+Item = tuple[str, Any]  # (kind, record) as a listing shows it; a topic's (path, label, number of talks)
 T = TypeVar("T")
 
 
@@ -45,9 +59,16 @@ def page_path(owner: str, n: int) -> str:
 def split_page(path: str) -> tuple[str, int]:
     """The owner's path and the page number of a listing page's path (``source/x/page-2`` → ``source/x``, 2)."""
     owner, sep, tail = path.rpartition("/page-")
-    if sep and tail.isdigit() and owner.count("/") == 1:
+    if sep and tail.isdigit() and (owner.count("/") == 1 or owner in DIRECTORIES):
         return owner, int(tail)
     return path, 1
+
+
+def is_listing_only(path: str) -> bool:
+    """Whether the page at *path* belongs to no record of its own: a year's, a directory's, or a
+    listing's page after the first."""
+    owner, n = split_page(path)
+    return n > 1 or owner in DIRECTORIES or owner.startswith(YEARS + "/")
 
 
 def page_count(n_items: int) -> int:
@@ -71,12 +92,16 @@ def year_path(year: str) -> str:
 
 
 def owner_path(key: Key) -> str:
-    """The site path of a listing's owner key: ``("year", "2024")`` → ``talks/2024``."""
+    """The site path of a listing's owner key: ``("year", "2024")`` → ``talks/2024``, ``("all", "people")`` → ``people``."""
+    if key[0] == DIRECTORY:
+        return key[1]
     return year_path(key[1]) if key[0] == "year" else f"{KIND_PATHS[key[0]]}/{key[1]}"
 
 
 def owner_key(path: str) -> Key | None:
     """The owner key of a listing's path (page 1's), or None if no listing is there."""
+    if path in DIRECTORIES:
+        return (DIRECTORY, path)
     first, _, rest = path.partition("/")
     if first == YEARS:
         return ("year", rest)
@@ -104,13 +129,19 @@ def _items(idx: SiteIndex, key: Key) -> list[Item]:
     if key[0] == "source":  # as read
         return got
     if key[0] == "organization":  # by name
-        return sorted(got, key=lambda item: person_order(item[1]))  # type: ignore[arg-type]
-    return sorted(got, key=lambda item: sort_key(item[1]))  # type: ignore[arg-type]
+        return sorted(got, key=lambda item: person_order(item[1]))
+    if key[0] == DIRECTORY:
+        return sorted(got, key=directory_order)
+    return sorted(got, key=lambda item: sort_key(item[1]))
 
 
 def _members(idx: SiteIndex, key: Key) -> list[Item]:
     """The items of the listing of *key*, in no particular order but the source's."""
     kind, rid = key
+    if kind == DIRECTORY:
+        if rid == "topics":  # a topic is no record: its path, label and number of talks
+            return [("topic", (path, label, len(talks))) for path, (label, talks) in idx.topics.items()]
+        return [(k, r) for k in DIRECTORIES[rid][1] for r in idx.ds.table(k).values()]
     if kind == "source":
         return idx.by_source.get(rid, [])
     if kind == "organization":  # the people affiliated with it or an organisation under it
@@ -126,8 +157,23 @@ def _members(idx: SiteIndex, key: Key) -> list[Item]:
     return [("talk", t) for t in talks]
 
 
+def directory_order(item: Item) -> tuple[Any, ...]:
+    """The order of a directory: by name (people by family name), series and events by date."""
+    kind, rec = item
+    if kind == "topic":
+        path, label, _n = rec
+        return (label, path)
+    if isinstance(rec, R.Person):
+        return person_order(rec)
+    if isinstance(rec, R.Scheduled):
+        return (sort_key(rec), kind)
+    return (getattr(rec, "name", "") or "", rec.id)
+
+
 def owners(idx: SiteIndex) -> Iterator[Key]:
-    """Every listing that is cut into pages: sources, topics, and the years that have talks."""
+    """Every listing that is cut into pages: sources, topics, the directories, and the years that have talks."""
+    for name in DIRECTORIES:
+        yield (DIRECTORY, name)
     for sid in idx.ds.sources:
         yield ("source", sid)
     for oid in idx.ds.organizations:
@@ -146,6 +192,6 @@ def more_pages(idx: SiteIndex) -> list[str]:
     out: list[str] = []
     for key in owners(idx):
         n = page_count(size(idx, key))
-        start = 1 if key[0] == "year" else 2
+        start = 1 if key[0] in ("year", DIRECTORY) else 2
         out.extend(page_path(owner_path(key), k) for k in range(start, n + 1))
     return out

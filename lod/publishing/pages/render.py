@@ -31,7 +31,7 @@ from lod.model.vocab import SCHEMA
 from lod.publishing.feeds import SITE_CALENDAR
 from lod.publishing.pages.constants import FORMAT_LABELS, KIND_OF_PATH, KIND_TEXT
 from lod.publishing.pages.helpers import Fragments, Helpers
-from lod.publishing.pages import listing as L
+from lod.publishing.pages import directory as D, listing as L
 from lod.publishing.pages.jsonld import JsonLdBuilder, script_json
 from lod.publishing.pages.layout import page_html
 from lod.publishing.pages.mathml import paragraphs_html, tex_html
@@ -163,7 +163,16 @@ class Renderer:
         talks = [r for _k, r in shown if isinstance(r, R.Talk)]
         kind = key[0]
         extra: dict[str, Any]
-        if kind == "year":
+        if kind == L.DIRECTORY:
+            heading, order, count = L.DIRECTORIES[key[1]][0], D.order_words(key[1]), self.index.count(key)
+            title = heading + (f" ({of})" if pages > 1 else "")
+            ctx = self.common(path, title, "directory")
+            ctx["description"] = (f"All {heading.lower()} on {site}, {order}: {count}." if n == 1 else
+                                  f"{heading} {first}–{last} of {count} on {site}, {order} ({of}).")
+            template, extra = "directory.html", {"heading": heading, "cls": D.list_class(key[1]),
+                                                 "anchor": D.ANCHORS[key[1]],
+                                                 "items": D.items_html(self.helpers(path), shown)}
+        elif kind == "year":
             title = f"Talks of {key[1]}" + (f" ({of})" if pages > 1 else "")
             ctx = self.common(path, title, "year")
             ctx["description"] = (f"{self.index.count(key)} talks of {key[1]} on {site}, by date." if n == 1 else
@@ -195,7 +204,7 @@ class Renderer:
         ctx.update(alternates=[], calendar=None, rel=rels)
         data: dict[str, Any] = {"@context": "https://schema.org", "@type": "CollectionPage", "name": title,
                                 "url": ctx["canonical"]}
-        if kind != "year":
+        if kind not in ("year", L.DIRECTORY):
             data["about"] = {"@id": self.p.minter.base + L.owner_path(key)}
         return Page(path, self.render(template, data, ctx, pager=pager, **extra), data)
 
@@ -203,7 +212,7 @@ class Renderer:
         """Render the page of the resource at *path*, or a listing page (``lod.publishing.pages.listing``)."""
         owner, n = L.split_page(path)
         key = L.owner_key(owner)
-        if key is not None and (key[0] == "year" or n > 1):
+        if key is not None and (key[0] in ("year", L.DIRECTORY) or n > 1):
             return self.listing_page(path, key, n)
         kind_path, _, rid = path.partition("/")
         kind = KIND_OF_PATH.get(kind_path, "")
@@ -305,7 +314,13 @@ class Renderer:
         # The talks it shows (sort key [3] is the id): whether an edit elsewhere can change it (``_same_index``).
         on_it = [v for _n, v in soon + recent] + undated_items
         shown: Shown = (today, frozenset(key[3] for (key, _day), _html in on_it))
-        gatherings = sorted(ordered("series") + ordered("event"), key=lambda v: v[0])
+        directories = []
+        for name, (heading, kinds) in L.DIRECTORIES.items():
+            count = items[(L.DIRECTORY, name)][0]
+            listed = sorted((v for k, v in items.items() if k[0] in kinds), key=lambda v: v[0])
+            directories.append({"anchor": D.ANCHORS[name], "heading": heading, "href": name + ".html",
+                                "cls": D.list_class(name), "link": D.link_text(name, count), "count": count,
+                                "listed": Markup("".join(html for _k, html in listed))})
         data: dict[str, Any] = {
             "@context": "https://schema.org", "@type": "Dataset", "@id": str(m.dataset),
             "name": ds.site.title, "url": m.base,
@@ -324,15 +339,10 @@ class Renderer:
         dumps = [{"href": "dump" + f.suffix, "type": f.media_type, "label": f"dump{f.suffix} ({FORMAT_LABELS.get(f.name, f.name)})"}
                  for f in RDF_FORMATS]
 
-        def joined(kind: str) -> Markup:
-            return Markup("".join(html for _k, html in ordered(kind)))
-
         html = self.render("index.html", data, ctx, dumps=dumps, today=today, talks_ics=SITE_CALENDAR in self.feeds,
                            upcoming=_talk_list(upcoming, "No upcoming talks."), past=_talk_list(past, "No past talks."),
                            undated=_talk_list(undated, "No talks.") if undated else "", years=years,
-                           gatherings=Markup("".join(html for _k, html in gatherings)),
-                           people=joined("person"), orgs=joined("organization"), places=joined("place"),
-                           topics=joined("topic"),
+                           directories=directories,
                            sources=Markup("; ".join(items[("source", sid)][1] for sid in ds.sources)))
         return Page("", html, data), items, shown
 
@@ -369,49 +379,25 @@ class Renderer:
                 # one character outside Latin-1 took 2-4 bytes for each of the item's characters).
                 got = ((sort_key(t), day), html.encode("utf-8"))
             out[("talk", tid)] = got
-        for kind, table in (("series", ds.series), ("event", ds.events)):
-            for gid, g in table.items():
-                got = kept(kind, gid)
+        idx = self.index.idx
+        for name in L.DIRECTORIES:
+            key = (L.DIRECTORY, name)
+            listing = L.items(idx, key)
+            out[key] = (len(listing), "")  # the home page shows the number: a change re-renders it
+            if len(listing) > L.HOME_LISTED:  # only the link to the directory
+                continue
+            for kind, item in listing:
+                rid = item[0] if kind == "topic" else item.id
+                got = kept(kind, rid, rid if kind == "topic" else None)
                 if got is None:
-                    got = ((sort_key(g), kind), self._gathering_item(h, kind, g))
-                out[(kind, gid)] = got
-        for pid, person in ds.people.items():
-            got = kept("person", pid)
-            if got is None:
-                got = ((person.family_name or person.display_name, pid),
-                       _tag(h.href("person", pid), person.display_name))
-            out[("person", pid)] = got
-        for kind, named in (("organization", ds.organizations), ("place", ds.places)):
-            for rid, rec in named.items():
-                got = kept(kind, rid)
-                if got is None:
-                    name = rec.name
-                    got = ((name, rid), _tag(h.href(kind, rid), name))
+                    got = (L.directory_order((kind, item)), D.item_html(h, kind, item))
                 out[(kind, rid)] = got
-        for tpath, (label, talks) in self.index.idx.topics.items():
-            got = kept("topic", tpath, tpath)
-            if got is None:
-                got = (label, f'<li><a href="{escape(tpath)}.html">{escape(label)}</a> <span class="meta">{len(talks)}</span>'
-                              "</li>\n")
-            out[("topic", tpath)] = got
         for sid, src in ds.sources.items():
             got = kept("source", sid)
             if got is None:
                 got = (sid, f'<a href="{escape(h.href("source", sid))}">{escape(src.title or src.document or sid)}</a>')
             out[("source", sid)] = got
         return out
-
-    @staticmethod
-    def _gathering_item(h: Helpers, kind: str, g: R.Gathering) -> str:
-        """A series or event as an item of the index page."""
-        label = h.kind_text[kind] if kind == "series" else (getattr(g, "kind", None) or "event").capitalize()
-        first, last = h.span(kind, g)
-        when = ""
-        if first:
-            when = str(escape(first)) + (f" – {escape(last)}" if last and last != first else "") + " · "
-        return (f'<li><div><a class="item-title" href="{escape(h.href(kind, g.id))}">{tex_html(g.name)}</a> '
-                f'<span class="meta">{escape(label)}</span></div>\n'
-                f'<div class="meta">{when}{len(h.talks_under(kind, g.id))} talks</div></li>\n')
 
 
 # (kind, id) → (sort key, HTML; a talk's as UTF-8 bytes); topics by ("topic", path)
@@ -467,11 +453,6 @@ def _end_instant(t: R.Talk) -> str:
     if w.is_date or w.utc is None:
         return w.lexical[:10]
     return w.utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _tag(href: str, name: str) -> str:
-    """An item of a list of tags (people, organisations, places)."""
-    return f'<li><a href="{escape(href)}">{escape(name)}</a></li>\n'
 
 
 def _last_day(t: R.Talk) -> str:
