@@ -9,12 +9,14 @@ import re
 import random
 import shutil
 import time
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lod.publishing.pages import listing as L
+from lod.publishing.pages.render import Renderer
 from lod.progress import Finished
 from lod.publishing.build import build
 from lod.synth import write_synth
@@ -148,16 +150,27 @@ def test_a_listing_size_is_the_number_of_its_items(paged: Version) -> None:
     assert any(L.size(idx, k) > L.PAGE_SIZE for k in keys)
 
 
-def test_a_places_events_and_sessions_are_on_the_first_page_of_its_talks_only(paged: Version) -> None:
-    from lod.publishing.pages.reads import QUERIES
-
+def test_a_places_events_and_sessions_are_cut_into_pages_beside_its_talks(paged: Version,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(L, "PAGE_SIZE", 1)  # the small synthetic data has two at a place at most
     idx = paged.p.site_index
-    places = [pid for pid in paged.p.dataset.places
-              if L.page_count(len(L.items(idx, ("place", pid)))) > 1 and QUERIES["others_at"](idx, pid)]
-    assert places, "the synthetic data has no place with events and several pages of talks"
+    places = [pid for pid in paged.p.dataset.places if len(L.others_at(idx, pid)) > len(L.items(idx, ("place", pid)))]
+    assert places, "the synthetic data has no place with more events and sessions than talks"
+    r = Renderer(paged.p, datetime(2025, 1, 1, tzinfo=UTC))
     for pid in places:
-        assert 'id="events">Events and sessions here</h2>' in _html(paged, f"place/{pid}")
-        assert "Events and sessions here" not in _html(paged, f"place/{pid}/page-2")
+        others, talks = L.others_at(idx, pid), L.items(idx, ("place", pid))
+        n = L.page_total(idx, ("place", pid))
+        assert n == len(others) > len(talks)
+        assert {f"place/{pid}/page-{k}" for k in range(2, n + 1)} <= set(L.more_pages(idx))
+        shown: list[str] = []
+        for k in range(1, n + 1):
+            html = r.page(L.page_path(f"place/{pid}", k)).html.decode("utf-8")
+            section = html[html.index('id="events">Events and sessions here</h2>'):]
+            shown += re.findall(r'<a href="(?:\.\./)*((?:event|session)/[^"]+)\.html"', section[:section.index("</ul>")])
+            assert f"Page {k} of {n}" in html
+            if k > len(talks):
+                assert "No talks on this page." in html
+        assert shown == [f"{L.KIND_PATHS[kind]}/{rec.id}" for kind, rec in others]
 
 
 def _directory_links(v: Version, name: str) -> list[str]:

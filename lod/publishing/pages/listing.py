@@ -170,6 +170,24 @@ def directory_order(item: Item) -> tuple[Any, ...]:
     return (getattr(rec, "name", "") or "", rec.id)
 
 
+def others_at(idx: SiteIndex, pid: str) -> list[tuple[str, R.Scheduled]]:
+    """The events and sessions at the place *pid* and every place inside it, by date: cut into
+    pages beside its talks (page *n* shows the *n*-th slice of each), so no page shows more than
+    ``PAGE_SIZE`` of either (a city at 1M talks holds thousands of them)."""
+    return idx.kept("others_at", (pid,), lambda: sorted(_others_at(idx, pid), key=lambda kr: sort_key(kr[1])))
+
+
+def _others_at(idx: SiteIndex, pid: str) -> list[tuple[str, R.Scheduled]]:
+    return [(k, r) for pl in idx.place_descendants(pid) for k, r in idx.at_place.get(pl, []) if k != "talk"]
+
+
+def page_total(idx: SiteIndex, key: Key) -> int:
+    """How many pages the listing of *key* takes: a place's as many as the longer of its talks
+    and its events and sessions need."""
+    n = page_count(size(idx, key))
+    return max(n, page_count(len(_others_at(idx, key[1])))) if key[0] == "place" else n
+
+
 def owners(idx: SiteIndex) -> Iterator[Key]:
     """Every listing that is cut into pages: sources, topics, the directories, and the years that have talks."""
     for name in DIRECTORIES:
@@ -191,7 +209,7 @@ def more_pages(idx: SiteIndex) -> list[str]:
     every page after the first of a long listing."""
     out: list[str] = []
     for key in owners(idx):
-        n = page_count(size(idx, key))
+        n = page_total(idx, key)
         start = 1 if key[0] in ("year", DIRECTORY) else 2
         out.extend(page_path(owner_path(key), k) for k in range(start, n + 1))
     return out

@@ -36,7 +36,6 @@ from lod.publishing.pages.keys import ARG, DESC, Key, part_digest
 from lod.publishing.pages import recent
 from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.relations import SiteIndex
-from lod.publishing.pages.times import sort_key
 
 Q = "q:"  # the kind of a query key: ("q:talks_under", "series\x1ex")
 KIND_OF_CLASS: dict[type, str] = {getattr(R, k.record or ""): k.name for k in RECORD_KINDS}
@@ -216,9 +215,9 @@ def _listing(idx: SiteIndex, kind: str, rid: str) -> list[Any]:
     return idx.kept("affiliated", (rid,), lambda: list(idx.affiliated(rid)))
 
 
-def _others_at(idx: SiteIndex, pid: str) -> list[tuple[str, R.Scheduled]]:
-    here = [(k, r) for pl in idx.place_descendants(pid) for k, r in idx.at_place.get(pl, []) if k != "talk"]
-    return sorted(here, key=lambda kr: sort_key(kr[1]))
+def _pages(idx: SiteIndex, kind: str, rid: str) -> int:
+    n = L.page_count(len(_listing(idx, kind, rid)))
+    return max(n, L.page_count(len(L.others_at(idx, rid)))) if kind == "place" else n
 
 
 def feed_exists(idx: SiteIndex, kind: str, rid: str) -> bool:
@@ -256,12 +255,12 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "place_descendants": lambda idx, pid: idx.place_descendants(pid),
     "sub_orgs": lambda idx, oid: idx.sub_orgs.get(oid, []),
     "sub_places": lambda idx, pid: idx.sub_places.get(pid, []),
-    "others_at": _others_at,
+    "others": lambda idx, pid, n: list(L.page_slice(L.others_at(idx, pid), int(n))),
     "by_source": lambda idx, sid: idx.by_source.get(sid, []),
     "topic_label": lambda idx, path: idx.topics[path][0] if path in idx.topics else None,
     "years": lambda idx: [(y, len(ts)) for y, ts in idx.years.items()],
     "count": lambda idx, kind, rid: len(_listing(idx, kind, rid)),
-    "pages": lambda idx, kind, rid: L.page_count(len(_listing(idx, kind, rid))),
+    "pages": _pages,
     "slice": _slice,
     "latest": lambda idx: idx.latest_taken(),
     "feed": lambda idx, kind, rid: feed_exists(idx, kind, rid),
@@ -415,9 +414,9 @@ class IndexView:
     def place_descendants(self, pid: str) -> list[str]:
         return self.query("place_descendants", pid)
 
-    def others_at(self, pid: str) -> list[tuple[str, R.Scheduled]]:
-        """The events and sessions at a place or a place inside it, by date."""
-        return self.query("others_at", pid)
+    def others(self, pid: str, n: int) -> list[tuple[str, R.Scheduled]]:
+        """The events and sessions on page *n* of the place *pid*'s listing (``listing.others_at``)."""
+        return self.query("others", pid, str(n))
 
     def topic_label(self, path: str) -> str | None:
         return self.query("topic_label", path)

@@ -193,7 +193,8 @@ class Renderer:
                 ctx["description"] = f"People {first}–{last} affiliated with {rec.name}, on {site} ({of})."
             elif isinstance(rec, R.Place):
                 template, extra = "place.html", {**self.extra(kind, rec, n), "rec": rec}
-                ctx["description"] = f"Talks {first}–{last} at {rec.name}, on {site}, by date ({of})."
+                ctx["description"] = (f"Talks {first}–{last} at {rec.name}, on {site}, by date ({of})." if shown else
+                                      f"Events and sessions at {rec.name}, on {site}, by date ({of}).")
             elif isinstance(rec, R.Source):
                 template, extra = "source.html", {"rec": rec, "derived": shown}
                 what = rec.title or rec.document or rec.id
@@ -269,9 +270,9 @@ class Renderer:
                     "roles": idx.roles.get(rec.id, {})}
         if isinstance(rec, R.Place):
             talks = [t for _k, t in idx.slice((kind, rec.id), n)]
-            # Its events and sessions on page 1 only: shown on every page of the talks' listing, they
-            # made each page as long as all of them (at 1M talks thousands; BENCHMARKS.md).
-            others = idx.others_at(rec.id) if n == 1 else []
+            # Its events and sessions cut into pages beside its talks: shown whole, they made a page as
+            # long as all of them (at 1M talks thousands; BENCHMARKS.md).
+            others = idx.others(rec.id, n)
             return {"talks": talks, "others": others, "sub_places": sorted(idx.sub_places.get(rec.id, []))}
         if isinstance(rec, R.Source):
             return {"derived": idx.slice((kind, rec.id), n)}
