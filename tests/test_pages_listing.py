@@ -218,3 +218,13 @@ def test_no_directory_name_is_a_kind_path_or_the_years_path() -> None:
     assert not set(L.DIRECTORIES) & (set(KIND_PATHS.values()) | {L.YEARS})
     assert all("/" not in name and L.owner_key(name) == (L.DIRECTORY, name) for name in L.DIRECTORIES)
     assert L.split_page("people/page-3") == ("people", 3) and L.split_page("person/page-3") == ("person/page-3", 1)
+
+
+def test_what_an_organisation_organised_is_on_the_first_page_of_its_people_only(paged: Version) -> None:
+    idx = paged.p.site_index
+    orgs = [oid for oid in paged.p.dataset.organizations
+            if idx.roles.get(oid) and L.page_count(L.size(idx, ("organization", oid))) > 1]
+    assert orgs, "the synthetic data has no organiser with several pages of people"
+    for oid in orgs:
+        assert "Organiser of" in _html(paged, f"org/{oid}")
+        assert "Organiser of" not in _html(paged, f"org/{oid}/page-2")

@@ -267,7 +267,8 @@ class Renderer:
                 cur = self.p.dataset.organizations[cur].parent
             return {"affiliated": idx.slice((kind, rec.id), n), "descendants": idx.org_descendants(rec.id)[1:],
                     "sub_orgs": sorted(idx.sub_orgs.get(rec.id, [])), "parents": parents,
-                    "roles": idx.roles.get(rec.id, {})}
+                    # What it organised on page 1 only: not repeated on every page of its people.
+                    "roles": idx.roles.get(rec.id, {}) if n == 1 else {}}
         if isinstance(rec, R.Place):
             talks = [t for _k, t in idx.slice((kind, rec.id), n)]
             # Its events and sessions cut into pages beside its talks: shown whole, they made a page as
