@@ -30,6 +30,7 @@ from lod.progress import Event, Observer
 
 T = TypeVar("T")
 
+NOTHING_PUBLISHED = "nothing was published and the previous site is unchanged"
 # Below this many records to map, the describing stage runs in the build's own process.
 FORK_THRESHOLD = 2000
 
@@ -51,11 +52,12 @@ class Forked(Generic[T]):
     """
 
     def __init__(self, fn: Callable[[Observer], tuple[T, Iterator[Any]]], observer: Observer,
-                 what: str = "describing") -> None:
-        self.observer, self.what = observer, what
+                 what: str = "describing stage", daemon: bool = True, unfinished: str = NOTHING_PUBLISHED) -> None:
+        self.observer, self.what, self.unfinished = observer, what, unfinished
         ctx = multiprocessing.get_context("fork")
         self._receive, send = ctx.Pipe(duplex=False)
-        self._child = ctx.Process(target=_child, args=(fn, send, os.getpid()), daemon=True)
+        # A daemonic child may not start processes of its own (a rebuild's child starts the stages' workers).
+        self._child = ctx.Process(target=_child, args=(fn, send, os.getpid()), daemon=daemon)
         self._child.start()
         send.close()  # the child's end: when the child is gone, reading finds the end of the pipe
 
@@ -64,7 +66,7 @@ class Forked(Generic[T]):
             message: tuple[str, Any] = self._receive.recv()
         except EOFError:
             self._child.join()
-            raise BuildError(died(self.what, self._child.exitcode)) from None
+            raise BuildError(died(self.what, self._child.exitcode, self.unfinished)) from None
         if message[0] == "raised":
             raise message[1]
         return message
@@ -99,12 +101,13 @@ class Forked(Generic[T]):
         self._receive.close()
 
 
-def died(what: str, code: int | None) -> str:
-    """The message of a build whose *what* stage's process ended with exit *code* and no result."""
+def died(what: str, code: int | None, unfinished: str = NOTHING_PUBLISHED) -> str:
+    """The message of a build whose *what* (``describing stage``) ran in a process that ended with
+    exit *code* and no result; *unfinished* says what became of the site."""
     how = (f"was killed by signal {-code}" + (" (the system's out-of-memory killer sends this one)" if code == -9 else "")
            if code is not None and code < 0 else f"stopped with exit code {code}")
-    return (f"the build's {what} stage ran in a process of its own, which {how} before it finished; "
-            "nothing was published and the previous site is unchanged. Run the build again; if this recurs, "
+    return (f"the build's {what} ran in a process of its own, which {how} before it finished; "
+            f"{unfinished}. Run the build again; if this recurs, "
             "the machine may lack the memory this archive needs (BENCHMARKS.md gives the peak by size).")
 
 
