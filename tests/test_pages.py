@@ -74,7 +74,7 @@ def test_pages_exist_for_every_resource_description(seed_site: BuildResult) -> N
     html = {p.relative_to(seed_site.out).with_suffix("").as_posix() for p in seed_site.out.rglob("*.html")
             if p.parent != seed_site.out or p.name == "index.html"}
     assert len(ttl) == seed_site.resources
-    years = {"talks/2023", "talks/2024", "talks/2025"}  # the archive pages per year (lod.publishing.pages.listing)
+    years = {"talks/2023", "talks/2024", "talks/2025", "talks/undated"}  # the archive pages (lod.publishing.pages.listing)
     assert html == ttl | {"index"} | years
     kinds = {path.split("/")[0] for path in ttl}
     assert kinds == {"talk", "series", "event", "session", "person", "org", "place", "source", "topic"}
@@ -82,7 +82,7 @@ def test_pages_exist_for_every_resource_description(seed_site: BuildResult) -> N
 
 def test_pages_are_valid_html5(seed_site: BuildResult) -> None:
     pages = our_pages(seed_site.out)
-    assert len(pages) == seed_site.resources + 1 + 3 + len(L.DIRECTORIES)  # the 3 years' archive pages, the directories
+    assert len(pages) == seed_site.resources + 1 + 4 + len(L.DIRECTORIES)  # the archive pages of 3 years and the undated, the directories
     for page in pages:
         parser = html5lib.HTMLParser(strict=True)
         parser.parse(page.read_bytes())  # raises ParseError on the first error

@@ -228,3 +228,24 @@ def test_what_an_organisation_organised_is_on_the_first_page_of_its_people_only(
     for oid in orgs:
         assert "Organiser of" in _html(paged, f"org/{oid}")
         assert "Organiser of" not in _html(paged, f"org/{oid}/page-2")
+
+
+def test_the_talks_without_a_date_have_an_archive_page_and_the_home_page_lists_few_of_them(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    write_synth(30, folder, seed=5)
+    for n in range(SIZE + 2):  # more than HOME_LISTED (SIZE here)
+        apply_edit(EDITS["talk_undate"], folder, random.Random(n))
+    v = _version(folder)
+    undated = [t.id for t in v.p.dataset.talks.values() if t.start_at is None]
+    assert len(undated) > L.HOME_LISTED
+    home = _html(v, "index")
+    section = home[home.index('id="undated"'):]
+    section = section[:section.index("</section>")]
+    assert f'<a href="talks/undated.html">All talks without a date ({len(undated)})</a>' in section
+    assert "talk/" not in section  # only the link
+    listed = [re.findall(r'href="(?:\.\./)+talk/([^"]+)\.html"', _html(v, L.page_path("talks/undated", k)))
+              for k in range(1, L.page_count(len(undated)) + 1)]
+    assert sorted(sum(listed, [])) == sorted(undated) and len(listed) > 1
+    assert "<title>Talks without a date (page 1 of" in _html(v, "talks/undated")
+    assert 'href="talks/undated.html">undated' not in home  # not among the years

@@ -85,7 +85,7 @@ def test_every_page_has_a_unique_title_and_a_meta_description(seed_site: BuildRe
             missing.append(page.relative_to(seed_site.out).as_posix())
     assert missing == []
     assert [t for t, n in titles.items() if n > 1] == []
-    assert sum(titles.values()) == len(pages(seed_site)) == 125  # 117, the 3 years' archive pages and 5 directories
+    assert sum(titles.values()) == len(pages(seed_site)) == 126  # 117, the 4 archive pages (3 years, the undated) and 5 directories
 
 
 def test_titles_tell_apart_what_shares_a_name(seed_site: BuildResult) -> None:

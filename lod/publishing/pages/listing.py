@@ -3,7 +3,8 @@
 A page that lists everything changes on every edit, and at archive scale costs seconds to
 render again. So the home page shows only the next and the most recent talks
 (``HOME_UPCOMING``, ``HOME_RECENT``) and links to one archive page per year
-(``talks/2024.html``), and every listing that grows with the archive (a year's talks, the
+(``talks/2024.html``; the talks without a date at ``talks/undated.html``, listed on the home page
+itself only while there are at most ``HOME_LISTED``), and every listing that grows with the archive (a year's talks, the
 records taken from a source, a topic's talks, the talks at a place, the people of an organisation) is cut into pages of ``PAGE_SIZE`` items:
 page 1 at the usual ``P.html``, page *n* at ``P/page-n.html``. The *directories* list every
 person, organisation, place, topic, and series and event, by name (``DIRECTORIES``:
@@ -27,7 +28,7 @@ from typing import Any, Iterator, Sequence, TypeVar
 from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.publishing.pages.constants import KIND_OF_PATH
-from lod.publishing.pages.relations import SiteIndex, person_order
+from lod.publishing.pages.relations import UNDATED, SiteIndex, person_order
 from lod.publishing.pages.times import sort_key
 
 PAGE_SIZE = 500  # items per listing page; one edit re-renders at most the pages its item is on
@@ -79,11 +80,6 @@ def page_count(n_items: int) -> int:
 def page_slice(items: Sequence[T], n: int) -> Sequence[T]:
     """The items on page *n*."""
     return items[(n - 1) * PAGE_SIZE:n * PAGE_SIZE]
-
-
-def year_of(t: R.Talk) -> str | None:
-    """The year of a talk's archive page: the year of its start, as written (None without a start)."""
-    return t.start_at.lexical[:4] if t.start_at is not None else None
 
 
 def year_path(year: str) -> str:

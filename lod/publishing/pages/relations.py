@@ -30,6 +30,7 @@ class HasDataset(Protocol):
 # record's own fields, so a SiteIndex of a few records holds exactly the entries they are in:
 # a query that reads entries by key is evaluated again only when one of those changed
 # (``lod.publishing.pages.probe``). A map left out here makes every query reading it wide.
+UNDATED = "undated"  # the key in ``SiteIndex.years`` of the talks without a date: their page is talks/undated
 DERIVED = ("children", "roles", "members", "sub_orgs", "sub_places", "at_place", "by_source", "topics", "years")
 
 
@@ -98,10 +99,10 @@ class SiteIndex:
             for sid in any_rec.sources:
                 self.by_source.setdefault(sid, []).append((kind, any_rec))
         self.topics: dict[str, tuple[str, list[R.Talk]]] = {}
-        self.years: dict[str, list[R.Talk]] = {}  # the talks of each year's archive page (lod.publishing.pages.listing)
+        # The talks of each year's archive page (lod.publishing.pages.listing), those without a date under UNDATED.
+        self.years: dict[str, list[R.Talk]] = {}
         for t in ds.talks.values():
-            if t.start_at is not None:
-                self.years.setdefault(t.start_at.lexical[:4], []).append(t)
+            self.years.setdefault(t.start_at.lexical[:4] if t.start_at is not None else UNDATED, []).append(t)
             for label in t.topics:
                 path = self.m.path_of(str(self.m.topic(label)))
                 assert path is not None

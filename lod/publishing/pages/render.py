@@ -173,11 +173,14 @@ class Renderer:
                                                  "anchor": D.ANCHORS[key[1]],
                                                  "items": D.items_html(self.helpers(path), shown)}
         elif kind == "year":
-            title = f"Talks of {key[1]}" + (f" ({of})" if pages > 1 else "")
+            heading, which = ((f"Talks of {key[1]}", f"of {key[1]}") if key[1] != L.UNDATED else
+                              ("Talks without a date", "without a date"))
+            title = heading + (f" ({of})" if pages > 1 else "")
             ctx = self.common(path, title, "year")
-            ctx["description"] = (f"{self.index.count(key)} talks of {key[1]} on {site}, by date." if n == 1 else
-                                  f"Talks {first}–{last} of {key[1]} on {site}, by date ({of}).")
-            template, extra = "year.html", {"year": key[1], "talks": talks}
+            order = ", by date" if key[1] != L.UNDATED else ""
+            ctx["description"] = (f"{self.index.count(key)} talks {which} on {site}{order}." if n == 1 else
+                                  f"Talks {first}–{last} {which} on {site}{order} ({of}).")
+            template, extra = "year.html", {"heading": heading, "talks": talks}
         else:
             rec = self.index.record(kind, key[1]) if kind != "topic" else None
             label = (self.index.topic_label(L.owner_path(key)) or key[1]) if kind == "topic" else ""
@@ -310,8 +313,11 @@ class Renderer:
         upcoming = [_ordered(html, n) for n, (_key, html) in soon]
         past = [_ordered(html, n) for n, (_key, html) in recent]
         years = Markup("".join(f'<li><a href="{escape(L.year_path(y))}.html">{escape(y)}</a> <span class="meta">{len(ts)}</span></li>\n'
-                               for y, ts in sorted(self.index.idx.years.items(), reverse=True)))
+                               for y, ts in sorted(self.index.idx.years.items(), reverse=True) if y != L.UNDATED))
         undated_items = [v for v in talks if v[0][1] is None]
+        n_undated = len(undated_items)
+        if n_undated > L.HOME_LISTED:  # only the link to their archive page
+            undated_items = []
         undated = [html.decode("utf-8") for _key, html in undated_items]
         # The talks it shows (sort key [3] is the id): whether an edit elsewhere can change it (``_same_index``).
         on_it = [v for _n, v in soon + recent] + undated_items
@@ -343,7 +349,8 @@ class Renderer:
 
         html = self.render("index.html", data, ctx, dumps=dumps, today=today, talks_ics=SITE_CALENDAR in self.feeds,
                            upcoming=_talk_list(upcoming, "No upcoming talks."), past=_talk_list(past, "No past talks."),
-                           undated=_talk_list(undated, "No talks.") if undated else "", years=years,
+                           undated=_talk_list(undated, "No talks.") if undated else "", n_undated=n_undated,
+                           undated_href=L.year_path(L.UNDATED) + ".html", years=years,
                            directories=directories,
                            sources=Markup("; ".join(items[("source", sid)][1] for sid in ds.sources)))
         return Page("", html, data), items, shown
