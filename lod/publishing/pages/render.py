@@ -391,11 +391,11 @@ class Renderer:
         idx = self.index.idx
         for name in L.DIRECTORIES:
             key = (L.DIRECTORY, name)
-            listing = L.items(idx, key)
-            out[key] = (len(listing), "")  # the home page shows the number: a change re-renders it
-            if len(listing) > L.HOME_LISTED:  # only the link to the directory
+            count = L.size(idx, key)
+            out[key] = (count, "")  # the home page shows the number: a change re-renders it
+            if count > L.HOME_LISTED:  # only the link to the directory
                 continue
-            for kind, item in listing:
+            for kind, item in L.items(idx, key):
                 rid = item[0] if kind == "topic" else item.id
                 got = kept(kind, rid, rid if kind == "topic" else None)
                 if got is None:
