@@ -86,6 +86,8 @@ def test_kept_items_are_held_deflated_and_give_back_the_same_text() -> None:
     assert all(isinstance(p, str) for p in packed[:SEED - 1])  # the dictionary's seed, as it was
     assert all(isinstance(p, bytes) and len(p) < len(t.encode()) for p, t in zip(packed[SEED:], texts[SEED:]))
     assert [packer.unpack(p) for p in packed] == texts
+    long = "".join(f"<li>{n} – 𝔼[X²] {n * 7919 % 10007}</li>" for n in range(20_000))  # past the 32 KB window
+    assert packer.unpack(packer.pack(long)) == long
 
 
 def test_description_digests_taken_as_pages_read_equal_those_read_again(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ A page worker keeps every talk's list item it made for the pages that list it ag
 (``lod.publishing.pages.helpers.Fragments``). As ``str`` they are large: one character of
 the data outside Latin-1 (an en dash, a mathematical letter) makes CPython store the whole
 item at two or four bytes a character. At 10k talks a process kept 37k items in 67 MB;
-deflated against the first items, the same items take 6.6 MB, for about 9 µs to pack one and
+deflated against the first items, the same items take 6.6 MB, for about 8 µs to pack one and
 1.5 µs to unpack it on each use (BENCHMARKS.md, "Where the memory goes at 100k").
 """
 
@@ -14,6 +14,11 @@ import zlib
 
 SEED = 4  # parts kept as they are, then joined into the dictionary the later ones are deflated against
 LEVEL = 6
+# zlib's memory level: its hash table and buffers, made anew for every part. At 8 or 9 (zlib's
+# default, and what was used) they pass malloc's threshold for mmap, so every part cost an mmap,
+# the kernel zeroing the pages and a munmap: 58-96 µs against 8 µs at 4, for the same bytes on
+# parts of a few hundred (Packer.pack was 17 % of the 1M build's organisation pages; BENCHMARKS.md).
+MEM_LEVEL = 4
 
 
 class Packer:
@@ -36,7 +41,7 @@ class Packer:
             if len(self._seed) < SEED:
                 return text
             self._zdict, self._seed = b"".join(self._seed), []
-        deflate = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, 9, zlib.Z_DEFAULT_STRATEGY, self._zdict)
+        deflate = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, MEM_LEVEL, zlib.Z_DEFAULT_STRATEGY, self._zdict)
         return deflate.compress(data) + deflate.flush()
 
     def unpack(self, packed: str | bytes) -> str:
