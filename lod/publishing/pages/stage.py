@@ -339,9 +339,10 @@ def _lastmods(r: Renderer, paths: Sequence[str], cache: PagesCache | None, dirty
     dirties it.
     """
     idx = r.index.idx
-    # A listing's further pages (and a year's) take their owner's lastmod (a year's: the date of the data).
-    listed = [path for path in paths if L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/")]
-    own = [path for path in paths if not (L.split_page(path)[1] > 1 or path.startswith(L.YEARS + "/"))]
+    # A listing's further pages (and a year's or a directory's) take their owner's lastmod (a year's, a
+    # directory's: the date of the data).
+    listed = [path for path in paths if L.is_listing_only(path)]
+    own = [path for path in paths if not L.is_listing_only(path)]
     out = _own_lastmods(r, own, cache, dirty)
     for path in listed:
         out[path] = out.get(L.split_page(path)[0]) or idx.latest_taken()
