@@ -9,6 +9,7 @@ where httpx would refuse or normalise them.
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,15 +47,29 @@ def address(url: str) -> tuple[str, int]:
 
 
 def exchange(url: str, head: bytes, timeout: float = 10) -> tuple[int, bytes]:
-    """Send raw bytes, return the status and the response (the server closes or answers)."""
+    """Send raw bytes, return the status and the response (the server closes or answers).
+
+    The response is read while the bytes are sent, as an HTTP client does: a server refusing a
+    1 MB head answers and closes before reading all of it, and a client that wrote to the end
+    first got EPIPE, and could miss the answer (seen under load)."""
     with socket.create_connection(address(url), timeout=timeout) as s:
-        s.sendall(head)
+        def send() -> None:
+            try:
+                s.sendall(head)
+            except OSError:  # refused and closed before the server read it all: its answer is read below
+                pass
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
         data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        try:
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            sender.join(timeout)
     return int(data.split(b" ", 2)[1]), data
 
 
