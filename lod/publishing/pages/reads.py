@@ -37,6 +37,8 @@ from lod.publishing.pages import recent
 from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.relations import SiteIndex
 
+# How many descriptions' digests a process keeps in each generation (``Recent``): about 100 bytes each.
+DESC_DIGESTS_KEPT = 1 << 16
 Q = "q:"  # the kind of a query key: ("q:talks_under", "series\x1ex")
 KIND_OF_CLASS: dict[type, str] = {getattr(R, k.record or ""): k.name for k in RECORD_KINDS}
 
@@ -51,9 +53,11 @@ class Recorder:
         # The digest of a key's answer (None for a record), set by the pages stage: taken where
         # the job's queries were answered, in its worker (``collecting``).
         self.digests: Callable[[Key], tuple[bytes, frozenset[Key] | None] | None] | None = None
-        # The digests of the description parts read (``note_desc``) in this process's current job,
-        # each taken once: the job's end reads them (``collecting``), so they are dropped with it.
-        self.desc_digests: dict[str, bytes] = {}
+        # The digests of the description parts read (``note_desc``) in this process, each taken once
+        # while at hand; the jobs' ends read them (``collecting``). Kept across jobs, the recent ones:
+        # a part kept by the renderer (a speaker's JSON-LD) notes its keys again in a later job, and
+        # a digest dropped with its job was read back from disk, which was 38 % of the 1M talk pages.
+        self.desc_digests: Recent[str, bytes] = Recent(DESC_DIGESTS_KEPT)
         # The memoised parts' and answers' read-sets, each kept once, as sorted tuples of keys each
         # kept once (a frozenset of fresh tuples took three times the memory: 100k talks, BENCHMARKS.md).
         self._sets: dict[tuple[Key, ...], tuple[Key, ...]] = {}
@@ -65,6 +69,10 @@ class Recorder:
             self.made.update(pickle.loads(made))
         else:
             self.later.add(made)
+
+    def forget_desc_digests(self) -> None:
+        """Forget the descriptions' digests taken (another build's, or this one's once it is done)."""
+        self.desc_digests = Recent(DESC_DIGESTS_KEPT)
 
     def new_build(self) -> None:
         """Forget the memoised parts' shared read-sets (their caches belong to one build's renderer)."""
@@ -127,7 +135,6 @@ class Recorder:
         """Gather the nodes made inside apart (a worker's job sends them back to the parent),
         with the digests of the answers they read (``digests``)."""
         saved, self.made = self.made, Made()
-        self.desc_digests.clear()  # the previous job's (memory: only this job's are needed)
         try:
             yield self.made
             if self.digests is not None:

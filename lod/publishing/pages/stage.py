@@ -192,7 +192,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         failed.close()
     # Each job takes the digests of the answers its nodes read where it answered them (in its worker).
     digests = RECORDER.digests = answer_reads(r.index, p.descriptions)
-    RECORDER.desc_digests.clear()  # another build's, if one failed in this process
+    RECORDER.forget_desc_digests()  # another build's, if one failed in this process
     all_paths = r.all_paths()
     paths = all_paths if only_paths is None else [path for path in all_paths if path in only_paths]
     workers = affordable(worker_count(len(paths), threshold), say)  # the calendars' too
@@ -310,7 +310,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     outside, RECORDER.made = RECORDER.made, Reads()
     outside.digest(digests)  # of the keys read outside a job's ``collecting``, if any
     RECORDER.digests = None
-    RECORDER.desc_digests.clear()
+    RECORDER.forget_desc_digests()
     forget_kept(r.index.idx)  # the parts the probes kept: no query of this build is probed after this
     # The jobs' read-sets are merged when first asked for; the state keeps the queries some node reads, no others.
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
