@@ -37,8 +37,7 @@ from lod.publishing.pages import recent
 from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.relations import SiteIndex
 
-# How many descriptions' digests a process keeps in each generation (``Recent``): about 100 bytes each.
-DESC_DIGESTS_KEPT = 1 << 16
+DESC_DIGESTS_KEPT = 1 << 16  # descriptions' digests kept per generation (``Recent``): about 100 bytes each
 Q = "q:"  # the kind of a query key: ("q:talks_under", "series\x1ex")
 KIND_OF_CLASS: dict[type, str] = {getattr(R, k.record or ""): k.name for k in RECORD_KINDS}
 
@@ -53,10 +52,8 @@ class Recorder:
         # The digest of a key's answer (None for a record), set by the pages stage: taken where
         # the job's queries were answered, in its worker (``collecting``).
         self.digests: Callable[[Key], tuple[bytes, frozenset[Key] | None] | None] | None = None
-        # The digests of the description parts read (``note_desc``) in this process, each taken once
-        # while at hand; the jobs' ends read them (``collecting``). Kept across jobs, the recent ones:
-        # a part kept by the renderer (a speaker's JSON-LD) notes its keys again in a later job, and
-        # a digest dropped with its job was read back from disk, which was 38 % of the 1M talk pages.
+        # The digests of the description parts read (``note_desc``), read at the jobs' ends; kept across
+        # jobs, as the renderer's kept parts are (read back from disk: 38 % of the 1M talk pages).
         self.desc_digests: Recent[str, bytes] = Recent(DESC_DIGESTS_KEPT)
         # The memoised parts' and answers' read-sets, each kept once, as sorted tuples of keys each
         # kept once (a frozenset of fresh tuples took three times the memory: 100k talks, BENCHMARKS.md).
@@ -222,11 +219,6 @@ def _listing(idx: SiteIndex, kind: str, rid: str) -> list[Any]:
     return idx.kept("affiliated", (rid,), lambda: list(idx.affiliated(rid)))
 
 
-def _pages(idx: SiteIndex, kind: str, rid: str) -> int:
-    n = L.page_count(len(_listing(idx, kind, rid)))
-    return max(n, L.page_count(len(L.others_at(idx, rid)))) if kind == "place" else n
-
-
 def feed_exists(idx: SiteIndex, kind: str, rid: str) -> bool:
     """Whether the calendar of (kind, id) exists: one of its talks has a start (``feeds.feed_keys``)."""
     if kind == "site":
@@ -267,7 +259,8 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "topic_label": lambda idx, path: idx.topics[path][0] if path in idx.topics else None,
     "years": lambda idx: [(y, len(ts)) for y, ts in idx.years.items()],
     "count": lambda idx, kind, rid: len(_listing(idx, kind, rid)),
-    "pages": _pages,
+    "pages": lambda idx, kind, rid: max(L.page_count(len(_listing(idx, kind, rid))),  # a place's: its events' too
+                                        L.page_count(len(L.others_at(idx, rid))) if kind == "place" else 1),
     "slice": _slice,
     "latest": lambda idx: idx.latest_taken(),
     "feed": lambda idx, kind, rid: feed_exists(idx, kind, rid),
