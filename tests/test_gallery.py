@@ -123,6 +123,29 @@ def test_queries_answered_on_forked_workers_answer_as_in_one_process(seed_site: 
     assert [(stored_answer(a, shown=None), lines) for a, lines in forked] == \
         [(stored_answer(a, shown=None), lines) for a, lines in alone]
 
+
+def test_the_gallery_answers_in_one_process_when_a_forked_copy_would_not_fit(
+        seed_site: BuildResult, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lod.publishing.gallery_reads as gallery_reads
+    import lod.publishing.pages.parallel as parallel
+
+    queries = [(q.text, reads_of(q.text)) for q in read_gallery()]
+    monkeypatch.setattr(gallery_reads, "PARALLEL_LINES", 0)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    asked: list[int] = []
+    real = parallel.fork_map
+
+    def fork_map(fn, items, workers, *args, **kw):  # type: ignore[no-untyped-def]
+        asked.append(workers)
+        return real(fn, items, workers, *args, **kw)
+
+    monkeypatch.setattr(parallel, "fork_map", fork_map)
+    answer_lines(seed_site.out / "dump.nt", queries)
+    monkeypatch.setattr(parallel, "memory", lambda: (1 << 30, 4 << 30))  # 1 GB available, 4 GB here
+    answer_lines(seed_site.out / "dump.nt", queries)
+    assert asked == [2, 1]
+
+
 TALK_TITLE = "title: The unreasonable effectiveness of mathematics in large scale deep learning"
 TALK_ABSTRACT = "Recently, the theory of infinite-width neural networks"
 

@@ -210,7 +210,7 @@ def answer_lines(dump: Path, queries: list[tuple[str, Reads]],
     reading the dump once whatever the number of queries; each answer with the lines it read."""
     import pyoxigraph as ox
 
-    from lod.publishing.pages.parallel import fork_map, worker_count
+    from lod.publishing.pages.parallel import affordable, fork_map, worker_count
     from lod.querying.engine import run
 
     if not queries:
@@ -228,7 +228,9 @@ def answer_lines(dump: Path, queries: list[tuple[str, Reads]],
 
     # Loading each query's store is most of the work (1-2.5 s a query at 100k talks), one query
     # to a core. Each store holds the same lines in either process, so the answers are the same.
-    workers = worker_count(sum(map(len, buckets)), PARALLEL_LINES) if len(queries) > 1 else 1
+    # None forked that a copy of this process would not fit beside (at 1M talks the build was
+    # 18.6 GB here, and the out-of-memory killer ended its forked worker; BENCHMARKS.md).
+    workers = affordable(worker_count(sum(map(len, buckets)), PARALLEL_LINES)) if len(queries) > 1 else 1
     return list(zip(fork_map(answer, range(len(queries)), workers), buckets))
 
 
