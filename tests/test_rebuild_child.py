@@ -1,7 +1,8 @@
 """A rebuild of a large site runs in a child process (``lod.publishing.pipeline._rebuild``): it
 says the same, publishes the same bytes, reports the same errors, and when it must build in
 full, the full build runs here, in a process that never held the rebuild's state. These tests
-fork every rebuild (the threshold set to 0); the other tests' small sites rebuild in-process."""
+fork every rebuild (the threshold set to 0); the other tests' small sites rebuild in-process
+(tests/test_incremental.py reports bad records both ways)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lod.errors import BuildError, RecordErrors
+from lod.errors import BuildError
 from lod.progress import Finished, FullBuildNeeded
 from lod.publishing import pipeline
 from lod.publishing.build import build
@@ -80,20 +81,6 @@ def test_a_site_without_state_is_built_in_full_saying_why_once(
     run = Run()
     run(data, site)
     assert [e.reason for e in run.said if isinstance(e, FullBuildNeeded)] == ["no-state"]
-
-
-def test_a_rebuild_in_a_child_reports_bad_records_like_a_full_build_and_changes_nothing(
-        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    data, site = _copy(built, tmp_path, monkeypatch)
-    before, state = _tree(site), state_path(site).read_bytes()
-    series = sorted((data / "series").glob("*.yaml"))[0]
-    series.write_text(series.read_text(encoding="utf-8").replace("  - id: ", "  - id: Bad Id ", 1), encoding="utf-8")
-    with pytest.raises(RecordErrors) as incremental:
-        build(data, site, BASE)
-    with pytest.raises(RecordErrors) as full:
-        build(data, tmp_path / "other", BASE)
-    assert str(incremental.value) == str(full.value)
-    assert _tree(site) == before and state_path(site).read_bytes() == state
 
 
 def test_a_rebuild_whose_process_dies_says_so_and_leaves_the_site(
