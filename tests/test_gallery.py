@@ -98,16 +98,45 @@ def test_a_query_that_can_match_any_triple_reads_everything() -> None:
     assert reads_of(PREFIXES + "DESCRIBE ?s WHERE { ?s schema:name ?n }").everything
 
 
+def _everything(_i: int, answer: Any, lines: Any) -> tuple[dict[str, Any], list[bytes]]:
+    """What ``answer_lines`` keeps in these tests: every row of the answer and every line read."""
+    return stored_answer(answer, shown=None), list(lines)
+
+
+def test_the_lines_each_query_reads_wait_on_disk_and_are_gone_when_the_queries_are_answered(
+        seed_site: BuildResult, tmp_path: Path) -> None:
+    dump = tmp_path / "dump.nt"
+    shutil.copyfile(seed_site.out / "dump.nt", dump)
+    queries = [(q.text, reads_of(q.text)) for q in read_gallery()]
+    seen: list[list[Path]] = []
+
+    def keep(i: int, answer: Any, lines: Any) -> int:
+        seen.append([p for p in tmp_path.iterdir() if p.name.startswith(".gallery-lines-")])
+        return len(list(lines))
+
+    counts = answer_lines(dump, queries, keep)
+    assert all(len(folders) == 1 for folders in seen) and len(seen) == len(queries)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dump.nt"]
+    assert counts == [len(lines) for _a, lines in answer_lines(dump, queries, _everything)]
+
+    def fails(i: int, answer: Any, lines: Any) -> int:
+        raise ValueError("keep failed")
+
+    with pytest.raises(ValueError, match="keep failed"):
+        answer_lines(dump, queries, fails)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dump.nt"]
+
+
 def test_every_query_answers_on_the_lines_it_reads_as_on_the_whole_graph(seed_site: BuildResult) -> None:
     queries = read_gallery()
     store = ox.Store()
     store.bulk_load(path=str(seed_site.out / "dump.nt"), format=ox.RdfFormat.N_TRIPLES)
     reads = [reads_of(q.text) for q in queries]
     assert not any(r.everything for r in reads)  # else this test would prove nothing about the read-sets
-    narrow = answer_lines(seed_site.out / "dump.nt", [(q.text, r) for q, r in zip(queries, reads)])
+    narrow = answer_lines(seed_site.out / "dump.nt", [(q.text, r) for q, r in zip(queries, reads)], _everything)
     for q, (answer, _lines) in zip(queries, narrow):
         whole = stored_answer(run(store, q.text), shown=None)
-        assert sorted(map(str, stored_answer(answer, shown=None)["rows"])) == sorted(map(str, whole["rows"])), q.name
+        assert sorted(map(str, answer["rows"])) == sorted(map(str, whole["rows"])), q.name
 
 
 
@@ -116,12 +145,12 @@ def test_queries_answered_on_forked_workers_answer_as_in_one_process(seed_site: 
     import lod.publishing.gallery_reads as gallery_reads
 
     queries = [(q.text, reads_of(q.text)) for q in read_gallery()]
-    alone = answer_lines(seed_site.out / "dump.nt", queries)
+    alone = answer_lines(seed_site.out / "dump.nt", queries, _everything)
     monkeypatch.setattr(gallery_reads, "PARALLEL_LINES", 0)  # the seed data is far below it
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    forked = answer_lines(seed_site.out / "dump.nt", queries)
-    assert [(stored_answer(a, shown=None), lines) for a, lines in forked] == \
-        [(stored_answer(a, shown=None), lines) for a, lines in alone]
+    forked = answer_lines(seed_site.out / "dump.nt", queries, _everything)
+    assert forked == alone
+    assert all(lines for _answer, lines in alone)  # else the comparison would not cover the lines read
 
 
 def test_the_gallery_answers_in_one_process_when_a_forked_copy_would_not_fit(
@@ -140,9 +169,9 @@ def test_the_gallery_answers_in_one_process_when_a_forked_copy_would_not_fit(
         return real(fn, items, workers, *args, **kw)
 
     monkeypatch.setattr(parallel, "fork_map", fork_map)
-    answer_lines(seed_site.out / "dump.nt", queries)
+    answer_lines(seed_site.out / "dump.nt", queries, _everything)
     monkeypatch.setattr(parallel, "memory", lambda: (1 << 30, 4 << 30))  # 1 GB available, 4 GB here
-    answer_lines(seed_site.out / "dump.nt", queries)
+    answer_lines(seed_site.out / "dump.nt", queries, _everything)
     assert asked == [2, 1]
 
 

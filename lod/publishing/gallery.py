@@ -13,7 +13,7 @@ under any base URL and on any store the dataset is pushed to.
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -184,15 +184,21 @@ def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR,
                 done.reused.append(q.name)
                 continue
         todo.append(q)
-    fresh = answer_lines(staging / "dump.nt", [(q.text, reads[q.name]) for q in todo], _published_lines(p, staging))
-    for q, (answer, lines) in zip(todo, fresh):
+
+    def keep(i: int, answer: Answer, lines: Iterable[bytes]) -> dict[str, Any]:
+        # Made where the query was answered: what comes back is only what the state keeps.
+        q = todo[i]
         kept = previous.get(q.text)
         shape = kept["shape"] if kept and "shape" in kept else shape_of(q.text)
         # A superset of the new graph's segments is all ``meets`` needs: those grown from the
         # previous ones and the changed lines', not collected again from every line read.
         segments = grown[q.name] if q.name in grown else collect(lines, shape, base)
-        done.answers[q.text] = {"reads": reads[q.name].dump(), "answer": stored_answer(answer), "shape": shape,
-                                "segments": segments}
+        return {"reads": reads[q.name].dump(), "answer": stored_answer(answer), "shape": shape, "segments": segments}
+
+    fresh = answer_lines(staging / "dump.nt", [(q.text, reads[q.name]) for q in todo], keep,
+                         _published_lines(p, staging))
+    for q, stored in zip(todo, fresh):
+        done.answers[q.text] = stored
         done.answered.append(q.name)
     pages = {path for path in map(p.minter.path_of, p.descriptions) if path}
     entries = [{"query": q, "answer": _answer_view(done.answers[q.text]["answer"], base, pages)} for q in queries]

@@ -18,15 +18,16 @@ it, depend only on the lines read: a reused answer is the one a full build would
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from lod.publishing.dumps import DumpIndex
     from lod.querying.engine import Answer
 
+T = TypeVar("T")
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 # From this many lines read in all, the queries are answered on every core (forking costs less than it saves).
 PARALLEL_LINES = 200_000
@@ -176,38 +177,56 @@ def _anchored(s: Any, o: Any, path: Any, triples: list[tuple[Any, Any, Any]]) ->
     return False
 
 
-def read_lines(lines: Iterable[bytes], reads: list[Reads]) -> list[list[bytes]]:
-    """The N-Triples *lines* each read-set of *reads* reads, in their order."""
-    out: list[list[bytes]] = [[] for _ in reads]
-    everything = [i for i, r in enumerate(reads) if r.everything]
-    by_predicate: dict[bytes, list[int]] = {}
-    by_class: dict[bytes, list[int]] = {}
-    for i, r in enumerate(reads):
-        if not r.everything:
-            for iri in r.predicates:
-                by_predicate.setdefault(iri.encode("utf-8"), []).append(i)
-            for c in r.classes:
-                by_class.setdefault(c.encode("utf-8"), []).append(i)
-    type_iri = RDF_TYPE.encode("utf-8")
-    for line in lines:
-        for i in everything:
-            out[i].append(line)
-        _s, predicate, rest = line.split(b" ", 2)
-        targets = by_predicate.get(predicate)
-        if targets:
-            for i in targets:
-                out[i].append(line)
-        if predicate == type_iri and by_class:
-            for i in by_class.get(rest.split(b" ", 1)[0], ()):
-                if i not in (targets or ()):
-                    out[i].append(line)
-    return out
+def read_lines(lines: Iterable[bytes], reads: list[Reads], folder: Path) -> tuple[list[Path], int]:
+    """The N-Triples *lines* each read-set of *reads* reads, in their order, written to one file
+    per read-set under *folder*: their paths, and how many lines were written in all. On disk, not
+    in lists: at 1M talks they were about 4 GB in memory."""
+    written = 0
+    paths = [folder / f"{i}.nt" for i in range(len(reads))]
+    files = [open(path, "wb", buffering=1 << 20) for path in paths]
+    try:
+        everything = [f for f, r in zip(files, reads) if r.everything]
+        by_predicate: dict[bytes, list[Any]] = {}
+        by_class: dict[bytes, list[Any]] = {}
+        for f, r in zip(files, reads):
+            if not r.everything:
+                for iri in r.predicates:
+                    by_predicate.setdefault(iri.encode("utf-8"), []).append(f)
+                for c in r.classes:
+                    by_class.setdefault(c.encode("utf-8"), []).append(f)
+        type_iri = RDF_TYPE.encode("utf-8")
+        for line in lines:
+            for f in everything:
+                f.write(line)
+            written += len(everything)
+            _s, predicate, rest = line.split(b" ", 2)
+            targets = by_predicate.get(predicate)
+            if targets:
+                for f in targets:
+                    f.write(line)
+                written += len(targets)
+            if predicate == type_iri and by_class:
+                for f in by_class.get(rest.split(b" ", 1)[0], ()):
+                    if f not in (targets or ()):
+                        f.write(line)
+                        written += 1
+    finally:
+        for f in files:
+            f.close()
+    return paths, written
 
 
-def answer_lines(dump: Path, queries: list[tuple[str, Reads]],
-                 graph: bytes | None = None) -> list[tuple[Answer, list[bytes]]]:
+def answer_lines(dump: Path, queries: list[tuple[str, Reads]], keep: Callable[[int, Answer, Iterable[bytes]], T],
+                 graph: bytes | None = None) -> list[T]:
     """Answer each query on a store of only the lines of *dump* (or of the N-Triples *graph*) it reads,
-    reading the dump once whatever the number of queries; each answer with the lines it read."""
+    reading the dump once whatever the number of queries; ``keep(i, answer, lines)`` for each, in
+    order, where *lines* iterates the lines the *i*-th query read.
+
+    The lines wait on disk, in a folder beside *dump* removed before this returns, and only *keep*'s
+    result comes back from a forked worker: an answer (every row) and its lines stay where they are made.
+    """
+    import tempfile
+
     import pyoxigraph as ox
 
     from lod.publishing.pages.parallel import affordable, fork_map, worker_count
@@ -215,23 +234,27 @@ def answer_lines(dump: Path, queries: list[tuple[str, Reads]],
 
     if not queries:
         return []
-    if graph is not None:
-        buckets = read_lines(graph.splitlines(keepends=True), [r for _, r in queries])
-    else:
-        with open(dump, "rb") as f:
-            buckets = read_lines(f, [r for _, r in queries])
+    with tempfile.TemporaryDirectory(prefix=".gallery-lines-", dir=dump.parent) as folder:
+        if graph is not None:
+            paths, read = read_lines(graph.splitlines(keepends=True), [r for _, r in queries], Path(folder))
+        else:
+            with open(dump, "rb") as f:
+                paths, read = read_lines(f, [r for _, r in queries], Path(folder))
 
-    def answer(i: int) -> Answer:
-        store = ox.Store()
-        store.bulk_load(b"".join(buckets[i]), format=ox.RdfFormat.N_TRIPLES)
-        return run(store, queries[i][0])
+        def answer(i: int) -> T:
+            store = ox.Store()
+            store.bulk_load(path=str(paths[i]), format=ox.RdfFormat.N_TRIPLES)
+            answered = run(store, queries[i][0])
+            del store
+            with open(paths[i], "rb") as lines:
+                return keep(i, answered, lines)
 
-    # Loading each query's store is most of the work (1-2.5 s a query at 100k talks), one query
-    # to a core. Each store holds the same lines in either process, so the answers are the same.
-    # None forked that a copy of this process would not fit beside (at 1M talks the build was
-    # 18.6 GB here, and the out-of-memory killer ended its forked worker; BENCHMARKS.md).
-    workers = affordable(worker_count(sum(map(len, buckets)), PARALLEL_LINES)) if len(queries) > 1 else 1
-    return list(zip(fork_map(answer, range(len(queries)), workers), buckets))
+        # Loading each query's store is most of the work (1-2.5 s a query at 100k talks), one query
+        # to a core. Each store holds the same lines in either process, so the answers are the same.
+        # None forked that a copy of this process would not fit beside (at 1M talks the build was
+        # 18.6 GB here, and the out-of-memory killer ended its forked worker; BENCHMARKS.md).
+        workers = affordable(worker_count(read, PARALLEL_LINES)) if len(queries) > 1 else 1
+        return list(fork_map(answer, range(len(queries)), workers))
 
 
 def owner_lines(dump: Path, index: DumpIndex, owners: Iterable[str]) -> set[bytes]:
