@@ -16,7 +16,8 @@ from __future__ import annotations
 import pickle
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from itertools import islice
+from collections import deque
+from itertools import islice, repeat
 from pathlib import Path
 
 from lod.loading.spill import Spill
@@ -53,6 +54,16 @@ def numbers_in(rows: Iterable[bytes], chunk: int = 4096) -> set[int]:
     it = iter(rows)
     while batch := list(islice(it, chunk)):
         out.update(numbers(b"".join(batch)))
+    return out
+
+
+def marks_in(rows: Iterable[bytes], size: int, chunk: int = 4096) -> bytearray:
+    """One byte per key number below *size*, 1 where some row of *rows* holds it. A byte a key where
+    ``numbers_in``'s set takes about 90 (about 900 MB for the 10M keys of 1M talks)."""
+    out = bytearray(size)
+    it = iter(rows)
+    while batch := list(islice(it, chunk)):
+        deque(map(out.__setitem__, numbers(b"".join(batch)), repeat(1)), maxlen=0)  # in C
     return out
 
 
@@ -157,10 +168,12 @@ class Links(Mapping[Key, frozenset[Key]]):
 
     def drop_unread(self, derived: Callable[[Key], bool]) -> None:
         """Drop the rows of the *derived* keys (what a query read, keyed by the query) that no other row reads."""
-        read = numbers_in(row for node, row in self.rows.items() if not derived(node))
+        read = marks_in((row for node, row in self.rows.items() if not derived(node)), len(self.codec.keys))
         number = self.codec.number
-        for node in [node for node in self.rows if derived(node) and number.get(node) not in read]:
-            del self.rows[node]
+        for node in [node for node in self.rows if derived(node)]:
+            n = number.get(node)
+            if n is None or not read[n]:
+                del self.rows[node]
 
     def recoded(self, codec: LinkCodec) -> Links:
         """These read-sets numbered by *codec* (themselves if they are)."""
