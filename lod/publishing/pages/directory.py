@@ -21,25 +21,10 @@ from lod.publishing.pages import listing as L
 from lod.publishing.pages.helpers import Helpers
 from lod.publishing.pages.mathml import tex_html
 
-# The home page's section of each directory: the anchors it had before the directories.
-ANCHORS = {"people": "people", "organizations": "orgs", "places": "places", "topics": "topics",
-           "series-and-events": "series"}
-ORDER = {"series-and-events": "by date"}  # how each directory is ordered, when not by name
-
-
-def order_words(name: str) -> str:
-    """How the directory *name* is ordered, in words (``by name``)."""
-    return ORDER.get(name, "by name")
-
-
 def link_text(name: str, count: int) -> str:
     """The home page's link to the directory *name* of *count* items: ``All people, by name (12)``."""
-    return f"All {L.DIRECTORIES[name][0].lower()}, {order_words(name)} ({count})"
-
-
-def list_class(name: str) -> str:
-    """The CSS class of the directory's list: series and events are items with a line of facts, the rest tags."""
-    return "items" if name == "series-and-events" else "tags"
+    d = L.DIRECTORIES[name]
+    return f"All {d.heading.lower()}, {d.order} ({count})"
 
 
 def item_html(h: Helpers, kind: str, item: Any) -> str:

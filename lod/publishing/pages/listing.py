@@ -23,7 +23,7 @@ read it, so the pages rendered again after an edit are exactly those whose slice
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence, TypeVar
+from typing import Any, Iterator, NamedTuple, Sequence, TypeVar
 
 from lod.model import records as R
 from lod.model.iri import KIND_PATHS
@@ -38,13 +38,25 @@ YEARS = "talks"  # path segment of the archive pages per year: talks/2024 (no ki
 PAGED_KINDS = ("source", "topic", "place", "organization", "year")  # the kinds of listing that are cut into pages
 HOME_LISTED = 100  # the home page lists a kind's records itself up to this many, else links to its directory
 DIRECTORY = "all"  # the listing kind of the directories: ("all", "people") lists every person
-# Each directory: its path (and key), its heading, and the kinds of record it lists.
-DIRECTORIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "series-and-events": ("Series and events", ("series", "event")),
-    "people": ("People", ("person",)),
-    "organizations": ("Organisations", ("organization",)),
-    "places": ("Places", ("place",)),
-    "topics": ("Topics", ("topic",)),
+
+
+class Directory(NamedTuple):
+    """A directory, as its pages and the home page show it."""
+
+    heading: str
+    kinds: tuple[str, ...]  # the kinds of record it lists
+    anchor: str  # the home page's section of it (the anchor it had before the directories)
+    order: str  # how it is ordered, in words (``directory_order`` sorts it so)
+    list_class: str  # its list's CSS class: items with a line of facts, or tags
+
+
+# Each directory by its path (and key).
+DIRECTORIES: dict[str, Directory] = {
+    "series-and-events": Directory("Series and events", ("series", "event"), "series", "by date", "items"),
+    "people": Directory("People", ("person",), "people", "by name", "tags"),
+    "organizations": Directory("Organisations", ("organization",), "orgs", "by name", "tags"),
+    "places": Directory("Places", ("place",), "places", "by name", "tags"),
+    "topics": Directory("Topics", ("topic",), "topics", "by name", "tags"),
 }
 
 Key = tuple[str, str]
@@ -137,7 +149,7 @@ def _members(idx: SiteIndex, key: Key) -> list[Item]:
     if kind == DIRECTORY:
         if rid == "topics":  # a topic is no record: its path, label and number of talks
             return [("topic", (path, label, len(talks))) for path, (label, talks) in idx.topics.items()]
-        return [(k, r) for k in DIRECTORIES[rid][1] for r in idx.ds.table(k).values()]
+        return [(k, r) for k in DIRECTORIES[rid].kinds for r in idx.ds.table(k).values()]
     if kind == "source":
         return idx.by_source.get(rid, [])
     if kind == "organization":  # the people affiliated with it or an organisation under it

@@ -164,13 +164,13 @@ class Renderer:
         kind = key[0]
         extra: dict[str, Any]
         if kind == L.DIRECTORY:
-            heading, order, count = L.DIRECTORIES[key[1]][0], D.order_words(key[1]), self.index.count(key)
+            d = L.DIRECTORIES[key[1]]
+            heading, order, count = d.heading, d.order, self.index.count(key)
             title = heading + (f" ({of})" if pages > 1 else "")
             ctx = self.common(path, title, "directory")
             ctx["description"] = (f"All {heading.lower()} on {site}, {order}: {count}." if n == 1 else
                                   f"{heading} {first}–{last} of {count} on {site}, {order} ({of}).")
-            template, extra = "directory.html", {"heading": heading, "cls": D.list_class(key[1]),
-                                                 "anchor": D.ANCHORS[key[1]],
+            template, extra = "directory.html", {"heading": heading, "cls": d.list_class, "anchor": d.anchor,
                                                  "items": D.items_html(self.helpers(path), shown)}
         elif kind == "year":
             heading, which = ((f"Talks of {key[1]}", f"of {key[1]}") if key[1] != L.UNDATED else
@@ -323,11 +323,11 @@ class Renderer:
         on_it = [v for _n, v in soon + recent] + undated_items
         shown: Shown = (today, frozenset(key[3] for (key, _day), _html in on_it))
         directories = []
-        for name, (heading, kinds) in L.DIRECTORIES.items():
+        for name, d in L.DIRECTORIES.items():
             count = items[(L.DIRECTORY, name)][0]
-            listed = sorted((v for k, v in items.items() if k[0] in kinds), key=lambda v: v[0])
-            directories.append({"anchor": D.ANCHORS[name], "heading": heading, "href": name + ".html",
-                                "cls": D.list_class(name), "link": D.link_text(name, count), "count": count,
+            listed = sorted((v for k, v in items.items() if k[0] in d.kinds), key=lambda v: v[0])
+            directories.append({"anchor": d.anchor, "heading": d.heading, "href": name + ".html",
+                                "cls": d.list_class, "link": D.link_text(name, count), "count": count,
                                 "listed": Markup("".join(html for _k, html in listed))})
         data: dict[str, Any] = {
             "@context": "https://schema.org", "@type": "Dataset", "@id": str(m.dataset),
