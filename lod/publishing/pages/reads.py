@@ -259,8 +259,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "topic_label": lambda idx, path: idx.topics[path][0] if path in idx.topics else None,
     "years": lambda idx: [(y, len(ts)) for y, ts in idx.years.items()],
     "count": lambda idx, kind, rid: len(_listing(idx, kind, rid)),
-    "pages": lambda idx, kind, rid: max(L.page_count(len(_listing(idx, kind, rid))),  # a place's: its events' too
-                                        L.page_count(len(L.others_at(idx, rid))) if kind == "place" else 1),
+    "pages": lambda idx, kind, rid: L.page_total(idx, (kind, rid)),
     "slice": _slice,
     "latest": lambda idx: idx.latest_taken(),
     "feed": lambda idx, kind, rid: feed_exists(idx, kind, rid),
