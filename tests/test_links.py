@@ -36,6 +36,7 @@ def test_a_workers_made_crosses_a_pickle_with_its_digests_by_key() -> None:
     assert main[("html", "talk/a")] == {A, B}
     assert main.answers() == {B: b"dp"}
     assert main.links() == {("html", "talk/a"): {A, B}, ("calendar", "talk/a.ics"): {A, C}, B: {("person", "p")}}
+    assert not main.rows and not main.reads  # taken out, not copied
 
 
 def test_a_codec_read_back_numbers_only_the_new_keys() -> None:

@@ -219,10 +219,13 @@ class Made(Links):
         return {keys[n]: got for n, got in self.digests.items()}
 
     def links(self) -> Links:
-        """The nodes' read-sets and, keyed by the query's key, what each query that is not wide read."""
+        """The nodes' read-sets and, keyed by the query's key, what each query that is not wide read,
+        taken out of this ``Made`` (its rows and reads are left empty): a copy was a second
+        dictionary of every read-set while the build is at its largest."""
         keys = self.codec.keys
-        rows = dict(self.rows)
+        rows, self.rows = self.rows, {}
         rows.update((keys[n], row) for n, row in self.reads.items())
+        self.reads = {}
         return Links(self.codec, rows)
 
 

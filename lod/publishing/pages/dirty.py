@@ -96,8 +96,8 @@ class Affected:
         (numbered by the old read-sets' codec, which the state's ``link_keys`` holds), and what each query
         evaluated again read."""
         before = Links.of(old)
-        if not before.rows:  # a full build: the rendered ones, as they are
-            return rendered.readsets, {**self.answers, **rendered.answers}
+        if not before.rows:  # a full build: the rendered ones, as they are (not copied: 6.8M answers at 1M talks)
+            return rendered.readsets, ({**self.answers, **rendered.answers} if self.answers else rendered.answers)
         links = Links(before.codec, {k: v for k, v in before.rows.items() if k not in self.keys and k not in self.reads})
         for key, reads in self.reads.items():
             if reads is not None:
