@@ -113,11 +113,14 @@ def read(select: Callable[[str], Iterable[tuple[int, bytes]]]) -> tuple[dict[str
 def rows(parts: Mapping[str, Mapping[Any, Any]]) -> Iterable[Row]:
     """Every bucket of *parts* as a row to store."""
     for name, entries in parts.items():
-        by_bucket: dict[int, dict[Any, Any]] = {}
-        for key, value in entries.items():
-            by_bucket.setdefault(bucket_of(key), {})[key] = value
-        for bucket in sorted(by_bucket):
-            yield name, bucket, _pickled(by_bucket[bucket])
+        # Each bucket's keys in a list, its dictionary made as it is written: dictionaries of every
+        # bucket at once were a copy of the part (about 700 MB for the answers of 1M talks).
+        by_bucket: list[list[Any]] = [[] for _ in range(BUCKETS)]
+        for key in entries:
+            by_bucket[bucket_of(key)].append(key)
+        for bucket, keys in enumerate(by_bucket):
+            if keys:
+                yield name, bucket, _pickled({key: entries[key] for key in keys})
 
 
 def _pickled(entries: dict[Any, Any]) -> bytes:
