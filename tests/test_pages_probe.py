@@ -102,16 +102,18 @@ def test_a_property_of_a_record_holding_no_records_is_read_as_its_fields(seed) -
 
 
 def test_a_part_kept_by_one_probe_brings_what_it_read_to_the_next(seed) -> None:  # type: ignore[no-untyped-def]
-    """The count, the number of pages and each slice of a listing read the same items: evaluated once per
-    index, with what they read; a part that was wide stays wide."""
+    """Each slice of a listing reads its items, kept once per index with what they read; the count and
+    the number of pages (which count the items without sorting them) read the same. A part that was
+    wide stays wide."""
     idx = seed.site_index
     oid = next(o for o in seed.dataset.organizations if idx.members.get(o))
-    first = reads_of(idx, qkey("count", "organization", oid))
+    first = reads_of(idx, qkey("slice", "organization", oid, "1"))
     assert first is not None and ("affiliated", (oid,)) in idx.__dict__[probe._KEPT]
-    assert reads_of(idx, qkey("slice", "organization", oid, "1")) == first
+    assert reads_of(idx, qkey("slice", "organization", oid, "2")) == first
+    assert reads_of(idx, qkey("count", "organization", oid)) == first
     assert reads_of(idx, qkey("pages", "organization", oid)) == first
     idx.__dict__[probe._KEPT][("affiliated", (oid,))] = (None, None)
-    assert reads_of(idx, qkey("count", "organization", oid)) is None
+    assert reads_of(idx, qkey("slice", "organization", oid, "1")) is None
     del idx.__dict__[probe._KEPT][("affiliated", (oid,))]
 
 

@@ -258,7 +258,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "by_source": lambda idx, sid: idx.by_source.get(sid, []),
     "topic_label": lambda idx, path: idx.topics[path][0] if path in idx.topics else None,
     "years": lambda idx: [(y, len(ts)) for y, ts in idx.years.items()],
-    "count": lambda idx, kind, rid: len(_listing(idx, kind, rid)),
+    "count": lambda idx, kind, rid: L.size(idx, (kind, rid)),  # not sorted to be counted
     "pages": lambda idx, kind, rid: L.page_total(idx, (kind, rid)),
     "slice": _slice,
     "latest": lambda idx: idx.latest_taken(),
