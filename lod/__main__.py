@@ -1,5 +1,5 @@
 import sys
 
-from lod.cli import main
+from lod.cli import run
 
-sys.exit(main())
+sys.exit(run())
