@@ -47,19 +47,10 @@ def numbers(row: bytes) -> array[int]:
     return out
 
 
-def numbers_in(rows: Iterable[bytes], chunk: int = 4096) -> set[int]:
-    """Every key number the *rows* hold. Joined *chunk* rows at a time: one join of every row was a
-    copy of them all, and its array another (together about 2.4 GB at 1M talks), for no more speed."""
-    out: set[int] = set()
-    it = iter(rows)
-    while batch := list(islice(it, chunk)):
-        out.update(numbers(b"".join(batch)))
-    return out
-
-
 def marks_in(rows: Iterable[bytes], size: int, chunk: int = 4096) -> bytearray:
-    """One byte per key number below *size*, 1 where some row of *rows* holds it. A byte a key where
-    ``numbers_in``'s set takes about 90 (about 900 MB for the 10M keys of 1M talks)."""
+    """One byte per key number below *size*, 1 where some row of *rows* holds it: a byte a key where a
+    set of the numbers took about 90 (about 900 MB for the 10M keys of 1M talks). Joined *chunk* rows
+    at a time: one join of every row was a copy of them all (about 2.4 GB at 1M talks)."""
     out = bytearray(size)
     it = iter(rows)
     while batch := list(islice(it, chunk)):
@@ -166,14 +157,16 @@ class Links(Mapping[Key, frozenset[Key]]):
             self.rows[node] = recode(other.rows[node], into)
         return into
 
-    def drop_unread(self, derived: Callable[[Key], bool]) -> None:
-        """Drop the rows of the *derived* keys (what a query read, keyed by the query) that no other row reads."""
+    def drop_unread(self, derived: Callable[[Key], bool]) -> bytearray:
+        """Drop the rows of the *derived* keys (what a query read, keyed by the query) that no other row
+        reads; return which key numbers the other rows read (``marks_in``)."""
         read = marks_in((row for node, row in self.rows.items() if not derived(node)), len(self.codec.keys))
         number = self.codec.number
         for node in [node for node in self.rows if derived(node)]:
             n = number.get(node)
             if n is None or not read[n]:
                 del self.rows[node]
+        return read
 
     def recoded(self, codec: LinkCodec) -> Links:
         """These read-sets numbered by *codec* (themselves if they are)."""

@@ -388,7 +388,7 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     # ---- the state and the commit
     t0 = time.perf_counter()
     # What each page read, for the next build: merged now, with no worker of the pages or the gallery beside.
-    links, read_answers = dirty.merged(state.extra["links"], rendered)
+    links, read_answers = dirty.merged(state.extra["links"], rendered, state.extra.get("answers"))
     new_state = inc.State(state.fingerprint or inc.fingerprint(m.base), state.site_id, ds.site,
                           settled(before, taken), front.kept, front.resolved, results,
                           extra={"dumps": index, "links": links, "answers": read_answers, "google": gaps, "files": output.files,
