@@ -63,6 +63,16 @@ def _same_as_full(data: Path, site: Path, result: BuildResult, tmp: Path) -> Non
     assert [str(r) for r in result.report.results] == [str(r) for r in full.report.results]
     assert (result.triples, result.resources, result.files, result.counts) == \
         (full.triples, full.resources, full.files, full.counts)
+    # What the next rebuild compares is what a full build would have left: each node's read-set,
+    # what each query read, and the digests of the keys some node reads.
+    kept, made = read_state(site), read_state(fresh)
+    assert kept is not None and made is not None
+    links, fresh_links = kept.extra["links"], made.extra["links"]
+    assert sorted(links) == sorted(fresh_links)
+    assert [node for node in fresh_links if links[node] != fresh_links[node]] == []
+    answers, fresh_answers = kept.extra["answers"], made.extra["answers"]
+    assert sorted(answers) == sorted(fresh_answers)
+    assert [key for key in fresh_answers if answers[key] != fresh_answers[key]] == []
 
 
 @pytest.fixture(scope="module")
