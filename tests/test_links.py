@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 
-from lod.publishing.links import LinkCodec, Links, Made, marks_in
+from lod.publishing.links import LinkCodec, Links, Made, Readers, marks_in
 
 A, B, C = ("talk", "a"), ("q:person_talks", "p"), ("desc", "https://x.org/talk/a")
 
@@ -59,3 +59,20 @@ def test_a_query_no_node_reads_is_dropped_and_one_a_node_reads_is_kept() -> None
     links = Links.of({("html", "talk/a"): {read, A}, read: {B}, unread: {C}})
     links.drop_unread(lambda key: key[0].startswith("q:"))
     assert dict(links) == {("html", "talk/a"): frozenset({read, A}), read: frozenset({B})}
+
+
+def test_the_rows_holding_a_key_are_found_by_a_search_that_skips_bytes_across_two_numbers() -> None:
+    from array import array
+
+    def row(*numbers: int) -> bytes:
+        return array("I", numbers).tobytes()
+
+    # 65536 then 2**24 hold the bytes of 1 across the two (00 00 01 00 | 00 00 00 01, little-endian).
+    rows = {("html", "a"): row(65536, 1 << 24), ("html", "b"): row(1), ("html", "c"): row(0, 1, 7),
+            ("html", "d"): row(), ("html", "e"): row(7)}
+    readers = Readers(rows)
+    assert list(readers.of(1)) == [("html", "b"), ("html", "c")]
+    assert list(readers.of(7)) == [("html", "c"), ("html", "e")]
+    assert list(readers.of(65536)) == [("html", "a")] and list(readers.of(2)) == []
+    assert readers.any_of([0, 1 << 24]) == {("html", "a"), ("html", "c")}
+    assert readers.any_of([]) == set() and list(Readers({}).of(1)) == []
