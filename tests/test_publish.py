@@ -113,6 +113,21 @@ def test_publish_recovers_a_swap_killed_half_way(built: tuple[Path, Path, dict[s
     assert not old.exists() and not (out.parent / f".{out.name}.tmp-999").exists()
 
 
+def test_a_full_build_over_a_site_removes_the_previous_files_and_keeps_its_state(
+        built: tuple[Path, Path, dict[str, str]]) -> None:
+    # The previous site's files are removed while the new state is written (``NewSite.commit``).
+    from lod.publishing.pipeline import read_state
+
+    data, out, before = built
+    (out / "index.html").write_text("stale", encoding="utf-8")
+    build(data, out, TEST_BASE, incremental=False)
+    assert tree(out) == before
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")) == \
+        [f".{out.name}.lod-state"]
+    state = read_state(out)
+    assert state is not None and state.generation == 0
+
+
 @pytest.mark.heavy  # six killed builds: with the other random SIGKILLs of .ci/run
 def test_publish_sigkill_at_any_point_leaves_a_whole_site(tmp_path: Path) -> None:
     out = tmp_path / "site"

@@ -21,6 +21,7 @@ import os
 import pickle
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 from lod.errors import ConfigError
@@ -98,13 +99,23 @@ class NewSite:
     def commit(self, say: Observer) -> None:
         """Swap the new site in, then write its state (losing it only costs the next build its speed)."""
         shutil.rmtree(self.scratch, ignore_errors=True)
-        swap_in(self.staging, self.out)
-        if self._state is not None:
-            self._state.site_id = marker_id(self.out) or ""
-            try:
-                write_new(state_path(self.out), self._state)
-            except OSError as exc:  # the site is built; only the next build's speed is lost
-                say(StateNotSaved(str(exc.strerror or exc)))
+        old = swapped_out(self.staging, self.out)
+        # The previous site's files are removed while the state is written: both mostly wait on the
+        # disk (at 100k talks, 150k files to unlink, about 16 s, beside a 770 MB database). A build
+        # killed meanwhile leaves the folder for the next one to remove (``recover``).
+        remover = threading.Thread(target=shutil.rmtree, args=(old, True), daemon=True) if old else None
+        if remover is not None:
+            remover.start()
+        try:
+            if self._state is not None:
+                self._state.site_id = marker_id(self.out) or ""
+                try:
+                    write_new(state_path(self.out), self._state)
+                except OSError as exc:  # the site is built; only the next build's speed is lost
+                    say(StateNotSaved(str(exc.strerror or exc)))
+        finally:
+            if remover is not None:
+                remover.join()
 
     def abort(self) -> None:
         """Drop everything written; OUT is untouched."""
@@ -239,13 +250,20 @@ def recover(out: Path) -> None:
 
 def swap_in(staging: Path, out: Path) -> None:
     """Replace *out* with *staging* atomically."""
+    old = swapped_out(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def swapped_out(staging: Path, out: Path) -> Path | None:
+    """Replace *out* with *staging* atomically; return the folder now holding the previous site, for
+    the caller to remove (None if there was none). Either name is one ``recover`` removes."""
     if not out.exists():
         os.rename(staging, out)
-        return
+        return None
     if _exchange(staging, out):
-        shutil.rmtree(staging, ignore_errors=True)
-        return
+        return staging
     old = out.with_name(f".{out.name}.old")
     os.rename(out, old)
     os.rename(staging, out)
-    shutil.rmtree(old, ignore_errors=True)
+    return old
