@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lod.errors import RecordErrors, ValidationFailed
+from lod.errors import BuildError, RecordErrors, ValidationFailed
 from lod.progress import REASONS, Event, Finished, FullBuildNeeded
 from lod.publishing.build import BuildResult, build
 from lod.publishing.prepared import stamps as _stamps
@@ -398,3 +398,39 @@ def test_rebuild_killed_while_publishing_is_finished_by_the_next_build(built: Pa
     assert run.incremental
     assert run.published == {"written": 0, "deleted": 0}
     _same_as_full(data, site, result, tmp_path)
+
+
+def test_rebuild_whose_gallery_runs_in_a_child_beside_its_pages_equals_a_full_build(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As a rebuild of 2,000 resources or more runs it (``forked.Beside``): its answers come back
+    # for the state, its files are published with the pages.
+    from lod.publishing import forked
+
+    monkeypatch.setattr(forked, "FORK_THRESHOLD", 0)
+    data, site = _copy(built, tmp_path, monkeypatch)
+    apply_edit(EDITS["talk_title"], data, random.Random(3))
+    run = Run()
+    result = run(data, site)
+    assert run.incremental, run.said
+    gallery = next(e for e in run.said if isinstance(e, Finished) and e.stage == "gallery")
+    assert gallery.counts["answered"] >= 1
+    _same_as_full(data, site, result, tmp_path)
+    kept, made = read_state(site), read_state(tmp_path / "fresh")
+    assert kept is not None and made is not None and kept.extra["gallery"] == made.extra["gallery"]
+
+
+def test_a_gallery_that_fails_in_its_child_fails_the_rebuild_and_publishes_nothing(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lod.publishing import forked, gallery
+
+    def broken(*_args: object, **_kw: object) -> None:
+        raise BuildError("the gallery broke")
+
+    monkeypatch.setattr(forked, "FORK_THRESHOLD", 0)
+    monkeypatch.setattr(gallery, "write_gallery", broken)
+    data, site = _copy(built, tmp_path, monkeypatch)
+    before, state = _tree(site), state_path(site).read_bytes()
+    apply_edit(EDITS["talk_title"], data, random.Random(3))
+    with pytest.raises(BuildError, match="the gallery broke"):
+        build(data, site, BASE)
+    assert _tree(site) == before and state_path(site).read_bytes() == state

@@ -28,6 +28,7 @@ import os
 import time
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lod.errors import BuildError
 from lod.loading.pool import no_gc, rare_full_collections
@@ -38,7 +39,7 @@ from lod.model.serialize import jsonld_context
 from lod.progress import Checked, FullBuildNeeded, Stage, ignore, ran
 from lod.publishing import changes as inc
 from lod.publishing.describing import Describing
-from lod.publishing.forked import Forked
+from lod.publishing.forked import Beside, Forked, ending, forks
 from lod.publishing.front import Front, FullBuild, empty_state
 from lod.publishing.output import InPlace, NewSite, Output, check_out, marker_id, recover, state_path
 from lod.publishing.pages.google import Gap, GoogleReport
@@ -47,6 +48,10 @@ from lod.publishing.prepared import (MARKER, BuildResult, Prepared, Progress, co
 from lod.publishing.state import Store, Unusable, site_generation
 from lod.validation.report import Result
 from lod.validation.shacl import compile_shapes
+
+if TYPE_CHECKING:
+    from lod.publishing.pages.dirty import Affected
+    from lod.publishing.pages.stage import PagesOutput
 
 # A file written this shortly before the build stamped it might be written again within the
 # same tick of the kernel's file clock (a few ms), keeping its size and time: it is parsed
@@ -115,21 +120,13 @@ def _rebuild(data_dir: str | os.PathLike[str], out: Path, base_url: str | None, 
     """
     if not hasattr(os, "fork") or _size(state_path(out)) < REBUILD_FORK_BYTES:
         return _rebuild_here(data_dir, out, base_url, say)
-    child: Forked[BuildResult] = Forked(lambda observer: (_ending(_rebuild_here(data_dir, out, base_url, observer)),
+    child: Forked[BuildResult] = Forked(lambda observer: (ending(_rebuild_here(data_dir, out, base_url, observer)),
                                                           iter(())),
                                         say, what="rebuild", daemon=False, unfinished=REBUILD_UNFINISHED)
     try:
         return child.result()
     finally:
         child.close()
-
-
-def _ending(result: BuildResult) -> BuildResult:
-    """*result*, in a child that ends once it has sent it: the cyclic garbage the rebuild left is not
-    collected. The first collection after the rebuild walked all of it (1.4 s at 100k talks, while
-    the result was pickled) to free memory that the system takes back when the child exits."""
-    gc.disable()
-    return result
 
 
 def _size(path: Path) -> int:
@@ -267,13 +264,11 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
              results: dict[str, list[Result]], timings: dict[str, float], t_start: float,
              say: Progress) -> BuildResult:
     """The later stages, each for what changed, into *output*; then the commit."""
-    from lod.publishing import calendar_pack
     from lod.publishing.documents import DOCUMENTS_INDEX, index_bytes
     from lod.publishing.dumps import splice_subjects
     from lod.publishing.gallery import Gallery, write_gallery
     from lod.publishing.gallery_reads import delta_lines
     from lod.publishing.pages.dirty import Affected, affected
-    from lod.publishing.pages.stage import render_some
 
     m, ds, out = p.minter, p.dataset, output.out
     scratch = output.scratch
@@ -320,6 +315,79 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     crowded = None if fresh else dirty.crowded()
     if crowded is not None:  # nothing is published; the build starts again from the empty state
         raise FullBuild("most-pages", crowded)
+    answers = state.extra.get("gallery")
+
+    def gallery_stage() -> tuple[Gallery, float]:
+        # The query gallery depends on the triples alone: a query is answered again only when the
+        # triples added or removed are of those it reads.
+        t = time.perf_counter()
+        if not (front.owners or fresh):
+            return Gallery(answers=answers or {}, reused=sorted(answers or {})), 0.0  # no triple changed: all kept
+        lines = (delta_lines((out / "dump.nt", previous), (scratch / "dump.nt", index), front.owners)
+                 if answers is not None else None)
+        return write_gallery(p, scratch, previous=answers, delta=lines), time.perf_counter() - t
+
+    # A rebuild's gallery runs in a child beside its pages, each on a core (at 100k talks 3 s beside
+    # the pages' 4 s after ``affected``); a full build's after them, whose page workers take every core.
+    gallery_job = Beside(gallery_stage, fork=not fresh and bool(front.owners) and forks(len(p.descriptions)),
+                         what="query gallery")
+    try:
+        rendered, whole, gaps = _pages(p, dirty, output, state, fresh, timings, t0, say)
+        gallery, timings["gallery"] = gallery_job.result()
+    finally:
+        gallery_job.close()
+
+    # ---- the query gallery's files, and the VoID description
+    if front.owners or fresh:
+        for made in sorted(scratch.rglob("*")):
+            rel = str(made.relative_to(scratch))
+            if made.is_file() and not rel.startswith("dump."):
+                output.put(rel, made.read_bytes())
+    ran(say, "gallery", len(gallery.answered) + len(gallery.reused), "queries", timings["gallery"],
+        answered=len(gallery.answered), reused=len(gallery.reused))
+    for name in ["dump" + fmt.suffix for fmt in RDF_FORMATS]:  # after the gallery, which queries dump.nt
+        if (scratch / name).exists():
+            output.adopt(name, scratch / name)
+    output.put("void.ttl", void_ttl(p, index.triples))
+
+    # ---- the state and the commit
+    t0 = time.perf_counter()
+    # What each page read, for the next build: merged now, with no worker of the pages or the gallery beside.
+    links, read_answers = dirty.merged(state.extra["links"], rendered, state.extra.get("answers"))
+    new_state = inc.State(state.fingerprint or inc.fingerprint(m.base), state.site_id, ds.site,
+                          settled(before, taken), front.kept, front.resolved, results,
+                          extra={"dumps": index, "links": links, "answers": read_answers, "google": gaps, "files": output.files,
+                                 "deps": front.deps, "mapped": front.mapped, "pages": rendered.cache,
+                                 "search": rendered.search, "gallery": gallery.answers, "sitemaps": whole},
+                          generation=0 if fresh else state.generation + 1)
+    output.keep_state(store, state, new_state)
+    timings["state"] = time.perf_counter() - t0
+    changed = first_changed(before, stamps(data_dir))
+    if changed:
+        raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
+                         f"versions; nothing was published and the previous {out.name}/ is unchanged. "
+                         "Run the build again.")
+    t0 = time.perf_counter()
+    output.commit(say)
+    timings["publish"] = time.perf_counter() - t0
+    if fresh:
+        ran(say, "publish", output.written, "files", timings["publish"], files=output.written)
+    else:
+        ran(say, "publish", output.written + output.deleted, "files", time.perf_counter() - t_start,
+            written=output.written, deleted=output.deleted)
+    return BuildResult(out, m.base, index.triples, index.resources, output.files, p.report, timings, counts_of(ds),
+                       not fresh)
+
+
+def _pages(p: Prepared, dirty: Affected, output: Output, state: inc.State, fresh: bool, timings: dict[str, float],
+           t0: float, say: Progress) -> tuple[PagesOutput, list[str], dict[str, list[Gap]]]:
+    """The pages stage after ``affected``: render the *dirty* pages and calendars (every one from the
+    empty state) into *output*, with its progress; return what was rendered, the files made whole
+    (sitemaps, the search index's) and every talk page's Google gaps."""
+    from lod.publishing import calendar_pack
+    from lod.publishing.pages.stage import render_some
+
+    out, scratch, served = output.out, output.scratch, p.dataset.site.documents == "served"
     n_pages = len(p.descriptions) if fresh else len(dirty.paths) + len(dirty.feeds)
     stage = Stage(say, "pages", n_pages, "files")
     rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,
@@ -354,8 +422,7 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     gaps = {path: g for path, g in state.extra["google"].items() if path not in dirty.paths}
     gaps.update(rendered.google.gaps)
     google, warnings = _google(p, gaps)
-    report = p.report
-    report.results.extend(warnings)
+    p.report.results.extend(warnings)
     timings["pages"] = time.perf_counter() - t0
     say(Checked("pages", google))
     if fresh:
@@ -363,55 +430,7 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
                      calendars=sum(1 for n in rendered.files if n.endswith(".ics")) + rendered.packed)
     else:
         stage.finish(timings["pages"], pages_again=len(dirty.paths), calendars_again=len(dirty.feeds))
-
-    # ---- the query gallery and the VoID description, which depend on the triples alone: a
-    # query is answered again only when the triples added or removed are of those it reads.
-    t0 = time.perf_counter()
-    answers = state.extra.get("gallery")
-    gallery = Gallery(answers=answers or {}, reused=sorted(answers or {}))  # no triple changed: all kept
-    if front.owners or fresh:
-        lines = (delta_lines((out / "dump.nt", previous), (scratch / "dump.nt", index), front.owners)
-                 if answers is not None else None)
-        gallery = write_gallery(p, scratch, previous=answers, delta=lines)
-        for made in sorted(scratch.rglob("*")):
-            rel = str(made.relative_to(scratch))
-            if made.is_file() and not rel.startswith("dump."):
-                output.put(rel, made.read_bytes())
-    timings["gallery"] = time.perf_counter() - t0
-    ran(say, "gallery", len(gallery.answered) + len(gallery.reused), "queries", timings["gallery"],
-        answered=len(gallery.answered), reused=len(gallery.reused))
-    for name in ["dump" + fmt.suffix for fmt in RDF_FORMATS]:  # after the gallery, which queries dump.nt
-        if (scratch / name).exists():
-            output.adopt(name, scratch / name)
-    output.put("void.ttl", void_ttl(p, index.triples))
-
-    # ---- the state and the commit
-    t0 = time.perf_counter()
-    # What each page read, for the next build: merged now, with no worker of the pages or the gallery beside.
-    links, read_answers = dirty.merged(state.extra["links"], rendered, state.extra.get("answers"))
-    new_state = inc.State(state.fingerprint or inc.fingerprint(m.base), state.site_id, ds.site,
-                          settled(before, taken), front.kept, front.resolved, results,
-                          extra={"dumps": index, "links": links, "answers": read_answers, "google": gaps, "files": output.files,
-                                 "deps": front.deps, "mapped": front.mapped, "pages": rendered.cache,
-                                 "search": rendered.search, "gallery": gallery.answers, "sitemaps": whole},
-                          generation=0 if fresh else state.generation + 1)
-    output.keep_state(store, state, new_state)
-    timings["state"] = time.perf_counter() - t0
-    changed = first_changed(before, stamps(data_dir))
-    if changed:
-        raise BuildError(f"the record file {changed} changed during the build, so the site could mix two "
-                         f"versions; nothing was published and the previous {out.name}/ is unchanged. "
-                         "Run the build again.")
-    t0 = time.perf_counter()
-    output.commit(say)
-    timings["publish"] = time.perf_counter() - t0
-    if fresh:
-        ran(say, "publish", output.written, "files", timings["publish"], files=output.written)
-    else:
-        ran(say, "publish", output.written + output.deleted, "files", time.perf_counter() - t_start,
-            written=output.written, deleted=output.deleted)
-    return BuildResult(out, m.base, index.triples, index.resources, output.files, report, timings, counts_of(ds),
-                       not fresh)
+    return rendered, whole, gaps
 
 
 def _google(p: Prepared, gaps: dict[str, list[Gap]]) -> tuple[GoogleReport, list[Result]]:
