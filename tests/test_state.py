@@ -107,9 +107,11 @@ def test_a_key_of_extra_the_state_does_not_know_is_kept(built: Path, tmp_path: P
 @pytest.mark.parametrize("how, said", [
     ("not sqlite", FullBuildNeeded("state-damaged", "not an SQLite database")),
     ("a pickle", FullBuildNeeded("state-version", "a pickle from an earlier lod")),
-    ("old schema", FullBuildNeeded("state-version", "schema 0, this lod reads 3")),
+    ("old schema", FullBuildNeeded("state-version", "schema 0, this lod reads 4")),
     ("no meta", FullBuildNeeded("state-damaged", "no such table: meta")),
     ("bad row", FullBuildNeeded("state-damaged", "pickle data was truncated")),
+    ("no key numbering", FullBuildNeeded("state-damaged", "its key numbering: no such table: link_keys")),
+    ("a key lost", FullBuildNeeded("state-damaged", "its key numbering: 10 numbers for 4 keys")),
 ])
 def test_an_unusable_state_makes_a_full_build_that_says_why(how: str, said: FullBuildNeeded, built: Path,
                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,6 +127,11 @@ def test_an_unusable_state_makes_a_full_build_that_says_why(how: str, said: Full
                 conn.execute("UPDATE meta SET value = 0 WHERE key = 'schema'")
             elif how == "no meta":
                 conn.execute("DROP TABLE meta")
+            elif how == "no key numbering":
+                conn.execute("DROP TABLE link_keys")
+            elif how == "a key lost":  # the numbers must run from 0 without a gap
+                conn.execute("DELETE FROM link_keys WHERE key >= 3")
+                conn.execute("INSERT INTO link_keys (key, value) VALUES (9, 'talk\x1fx')")
             else:
                 conn.execute("UPDATE google SET value = substr(value, 1, 5)")
         conn.close()
@@ -151,8 +158,8 @@ def test_a_truncated_state_makes_a_full_build(built: Path, tmp_path: Path, monke
 def test_the_cli_says_why_the_state_could_not_be_used() -> None:
     assert text(FullBuildNeeded("state-damaged", "not an SQLite database")) == \
         "full build: the state beside the site cannot be read (not an SQLite database)"
-    assert text(FullBuildNeeded("state-version", "schema 0, this lod reads 3")) == \
-        "full build: the state beside the site is in another format (schema 0, this lod reads 3)"
+    assert text(FullBuildNeeded("state-version", "schema 0, this lod reads 4")) == \
+        "full build: the state beside the site is in another format (schema 0, this lod reads 4)"
     assert text(FullBuildNeeded("state-behind")) == \
         "full build: the state beside the site is older than the site (a build was stopped after publishing)"
 
@@ -296,3 +303,42 @@ def test_talk_pages_with_the_same_google_gaps_share_them_when_the_state_is_read(
     lists = list(gaps.values())
     assert len(lists) > len({tuple(g) for g in lists}) > 1  # pages lacking the same things, and others
     assert len({id(g) for g in lists}) == len({tuple(g) for g in lists})  # one object per distinct value
+
+
+def test_a_rebuild_looks_the_key_numbering_up_a_key_at_a_time(built: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # The state's numbering of the read-sets' keys, as a rebuild reads it (``state_keys.StoredCodec``):
+    # nothing read whole, the same numbers as the table's, new keys numbered after them.
+    from lod.publishing.links import LinkCodec, text_key
+    from lod.publishing.state import Store
+    from lod.publishing.state_keys import StoredCodec
+
+    _data, site = _copy(built, tmp_path, monkeypatch)
+    with sqlite3.connect(state_path(site)) as conn:
+        table = [text_key(v) for (v,) in conn.execute("SELECT value FROM link_keys ORDER BY key")]
+    conn.close()
+    store = Store.open(state_path(site))
+    assert store is not None
+    state = store.load()
+    codec = state.extra["links"].codec
+    assert isinstance(codec, StoredCodec) and len(codec.keys) == len(table) > 100
+    assert codec.keys._found == {} and codec.number._found == {}  # type: ignore[attr-defined]
+    assert [codec.keys[n] for n in (0, 7, len(table) - 1, -1)] == [table[0], table[7], table[-1], table[-1]]
+    assert codec.number[table[42]] == 42 and table[5] in codec.number and ("talk", "no such talk") not in codec.number
+    assert codec.keys[1:3] == table[1:3] and list(codec.keys) == table
+    node = next(iter(state.extra["links"]))
+    assert state.extra["links"][node] == frozenset(table[n] for n in numbers_of(state.extra["links"].rows[node]))
+    row = codec.encode([table[2], ("talk", "a new talk"), ("talk", "another")])
+    assert codec.keys[len(table)] == ("talk", "a new talk") and codec.number[("talk", "another")] == len(table) + 1
+    assert sorted(numbers_of(row)) == [2, len(table), len(table) + 1]
+    assert codec.take_added() == [(len(table), "talk\x1fa new talk"), (len(table) + 1, "talk\x1fanother")]
+    assert codec.take_added() == []
+    plain = pickle.loads(pickle.dumps(codec))
+    assert type(plain) is LinkCodec and plain.keys == [*table, ("talk", "a new talk"), ("talk", "another")]
+    store.close()
+
+
+def numbers_of(row: bytes) -> list[int]:
+    from lod.publishing.links import numbers
+
+    return list(numbers(row))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pickle
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping, MutableSequence
 from collections import deque
 from itertools import accumulate, islice, repeat
 from pathlib import Path
@@ -96,12 +96,13 @@ class LinkCodec:
     C (``map`` over an array), to the same shared tuples."""
 
     def __init__(self, keys: list[Key] | None = None) -> None:
-        self.keys: list[Key] = keys if keys is not None else []
-        self.number: dict[Key, int] = {key: n for n, key in enumerate(self.keys)}
+        # A list and a dict here; looked up in the state's table by a rebuild (``state_keys.StoredCodec``).
+        self.keys: MutableSequence[Key] = keys if keys is not None else []
+        self.number: MutableMapping[Key, int] = {key: n for n, key in enumerate(self.keys)}
         self.stored = len(self.keys)  # keys[:stored] are rows of link_keys already (``take_added``)
 
     def __getstate__(self) -> list[Key]:  # the keys only: the numbers are made again from them
-        return self.keys
+        return list(self.keys)
 
     def __setstate__(self, keys: list[Key]) -> None:
         self.__init__(keys)  # type: ignore[misc]
@@ -116,7 +117,10 @@ class LinkCodec:
 
     def register(self, keys: Iterable[Key]) -> None:
         """Number the *keys* not numbered yet (in sorted order)."""
-        for key in sorted(set(keys).difference(self.number)):
+        number = self.number
+        # A dict's keys are taken away in C; a table's numbering is asked key by key (not iterated whole).
+        new = set(keys).difference(number) if type(number) is dict else {k for k in set(keys) if k not in number}
+        for key in sorted(new):
             self.number[key] = len(self.keys)
             self.keys.append(key)
 

@@ -250,6 +250,9 @@ def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, ba
             except OSError as exc:  # before the commit point: nothing was published
                 output.abort()
                 raise write_error(exc, out) from None
+            except Unusable as exc:  # the state, read a key at a time (``state_keys``), was found damaged
+                output.abort()
+                raise FullBuild(*exc.args) from None
             except BaseException:
                 output.abort()
                 raise

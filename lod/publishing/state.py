@@ -3,7 +3,8 @@
 A build leaves what the next one needs (``lod.publishing.changes.State``) in a database of rows:
 one per data file in each of ``stamps``, ``parsed``, ``resolved`` and ``deps``; one per
 resource in ``results`` (its SHACL results); one per page or calendar key in ``links`` (the
-numbers of the keys it read, numbered in ``link_keys``: ``lod.publishing.links``, stored and read as they are);
+numbers of the keys it read, numbered in ``link_keys``: ``lod.publishing.links``, stored and read as they are;
+a rebuild looks a key up there by number or by text, ``state_keys``, rather than read them all);
 one per talk page in ``google`` (its Google Event gaps); one per bucket of entries of
 the large dictionaries of ``extra`` in ``parts`` (the pages cache's items and lastmods, the
 search index's contributions and numbers, the answers' digests: ``lod.publishing.state_parts``); and
@@ -45,9 +46,10 @@ from typing import Any
 from lod.publishing import changes as inc
 from lod.publishing import state_parts
 from lod.publishing.links import LinkCodec, Links, key_text, text_key
+from lod.publishing.state_keys import StoredCodec, Unusable
 from lod.model import records as R
 
-SCHEMA = 3  # the layout of the tables; another one is read by nobody (a full build replaces it)
+SCHEMA = 4  # the layout of the tables; another one is read by nobody (a full build replaces it)
 HEADER = b"SQLite format 3\x00"
 # Tables of one row per key. Those of bytes hold the blob as it is; the others its pickle.
 BYTES_TABLES = ("parsed", "resolved")
@@ -58,6 +60,8 @@ TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys", "parts")
 _CREATE = {"link_keys": "CREATE TABLE link_keys (key INTEGER PRIMARY KEY, value TEXT NOT NULL)",
            "parts": "CREATE TABLE parts (part TEXT NOT NULL, bucket INTEGER NOT NULL, value BLOB NOT NULL, "
                     "PRIMARY KEY (part, bucket)) WITHOUT ROWID"}
+# A rebuild finds a key's number by its text (``state_keys.StoredNumbers``).
+_KEY_INDEX = "CREATE UNIQUE INDEX link_keys_value ON link_keys (value)"
 _UPSERT = {"parts": "INSERT OR REPLACE INTO parts (part, bucket, value) VALUES (?, ?, ?)"}
 _DELETE = {"parts": "DELETE FROM parts WHERE part = ? AND bucket = ?"}
 # Tables of few distinct values, never changed in place (a talk page's Google gaps: most pages lack
@@ -82,10 +86,6 @@ class Delta:
     generation: int
     writes: list[tuple[str, list[tuple[Any, ...]], list[tuple[Any, ...]]]]  # (table, rows to write, keys to delete)
     meta: dict[str, Any]
-
-
-class Unusable(Exception):
-    """The state cannot be used: args are the reason (lod.progress.REASONS) and its detail."""
 
 
 def generation_path(state_file: Path) -> Path:
@@ -235,12 +235,12 @@ class Store:
 
         Read whole: the stamps, the resolved records and the resolution deps (the rebuild's
         load decides from all of them which files to take as they are), the SHACL results (the
-        report is the whole data's), the read-sets (``pages.dirty.affected`` scans every page's), the Google
-        gaps (the report covers every talk page), and the extra values (each is one object, its
-        large dictionaries read from their rows)."""
+        report is the whole data's), the read-sets' rows (``pages.dirty.affected`` searches every
+        page's), the Google gaps (the report covers every talk page), and the extra values (each
+        is one object, its large dictionaries read from their rows). Not the numbering of the
+        read-sets' keys: looked up a key at a time (``state_keys``)."""
         try:
-            keys = [text_key(k) for (k,) in self.conn.execute("SELECT value FROM link_keys ORDER BY key")]
-            self.links = LinkCodec(keys)
+            self.links = StoredCodec(self.conn)  # the key numbering, looked up a key at a time (``state_keys``)
             tables = {t: self._read(t) for t in ("stamps", "resolved", "deps", "results", "links", "google")}
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
             extra = {k: pickle.loads(v) for k, v in self._blobs.items()}
@@ -409,6 +409,7 @@ def write_new(path: Path, state: inc.State) -> None:
                              ((_enc(table, k), encode(v)) for k, v in values.items()))
         conn.executemany("INSERT INTO link_keys (key, value) VALUES (?, ?)",
                          ((n, key_text(key)) for n, key in enumerate(links.codec.keys)))
+        conn.execute(_KEY_INDEX)  # after the rows: one sort, not an index grown row by row
         rest, parts = state_parts.split({k: v for k, v in state.extra.items() if k not in ROW_EXTRA})
         conn.executemany("INSERT INTO extra (key, value) VALUES (?, ?)",
                          ((k, pickle.dumps(v, pickle.HIGHEST_PROTOCOL)) for k, v in rest.items()))
