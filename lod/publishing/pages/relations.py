@@ -44,37 +44,53 @@ class SiteIndex:
         self.m = p.minter
         self._latest_taken: str | None = None
         self._kept: Recent[tuple[str, tuple[str, ...]], Any] = Recent()
+        # One pass over the records for the maps read in record order, and a sort key computed once
+        # a record (a rebuild builds the whole index: at 100k talks 3.0 s in several passes, BENCHMARKS.md).
+        records = ds.all_records()
+        keys: dict[int, tuple[int, str, str, str]] = {}
         self.children: dict[tuple[str, str], list[tuple[str, R.Scheduled]]] = {}
-        for kind, rec in ds.all_records():
-            if isinstance(rec, (R.Event, R.Session, R.Talk)):
-                parent = self.parent_of(kind, rec)
+        self.at_place: dict[str, list[tuple[str, R.Scheduled]]] = {}
+        self.by_source: dict[str, list[tuple[str, R.Record]]] = {}
+        for kind, rec in records:
+            if isinstance(rec, R.Scheduled):
+                keys[id(rec)] = sort_key(rec)
+                parent = self.parent_of(kind, rec) if isinstance(rec, (R.Event, R.Session, R.Talk)) else None
                 if parent is not None:
                     self.children.setdefault(parent, []).append((kind, rec))
+                for place_id in (rec.venue, rec.online):
+                    if place_id:
+                        self.at_place.setdefault(place_id, []).append((kind, rec))
+            for sid in rec.sources:
+                self.by_source.setdefault(sid, []).append((kind, rec))
         if ordered:
             for items in self.children.values():
-                items.sort(key=lambda kr: sort_key(kr[1]))
+                items.sort(key=lambda kr: keys[id(kr[1])])
+        # The roles in the order of the passes below: each agent's roles are listed in that order.
         self.roles: dict[str, dict[str, list[tuple[str, R.Record]]]] = {}
         self._role_seen: set[tuple[str, str, str, str]] = set()
-        for t in ds.talks.values():
+        talks = ds.talks.values()
+        for t in talks:
             for pid in t.speakers:
                 self._role(pid, "speaker", "talk", t)
             for pid in t.coauthors:
                 self._role(pid, "coauthor", "talk", t)
-            for pid in sorted({a for ref in t.references for a in ref.authors}):
-                self._role(pid, "reference", "talk", t)
-        for kind, any_rec in ds.all_records():
+            if t.references:
+                for pid in sorted({a for ref in t.references for a in ref.authors}):
+                    self._role(pid, "reference", "talk", t)
+        for kind, any_rec in records:
             if isinstance(any_rec, R.Gathering):
                 for pid in any_rec.contacts:
                     self._role(pid, "contact", kind, any_rec)
             if isinstance(any_rec, R.Scheduled) and kind != "talk":
                 for agent in any_rec.organizers:
                     self._role(agent, "organizer", kind, any_rec)
-        for t in ds.talks.values():
+        for t in talks:
             for agent in t.organizers:
                 self._role(agent, "organizer-talk", "talk", t)
+        del self._role_seen  # only the constructor adds roles
         for roles in self.roles.values() if ordered else ():
             for role_items in roles.values():
-                role_items.sort(key=lambda kr: sort_key(kr[1]) if isinstance(kr[1], R.Scheduled)
+                role_items.sort(key=lambda kr: keys[id(kr[1])] if isinstance(kr[1], R.Scheduled)
                                 else (2, "", "", kr[1].id))
         self.members: dict[str, list[R.Person]] = {}
         for person in ds.people.values():
@@ -88,25 +104,22 @@ class SiteIndex:
         for pl in ds.places.values():
             if pl.contained_in:
                 self.sub_places.setdefault(pl.contained_in, []).append(pl.id)
-        self.at_place: dict[str, list[tuple[str, R.Scheduled]]] = {}
-        for kind, any_rec in ds.all_records():
-            if isinstance(any_rec, R.Scheduled):
-                for place_id in (any_rec.venue, any_rec.online):
-                    if place_id:
-                        self.at_place.setdefault(place_id, []).append((kind, any_rec))
-        self.by_source: dict[str, list[tuple[str, R.Record]]] = {}
-        for kind, any_rec in ds.all_records():
-            for sid in any_rec.sources:
-                self.by_source.setdefault(sid, []).append((kind, any_rec))
         self.topics: dict[str, tuple[str, list[R.Talk]]] = {}
+        paths: dict[str, str] = {}  # a topic's path by label: many talks share a label
         # The talks of each year's archive page (lod.publishing.pages.listing), those without a date under UNDATED.
         self.years: dict[str, list[R.Talk]] = {}
-        for t in ds.talks.values():
+        for t in talks:
             self.years.setdefault(t.start_at.lexical[:4] if t.start_at is not None else UNDATED, []).append(t)
             for label in t.topics:
-                path = self.m.path_of(str(self.m.topic(label)))
-                assert path is not None
+                path = paths.get(label)
+                if path is None:
+                    path = paths[label] = self._topic_path(label)
                 self.topics.setdefault(path, (label, []))[1].append(t)
+
+    def _topic_path(self, label: str) -> str:
+        path = self.m.path_of(str(self.m.topic(label)))
+        assert path is not None
+        return path
 
     def kept(self, name: str, args: tuple[str, ...], compute: Callable[[], Any]) -> Any:
         """*compute()*, kept on the index (it never changes once built): the queries share their parts
