@@ -213,7 +213,7 @@ def vevent_ical(p: Prepared, talk: R.Talk) -> bytes:
     return component_ical(vevent(p, talk)) if data is None else data
 
 
-_END = b"END:VCALENDAR\r\n"
+END = b"END:VCALENDAR\r\n"  # a calendar's last line
 
 
 @functools.lru_cache(maxsize=1)
@@ -223,8 +223,8 @@ def _fixed_head() -> bytes:
     for key, value in _FIXED_PROPERTIES:
         cal.add(key, value)
     data = bytes(cal.to_ical())
-    assert data.endswith(_END)
-    return data[:-len(_END)]
+    assert data.endswith(END)
+    return data[:-len(END)]
 
 
 _FIXED_PROPERTIES = (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGORIAN"), ("method", "PUBLISH"))
@@ -290,24 +290,37 @@ def calendar_parts(p: Prepared, talks: Iterable[R.Talk], name: str,
     if not events:
         return None
     parts_ = components(p, events)
-    zones = _zones([rec for rec, _talks in parts_])
 
     def pieces() -> Iterator[bytes]:
-        yield calendar_head(name)
-        for zone in zones:
-            yield _vtimezone_ical(*zone)
-        for rec, inner in parts_:
-            if isinstance(rec, R.Session):
-                yield component_ical(session_vevent(p, rec, inner))
-                continue
-            assert isinstance(rec, R.Talk)
-            yield _memo_vevent(p, rec, memo)
-        yield _END
+        yield calendar_start(name, [rec for rec, _talks in parts_])
+        for component in parts_:
+            yield component_bytes(p, component, memo)
+        yield END
 
     return pieces()
 
 
 Component = tuple[R.Scheduled, list[R.Talk]]  # a talk (and []), or a session's slot and its talks
+
+
+def calendar_start(name: str, records: Iterable[R.Scheduled]) -> bytes:
+    """A calendar's bytes before its first VEVENT: its own lines, then the VTIMEZONEs its
+    components' *records* (talks, sessions' slots) need."""
+    return calendar_head(name) + b"".join(_vtimezone_ical(*zone) for zone in _zones(records))
+
+
+def component_bytes(p: Prepared, component: Component, memo: MutableMapping[str, bytes]) -> bytes:
+    """The VEVENT of a calendar's *component*: a talk's (kept in *memo*), or a session's slot."""
+    rec, inner = component
+    if isinstance(rec, R.Session):
+        return component_ical(session_vevent(p, rec, inner))
+    assert isinstance(rec, R.Talk)
+    return _memo_vevent(p, rec, memo)
+
+
+def component_order(rec: R.Scheduled) -> tuple[str, str, str]:
+    """Where a component of a calendar goes (a talk, or a session standing for its slot): by day, time, UID."""
+    return _order(rec) if isinstance(rec, R.Talk) else _slot_order(rec)
 
 
 def _memo_vevent(p: Prepared, talk: R.Talk, memo: MutableMapping[str, bytes]) -> bytes:
@@ -337,7 +350,7 @@ def components(p: Prepared, events: Iterable[R.Talk]) -> list[Component]:
         else:
             slots[session.id] = (session, [t])
             out.append(slots[session.id])
-    return sorted(out, key=lambda c: _order(c[0]) if isinstance(c[0], R.Talk) else _slot_order(c[0]))
+    return sorted(out, key=lambda c: component_order(c[0]))
 
 
 def _slot_order(s: R.Scheduled) -> tuple[str, str, str]:

@@ -315,6 +315,7 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     dirty = (Affected(True) if fresh else
              affected(p, front.changed, front.owners, state.extra["links"], state.extra.get("answers"),
                       front.previous, front.moved))
+    timings["affected"] = time.perf_counter() - t0  # within the pages' time
     crowded = None if fresh else dirty.crowded()
     if crowded is not None:  # nothing is published; the build starts again from the empty state
         raise FullBuild("most-pages", crowded)
@@ -394,10 +395,12 @@ def _pages(p: Prepared, dirty: Affected, output: Output, state: inc.State, fresh
     n_pages = len(p.descriptions) if fresh else len(dirty.paths) + len(dirty.feeds)
     stage = Stage(say, "pages", n_pages, "files")
     rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,
-                           previous_talks_ics=output.read("talks.ics"), cache=state.extra.get("pages"),
+                           previous_talks_ics=None if fresh else _file(out / "talks.ics"), cache=state.extra.get("pages"),
                            search=state.extra.get("search"), previous=output.read, scratch=scratch,
                            emit=output.put if output.direct is None else None,  # in place: staged as made
                            say=say)
+    for name, made in rendered.written.items():  # written whole by the stage (talks.ics spliced)
+        output.adopt(name, made)
     if output.direct is not None:  # the writers wrote them there already
         output.count(len(rendered.files))
     else:
@@ -415,7 +418,7 @@ def _pages(p: Prepared, dirty: Affected, output: Output, state: inc.State, fresh
             if path + ".html" not in rendered.files and path + ".html" not in rendered.emitted:
                 output.drop(path + ".html")
         for name in [*dirty.feeds, "talks.ics"]:  # talks.ics too: a full build has none without a dated talk
-            if name not in rendered.files and name not in rendered.kept:
+            if name not in rendered.files and name not in rendered.kept and name not in rendered.written:
                 output.drop(name)
     # Files made whole (sitemaps) or listed by the search index's state: those no longer made are deleted.
     whole = sorted({n for n in [*rendered.files, *rendered.kept] if n.startswith(("sitemap", "search/"))}
@@ -434,6 +437,11 @@ def _pages(p: Prepared, dirty: Affected, output: Output, state: inc.State, fresh
     else:
         stage.finish(timings["pages"], pages_again=len(dirty.paths), calendars_again=len(dirty.feeds))
     return rendered, whole, gaps
+
+
+def _file(path: Path) -> Path | None:
+    """*path* if it is a file (a rebuild splices the previous ``talks.ics``), else None."""
+    return path if path.is_file() else None
 
 
 def _google(p: Prepared, gaps: dict[str, list[Gap]]) -> tuple[GoogleReport, list[Result]]:

@@ -26,6 +26,7 @@ on the seed data, synthetic data and hostile strings. ``read_text_value`` is the
 from __future__ import annotations
 
 import functools
+import mmap
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
@@ -183,24 +184,34 @@ def vevent_bytes(*, summary: str, start: date, end: date | None, uid: str,
 
 
 def vevents_of(ics: bytes) -> dict[str, bytes]:
-    """Each VEVENT of a calendar ``lod.publishing.feeds`` made, as bytes, by talk id (read from its UID).
+    """Each VEVENT of a calendar ``lod.publishing.feeds`` made, as bytes, by its UID without the host
+    (a talk's id; ``session/<id>`` for a session's slot)."""
+    return {uid: ics[start:stop] for uid, start, stop in vevent_spans(ics)}
 
-    An incremental build takes the VEVENTs of the talks that did not change from the
-    previous ``talks.ics`` instead of making them again (``render_some``).
-    """
-    out: dict[str, bytes] = {}
-    begin, end = b"BEGIN:VEVENT\r\n", b"END:VEVENT\r\n"
-    pos = ics.find(begin)
+
+def vevent_spans(ics: bytes | mmap.mmap) -> list[tuple[str, int, int]]:
+    """Where each VEVENT of a calendar ``lod.publishing.feeds`` made is, in order: its UID without
+    the host, its first byte and the byte after it. ValueError if one has no end or no UID.
+
+    A rebuild splices the archive's calendar from the previous one's (``lod.publishing.site_calendar``)."""
+    out: list[tuple[str, int, int]] = []
+
+    def at(sub: bytes, start: int, stop: int | None = None) -> int:  # an mmap has find, not index
+        found = ics.find(sub, start, len(ics) if stop is None else stop)
+        if found < 0:
+            raise ValueError(f"no {sub!r} after byte {start}")
+        return found
+
+    pos = ics.find(_BEGIN)
     while pos >= 0:
-        stop = ics.index(end, pos) + len(end)
-        event = ics[pos:stop]
-        at = event.index(b"\r\nUID:") + 2
-        line = event[at:event.index(b"\r\n", at)]
-        nxt = at + len(line) + 2
-        while event[nxt:nxt + 1] == b" ":  # a folded UID
-            more = event[nxt + 1:event.index(b"\r\n", nxt)]
-            line += more
-            nxt += len(more) + 3
-        out[line[4:].decode("utf-8").rpartition("@")[0]] = event
-        pos = ics.find(begin, stop)
+        stop = at(_END, pos) + len(_END)
+        line_start = at(b"\r\nUID:", pos, stop) + 2
+        line_end = at(b"\r\n", line_start)
+        line = ics[line_start:line_end]
+        while ics[line_end + 2:line_end + 3] == b" ":  # a folded UID
+            nxt = at(b"\r\n", line_end + 3)
+            line += ics[line_end + 3:nxt]
+            line_end = nxt
+        out.append((line[4:].decode("utf-8").rpartition("@")[0], pos, stop))
+        pos = ics.find(_BEGIN, stop)
     return out

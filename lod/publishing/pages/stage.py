@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import AbstractSet, Any
 
-from lod.publishing import calendar_pack, feeds as feeds
+from lod.publishing import calendar_pack, feeds as feeds, site_calendar
 from lod.model import records as R
 from lod.publishing.gallery import read_gallery
 from lod.model.iri import KIND_PATHS
@@ -33,7 +33,6 @@ from lod.publishing.links import Later, Links, Made as Reads, Pending, pickled
 from lod.publishing.pages.search import SearchState, full_index, search_options, update_index
 from lod.publishing.pages.sitemap import robots_txt, sitemap_files, sitemap_names
 from lod.publishing.pages.times import build_now
-from lod.publishing.vevent_text import vevents_of
 
 from lod.publishing.pages.render import IndexItems, Renderer, Shown, page_url, static_files
 
@@ -57,6 +56,7 @@ class PagesOutput:
     # key (``("html", path)``, ``("calendar", name)``, ``("vevent", id)``), and the answers of the queries they read:
     # on disk until first asked for (``readsets``, ``answers``), so a caller asks after its workers have ended.
     pending: Pending = field(default_factory=Pending)
+    written: dict[str, Path] = field(default_factory=dict)  # files written whole to a path (talks.ics spliced), to adopt
 
     @property
     def readsets(self) -> Links:
@@ -104,7 +104,7 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
 
 def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[str] | None, now: datetime | None = None,
                 root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
-                previous_talks_ics: bytes | None = None, cache: PagesCache | None = None,
+                previous_talks_ics: bytes | Path | None = None, cache: PagesCache | None = None,
                 search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
                 scratch: Path | None = None, emit: Callable[[str, bytes], None] | None = None,
                 say: Progress | None = None) -> PagesOutput:
@@ -133,10 +133,12 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
     here read (``lod.publishing.pages.dirty.Affected.merged`` keeps them for the next build).
 
     ``talks.ics`` holds every talk's VEVENT. With *previous_talks_ics* (the previous
-    build's ``talks.ics``), the VEVENT of each talk whose ``talk/<id>.ics`` is not in
-    *feed_names* is taken from it rather than made again: a talk's VEVENT is all of its
-    own calendar but the name, so when that calendar is not dirty the VEVENT is the same.
-    So pass *feed_names* as ``affected`` gives them.
+    build's ``talks.ics``: its bytes, or its file), it is spliced from that: the VEVENT of
+    each talk whose ``talk/<id>.ics`` is not in *feed_names* is kept where it is, not made
+    again (``lod.publishing.site_calendar``): a talk's VEVENT is all of its own calendar but
+    the name, so when that calendar is not dirty the VEVENT is the same. So pass
+    *feed_names* as ``affected`` gives them. Given a file and a *scratch* folder, the new
+    one is written there and named in ``written`` (the caller moves it into the site).
 
     With *cache* (the ``cache`` of the previous build's ``PagesOutput``, full or not), the
     index page is assembled from the previous list items but those of the records whose
@@ -160,25 +162,22 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
     if paths is None or feed_names is None:  # everything (a full build: nothing was made before)
         return _render(p, now, root, threshold, None, None, scratch=scratch, emit=emit, say=say)
     feed_names = set(feed_names)
-    known = None
     # talks.ics holds each dated talk's VEVENT (its own calendar's, session and all): the same
     # unless a talk's calendar is dirty (a talk added or removed dirties its own).
     same_ics = previous_talks_ics is not None and not any(name.startswith(_TALK_FEEDS) for name in feed_names)
-    if previous_talks_ics is not None and not same_ics:
-        known = {tid: data for tid, data in vevents_of(previous_talks_ics).items()
-                 if f"{KIND_PATHS['talk']}/{tid}.ics" not in feed_names}
-    return _render(p, now, root, threshold, set(paths), feed_names, known, cache, search, previous, same_ics,
-                   scratch, emit, say)
+    return _render(p, now, root, threshold, set(paths), feed_names, previous_talks_ics, cache, search, previous,
+                   same_ics, scratch, emit, say)
 
 
 def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
             only_paths: set[str] | None, only_feeds: set[str] | None,
-            known: Mapping[str, bytes] | None = None, cache: PagesCache | None = None,
+            previous_ics: bytes | Path | None = None, cache: PagesCache | None = None,
             search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
             same_ics: bool = False, scratch: Path | None = None,
             emit: Callable[[str, bytes], None] | None = None, say: Progress | None = None) -> PagesOutput:
     """The stage for every page and calendar (*only_paths* and *only_feeds* None) or for those given;
-    with *same_ics*, ``talks.ics`` is the previous build's (not made, named in ``kept``)."""
+    with *same_ics*, ``talks.ics`` is the previous build's (not made, named in ``kept``), else
+    with *previous_ics* it is spliced from that (``lod.publishing.site_calendar``)."""
     if scratch is None and root is not None:
         scratch = root.parent
     r = Renderer(p, now or build_now())
@@ -224,14 +223,21 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     only: set[tuple[str, str]] | None = None
     if only_feeds is not None:  # the calendars of records that exist (those of removed ones are deleted)
         only = {key for key in map(_feed_key, only_feeds) if key is not None and key[1] in p.dataset.table(key[0])}
-        if not same_ics:
+        if not same_ics and previous_ics is None:
             only.add(feeds.SITE_CALENDAR)
-        elif any(t.start_at is not None for t in p.dataset.talks.values()):
+        elif same_ics and any(t.start_at is not None for t in p.dataset.talks.values()):
             kept.append("talks.ics")
     for key, (name, data) in feeds.site_feeds(view, r.index.talks_under, r.index.person_talks, workers, sink,
-                                              only, known, scratch).items():
+                                              only, None, scratch).items():
         if pack is None or not calendar_pack.packed(name):
             files[name] = data
+    written: dict[str, Path] = {}
+    if only_feeds is not None and not same_ics and previous_ics is not None:
+        ics = site_calendar.remake(p, view, previous_ics, only_feeds, scratch)
+        if isinstance(ics, Path):
+            written["talks.ics"] = ics
+        elif ics is not None:
+            files["talks.ics"] = put("talks.ics", ics)
     packed = 0
     if pack is not None:
         packed = pack.finish()
@@ -314,7 +320,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     forget_kept(r.index.idx)  # the parts the probes kept: no query of this build is probed after this
     # The jobs' read-sets are merged when first asked for; the state keeps the queries some node reads, no others.
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
-                       sorted(kept), emitted, packed, Pending(outside, later, is_query))
+                       sorted(kept), emitted, packed, Pending(outside, later, is_query), written)
 
 
 def _feed_key(name: str) -> tuple[str, str] | None:

@@ -1,0 +1,190 @@
+"""The archive's calendar, ``talks.ics``, made again by a rebuild from the previous one's bytes.
+
+``talks.ics`` holds every dated talk's VEVENT (177 MB at 100k talks), in the order of
+``feeds.component_order``, after the VTIMEZONEs they need. Made whole, a rebuild sorted every
+talk and assembled every VEVENT again for an edit of one (about 2.5 s at 100k talks,
+BENCHMARKS.md). Here the new file is the previous one with the VEVENTs that can differ taken
+out and made again, and put back where the order puts them; the rest are byte ranges of the
+previous file, copied in the kernel (``bytecopy``). The bytes are those ``feeds.calendar_parts``
+makes (tests/test_incremental.py compares every rebuild with a full build).
+
+Which VEVENTs can differ: a talk's VEVENT is all of its own calendar ``talk/<id>.ics`` but
+the calendar's name, so those of the talks whose calendar is dirty (``pages.dirty.affected``:
+a talk added, removed or changed, or anything its VEVENT read) are made again; so is every
+session's slot (the VEVENT of a session standing for its talks known only by their day):
+which talks a slot lists is read by no talk's own calendar. The others are where they were,
+in the same order: the order of a talk is its day, time and id, all of which its own
+calendar read. The previous file is checked as it is read (each kept VEVENT a dated talk
+of the new data); one that does not match is refused (``Unspliceable``), and the caller
+makes the calendar whole.
+"""
+
+from __future__ import annotations
+
+import bisect
+import mmap
+import os
+from collections.abc import Collection, Iterator, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from lod.model import records as R
+from lod.model.iri import KIND_PATHS
+from lod.publishing import feeds
+from lod.publishing.bytecopy import Out
+from lod.publishing.links import pickled
+from lod.publishing.pages.reads import RECORDER
+from lod.publishing.prepared import Prepared
+from lod.publishing.vevent_text import vevent_spans
+
+_SESSION = KIND_PATHS["session"] + "/"  # a session slot's UID starts so (``feeds.session_vevent``)
+_TALK, _ICS = KIND_PATHS["talk"] + "/", ".ics"  # a talk's own calendar: talk/<id>.ics
+
+Piece = bytes | tuple[int, int]  # new bytes, or the range [start, stop) of the previous file
+
+
+class Unspliceable(ValueError):
+    """The previous ``talks.ics`` is not one this data's calendar can be spliced from."""
+
+
+@dataclass
+class Spliced:
+    """The new calendar: pieces of new bytes and ranges of the previous file, in order."""
+
+    pieces: list[Piece]
+
+    def join(self, previous: bytes | mmap.mmap) -> bytes:
+        """The calendar's bytes (for a caller that keeps it in memory)."""
+        return b"".join(piece if isinstance(piece, bytes) else previous[piece[0]:piece[1]] for piece in self.pieces)
+
+    def write(self, previous_fd: int, target: Path) -> None:
+        """Write the calendar to *target*, the previous file's ranges copied in the kernel where it can."""
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            out = Out(fd)
+            for piece in self.pieces:
+                if isinstance(piece, bytes):
+                    out.write(piece)
+                else:
+                    out.copy(previous_fd, piece[0], piece[1] - piece[0])
+            out.flush()
+        finally:
+            os.close(fd)
+
+
+def splice(p: Prepared, view: Prepared, previous: bytes | mmap.mmap, dirty: Collection[str], name: str,
+           memo: MutableMapping[str, bytes]) -> Spliced | None:
+    """``talks.ics`` of *p* (titled *name*) from *previous*, the VEVENTs of the talks in *dirty* made
+    again through *view* (the renderer's, which notes what each VEVENT reads) with *memo*;
+    None when no talk has a start (there is no file). Raise ``Unspliceable`` if *previous*
+    is not a calendar this data's can be spliced from."""
+    talks = p.dataset.talks
+    try:
+        found = vevent_spans(previous)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unspliceable(str(exc)) from None
+    tail = found[-1][2] if found else len(previous) - len(feeds.END)
+    if previous[tail:] != feeds.END:
+        raise Unspliceable("it does not end after its last VEVENT")
+    slots = _slots(p)
+    in_slots = {t.id for _s, inner in slots for t in inner}
+    new: list[feeds.Component] = [(session, inner) for session, inner in slots]
+    for tid in sorted(dirty):
+        t = talks.get(tid)
+        if t is not None and t.start_at is not None and tid not in in_slots:
+            new.append((t, []))
+    new.sort(key=lambda c: feeds.component_order(c[0]))
+    # The VEVENTs kept: every talk's but those made again. Each must be a dated talk standing alone now.
+    kept: list[tuple[R.Talk, int, int]] = []
+    for uid, start, stop in found:
+        if uid.startswith(_SESSION) or uid in dirty:
+            continue
+        t = talks.get(uid)
+        if t is None or t.start_at is None or uid in in_slots:
+            raise Unspliceable(f"its VEVENT {uid!r} is of no dated talk of the data as it is")
+        kept.append((t, start, stop))
+    if not kept and not new:
+        return None
+    # The records of every component, for the VTIMEZONEs; those of slots' talks are not components.
+    records: Iterator[R.Scheduled] = iter([*(t for t, _s, _e in kept), *(rec for rec, _i in new)])
+    pieces: list[Piece] = [feeds.calendar_start(name, records)]
+    at = 0
+    for component in new:  # where it goes among the kept: the order of a few of them is looked up
+        to = bisect.bisect_left(kept, feeds.component_order(component[0]), lo=at,
+                                key=lambda k: feeds.component_order(k[0]))
+        _ranges(pieces, kept, at, to)
+        pieces.append(feeds.component_bytes(view, component, memo))
+        at = to
+    _ranges(pieces, kept, at, len(kept))
+    pieces.append(feeds.END)
+    return Spliced(pieces)
+
+
+def _ranges(pieces: list[Piece], kept: list[tuple[R.Talk, int, int]], first: int, stop: int) -> None:
+    """Append the previous file's bytes of kept[first:stop], adjacent VEVENTs as one range."""
+    for _t, start, end in kept[first:stop]:
+        last = pieces[-1]
+        if isinstance(last, tuple) and last[1] == start:
+            pieces[-1] = (last[0], end)
+        else:
+            pieces.append((start, end))
+
+
+def _slots(p: Prepared) -> list[feeds.Component]:
+    """Every session's slot in the archive's calendar, with its talks in their order."""
+    ds = p.dataset
+    out: list[feeds.Component] = []
+    children = p.site_index.children
+    for sid, session in ds.sessions.items():
+        if session.start_at is None or session.start_at.is_date:
+            continue
+        inner = sorted((t for kind, t in children.get(("session", sid), []) if isinstance(t, R.Talk)
+                        and feeds.slot_session(p, t) is session), key=feeds.component_order)
+        if inner:
+            out.append((session, inner))
+    return out
+
+
+def remake(p: Prepared, view: Prepared, previous: bytes | Path, feed_names: Collection[str],
+           folder: Path | None) -> bytes | Path | None:
+    """The new ``talks.ics`` of a rebuild whose dirty calendars are *feed_names*, spliced from
+    *previous* (its bytes, or its file): written into *folder* when *previous* is a file and
+    there is a folder (its path returned), else its bytes; None when no talk has a start.
+    Made whole (every VEVENT again) when the previous one cannot be spliced from.
+
+    What the VEVENTs made here read is recorded under them (``RECORDER``), nothing under the
+    calendar: a rebuild decides ``talks.ics`` from the talks' own calendars."""
+    dirty = {name[len(_TALK):-len(_ICS)] for name in feed_names if name.startswith(_TALK) and name.endswith(_ICS)}
+    title = p.dataset.site.title
+    memo: dict[str, bytes] = {}
+    with RECORDER.collecting() as made, RECORDER.quiet():
+        try:
+            got = _spliced(p, view, previous, dirty, title, memo, folder)
+        except Unspliceable:  # made whole, as a full build makes it
+            pieces = feeds.calendar_parts(view, list(p.dataset.talks.values()), title, memo)
+            got = None if pieces is None else b"".join(pieces)
+    RECORDER.keep(pickled(made))
+    return got
+
+
+def _spliced(p: Prepared, view: Prepared, previous: bytes | Path, dirty: Collection[str], title: str,
+             memo: MutableMapping[str, bytes], folder: Path | None) -> bytes | Path | None:
+    if isinstance(previous, bytes):
+        spliced = splice(p, view, previous, dirty, title, memo)
+        return None if spliced is None else spliced.join(previous)
+    try:
+        f = open(previous, "rb")
+    except OSError as exc:
+        raise Unspliceable(str(exc)) from None
+    with f:
+        if os.fstat(f.fileno()).st_size == 0:
+            raise Unspliceable("it is empty")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            spliced = splice(p, view, buf, dirty, title, memo)
+            if spliced is None:
+                return None
+            if folder is None:
+                return spliced.join(buf)
+            target = folder / "talks.ics"
+            spliced.write(f.fileno(), target)
+            return target

@@ -1,0 +1,103 @@
+"""A rebuild splices talks.ics from the previous one (lod.publishing.site_calendar): the bytes of a full build."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lod.publishing import site_calendar
+from lod.publishing.build import build
+
+from .conftest import SEED_DATA
+from .test_incremental import BASE, EPOCH, Run, _same_as_full
+
+WORKSHOP = Path("events/mdl-workshop-2025.yaml")
+BELKIN = Path("talks/belkin-2024-06-03.yaml")
+SLOT_TALK = "          - id: 2025-02-20-graduate-student-talk-1\n            start: 2025-02-20\n"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+
+
+@pytest.fixture
+def seed(tmp_path: Path) -> tuple[Path, Path]:
+    data, site = tmp_path / "data", tmp_path / "site"
+    shutil.copytree(SEED_DATA, data)
+    build(data, site, BASE)
+    return data, site
+
+
+@pytest.fixture
+def spliced(monkeypatch: pytest.MonkeyPatch) -> list[list[site_calendar.Piece]]:
+    """The pieces of each talks.ics a rebuild wrote by splicing."""
+    calls: list[list[site_calendar.Piece]] = []
+    write = site_calendar.Spliced.write
+
+    def spy(self: site_calendar.Spliced, previous_fd: int, target: Path) -> None:
+        calls.append(list(self.pieces))
+        write(self, previous_fd, target)
+
+    monkeypatch.setattr(site_calendar.Spliced, "write", spy)
+    return calls
+
+
+def _edit(data: Path, old: str, new: str, file: Path = WORKSHOP) -> None:
+    path = data / file
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def _rebuild(data: Path, site: Path, tmp: Path) -> None:
+    run = Run()
+    result = run(data, site)
+    assert run.incremental, run.said
+    _same_as_full(data, site, result, tmp)
+
+
+def test_a_title_edit_splices_talks_ics_around_one_new_vevent(
+        seed: tuple[Path, Path], tmp_path: Path, spliced: list[list[site_calendar.Piece]]) -> None:
+    data, site = seed
+    _edit(data, "title: The puzzle of dimensionality", "title: (edited) The puzzle of dimensionality", BELKIN)
+    _rebuild(data, site, tmp_path)
+    [pieces] = spliced
+    new = [piece for piece in pieces if isinstance(piece, bytes)]
+    # The head, the new VEVENT, the session slots made again, the end; the rest copied as few ranges.
+    assert sum(b"(edited)" in piece for piece in new) == 1
+    assert sum(isinstance(piece, tuple) for piece in pieces) <= 4
+
+
+# A talk known only by its day stands in its session's slot: titled, the slot lists its title; given
+# a time, it leaves the slot for a VEVENT of its own.
+@pytest.mark.parametrize("change, shows", [
+    (("start:", "title: A student's first talk\n            start:"), b"A student's first talk"),
+    (("start: 2025-02-20", "start: 2025-02-20T14:30"), b"UID:2025-02-20-graduate-student-talk-1@"),
+], ids=["titled-in-its-slot", "leaves-its-slot"])
+def test_a_talk_of_a_sessions_slot_edited_is_spliced_in_with_the_slot_made_again(
+        change: tuple[str, str], shows: bytes, seed: tuple[Path, Path], tmp_path: Path,
+        spliced: list[list[site_calendar.Piece]]) -> None:
+    data, site = seed
+    assert shows not in (site / "talks.ics").read_bytes()
+    _edit(data, SLOT_TALK, SLOT_TALK.replace(*change))
+    _rebuild(data, site, tmp_path)
+    assert len(spliced) == 1
+    assert shows in (site / "talks.ics").read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "unknown-uid", "empty"])
+def test_a_previous_talks_ics_that_does_not_match_is_made_whole(
+        damage: str, seed: tuple[Path, Path], tmp_path: Path, spliced: list[list[site_calendar.Piece]]) -> None:
+    data, site = seed
+    ics = site / "talks.ics"
+    old = ics.read_bytes()
+    ics.write_bytes({"truncated": old[:len(old) // 2], "empty": b"",
+                     "unknown-uid": old.replace(b"UID:2025-02-20-graduate-student-talk", b"UID:no-such-talk", 1)
+                     if b"UID:2025-02-20-graduate-student-talk" in old else
+                     old.replace(b"\r\nUID:", b"\r\nUID:no-such-talk-", 1)}[damage])
+    _edit(data, SLOT_TALK, SLOT_TALK.replace("start:", "title: A student's first talk\n            start:"))
+    _rebuild(data, site, tmp_path)
+    assert spliced == []  # not spliced: made whole, as a full build makes it
