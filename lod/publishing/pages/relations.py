@@ -44,10 +44,13 @@ class SiteIndex:
         self.m = p.minter
         self._latest_taken: str | None = None
         self._kept: Recent[tuple[str, tuple[str, ...]], Any] = Recent()
+        self._keys: dict[int, tuple[int, str, str, str]]
         # One pass over the records for the maps read in record order, and a sort key computed once
         # a record (a rebuild builds the whole index: at 100k talks 3.0 s in several passes, BENCHMARKS.md).
         records = ds.all_records()
-        keys: dict[int, tuple[int, str, str, str]] = {}
+        # Each dated record's sort key by its identity: the records live as long as the index, so no
+        # other object has the identity of one of them.
+        keys = self._keys = {}
         self.children: dict[tuple[str, str], list[tuple[str, R.Scheduled]]] = {}
         self.at_place: dict[str, list[tuple[str, R.Scheduled]]] = {}
         self.by_source: dict[str, list[tuple[str, R.Record]]] = {}
@@ -121,6 +124,11 @@ class SiteIndex:
         assert path is not None
         return path
 
+    def sort_key(self, rec: R.Scheduled) -> tuple[int, str, str, str]:
+        """``times.sort_key(rec)``, computed once for each record of the index."""
+        got = self._keys.get(id(rec))
+        return sort_key(rec) if got is None else got
+
     def kept(self, name: str, args: tuple[str, ...], compute: Callable[[], Any]) -> Any:
         """*compute()*, kept on the index (it never changes once built): the queries share their parts
         (a probe keeps them with what they read, ``lod.publishing.pages.probe.Probe.kept``)."""
@@ -135,7 +143,7 @@ class SiteIndex:
         """The talks a person gives or co-authors, by date."""
         roles = self.roles.get(pid, {})
         talks = {r.id: r for _k, r in roles.get("speaker", []) + roles.get("coauthor", []) if isinstance(r, R.Talk)}
-        return sorted(talks.values(), key=sort_key)
+        return sorted(talks.values(), key=self.sort_key)
 
     def _role(self, agent: str, role: str, kind: str, rec: R.Record) -> None:
         key = (agent, role, kind, rec.id)
@@ -182,7 +190,7 @@ class SiteIndex:
                     out.append(child)
                 else:
                     stack.append((ck, child.id))
-        return sorted(out, key=sort_key)
+        return sorted(out, key=self.sort_key)
 
     def org_descendants(self, oid: str) -> list[str]:
         """The organisation and its sub-organisations, transitively."""
