@@ -249,3 +249,27 @@ def test_the_talks_without_a_date_have_an_archive_page_and_the_home_page_lists_f
     assert sorted(sum(listed, [])) == sorted(undated) and len(listed) > 1
     assert "<title>Talks without a date (page 1 of" in _html(v, "talks/undated")
     assert 'href="talks/undated.html">undated' not in home  # not among the years
+
+
+def _home_talks_by_sorting(talks: list[tuple[tuple[object, str | None], bytes]], today: str) -> tuple[object, ...]:
+    """What the home page showed when it sorted every talk: the definition ``L.home_talks`` keeps."""
+    ordered = sorted(talks, key=lambda v: v[0])
+    numbered = list(enumerate(v for v in ordered if v[0][1] is not None))
+    soon = [(n, v) for n, v in numbered if v[0][1] >= today][:L.HOME_UPCOMING]
+    recent = [(n, v) for n, v in reversed(numbered) if v[0][1] < today][:L.HOME_RECENT]
+    return soon, recent, [v for v in ordered if v[0][1] is None]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_home_page_talks_are_chosen_and_placed_as_if_every_talk_were_sorted(seed: int) -> None:
+    rng = random.Random(seed)
+    talks = []
+    for i in range(rng.choice([0, 3, 60, 400])):
+        start = None if rng.random() < 0.1 else f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        # A talk's last day is on or after its start: the order is by start, the choice by last day.
+        last = None if start is None else start[:8] + f"{min(28, int(start[8:]) + rng.choice([0, 0, 3])):02d}"
+        key = (1, "", "", f"t{i}") if start is None else (0, start, "~", f"t{i}")
+        talks.append(((key, last), f"<li>{i}</li>".encode()))
+    rng.shuffle(talks)
+    today = f"2024-{rng.randint(1, 12):02d}-15"
+    assert L.home_talks(iter(talks), today) == _home_talks_by_sorting(talks, today)

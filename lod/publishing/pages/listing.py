@@ -23,6 +23,10 @@ read it, so the pages rendered again after an edit are exactly those whose slice
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_right
+from collections.abc import Iterable
+from itertools import accumulate
 from typing import Any, Iterator, NamedTuple, Sequence, TypeVar
 
 from lod.model import records as R
@@ -230,3 +234,32 @@ def more_pages(idx: SiteIndex) -> list[str]:
         start = 1 if key[0] in ("year", DIRECTORY) else 2
         out.extend(page_path(owner_path(key), k) for k in range(start, n + 1))
     return out
+
+
+Ranked = list[tuple[int, Any]]  # (where the talk is among every dated talk, its item)
+
+
+def home_talks(talks: Iterable[Any], today: str) -> tuple[Ranked, Ranked, list[Any]]:
+    """What the home page shows of the talks' index items (``((sort key, last day or None), html)``):
+    the ``HOME_UPCOMING`` soonest whose last day is *today* or later and the ``HOME_RECENT`` latest
+    before it, each with where it is among every dated talk in order (lod.js reads it), and the
+    undated ones in order. Chosen, not every talk sorted: at 100k talks the sort took 0.5 s a build."""
+    dated: list[Any] = []
+    undated: list[Any] = []
+    for item in talks:
+        (dated if item[0][1] is not None else undated).append(item)
+    soon = heapq.nsmallest(HOME_UPCOMING, (item for item in dated if item[0][1] >= today), key=_first)
+    recent = heapq.nlargest(HOME_RECENT, (item for item in dated if item[0][1] < today), key=_first)
+    # A talk's place is how many dated talks come before it: each counted once, at the first of the
+    # chosen it comes before (the keys are distinct: a sort key ends with the talk's id).
+    chosen = sorted(item[0] for item in soon + recent)
+    before = [0] * (len(chosen) + 1)
+    for item in dated:
+        before[bisect_right(chosen, item[0])] += 1
+    place = dict(zip(chosen, accumulate(before)))
+    undated.sort(key=_first)
+    return [(place[item[0]], item) for item in soon], [(place[item[0]], item) for item in recent], undated
+
+
+def _first(item: Any) -> Any:
+    return item[0]

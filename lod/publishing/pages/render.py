@@ -302,19 +302,12 @@ class Renderer:
         if cache is not None and before is not None and _same_index(items, cache, today, before):
             return None, items, before
 
-        def ordered(kind: str) -> list[tuple[Any, Any]]:
-            return sorted((v for k, v in items.items() if k[0] == kind), key=lambda v: v[0])
-
-        talks = ordered("talk")  # (sort key, last day or None), dated first by date
-        numbered = list(enumerate(v for v in talks if v[0][1] is not None))
         # The soonest upcoming and the most recent past talks; the rest are on the years' pages.
-        soon = [(n, v) for n, v in numbered if v[0][1] >= today][:L.HOME_UPCOMING]
-        recent = [(n, v) for n, v in reversed(numbered) if v[0][1] < today][:L.HOME_RECENT]
+        soon, recent, undated_items = L.home_talks((v for k, v in items.items() if k[0] == "talk"), today)
         upcoming = [_ordered(html, n) for n, (_key, html) in soon]
         past = [_ordered(html, n) for n, (_key, html) in recent]
         years = Markup("".join(f'<li><a href="{escape(L.year_path(y))}.html">{escape(y)}</a> <span class="meta">{len(ts)}</span></li>\n'
                                for y, ts in sorted(self.index.idx.years.items(), reverse=True) if y != L.UNDATED))
-        undated_items = [v for v in talks if v[0][1] is None]
         n_undated = len(undated_items)
         if n_undated > L.HOME_LISTED:  # only the link to their archive page
             undated_items = []
