@@ -27,7 +27,8 @@ Which queries are evaluated again: every *wide* one, and those that read records
 entries of the SiteIndex's derived maps by key only (``lod.publishing.pages.probe``, kept as a
 row keyed by the query) when one of those records or entries changed; the others answer as
 recorded. Read-sets are rows of key numbers (``lod.publishing.links``): the nodes reading a
-dirty key are found by searching the rows, joined, in C (``Readers``), and so are the keys
+dirty key, and the queries reading a changed record or entry, are found by searching the rows,
+joined, in C (``Readers``), and so are the keys
 no node reads any more when the read-sets are merged for the next build.
 
 Not covered here: the index page, ``sitemap.xml``, ``robots.txt``, ``talks.ics`` and the
@@ -164,7 +165,10 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     codec = links.codec
     number = codec.number
     # The nodes' read-sets; the other rows are what a query read (``lod.publishing.pages.probe``), by its key.
-    nodes = {k: row for k, row in links.rows.items() if not is_query(k)}
+    nodes: dict[Key, bytes] = {}
+    queries: dict[Key, bytes] = {}
+    for k, row in links.rows.items():
+        (queries if is_query(k) else nodes)[k] = row
     # A changed key nobody read has no number (or one no row holds): it dirties nothing.
     records = {number[k] for k in changed if k in number}
     # The entries of the derived maps that a changed or moved record is in, before or after.
@@ -174,6 +178,8 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
                | touched_entries(ds.site, p.minter, after))
     records |= {number[k] for k in entries if k in number}
     dirty_keys = set(records)
+    # The queries that read one of those, found by searching their rows as the nodes' are (below).
+    reading = Readers(queries).any_of(records)
     now: dict[Key, bytes] = {}
     again: dict[Key, frozenset[Key] | None] = {}
     touched = set(owners)
@@ -187,8 +193,7 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
                 continue
             now[k] = desc_digest(p.descriptions, k[1])  # a description that can differ: changed if it does
         elif is_query(k):
-            row = links.rows.get(k)
-            if row is not None and records.isdisjoint(numbers(row)):
+            if k not in reading and k in queries:
                 continue  # it read records by id only, and none of them changed: the same answer
             # Else evaluated again: changed when its answer on the new data differs.
             now[k] = digest(index.answer(k))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from lod.model import records as R
@@ -70,29 +70,38 @@ class SiteIndex:
                 items.sort(key=lambda kr: keys[id(kr[1])])
         # The roles in the order of the passes below: each agent's roles are listed in that order.
         self.roles: dict[str, dict[str, list[tuple[str, R.Record]]]] = {}
-        self._role_seen: set[tuple[str, str, str, str]] = set()
+        roles = self.roles
+
+        def add(agents: Sequence[str], role: str, kind: str, rec: R.Record) -> None:
+            # An agent named twice in one list has the role once (a record is visited once a role).
+            for agent in dict.fromkeys(agents) if len(agents) > 1 else agents:
+                held = roles.get(agent)
+                if held is None:
+                    held = roles[agent] = {}
+                listed = held.get(role)
+                if listed is None:
+                    held[role] = [(kind, rec)]
+                else:
+                    listed.append((kind, rec))
+
         talks = ds.talks.values()
         for t in talks:
-            for pid in t.speakers:
-                self._role(pid, "speaker", "talk", t)
-            for pid in t.coauthors:
-                self._role(pid, "coauthor", "talk", t)
+            if t.speakers:
+                add(t.speakers, "speaker", "talk", t)
+            if t.coauthors:
+                add(t.coauthors, "coauthor", "talk", t)
             if t.references:
-                for pid in sorted({a for ref in t.references for a in ref.authors}):
-                    self._role(pid, "reference", "talk", t)
+                add(sorted({a for ref in t.references for a in ref.authors}), "reference", "talk", t)
         for kind, any_rec in records:
-            if isinstance(any_rec, R.Gathering):
-                for pid in any_rec.contacts:
-                    self._role(pid, "contact", kind, any_rec)
-            if isinstance(any_rec, R.Scheduled) and kind != "talk":
-                for agent in any_rec.organizers:
-                    self._role(agent, "organizer", kind, any_rec)
+            if isinstance(any_rec, R.Gathering) and any_rec.contacts:
+                add(any_rec.contacts, "contact", kind, any_rec)
+            if isinstance(any_rec, R.Scheduled) and kind != "talk" and any_rec.organizers:
+                add(any_rec.organizers, "organizer", kind, any_rec)
         for t in talks:
-            for agent in t.organizers:
-                self._role(agent, "organizer-talk", "talk", t)
-        del self._role_seen  # only the constructor adds roles
-        for roles in self.roles.values() if ordered else ():
-            for role_items in roles.values():
+            if t.organizers:
+                add(t.organizers, "organizer-talk", "talk", t)
+        for held_roles in roles.values() if ordered else ():
+            for role_items in held_roles.values():
                 role_items.sort(key=lambda kr: keys[id(kr[1])] if isinstance(kr[1], R.Scheduled)
                                 else (2, "", "", kr[1].id))
         self.members: dict[str, list[R.Person]] = {}
@@ -144,12 +153,6 @@ class SiteIndex:
         roles = self.roles.get(pid, {})
         talks = {r.id: r for _k, r in roles.get("speaker", []) + roles.get("coauthor", []) if isinstance(r, R.Talk)}
         return sorted(talks.values(), key=self.sort_key)
-
-    def _role(self, agent: str, role: str, kind: str, rec: R.Record) -> None:
-        key = (agent, role, kind, rec.id)
-        if key not in self._role_seen:
-            self._role_seen.add(key)
-            self.roles.setdefault(agent, {}).setdefault(role, []).append((kind, rec))
 
     def parent_of(self, kind: str, rec: R.Scheduled) -> tuple[str, str] | None:
         """The series, event or session a record belongs to."""
