@@ -12,7 +12,7 @@ interleave so that load falls on both alike):
 * pack: every calendar handed to ``Parts.write`` and the pack written by ``Parts.finish``,
   as a ``served`` full build does (in one process here; the build's workers each write a part);
 * splice: a rebuild's ``update`` with --changed calendars made again (a title edit changes
-  about five: the talk's, its speaker's, its series', its event's), the pack rewritten;
+  about five: the talk's, its speaker's, its series', its event's), the shards holding them rewritten;
 * lookup: one calendar read through ``Calendars.calendar`` against one read as a file.
 
 With --scale K each calendar is taken K times under K names (``talk/x-2.ics`` …): the pack
@@ -34,18 +34,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lod.publishing.calendar_pack import PACK, Calendars, Parts, _mapped, _table, update  # noqa: E402
+from lod.publishing.calendar_pack import Calendars, Parts, _mapped, _table, shard_files, update  # noqa: E402
 
 
 def calendars_of(site: Path) -> dict[str, bytes]:
     """Every packed calendar of *site*, by path."""
-    fd = os.open(site / PACK, os.O_RDONLY)
-    try:
-        with _mapped(fd, site / PACK) as mm:
-            t = _table(mm, site / PACK)
-            return {name.decode(): mm[t.data + t.offsets[i]:t.data + t.offsets[i + 1]] for i, name in enumerate(t.names)}
-    finally:
-        os.close(fd)
+    out: dict[str, bytes] = {}
+    for shard in shard_files(site):
+        fd = os.open(site / shard, os.O_RDONLY)
+        try:
+            with _mapped(fd, site / shard) as mm:
+                t = _table(mm, site / shard)
+                out.update((name.decode(), mm[t.data + t.offsets[i]:t.data + t.offsets[i + 1]])
+                           for i, name in enumerate(t.names))
+        finally:
+            os.close(fd)
+    return out
 
 
 def write_files(root: Path, calendars: dict[str, bytes]) -> float:
@@ -76,8 +80,9 @@ def splice(site: Path, scratch: Path, calendars: dict[str, bytes], changed: int,
     t0 = time.perf_counter()
     got = update(site, scratch, made, names)
     seconds = time.perf_counter() - t0
-    assert got.pack is not None
-    got.pack.unlink()
+    assert got.shards
+    for shard in got.shards.values():
+        shard.unlink()
     return seconds
 
 
@@ -130,7 +135,7 @@ def main() -> int:
             times["lookup_file"].append(file)
             for what in ("files", "pack"):
                 shutil.rmtree(work / f"{what}-{n}")
-        pack_size = (site / PACK).stat().st_size
+        pack_size = sum((site / shard).stat().st_size for shard in shard_files(site))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     size = sum(len(data) for data in calendars.values())

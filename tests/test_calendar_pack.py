@@ -1,5 +1,6 @@
 """The calendar pack (lod.publishing.calendar_pack): a rebuild's splice writes the bytes of a pack
-written whole, the reader finds every calendar and no other, and a damaged pack is a clear error."""
+written whole, touching only the shards it must, the reader finds every calendar and no other,
+and a damaged pack is a clear error."""
 
 from __future__ import annotations
 
@@ -11,17 +12,18 @@ from pathlib import Path
 import pytest
 
 from lod.errors import BuildError
-from lod.publishing.calendar_pack import PACK, Calendars, Parts, packed, update
+from lod.publishing.calendar_pack import PACK, Calendars, Parts, packed, shard_files, shard_name, shard_of, update
 from lod.publishing.pages.parallel import fork_map
 
 
-def whole(root: Path, calendars: dict[str, bytes]) -> bytes | None:
-    """The pack a full build writes of *calendars* (None: no pack)."""
+def whole(root: Path, calendars: dict[str, bytes]) -> dict[str, bytes]:
+    """The pack a full build writes of *calendars*: its shard files' bytes by name (none: no pack)."""
     parts = Parts(root)
     for name, data in calendars.items():
         parts.write(name, data)
     parts.finish()
-    return (root / PACK).read_bytes() if (root / PACK).exists() else None
+    assert parts.files == shard_files(root)
+    return {name: (root / name).read_bytes() for name in parts.files}
 
 
 def names(rng: random.Random, n: int) -> list[str]:
@@ -60,17 +62,19 @@ def test_a_spliced_pack_is_the_pack_written_whole(seed: int, tmp_path: Path) -> 
     got = update(site, scratch, files, [*changed, *gone])
     assert got.files == {"talks.ics": b"site-wide", "talk/x.html": b"<p>"}  # published as before
     expected = whole(tmp_path / "full", new)
-    if new == old:
-        assert (got.pack, got.remove) == (None, False)  # nothing to publish
-    elif expected is None:
-        assert (got.pack, got.remove) == (None, bool(old))
-    else:
-        assert got.pack is not None and not got.remove
-        assert got.pack.read_bytes() == expected
-        os.replace(got.pack, site / PACK)
-        reader = Calendars(site)
-        assert {name: reader.calendar(name) for name in new} == new
-        assert {reader.calendar(name) for name in gone} == {None}
+    # Only the shards of a calendar that changed, came or went are written or removed.
+    touched = {shard_name(shard_of(name.encode())) for name in new.keys() ^ old.keys()} | {
+        shard_name(shard_of(name.encode())) for name in new.keys() & old.keys() if new[name] != old[name]}
+    assert set(got.shards) | set(got.remove) == touched
+    for name, shard in got.shards.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(shard, site / name)
+    for name in got.remove:
+        (site / name).unlink()
+    assert {name: (site / name).read_bytes() for name in shard_files(site)} == expected
+    reader = Calendars(site)
+    assert {name: reader.calendar(name) for name in new} == new
+    assert {reader.calendar(name) for name in gone} == {None}
 
 
 def test_the_reader_finds_each_calendar_and_nothing_else(tmp_path: Path) -> None:
@@ -96,8 +100,8 @@ def test_the_reader_opens_a_pack_replaced_by_a_rebuild(tmp_path: Path) -> None:
     reader = Calendars(tmp_path)
     assert reader.calendar("talk/a.ics") == b"one"
     other = tmp_path / "other"
-    whole(other, {"talk/a.ics": b"two!", "talk/b.ics": b"new"})
-    os.replace(other / PACK, tmp_path / PACK)
+    for name in whole(other, {"talk/a.ics": b"two!", "talk/b.ics": b"new"}):
+        os.replace(other / name, tmp_path / name)
     assert (reader.calendar("talk/a.ics"), reader.calendar("talk/b.ics")) == (b"two!", b"new")
 
 
@@ -109,8 +113,9 @@ def test_forked_workers_pack_what_one_process_packs(tmp_path: Path) -> None:
     items = sorted(calendars.items(), reverse=True)
     list(fork_map(lambda item: parts.write(*item), items, 2))
     assert parts.finish() == len(calendars)
-    assert (tmp_path / "many" / PACK).read_bytes() == expected
+    assert {name: (tmp_path / "many" / name).read_bytes() for name in shard_files(tmp_path / "many")} == expected
     assert os.listdir(tmp_path / "many") == [PACK]  # the workers' parts are gone
+    assert 1 < len(expected) <= len(calendars)  # spread over shards
 
 
 def test_only_the_resources_calendars_are_packed() -> None:
@@ -124,10 +129,11 @@ def test_only_the_resources_calendars_are_packed() -> None:
 def test_a_rebuild_over_a_damaged_pack_says_so_and_how_to_recover(damage, says: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     site = tmp_path / "site"
     whole(site, {"talk/a.ics": b"A" * 50, "talk/b.ics": b"B" * 50})
-    (site / PACK).write_bytes(damage((site / PACK).read_bytes()))
+    shard = site / shard_name(shard_of(b"talk/a.ics"))
+    shard.write_bytes(damage(shard.read_bytes()))
     with pytest.raises(BuildError) as info:
         update(site, tmp_path, {"talk/a.ics": b"new"}, ["talk/a.ics"])
-    assert str(info.value) == (f"{site / PACK} {says}{' this version of lod reads' if 'not' in says else ''}; "
+    assert str(info.value) == (f"{shard} {says}{' this version of lod reads' if 'not' in says else ''}; "
                                "build the site again in full (lod build --full).")
     with pytest.raises(ValueError):  # lod serve: a 503, never wrong bytes (tests/test_documents.py)
         Calendars(site).calendar("talk/a.ics")

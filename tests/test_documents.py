@@ -3,7 +3,7 @@
 A site built with ``documents: served`` has no ``P.ttl`` / ``P.nt`` / ``P.jsonld`` files;
 ``lod serve`` answers them from the dumps through ``.lod-documents.idx``, byte for byte what
 a ``files`` build writes. Nor has it the resources' calendars ``P.ics``, answered from
-``.lod-calendars.pack`` (lod.publishing.calendar_pack). The seed site is built both ways and
+the shards of ``.lod-calendars/`` (lod.publishing.calendar_pack). The seed site is built both ways and
 every resource and calendar compared, over real HTTP against ``lod serve`` in a subprocess.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lod.publishing.calendar_pack import PACK, Calendars, packed
+from lod.publishing.calendar_pack import PACK, Calendars, packed, shard_files, shard_name, shard_of
 from lod.publishing.documents import DOCUMENTS_INDEX, SUFFIXES, Documents, index_bytes
 from lod.errors import RecordErrors
 from lod.model.iri import Minter
@@ -77,13 +77,15 @@ def test_a_served_build_writes_no_per_resource_documents_nor_calendars_and_other
     documents, feeds = per_resource(seed_site.out), calendars(seed_site.out)
     assert len(documents) > 300
     assert {name.split("/")[0] for name in feeds} == {"talk", "person", "series", "event"}
-    assert DOCUMENTS_INDEX not in files and PACK not in files  # the default (files) writes the seed site as before
-    made = {DOCUMENTS_INDEX, PACK}
+    assert DOCUMENTS_INDEX not in files and not shard_files(seed_site.out)  # the default (files) writes the seed site as before
+    shards = shard_files(served_site.out)
+    assert 1 < len(shards) < len(feeds)
+    made = {DOCUMENTS_INDEX, *shards}
     assert set(served) == (set(files) - set(documents) - set(feeds)) | made
     assert "talks.ics" in served  # the site-wide calendar stays a file
     assert {k: v for k, v in served.items() if k not in made} == {k: files[k] for k in served if k not in made}
     assert served_site.resources == seed_site.resources
-    assert served_site.files == seed_site.files - len(documents) - len(feeds) + 2
+    assert served_site.files == seed_site.files - len(documents) - len(feeds) + 1 + len(shards)
 
 
 def test_every_served_document_and_calendar_is_the_file_a_files_build_writes(seed_site: BuildResult,
@@ -138,8 +140,10 @@ def test_a_served_document_answers_304_to_its_etag_and_to_its_date(served_server
     assert httpx.get(f"{served_server}/{stem}-x.{suffix}").status_code == 404
 
 
-def test_the_calendar_pack_itself_is_never_served(served_server: str) -> None:
+def test_the_calendar_pack_itself_is_never_served(served_server: str, served_site: BuildResult) -> None:
     assert httpx.get(f"{served_server}/{PACK}").status_code == 404
+    for shard in shard_files(served_site.out):
+        assert httpx.get(f"{served_server}/{shard}").status_code == 404
 
 
 def test_an_index_of_another_build_is_refused_with_503_never_wrong_bytes(served_site: BuildResult,
@@ -158,7 +162,7 @@ def test_a_damaged_calendar_pack_is_refused_with_503_never_wrong_bytes(served_si
                                                                       tmp_path: Path) -> None:
     site = tmp_path / "site"
     shutil.copytree(served_site.out, site)
-    pack = site / PACK
+    pack = site / shard_name(shard_of(b"talk/2023-09-13-greg-yang.ics"))
     pack.write_bytes(pack.read_bytes()[:-1])  # cut short: the last calendar would be wrong
     with running_server(site) as url:
         got = httpx.get(f"{url}/talk/2023-09-13-greg-yang.ics")

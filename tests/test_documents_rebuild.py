@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lod.publishing.calendar_pack import PACK, Calendars
+from lod.publishing.calendar_pack import Calendars, shard_files
 from lod.publishing.documents import DOCUMENTS_INDEX, Documents
 from lod.progress import FullBuildNeeded
 from lod.publishing.build import build
@@ -49,7 +49,7 @@ def _documents_match_a_files_build(data: Path, site: Path, tmp: Path) -> None:
     packed = Calendars(site)
     assert {rel: packed.calendar(rel) for rel in expected} == expected
     assert not calendars(site)
-    assert (site / PACK).exists() == bool(expected)
+    assert bool(shard_files(site)) == bool(expected)
 
 
 
@@ -120,12 +120,12 @@ def test_a_served_rebuild_that_leaves_no_dated_talk_removes_the_pack_and_talks_i
     undate_talks(data, 1)
     run(data, site)
     assert run.incremental, run.said
-    assert (site / PACK).is_file() and (site / "talks.ics").is_file()
+    assert shard_files(site) and (site / "talks.ics").is_file()
     _documents_match_a_files_build(data, site, tmp_path)
     undate_talks(data, 0)
     result = run(data, site)
     assert run.incremental, run.said
-    assert not (site / PACK).exists() and not (site / "talks.ics").exists()
+    assert not shard_files(site) and not (site / "talks.ics").exists()
     _same_as_full(data, site, result, tmp_path)
 
 
@@ -142,5 +142,5 @@ def test_changing_the_documents_setting_builds_in_full_and_leaves_nothing_of_the
     assert [e for e in run.said if isinstance(e, FullBuildNeeded)] == [
         FullBuildNeeded("site-settings", str(data / "site.yaml"))]
     _same_as_full(data, site, result, tmp_path)
-    assert (site / DOCUMENTS_INDEX).exists() == (site / PACK).exists() == (after == "served")
+    assert (site / DOCUMENTS_INDEX).exists() == bool(shard_files(site)) == (after == "served")
     assert bool(per_resource(site)) == bool(calendars(site)) == (after == "files")

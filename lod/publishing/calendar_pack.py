@@ -1,30 +1,35 @@
-"""The resources' calendars in one file: the calendar pack of a ``documents: served`` site.
+"""The resources' calendars in a few files: the calendar pack of a ``documents: served`` site.
 
 With the site setting ``documents: files`` (the default) every calendar is a file:
 ``talks.ics`` and ``series/x.ics``, ``event/x.ics``, ``person/x.ics``, ``talk/x.ics``
 (``lod.publishing.feeds``). With ``served`` the per-resource ones (all but ``talks.ics``) are
 not: at 100k talks that would be ~137k files, at ~130 µs each to create. They are written
-into ``PACK`` instead, one dotfile beside them, and ``lod serve`` answers ``GET /talk/x.ics``
-with the bytes the file would have had (``Calendars``; tests/test_documents.py compares
-every calendar of the seed site over HTTP). ``talks.ics`` stays a file: a rebuild reads it.
+into the pack instead, the folder ``PACK`` (a dotfolder beside them), and ``lod serve`` answers
+``GET /talk/x.ics`` with the bytes the file would have had (``Calendars``;
+tests/test_documents.py compares every calendar of the seed site over HTTP). ``talks.ics``
+stays a file: a rebuild splices it (``lod.publishing.site_calendar``).
 
-The pack holds every calendar in path order, so a full build and a rebuild that splices
-the previous pack write the same bytes. Format::
+The pack is ``SHARDS`` files, ``PACK/xx.pack``: a calendar goes into the shard of a stable hash
+of its path (``shard_of``), and a shard with no calendar is no file. Each shard holds its
+calendars in path order, so a full build and a rebuild that splices the previous shards
+write the same bytes. Format of a shard::
 
     lod-calendars 1<TAB>N<TAB>bytes of NAMES
     NAMES: PATH<LF>, one calendar a line, sorted by the path's bytes
     N+1 offsets of the names in NAMES, N+1 offsets of the calendars in DATA: unsigned 64-bit little-endian
     DATA: the calendars, in the order of NAMES
 
-A reader finds a path by binary search on a memory map: it reads nothing of the pack at
-start-up. The pack is one file, replaced whole by a rebuild (a rename), so a reader never
-sees the names of one build with the calendars of another.
+A reader finds a path by binary search on a memory map of its shard: it reads nothing at
+start-up. A shard is replaced whole by a rebuild (a rename), so a reader never sees the names
+of one build with the calendars of another in it.
 
 A full build's pages stage makes the calendars in forked workers: each writes those it
-makes into a part file of its own (``Parts``), and the parent gathers them into the pack.
+makes into a part file of its own (``Parts``), and the parent gathers them into the shards.
 A rebuild gives ``update`` the calendars it rendered again and those it found gone; the new
-pack copies the others' byte ranges from the previous one (in the kernel where it can,
-``lod.publishing.bytecopy``), so its cost is a copy of the pack, not a render.
+shards copy the others' byte ranges from the previous ones (in the kernel where it can,
+``lod.publishing.bytecopy``), and only the shards holding such a calendar are written again.
+One file held every calendar before: a rebuild copied all of it, 688 MB at 100k talks (0.7 s
+on this machine's ext4; BENCHMARKS.md), for an edit that changed three calendars.
 """
 
 from __future__ import annotations
@@ -33,10 +38,11 @@ import mmap
 import os
 import struct
 import sys
+import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
@@ -44,7 +50,8 @@ from lod.errors import BuildError
 from lod.publishing.bytecopy import Out
 from lod.publishing.mapped import MappedFile
 
-PACK = ".lod-calendars.pack"  # a dotfile: never served, nor listed, by lod serve
+PACK = ".lod-calendars"  # the pack's folder: a dotfolder, never served, nor listed, by lod serve
+SHARDS = 64  # files of the pack: at 100k talks about 11 MB each
 _PART = ".lod-calendars.part-"  # a pages worker's calendars, gathered into PACK by the parent
 _MAGIC = b"lod-calendars 1"
 _Q = struct.Struct("<Q")
@@ -55,6 +62,21 @@ def packed(name: str) -> bool:
     """Whether the calendar file *name* goes into the pack when documents are served: a
     resource's (``talk/x.ics``), not the site-wide ``talks.ics``."""
     return name.endswith(SUFFIX) and "/" in name
+
+
+def shard_of(path: bytes) -> int:
+    """The shard of the calendar at *path* (``talk/x.ics``, as UTF-8): stable across processes and builds."""
+    return zlib.crc32(path) % SHARDS
+
+
+def shard_name(shard: int) -> str:
+    """The site-relative name of a shard's file: ``.lod-calendars/0a.pack``."""
+    return f"{PACK}/{shard:02x}.pack"
+
+
+def shard_files(root: Path) -> list[str]:
+    """The site-relative names of the shard files under *root*, sorted (none: no calendar is packed)."""
+    return sorted(name for name in (shard_name(k) for k in range(SHARDS)) if (root / name).is_file())
 
 
 def _u64(values: Iterable[int]) -> bytes:
@@ -163,6 +185,7 @@ class Parts:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._fds: dict[int, int] = {}  # by process id: a forked worker opens its own
+        self.files: list[str] = []  # the shards ``finish`` wrote, site-relative
         root.mkdir(parents=True, exist_ok=True)  # before the workers, which write into it
 
     def write(self, name: str, data: bytes) -> None:
@@ -176,7 +199,8 @@ class Parts:
             view = view[os.write(fd, view):]
 
     def finish(self) -> int:
-        """Write ``PACK`` from every part (none if no calendar was written), remove the parts; return the count."""
+        """Write the shards from every part (none if no calendar was written; their names in ``files``),
+        remove the parts; return the count."""
         mine = self._fds.pop(os.getpid(), None)
         if mine is not None:
             os.close(mine)
@@ -194,14 +218,20 @@ class Parts:
                     start = pos + len(header) + 1
                     entries.append((name, i, start, int(length)))
                     pos = start + int(length)
-            entries.sort()
-            if entries:
-                def body(out: Out) -> None:
-                    for _name, i, start, length in entries:
+            shards: dict[int, list[tuple[bytes, int, int, int]]] = {}
+            for entry in entries:
+                shards.setdefault(shard_of(entry[0]), []).append(entry)
+            for shard, held in sorted(shards.items()):
+                held.sort()
+
+                def body(out: Out, held: list[tuple[bytes, int, int, int]] = held) -> None:
+                    for _name, i, start, length in held:
                         out.copy(fds[i], start, length)
 
-                head = _head([e[0] for e in entries], [0, *accumulate(e[3] for e in entries)])
-                _write(self.root / PACK, head, body)
+                head = _head([e[0] for e in held], [0, *accumulate(e[3] for e in held)])
+                (self.root / PACK).mkdir(exist_ok=True)
+                _write(self.root / shard_name(shard), head, body)
+                self.files.append(shard_name(shard))
             return len(entries)
         finally:
             for fd in fds:
@@ -231,8 +261,8 @@ class Update:
     """What a rebuild publishes for its calendars (``update``)."""
 
     files: dict[str, bytes]  # the files other than packed calendars, to publish as before
-    pack: Path | None = None  # the new pack, to publish as ``PACK`` (None: the pack is unchanged or gone)
-    remove: bool = False  # no calendar is left: delete ``PACK``
+    shards: dict[str, Path] = field(default_factory=dict)  # new shard files, by site-relative name, to publish
+    remove: list[str] = field(default_factory=list)  # the shard files no calendar is left in: to delete
 
 
 def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable[str]) -> Update:
@@ -240,15 +270,34 @@ def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable
 
     *files* are the files the rebuild's pages stage made (``render_some``), calendars among
     them; *dirty* the calendars it was asked for (``affected``), of which those not made are
-    gone. The new pack is written under *scratch*, with the calendars made again in place of
-    the previous ones and the others' bytes copied from the previous pack: the bytes a full
-    build writes. A site without a pack has no calendar."""
-    made = {name.encode("utf-8"): data for name, data in files.items() if packed(name)}
-    gone = {name.encode("utf-8") for name in dirty if packed(name) and name not in files}
-    rest = {name: data for name, data in files.items() if not packed(name)}
-    if not made and not gone:
-        return Update(rest)
-    path = out / PACK
+    gone. Each shard holding one of them is written again under *scratch*, with the calendars
+    made again in place of the previous ones and the others' bytes copied from the previous
+    shard: the bytes a full build writes. The other shards are left as they are."""
+    made: dict[int, dict[bytes, bytes]] = {}
+    gone: dict[int, set[bytes]] = {}
+    for name, data in files.items():
+        if packed(name):
+            path = name.encode("utf-8")
+            made.setdefault(shard_of(path), {})[path] = data
+    for name in dirty:
+        if packed(name) and name not in files:
+            path = name.encode("utf-8")
+            gone.setdefault(shard_of(path), set()).add(path)
+    result = Update({name: data for name, data in files.items() if not packed(name)})
+    for shard in sorted(made.keys() | gone.keys()):
+        rel = shard_name(shard)
+        new, emptied = _splice(out / rel, scratch / rel, made.get(shard, {}), gone.get(shard, set()))
+        if new is not None:
+            result.shards[rel] = new
+        if emptied:
+            result.remove.append(rel)
+    return result
+
+
+def _splice(path: Path, new: Path, made: dict[bytes, bytes], gone: set[bytes]) -> tuple[Path | None, bool]:
+    """The shard at *path* with the calendars *made* put in and those *gone* taken out, written
+    to *new*: (*new*, False); (None, False) when it would be the same, (None, True) when no
+    calendar is left in it (a shard that is no file holds none)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -268,7 +317,7 @@ def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable
             olds[where[name] + 1] - olds[where[name]]) or os.pread(fd, len(data), old.data + olds[where[name]]) != data}
         removed = [name for name in gone if name in where]
         if not made and not removed:
-            return Update(rest)
+            return None, False
         plan = _plan(old.names, where, made, removed)
         names: list[bytes] = []
         offsets = [0]
@@ -282,7 +331,7 @@ def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable
                 shift = offsets[-1] - olds[a]
                 offsets += [o + shift for o in olds[a + 1:b + 1]]
         if not names:
-            return Update(rest, remove=fd >= 0)
+            return None, fd >= 0
 
         def body(w: Out) -> None:
             for step in plan:
@@ -291,10 +340,10 @@ def update(out: Path, scratch: Path, files: Mapping[str, bytes], dirty: Iterable
                 else:
                     w.copy(fd, old.data + olds[step[0]], olds[step[1]] - olds[step[0]])
 
-        new = scratch / PACK
-        # No calendar came or went: the names' text and starts are the previous pack's.
+        new.parent.mkdir(parents=True, exist_ok=True)
+        # No calendar came or went: the names' text and starts are the previous shard's.
         _write(new, _head(names, offsets, old.table if len(names) == len(old.names) and not removed else None), body)
-        return Update(rest, new)
+        return new, False
     finally:
         if fd >= 0:
             os.close(fd)
@@ -326,14 +375,40 @@ def _plan(old: list[bytes], where: Mapping[bytes, int], made: Mapping[bytes, byt
 # ---------------------------------------------------------------- reading
 
 
-class Calendars(MappedFile):
-    """The packed calendars of a ``served`` site, read from ``PACK`` under *root*.
+class Calendars:
+    """The packed calendars of a ``served`` site, read from the shards of ``PACK`` under *root*.
 
-    Opened lazily and again whenever the pack changes (a rebuild replaces it); a site
-    without one has no packed calendar."""
+    Each shard is opened lazily and again whenever a rebuild replaces it; a shard that is no
+    file holds no calendar."""
 
     def __init__(self, root: Path) -> None:
-        super().__init__(root, PACK)
+        self.root = root
+        self._shards: dict[int, _Shard] = {}
+
+    def calendar(self, rel: str) -> bytes | None:
+        """The bytes of calendar *rel* (``talk/x.ics``), or None if the pack has none of that path."""
+        if not packed(rel):
+            return None
+        want = rel.encode("utf-8")
+        return self._shard(want).calendar(want)
+
+    def mtime(self, rel: str) -> float:
+        """The modification time of the shard that *rel* was last read from (its Last-Modified)."""
+        return self._shard(rel.encode("utf-8")).mtime
+
+    def _shard(self, path: bytes) -> _Shard:
+        k = shard_of(path)
+        shard = self._shards.get(k)
+        if shard is None:
+            shard = self._shards[k] = _Shard(self.root, shard_name(k))
+        return shard
+
+
+class _Shard(MappedFile):
+    """One shard file of the pack."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        super().__init__(root, name)
         self._at = _Layout(0, 0, 0, 0, 0)
 
     def _load(self, path: Path, size: int) -> mmap.mmap:
@@ -350,14 +425,11 @@ class Calendars(MappedFile):
         value: int = _Q.unpack_from(mm, table + 8 * i)[0]
         return value
 
-    def calendar(self, rel: str) -> bytes | None:
-        """The bytes of calendar *rel* (``talk/x.ics``), or None if the pack has none of that path."""
-        if not packed(rel):
-            return None
+    def calendar(self, want: bytes) -> bytes | None:
+        """The bytes of the calendar at path *want*, or None if this shard has none of that path."""
         mm = self._open()
         if mm is None:
             return None
-        want = rel.encode("utf-8")
         at = self._at
         lo, hi = 0, at.n
         while lo < hi:

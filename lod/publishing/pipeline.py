@@ -408,10 +408,10 @@ def _pages(p: Prepared, dirty: Affected, output: Output, state: inc.State, fresh
         if served:  # the resources' calendars are spliced into one pack, not a file each
             packs = calendar_pack.update(out, scratch, published, dirty.feeds)
             published = packs.files
-            if packs.pack is not None:
-                output.adopt(calendar_pack.PACK, packs.pack)
-            if packs.remove:
-                output.drop(calendar_pack.PACK)
+            for name, shard in packs.shards.items():
+                output.adopt(name, shard)
+            for name in packs.remove:
+                output.drop(name)
         for name, data in published.items():
             output.put(name, data)
         for path in dirty.paths:

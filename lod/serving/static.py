@@ -265,7 +265,7 @@ class StaticSite:
             docs = self.documents(rel.rpartition(".")[0])
             if len(docs) > 1:
                 extra["Link"] = self.link_header(docs, exclude=rel)
-        mtime = self.calendars.mtime if rel.endswith(CALENDAR) else self.served.mtime
+        mtime = self.calendars.mtime(rel) if rel.endswith(CALENDAR) else self.served.mtime
         response = self.conditional(request, data, len(data), _etag_of(data), mtime,
                                     content_type_for(Path(rel)), extra)
         assert response is not None

@@ -241,8 +241,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     packed = 0
     if pack is not None:
         packed = pack.finish()
-        if packed:
-            files[calendar_pack.PACK] = b""
+        files.update((name, b"") for name in pack.files)  # written there: counted as files
     google = GoogleReport()
     warnings: list[Result] = []
     jobs: list[Sequence[str]] = [[""], *slices(paths, workers)]  # "": the index page
