@@ -338,6 +338,29 @@ def test_a_rebuild_looks_the_key_numbering_up_a_key_at_a_time(built: Path, tmp_p
     store.close()
 
 
+def test_a_rebuild_numbers_its_new_keys_after_looking_them_up_many_at_a_time(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lod.publishing import state_keys
+    from lod.publishing.links import text_key
+    from lod.publishing.state import Store
+
+    monkeypatch.setattr(state_keys, "LOOKUP", 7)  # several queries, the last one short
+    _data, site = _copy(built, tmp_path, monkeypatch)
+    with sqlite3.connect(state_path(site)) as conn:
+        table = [text_key(v) for (v,) in conn.execute("SELECT value FROM link_keys ORDER BY key")]
+    conn.close()
+    store = Store.open(state_path(site))
+    assert store is not None
+    codec = store.load().extra["links"].codec
+    new = [("talk", f"new {i}") for i in range(10)] + [("odd\x1fkind", "x")]  # a kind no read-set holds
+    assert codec.unnumbered({*table[::3], *new}) == set(new)
+    assert codec.number._found == {key: n for n, key in enumerate(table) if n % 3 == 0}  # type: ignore[attr-defined]
+    codec.register([*table[:20], *new[:10]])
+    assert [codec.number[key] for key in new[:10]] == list(range(len(table), len(table) + 10))
+    assert [codec.number[key] for key in table[:20]] == list(range(20))
+    store.close()
+
+
 def numbers_of(row: bytes) -> list[int]:
     from lod.publishing.links import numbers
 

@@ -118,12 +118,13 @@ class LinkCodec:
 
     def register(self, keys: Iterable[Key]) -> None:
         """Number the *keys* not numbered yet (in sorted order)."""
-        number = self.number
-        # A dict's keys are taken away in C; a table's numbering is asked key by key (not iterated whole).
-        new = set(keys).difference(number) if type(number) is dict else {k for k in set(keys) if k not in number}
-        for key in sorted(new):
+        for key in sorted(self.unnumbered(set(keys))):
             self.number[key] = len(self.keys)
             self.keys.append(key)
+
+    def unnumbered(self, keys: set[Key]) -> set[Key]:
+        """Those of *keys* that have no number yet."""
+        return keys.difference(self.number)  # in C
 
     def decode(self, row: bytes) -> frozenset[Key]:
         """The keys a row holds."""
