@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -309,16 +310,10 @@ def test_a_rebuild_looks_the_key_numbering_up_a_key_at_a_time(built: Path, tmp_p
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # The state's numbering of the read-sets' keys, as a rebuild reads it (``state_keys.StoredCodec``):
     # nothing read whole, the same numbers as the table's, new keys numbered after them.
-    from lod.publishing.links import LinkCodec, text_key
-    from lod.publishing.state import Store
+    from lod.publishing.links import LinkCodec
     from lod.publishing.state_keys import StoredCodec
 
-    _data, site = _copy(built, tmp_path, monkeypatch)
-    with sqlite3.connect(state_path(site)) as conn:
-        table = [text_key(v) for (v,) in conn.execute("SELECT value FROM link_keys ORDER BY key")]
-    conn.close()
-    store = Store.open(state_path(site))
-    assert store is not None
+    store, table = _numbering(built, tmp_path, monkeypatch)
     state = store.load()
     codec = state.extra["links"].codec
     assert isinstance(codec, StoredCodec) and len(codec.keys) == len(table) > 100
@@ -341,16 +336,8 @@ def test_a_rebuild_looks_the_key_numbering_up_a_key_at_a_time(built: Path, tmp_p
 def test_a_rebuild_numbers_its_new_keys_after_looking_them_up_many_at_a_time(
         built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from lod.publishing import state_keys
-    from lod.publishing.links import text_key
-    from lod.publishing.state import Store
-
     monkeypatch.setattr(state_keys, "LOOKUP", 7)  # several queries, the last one short
-    _data, site = _copy(built, tmp_path, monkeypatch)
-    with sqlite3.connect(state_path(site)) as conn:
-        table = [text_key(v) for (v,) in conn.execute("SELECT value FROM link_keys ORDER BY key")]
-    conn.close()
-    store = Store.open(state_path(site))
-    assert store is not None
+    store, table = _numbering(built, tmp_path, monkeypatch)
     codec = store.load().extra["links"].codec
     new = [("talk", f"new {i}") for i in range(10)] + [("odd\x1fkind", "x")]  # a kind no read-set holds
     assert codec.unnumbered({*table[::3], *new}) == set(new)
@@ -359,6 +346,20 @@ def test_a_rebuild_numbers_its_new_keys_after_looking_them_up_many_at_a_time(
     assert [codec.number[key] for key in new[:10]] == list(range(len(table), len(table) + 10))
     assert [codec.number[key] for key in table[:20]] == list(range(20))
     store.close()
+
+
+def _numbering(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[tuple[str, str]]]:
+    """The opened state of a copy of the built site, and its key numbering as the table holds it."""
+    from lod.publishing.links import text_key
+    from lod.publishing.state import Store
+
+    _data, site = _copy(built, tmp_path, monkeypatch)
+    with sqlite3.connect(state_path(site)) as conn:
+        table = [text_key(v) for (v,) in conn.execute("SELECT value FROM link_keys ORDER BY key")]
+    conn.close()
+    store = Store.open(state_path(site))
+    assert store is not None
+    return store, table
 
 
 def numbers_of(row: bytes) -> list[int]:
