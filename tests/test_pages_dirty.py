@@ -23,7 +23,7 @@ from lod.publishing.pages.probe import entry_key, touched_entries
 from lod.publishing.pages.render import Renderer
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.pages.search import BUCKET, shard_name, update_index
-from lod.publishing.vevent_text import vevents_of
+from lod.publishing.vevent_text import vevent_spans
 from lod.publishing.build import Prepared, prepare
 from lod.model.serialize import Triple
 from lod.synth import write_synth
@@ -302,7 +302,11 @@ def test_render_some_leaves_out_what_does_not_exist(synthetic: Version) -> None:
     assert sorted(out.files) == sorted(n for n in synthetic.out.files if _always(n))
 
 
-def test_vevents_of_reads_back_every_vevent(synthetic: Version) -> None:
+def vevents_of(ics: bytes) -> dict[str, bytes]:
+    return {uid: ics[start:stop] for uid, start, stop in vevent_spans(ics)}
+
+
+def test_the_vevents_of_talks_ics_are_found_where_they_are(synthetic: Version) -> None:
     p = synthetic.p
     dated = [t for t in p.dataset.talks.values() if t.start_at is not None]
     assert vevents_of(synthetic.out.files["talks.ics"]) == {t.id: feeds.vevent_ical(p, t) for t in dated}
@@ -310,6 +314,8 @@ def test_vevents_of_reads_back_every_vevent(synthetic: Version) -> None:
     event = feeds.vevent_ical(p, long)
     assert b"\r\n " in event.split(b"UID:", 1)[1].split(b"DTSTART", 1)[0]  # folded
     assert vevents_of(b"BEGIN:VCALENDAR\r\n" + event + b"END:VCALENDAR\r\n") == {long.id: event}
+    with pytest.raises(ValueError):  # a VEVENT without its end
+        vevent_spans(b"BEGIN:VCALENDAR\r\n" + event[:-20])
 
 
 def test_the_read_set_of_a_talk_page_names_what_it_shows(seed: Version) -> None:

@@ -366,7 +366,6 @@ Chunks = bytes | Iterator[bytes]
 def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int = 1,
                sink: Callable[[str, Chunks], bytes] | None = None,
                only: Container[tuple[str, str]] | None = None,
-               known: Mapping[str, bytes] | None = None,
                scratch: str | os.PathLike[str] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
     """Every calendar of the site, keyed by (kind, id) — ``SITE_CALENDAR`` for the archive — as (file name, bytes).
 
@@ -377,32 +376,29 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
     handed to it where it is made (in a worker when parallel, e.g. to write the file there)
     and what it returns is kept in place of the bytes; ``talks.ics`` is handed over as an
     iterator of its pieces (``calendar_parts``), never joined here. With *only*, just the calendars of those
-    keys are made (the same bytes as in the whole set; ``lod.publishing.pages.stage.render_some``).
-    *known* gives VEVENTs already made (talk id → bytes, e.g. ``vevent_text.vevents_of`` a previous
-    ``talks.ics``), used as they are: the caller vouches they are what ``vevent_ical`` makes.
+    keys are made (the same bytes as in the whole set; ``lod.publishing.pages.stage.render_some``;
+    a rebuild splices ``talks.ics`` instead, ``lod.publishing.site_calendar``).
 
     The VEVENTs made here are kept in an unnamed temporary file in *scratch* (or the
     system's temporary folder), not in memory: every dated talk's is kept for the calendars
     that hold it, 177 MB at 100k talks.
     """
     with Spill(scratch) as kept:
-        return _site_feeds(p, talks_under, person_talks, workers, sink, only, known, kept)
+        return _site_feeds(p, talks_under, person_talks, workers, sink, only, kept)
 
 
 def _site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int,
                 sink: Callable[[str, Chunks], bytes] | None, only: Container[tuple[str, str]] | None,
-                known: Mapping[str, bytes] | None, kept: Spill) -> dict[tuple[str, str], tuple[str, bytes]]:
+                kept: Spill) -> dict[tuple[str, str], tuple[str, bytes]]:
     """``site_feeds``, the VEVENTs made kept in *kept*."""
     from lod.publishing.pages.parallel import fork_map, slices
 
     plan = list(site_calendars(p, talks_under, person_talks, only))
-    given = dict(known or {})  # the VEVENTs handed in, copied once for both lookups below
-    memo: MutableMapping[str, bytes] = ChainMap(kept, given)
+    memo: MutableMapping[str, bytes] = kept
     if only is None:
         dated = [t for t in p.dataset.talks.values() if t.start_at is not None]
     else:
         dated = list({t.id: t for _k, _n, _t, talks in plan for t in talks if t.start_at is not None}.values())
-    dated = [t for t in dated if t.id not in memo]
     if workers > 1:
         # First every VEVENT and VTIMEZONE, once each, shared by the calendars' workers.
         zones = sorted({zone for _k, _n, _t, talks in plan for zone in _zones(talks)})
@@ -422,7 +418,7 @@ def _site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, 
             RECORDER.keep(made)
         # Every VEVENT the calendars hold is made: one the workers made anyway would go to a
         # dictionary of their own, never to the file, which they share and do not write.
-        memo = ChainMap({}, kept, given)
+        memo = ChainMap({}, kept)
 
     def calendars(chunk: Sequence[tuple[tuple[str, str], str, str, list[R.Talk]]]
                   ) -> tuple[list[bytes | None], bytes]:

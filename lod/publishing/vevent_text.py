@@ -183,12 +183,6 @@ def vevent_bytes(*, summary: str, start: date, end: date | None, uid: str,
     return _BEGIN + crlf.join(lines) + crlf + _END
 
 
-def vevents_of(ics: bytes) -> dict[str, bytes]:
-    """Each VEVENT of a calendar ``lod.publishing.feeds`` made, as bytes, by its UID without the host
-    (a talk's id; ``session/<id>`` for a session's slot)."""
-    return {uid: ics[start:stop] for uid, start, stop in vevent_spans(ics)}
-
-
 def vevent_spans(ics: bytes | mmap.mmap) -> list[tuple[str, int, int]]:
     """Where each VEVENT of a calendar ``lod.publishing.feeds`` made is, in order: its UID without
     the host, its first byte and the byte after it. ValueError if one has no end or no UID.

@@ -228,7 +228,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         elif same_ics and any(t.start_at is not None for t in p.dataset.talks.values()):
             kept.append("talks.ics")
     for key, (name, data) in feeds.site_feeds(view, r.index.talks_under, r.index.person_talks, workers, sink,
-                                              only, None, scratch).items():
+                                              only, scratch).items():
         if pack is None or not calendar_pack.packed(name):
             files[name] = data
     written: dict[str, Path] = {}
