@@ -282,8 +282,9 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     assert sorted(f.suffix for f in RDF_FORMATS) == [".jsonld", ".nt", ".ttl"]
     index = previous = state.extra["dumps"]
     served = ds.site.documents == "served"
+    remapped = fresh or bool(front.owners)  # some triple can have changed: the dumps and the gallery are made again
     stage = Stage(say, "dumps", describing.described.triples, "triples")
-    if front.owners or fresh:
+    if remapped:
         index = splice_subjects(None if fresh else out, scratch, index, front.owners, describing.subjects(),
                                 front.terms.prefixes, m.context, m.path_of, write=None if served else output.put,
                                 timings=timings, advance=stage.advance)
@@ -325,7 +326,7 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
         # The query gallery depends on the triples alone: a query is answered again only when the
         # triples added or removed are of those it reads.
         t = time.perf_counter()
-        if not (front.owners or fresh):
+        if not remapped:
             return Gallery(answers=answers or {}, reused=sorted(answers or {})), 0.0  # no triple changed: all kept
         lines = (delta_lines((out / "dump.nt", previous), (scratch / "dump.nt", index), front.owners)
                  if answers is not None else None)
@@ -342,7 +343,7 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
         gallery_job.close()
 
     # ---- the query gallery's files, and the VoID description
-    if front.owners or fresh:
+    if remapped:
         for made in sorted(scratch.rglob("*")):
             rel = str(made.relative_to(scratch))
             if made.is_file() and not rel.startswith("dump."):

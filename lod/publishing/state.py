@@ -46,7 +46,7 @@ from typing import Any
 from lod.publishing import changes as inc
 from lod.publishing import state_parts
 from lod.publishing.links import LinkCodec, Links, key_text, text_key
-from lod.publishing.state_keys import StoredCodec, Unusable
+from lod.publishing.state_keys import StoredCodec, Unusable, damaged as _damaged
 from lod.model import records as R
 
 SCHEMA = 4  # the layout of the tables; another one is read by nobody (a full build replaces it)
@@ -115,10 +115,6 @@ def _enc(table: str, key: Any) -> str:
 
 def _dec(table: str, key: str) -> Any:
     return text_key(key) if table in TUPLE_KEYED else key
-
-
-def _damaged(exc: BaseException) -> Unusable:
-    return Unusable("state-damaged", str(exc) or type(exc).__name__)
 
 
 class Rows(Mapping[str, bytes]):

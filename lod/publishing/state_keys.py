@@ -29,8 +29,14 @@ class Unusable(Exception):
     (Here, not in ``lod.publishing.state``, which reads the rest: a key looked up late can find it damaged.)"""
 
 
+def damaged(exc: BaseException, part: str = "") -> Unusable:
+    """The state found damaged by *exc* (in its *part*, if named): a full build says so."""
+    detail = str(exc) or type(exc).__name__
+    return Unusable("state-damaged", f"{part}: {detail}" if part else detail)
+
+
 def _damaged(exc: BaseException) -> Unusable:
-    return Unusable("state-damaged", f"its key numbering: {exc or type(exc).__name__}")
+    return damaged(exc, "its key numbering")
 
 
 class StoredKeys(MutableSequence[Key]):
