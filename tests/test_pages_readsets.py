@@ -188,3 +188,15 @@ def test_the_jobs_read_sets_wait_on_disk_until_the_stage_merges_them(synthetic: 
     pages = {node for node in out.readsets if node[0] == "html"}
     assert pages == {("html", path) for path in Renderer(p, NOW).all_paths()}
     assert any(node[0] == "calendar" for node in out.readsets) and any(node[0] == "vevent" for node in out.readsets)
+
+
+def test_an_answers_digest_depends_on_its_values_not_on_which_objects_hold_them() -> None:
+    from datetime import date
+
+    shared = "talk"
+    one = [(shared, "x"), (shared, "x"), 3, None, True]
+    other = [("".join(["ta", "lk"]), "".join(["x"])), ("tal" + "k"[:1], "x"), 3, None, True]
+    assert one == other and digest(one) == digest(other)
+    assert digest(one) != digest([*one[:4], False]) and digest([1]) != digest([1.0]) != digest(["1"])
+    dated = [("talk", date(2024, 1, 2))]  # not a value marshal writes: digested from its text
+    assert digest(dated) == digest([("talk", date(2024, 1, 2))]) != digest([("talk", date(2024, 1, 3))])

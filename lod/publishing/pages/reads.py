@@ -22,24 +22,22 @@ returns, in order, and any values) differs (``lod.publishing.pages.dirty``).
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from lod.model import records as R
-from lod.model.kinds import RECORD_KINDS, TABLES
+from lod.model.kinds import TABLES
 from lod.publishing.links import Later, Made
 from lod.publishing.pages import listing as L
-from lod.publishing.pages.keys import ARG, DESC, Key, part_digest
+from lod.publishing.pages.keys import ARG, DESC, KIND_OF_CLASS, Key, digest, part_digest
 from lod.publishing.pages import recent
 from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.relations import SiteIndex
 
 DESC_DIGESTS_KEPT = 1 << 16  # descriptions' digests kept per generation (``Recent``): about 100 bytes each
 Q = "q:"  # the kind of a query key: ("q:talks_under", "series\x1ex")
-KIND_OF_CLASS: dict[type, str] = {getattr(R, k.record or ""): k.name for k in RECORD_KINDS}
 
 
 class Recorder:
@@ -166,24 +164,6 @@ def record_keys(value: Any, out: set[Key]) -> None:
     elif isinstance(value, dict):
         for v in value.values():
             record_keys(v, out)
-
-
-def _shape(value: Any) -> Any:
-    """An answer with each record replaced by its key: what is compared between versions."""
-    t = type(value)
-    kind = KIND_OF_CLASS.get(t)
-    if kind is not None:
-        return (kind, value.id)
-    if t is list or t is tuple:
-        return tuple([_shape(v) for v in value])
-    if t is dict:
-        return tuple([(k, _shape(v)) for k, v in value.items()])
-    return value
-
-
-def digest(answer: Any) -> bytes:
-    """A short fingerprint of an answer's shape (the same in every process: not ``hash``)."""
-    return hashlib.blake2b(repr(_shape(answer)).encode("utf-8"), digest_size=12).digest()
 
 
 def qkey(name: str, *parts: str) -> Key:
