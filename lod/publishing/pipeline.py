@@ -406,7 +406,7 @@ def _pages(p: Prepared, dirty: Affected, output: Output, state: inc.State, fresh
         output.count(len(rendered.files))
     else:
         published = rendered.files
-        if served:  # the resources' calendars are spliced into one pack, not a file each
+        if served:  # the resources' calendars are spliced into the pack's shards, not a file each
             packs = calendar_pack.update(out, scratch, published, dirty.feeds)
             published = packs.files
             for name, shard in packs.shards.items():

@@ -209,7 +209,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
 
     # Calendars first: pages link to the feeds that exist.
     sink: Callable[[str, feeds.Chunks], bytes] | None = put if root is not None else None
-    # Served documents: the resources' calendars go into one pack, not a file each (lod.publishing.calendar_pack).
+    # Served documents: the resources' calendars go into a pack of a few shards, not a file each (lod.publishing.calendar_pack).
     pack = calendar_pack.Parts(root) if root is not None and p.dataset.site.documents == "served" else None
 
     def to_pack(name: str, data: feeds.Chunks) -> bytes:
