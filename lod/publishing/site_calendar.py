@@ -38,7 +38,6 @@ from lod.publishing.prepared import Prepared
 from lod.publishing.vevent_text import vevent_spans
 
 _SESSION = KIND_PATHS["session"] + "/"  # a session slot's UID starts so (``feeds.session_vevent``)
-_TALK, _ICS = KIND_PATHS["talk"] + "/", ".ics"  # a talk's own calendar: talk/<id>.ics
 
 Piece = bytes | tuple[int, int]  # new bytes, or the range [start, stop) of the previous file
 
@@ -145,16 +144,15 @@ def _slots(p: Prepared) -> list[feeds.Component]:
     return out
 
 
-def remake(p: Prepared, view: Prepared, previous: bytes | Path, feed_names: Collection[str],
+def remake(p: Prepared, view: Prepared, previous: bytes | Path, dirty: Collection[str],
            folder: Path | None) -> bytes | Path | None:
-    """The new ``talks.ics`` of a rebuild whose dirty calendars are *feed_names*, spliced from
+    """The new ``talks.ics`` of a rebuild whose dirty talk calendars are those of the talks *dirty*, spliced from
     *previous* (its bytes, or its file): written into *folder* when *previous* is a file and
     there is a folder (its path returned), else its bytes; None when no talk has a start.
     Made whole (every VEVENT again) when the previous one cannot be spliced from.
 
     What the VEVENTs made here read is recorded under them (``RECORDER``), nothing under the
     calendar: a rebuild decides ``talks.ics`` from the talks' own calendars."""
-    dirty = {name[len(_TALK):-len(_ICS)] for name in feed_names if name.startswith(_TALK) and name.endswith(_ICS)}
     title = p.dataset.site.title
     memo: dict[str, bytes] = {}
     with RECORDER.collecting() as made, RECORDER.quiet():

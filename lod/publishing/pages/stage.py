@@ -233,7 +233,8 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
             files[name] = data
     written: dict[str, Path] = {}
     if only_feeds is not None and not same_ics and previous_ics is not None:
-        ics = site_calendar.remake(p, view, previous_ics, only_feeds, scratch)
+        talks = {key[1] for key in map(_feed_key, only_feeds) if key is not None and key[0] == "talk"}
+        ics = site_calendar.remake(p, view, previous_ics, talks, scratch)
         if isinstance(ics, Path):
             written["talks.ics"] = ics
         elif ics is not None:
