@@ -221,6 +221,8 @@ class Parts:
             shards: dict[int, list[tuple[bytes, int, int, int]]] = {}
             for entry in entries:
                 shards.setdefault(shard_of(entry[0]), []).append(entry)
+            if shards:
+                (self.root / PACK).mkdir(exist_ok=True)
             for shard, held in sorted(shards.items()):
                 held.sort()
 
@@ -229,7 +231,6 @@ class Parts:
                         out.copy(fds[i], start, length)
 
                 head = _head([e[0] for e in held], [0, *accumulate(e[3] for e in held)])
-                (self.root / PACK).mkdir(exist_ok=True)
                 _write(self.root / shard_name(shard), head, body)
                 self.files.append(shard_name(shard))
             return len(entries)
