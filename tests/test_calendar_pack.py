@@ -138,3 +138,18 @@ def test_a_rebuild_over_a_damaged_pack_says_so_and_how_to_recover(damage, says: 
     with pytest.raises(ValueError):  # lod serve: a 503, never wrong bytes (tests/test_documents.py)
         Calendars(site).calendar("talk/a.ics")
     shutil.rmtree(site)
+
+
+
+def test_serving_a_site_built_before_the_pack_was_sharded_says_to_build_it_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lod.cli import main
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / ".lod-site.json").write_text('{"base_url": "https://example.org/", "title": "T", "generator": "lod"}')
+    (site / f"{PACK}.pack").write_bytes(b"lod-calendars 1\n")  # the one file an earlier lod wrote
+    assert main(["serve", "--site", str(site), "--port", "0"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {site} was built by an earlier version of lod: its resources' calendars are in one file, "
+        f"{PACK}.pack, which this version does not read; run 'lod build' again to rebuild the site.")

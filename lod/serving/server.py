@@ -29,7 +29,7 @@ from lod.model.iri import Minter
 from lod.publishing.journal import Watch
 from lod.querying.workers import Limits
 from lod.serving.problems import NotFound, error_response, log, problem_of
-from lod.serving.site import SiteInfo, read_site
+from lod.serving.site import SiteInfo, check_servable, read_site
 from lod.serving.sparql import Endpoint
 from lod.serving.static import SEGMENT, Redirect, StaticSite
 
@@ -130,6 +130,7 @@ def create_app(site: Path, endpoint: str | None = None, *, graph: str | None = N
     ``""`` queries the external store's own default graph).
     """
     info = read_site(site)
+    check_servable(info)
     if graph is None:
         graph = str(Minter(info.base_url).graph)
     ep = Endpoint(info.root, info.base_url, limits or Limits(), external=endpoint, graph=graph or None)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from lod.errors import ConfigError
 from lod.model.iri import normalise_base_url
+from lod.publishing.calendar_pack import PACK
 
 MARKER = ".lod-site.json"
 
@@ -38,3 +39,14 @@ def read_site(site: str | os.PathLike[str]) -> SiteInfo:
         raise ConfigError(f"{root} is not a site built by lod (no readable {MARKER}); "
                           "run 'lod build' first or pass --site.") from None
     return SiteInfo(root, base_url, urlsplit(base_url).path or "/", str(marker.get("title", "")))
+
+
+def check_servable(info: SiteInfo) -> None:
+    """Raise ConfigError if the site was built by an earlier lod in a layout ``lod serve`` cannot answer from."""
+    root = info.root
+    # Built before the calendar pack was sharded: its one file would be found by no lookup, and
+    # every resource's calendar answered 404 (a build with this lod is a full build and removes it).
+    if (root / (PACK + ".pack")).is_file() and not (root / PACK).is_dir():
+        raise ConfigError(f"{root} was built by an earlier version of lod: its resources' calendars are in "
+                          f"one file, {PACK}.pack, which this version does not read; run 'lod build' again "
+                          "to rebuild the site.")
