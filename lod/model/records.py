@@ -290,6 +290,10 @@ class Dataset:
         table: dict[str, Record] = getattr(self, TABLES[kind])
         return table
 
+    def record_count(self) -> int:
+        """How many records there are, of every kind (``len(all_records())`` without the list)."""
+        return sum(len(self.table(k.name)) for k in RECORD_KINDS)
+
     def all_records(self) -> list[tuple[str, Record]]:
         """Every record with its kind, in a stable order (the registry's)."""
         out: list[tuple[str, Record]] = []
