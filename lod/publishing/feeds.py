@@ -366,7 +366,8 @@ Chunks = bytes | Iterator[bytes]
 def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int = 1,
                sink: Callable[[str, Chunks], bytes] | None = None,
                only: Container[tuple[str, str]] | None = None,
-               scratch: str | os.PathLike[str] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
+               scratch: str | os.PathLike[str] | None = None,
+               kept: MutableMapping[str, bytes] | None = None) -> dict[tuple[str, str], tuple[str, bytes]]:
     """Every calendar of the site, keyed by (kind, id) — ``SITE_CALENDAR`` for the archive — as (file name, bytes).
 
     Files: ``talks.ics``; ``series/<id>.ics``, ``event/<id>.ics``, ``person/<id>.ics`` and
@@ -381,15 +382,18 @@ def site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, w
 
     The VEVENTs made here are kept in an unnamed temporary file in *scratch* (or the
     system's temporary folder), not in memory: every dated talk's is kept for the calendars
-    that hold it, 177 MB at 100k talks.
+    that hold it, 177 MB at 100k talks; or in *kept*, which the caller keeps for more calendars
+    holding them (a rebuild's spliced ``talks.ics``, ``lod.publishing.site_calendar.remake``).
     """
-    with Spill(scratch) as kept:
+    if kept is not None:
         return _site_feeds(p, talks_under, person_talks, workers, sink, only, kept)
+    with Spill(scratch) as spill:
+        return _site_feeds(p, talks_under, person_talks, workers, sink, only, spill)
 
 
 def _site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, workers: int,
                 sink: Callable[[str, Chunks], bytes] | None, only: Container[tuple[str, str]] | None,
-                kept: Spill) -> dict[tuple[str, str], tuple[str, bytes]]:
+                kept: MutableMapping[str, bytes]) -> dict[tuple[str, str], tuple[str, bytes]]:
     """``site_feeds``, the VEVENTs made kept in *kept*."""
     from lod.publishing.pages.parallel import fork_map, slices
 

@@ -145,16 +145,19 @@ def _slots(p: Prepared) -> list[feeds.Component]:
 
 
 def remake(p: Prepared, view: Prepared, previous: bytes | Path, dirty: Collection[str],
-           folder: Path | None) -> bytes | Path | None:
+           folder: Path | None, memo: MutableMapping[str, bytes] | None = None) -> bytes | Path | None:
     """The new ``talks.ics`` of a rebuild whose dirty talk calendars are those of the talks *dirty*, spliced from
     *previous* (its bytes, or its file): written into *folder* when *previous* is a file and
     there is a folder (its path returned), else its bytes; None when no talk has a start.
     Made whole (every VEVENT again) when the previous one cannot be spliced from.
 
     What the VEVENTs made here read is recorded under them (``RECORDER``), nothing under the
-    calendar: a rebuild decides ``talks.ics`` from the talks' own calendars."""
+    calendar: a rebuild decides ``talks.ics`` from the talks' own calendars. *memo* holds the
+    VEVENTs made already (those the dirty talks' own calendars were made with, ``feeds.site_feeds``):
+    taken from it, not made again; those made here go into it."""
     title = p.dataset.site.title
-    memo: dict[str, bytes] = {}
+    if memo is None:
+        memo = {}
     with RECORDER.collecting() as made, RECORDER.quiet():
         try:
             got = _spliced(p, view, previous, dirty, title, memo, folder)

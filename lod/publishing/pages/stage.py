@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import AbstractSet, Any
 
+from lod.loading.spill import Spill
 from lod.publishing import calendar_pack, feeds as feeds, site_calendar
 from lod.model import records as R
 from lod.publishing.gallery import read_gallery
@@ -227,18 +228,21 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
             only.add(feeds.SITE_CALENDAR)
         elif same_ics and any(t.start_at is not None for t in p.dataset.talks.values()):
             kept.append("talks.ics")
-    for key, (name, data) in feeds.site_feeds(view, r.index.talks_under, r.index.person_talks, workers, sink,
-                                              only, scratch).items():
-        if pack is None or not calendar_pack.packed(name):
-            files[name] = data
     written: dict[str, Path] = {}
-    if only_feeds is not None and not same_ics and previous_ics is not None:
-        talks = {key[1] for key in map(_feed_key, only_feeds) if key is not None and key[0] == "talk"}
-        ics = site_calendar.remake(p, view, previous_ics, talks, scratch)
-        if isinstance(ics, Path):
-            written["talks.ics"] = ics
-        elif ics is not None:
-            files["talks.ics"] = put("talks.ics", ics)
+    # The VEVENTs made for the calendars are kept for the spliced talks.ics, which holds those of
+    # the dirty talks' own calendars: each made once (a rebuild made them again for it).
+    with Spill(scratch) as vevents:
+        for key, (name, data) in feeds.site_feeds(view, r.index.talks_under, r.index.person_talks, workers, sink,
+                                                  only, scratch, vevents).items():
+            if pack is None or not calendar_pack.packed(name):
+                files[name] = data
+        if only_feeds is not None and not same_ics and previous_ics is not None:
+            talks = {key[1] for key in map(_feed_key, only_feeds) if key is not None and key[0] == "talk"}
+            ics = site_calendar.remake(p, view, previous_ics, talks, scratch, vevents)
+            if isinstance(ics, Path):
+                written["talks.ics"] = ics
+            elif ics is not None:
+                files["talks.ics"] = put("talks.ics", ics)
     packed = 0
     if pack is not None:
         packed = pack.finish()
