@@ -156,6 +156,8 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     the state; *answers* None, from a state without them, makes everything dirty); *before*:
     the previous versions of the changed records that were there before; *moved*: the records
     that only moved (in their file or to another: the derived maps list records in file order).
+    When the pages reading a changed record are already most pages, it returns them alone
+    (``at_least``), without the rest: ``crowded()`` then says so, and the caller builds in full.
     """
     ds = p.dataset
     links = Links.of(old)
