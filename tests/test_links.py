@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
+
 from lod.publishing.links import LinkCodec, Links, Made, Readers, marks_in
 
 A, B, C = ("talk", "a"), ("q:person_talks", "p"), ("desc", "https://x.org/talk/a")
@@ -76,3 +78,23 @@ def test_the_rows_holding_a_key_are_found_by_a_search_that_skips_bytes_across_tw
     assert list(readers.of(65536)) == [("html", "a")] and list(readers.of(2)) == []
     assert readers.any_of([0, 1 << 24]) == {("html", "a"), ("html", "c")}
     assert readers.any_of([]) == set() and list(Readers({}).of(1)) == []
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_rows_holding_many_keys_are_found_by_one_scan_as_by_a_search_for_each(seed: int) -> None:
+    import random
+    from array import array
+
+    from lod.publishing import links
+
+    rng = random.Random(seed)
+    rows = {("html", f"p{i}"): array("I", rng.sample(range(5000), rng.randrange(0, 30))).tobytes() for i in range(400)}
+    rows[("html", "empty")] = b""
+    rows[("html", "large")] = array("I", [1 << 31, 65536, 1 << 24]).tobytes()
+    readers = Readers(rows)
+    for n in (0, 1, 3, 200, 2000, 6000):
+        wanted = set(rng.sample(range(6000), n)) | ({1 << 24} if n % 2 else set())
+        searched = {node for k in wanted for node in readers.of(k)}
+        assert readers._scan(wanted) == searched  # the scan, whatever the size
+        assert readers.any_of(wanted) == searched  # and either way by the count
+    assert links.SEARCHED_MOST < 2000
