@@ -102,7 +102,8 @@ class Readers:
 
     def _scan(self, wanted: set[int]) -> set[Key]:
         """``any_of`` in one pass: a byte for each number the rows hold, 1 where it is wanted, made
-        in C (``map`` of a mask's ``__getitem__`` over the rows' numbers), then its 1s found."""
+        in C (``map`` of a mask's ``__getitem__`` over the rows' numbers), then its 1s found. The
+        mask has a byte for each number up to the largest: key numbers are dense from 0 (``LinkCodec``)."""
         if not wanted:
             return set()
         values = array("I")
