@@ -51,7 +51,7 @@ def _renderer(p: Prepared) -> Renderer:
     loader = jinja2.ChoiceLoader([jinja2.DictLoader({"old_macros.html": OLD_MACROS,
                                                       "old_affiliated.html": OLD_AFFILIATED}),
                                   r.env.loader or jinja2.BaseLoader()])
-    r.env.loader = loader
+    r.env = r.env.overlay(loader=loader)  # the environment is the process's (``environment``): not changed
     return r
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lod.publishing.gallery_reads import RDF_TYPE, _blocks, _is_iri, _is_var
+from lod.publishing.gallery_reads import RDF_TYPE, _blocks, _is_iri, _is_var, algebra_of
 
 Shape = list[dict[str, Any]]  # per group: "patterns" [[s, key, o]], "paths" [key], "bounds" {var: [constraint]}
 Segments = dict[str, list[str]]  # "s <key>" / "o <key>" → segments of the subjects / objects of its triples
@@ -84,10 +84,9 @@ def _steps(path: Any) -> list[tuple[str, bool]] | None:
 def shape_of(text: str) -> Shape:
     """The groups of a query's plain patterns and its variables' bounds (see the module's docstring)."""
     from rdflib.paths import InvPath, MulPath
-    from rdflib.plugins.sparql import prepareQuery
 
     shape: Shape = []
-    for n, triples in enumerate(_blocks(prepareQuery(text).algebra)):
+    for n, triples in enumerate(_blocks(algebra_of(text))):
         patterns: list[list[str]] = []
         paths: set[str] = set()
         bounds: dict[str, list[list[str]]] = {}

@@ -14,6 +14,7 @@ upcoming on the index), computed once per build and injectable.
 from __future__ import annotations
 
 
+import functools
 from importlib import resources
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,12 +46,14 @@ from lod.publishing.pages.times import sort_key
 # ---------------------------------------------------------------- rendering
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
     """The Jinja environment: package templates, autoescape on for every template.
 
-    Templates are not reloaded when their files change (``auto_reload=False``): an
-    environment lives for one build, and checking every file's time on each page cost more
-    than some pages took to render.
+    One per process, shared by its builds (never changed once made): each build compiling the
+    templates again took 0.1 s of a seed data build's 0.9 s. Templates are not reloaded when
+    their files change (``auto_reload=False``): they are the package's, and checking every
+    file's time on each page cost more than some pages took to render.
     """
     env = jinja2.Environment(loader=jinja2.PackageLoader("lod", "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
