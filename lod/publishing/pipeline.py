@@ -47,7 +47,7 @@ from lod.publishing.prepared import (MARKER, BuildResult, Prepared, Progress, co
                                      stamps, void_ttl, write_error)
 from lod.publishing.state import Store, Unusable, site_generation
 from lod.validation.report import Result
-from lod.validation.shacl import compile_shapes
+from lod.validation.shacl import compile_shapes, shapes_compiled
 
 if TYPE_CHECKING:
     from lod.publishing.pages.dirty import Affected
@@ -199,9 +199,12 @@ def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, ba
     # The shapes are compiled before the collector is paused, and their garbage collected while
     # the heap is small (30 ms): parsing their SPARQL leaves pyparsing's exceptions in cycles with
     # every frame below them, so compiled during the check they held the stage's every triple
-    # (a fifth of the process at 10k talks) to the end of the build.
-    compile_shapes()
-    gc.collect()
+    # (a fifth of the process at 10k talks) to the end of the build. Once compiled, a process's
+    # later builds (lod watch, the tests) have no such garbage: a collection there walked the
+    # whole heap for nothing.
+    if not shapes_compiled():
+        compile_shapes()
+        gc.collect()
     # The state and the records are millions of objects that all live on: the cyclic
     # collector would walk them again and again (it doubled the load at 100k talks).
     with no_gc():

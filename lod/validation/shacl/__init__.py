@@ -43,7 +43,7 @@ from lod.validation.shacl.compile import _Compiler, _Top
 from lod.validation.shacl.run import _Run
 from lod.validation.shacl.sparql import _Target
 
-__all__ = ["Checker", "UnsupportedShapes", "check", "compile_shapes"]
+__all__ = ["Checker", "UnsupportedShapes", "check", "compile_shapes", "shapes_compiled"]
 
 
 class Checker:
@@ -104,6 +104,11 @@ class Checker:
 @functools.cache
 def _packaged_checker() -> Checker:
     return Checker()
+
+
+def shapes_compiled() -> bool:
+    """Whether this process has compiled the packaged shapes already (``compile_shapes``)."""
+    return _packaged_checker.cache_info().currsize > 0
 
 
 def compile_shapes(shapes: Graph | None = None) -> Checker:
