@@ -170,6 +170,15 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
                    same_ics, scratch, emit, say)
 
 
+def _talks_ics(only_feeds: set[str] | None, same_ics: bool, previous_ics: bytes | Path | None) -> str:
+    """How the stage makes ``talks.ics``, decided here once: "whole" (with the calendars, as a full
+    build does), "kept" (the previous build's, unchanged: *same_ics*) or "spliced" from the previous
+    one (``lod.publishing.site_calendar``)."""
+    if only_feeds is None or (not same_ics and previous_ics is None):
+        return "whole"
+    return "kept" if same_ics else "spliced"
+
+
 def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
             only_paths: set[str] | None, only_feeds: set[str] | None,
             previous_ics: bytes | Path | None = None, cache: PagesCache | None = None,
@@ -221,13 +230,14 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
 
     if pack is not None:
         sink = to_pack
+    ics = _talks_ics(only_feeds, same_ics, previous_ics)
     only: set[tuple[str, str]] | None = None
     if only_feeds is not None:  # the calendars of records that exist (those of removed ones are deleted)
         only = {key for key in map(_feed_key, only_feeds) if key is not None and key[1] in p.dataset.table(key[0])}
-        if not same_ics and previous_ics is None:
+        if ics == "whole":
             only.add(feeds.SITE_CALENDAR)
-        elif same_ics and any(t.start_at is not None for t in p.dataset.talks.values()):
-            kept.append("talks.ics")
+    if ics == "kept" and any(t.start_at is not None for t in p.dataset.talks.values()):
+        kept.append("talks.ics")
     written: dict[str, Path] = {}
     # The VEVENTs made for the calendars are kept for the spliced talks.ics, which holds those of
     # the dirty talks' own calendars: each made once (a rebuild made them again for it).
@@ -236,13 +246,13 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
                                                   only, scratch, vevents).items():
             if pack is None or not calendar_pack.packed(name):
                 files[name] = data
-        if only_feeds is not None and not same_ics and previous_ics is not None:
+        if ics == "spliced" and only_feeds is not None and previous_ics is not None:
             talks = {key[1] for key in map(_feed_key, only_feeds) if key is not None and key[0] == "talk"}
-            ics = site_calendar.remake(p, view, previous_ics, talks, scratch, vevents)
-            if isinstance(ics, Path):
-                written["talks.ics"] = ics
-            elif ics is not None:
-                files["talks.ics"] = put("talks.ics", ics)
+            remade = site_calendar.remake(p, view, previous_ics, talks, scratch, vevents)
+            if isinstance(remade, Path):
+                written["talks.ics"] = remade
+            elif remade is not None:
+                files["talks.ics"] = put("talks.ics", remade)
     packed = 0
     if pack is not None:
         packed = pack.finish()
