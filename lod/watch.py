@@ -35,7 +35,7 @@ SUMMARIES: dict[str, list[str]] = {
               "{resources} resources spliced in"],
     "pages": ["{pages_again} pages and {calendars_again} calendars rendered again", "{pages} pages, {calendars} calendars"],
     "gallery": ["{answered} example queries answered, {reused} answers kept", "the example queries answered"],
-    "state": ["saved beside the site, for the next build"],
+    "state": ["{read_sets} read-sets kept for the next build"],
     "publish": ["{written} files written, {deleted} removed, in place", "{files} files, swapped in whole"],
 }
 

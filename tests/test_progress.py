@@ -18,7 +18,7 @@ from lod.watch import Bars, Lines, text, watcher
 
 SEED = Path(__file__).resolve().parents[1] / "data"
 BASE = "http://example.org/"
-FULL_STAGES = ["load", "map", "validate", "dumps", "pages", "gallery", "publish"]
+FULL_STAGES = ["load", "map", "validate", "dumps", "pages", "gallery", "state", "publish"]
 
 
 def _check_stages(events: list[Event]) -> list[str]:
@@ -72,6 +72,9 @@ def test_progress_full_build_reports_every_stage_with_the_seed_datas_counts(tmp_
     advanced = {stage: [e.done for e in events if isinstance(e, Advanced) and e.stage == stage] for stage in FULL_STAGES}
     assert advanced["map"] == sorted(set(advanced["map"])) and advanced["map"][-1] == 113 and len(advanced["map"]) > 10
     assert len(advanced["dumps"]) > 100 and advanced["dumps"][-1] == result.triples
+    # The state stage merges the page jobs' read-sets for the next build, a batch (a job's) at a time.
+    assert started["state"].unit == "batches" and started["state"].total >= 1
+    assert advanced["state"][-1] == started["state"].total and counts["state"]["read_sets"] > 100
 
 
 def test_progress_rebuild_reports_its_stages_and_what_it_published(tmp_path: Path) -> None:
@@ -83,7 +86,7 @@ def test_progress_rebuild_reports_its_stages_and_what_it_published(tmp_path: Pat
     talk.write_text(text.replace("title: ", "title: Edited ", 1), encoding="utf-8")
     events: list[Event] = []
     build(data, site, BASE, progress=events.append)
-    assert _check_stages(events) == ["load", "map", "validate", "dumps", "pages", "gallery", "publish"]
+    assert _check_stages(events) == ["load", "map", "validate", "dumps", "pages", "gallery", "state", "publish"]
     counts = _finished(events)
     assert counts["load"]["reparsed"] == 1 and counts["load"]["changed"] == 1 and counts["load"]["files"] == 10
     assert counts["publish"]["written"] > 0 and counts["publish"]["deleted"] == 0

@@ -319,10 +319,17 @@ class Later:
         self._spill[str(self._count)] = made
         self._count += 1
 
-    def merge_into(self, made: Made) -> None:
-        """Merge the kept read-sets into *made*, in the order they came, and free the file."""
+    def __len__(self) -> int:
+        """How many jobs' read-sets wait."""
+        return self._count
+
+    def merge_into(self, made: Made, advance: Callable[[int], None] | None = None) -> None:
+        """Merge the kept read-sets into *made*, in the order they came, and free the file;
+        *advance* is told of each job's merged."""
         for n in range(self._count):
             made.update(pickle.loads(self._spill[str(n)]))
+            if advance is not None:
+                advance(1)
         self.close()
 
     def close(self) -> None:
@@ -342,12 +349,17 @@ class Pending:
         self._derived = derived
         self._settled: tuple[Links, dict[Key, bytes]] | None = None
 
-    def settled(self) -> tuple[Links, dict[Key, bytes]]:
-        """The nodes' read-sets with what each query read (``Made.links``), and the answers' digests."""
+    def waiting(self) -> int:
+        """How many jobs' read-sets ``settled`` has yet to merge (what the build's state stage counts)."""
+        return len(self._later) if self._settled is None and self._later is not None else 0
+
+    def settled(self, advance: Callable[[int], None] | None = None) -> tuple[Links, dict[Key, bytes]]:
+        """The nodes' read-sets with what each query read (``Made.links``), and the answers' digests;
+        the first call merges them, telling *advance* of each job's."""
         if self._settled is None:
             made, later = self._made, self._later
             if later is not None:
-                later.merge_into(made)
+                later.merge_into(made, advance)
             links = made.links()
             if self._derived is not None:
                 links.drop_unread(self._derived)
