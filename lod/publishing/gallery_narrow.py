@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lod.publishing.gallery_reads import RDF_TYPE, _blocks, _is_iri, _is_var, algebra_of
+from lod.publishing.gallery_reads import RDF_TYPE, _blocks, _is_iri, _is_var
+from lod.validation.algebra import algebra_of
 
 Shape = list[dict[str, Any]]  # per group: "patterns" [[s, key, o]], "paths" [key], "bounds" {var: [constraint]}
 Segments = dict[str, list[str]]  # "s <key>" / "o <key>" → segments of the subjects / objects of its triples

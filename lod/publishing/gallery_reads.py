@@ -18,11 +18,12 @@ it, depend only on the lines read: a reused answer is the one a full build would
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from lod.validation.algebra import algebra_of
 
 if TYPE_CHECKING:
     from lod.publishing.dumps import DumpIndex
@@ -66,16 +67,6 @@ class Reads:
 
 
 EVERYTHING = Reads(everything=True)
-
-
-@functools.lru_cache(maxsize=64)
-def algebra_of(text: str) -> Any:
-    """The algebra of the query *text* (rdflib's), parsed once per process: ``reads_of`` and
-    ``gallery_narrow.shape_of`` both read it, and every full build asks again for the same queries
-    (rdflib's parser took 0.2 s of a seed data build's 0.9 s). Read, never changed, by its users."""
-    from rdflib.plugins.sparql import prepareQuery
-
-    return prepareQuery(text).algebra
 
 
 def reads_of(text: str) -> Reads:

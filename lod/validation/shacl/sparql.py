@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -10,6 +9,7 @@ from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.term import Node
 
+from lod.validation.algebra import algebra_of
 from lod.validation.report import SH
 from lod.validation.shacl._common import _key, _unsupported
 
@@ -25,7 +25,8 @@ class _Query:
     def __init__(self, sg: Graph, node: Node, text: str, where: Node, exists: bool = False) -> None:
         self.node = node
         prefixes = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in _prefixes(sg, node).items())
-        part = _algebra(f"{prefixes}\n{text}").p
+        # Parsed once a process: the packaged shapes' six sh:sparql constraints are three queries.
+        part = algebra_of(f"{prefixes}\n{text}").p
         if part.name in ("Distinct", "Reduced"):
             part = part.p
         if part.name != "Project":
@@ -39,17 +40,6 @@ class _Query:
             self.filters.append(_filter(part.expr, where, exists))
             part = part.p
         self.bgp = _patterns(_triples(part, where), where)
-
-
-@functools.lru_cache(maxsize=256)
-def _algebra(query: str) -> Any:
-    """rdflib's algebra of *query*, parsed once a process: shapes share constraints (the packaged
-    shapes' six sh:sparql constraints are three queries), and rdflib's parser took 0.13 s of the
-    0.23 s the packaged shapes take to compile, which every build pays. Read, never changed."""
-    from rdflib.plugins.sparql.algebra import translateQuery
-    from rdflib.plugins.sparql.parser import parseQuery
-
-    return translateQuery(parseQuery(query)).algebra
 
 
 def _prefixes(sg: Graph, node: Node) -> dict[str, str]:
