@@ -245,7 +245,7 @@ class Probe:
         self.ds = ProbeDataset(self)
         # ``SiteIndex.sort_key``'s keys by record identity: none, so each is computed from the record's
         # fields (read through its ``ProbeRecord``), not taken from the index without the probe seeing it.
-        self._keys: dict[int, Any] = {}
+        self._keys: dict[Key, Any] = {}
         # The parts kept, with what each read (None: wide), shared by every probe of *idx*: the pages
         # of one listing read its count, its number of pages and a slice, each of the same items.
         # An OrderedDict: a dict finds its oldest key by skipping the slots of those deleted before
