@@ -39,7 +39,7 @@ from lod.model.kinds import TABLES
 from lod.publishing.pages.keys import ARG, DESC, Key, desc_digest
 from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.reads import KIND_OF_CLASS, RECORDER, IndexView, digest, evaluate, is_query
-from lod.publishing.pages.relations import DERIVED, SiteIndex
+from lod.publishing.pages.relations import DERIVED, PROBE_KEPT, SiteIndex
 
 Reads = tuple[bytes, frozenset[Key] | None]  # an answer's digest, and the records and entries it read (None: wide)
 ENTRY = "m:"  # the kind of an entry key: ("m:children", "series\x1ex")
@@ -224,7 +224,7 @@ class ProbeDataset:
         raise Wide(name)
 
 
-_KEPT = "_probe_kept"  # where a SiteIndex holds the parts its probes kept
+_KEPT = PROBE_KEPT
 # At most this many parts are kept, the oldest dropped first: the pages that read one listing's
 # count, pages and slices are neighbours in a job, and keeping every part to the end of the
 # stage would hold a wrapper of every record a query reads, in each process.

@@ -32,6 +32,7 @@ class HasDataset(Protocol):
 # a query that reads entries by key is evaluated again only when one of those changed
 # (``lod.publishing.pages.probe``). A map left out here makes every query reading it wide.
 UNDATED = "undated"  # the key in ``SiteIndex.years`` of the talks without a date: their page is talks/undated
+PROBE_KEPT = "_probe_kept"  # where a SiteIndex holds the parts its probes kept (lod.publishing.pages.probe)
 DERIVED = ("children", "roles", "members", "sub_orgs", "sub_places", "at_place", "by_source", "topics", "years")
 
 
@@ -156,18 +157,25 @@ class SiteIndex:
             for held_roles in roles.values():
                 for role_items in held_roles.values():
                     role_items.sort(key=lambda k: keys.get(k) or (2, "", "", k[1]))
-        record = self._record_of
-        self.children = Entries(children, lambda ks: [(k[0], record(k)) for k in ks])
-        self.at_place = Entries(at_place, lambda ks: [(k[0], record(k)) for k in ks])
-        self.by_source = Entries(by_source, lambda ks: [(k[0], record(k)) for k in ks])
-        self.roles = Entries(roles, lambda held: {role: [(k[0], record(k)) for k in ks] for role, ks in held.items()})
-        people, talks = ds.people, ds.talks
-        self.members = Entries(members, lambda ids: [people[i] for i in ids])
-        self.topics = Entries(topics, lambda entry: (entry[0], [talks[i] for i in entry[1]]))
-        self.years = Entries(years, lambda ids: [talks[i] for i in ids])
+        # The records are looked up in ``self.ds`` when an entry is read, not before: ``read_from``.
+        self.children = Entries(children, self._pairs)
+        self.at_place = Entries(at_place, self._pairs)
+        self.by_source = Entries(by_source, self._pairs)
+        self.roles = Entries(roles, lambda held: {role: self._pairs(ks) for role, ks in held.items()})
+        self.members = Entries(members, lambda ids: [self.ds.people[i] for i in ids])
+        self.topics = Entries(topics, lambda entry: (entry[0], [self.ds.talks[i] for i in entry[1]]))
+        self.years = Entries(years, lambda ids: [self.ds.talks[i] for i in ids])
 
-    def _record_of(self, key: Key) -> R.Record:
-        return self.ds.table(key[0])[key[1]]
+    def _pairs(self, keys: list[Key]) -> list[tuple[str, R.Record]]:
+        table = self.ds.table
+        return [(k[0], table(k[0])[k[1]]) for k in keys]
+
+    def read_from(self, ds: R.Dataset) -> None:
+        """Read the records from *ds*, a Dataset equal to the one the index was built from
+        (``lod.publishing.record_rows``), forgetting the parts kept of the first one's."""
+        self.ds = ds
+        self._kept = Recent()
+        self.__dict__.pop(PROBE_KEPT, None)
 
     def _topic_path(self, label: str) -> str:
         path = self.m.path_of(str(self.m.topic(label)))
