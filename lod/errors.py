@@ -49,12 +49,6 @@ class Location:
             return self.file
         return f"{self.file}:{self.line}:{self.column}"
 
-    def __reduce__(self) -> tuple[type[Location], tuple[str, int, int]]:
-        # Pickled as its three values: a frozen dataclass with slots is otherwise unpickled by a
-        # __setstate__ in Python that looks its fields up each time (every record holds one,
-        # and the pages make records from their pickles: lod.publishing.record_rows).
-        return (Location, (self.file, self.line, self.column))
-
 
 class LodError(Exception):
     """Base class of every error the library raises on bad input or bad state.

@@ -82,13 +82,9 @@ def test_a_full_build_holds_no_files_parse_in_memory_after_the_load(
     spills = Spills(monkeypatch)
     open_before = _open_files()
     Run()(tmp_path / "data", tmp_path / "site")
-    [spill, described, records], [state] = spills.made, spills.states
+    [spill, described], [state] = spills.made, spills.states
     # The second holds every resource's description from the dumps on (the pages read them back).
     assert sorted(described) == sorted(prepare(tmp_path / "data").descriptions) and described.closed
-    # The third every file's records after resolution, as the state's rows hold them (the pages
-    # make the records from these: lod.publishing.record_rows).
-    resolved = _rows(state_path(tmp_path / "site"), "resolved")
-    assert list(records) == list(state.resolved) and sorted(records) == sorted(resolved) and records.closed
     # What the state writes are the parses in the spill, which holds every file's.
     assert isinstance(state.parsed, Overlay) and state.parsed.changes is spill
     expected: dict[str, bytes] = {}
@@ -122,7 +118,7 @@ def test_a_failed_build_leaves_no_temporary_file(tmp_path: Path, monkeypatch: py
     series.write_text(series.read_text(encoding="utf-8").replace("  - id: ", "  - id: Bad Id ", 1), encoding="utf-8")
     with pytest.raises(RecordErrors):  # during the load
         Run()(tmp_path / "data", tmp_path / "site")
-    assert len(spills.made) == 6 and len(spills.made[0]) > 0  # each build's parses, descriptions and records
+    assert len(spills.made) == 4 and len(spills.made[0]) > 0  # each build's parses and descriptions
     assert all(spill.closed for spill in spills.made) and _open_files() <= open_before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
     with pytest.raises(RecordErrors):  # into folders that do not exist yet: none is made
@@ -138,10 +134,8 @@ def test_a_rebuild_spills_only_the_files_it_parses_again_and_stores_the_same_row
     run = Run()
     run(data, site)
     assert run.incremental
-    [spill, described, records] = spills.made
+    [spill, described] = spills.made
     assert len(spill) == 1 and spill.closed
-    # The records resolved again, of the edited file alone: the others' rows are the state's.
-    assert len(records) == 1 and list(records) == list(spill) and records.closed
     # Only the descriptions made again (the edited talk's, and those its check read), not every resource's.
     talk = BASE + "talk/" + did.split(":")[0].removeprefix("talk ")
     assert talk in described and len(described) * 4 < len(prepare(data).descriptions) and described.closed
@@ -185,5 +179,5 @@ def test_a_full_disk_while_spilling_fails_the_build_as_a_site_it_could_not_write
     monkeypatch.setattr(os, "pwrite", full)
     with pytest.raises(BuildError, match="no space left on the device"):
         Run()(tmp_path / "data", tmp_path / "site", incremental=False)
-    assert [spill.closed for spill in spills.made] == [True, True, True]
+    assert [spill.closed for spill in spills.made] == [True, True]
     assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -62,16 +62,10 @@ class Spill(MutableMapping[str, bytes]):
         self._end += len(view)  # a name written again leaves its old bytes unread, until close
 
     def __getitem__(self, name: str) -> bytes:
-        return self.read_part(name, 0, self._where[name][1])
-
-    def read_part(self, name: str, offset: int, length: int) -> bytes:
-        """*length* bytes of the blob *name* from *offset* within it."""
-        start, size = self._where[name]
-        if offset < 0 or offset + length > size:
-            raise ValueError(f"{name}: bytes {offset}-{offset + length} are outside its {size}")
+        offset, length = self._where[name]
         parts, done = [], 0
         while done < length:
-            part = os.pread(self._fd, length - done, start + offset + done)
+            part = os.pread(self._fd, length - done, offset + done)
             if not part:
                 raise OSError(f"the build's temporary file ended early reading {name}")
             parts.append(part)

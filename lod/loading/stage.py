@@ -28,10 +28,8 @@ from typing import Any
 
 from lod.errors import Location, RecordError, RecordErrors
 from lod.loading.files import Insert, Merger, SiteBlock, data_files, read_file
-from lod.loading import resolved_rows
 from lod.loading.pool import SiteNeedsMerge, no_gc, parse_files
 from lod.loading.resolve import resolve
-from lod.loading.spill import Spill
 from lod.model import records as R
 from lod.model.kinds import COUNTED, TABLES
 from lod.progress import Observer, Stage
@@ -63,7 +61,7 @@ class Loaded:
     reads: dict[Key, frozenset[Key]]  # record resolved here -> what resolving it looked up
     again: set[str]  # the data files whose records were resolved here
     parsed: Mapping[str, bytes]  # the files parsed here -> their parse, pickled (in *keep*, on disk in a build)
-    resolved: ResolvedBlobs  # every data file -> its records after resolution, pickled
+    resolved: Mapping[str, bytes]  # every data file -> its records after resolution, pickled (``ResolvedBlobs``)
     deps: dict[str, frozenset[Key]]  # every data file -> what resolving it looked up
     reparsed: int = 0
     resolved_again: int = 0
@@ -144,10 +142,7 @@ def load_delta(data_dir: str | os.PathLike[str], previous: Previous, stamps: Map
         elif rel in again:
             merger.add(*pickle.loads(previous.parsed[rel]))
         else:
-            try:
-                is_record_file, recs = resolved_rows.unpack(previous.resolved[rel])
-            except Exception as exc:  # the state is trusted, but a damaged row is a full build, not a crash
-                raise NeedsFullLoad("state-damaged", f"the records of {rel}: {exc}") from None
+            is_record_file, recs = pickle.loads(previous.resolved[rel])
             merger.add(rel, is_record_file, [Insert(kind, rec, "") for kind, rec in recs])
     ds = merger.dataset
     if previous.site is not None:  # no file with site settings changed
@@ -175,39 +170,15 @@ class ResolvedBlobs(Mapping[str, bytes]):
 
     def __init__(self, rels: list[str], again: set[str], keys: Mapping[str, list[Key]], ds: R.Dataset,
                  previous: Mapping[str, bytes]) -> None:
-        self._rels, self._again, self._keys, self._previous = rels, again, keys, previous
-        self._ds: R.Dataset | None = ds
+        self._rels, self._again, self._keys, self._ds, self._previous = rels, again, keys, ds, previous
         self._set = set(rels)
-        self._made: Mapping[str, bytes] | None = None  # the blobs of those resolved again, once ``settle``d
 
     def __getitem__(self, rel: str) -> bytes:
         if rel not in self._set:
             raise KeyError(rel)
         if rel in self._again:
-            if self._ds is None:
-                assert self._made is not None
-                return self._made[rel]
             return resolved_blobs({rel: self._keys[rel]}, self._ds)[rel]
         return self._previous[rel]
-
-    def part(self, rel: str, offset: int, length: int) -> bytes | memoryview:
-        """*length* bytes of the file's row at *offset* (a record of it: ``resolved_rows.index``),
-        read alone from a row on disk."""
-        if rel in self._again and self._ds is None:
-            made = self._made
-            if isinstance(made, Spill):
-                return made.read_part(rel, offset, length)
-            assert made is not None
-            return memoryview(made[rel])[offset:offset + length]
-        return memoryview(self[rel])[offset:offset + length]
-
-    def settle(self, store: MutableMapping[str, bytes]) -> None:
-        """Pickle the records resolved again into *store* now, and read them from there on: the
-        dataset is no longer held (``lod.publishing.record_rows`` makes the records from these)."""
-        for rel in self._rels:
-            if rel in self._again:
-                store[rel] = self[rel]
-        self._made, self._ds = store, None
 
     def __contains__(self, rel: object) -> bool:
         return rel in self._set
@@ -227,11 +198,11 @@ def file_deps(keys: Mapping[str, list[Key]], reads: Mapping[Key, frozenset[Key]]
 
 
 def resolved_blobs(keys: Mapping[str, list[Key]], ds: R.Dataset) -> dict[str, bytes]:
-    """Each data file's records after resolution, as its row (``resolved_rows.pack``): whether it
-    is a record file, and its ``(kind, record)`` in file order, each pickled on its own."""
+    """Each data file's records after resolution, pickled: whether it is a record file, and its
+    ``(kind, record)`` in file order."""
     tables = {kind: ds.table(kind) for kind in TABLES}
     record_files = set(ds.files)
-    return {rel: resolved_rows.pack(rel in record_files, [(k, tables[k][rid]) for k, rid in ks])
+    return {rel: pickle.dumps((rel in record_files, [(k, tables[k][rid]) for k, rid in ks]), pickle.HIGHEST_PROTOCOL)
             for rel, ks in keys.items()}
 
 

@@ -19,9 +19,7 @@ from lod.errors import Location
 from lod.model.kinds import RECORD_KINDS, TABLES
 
 
-# Weakly referable: the pages make records from the state's rows when read, and one record read
-# again while a cache of the pages still holds it is that same object (``lod.publishing.record_rows``).
-@dataclass(slots=True, weakref_slot=True)
+@dataclass(slots=True)
 class Record:
     id: str
     loc: Location

@@ -34,7 +34,6 @@ from typing import Any
 
 from rdflib import URIRef
 
-from lod.loading import resolved_rows
 from lod.model import records as R
 from lod.errors import Location
 from lod.model.iri import KIND_PATHS, Minter
@@ -96,7 +95,8 @@ def fingerprint(base_url: str) -> str:
 
 
 def _records_of(blob: bytes) -> list[tuple[str, R.Record]]:
-    return resolved_rows.unpack(blob)[1]
+    records: list[tuple[str, R.Record]] = pickle.loads(blob)[1]
+    return records
 
 
 def _tables(ds: R.Dataset) -> dict[str, dict[str, Any]]:
@@ -198,12 +198,6 @@ class Descriptions(Mapping[str, list[Triple]]):
         self._spilled: Mapping[str, bytes] = {}
         # The last read back from the spill, oldest first.
         self._back: OrderedDict[str, list[Triple]] = OrderedDict()
-
-    def read_from(self, ds: R.Dataset) -> None:
-        """Map from *ds* what is mapped from now on: a Dataset equal to the one before
-        (``lod.publishing.record_rows``), which is then no longer held here."""
-        self.ds = self.contributors.ds = ds
-        self.contributors.tables = _tables(ds)
 
     def spill(self, store: MutableMapping[str, bytes]) -> None:
         """Move every description made so far to *store* (a ``lod.loading.spill.Spill``: on

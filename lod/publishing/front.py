@@ -36,7 +36,6 @@ from lod.publishing import changes as inc
 from lod.publishing.dumps import DumpIndex
 from lod.publishing.prepared import site_prefixes
 from lod.publishing.readsets import MapRecord
-from lod.publishing.record_rows import rows_dataset
 from lod.publishing.state import Overlay
 from lod.validation.report import Report, Result
 
@@ -114,15 +113,6 @@ class Front:
         self.kept = Overlay(state.parsed, loaded.parsed, list(loaded.keys))
         self.deps = loaded.deps
         return loaded.dataset, loaded.again
-
-    def records_from_rows(self, store: MutableMapping[str, bytes]) -> R.Dataset:
-        """The records from now on made from the rows the state keeps of them when read
-        (``lod.publishing.record_rows``), not held: those resolved in this build are pickled
-        into *store*. The loaded Dataset is let go; the one returned is equal to it."""
-        self.resolved.settle(store)
-        self.ds = rows_dataset(self.ds, self.resolved)
-        self.descriptions.read_from(self.ds)
-        return self.ds
 
     def validate(self, state: inc.State, timings: dict[str, float],
                  in_batches: bool = False) -> tuple[Report, dict[str, list[Result]]]:

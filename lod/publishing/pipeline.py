@@ -185,16 +185,15 @@ def _run(store: Store | None, data_dir: str | os.PathLike[str], out: Path, base_
     resources' descriptions once the dumps are written (another: the pages read them back
     one by one). The files are gone when the build ends, whether it succeeded or not."""
     try:
-        with Spill(out.parent) as parses, Spill(out.parent) as described, Spill(out.parent) as records:
-            return _stages(store, data_dir, out, base_url, progress, parses, described, records)
+        with Spill(out.parent) as parses, Spill(out.parent) as described:
+            return _stages(store, data_dir, out, base_url, progress, parses, described)
     except SpillError as exc:  # a full disk before anything was published
         raise write_error(exc, out) from None
 
 
 def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, base_url: str | None,
-            progress: Progress | None, parses: Spill, described: Spill, records: Spill) -> BuildResult:
-    """The stages of ``_run``, the files parsed kept in *parses*, the descriptions in *described* once validated,
-    the records resolved in *records* once the pages need them alone (``lod.publishing.record_rows``)."""
+            progress: Progress | None, parses: Spill, described: Spill) -> BuildResult:
+    """The stages of ``_run``, the files parsed kept in *parses*, the descriptions in *described* once validated."""
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     # The shapes are compiled before the collector is paused, and their garbage collected while
@@ -245,13 +244,12 @@ def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, ba
             timings.update(describing.described.timings)
             # No list of every triple here: asking for one is an error, not an empty list.
             p = Prepared(ds, m, None, report)
-            del ds  # the front's and *p*'s Dataset are replaced before the pages, and the records let go
             p.__dict__["terms"] = front.terms  # the cached properties, filled for the later stages
             p.__dict__["descriptions"] = front.descriptions
             output: Output = NewSite(out) if front.fresh else InPlace(out, int(state.extra["files"]))
             try:
                 result = _publish(p, front, describing, store, state, output, data_dir, before, taken, results, timings,
-                                  t_start, progress or ignore, records)
+                                  t_start, progress or ignore)
             except OSError as exc:  # before the commit point: nothing was published
                 output.abort()
                 raise write_error(exc, out) from None
@@ -270,7 +268,7 @@ def _stages(store: Store | None, data_dir: str | os.PathLike[str], out: Path, ba
 def _publish(p: Prepared, front: Front, describing: Describing, store: Store | None, state: inc.State,
              output: Output, data_dir: str | os.PathLike[str], before: dict[str, tuple[int, int, int]], taken: int,
              results: dict[str, list[Result]], timings: dict[str, float], t_start: float,
-             say: Progress, records: Spill) -> BuildResult:
+             say: Progress) -> BuildResult:
     """The later stages, each for what changed, into *output*; then the commit."""
     from lod.publishing.documents import DOCUMENTS_INDEX, index_bytes
     from lod.publishing.dumps import splice_subjects
@@ -326,11 +324,6 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     if crowded is not None:  # nothing is published; the build starts again from the empty state
         raise FullBuild("most-pages", crowded)
     answers = state.extra.get("gallery")
-    # From here on the records are made from their rows when read, not held: the pages, their
-    # workers and the gallery read a few at a time (at 100k talks the records took 480 MB).
-    ds = p.dataset = front.records_from_rows(records)
-    if "site_index" in p.__dict__:  # built for ``affected``
-        p.site_index.read_from(ds)
 
     def gallery_stage() -> tuple[Gallery, float]:
         # The query gallery depends on the triples alone: a query is answered again only when the

@@ -154,7 +154,7 @@ def _members(idx: SiteIndex, key: Key) -> list[Item]:
     kind, rid = key
     if kind == DIRECTORY:
         if rid == "topics":  # a topic is no record: its path, label and number of talks
-            return [("topic", (path, label, len(talks))) for path, (label, talks) in idx.topics.raw.items()]
+            return [("topic", (path, label, len(talks))) for path, (label, talks) in idx.topics.items()]
         return [(k, r) for k in DIRECTORIES[rid].kinds for r in idx.ds.table(k).values()]
     if kind == "organization":  # the people affiliated with it or an organisation under it
         return [("person", person) for person, _via in idx.affiliated_people(rid).values()]

@@ -39,7 +39,7 @@ from lod.model.kinds import TABLES
 from lod.publishing.pages.keys import ARG, DESC, Key, desc_digest
 from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.reads import KIND_OF_CLASS, RECORDER, IndexView, digest, evaluate, is_query
-from lod.publishing.pages.relations import DERIVED, PROBE_KEPT, SiteIndex
+from lod.publishing.pages.relations import DERIVED, SiteIndex
 
 Reads = tuple[bytes, frozenset[Key] | None]  # an answer's digest, and the records and entries it read (None: wide)
 ENTRY = "m:"  # the kind of an entry key: ("m:children", "series\x1ex")
@@ -224,7 +224,7 @@ class ProbeDataset:
         raise Wide(name)
 
 
-_KEPT = PROBE_KEPT
+_KEPT = "_probe_kept"  # where a SiteIndex holds the parts its probes kept
 # At most this many parts are kept, the oldest dropped first: the pages that read one listing's
 # count, pages and slices are neighbours in a job, and keeping every part to the end of the
 # stage would hold a wrapper of every record a query reads, in each process.
@@ -245,7 +245,7 @@ class Probe:
         self.ds = ProbeDataset(self)
         # ``SiteIndex.sort_key``'s keys by record identity: none, so each is computed from the record's
         # fields (read through its ``ProbeRecord``), not taken from the index without the probe seeing it.
-        self._keys: dict[Key, Any] = {}
+        self._keys: dict[int, Any] = {}
         # The parts kept, with what each read (None: wide), shared by every probe of *idx*: the pages
         # of one listing read its count, its number of pages and a slice, each of the same items.
         # An OrderedDict: a dict finds its oldest key by skipping the slots of those deleted before

@@ -237,7 +237,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "others": lambda idx, pid, n: list(L.page_slice(L.others_at(idx, pid), int(n))),
     "by_source": lambda idx, sid: idx.by_source.get(sid, []),
     "topic_label": lambda idx, path: idx.topics[path][0] if path in idx.topics else None,
-    "years": lambda idx: [(y, len(ts)) for y, ts in idx.years.raw.items()],
+    "years": lambda idx: [(y, len(ts)) for y, ts in idx.years.items()],
     "count": lambda idx, kind, rid: L.size(idx, (kind, rid)),  # not sorted to be counted
     "pages": lambda idx, kind, rid: L.page_total(idx, (kind, rid)),
     "slice": _slice,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from lod.model import records as R
 from lod.model.iri import Minter
 from lod.model.kinds import TABLES
 from lod.publishing.pages.constants import KIND_OF_PATH
-from lod.publishing.pages.keys import KIND_OF_CLASS, Key
 from lod.publishing.pages.recent import Recent
 from lod.publishing.pages.times import sort_key
 
@@ -32,35 +31,7 @@ class HasDataset(Protocol):
 # a query that reads entries by key is evaluated again only when one of those changed
 # (``lod.publishing.pages.probe``). A map left out here makes every query reading it wide.
 UNDATED = "undated"  # the key in ``SiteIndex.years`` of the talks without a date: their page is talks/undated
-PROBE_KEPT = "_probe_kept"  # where a SiteIndex holds the parts its probes kept (lod.publishing.pages.probe)
 DERIVED = ("children", "roles", "members", "sub_orgs", "sub_places", "at_place", "by_source", "topics", "years")
-
-
-class Entries(Mapping[Any, Any]):
-    """A map the SiteIndex derives, as the records' keys it holds (``raw``), read as records.
-
-    The index keeps ``(kind, id)`` keys and ids, not the records: a table of the dataset may
-    hold its records on disk and make them when asked (``lod.publishing.records_rows``), so
-    holding them here would hold them all. Each entry read is made of records again."""
-
-    def __init__(self, raw: dict[Any, Any], make: Callable[[Any], Any]) -> None:
-        self.raw, self._make = raw, make
-
-    def __getitem__(self, key: Any) -> Any:
-        return self._make(self.raw[key])
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        got = self.raw.get(key)
-        return default if got is None else self._make(got)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.raw
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.raw)
-
-    def __len__(self) -> int:
-        return len(self.raw)
 
 
 class SiteIndex:
@@ -73,28 +44,35 @@ class SiteIndex:
         self.m = p.minter
         self._latest_taken: str | None = None
         self._kept: Recent[tuple[str, tuple[str, ...]], Any] = Recent()
-        # Each dated record's sort key by its key, computed once in the one pass over the records
-        # (a rebuild builds the whole index: at 100k talks 3.0 s in several passes, BENCHMARKS.md).
-        keys: dict[Key, tuple[int, str, str, str]] = {}
-        self._keys = keys
-        children: dict[Key, list[Key]] = {}
-        at_place: dict[str, list[Key]] = {}
-        by_source: dict[str, list[Key]] = {}
-        roles: dict[str, dict[str, list[Key]]] = {}
-        members: dict[str, list[str]] = {}
-        self.sub_orgs: dict[str, list[str]] = {}
-        self.sub_places: dict[str, list[str]] = {}
-        topics: dict[str, tuple[str, list[str]]] = {}
-        # The talks of each year's archive page (lod.publishing.pages.listing), those without a date under UNDATED.
-        years: dict[str, list[str]] = {}
-        paths: dict[str, str] = {}  # a topic's path by label: many talks share a label
-        # The roles of each agent, listed in this order: speaker, coauthor, reference (talks), then
-        # contact and organizer (every other kind, in the registry's order), then organizer-talk.
-        talk_roles: list[tuple[Key, list[str], list[str], list[str]]] = []  # speakers, coauthors, authors cited
-        later: list[tuple[Sequence[str], str, Key]] = []  # contacts and organisers, in record order
-        organizers_of_talks: list[tuple[Sequence[str], str, Key]] = []
+        self._keys: dict[int, tuple[int, str, str, str]]
+        # One pass over the records for the maps read in record order, and a sort key computed once
+        # a record (a rebuild builds the whole index: at 100k talks 3.0 s in several passes, BENCHMARKS.md).
+        records = ds.all_records()
+        # Each dated record's sort key by its identity: the records live as long as the index, so no
+        # other object has the identity of one of them.
+        keys = self._keys = {}
+        self.children: dict[tuple[str, str], list[tuple[str, R.Scheduled]]] = {}
+        self.at_place: dict[str, list[tuple[str, R.Scheduled]]] = {}
+        self.by_source: dict[str, list[tuple[str, R.Record]]] = {}
+        for kind, rec in records:
+            if isinstance(rec, R.Scheduled):
+                keys[id(rec)] = sort_key(rec)
+                parent = self.parent_of(kind, rec) if isinstance(rec, (R.Event, R.Session, R.Talk)) else None
+                if parent is not None:
+                    self.children.setdefault(parent, []).append((kind, rec))
+                for place_id in (rec.venue, rec.online):
+                    if place_id:
+                        self.at_place.setdefault(place_id, []).append((kind, rec))
+            for sid in rec.sources:
+                self.by_source.setdefault(sid, []).append((kind, rec))
+        if ordered:
+            for items in self.children.values():
+                items.sort(key=lambda kr: keys[id(kr[1])])
+        # The roles in the order of the passes below: each agent's roles are listed in that order.
+        self.roles: dict[str, dict[str, list[tuple[str, R.Record]]]] = {}
+        roles = self.roles
 
-        def add(agents: Sequence[str], role: str, key: Key) -> None:
+        def add(agents: Sequence[str], role: str, kind: str, rec: R.Record) -> None:
             # An agent named twice in one list has the role once (a record is visited once a role).
             for agent in dict.fromkeys(agents) if len(agents) > 1 else agents:
                 held = roles.get(agent)
@@ -102,80 +80,53 @@ class SiteIndex:
                     held = roles[agent] = {}
                 listed = held.get(role)
                 if listed is None:
-                    held[role] = [key]
+                    held[role] = [(kind, rec)]
                 else:
-                    listed.append(key)
+                    listed.append((kind, rec))
 
-        # One pass over the records: each is read once (a table may make it from disk when asked).
-        for kind, rec in ds.all_records():
-            key = (kind, rec.id)
-            if isinstance(rec, R.Scheduled):
-                keys[key] = sort_key(rec)
-                parent = self.parent_of(kind, rec) if isinstance(rec, (R.Event, R.Session, R.Talk)) else None
-                if parent is not None:
-                    children.setdefault(parent, []).append(key)
-                for place_id in (rec.venue, rec.online):
-                    if place_id:
-                        at_place.setdefault(place_id, []).append(key)
-            for sid in rec.sources:
-                by_source.setdefault(sid, []).append(key)
-            if isinstance(rec, R.Talk):
-                talk_roles.append((key, rec.speakers, rec.coauthors,
-                                   sorted({a for ref in rec.references for a in ref.authors})))
-                years.setdefault(rec.start_at.lexical[:4] if rec.start_at is not None else UNDATED, []).append(rec.id)
-                for label in rec.topics:
-                    path = paths.get(label)
-                    if path is None:
-                        path = paths[label] = self._topic_path(label)
-                    topics.setdefault(path, (label, []))[1].append(rec.id)
-                if rec.organizers:
-                    organizers_of_talks.append((rec.organizers, "organizer-talk", key))
-            else:
-                if isinstance(rec, R.Gathering) and rec.contacts:
-                    later.append((rec.contacts, "contact", key))
-                if isinstance(rec, R.Scheduled) and rec.organizers:
-                    later.append((rec.organizers, "organizer", key))
-            if isinstance(rec, R.Person):
-                for oid in rec.affiliations:
-                    members.setdefault(oid, []).append(rec.id)
-            elif isinstance(rec, R.Organization) and rec.parent:
-                self.sub_orgs.setdefault(rec.parent, []).append(rec.id)
-            elif isinstance(rec, R.Place) and rec.contained_in:
-                self.sub_places.setdefault(rec.contained_in, []).append(rec.id)
-        for key, speakers, coauthors, cited in talk_roles:  # an agent's roles are listed in the order added
-            if speakers:
-                add(speakers, "speaker", key)
-            if coauthors:
-                add(coauthors, "coauthor", key)
-            if cited:
-                add(cited, "reference", key)
-        for agents, role, key in later + organizers_of_talks:
-            add(agents, role, key)
-        if ordered:
-            for items in children.values():
-                items.sort(key=keys.__getitem__)
-            for held_roles in roles.values():
-                for role_items in held_roles.values():
-                    role_items.sort(key=lambda k: keys.get(k) or (2, "", "", k[1]))
-        # The records are looked up in ``self.ds`` when an entry is read, not before: ``read_from``.
-        self.children = Entries(children, self._pairs)
-        self.at_place = Entries(at_place, self._pairs)
-        self.by_source = Entries(by_source, self._pairs)
-        self.roles = Entries(roles, lambda held: {role: self._pairs(ks) for role, ks in held.items()})
-        self.members = Entries(members, lambda ids: [self.ds.people[i] for i in ids])
-        self.topics = Entries(topics, lambda entry: (entry[0], [self.ds.talks[i] for i in entry[1]]))
-        self.years = Entries(years, lambda ids: [self.ds.talks[i] for i in ids])
-
-    def _pairs(self, keys: list[Key]) -> list[tuple[str, R.Record]]:
-        table = self.ds.table
-        return [(k[0], table(k[0])[k[1]]) for k in keys]
-
-    def read_from(self, ds: R.Dataset) -> None:
-        """Read the records from *ds*, a Dataset equal to the one the index was built from
-        (``lod.publishing.record_rows``), forgetting the parts kept of the first one's."""
-        self.ds = ds
-        self._kept = Recent()
-        self.__dict__.pop(PROBE_KEPT, None)
+        talks = ds.talks.values()
+        for t in talks:
+            if t.speakers:
+                add(t.speakers, "speaker", "talk", t)
+            if t.coauthors:
+                add(t.coauthors, "coauthor", "talk", t)
+            if t.references:
+                add(sorted({a for ref in t.references for a in ref.authors}), "reference", "talk", t)
+        for kind, any_rec in records:
+            if isinstance(any_rec, R.Gathering) and any_rec.contacts:
+                add(any_rec.contacts, "contact", kind, any_rec)
+            if isinstance(any_rec, R.Scheduled) and kind != "talk" and any_rec.organizers:
+                add(any_rec.organizers, "organizer", kind, any_rec)
+        for t in talks:
+            if t.organizers:
+                add(t.organizers, "organizer-talk", "talk", t)
+        for held_roles in roles.values() if ordered else ():
+            for role_items in held_roles.values():
+                role_items.sort(key=lambda kr: keys[id(kr[1])] if isinstance(kr[1], R.Scheduled)
+                                else (2, "", "", kr[1].id))
+        self.members: dict[str, list[R.Person]] = {}
+        for person in ds.people.values():
+            for oid in person.affiliations:
+                self.members.setdefault(oid, []).append(person)
+        self.sub_orgs: dict[str, list[str]] = {}
+        for o in ds.organizations.values():
+            if o.parent:
+                self.sub_orgs.setdefault(o.parent, []).append(o.id)
+        self.sub_places: dict[str, list[str]] = {}
+        for pl in ds.places.values():
+            if pl.contained_in:
+                self.sub_places.setdefault(pl.contained_in, []).append(pl.id)
+        self.topics: dict[str, tuple[str, list[R.Talk]]] = {}
+        paths: dict[str, str] = {}  # a topic's path by label: many talks share a label
+        # The talks of each year's archive page (lod.publishing.pages.listing), those without a date under UNDATED.
+        self.years: dict[str, list[R.Talk]] = {}
+        for t in talks:
+            self.years.setdefault(t.start_at.lexical[:4] if t.start_at is not None else UNDATED, []).append(t)
+            for label in t.topics:
+                path = paths.get(label)
+                if path is None:
+                    path = paths[label] = self._topic_path(label)
+                self.topics.setdefault(path, (label, []))[1].append(t)
 
     def _topic_path(self, label: str) -> str:
         path = self.m.path_of(str(self.m.topic(label)))
@@ -184,8 +135,7 @@ class SiteIndex:
 
     def sort_key(self, rec: R.Scheduled) -> tuple[int, str, str, str]:
         """``times.sort_key(rec)``, computed once for each record of the index."""
-        # By the record's class as the record shows it (a probe's record shows its record's class).
-        got = self._keys.get((KIND_OF_CLASS.get(rec.__class__, ""), rec.id))
+        got = self._keys.get(id(rec))
         return sort_key(rec) if got is None else got
 
     def kept(self, name: str, args: tuple[str, ...], compute: Callable[[], Any]) -> Any:

@@ -310,7 +310,7 @@ class Renderer:
         upcoming = [_ordered(html, n) for n, (_key, html) in soon]
         past = [_ordered(html, n) for n, (_key, html) in recent]
         years = Markup("".join(f'<li><a href="{escape(L.year_path(y))}.html">{escape(y)}</a> <span class="meta">{len(ts)}</span></li>\n'
-                               for y, ts in sorted(self.index.idx.years.raw.items(), reverse=True) if y != L.UNDATED))
+                               for y, ts in sorted(self.index.idx.years.items(), reverse=True) if y != L.UNDATED))
         n_undated = len(undated_items)
         if n_undated > L.HOME_LISTED:  # only the link to their archive page
             undated_items = []
