@@ -49,6 +49,12 @@ class Location:
             return self.file
         return f"{self.file}:{self.line}:{self.column}"
 
+    def __reduce__(self) -> tuple[type[Location], tuple[str, int, int]]:
+        # Pickled as its three values: a frozen dataclass with slots is otherwise unpickled by a
+        # __setstate__ in Python that looks its fields up each time, and every record holds one
+        # (a 100k rebuild unpickles every file's resolved records: 1.10 s that way, 0.85 s this way).
+        return (Location, (self.file, self.line, self.column))
+
 
 class LodError(Exception):
     """Base class of every error the library raises on bad input or bad state.

@@ -144,6 +144,20 @@ def test_an_unusable_state_makes_a_full_build_that_says_why(how: str, said: Full
     assert read_state(site.absolute()) is not None  # replaced: the next build is incremental
 
 
+def test_a_damaged_row_of_resolved_records_makes_a_full_build_that_names_the_file(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    with sqlite3.connect(state_path(site)) as conn:
+        conn.execute("UPDATE resolved SET value = substr(value, 1, 5)")
+    conn.close()
+    apply_edit(EDITS["talk_title"], data, random.Random(2))
+    run = Run()
+    assert run(data, site).files and not run.incremental
+    reason = _reason(run)
+    assert reason.reason == "state-damaged" and reason.detail.startswith("the records of ")
+    assert reason.detail.endswith(".yaml: pickle data was truncated")
+
+
 def test_a_truncated_state_makes_a_full_build(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data, site = _copy(built, tmp_path, monkeypatch)
     path = state_path(site)

@@ -142,7 +142,10 @@ def load_delta(data_dir: str | os.PathLike[str], previous: Previous, stamps: Map
         elif rel in again:
             merger.add(*pickle.loads(previous.parsed[rel]))
         else:
-            is_record_file, recs = pickle.loads(previous.resolved[rel])
+            try:
+                is_record_file, recs = pickle.loads(previous.resolved[rel])
+            except Exception as exc:  # the state is trusted, but a damaged row is a full build, not a crash
+                raise NeedsFullLoad("state-damaged", f"the records of {rel}: {exc}") from None
             merger.add(rel, is_record_file, [Insert(kind, rec, "") for kind, rec in recs])
     ds = merger.dataset
     if previous.site is not None:  # no file with site settings changed
