@@ -144,17 +144,24 @@ def test_an_unusable_state_makes_a_full_build_that_says_why(how: str, said: Full
     assert read_state(site.absolute()) is not None  # replaced: the next build is incremental
 
 
-def test_a_damaged_row_of_resolved_records_makes_a_full_build_that_names_the_file(
-        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("table, what, edited_only", [("resolved", "records", False), ("parsed", "parse", False),
+                                                      ("resolved", "records", True)])
+def test_a_damaged_row_of_a_data_file_makes_a_full_build_that_names_the_file(
+        table: str, what: str, edited_only: bool, built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data, site = _copy(built, tmp_path, monkeypatch)
-    with sqlite3.connect(state_path(site)) as conn:
-        conn.execute("UPDATE resolved SET value = substr(value, 1, 5)")
+    did = apply_edit(EDITS["talk_title"], data, random.Random(2))
+    talk = did.split(":")[0].removeprefix("talk ")
+    edited = next(str(path) for path in sorted(data.rglob("*.yaml"))  # the file holding the edited talk
+                  if f"id: {talk}\n" in path.read_text(encoding="utf-8"))
+    with sqlite3.connect(state_path(site)) as conn:  # every row, or only the edited file's (read after the load)
+        conn.execute(f"UPDATE {table} SET value = substr(value, 1, 5)" + (" WHERE key = ?" if edited_only else ""),
+                     (edited,) if edited_only else ())
+        assert conn.total_changes >= 1
     conn.close()
-    apply_edit(EDITS["talk_title"], data, random.Random(2))
     run = Run()
     assert run(data, site).files and not run.incremental
     reason = _reason(run)
-    assert reason.reason == "state-damaged" and reason.detail.startswith("the records of ")
+    assert reason.reason == "state-damaged" and reason.detail.startswith(f"the {what} of ")
     assert reason.detail.endswith(".yaml: pickle data was truncated")
 
 

@@ -39,6 +39,7 @@ from lod.errors import Location
 from lod.model.iri import KIND_PATHS, Minter
 from lod.loading.pool import no_gc
 from lod.loading.stage import same_but_where
+from lod.publishing.state_keys import Unusable
 from lod.model import termpickle
 from lod.model.kinds import TABLES
 from lod.mapping.triples import record_triples
@@ -127,7 +128,11 @@ def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> Chang
         a, b = old.get(rel), new.get(rel)
         if a == b:
             continue
-        before.update(((k, rec.id), rec) for k, rec in (_records_of(a) if a is not None else []))
+        try:
+            old_records = _records_of(a) if a is not None else []
+        except Exception as exc:  # the previous build's row, damaged: a full build that says which
+            raise Unusable("state-damaged", f"the records of {rel}: {exc}") from None
+        before.update(((k, rec.id), rec) for k, rec in old_records)
         after.update(((k, rec.id), rec) for k, rec in (_records_of(b) if b is not None else []))
     # A record that moved to another file shows in both: compared by key, not by file.
     for key in before.keys() | after.keys():
