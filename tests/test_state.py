@@ -113,6 +113,11 @@ def test_a_key_of_extra_the_state_does_not_know_is_kept(built: Path, tmp_path: P
     ("bad row", FullBuildNeeded("state-damaged", "pickle data was truncated")),
     ("no key numbering", FullBuildNeeded("state-damaged", "its key numbering: no such table: link_keys")),
     ("a key lost", FullBuildNeeded("state-damaged", "its key numbering: 10 numbers for 4 keys")),
+    # A read-set read as it is would leave its page out of the rebuild: stale, silently.
+    ("a read-set cut short", FullBuildNeeded(
+        "state-damaged", "the read-set of vevent 'series-0-0': 5 bytes, not a whole number of key numbers")),
+    ("a read-set of no key", FullBuildNeeded(
+        "state-damaged", "the read-set of vevent 'series-0-0': a key number past the 1215 keys numbered")),
 ])
 def test_an_unusable_state_makes_a_full_build_that_says_why(how: str, said: FullBuildNeeded, built: Path,
                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,6 +138,10 @@ def test_an_unusable_state_makes_a_full_build_that_says_why(how: str, said: Full
             elif how == "a key lost":  # the numbers must run from 0 without a gap
                 conn.execute("DELETE FROM link_keys WHERE key >= 3")
                 conn.execute("INSERT INTO link_keys (key, value) VALUES (9, 'talk\x1fx')")
+            elif how == "a read-set cut short":
+                conn.execute("UPDATE links SET value = substr(value, 1, 5) WHERE key = 'vevent\x1fseries-0-0'")
+            elif how == "a read-set of no key":
+                conn.execute("UPDATE links SET value = x'ffffff7f' WHERE key = 'vevent\x1fseries-0-0'")
             else:
                 conn.execute("UPDATE google SET value = substr(value, 1, 5)")
         conn.close()

@@ -45,7 +45,7 @@ from typing import Any
 
 from lod.publishing import changes as inc
 from lod.publishing import state_parts
-from lod.publishing.links import LinkCodec, Links, key_text, text_key
+from lod.publishing.links import LinkCodec, Links, damaged_row, key_text, text_key
 from lod.publishing.state_keys import StoredCodec, Unusable, damaged as _damaged
 from lod.model import records as R
 
@@ -263,7 +263,11 @@ class Store:
         if table in BYTES_TABLES:
             return {k: bytes(v) for k, v in rows}
         if table == "links":  # the rows as they are: decoded when a page's are looked up (``Links``)
-            return Links(self.links, {_dec(table, k): bytes(v) for k, v in rows})
+            links = {_dec(table, k): bytes(v) for k, v in rows}
+            bad = damaged_row(links, len(self.links.keys))
+            if bad is not None:
+                raise Unusable("state-damaged", f"the read-set of {bad[0][0]} {bad[0][1]!r}: {bad[1]}")
+            return Links(self.links, links)
         if table in SHARED_TABLES:  # each distinct value unpickled once, shared by the keys that have it
             seen: dict[bytes, Any] = {}
             return {_dec(table, k): seen[v] if v in seen else seen.setdefault(v, pickle.loads(v)) for k, v in rows}
