@@ -116,6 +116,8 @@ def test_a_talk_title_edit_renders_again_only_the_pages_showing_it(paged: Versio
     orgs = [L.split_page(p)[0] for p in listed if p.startswith("org/")]
     assert all(orgs.count(o) <= 2 for o in orgs), sorted(listed)  # the synthetic talks have two speakers at most
     assert len([p for p in listed if p.startswith("talks/")]) == 1, sorted(listed)
+    # No directory shows a talk's title: a series' item shows its talks' span and number only.
+    assert [p for p in listed if L.split_page(p)[0] in L.DIRECTORIES] == [], sorted(listed)
     pages = sum(1 for name in new.out.files if name.endswith(".html"))
     assert len(aff.paths) <= 15 < pages // 4, (what, tid, sorted(aff.paths))
 

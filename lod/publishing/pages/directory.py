@@ -42,13 +42,13 @@ def item_html(h: Helpers, kind: str, item: Any) -> str:
 def gathering_item(h: Helpers, kind: str, g: R.Gathering) -> str:
     """A series or event as an item of a list: its name, kind, dates and number of talks."""
     label = h.kind_text[kind] if kind == "series" else (getattr(g, "kind", None) or "event").capitalize()
-    first, last = h.span(kind, g)
+    first, last, n = h.span(kind, g)
     when = ""
     if first:
         when = str(escape(first)) + (f" – {escape(last)}" if last and last != first else "") + " · "
     return (f'<li><div><a class="item-title" href="{escape(h.href(kind, g.id))}">{tex_html(g.name)}</a> '
             f'<span class="meta">{escape(label)}</span></div>\n'
-            f'<div class="meta">{when}{len(h.talks_under(kind, g.id))} talks</div></li>\n')
+            f'<div class="meta">{when}{n} talks</div></li>\n')
 
 
 def items_html(h: Helpers, shown: list[tuple[str, Any]]) -> Markup:

@@ -252,14 +252,11 @@ class Helpers:
                 return self.ds.places[place_id].name
         return None
 
-    def span(self, kind: str, rec: R.Scheduled) -> tuple[str, str]:
-        """First and last day of a series or event (its own dates, else those of its talks)."""
-        days = [w.lexical[:10] for w in (rec.start_at, rec.end_at) if w is not None]
-        if not days:
-            days = [t.start_at.lexical[:10] for t in self.talks_under(kind, rec.id) if t.start_at is not None]
-        if not days:
-            return "", ""
-        return self.date_text(min(days)), self.date_text(max(days))
+    def span(self, kind: str, rec: R.Scheduled) -> tuple[str, str, int]:
+        """First and last day of a series or event as text (its own dates, else those of its talks;
+        "" for none), and its number of talks."""
+        first, last, n = self.index.span(kind, rec.id)
+        return (self.date_text(first) if first else "", self.date_text(last) if last else "", n)
 
     def date_text(self, lexical: str) -> str:
         """``22 November 2026`` from ``2026-11-22``."""

@@ -119,9 +119,8 @@ def record_description(h: Helpers, kind: str, rec: R.Record, site: str) -> str:
         own = plain_summary(rec.description)
         if own:
             return own
-        first, last = h.span(kind, rec)
+        first, last, n = h.span(kind, rec)
         span = f"{first} – {last}" if last and last != first else first
-        n = len(h.talks_under(kind, rec.id))
         label = KIND_TEXT[kind] if kind == "series" else (getattr(rec, "kind", None) or "event").capitalize()
         return _sentence(f"{label}: {rec.name}.", f"{span}." if span else "", f"{_count(n, 'talk')}.")
     if isinstance(rec, R.Session):

@@ -213,6 +213,19 @@ def feed_exists(idx: SiteIndex, kind: str, rid: str) -> bool:
     return False
 
 
+def _span(idx: SiteIndex, kind: str, rid: str) -> tuple[str, str, int]:
+    """A series', event's or session's first and last day (its own dates, else its talks'; "" for
+    none) and its number of talks: what its list item shows of its talks. As a query of its own,
+    a directory page of 500 series read these three values, not the 15,000 talks under them (100k
+    talks), so no longer changed with any talk's title, speakers or venue."""
+    rec = _scheduled(idx, kind, rid)
+    talks = _talks_under(idx, kind, rid)
+    days = [w.lexical[:10] for w in (rec.start_at, rec.end_at) if w is not None] if rec is not None else []
+    if not days:
+        days = [t.start_at.lexical[:10] for t in talks if t.start_at is not None]
+    return (min(days), max(days), len(talks)) if days else ("", "", len(talks))
+
+
 def _ancestors(idx: SiteIndex, kind: str, rid: str) -> list[tuple[str, R.Scheduled]]:
     rec = _scheduled(idx, kind, rid)
     return idx.ancestors(kind, rec) if rec is not None else []
@@ -227,6 +240,7 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "ancestors": _ancestors,
     "children": lambda idx, kind, rid: idx.children.get((kind, rid), []),
     "talks_under": _talks_under,
+    "span": _span,
     "place_chain": lambda idx, pid: idx.place_chain(pid),
     "person_talks": _person_talks,
     "roles": lambda idx, agent: idx.roles.get(agent, {}),
@@ -380,6 +394,10 @@ class IndexView:
 
     def person_talks(self, pid: str) -> list[R.Talk]:
         return self.query("person_talks", pid)
+
+    def span(self, kind: str, rid: str) -> tuple[str, str, int]:
+        """First and last day and number of talks of a series, event or session (``_span``)."""
+        return self.query("span", kind, rid)
 
     def place_chain(self, pid: str) -> list[R.Place]:
         return self.query("place_chain", pid)
