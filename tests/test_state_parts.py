@@ -7,16 +7,19 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
 
 import lod.publishing.state
 from lod.publishing import state_parts
+from lod.progress import FullBuildNeeded
 from lod.publishing.output import state_path
 from lod.publishing.pages.search import Contribution, SearchState
 from lod.publishing.pages.stage import PagesCache
@@ -51,8 +54,14 @@ def _stored(extra: dict[str, Any]) -> dict[str, Any]:
     return back
 
 
-def _read(conn: sqlite3.Connection) -> tuple[dict[str, dict[Any, Any]], state_parts.Read]:
-    return state_parts.read(lambda name: conn.execute("SELECT bucket, value FROM parts WHERE part = ?", (name,)))
+def _read(conn: sqlite3.Connection) -> tuple[dict[str, MutableMapping[Any, Any]], state_parts.Read]:
+    return state_parts.read(lambda name: conn.execute("SELECT bucket, value FROM parts WHERE part = ?", (name,)),
+                            lambda name, n: _one(conn, name, n))
+
+
+def _one(conn: sqlite3.Connection, name: str, n: int) -> bytes | None:
+    row = conn.execute("SELECT value FROM parts WHERE part = ? AND bucket = ?", (name, n)).fetchone()
+    return None if row is None else bytes(row[0])
 
 
 def test_extra_through_its_rows_is_unchanged() -> None:
@@ -141,3 +150,41 @@ def test_a_title_edit_writes_a_few_buckets_of_the_parts(built: Path, tmp_path: P
     written = {name for name, _bucket, _value in upserts}
     assert {"pages.items", "search.talks"} <= written  # the talk's list item and its words changed
     assert 0 < len(upserts) + len(deletes) <= 20 and total > 500  # 4 of 883 buckets, when written
+
+
+def test_a_title_edit_reads_a_few_buckets_of_the_answers(built: Path, tmp_path: Path,  # noqa: F811
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # The answers are read a bucket at a time, as a rebuild asks for the digests it may have changed.
+    data, site = _copy(built, tmp_path, monkeypatch)
+    apply_edit(EDITS["talk_title"], data, random.Random(5))
+    asked: list[tuple[str, int]] = []
+    bucket = Store._bucket
+
+    def counted(self: Store, part: str, n: int) -> bytes | None:
+        asked.append((part, n))
+        return bucket(self, part, n)
+
+    monkeypatch.setattr(Store, "_bucket", counted)
+    with sqlite3.connect(state_path(site)) as conn:
+        stored = conn.execute("SELECT count(*) FROM parts WHERE part = 'answers'").fetchone()[0]
+    conn.close()
+    run = Run()
+    run(data, site)
+    assert run.incremental, run.said
+    assert {part for part, _n in asked} == {"answers"} and len(asked) == len(set(asked))  # each read once
+    assert 0 < len(asked) < stored // 4, (len(asked), stored)
+
+
+def test_a_damaged_bucket_of_the_answers_makes_a_full_build_that_names_it(built: Path, tmp_path: Path,  # noqa: F811
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    data, site = _copy(built, tmp_path, monkeypatch)
+    with sqlite3.connect(state_path(site)) as conn:
+        conn.execute("UPDATE parts SET value = substr(value, 1, 5) WHERE part = 'answers'")
+    conn.close()
+    apply_edit(EDITS["talk_title"], data, random.Random(5))
+    run = Run()
+    result = run(data, site)
+    assert not run.incremental and result.files
+    reason = next(e for e in run.said if isinstance(e, FullBuildNeeded))
+    assert reason.reason == "state-damaged"
+    assert re.fullmatch(r"the answers bucket \d+: pickle data was truncated", reason.detail), reason.detail

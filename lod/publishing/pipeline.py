@@ -318,7 +318,7 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     # The pages whose recorded reads changed; from the empty state every one, with nothing to compare.
     dirty = (Affected(True) if fresh else
              affected(p, front.changed, front.owners, state.extra["links"], state.extra.get("answers"),
-                      front.previous, front.moved))
+                      front.previous, front.moved, state.extra.get("wide")))
     timings["affected"] = time.perf_counter() - t0  # within the pages' time
     crowded = None if fresh else dirty.crowded()
     if crowded is not None:  # nothing is published; the build starts again from the empty state
@@ -365,10 +365,12 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
     batches = rendered.pending.waiting()
     stage = Stage(say, "state", batches, "batches" if batches else "")
     rendered.pending.settled(stage.advance)
-    links, read_answers = dirty.merged(state.extra["links"], rendered, state.extra.get("answers"))
+    links, read_answers, wide = dirty.merged(state.extra["links"], rendered, state.extra.get("answers"),
+                                             state.extra.get("wide"))
     new_state = inc.State(state.fingerprint or inc.fingerprint(m.base), state.site_id, ds.site,
                           settled(before, taken), front.kept, front.resolved, results,
-                          extra={"dumps": index, "links": links, "answers": read_answers, "google": gaps, "files": output.files,
+                          extra={"dumps": index, "links": links, "answers": read_answers, "wide": wide,
+                                 "google": gaps, "files": output.files,
                                  "deps": front.deps, "mapped": front.mapped, "pages": rendered.cache,
                                  "search": rendered.search, "gallery": gallery.answers, "sitemaps": whole},
                           generation=0 if fresh else state.generation + 1)

@@ -49,7 +49,7 @@ from lod.publishing.links import LinkCodec, Links, damaged_row, key_text, text_k
 from lod.publishing.state_keys import StoredCodec, Unusable, damaged as _damaged
 from lod.model import records as R
 
-SCHEMA = 4  # the layout of the tables; another one is read by nobody (a full build replaces it)
+SCHEMA = 5  # the layout of the tables; another one is read by nobody (a full build replaces it)
 HEADER = b"SQLite format 3\x00"
 # Tables of one row per key. Those of bytes hold the blob as it is; the others its pickle.
 BYTES_TABLES = ("parsed", "resolved")
@@ -241,7 +241,8 @@ class Store:
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
             extra = {k: pickle.loads(v) for k, v in self._blobs.items()}
             parts, self._parts = state_parts.read(
-                lambda name: self.conn.execute("SELECT bucket, value FROM parts WHERE part = ?", (name,)))
+                lambda name: self.conn.execute("SELECT bucket, value FROM parts WHERE part = ?", (name,)),
+                self._bucket)
             parsed_keys = {k for (k,) in self.conn.execute("SELECT key FROM parsed")}
             site = self.site()
         except Unusable:
@@ -257,6 +258,15 @@ class Store:
         return inc.State(str(self.meta["fingerprint"]), str(self.meta["site_id"]), site, tables["stamps"],
                          Rows(self.conn, "parsed", parsed_keys), tables["resolved"], tables["results"], extra,
                          generation=int(self.meta["generation"]))
+
+    def _bucket(self, part: str, bucket: int) -> bytes | None:
+        """One stored bucket of a lazy part (``state_parts.Buckets``), read when an entry of it is
+        asked for: raise Unusable if it cannot be read (the build that asked becomes a full one)."""
+        try:
+            row = self.conn.execute("SELECT value FROM parts WHERE part = ? AND bucket = ?", (part, bucket)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(exc, f"the {part} bucket {bucket}") from None
+        return None if row is None else bytes(row[0])
 
     def _read(self, table: str) -> Any:
         rows = self.conn.execute(f"SELECT key, value FROM {table}")

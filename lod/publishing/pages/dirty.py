@@ -39,20 +39,21 @@ changed, and ``affected`` says everything is dirty (so it does without a previou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from lod.model import records as R
 from lod.model.iri import KIND_PATHS
 from lod.model.kinds import TABLES
 from lod.publishing.feeds import CALENDAR_KINDS
-from lod.publishing.pages.keys import DESC, Key, desc_digest, desc_owner
+from lod.publishing.pages.keys import DESC, Key, desc_digest
 from lod.publishing.pages.reads import IndexView, digest, is_query
 from lod.publishing.pages.render import site_paths
 from lod.publishing.links import Links, Readers, numbers
 from lod.publishing.pages.probe import reads_of, touched_entries
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.prepared import Prepared
+from lod.publishing.state_parts import Buckets
 
 # A rebuild that would make more than this share of the pages again, and at least this many, is
 # run as a full build instead, which holds less (the rebuild holds the previous state beside the
@@ -98,27 +99,37 @@ class Affected:
         return f"{'at least ' if self.at_least else ''}{n} of {self.total} pages"
 
     def merged(self, old: Mapping[Key, frozenset[Key]], rendered: PagesOutput,
-               answers: Mapping[Key, bytes] | None = None) -> tuple[Links, dict[Key, bytes]]:
-        """The read-sets and answers for the next build: the clean nodes' old ones, the rendered nodes' new ones
-        (numbered by the old read-sets' codec, which the state's ``link_keys`` holds), and what each query
-        evaluated again read; the digests of the keys some node reads: the previous build's *answers*,
-        those taken again here (``answers`` of this) and the rendered nodes'."""
+               answers: Mapping[Key, bytes] | None = None,
+               wide: Collection[Key] | None = None) -> tuple[Links, MutableMapping[Key, bytes], set[Key]]:
+        """The read-sets, answers and wide queries for the next build: the clean nodes' old read-sets, the
+        rendered nodes' new ones (numbered by the old read-sets' codec, which the state's ``link_keys``
+        holds), and what each query evaluated again read; the digests of the keys some node reads: the
+        previous build's *answers* (changed in place when they are the state's ``Buckets``), those taken
+        again here (``answers`` of this) and the rendered nodes'; and the queries among those with no row
+        of what they read (evaluated again by every rebuild: ``affected``), from the previous build's *wide*."""
         before = Links.of(old)
         if not before.rows:  # a full build: the rendered ones, as they are (not copied: 6.8M answers at 1M talks)
-            return rendered.readsets, ({**self.answers, **rendered.answers} if self.answers else rendered.answers)
+            made = {**self.answers, **rendered.answers} if self.answers else rendered.answers
+            return rendered.readsets, made, {k for k in made if is_query(k) and k not in rendered.readsets.rows}
         links = Links(before.codec, {k: v for k, v in before.rows.items() if k not in self.keys and k not in self.reads})
         for key, reads in self.reads.items():
             if reads is not None:
                 links.add(key, reads)
         links.take(rendered.readsets)
-        merged = {**(answers or {}), **self.answers, **rendered.answers}
+        merged: MutableMapping[Key, bytes] = answers if isinstance(answers, Buckets) else dict(answers or {})
+        merged.update(self.answers)
+        merged.update(rendered.answers)
         # As a full build leaves them: the rows of the queries and the digests of the keys some node reads.
         keys = links.codec.keys
         for n in self._unread(before, links, rendered):
             if is_query(keys[n]):
                 links.rows.pop(keys[n], None)
             merged.pop(keys[n], None)
-        return links, merged
+        # Whether a query has a row changes only for those answered or made again here.
+        if wide is None:
+            wide = {k for k in (answers or {}) if is_query(k) and k not in before.rows}
+        maybe = set(wide).union(self.answers, rendered.answers, rendered.readsets.rows)
+        return links, merged, {k for k in maybe if is_query(k) and k not in links.rows and k in merged}
 
     def _unread(self, before: Links, links: Links, rendered: PagesOutput) -> Iterable[int]:
         """The key numbers no node of *links* reads that a node of *before* read. The previous state held
@@ -147,7 +158,7 @@ def feed_name(kind: str, rid: str) -> str:
 
 def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping[Key, frozenset[Key]],
              answers: Mapping[Key, bytes] | None, before: Mapping[Key, R.Record],
-             moved: Iterable[Key] = ()) -> Affected:
+             moved: Iterable[Key] = (), wide: Collection[Key] | None = None) -> Affected:
     """The pages and calendars of *p* (the new data) that may differ from the previous build's.
 
     *changed*: the keys of the records added, removed or modified (with ``SITE`` if the site
@@ -155,7 +166,9 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     *answers*: the previous build's read-sets and answer digests (``links`` and ``answers`` of
     the state; *answers* None, from a state without them, makes everything dirty); *before*:
     the previous versions of the changed records that were there before; *moved*: the records
-    that only moved (in their file or to another: the derived maps list records in file order).
+    that only moved (in their file or to another: the derived maps list records in file order);
+    *wide*: the keys of *answers* that are queries with no row of what they read (``merged``;
+    None: found among every answer).
     When the pages reading a changed record are already most pages, it returns them alone
     (``at_least``), without the rest: ``crowded()`` then says so, and the caller builds in full.
     """
@@ -196,24 +209,23 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     reading = Readers(queries).any_of(records)
     now: dict[Key, bytes] = {}
     again: dict[Key, frozenset[Key] | None] = {}
-    touched = set(owners)
     index = IndexView(p.site_index)
     # The keys with an answer are the descriptions' and the queries' the nodes read (a build takes the
     # digest of each: ``Made.digest``); the others, records, dirty their readers only if they changed
-    # (above). So only these are looked at, not every key read (at 100k talks 2 of 6.8 s).
-    for k, was in answers.items():
+    # (above). Of these, only those that can differ are looked at: the reads of the descriptions of
+    # the owners touched, and the queries that read a changed record or entry, or are wide; a query
+    # that read records by id only, none of which changed, answers the same.
+    kept = Buckets.of(answers)
+    if wide is None:
+        wide = {k for k in kept if is_query(k) and k not in queries}
+    looked: list[tuple[Key, bytes]] = [entry for owner in sorted(set(owners)) for entry in kept.descriptions(owner)]
+    looked += [(k, kept[k]) for k in sorted(reading.union(wide)) if k in kept]
+    for k, was in looked:
         if k[0] == DESC:
-            if desc_owner(k) not in touched:
-                continue
             now[k] = desc_digest(p.descriptions, k[1])  # a description that can differ: changed if it does
-        elif is_query(k):
-            if k not in reading and k in queries:
-                continue  # it read records by id only, and none of them changed: the same answer
-            # Else evaluated again: changed when its answer on the new data differs.
+        else:  # evaluated again: changed when its answer on the new data differs
             now[k] = digest(index.answer(k))
             again[k] = reads_of(p.site_index, k)
-        else:
-            continue
         if was != now[k] and k in number:
             dirty_keys.add(number[k])
     dirty = direct | readers.any_of(dirty_keys - records)
