@@ -39,7 +39,7 @@ changed, and ``affected`` says everything is dirty (so it does without a previou
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from lod.model import records as R
@@ -99,37 +99,53 @@ class Affected:
         return f"{'at least ' if self.at_least else ''}{n} of {self.total} pages"
 
     def merged(self, old: Mapping[Key, frozenset[Key]], rendered: PagesOutput,
-               answers: Mapping[Key, bytes] | None = None,
-               wide: Collection[Key] | None = None) -> tuple[Links, MutableMapping[Key, bytes], set[Key]]:
-        """The read-sets, answers and wide queries for the next build: the clean nodes' old read-sets, the
-        rendered nodes' new ones (numbered by the old read-sets' codec, which the state's ``link_keys``
-        holds), and what each query evaluated again read; the digests of the keys some node reads: the
-        previous build's *answers* (changed in place when they are the state's ``Buckets``), those taken
-        again here (``answers`` of this) and the rendered nodes'; and the queries among those with no row
-        of what they read (evaluated again by every rebuild: ``affected``), from the previous build's *wide*."""
+               answers: Mapping[Key, bytes] | None = None, wide: Mapping[Key, bytes] | None = None
+               ) -> tuple[Links, MutableMapping[Key, bytes], dict[Key, bytes]]:
+        """The read-sets and answers for the next build: the clean nodes' old read-sets, the rendered
+        nodes' new ones (numbered by the old read-sets' codec, which the state's ``link_keys`` holds),
+        and what each query evaluated again read; the digests of the keys some node reads: the previous
+        build's *answers* and *wide*, those taken again here (``answers`` of this) and the rendered
+        nodes'. The digests of the wide queries (those with no row of what they read, which every
+        rebuild evaluates again: ``affected``) are returned apart, kept whole; the others are changed
+        in place when they are the state's ``Buckets``, so that a rebuild reads and writes only the
+        buckets of those it changed."""
         before = Links.of(old)
         if not before.rows:  # a full build: the rendered ones, as they are (not copied: 6.8M answers at 1M talks)
             made = {**self.answers, **rendered.answers} if self.answers else rendered.answers
-            return rendered.readsets, made, {k for k in made if is_query(k) and k not in rendered.readsets.rows}
+            wide_now = {k: v for k, v in made.items() if is_query(k) and k not in rendered.readsets.rows}
+            for k in wide_now:
+                del made[k]
+            return rendered.readsets, made, wide_now
         links = Links(before.codec, {k: v for k, v in before.rows.items() if k not in self.keys and k not in self.reads})
         for key, reads in self.reads.items():
             if reads is not None:
                 links.add(key, reads)
         links.take(rendered.readsets)
-        merged: MutableMapping[Key, bytes] = answers if isinstance(answers, Buckets) else dict(answers or {})
-        merged.update(self.answers)
-        merged.update(rendered.answers)
         # As a full build leaves them: the rows of the queries and the digests of the keys some node reads.
         keys = links.codec.keys
-        for n in self._unread(before, links, rendered):
-            if is_query(keys[n]):
-                links.rows.pop(keys[n], None)
-            merged.pop(keys[n], None)
+        gone = {keys[n] for n in self._unread(before, links, rendered)}
+        for k in gone:
+            if is_query(k):
+                links.rows.pop(k, None)
+        kept: MutableMapping[Key, bytes] = answers if isinstance(answers, Buckets) else dict(answers or {})
+        if wide is None:  # a state without them apart: found among the answers
+            wide = {k: v for k, v in kept.items() if is_query(k) and k not in before.rows}
+        new = {**self.answers, **rendered.answers}
         # Whether a query has a row changes only for those answered or made again here.
-        if wide is None:
-            wide = {k for k in (answers or {}) if is_query(k) and k not in before.rows}
-        maybe = set(wide).union(self.answers, rendered.answers, rendered.readsets.rows)
-        return links, merged, {k for k in maybe if is_query(k) and k not in links.rows and k in merged}
+        apart: dict[Key, bytes] = {}
+        for k in set(wide).union(new, rendered.readsets.rows):
+            if is_query(k) and k not in links.rows and k not in gone:
+                got = new.get(k, wide.get(k))
+                if got is None:
+                    got = kept.get(k)
+                if got is not None:
+                    apart[k] = got
+        for k, v in new.items():
+            if k not in apart and k not in gone:
+                kept[k] = v
+        for k in gone.union(k for k in apart if k not in wide):  # gone, or kept apart now
+            kept.pop(k, None)
+        return links, kept, apart
 
     def _unread(self, before: Links, links: Links, rendered: PagesOutput) -> Iterable[int]:
         """The key numbers no node of *links* reads that a node of *before* read. The previous state held
@@ -158,7 +174,7 @@ def feed_name(kind: str, rid: str) -> str:
 
 def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping[Key, frozenset[Key]],
              answers: Mapping[Key, bytes] | None, before: Mapping[Key, R.Record],
-             moved: Iterable[Key] = (), wide: Collection[Key] | None = None) -> Affected:
+             moved: Iterable[Key] = (), wide: Mapping[Key, bytes] | None = None) -> Affected:
     """The pages and calendars of *p* (the new data) that may differ from the previous build's.
 
     *changed*: the keys of the records added, removed or modified (with ``SITE`` if the site
@@ -167,8 +183,8 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     the state; *answers* None, from a state without them, makes everything dirty); *before*:
     the previous versions of the changed records that were there before; *moved*: the records
     that only moved (in their file or to another: the derived maps list records in file order);
-    *wide*: the keys of *answers* that are queries with no row of what they read (``merged``;
-    None: found among every answer).
+    *wide*: the digests of the queries with no row of what they read, kept apart from *answers*
+    (``merged``; None: found among *answers*).
     When the pages reading a changed record are already most pages, it returns them alone
     (``at_least``), without the rest: ``crowded()`` then says so, and the caller builds in full.
     """
@@ -216,10 +232,11 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     # the owners touched, and the queries that read a changed record or entry, or are wide; a query
     # that read records by id only, none of which changed, answers the same.
     kept = Buckets.of(answers)
-    if wide is None:
-        wide = {k for k in kept if is_query(k) and k not in queries}
+    if wide is None:  # answers that are not apart: the wide queries found among them
+        wide = {k: v for k, v in kept.items() if is_query(k) and k not in queries}
     looked: list[tuple[Key, bytes]] = [entry for owner in sorted(set(owners)) for entry in kept.descriptions(owner)]
-    looked += [(k, kept[k]) for k in sorted(reading.union(wide)) if k in kept]
+    looked += [(k, kept[k]) for k in sorted(reading) if k in kept]
+    looked += sorted(wide.items())
     for k, was in looked:
         if k[0] == DESC:
             now[k] = desc_digest(p.descriptions, k[1])  # a description that can differ: changed if it does
