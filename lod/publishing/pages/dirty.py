@@ -130,7 +130,21 @@ class Affected:
         kept: MutableMapping[Key, bytes] = answers if isinstance(answers, Buckets) else dict(answers or {})
         if wide is None:  # a state without them apart: found among the answers
             wide = {k: v for k, v in kept.items() if is_query(k) and k not in before.rows}
-        new = {**self.answers, **rendered.answers}
+        new = dict(self.answers)
+        # A key that a rendered node's previous render read too, and that ``affected`` did not evaluate
+        # again, has the answer kept: ``affected`` looked at every key whose answer can differ. It is
+        # not compared with it, so its bucket is not read: at 100k talks the 14 pages of a title edit
+        # read 1,650 answers, in 800 of the 1,024 buckets.
+        read_before: set[int] = set()
+        for node in rendered.readsets.rows:
+            row = before.rows.get(node)
+            if row is not None:
+                read_before.update(numbers(row))
+        number = links.codec.number
+        for k, v in rendered.answers.items():
+            n = number.get(k)
+            if k in self.answers or n is None or n not in read_before:
+                new[k] = v
         # Whether a query has a row changes only for those answered or made again here.
         apart: dict[Key, bytes] = {}
         for k in set(wide).union(new, rendered.readsets.rows):
