@@ -23,7 +23,7 @@ from lod.publishing.pages.probe import entry_key, touched_entries
 from lod.publishing.pages.render import Renderer
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.pages.search import BUCKET, shard_name, update_index
-from lod.publishing.vevent_text import vevent_spans
+from lod.publishing.vevent_text import file_vevent_spans, vevent_spans
 from lod.publishing.build import Prepared, prepare
 from lod.model.serialize import Triple
 from lod.synth import write_synth
@@ -316,6 +316,19 @@ def test_the_vevents_of_talks_ics_are_found_where_they_are(synthetic: Version) -
     assert vevents_of(b"BEGIN:VCALENDAR\r\n" + event + b"END:VCALENDAR\r\n") == {long.id: event}
     with pytest.raises(ValueError):  # a VEVENT without its end
         vevent_spans(b"BEGIN:VCALENDAR\r\n" + event[:-20])
+
+
+@pytest.mark.parametrize("chunk", [7, 100, 4096, 1 << 24])
+def test_the_vevents_of_a_calendar_file_read_a_chunk_at_a_time_are_those_of_its_bytes(
+        synthetic: Version, tmp_path: Path, chunk: int) -> None:
+    ics = synthetic.out.files["talks.ics"]
+    path = tmp_path / "talks.ics"
+    path.write_bytes(ics)
+    with open(path, "rb") as f:
+        assert file_vevent_spans(f, chunk) == (vevent_spans(ics), len(ics))
+    path.write_bytes(ics[:ics.rindex(b"END:VEVENT")])  # its last VEVENT without its end
+    with open(path, "rb") as f, pytest.raises(ValueError, match=r"no b'END:VEVENT\\r\\n' after byte \d+"):
+        file_vevent_spans(f, chunk)
 
 
 def test_the_read_set_of_a_talk_page_names_what_it_shows(seed: Version) -> None:

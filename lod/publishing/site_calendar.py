@@ -27,6 +27,7 @@ import os
 from collections.abc import Collection, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from lod.model import records as R
 from lod.model.iri import KIND_PATHS
@@ -35,7 +36,7 @@ from lod.publishing.bytecopy import Out
 from lod.publishing.links import pickled
 from lod.publishing.pages.reads import RECORDER
 from lod.publishing.prepared import Prepared
-from lod.publishing.vevent_text import vevent_spans
+from lod.publishing.vevent_text import file_vevent_spans, vevent_spans
 
 _SESSION = KIND_PATHS["session"] + "/"  # a session slot's UID starts so (``feeds.session_vevent``)
 
@@ -71,19 +72,48 @@ class Spliced:
             os.close(fd)
 
 
-def splice(p: Prepared, view: Prepared, previous: bytes | mmap.mmap, dirty: Collection[str], name: str,
+@dataclass
+class Previous:
+    """What a splice reads of the previous ``talks.ics``: where its VEVENTs are, its size and its last bytes."""
+
+    found: list[tuple[str, int, int]]  # each VEVENT's UID (without the host), first byte and the byte after it
+    size: int
+    tail: bytes  # its bytes after the last VEVENT (or its last len(feeds.END) bytes when it has none)
+
+    @classmethod
+    def of(cls, data: bytes) -> Previous:
+        """Of the calendar's bytes (raise ``Unspliceable`` if it is not one ``feeds`` made)."""
+        try:
+            found = vevent_spans(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Unspliceable(str(exc)) from None
+        return cls(found, len(data), data[_tail(found, len(data)):])
+
+    @classmethod
+    def read(cls, f: BinaryIO) -> Previous:
+        """Of the calendar file *f*, read a chunk at a time, not mapped (``file_vevent_spans``)."""
+        try:
+            found, size = file_vevent_spans(f)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Unspliceable(str(exc)) from None
+        tail = _tail(found, size)
+        f.seek(tail)
+        return cls(found, size, f.read(len(feeds.END) + 1))
+
+
+def _tail(found: list[tuple[str, int, int]], size: int) -> int:
+    return found[-1][2] if found else max(size - len(feeds.END), 0)
+
+
+def splice(p: Prepared, view: Prepared, previous: Previous, dirty: Collection[str], name: str,
            memo: MutableMapping[str, bytes]) -> Spliced | None:
-    """``talks.ics`` of *p* (titled *name*) from *previous*, the VEVENTs of the talks in *dirty* made
-    again through *view* (the renderer's, which notes what each VEVENT reads) with *memo*;
+    """``talks.ics`` of *p* (titled *name*) from the *previous* one, the VEVENTs of the talks in *dirty*
+    made again through *view* (the renderer's, which notes what each VEVENT reads) with *memo*;
     None when no talk has a start (there is no file). Raise ``Unspliceable`` if *previous*
     is not a calendar this data's can be spliced from."""
     talks = p.dataset.talks
-    try:
-        found = vevent_spans(previous)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unspliceable(str(exc)) from None
-    tail = found[-1][2] if found else len(previous) - len(feeds.END)
-    if previous[tail:] != feeds.END:
+    found = previous.found
+    if previous.tail != feeds.END:
         raise Unspliceable("it does not end after its last VEVENT")
     slots = _slots(p)
     in_slots = {t.id for _s, inner in slots for t in inner}
@@ -171,7 +201,7 @@ def remake(p: Prepared, view: Prepared, previous: bytes | Path, dirty: Collectio
 def _spliced(p: Prepared, view: Prepared, previous: bytes | Path, dirty: Collection[str], title: str,
              memo: MutableMapping[str, bytes], folder: Path | None) -> bytes | Path | None:
     if isinstance(previous, bytes):
-        spliced = splice(p, view, previous, dirty, title, memo)
+        spliced = splice(p, view, Previous.of(previous), dirty, title, memo)
         return None if spliced is None else spliced.join(previous)
     try:
         f = open(previous, "rb")
@@ -180,12 +210,12 @@ def _spliced(p: Prepared, view: Prepared, previous: bytes | Path, dirty: Collect
     with f:
         if os.fstat(f.fileno()).st_size == 0:
             raise Unspliceable("it is empty")
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            spliced = splice(p, view, buf, dirty, title, memo)
-            if spliced is None:
-                return None
-            if folder is None:
-                return spliced.join(buf)
-            target = folder / "talks.ics"
-            spliced.write(f.fileno(), target)
-            return target
+        spliced = splice(p, view, Previous.read(f), dirty, title, memo)
+        if spliced is None:
+            return None
+        if folder is None:
+            f.seek(0)
+            return spliced.join(f.read())
+        target = folder / "talks.ics"
+        spliced.write(f.fileno(), target)
+        return target
