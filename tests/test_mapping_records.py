@@ -3,6 +3,7 @@ and what it was seen to do (the owners of its triples, what it looked up) is wha
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,19 @@ def test_a_record_noted_again_or_forgotten_leaves_no_trace_of_what_it_did_before
     assert mapped.readers == {} and mapped.reads == {}
     mapped.forget(("talk", "u"))
     assert mapped.contributors == {"http://x/talk/t": {("talk", "t")}}
+
+
+def test_what_the_mapping_did_kept_without_its_inverses_gives_them_back(dataset) -> None:  # type: ignore[no-untyped-def]
+    # The state keeps the two forward maps only; the inverses are made again, also for a record
+    # then noted again or forgotten before anything asked for them.
+    m = Minter(TEST_BASE)
+    mapped = MapRecord()
+    to_triples(dataset, m, note=mapped)
+    back = pickle.loads(pickle.dumps(mapped))
+    assert back.__dict__.keys() == mapped.__dict__.keys() and back._contributors is None
+    assert (back.owners, back.reads) == (mapped.owners, mapped.reads)
+    assert (back.contributors, back.readers) == (mapped.contributors, mapped.readers)
+    key = next(iter(mapped.reads))
+    for record in (mapped, back := pickle.loads(pickle.dumps(mapped))):
+        record.forget(key)
+    assert (back.contributors, back.readers) == (mapped.contributors, mapped.readers)

@@ -50,6 +50,8 @@ PARTS = (
     Part("pages.lastmods", "pages", "lastmods"),
     Part("search.talks", "search", "talks"),
     Part("search.numbers", "search", "numbers"),
+    Part("mapped.owners", "mapped", "owners"),
+    Part("mapped.reads", "mapped", "reads"),
 )
 
 Row = tuple[str, int, bytes]  # (part, bucket, its entries pickled) as stored

@@ -128,8 +128,10 @@ class Affected:
             if is_query(k):
                 links.rows.pop(k, None)
         kept: MutableMapping[Key, bytes] = answers if isinstance(answers, Buckets) else dict(answers or {})
-        if wide is None:  # a state without them apart: found among the answers
+        if wide is None:  # a state without them apart: found among the answers, and taken out
             wide = {k: v for k, v in kept.items() if is_query(k) and k not in before.rows}
+            for k in wide:
+                del kept[k]
         new = dict(self.answers)
         # A key that a rendered node's previous render read too, and that ``affected`` did not evaluate
         # again, has the answer kept: ``affected`` looked at every key whose answer can differ. It is
