@@ -182,6 +182,15 @@ class ResolvedBlobs(Mapping[str, bytes]):
         self._rels, self._again, self._keys, self._ds, self._previous = rels, again, keys, ds, previous
         self._set = set(rels)
 
+    def delta(self, previous: Mapping[str, bytes]) -> tuple[list[tuple[str, bytes]], list[str]] | None:
+        """The files whose blob differs from *previous*'s, with it, and those gone; None unless
+        *previous* is what the others' blobs are taken from (then only those resolved again can differ)."""
+        if previous is not self._previous:
+            return None
+        changed = [(rel, blob) for rel in self._rels if rel in self._again
+                   for blob in [self[rel]] if rel not in previous or previous[rel] != blob]
+        return changed, [rel for rel in previous if rel not in self._set]
+
     def __getitem__(self, rel: str) -> bytes:
         if rel not in self._set:
             raise KeyError(rel)

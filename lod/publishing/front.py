@@ -71,7 +71,8 @@ class Front:
             self.changed, self.previous = {(kind, rec.id) for kind, rec in ds.all_records()}, {}
             self.moved: dict[inc.Key, Location] = {}
         else:
-            before = {rel: blob for rel, blob in state.resolved.items()
+            # By key: the state's rows are read one at a time (``state.Rows``), only those needed.
+            before = {rel: state.resolved[rel] for rel in state.resolved
                       if rel in x_files or rel not in self.resolved}
             changes = inc.changed_records(before, {rel: self.resolved[rel] for rel in x_files})
             self.changed, self.previous = changes.changed, changes.previous

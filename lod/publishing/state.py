@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lod.loading.stage import ResolvedBlobs
 from lod.publishing import changes as inc
 from lod.publishing import state_parts
 from lod.publishing.links import LinkCodec, Links, damaged_row, key_text, text_key
@@ -185,7 +186,7 @@ class Store:
 
     def __init__(self, path: Path, conn: sqlite3.Connection, meta: dict[str, Any]) -> None:
         self.path, self.conn, self.meta = path, conn, meta
-        self._snap: dict[str, dict[Any, Any]] = {}  # what load read, to find what changed
+        self._snap: dict[str, Mapping[Any, Any]] = {}  # what load read, to find what changed
         self._blobs: dict[str, bytes] = {}  # the extra table's rows as read
         self._parts: state_parts.Read = {}  # the parts table's buckets as read
         self.links = LinkCodec([])
@@ -237,7 +238,10 @@ class Store:
         read-sets' keys: looked up a key at a time (``state_keys``)."""
         try:
             self.links = StoredCodec(self.conn)  # the key numbering, looked up a key at a time (``state_keys``)
-            tables = {t: self._read(t) for t in ("stamps", "resolved", "deps", "results", "links", "google")}
+            tables = {t: self._read(t) for t in ("stamps", "deps", "results", "links", "google")}
+            # The records after resolution, by file: read one at a time (the load unpickles each and
+            # keeps the records, not the 174 MB of pickles at 100k talks).
+            tables["resolved"] = Rows(self.conn, "resolved", {k for (k,) in self.conn.execute("SELECT key FROM resolved")})
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
             extra = {k: pickle.loads(v) for k, v in self._blobs.items()}
             parts, self._parts = state_parts.read(
@@ -251,7 +255,8 @@ class Store:
             raise _damaged(exc) from None
         except Exception as exc:  # a row that does not unpickle: damaged (other code is caught by the fingerprint)
             raise _damaged(exc) from None
-        self._snap = {t: dict(rows.rows if isinstance(rows, Links) else rows) for t, rows in tables.items()}
+        self._snap = {t: rows if isinstance(rows, Rows) else dict(rows.rows if isinstance(rows, Links) else rows)
+                      for t, rows in tables.items()}
         state_parts.join(extra, parts)
         for name in ROW_EXTRA:
             extra[name] = tables[name]
@@ -292,6 +297,10 @@ class Store:
         tables["links"] = Links.of(tables["links"]).recoded(self.links).rows  # numbered as link_keys
         writes: list[tuple[str, list[tuple[Any, ...]], list[tuple[Any, ...]]]] = []
         for table, rows in tables.items():
+            delta = rows.delta(self._snap[table]) if isinstance(rows, ResolvedBlobs) else None
+            if delta is not None:  # the files resolved again, and those gone: the rest are the rows as read
+                writes.append((table, delta[0], [(rel,) for rel in delta[1]]))
+                continue
             writes.append((table, *_diff(table, self._snap[table], rows, _encoder(table))))
         writes.append(("link_keys", self.links.take_added(), []))
         parsed = new.parsed
