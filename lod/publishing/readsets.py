@@ -13,11 +13,12 @@ beside it (as Sphinx's ``note_dependency``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 Key = tuple[str, str]  # (record kind, id)
+V = TypeVar("V")
 
 
 @dataclass(eq=False)
@@ -48,22 +49,14 @@ class MapRecord:
     def contributors(self) -> dict[str, set[Key]]:
         """Owner -> the records whose triples fall in it."""
         if self._contributors is None:
-            made: dict[str, set[Key]] = {}
-            for key, owners in self.owners.items():
-                for owner in owners:
-                    made.setdefault(owner, set()).add(key)
-            self._contributors = made
+            self._contributors = _inverse(self.owners)
         return self._contributors
 
     @property
     def readers(self) -> dict[Key, set[Key]]:
         """Looked-up record -> the records whose mapping looked it up."""
         if self._readers is None:
-            made: dict[Key, set[Key]] = {}
-            for key, reads in self.reads.items():
-                for read in reads:
-                    made.setdefault(read, set()).add(key)
-            self._readers = made
+            self._readers = _inverse(self.reads)
         return self._readers
 
     def __call__(self, key: Key, owners: set[str], reads: set[Key]) -> None:
@@ -103,3 +96,12 @@ class MapRecord:
         for key in keys:
             out |= self.readers.get(key, set())
         return out
+
+
+def _inverse(forward: Mapping[Key, Iterable[V]]) -> dict[V, set[Key]]:
+    """Each value of *forward*'s sets -> the keys whose set holds it."""
+    made: dict[V, set[Key]] = {}
+    for key, values in forward.items():
+        for value in values:
+            made.setdefault(value, set()).add(key)
+    return made
