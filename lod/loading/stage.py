@@ -127,7 +127,7 @@ def load_delta(data_dir: str | os.PathLike[str], previous: Previous, stamps: Map
     old_raw: dict[Key, R.Record] = {}
     for rel in [*parsed, *gone]:
         if rel in previous.parsed:
-            ops = _stored(previous.parsed, rel, "parse")[2]
+            ops = stored_row(previous.parsed, rel, "parse")[2]
             if any(type(op) is SiteBlock for op in ops):
                 raise NeedsFullLoad("site-settings", rel)
             old_raw.update(((op.kind, op.rec.id), op.rec) for op in ops if type(op) is Insert)
@@ -140,9 +140,9 @@ def load_delta(data_dir: str | os.PathLike[str], previous: Previous, stamps: Map
         if rel in parsed:
             merger.add(*parsed[rel])
         elif rel in again:
-            merger.add(*_stored(previous.parsed, rel, "parse"))
+            merger.add(*stored_row(previous.parsed, rel, "parse"))
         else:
-            is_record_file, recs = _stored(previous.resolved, rel, "records")
+            is_record_file, recs = stored_row(previous.resolved, rel, "records")
             merger.add(rel, is_record_file, [Insert(kind, rec, "") for kind, rec in recs])
     ds = merger.dataset
     if previous.site is not None:  # no file with site settings changed
@@ -162,9 +162,10 @@ def load_delta(data_dir: str | os.PathLike[str], previous: Previous, stamps: Map
                   deps, len(parsed), sum(len(merger.keys[rel]) for rel in again))
 
 
-def _stored(table: Mapping[str, bytes], rel: str, what: str) -> Any:
-    """The previous build's row of *rel* in *table*, unpickled. The state is trusted like the code,
-    but a damaged row is a full build that says which, not a crash."""
+def stored_row(table: Mapping[str, bytes], rel: str, what: str) -> Any:
+    """The previous build's row of *rel* in *table* (its *what*: "parse", "records"), unpickled.
+    The state is trusted like the code, but a damaged row is a full load that says which
+    (``NeedsFullLoad``), not a crash."""
     try:
         return pickle.loads(table[rel])
     except Exception as exc:

@@ -38,8 +38,7 @@ from lod.model import records as R
 from lod.errors import Location
 from lod.model.iri import KIND_PATHS, Minter
 from lod.loading.pool import no_gc
-from lod.loading.stage import same_but_where
-from lod.publishing.state_keys import Unusable
+from lod.loading.stage import same_but_where, stored_row
 from lod.model import termpickle
 from lod.model.kinds import TABLES
 from lod.mapping.triples import record_triples
@@ -118,6 +117,7 @@ def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> Chang
 
     Equal pickles mean equal records, so most files cost one comparison of bytes; where the
     bytes differ (an edit, or only a different sharing of equal values) records are compared.
+    A row of *old* that does not unpickle raises ``NeedsFullLoad``, as the load does.
     """
     changed: set[Key] = set()
     previous: dict[Key, R.Record] = {}
@@ -128,10 +128,7 @@ def changed_records(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> Chang
         a, b = old.get(rel), new.get(rel)
         if a == b:
             continue
-        try:
-            old_records = _records_of(a) if a is not None else []
-        except Exception as exc:  # the previous build's row, damaged: a full build that says which
-            raise Unusable("state-damaged", f"the records of {rel}: {exc}") from None
+        old_records = stored_row(old, rel, "records")[1] if a is not None else []  # damaged: NeedsFullLoad
         before.update(((k, rec.id), rec) for k, rec in old_records)
         after.update(((k, rec.id), rec) for k, rec in (_records_of(b) if b is not None else []))
     # A record that moved to another file shows in both: compared by key, not by file.

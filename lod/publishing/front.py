@@ -64,17 +64,17 @@ class Front:
                  advance: Any = None, keep: MutableMapping[str, bytes] | None = None) -> None:
         self.fresh = is_empty(state)
         t0 = time.perf_counter()
-        self.ds, x_files = self._load(state, data_dir, stamps, advance, keep)
+        try:
+            self.ds, x_files = self._load(state, data_dir, stamps, advance, keep)
+            changes = None if self.fresh else self._changes(state, x_files)
+        except NeedsFullLoad as exc:  # only a full load can load this data, or a row of the state is damaged
+            raise FullBuild(*exc.args) from None
         ds = self.ds
         self.minter = Minter(base_url or ds.site.base_url or DEFAULT_BASE_URL)
-        if self.fresh:  # nothing before: every record is new (and nothing need be pickled to say so)
+        if changes is None:  # nothing before: every record is new (and nothing need be pickled to say so)
             self.changed, self.previous = {(kind, rec.id) for kind, rec in ds.all_records()}, {}
             self.moved: dict[inc.Key, Location] = {}
         else:
-            # By key: the state's rows are read one at a time (``state.Rows``), only those needed.
-            before = {rel: state.resolved[rel] for rel in state.resolved
-                      if rel in x_files or rel not in self.resolved}
-            changes = inc.changed_records(before, {rel: self.resolved[rel] for rel in x_files})
             self.changed, self.previous = changes.changed, changes.previous
             self.moved = changes.moved  # the records that only moved, to where (pages: in file order, the SiteIndex's too)
         self.mapped: MapRecord = state.extra["mapped"]  # noted again here, for the next build's state
@@ -103,10 +103,7 @@ class Front:
               stamps: dict[str, tuple[int, int, int]], advance: Any,
               keep: MutableMapping[str, bytes] | None) -> tuple[R.Dataset, set[str]]:
         previous = Previous(state.stamps, state.parsed, state.resolved, state.extra["deps"], state.site)
-        try:
-            loaded = load_delta(data_dir, previous, stamps, advance, keep)
-        except NeedsFullLoad as exc:
-            raise FullBuild(*exc.args) from None
+        loaded = load_delta(data_dir, previous, stamps, advance, keep)
         self.reparsed, self.resolved_again = loaded.reparsed, loaded.resolved_again
         self.resolved = loaded.resolved
         # The parses of the files read again (in *keep*: on disk in a build, ``lod.loading.spill``)
@@ -114,6 +111,12 @@ class Front:
         self.kept = Overlay(state.parsed, loaded.parsed, list(loaded.keys))
         self.deps = loaded.deps
         return loaded.dataset, loaded.again
+
+    def _changes(self, state: inc.State, x_files: set[str]) -> inc.Changes:
+        """The records changed since *state*'s build, from the files resolved again (*x_files*) and
+        those gone. The state's rows are read by key, one at a time (``state.Rows``): only these."""
+        before = {rel: state.resolved[rel] for rel in state.resolved if rel in x_files or rel not in self.resolved}
+        return inc.changed_records(before, {rel: self.resolved[rel] for rel in x_files})
 
     def validate(self, state: inc.State, timings: dict[str, float],
                  in_batches: bool = False) -> tuple[Report, dict[str, list[Result]]]:
