@@ -15,8 +15,9 @@ id, the generation and the site settings.
 
 A full build writes a new database beside the old one and renames it over it
 (``write_new``). A rebuild reads ``meta`` first (``Store.open``), reads whole only the
-tables its algorithm needs whole, and the data files' parses row by row when it needs one
-(``Rows``); then it writes only the rows that changed (``Store.changes``, ``Store.apply``).
+tables its algorithm needs whole, and the data files' parses and resolved records row by
+row when it needs one (``Rows``); then it writes only the rows that changed (``Store.changes``,
+``Store.apply``).
 
 Crash safety. The site's files and the state are two stores; neither can commit with the
 other. So the rebuild publishes its changes to the state (a ``Delta``: the changed rows
@@ -228,10 +229,11 @@ class Store:
         return site
 
     def load(self) -> inc.State:
-        """The whole state, the data files' parses left in the database until asked for (``Rows``).
+        """The whole state, the data files' parses and resolved records left in the database until
+        asked for, a row at a time (``Rows``: the load unpickles every file's records once).
 
-        Read whole: the stamps, the resolved records and the resolution deps (the rebuild's
-        load decides from all of them which files to take as they are), the SHACL results (the
+        Read whole: the stamps and the resolution deps (the rebuild's load decides from them
+        which files to take as they are), the SHACL results (the
         report is the whole data's), the read-sets' rows (``pages.dirty.affected`` searches every
         page's), the Google gaps (the report covers every talk page), and the extra values (each
         is one object, its large dictionaries read from their rows). Not the numbering of the
@@ -241,13 +243,13 @@ class Store:
             tables = {t: self._read(t) for t in ("stamps", "deps", "results", "links", "google")}
             # The records after resolution, by file: read one at a time (the load unpickles each and
             # keeps the records, not the 174 MB of pickles at 100k talks).
-            tables["resolved"] = Rows(self.conn, "resolved", {k for (k,) in self.conn.execute("SELECT key FROM resolved")})
+            tables["resolved"] = self._rows("resolved")
             self._blobs = {k: bytes(v) for k, v in self.conn.execute("SELECT key, value FROM extra")}
             extra = {k: pickle.loads(v) for k, v in self._blobs.items()}
             parts, self._parts = state_parts.read(
                 lambda name: self.conn.execute("SELECT bucket, value FROM parts WHERE part = ?", (name,)),
                 self._bucket)
-            parsed_keys = {k for (k,) in self.conn.execute("SELECT key FROM parsed")}
+            parsed = self._rows("parsed")
             site = self.site()
         except Unusable:
             raise
@@ -261,7 +263,7 @@ class Store:
         for name in ROW_EXTRA:
             extra[name] = tables[name]
         return inc.State(str(self.meta["fingerprint"]), str(self.meta["site_id"]), site, tables["stamps"],
-                         Rows(self.conn, "parsed", parsed_keys), tables["resolved"], tables["results"], extra,
+                         parsed, tables["resolved"], tables["results"], extra,
                          generation=int(self.meta["generation"]))
 
     def _bucket(self, part: str, bucket: int) -> bytes | None:
@@ -273,10 +275,13 @@ class Store:
             raise _damaged(exc, f"the {part} bucket {bucket}") from None
         return None if row is None else bytes(row[0])
 
+    def _rows(self, table: str) -> Rows:
+        """A table of blobs (``BYTES_TABLES``), its keys read now and each row when asked for."""
+        return Rows(self.conn, table, {k for (k,) in self.conn.execute(f"SELECT key FROM {table}")})
+
     def _read(self, table: str) -> Any:
+        """A table of pickled values or the read-sets, read whole (the blobs' are ``_rows``)."""
         rows = self.conn.execute(f"SELECT key, value FROM {table}")
-        if table in BYTES_TABLES:
-            return {k: bytes(v) for k, v in rows}
         if table == "links":  # the rows as they are: decoded when a page's are looked up (``Links``)
             links = {_dec(table, k): bytes(v) for k, v in rows}
             bad = damaged_row(links, len(self.links.keys))
