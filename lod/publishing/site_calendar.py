@@ -74,10 +74,9 @@ class Spliced:
 
 @dataclass
 class Previous:
-    """What a splice reads of the previous ``talks.ics``: where its VEVENTs are, its size and its last bytes."""
+    """What a splice reads of the previous ``talks.ics``: where its VEVENTs are, and its last bytes."""
 
     found: list[tuple[str, int, int]]  # each VEVENT's UID (without the host), first byte and the byte after it
-    size: int
     tail: bytes  # its bytes after the last VEVENT (or its last len(feeds.END) bytes when it has none)
 
     @classmethod
@@ -87,7 +86,7 @@ class Previous:
             found = vevent_spans(data)
         except (ValueError, UnicodeDecodeError) as exc:
             raise Unspliceable(str(exc)) from None
-        return cls(found, len(data), data[_tail(found, len(data)):])
+        return cls(found, data[_tail(found, len(data)):])
 
     @classmethod
     def read(cls, f: BinaryIO) -> Previous:
@@ -96,9 +95,8 @@ class Previous:
             found, size = file_vevent_spans(f)
         except (ValueError, UnicodeDecodeError) as exc:
             raise Unspliceable(str(exc)) from None
-        tail = _tail(found, size)
-        f.seek(tail)
-        return cls(found, size, f.read(len(feeds.END) + 1))
+        f.seek(_tail(found, size))
+        return cls(found, f.read(len(feeds.END) + 1))
 
 
 def _tail(found: list[tuple[str, int, int]], size: int) -> int:
