@@ -22,7 +22,6 @@ makes the calendar whole.
 from __future__ import annotations
 
 import bisect
-import mmap
 import os
 from collections.abc import Collection, Iterator, MutableMapping
 from dataclasses import dataclass
@@ -53,7 +52,7 @@ class Spliced:
 
     pieces: list[Piece]
 
-    def join(self, previous: bytes | mmap.mmap) -> bytes:
+    def join(self, previous: bytes) -> bytes:
         """The calendar's bytes (for a caller that keeps it in memory)."""
         return b"".join(piece if isinstance(piece, bytes) else previous[piece[0]:piece[1]] for piece in self.pieces)
 

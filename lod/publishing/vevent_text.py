@@ -26,7 +26,6 @@ on the seed data, synthetic data and hostile strings. ``read_text_value`` is the
 from __future__ import annotations
 
 import functools
-import mmap
 import re
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
@@ -184,7 +183,7 @@ def vevent_bytes(*, summary: str, start: date, end: date | None, uid: str,
     return _BEGIN + crlf.join(lines) + crlf + _END
 
 
-def vevent_spans(ics: bytes | mmap.mmap, end: int | None = None, base: int = 0) -> list[tuple[str, int, int]]:
+def vevent_spans(ics: bytes, end: int | None = None, base: int = 0) -> list[tuple[str, int, int]]:
     """Where each VEVENT of a calendar ``lod.publishing.feeds`` made is, in order: its UID without
     the host, its first byte and the byte after it (plus *base*; only those before byte *end*).
     ValueError if one has no end or no UID.
@@ -193,7 +192,7 @@ def vevent_spans(ics: bytes | mmap.mmap, end: int | None = None, base: int = 0) 
     out: list[tuple[str, int, int]] = []
     limit = len(ics) if end is None else end
 
-    def at(sub: bytes, start: int, stop: int | None = None) -> int:  # an mmap has find, not index
+    def at(sub: bytes, start: int, stop: int | None = None) -> int:  # find within the limit, or say what is missing
         found = ics.find(sub, start, limit if stop is None else stop)
         if found < 0:
             raise ValueError(f"no {sub!r} after byte {start + base}")
