@@ -6,7 +6,8 @@ import pickle
 
 import pytest
 
-from lod.publishing.links import LinkCodec, Links, Made, Readers, marks_in
+from lod.publishing.link_rows import Readers
+from lod.publishing.links import LinkCodec, Links, Made, marks_in
 
 A, B, C = ("talk", "a"), ("q:person_talks", "p"), ("desc", "https://x.org/talk/a")
 
@@ -85,7 +86,7 @@ def test_the_rows_holding_many_keys_are_found_by_one_scan_as_by_a_search_for_eac
     import random
     from array import array
 
-    from lod.publishing import links
+    from lod.publishing import link_rows as links
 
     rng = random.Random(seed)
     rows = {("html", f"p{i}"): array("I", rng.sample(range(5000), rng.randrange(0, 30))).tobytes() for i in range(400)}
@@ -98,3 +99,63 @@ def test_the_rows_holding_many_keys_are_found_by_one_scan_as_by_a_search_for_eac
         assert readers._scan(wanted) == searched  # the scan, whatever the size
         assert readers.any_of(wanted) == searched  # and either way by the count
     assert links.SEARCHED_MOST < 2000
+
+
+def _row(*numbers: int) -> bytes:
+    from array import array
+    return array("I", numbers).tobytes()
+
+
+def test_stored_rows_find_a_row_by_its_key_and_the_rows_of_a_kind_as_a_range() -> None:
+    from lod.publishing.link_rows import StoredRows
+
+    rows = {("vevent", "t1"): _row(1), ("html", "talk/b"): _row(2, 3), ("q:feed", "x"): _row(),
+            ("html", "talk/a"): _row(4), ("calendar", "series/s.ics"): _row(1, 5), ("q:span", "y"): _row(6),
+            ("html", "odd\x1fid"): _row(7)}
+    stored = StoredRows.of(rows)
+    assert dict(stored) == rows and len(stored) == len(rows)
+    assert stored[("html", "odd\x1fid")] == _row(7) and ("html", "talk/c") not in stored and "html" not in stored
+    assert stored.ids("html") == ["odd\x1fid", "talk/a", "talk/b"] and stored.ids("q:feed") == ["x"]
+    lo, hi = stored.span("q:")
+    assert [stored.key(i) for i in range(lo, hi)] == [("q:feed", "x"), ("q:span", "y")]
+    # The nodes' rows are searched apart from the queries': a number a query's row holds finds no node.
+    nodes = Readers(stored, [(0, lo), (hi, len(stored))])
+    assert nodes.any_of([1]) == {("vevent", "t1"), ("calendar", "series/s.ics")}
+    assert nodes.any_of([6]) == set() and Readers(stored, [(lo, hi)]).any_of([6]) == {("q:span", "y")}
+    assert nodes._scan({1, 6, 7}) == {("vevent", "t1"), ("calendar", "series/s.ics"), ("html", "odd\x1fid")}
+
+
+def test_stored_rows_read_out_of_key_order_are_refused() -> None:
+    from lod.publishing.link_rows import StoredRows
+
+    with pytest.raises(ValueError, match="not in key order"):
+        StoredRows.read([("html\x1fb", _row(1)), ("html\x1fa", _row(2))])
+
+
+def test_a_damaged_stored_row_is_named() -> None:
+    from lod.publishing.link_rows import StoredRows
+
+    cut = StoredRows.read([("html\x1fa", _row(1)), ("html\x1fb", _row(2)[:3]), ("html\x1fc", _row(3)[:1])])
+    assert cut.damaged(10) == (("html", "b"), "3 bytes, not a whole number of key numbers")
+    past = StoredRows.read([("html\x1fa", _row(1, 2)), ("html\x1fb", _row(4, 12)), ("html\x1fc", _row())])
+    assert past.damaged(12) == (("html", "b"), "a key number past the 12 keys numbered")
+    assert past.damaged(13) is None
+
+
+def test_changed_rows_hold_what_was_put_and_write_only_that() -> None:
+    from lod.publishing.link_rows import Changed, StoredRows
+
+    base = StoredRows.of({("html", "a"): _row(1), ("html", "b"): _row(2), ("html", "c"): _row(3)})
+    rows = Changed(base, [("html", "a"), ("html", "gone before")])
+    rows[("html", "b")] = _row(20)
+    rows[("html", "d")] = _row(4)
+    del rows[("html", "c")]
+    rows[("html", "e")] = _row(5)
+    del rows[("html", "e")]
+    with pytest.raises(KeyError):
+        del rows[("html", "a")]  # dropped already
+    assert dict(rows) == {("html", "b"): _row(20), ("html", "d"): _row(4)} and len(rows) == 2
+    assert ("html", "a") not in rows and ("html", "c") not in rows and ("html", "b") in rows
+    put, dropped = rows.delta()
+    assert put == {("html", "b"): _row(20), ("html", "d"): _row(4)} and sorted(dropped) == [("html", "a"), ("html", "c")]
+    assert dict(base) == {("html", "a"): _row(1), ("html", "b"): _row(2), ("html", "c"): _row(3)}  # untouched

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import pickle
 from array import array
-from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping, MutableSequence
 from collections import deque
-from itertools import accumulate, islice, repeat
-from operator import itemgetter
+from itertools import islice, repeat
 from pathlib import Path
 
 from lod.loading.spill import Spill
@@ -62,90 +60,6 @@ def marks_in(rows: Iterable[bytes], size: int, chunk: int = 4096) -> bytearray:
     while batch := list(islice(it, chunk)):
         deque(map(out.__setitem__, numbers(b"".join(batch)), repeat(1)), maxlen=0)  # in C
     return out
-
-
-def damaged_row(rows: Mapping[Key, bytes], size: int) -> tuple[Key, str] | None:
-    """The first of *rows* that is no row of numbers below *size* (with why), or None: a row cut
-    short of a whole number, or whose largest number (its last: ``LinkCodec.encode`` sorts) is no
-    key's. Such a row, read as it is, would have its node left out of a rebuild it should be in,
-    or every row after it misread (``Readers``): stale pages, silently. A row changed into other
-    numbers of known keys is not found: the rows hold no checksum. Checked in C (38 and 105 ms for
-    the 740k rows of 100k talks); only a damaged table is walked row by row, to name the row."""
-    values = rows.values()
-    if any(map((3).__and__, map(len, values))):
-        node, row = next((node, row) for node, row in rows.items() if len(row) % 4)
-        return node, f"{len(row)} bytes, not a whole number of key numbers"
-    ends = array("I")
-    ends.frombytes(b"".join(map(itemgetter(slice(-4, None)), values)))
-    if max(ends, default=-1) >= size:
-        node = next(node for node, row in rows.items() if row and numbers(row)[-1] >= size)
-        return node, f"a key number past the {size} keys numbered"
-    return None
-
-
-# Above this many key numbers, ``Readers.any_of`` scans every row once instead of searching for each:
-# at 100k talks a search takes about 3 ms, a scan about 0.5 s.
-SEARCHED_MOST = 150
-
-
-class Readers:
-    """Which of many rows hold a key number, found in C: the rows joined in one buffer, searched
-    with ``bytes.find``, and a match mapped to its row by the rows' end offsets. Row by row, each
-    row made an array and tested (``numbers``), the 380k node rows of 100k talks took 1.6 s a
-    rebuild; searched, a key takes a few milliseconds. The buffer is a copy of the rows, held from
-    ``affected`` to the merge: 31 MB at 100k talks, about 310 MB at 1M."""
-
-    def __init__(self, rows: Mapping[Key, bytes]) -> None:
-        self.nodes = list(rows)
-        self.blob = b"".join(rows.values())
-        self.ends = array("Q", accumulate(map(len, rows.values())))
-        self._top: int | None = None
-
-    def of(self, n: int) -> Iterator[Key]:
-        """The rows holding the key number *n*, in order."""
-        needle = array("I", [n]).tobytes()
-        find, ends, size = self.blob.find, self.ends, len(needle)
-        i = find(needle)
-        while i >= 0:
-            if i % size:  # across two numbers: not one of them
-                i = find(needle, i + 1)
-                continue
-            row = bisect_right(ends, i)
-            yield self.nodes[row]
-            i = find(needle, ends[row])  # a row holds a number once (``LinkCodec.encode``)
-
-    def any_of(self, numbers: Iterable[int]) -> set[Key]:
-        """The rows holding any of the key *numbers*: searched a number at a time when they are
-        few (``SEARCHED_MOST``), else found in one pass over every row's numbers (``_scan``). Each
-        search is a pass over the whole buffer: a place's time zone changed at 100k talks dirtied
-        thousands of VEVENTs, each searched for in 31 MB."""
-        wanted = set(numbers)
-        if len(wanted) <= SEARCHED_MOST:
-            return {node for n in wanted for node in self.of(n)}
-        return self._scan(wanted)
-
-    def _scan(self, wanted: set[int]) -> set[Key]:
-        """``any_of`` in one pass: a byte for each number the rows hold, 1 where it is wanted, made
-        in C (``map`` of a mask's ``__getitem__`` over the rows' numbers), then its 1s found. The
-        mask has a byte for each number up to the largest: key numbers are dense from 0 (``LinkCodec``)."""
-        if not wanted:
-            return set()
-        values = array("I")
-        values.frombytes(self.blob)
-        if self._top is None:  # the largest number a row holds: the mask's size
-            self._top = max(values, default=0)
-        mask = bytearray(max(self._top, max(wanted)) + 1)
-        for n in wanted:
-            mask[n] = 1
-        hits = bytes(map(mask.__getitem__, values))
-        out: set[Key] = set()
-        ends, size, nodes = self.ends, values.itemsize, self.nodes
-        i = hits.find(1)
-        while i >= 0:
-            row = bisect_right(ends, i * size)
-            out.add(nodes[row])
-            i = hits.find(1, ends[row] // size)  # the rest of that row found already
-        return out
 
 
 class LinkCodec:
@@ -209,9 +123,10 @@ def recode(row: bytes, into: array[int]) -> bytes:
 class Links(Mapping[Key, frozenset[Key]]):
     """Each node's read-set, by node key: a row of numbers of *codec*, decoded when looked up."""
 
-    def __init__(self, codec: LinkCodec | None = None, rows: dict[Key, bytes] | None = None) -> None:
+    def __init__(self, codec: LinkCodec | None = None, rows: MutableMapping[Key, bytes] | None = None) -> None:
         self.codec = codec if codec is not None else LinkCodec()
-        self.rows: dict[Key, bytes] = rows if rows is not None else {}
+        # A dictionary, or the state's rows with a rebuild's changes (``lod.publishing.link_rows.Changed``).
+        self.rows: MutableMapping[Key, bytes] = rows if rows is not None else {}
 
     @classmethod
     def of(cls, value: Mapping[Key, Collection[Key]]) -> Links:

@@ -47,11 +47,12 @@ from typing import Any
 from lod.loading.stage import ResolvedBlobs
 from lod.publishing import changes as inc
 from lod.publishing import state_parts
-from lod.publishing.links import LinkCodec, Links, damaged_row, key_text, text_key
+from lod.publishing.link_rows import Changed, StoredRows
+from lod.publishing.links import LinkCodec, Links, key_text, text_key
 from lod.publishing.state_keys import StoredCodec, Unusable, damaged as _damaged
 from lod.model import records as R
 
-SCHEMA = 6  # the layout of the tables; another one is read by nobody (a full build replaces it)
+SCHEMA = 7  # the layout of the tables; another one is read by nobody (a full build replaces it)
 HEADER = b"SQLite format 3\x00"
 # Tables of one row per key. Those of bytes hold the blob as it is; the others its pickle.
 BYTES_TABLES = ("parsed", "resolved")
@@ -60,6 +61,8 @@ PICKLED_TABLES = ("stamps", "deps", "results", "google", "extra")
 TABLES = (*BYTES_TABLES, *PICKLED_TABLES, "links", "link_keys", "parts")
 # How each table is made and written: most are (key, value); parts is (part, bucket, value) (``state_parts``).
 _CREATE = {"link_keys": "CREATE TABLE link_keys (key INTEGER PRIMARY KEY, value TEXT NOT NULL)",
+           # Clustered by key: a scan reads the rows in key order, as ``StoredRows`` holds them.
+           "links": "CREATE TABLE links (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
            "parts": "CREATE TABLE parts (part TEXT NOT NULL, bucket INTEGER NOT NULL, value BLOB NOT NULL, "
                     "PRIMARY KEY (part, bucket)) WITHOUT ROWID"}
 # A rebuild finds a key's number by its text (``state_keys.StoredNumbers``).
@@ -257,7 +260,7 @@ class Store:
             raise _damaged(exc) from None
         except Exception as exc:  # a row that does not unpickle: damaged (other code is caught by the fingerprint)
             raise _damaged(exc) from None
-        self._snap = {t: rows if isinstance(rows, Rows) else dict(rows.rows if isinstance(rows, Links) else rows)
+        self._snap = {t: rows if isinstance(rows, Rows) else rows.rows if isinstance(rows, Links) else dict(rows)
                       for t, rows in tables.items()}
         state_parts.join(extra, parts)
         for name in ROW_EXTRA:
@@ -281,13 +284,13 @@ class Store:
 
     def _read(self, table: str) -> Any:
         """A table of pickled values or the read-sets, read whole (the blobs' are ``_rows``)."""
-        rows = self.conn.execute(f"SELECT key, value FROM {table}")
-        if table == "links":  # the rows as they are: decoded when a page's are looked up (``Links``)
-            links = {_dec(table, k): bytes(v) for k, v in rows}
-            bad = damaged_row(links, len(self.links.keys))
+        if table == "links":  # the rows as they are, in key order (``StoredRows``)
+            links = StoredRows.read(self.conn.execute("SELECT key, value FROM links ORDER BY key"))
+            bad = links.damaged(len(self.links.keys))
             if bad is not None:
                 raise Unusable("state-damaged", f"the read-set of {bad[0][0]} {bad[0][1]!r}: {bad[1]}")
-            return Links(self.links, links)
+            return Links(self.links, Changed(links))  # changed by nothing yet: the merge changes it
+        rows = self.conn.execute(f"SELECT key, value FROM {table}")
         if table in SHARED_TABLES:  # each distinct value unpickled once, shared by the keys that have it
             seen: dict[bytes, Any] = {}
             return {_dec(table, k): seen[v] if v in seen else seen.setdefault(v, pickle.loads(v)) for k, v in rows}
@@ -305,6 +308,10 @@ class Store:
             delta = rows.delta(self._snap[table]) if isinstance(rows, ResolvedBlobs) else None
             if delta is not None:  # the files resolved again, and those gone: the rest are the rows as read
                 writes.append((table, delta[0], [(rel,) for rel in delta[1]]))
+                continue
+            if isinstance(rows, Changed) and rows.base is self._snap[table]:  # the read-sets: as the merge changed them
+                put, dropped = rows.delta()
+                writes.append((table, [(key_text(k), v) for k, v in put.items()], [(key_text(k),) for k in dropped]))
                 continue
             writes.append((table, *_diff(table, self._snap[table], rows, _encoder(table))))
         writes.append(("link_keys", self.links.take_added(), []))
@@ -383,6 +390,8 @@ def _encoder(table: str) -> Callable[[Any], Any]:
 def _diff(table: str, old: Mapping[Any, Any], new: Mapping[Any, Any],
           encode: Callable[[Any], Any]) -> tuple[list[tuple[Any, Any]], list[tuple[Any]]]:
     """The rows to write and the keys to delete to turn *old* into *new*."""
+    if isinstance(old, StoredRows):  # looked up row by row, each a search of its keys: made a dictionary once
+        old = dict(old.items())
     missing = object()
     upserts = []
     for key, value in new.items():
@@ -429,8 +438,9 @@ def write_new(path: Path, state: inc.State) -> None:
         rows["links"] = links.rows
         for table, values in rows.items():
             encode = _encoder(table)
+            made = ((_enc(table, k), encode(v)) for k, v in values.items())
             conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",
-                             ((_enc(table, k), encode(v)) for k, v in values.items()))
+                             sorted(made) if table == "links" else made)  # appended in the table's order
         conn.executemany("INSERT INTO link_keys (key, value) VALUES (?, ?)",
                          ((n, key_text(key)) for n, key in enumerate(links.codec.keys)))
         conn.execute(_KEY_INDEX)  # after the rows: one sort, not an index grown row by row

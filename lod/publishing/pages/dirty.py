@@ -47,9 +47,10 @@ from lod.model.iri import KIND_PATHS
 from lod.model.kinds import TABLES
 from lod.publishing.feeds import CALENDAR_KINDS
 from lod.publishing.pages.keys import DESC, Key, desc_digest
-from lod.publishing.pages.reads import IndexView, digest, is_query
+from lod.publishing.pages.reads import Q, IndexView, digest, is_query
 from lod.publishing.pages.render import site_paths
-from lod.publishing.links import Links, Readers, numbers
+from lod.publishing.link_rows import Changed, Readers, StoredRows
+from lod.publishing.links import Links, numbers
 from lod.publishing.pages.probe import reads_of, touched_entries
 from lod.publishing.pages.stage import PagesOutput
 from lod.publishing.prepared import Prepared
@@ -116,7 +117,9 @@ class Affected:
             for k in wide_now:
                 del made[k]
             return rendered.readsets, made, wide_now
-        links = Links(before.codec, {k: v for k, v in before.rows.items() if k not in self.keys and k not in self.reads})
+        # The previous rows with the dirty nodes' and the queries evaluated again dropped, not copied:
+        # the state writes what changed (``Changed``).
+        links = Links(before.codec, Changed(before.rows, [*self.keys, *self.reads]))
         for key, reads in self.reads.items():
             if reads is not None:
                 links.add(key, reads)
@@ -206,19 +209,18 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     """
     ds = p.dataset
     links = Links.of(old)
+    rows = StoredRows.of(links.rows)  # as the state reads them: the rows of each kind of node a range
     new_paths = set(site_paths(p))
-    old_paths = {k[1] for k in links.rows if k[0] == HTML}
+    old_paths = set(rows.ids(HTML))
     if answers is None or any(k[0] == "site" for k in changed):
-        feeds = {k[1] for k in links.rows if k[0] == CALENDAR}
+        feeds = set(rows.ids(CALENDAR))
         feeds.update(feed_name(kind, rid) for kind in CALENDAR_KINDS for rid in ds.table(kind))
         return Affected(True, old_paths | new_paths, feeds, set(links.rows), total=len(new_paths))
     codec = links.codec
     number = codec.number
     # The nodes' read-sets; the other rows are what a query read (``lod.publishing.pages.probe``), by its key.
-    nodes: dict[Key, bytes] = {}
-    queries: dict[Key, bytes] = {}
-    for k, row in links.rows.items():
-        (queries if is_query(k) else nodes)[k] = row
+    q_lo, q_hi = rows.span(Q)
+    nodes, queries = [(0, q_lo), (q_hi, len(rows))], [(q_lo, q_hi)]
     # A changed key nobody read has no number (or one no row holds): it dirties nothing.
     records = {number[k] for k in changed if k in number}
     # The entries of the derived maps that a changed or moved record is in, before or after.
@@ -231,14 +233,14 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     # The nodes reading a changed record or entry are dirty whatever the queries answer. When their
     # pages are already most pages, the build starts again in full before the queries are evaluated
     # again: renaming the source every record cites, they took 32 s at 10k talks to the same verdict.
-    readers = Readers(nodes)
+    readers = Readers(rows, nodes)
     direct = readers.any_of(records)
     early = Affected(False, {node[1] for node in direct if node[0] == HTML} | (new_paths ^ old_paths),
                      total=len(new_paths), at_least=True)
     if early.crowded() is not None:
         return early
     # The queries that read one of those, found by searching their rows as the nodes' are (below).
-    reading = Readers(queries).any_of(records)
+    reading = Readers(rows, queries).any_of(records)
     now: dict[Key, bytes] = {}
     again: dict[Key, frozenset[Key] | None] = {}
     index = IndexView(p.site_index)
@@ -249,7 +251,7 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     # that read records by id only, none of which changed, answers the same.
     kept = Buckets.of(answers)
     if wide is None:  # answers that are not apart: the wide queries found among them
-        wide = {k: v for k, v in kept.items() if is_query(k) and k not in queries}
+        wide = {k: v for k, v in kept.items() if is_query(k) and k not in rows}
     looked: list[tuple[Key, bytes]] = [entry for owner in sorted(set(owners)) for entry in kept.descriptions(owner)]
     looked += [(k, kept[k]) for k in sorted(reading) if k in kept]
     looked += sorted(wide.items())
@@ -271,6 +273,6 @@ def affected(p: Prepared, changed: set[Key], owners: Iterable[str], old: Mapping
     paths = {node[1] for node in dirty if node[0] == HTML} | (new_paths ^ old_paths)
     feeds = {node[1] for node in dirty if node[0] == CALENDAR}
     for kind, rid in changed:  # the calendars of new records
-        if kind in CALENDAR_KINDS and rid in ds.table(kind) and (CALENDAR, feed_name(kind, rid)) not in links.rows:
+        if kind in CALENDAR_KINDS and rid in ds.table(kind) and (CALENDAR, feed_name(kind, rid)) not in rows:
             feeds.add(feed_name(kind, rid))
     return Affected(False, paths, feeds, dirty, now, again, len(new_paths), readers)
