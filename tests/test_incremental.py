@@ -74,6 +74,11 @@ def _same_as_full(data: Path, site: Path, result: BuildResult, tmp: Path) -> Non
     assert sorted(answers) == sorted(fresh_answers)
     assert [key for key in fresh_answers if answers[key] != fresh_answers[key]] == []
     assert kept.extra["wide"] == made.extra["wide"]  # the queries every rebuild evaluates again, kept apart
+    # The search index's state, whose indexes (the talks of each filter, its label) a rebuild updates.
+    search, fresh_search = kept.extra["search"], made.extra["search"]
+    assert (search.numbers, search.files, search.facets, search.labels) == \
+        (fresh_search.numbers, fresh_search.files, fresh_search.facets, fresh_search.labels)
+    assert dict(search.talks) == dict(fresh_search.talks)
 
 
 @pytest.fixture(scope="module")

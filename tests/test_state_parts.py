@@ -4,6 +4,8 @@ of the entries that changed, came or went."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import os
 import pickle
 import random
@@ -152,9 +154,10 @@ def test_a_title_edit_writes_a_few_buckets_of_the_parts(built: Path, tmp_path: P
     assert 0 < len(upserts) + len(deletes) <= 20 and total > 500  # 4 of 883 buckets, when written
 
 
-def test_a_title_edit_reads_a_few_buckets_of_the_answers(built: Path, tmp_path: Path,  # noqa: F811
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    # The answers are read a bucket at a time, as a rebuild asks for the digests it may have changed.
+def test_a_title_edit_reads_a_few_buckets_of_the_answers_and_of_the_search_index(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    # The answers are read a bucket at a time, as a rebuild asks for the digests it may have changed;
+    # the search index's contributions, as it makes the files of the edited talk's day and words again.
     data, site = _copy(built, tmp_path, monkeypatch)
     apply_edit(EDITS["talk_title"], data, random.Random(5))
     asked: list[tuple[str, int]] = []
@@ -166,13 +169,15 @@ def test_a_title_edit_reads_a_few_buckets_of_the_answers(built: Path, tmp_path: 
 
     monkeypatch.setattr(Store, "_bucket", counted)
     with sqlite3.connect(state_path(site)) as conn:
-        stored = conn.execute("SELECT count(*) FROM parts WHERE part = 'answers'").fetchone()[0]
+        stored = dict(conn.execute("SELECT part, count(*) FROM parts GROUP BY part").fetchall())
     conn.close()
     run = Run()
     run(data, site)
     assert run.incremental, run.said
-    assert {part for part, _n in asked} == {"answers"} and len(asked) == len(set(asked))  # each read once
-    assert 0 < len(asked) < stored // 4, (len(asked), stored)
+    assert {part for part, _n in asked} == {"answers", "search.talks"} and len(asked) == len(set(asked))  # each once
+    read = Counter(part for part, _n in asked)
+    assert 0 < read["answers"] < stored["answers"] // 4, (read, stored)
+    assert 0 < read["search.talks"] < stored["search.talks"] // 4, (read, stored)
 
 
 def test_a_damaged_bucket_of_the_answers_makes_a_full_build_that_names_it(built: Path, tmp_path: Path,  # noqa: F811

@@ -48,8 +48,10 @@ PARTS = (
     Part("answers", "answers", None, lazy=True),
     Part("pages.items", "pages", "items"),
     Part("pages.lastmods", "pages", "lastmods"),
-    Part("search.talks", "search", "talks"),
+    # A rebuild reads the contributions of the talks whose search files it makes again only (``search.update_index``).
+    Part("search.talks", "search", "talks", lazy=True),
     Part("search.numbers", "search", "numbers"),
+    Part("search.facets", "search", "facets"),
     Part("mapped.owners", "mapped", "owners"),
     Part("mapped.reads", "mapped", "reads"),
 )
@@ -159,7 +161,7 @@ def split(extra: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Mapping[A
             if isinstance(value, (dict, Buckets)):
                 parts[part.name] = value
                 rest[part.extra] = PARTED
-        elif dataclasses.is_dataclass(value) and isinstance(getattr(value, part.attribute, None), dict):
+        elif dataclasses.is_dataclass(value) and isinstance(getattr(value, part.attribute, None), (dict, Buckets)):
             parts[part.name] = getattr(value, part.attribute)
             emptied.setdefault(part.extra, {})[part.attribute] = {}
     for name, attributes in emptied.items():

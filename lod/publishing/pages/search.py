@@ -25,21 +25,23 @@ series, event and session. Every file is a function of the data alone, in a fixe
 so the same data gives the same bytes whatever the history of builds.
 
 A full build computes every talk's ``Contribution`` (its day, words, document entry and
-facets) and keeps them, with the numbers, in a ``SearchState`` for the next build. A
-rebuild (``update_index``) computes the contributions of the talks whose pages are dirty
-only, renumbers their days, and renders the files those talks were or are in: a words
-file is the previous one with the changed talks' numbers taken out and put back, a
-documents or facet file is made from the kept contributions.
+facets) and keeps them, with the numbers, the talks of each filter and each filter's label,
+in a ``SearchState`` for the next build. A rebuild (``update_index``) computes the
+contributions of the talks whose pages are dirty only, renumbers their days, and renders the
+files those talks were or are in: a words file is the previous one with the changed talks'
+numbers taken out and put back, a documents file is made from the kept contributions of its
+talks (found by their numbers), a facet file from the numbers of its talks.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import AbstractSet, Any, NamedTuple
 
@@ -129,11 +131,18 @@ class Contribution(NamedTuple):
 
 @dataclass
 class SearchState:
-    """What a rebuild needs of the previous index: every talk's contribution and number, and every file's name."""
+    """What a rebuild needs of the previous index: every talk's contribution and number, every
+    file's name, and two indexes of the contributions: the talks of each filter, and each
+    filter's label. A rebuild reads the contributions of the talks whose files it makes again
+    only (the state keeps them in buckets, read when asked: ``lod.publishing.state_parts``; 207 MB
+    once read whole at 100k talks); the talks of a day or of a documents file are found by their
+    numbers, those of a filter in ``facets``, and the filters' options are ``labels``."""
 
-    talks: dict[str, Contribution]
+    talks: MutableMapping[str, Contribution]
     numbers: dict[str, int]
     files: list[str]  # site-relative names (``search/t-6162.js`` …), sorted
+    facets: dict[str, list[str]] = field(default_factory=dict)  # a filter's key (``in-series-x``) → its talks, sorted
+    labels: dict[str, tuple[int, str]] = field(default_factory=dict)  # a filter's key → its latest talk's number, label
 
 
 def contribution(h: Helpers, t: R.Talk) -> Contribution:
@@ -202,18 +211,32 @@ def _docs(talks: Mapping[str, Contribution], numbers: Mapping[str, int],
     return out
 
 
-def _facets(talks: Mapping[str, Contribution], numbers: Mapping[str, int],
-            keys: AbstractSet[str] | None = None) -> dict[str, list[int]]:
-    """The facet files' content (of *keys* ``in-series-x`` only, if given)."""
-    out: dict[str, list[int]] = {}
+def _facets(facets: Mapping[str, list[str]], numbers: Mapping[str, int],
+            keys: Iterable[str] | None = None) -> dict[str, list[int]]:
+    """The facet files' content (of *keys* ``in-series-x`` only, if given) from the talks of each filter."""
+    return {key: sorted(numbers[tid] for tid in facets[key]) for key in (facets if keys is None else keys)
+            if facets.get(key)}
+
+
+def _facet_index(talks: Mapping[str, Contribution]) -> dict[str, list[str]]:
+    """Each filter's talks (sorted), from their contributions."""
+    out: dict[str, list[str]] = {}
     for tid, c in talks.items():
         for facet, value, _label in c.facets:
-            key = f"{facet}-{value}"
-            if keys is None or key in keys:
-                out.setdefault(key, []).append(numbers[tid])
-    for ns in out.values():
-        ns.sort()
+            out.setdefault(f"{facet}-{value}", []).append(tid)
+    for tids in out.values():
+        tids.sort()
     return out
+
+
+def _label(talks: Mapping[str, Contribution], numbers: Mapping[str, int], key: str,
+           tids: Iterable[str]) -> tuple[int, str] | None:
+    """The label of the filter *key* (of the talks *tids*): its latest talk's (the largest number), with that number."""
+    latest = max(tids, key=numbers.__getitem__, default=None)
+    if latest is None:
+        return None
+    label = next(label for facet, value, label in talks[latest].facets if f"{facet}-{value}" == key)
+    return numbers[latest], label
 
 
 def _files(postings: Mapping[str, Mapping[str, list[int]]], docs: Mapping[int, list[list[Any]]],
@@ -231,9 +254,16 @@ def full_index(h: Helpers) -> tuple[dict[str, bytes], SearchState]:
     """Every file of the index, and the state a rebuild updates."""
     talks = {tid: contribution(h, t) for tid, t in h.ds.talks.items()}
     numbers = number_days(talks)
-    files = _files(_postings(talks, numbers), _docs(talks, numbers), _facets(talks, numbers))
+    facets = _facet_index(talks)
+    files = _files(_postings(talks, numbers), _docs(talks, numbers), _facets(facets, numbers))
     files[META] = _js("meta", {"bucket": BUCKET})
-    return files, SearchState(talks, numbers, sorted(files))
+    labels = {key: got for key, tids in facets.items() if (got := _label(talks, numbers, key, tids)) is not None}
+    return files, SearchState(talks, numbers, sorted(files), facets, labels)
+
+
+def day_of(number: int) -> int:
+    """The day of a talk's number (the undated may use more than ``DAY_SLOTS`` numbers)."""
+    return min(number // DAY_SLOTS, UNDATED)
 
 
 def update_index(h: Helpers, old: SearchState, ids: Iterable[str],
@@ -246,45 +276,59 @@ def update_index(h: Helpers, old: SearchState, ids: Iterable[str],
     putting in their new ones; one it cannot read is made again from every talk's words.
     The files of the new state that are not in the returned ones are unchanged; those of
     *old* that are not in the new state are to be deleted.
+
+    Only the contributions of the talks of the days, documents files and words it makes again
+    are read. *old*'s contributions, when they are the state's (its buckets, read when asked:
+    ``lod.publishing.state_parts.Buckets``), are changed in place, so that the state writes the
+    buckets that changed; a dictionary (a build's own) is copied.
     """
-    talks = dict(old.talks)
-    changed: set[str] = set()
+    talks: MutableMapping[str, Contribution] = dict(old.talks) if type(old.talks) is dict else old.talks
+    was: dict[str, Contribution | None] = {}  # the previous contributions of the talks that changed
     for tid in ids:
         t = h.ds.talks.get(tid)
         c = contribution(h, t) if t is not None else None
-        if c != old.talks.get(tid):
-            changed.add(tid)
+        before = old.talks.get(tid)
+        if c != before:
+            was[tid] = before
             if c is None:
                 talks.pop(tid, None)
             else:
                 talks[tid] = c
-    days = {old.talks[tid].day for tid in changed if tid in old.talks} | {talks[tid].day for tid in changed if tid in talks}
-    fresh = number_days(talks, days)
-    numbers = {tid: n for tid, n in old.numbers.items() if tid in talks and talks[tid].day not in days}
+    changed = set(was)
+
+    def previously(tid: str) -> Contribution | None:
+        return was[tid] if tid in was else talks.get(tid)
+
+    days = {c.day for c in was.values() if c is not None} | {talks[tid].day for tid in changed if tid in talks}
+    # The talks of those days, found by their numbers, with the changed ones: numbered again.
+    members = {tid for tid, n in old.numbers.items() if day_of(n) in days} | changed
+    fresh = number_days({tid: talks[tid] for tid in sorted(members) if tid in talks}, days)
+    numbers = {tid: n for tid, n in old.numbers.items() if day_of(n) not in days}
     numbers.update(fresh)
     moved = changed | {tid for tid, n in fresh.items() if old.numbers.get(tid) != n}
     take: dict[str, set[int]] = {}  # word → numbers it loses, then those it gains
     put: dict[str, set[int]] = {}
     buckets: set[int] = set()
-    keys: set[str] = set()
+    keys: set[str] = set()  # the filters whose files can differ
+    relabelled: set[str] = set()  # and those whose label can, though their files do not
     for tid in moved:
-        was, now = old.talks.get(tid), talks.get(tid)
-        if was is not None and now is not None and old.numbers[tid] == numbers[tid]:
+        was_c, now_c = previously(tid), talks.get(tid)
+        if was_c is not None and now_c is not None and old.numbers[tid] == numbers[tid]:
             # The same number: only what differs between the two versions changes in the files (a
             # title edit adds or drops a word or two; taking out and putting back every word of the
             # talk rewrote a file per word, and every facet file it is in, to the same bytes).
             n = numbers[tid]
-            was_words, now_words = set(was.words.split()), set(now.words.split())
+            was_words, now_words = set(was_c.words.split()), set(now_c.words.split())
             for word in was_words - now_words:
                 take.setdefault(word, set()).add(n)
             for word in now_words - was_words:
                 put.setdefault(word, set()).add(n)
-            if was.doc != now.doc:
+            if was_c.doc != now_c.doc:
                 buckets.add(n // BUCKET)
-            keys.update({f"{f}-{v}" for f, v, _label in was.facets} ^ {f"{f}-{v}" for f, v, _label in now.facets})
+            keys.update({f"{f}-{v}" for f, v, _label in was_c.facets} ^ {f"{f}-{v}" for f, v, _label in now_c.facets})
+            relabelled.update(f"{f}-{v}" for f, v, _label in set(was_c.facets) ^ set(now_c.facets))
             continue
-        for version, nums, into in ((old.talks, old.numbers, take), (talks, numbers, put)):
-            c = version.get(tid)
+        for c, nums, into in ((was_c, old.numbers, take), (now_c, numbers, put)):
             if c is None:
                 continue
             n = nums[tid]
@@ -292,6 +336,7 @@ def update_index(h: Helpers, old: SearchState, ids: Iterable[str],
                 into.setdefault(word, set()).add(n)
             buckets.add(n // BUCKET)
             keys.update(f"{facet}-{value}" for facet, value, _label in c.facets)
+    facets = _refiled(old.facets, {tid: (previously(tid), talks.get(tid)) for tid in changed})
     by_shard: dict[str, list[str]] = {}
     for word in take.keys() | put.keys():
         by_shard.setdefault(shard_name(word), []).append(word)
@@ -314,13 +359,41 @@ def update_index(h: Helpers, old: SearchState, ids: Iterable[str],
     for name in unread:
         postings.setdefault(name, {})  # a file no talk's word is in any more: deleted
     docs = _docs(talks, numbers, buckets)
-    facets = _facets(talks, numbers, keys)
-    files = _files({k: v for k, v in postings.items() if v}, docs, facets)
+    facet_files = _facets(facets, numbers, keys)
+    files = _files({k: v for k, v in postings.items() if v}, docs, facet_files)
     gone = ({f"search/{name}.js" for name in postings if not postings[name]}
             | {f"search/d-{b}.js" for b in buckets if b not in docs}
-            | {f"search/f-{key}.js" for key in keys if key not in facets})
+            | {f"search/f-{key}.js" for key in keys if key not in facet_files})
     names = sorted((set(old.files) - gone) | files.keys())
-    return files, SearchState(talks, numbers, names)
+    labels = dict(old.labels)
+    for key in keys | relabelled:
+        got = _label(talks, numbers, key, facets.get(key, ()))
+        if got is None:
+            labels.pop(key, None)
+        else:
+            labels[key] = got
+    return files, SearchState(talks, numbers, names, facets, labels)
+
+
+def _refiled(facets: Mapping[str, list[str]], versions: Mapping[str, tuple[Contribution | None, Contribution | None]]
+             ) -> dict[str, list[str]]:
+    """The talks of each filter after the talks of *versions* changed from their first contribution to their
+    second (None: not there). A filter they leave or join has a new list (the state compares lists by identity first)."""
+    out = dict(facets)
+    for tid, (was, now) in versions.items():
+        was_keys = {f"{f}-{v}" for f, v, _label in (was.facets if was is not None else ())}
+        now_keys = {f"{f}-{v}" for f, v, _label in (now.facets if now is not None else ())}
+        for key in was_keys - now_keys:
+            left = [t for t in out.get(key, ()) if t != tid]
+            if left:
+                out[key] = left
+            else:
+                out.pop(key, None)
+        for key in now_keys - was_keys:
+            joined = list(out.get(key, ()))
+            bisect.insort(joined, tid)
+            out[key] = joined
+    return out
 
 
 def _read_words(data: bytes | None, name: str) -> dict[str, list[int]] | None:
@@ -339,15 +412,9 @@ def _read_words(data: bytes | None, name: str) -> dict[str, list[int]] | None:
 
 def search_options(state: SearchState) -> dict[str, list[tuple[str, str]]]:
     """The filters' options (facet → (value, label), sorted); a value's label is its latest talk's."""
-    labels: dict[tuple[str, str], tuple[int, str]] = {}
-    for tid, c in state.talks.items():
-        n = state.numbers[tid]
-        for facet, value, label in c.facets:
-            got = labels.get((facet, value))
-            if got is None or got[0] < n:
-                labels[(facet, value)] = (n, label)
     options: dict[str, list[tuple[str, str]]] = {"in": [], "topic": [], "year": []}
-    for (facet, value), (_n, label) in labels.items():
+    for key, (_n, label) in state.labels.items():
+        facet, _, value = key.partition("-")  # a facet's name has no "-"
         options[facet].append((value, label))
     for facet, values in options.items():
         values.sort(key=(lambda v: v[0]) if facet == "year" else (lambda v: (v[1].lower(), v[0])),
