@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -101,3 +102,31 @@ def test_a_previous_talks_ics_that_does_not_match_is_made_whole(
     _edit(data, SLOT_TALK, SLOT_TALK.replace("start:", "title: A student's first talk\n            start:"))
     _rebuild(data, site, tmp_path)
     assert spliced == []  # not spliced: made whole, as a full build makes it
+
+
+def test_a_rebuild_finds_the_previous_vevents_in_the_state_without_scanning_talks_ics(
+        seed: tuple[Path, Path], tmp_path: Path, spliced: list[list[site_calendar.Piece]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The full build scanned the talks.ics it wrote once; each splice then knows where the VEVENTs of
+    # the file it writes are, so two rebuilds in a row read neither file's VEVENTs by scanning.
+    data, site = seed
+    scanned: list[str] = []  # the site's (the full builds checking each rebuild scan their own, elsewhere)
+    read = site_calendar.Previous.read
+
+    def counted(f: BinaryIO) -> site_calendar.Previous:
+        if Path(f.name).parent == site:  # type: ignore[attr-defined]
+            scanned.append(f.name)  # type: ignore[attr-defined]
+        return read(f)
+
+    monkeypatch.setattr(site_calendar.Previous, "read", staticmethod(counted))
+    _edit(data, "title: The puzzle of dimensionality", "title: (edited) The puzzle of dimensionality", BELKIN)
+    _rebuild(data, site, tmp_path)
+    _edit(data, "title: (edited) The puzzle of dimensionality", "title: The puzzle of dimensionality (edited)", BELKIN)
+    _rebuild(data, site, tmp_path)
+    assert len(spliced) == 2 and scanned == []
+    # A talks.ics written since (here with the same bytes) is not the one the spans were kept of: scanned.
+    ics = site / "talks.ics"
+    ics.write_bytes(ics.read_bytes())
+    _edit(data, "title: The puzzle of dimensionality (edited)", "title: The puzzle of dimensionality", BELKIN)
+    _rebuild(data, site, tmp_path)
+    assert len(spliced) == 3 and len(scanned) == 1

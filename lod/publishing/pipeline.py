@@ -37,7 +37,7 @@ from lod.model.formats import RDF_FORMATS
 from lod.model.iri import DEFAULT_BASE_URL
 from lod.model.serialize import jsonld_context
 from lod.progress import Checked, FullBuildNeeded, Stage, ignore, ran
-from lod.publishing import changes as inc
+from lod.publishing import changes as inc, site_calendar
 from lod.publishing.describing import Describing
 from lod.publishing.forked import Beside, Forked, ending, forks
 from lod.publishing.front import Front, FullBuild, empty_state
@@ -376,7 +376,8 @@ def _publish(p: Prepared, front: Front, describing: Describing, store: Store | N
                           extra={"dumps": index, "links": links, "answers": read_answers, "wide": wide,
                                  "google": gaps, "files": output.files,
                                  "deps": front.deps, "mapped": front.mapped, "pages": rendered.cache,
-                                 "search": rendered.search, "gallery": gallery.answers, "sitemaps": whole},
+                                 "search": rendered.search, "gallery": gallery.answers, "sitemaps": whole,
+                                 "calendar": rendered.calendar},
                           generation=0 if fresh else state.generation + 1)
     output.keep_state(store, state, new_state)
     timings["state"] = time.perf_counter() - t0
@@ -410,7 +411,7 @@ def _pages(p: Prepared, dirty: Affected, output: Output, state: inc.State, fresh
     n_pages = len(p.descriptions) if fresh else len(dirty.paths) + len(dirty.feeds)
     stage = Stage(say, "pages", n_pages, "files")
     rendered = render_some(p, None if fresh else dirty.paths, None if fresh else dirty.feeds, root=output.direct,
-                           previous_talks_ics=None if fresh else _file(out / "talks.ics"), cache=state.extra.get("pages"),
+                           previous_talks_ics=None if fresh else _located(out / "talks.ics", state), cache=state.extra.get("pages"),
                            search=state.extra.get("search"), previous=output.read, scratch=scratch,
                            emit=output.put if output.direct is None else None,  # in place: staged as made
                            say=say)
@@ -452,6 +453,13 @@ def _pages(p: Prepared, dirty: Affected, output: Output, state: inc.State, fresh
     else:
         stage.finish(timings["pages"], pages_again=len(dirty.paths), calendars_again=len(dirty.feeds))
     return rendered, whole, gaps
+
+
+def _located(path: Path, state: inc.State) -> site_calendar.Located | None:
+    """The previous ``talks.ics`` and the spans of its VEVENTs the state kept (``site_calendar.Spans``), if it exists."""
+    found = _file(path)
+    got = state.extra.get("calendar")
+    return None if found is None else site_calendar.Located(found, got if isinstance(got, site_calendar.Spans) else None)
 
 
 def _file(path: Path) -> Path | None:

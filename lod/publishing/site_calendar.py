@@ -17,12 +17,17 @@ in the same order: the order of a talk is its day, time and id, all of which its
 calendar read. The previous file is checked as it is read (each kept VEVENT a dated talk
 of the new data); one that does not match is refused (``Unspliceable``), and the caller
 makes the calendar whole.
+
+Where the previous file's VEVENTs are is kept in the build state (``Spans``: found once by
+scanning the file a full build wrote, then worked out by each splice from its pieces), with the
+file's size and modification time; a file that is not the one they were taken of is scanned.
 """
 
 from __future__ import annotations
 
 import bisect
 import os
+from array import array
 from collections.abc import Collection, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +60,27 @@ class Spliced:
     def join(self, previous: bytes) -> bytes:
         """The calendar's bytes (for a caller that keeps it in memory)."""
         return b"".join(piece if isinstance(piece, bytes) else previous[piece[0]:piece[1]] for piece in self.pieces)
+
+    def found(self, previous: Previous) -> list[tuple[str, int, int]]:
+        """Where each VEVENT of the new calendar is (``Previous.found``): those of its new bytes found
+        in them, those of the previous file's ranges moved by as much as their range."""
+        out: list[tuple[str, int, int]] = []
+        starts = [start for _uid, start, _stop in previous.found]
+        at = 0
+        for piece in self.pieces:
+            if isinstance(piece, bytes):
+                out += vevent_spans(piece, base=at)
+                at += len(piece)
+                continue
+            first, stop = piece
+            shift = at - first
+            i = bisect.bisect_left(starts, first)
+            while i < len(starts) and previous.found[i][2] <= stop:
+                uid, start, end = previous.found[i]
+                out.append((uid, start + shift, end + shift))
+                i += 1
+            at += stop - first
+        return out
 
     def write(self, previous_fd: int, target: Path) -> None:
         """Write the calendar to *target*, the previous file's ranges copied in the kernel where it can."""
@@ -96,6 +122,63 @@ class Previous:
             raise Unspliceable(str(exc)) from None
         f.seek(_tail(found, size))
         return cls(found, f.read(len(feeds.END) + 1))
+
+
+    @classmethod
+    def stored(cls, f: BinaryIO, spans: Spans | None) -> Previous | None:
+        """Of the calendar file *f* as *spans* (kept by the build that wrote it) say it is, without
+        scanning it; None if there are none, or *f* is not the file they were taken of (another
+        size or modification time: written since, by hand or by a build that kept no spans)."""
+        if spans is None:
+            return None
+        st = os.fstat(f.fileno())
+        if (st.st_size, st.st_mtime_ns) != (spans.size, spans.mtime_ns):
+            return None
+        found = spans.found()
+        f.seek(_tail(found, st.st_size))
+        return cls(found, f.read(len(feeds.END) + 1))
+
+
+@dataclass
+class Spans:
+    """Where each VEVENT of a written ``talks.ics`` is, and which file that is (its size and
+    modification time, as the build that wrote it found them). The build state keeps them, so that
+    the next rebuild's splice reads them there, not by scanning the file (169 MB, 0.4 s at 100k talks)."""
+
+    size: int
+    mtime_ns: int
+    uids: list[str]
+    bounds: array[int]  # each VEVENT's first byte and the byte after it, in order
+
+    @classmethod
+    def of(cls, found: list[tuple[str, int, int]], path: Path) -> Spans:
+        """The spans *found* in the file at *path*, as it is now."""
+        st = os.stat(path)
+        return cls(st.st_size, st.st_mtime_ns, [uid for uid, _start, _stop in found],
+                   array("Q", [n for _uid, start, stop in found for n in (start, stop)]))
+
+    @classmethod
+    def scanned(cls, path: Path) -> Spans | None:
+        """The spans of the calendar file at *path*, found by scanning it (a build that made it whole);
+        None if there is none, or it is not one ``feeds`` made."""
+        try:
+            with open(path, "rb") as f:
+                return cls.of(Previous.read(f).found, path)
+        except (OSError, Unspliceable):
+            return None
+
+    def found(self) -> list[tuple[str, int, int]]:
+        """``Previous.found``."""
+        bounds = self.bounds
+        return [(uid, bounds[2 * i], bounds[2 * i + 1]) for i, uid in enumerate(self.uids)]
+
+
+@dataclass
+class Located:
+    """The previous ``talks.ics`` as a rebuild passes it on: its file and the spans the state kept of it."""
+
+    path: Path
+    spans: Spans | None
 
 
 def _tail(found: list[tuple[str, int, int]], size: int) -> int:
@@ -171,12 +254,14 @@ def _slots(p: Prepared) -> list[feeds.Component]:
     return out
 
 
-def remake(p: Prepared, view: Prepared, previous: bytes | Path, dirty: Collection[str],
-           folder: Path | None, memo: MutableMapping[str, bytes] | None = None) -> bytes | Path | None:
+def remake(p: Prepared, view: Prepared, previous: bytes | Path | Located, dirty: Collection[str],
+           folder: Path | None, memo: MutableMapping[str, bytes] | None = None
+           ) -> tuple[bytes | Path | None, Spans | None]:
     """The new ``talks.ics`` of a rebuild whose dirty talk calendars are those of the talks *dirty*, spliced from
-    *previous* (its bytes, or its file): written into *folder* when *previous* is a file and
-    there is a folder (its path returned), else its bytes; None when no talk has a start.
-    Made whole (every VEVENT again) when the previous one cannot be spliced from.
+    *previous* (its bytes, or its file, with the spans the state kept of it if any): written into
+    *folder* when *previous* is a file and there is a folder (its path returned, with its spans),
+    else its bytes; None when no talk has a start. Made whole (every VEVENT again) when the
+    previous one cannot be spliced from.
 
     What the VEVENTs made here read is recorded under them (``RECORDER``), nothing under the
     calendar: a rebuild decides ``talks.ics`` from the talks' own calendars. *memo* holds the
@@ -190,29 +275,31 @@ def remake(p: Prepared, view: Prepared, previous: bytes | Path, dirty: Collectio
             got = _spliced(p, view, previous, dirty, title, memo, folder)
         except Unspliceable:  # made whole, as a full build makes it
             pieces = feeds.calendar_parts(view, list(p.dataset.talks.values()), title, memo)
-            got = None if pieces is None else b"".join(pieces)
+            got = (None if pieces is None else b"".join(pieces)), None
     RECORDER.keep(pickled(made))
     return got
 
 
-def _spliced(p: Prepared, view: Prepared, previous: bytes | Path, dirty: Collection[str], title: str,
-             memo: MutableMapping[str, bytes], folder: Path | None) -> bytes | Path | None:
+def _spliced(p: Prepared, view: Prepared, previous: bytes | Path | Located, dirty: Collection[str], title: str,
+             memo: MutableMapping[str, bytes], folder: Path | None) -> tuple[bytes | Path | None, Spans | None]:
     if isinstance(previous, bytes):
         spliced = splice(p, view, Previous.of(previous), dirty, title, memo)
-        return None if spliced is None else spliced.join(previous)
+        return None if spliced is None else spliced.join(previous), None
+    path, spans = (previous.path, previous.spans) if isinstance(previous, Located) else (previous, None)
     try:
-        f = open(previous, "rb")
+        f = open(path, "rb")
     except OSError as exc:
         raise Unspliceable(str(exc)) from None
     with f:
         if os.fstat(f.fileno()).st_size == 0:
             raise Unspliceable("it is empty")
-        spliced = splice(p, view, Previous.read(f), dirty, title, memo)
+        was = Previous.stored(f, spans) or Previous.read(f)
+        spliced = splice(p, view, was, dirty, title, memo)
         if spliced is None:
-            return None
+            return None, None
         if folder is None:
             f.seek(0)
-            return spliced.join(f.read())
+            return spliced.join(f.read()), None
         target = folder / "talks.ics"
         spliced.write(f.fileno(), target)
-        return target
+        return target, Spans.of(spliced.found(was), target)

@@ -58,6 +58,7 @@ class PagesOutput:
     # on disk until first asked for (``readsets``, ``answers``), so a caller asks after its workers have ended.
     pending: Pending = field(default_factory=Pending)
     written: dict[str, Path] = field(default_factory=dict)  # files written whole to a path (talks.ics spliced), to adopt
+    calendar: site_calendar.Spans | None = None  # where talks.ics's VEVENTs are, when written to a file here or kept
 
     @property
     def readsets(self) -> Links:
@@ -105,7 +106,7 @@ def _stage(p: Prepared, now: datetime | None, root: Path | None, threshold: int)
 
 def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[str] | None, now: datetime | None = None,
                 root: Path | None = None, threshold: int = PARALLEL_THRESHOLD,
-                previous_talks_ics: bytes | Path | None = None, cache: PagesCache | None = None,
+                previous_talks_ics: bytes | Path | site_calendar.Located | None = None, cache: PagesCache | None = None,
                 search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
                 scratch: Path | None = None, emit: Callable[[str, bytes], None] | None = None,
                 say: Progress | None = None) -> PagesOutput:
@@ -170,7 +171,7 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
                    same_ics, scratch, emit, say)
 
 
-def _talks_ics(only_feeds: set[str] | None, same_ics: bool, previous_ics: bytes | Path | None) -> str:
+def _talks_ics(only_feeds: set[str] | None, same_ics: bool, previous_ics: object) -> str:
     """How the stage makes ``talks.ics``, decided here once: "whole" (with the calendars, as a full
     build does), "kept" (the previous build's, unchanged: *same_ics*) or "spliced" from the previous
     one (``lod.publishing.site_calendar``)."""
@@ -181,7 +182,7 @@ def _talks_ics(only_feeds: set[str] | None, same_ics: bool, previous_ics: bytes 
 
 def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int,
             only_paths: set[str] | None, only_feeds: set[str] | None,
-            previous_ics: bytes | Path | None = None, cache: PagesCache | None = None,
+            previous_ics: bytes | Path | site_calendar.Located | None = None, cache: PagesCache | None = None,
             search: SearchState | None = None, previous: Callable[[str], bytes | None] | None = None,
             same_ics: bool = False, scratch: Path | None = None,
             emit: Callable[[str, bytes], None] | None = None, say: Progress | None = None) -> PagesOutput:
@@ -239,6 +240,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     if ics == "kept" and any(t.start_at is not None for t in p.dataset.talks.values()):
         kept.append("talks.ics")
     written: dict[str, Path] = {}
+    calendar = previous_ics.spans if ics == "kept" and isinstance(previous_ics, site_calendar.Located) else None
     # The VEVENTs made for the calendars are kept for the spliced talks.ics, which holds those of
     # the dirty talks' own calendars: each made once (a rebuild made them again for it).
     with Spill(scratch) as vevents:
@@ -248,7 +250,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
                 files[name] = data
         if ics == "spliced" and only_feeds is not None and previous_ics is not None:
             talks = {key[1] for key in map(_feed_key, only_feeds) if key is not None and key[0] == "talk"}
-            remade = site_calendar.remake(p, view, previous_ics, talks, scratch, vevents)
+            remade, calendar = site_calendar.remake(p, view, previous_ics, talks, scratch, vevents)
             if isinstance(remade, Path):
                 written["talks.ics"] = remade
             elif remade is not None:
@@ -333,8 +335,10 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     RECORDER.forget_desc_digests()
     forget_kept(r.index.idx)  # the parts the probes kept: no query of this build is probed after this
     # The jobs' read-sets are merged when first asked for; the state keeps the queries some node reads, no others.
+    if ics == "whole" and root is not None:  # written there whole: its VEVENTs found once, for the next splice
+        calendar = site_calendar.Spans.scanned(root / "talks.ics")
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
-                       sorted(kept), emitted, packed, Pending(outside, later, is_query), written)
+                       sorted(kept), emitted, packed, Pending(outside, later, is_query), written, calendar)
 
 
 def _feed_key(name: str) -> tuple[str, str] | None:
