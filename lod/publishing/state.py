@@ -390,7 +390,7 @@ def _encoder(table: str) -> Callable[[Any], Any]:
 def _diff(table: str, old: Mapping[Any, Any], new: Mapping[Any, Any],
           encode: Callable[[Any], Any]) -> tuple[list[tuple[Any, Any]], list[tuple[Any]]]:
     """The rows to write and the keys to delete to turn *old* into *new*."""
-    if isinstance(old, StoredRows):  # looked up row by row, each a search of its keys: made a dictionary once
+    if isinstance(old, (StoredRows, Changed)):  # looked up row by row, each a search of its keys: a dictionary once
         old = dict(old.items())
     missing = object()
     upserts = []
