@@ -23,6 +23,7 @@ import lod.publishing.state
 from lod.publishing import state_parts
 from lod.progress import FullBuildNeeded
 from lod.publishing.output import state_path
+from lod.publishing.pages import listing
 from lod.publishing.pages.search import Contribution, SearchState
 from lod.publishing.pages.stage import PagesCache
 from lod.publishing.state import Store
@@ -36,9 +37,10 @@ def _extra() -> dict[str, Any]:
                         "a title", (("year", "2023", "2023"),))
     return {
         "answers": {("q:ancestors", "talk\x1et1"): b"\x00digest", ("talk", "t1"): b"d2"},
-        "pages": PagesCache(items={("talk", "t1"): (((0, "2023-04-10", "x", "t1"), "2023-04-10"), b"<li>\xe2\x80\x93</li>")},
+        "pages": PagesCache(items={("talk", "t1"): (((0, "2023-04-10", "x", "t1"), "2023-04-10"), None)},
                             lastmods={"talk/t1": "2025-01-01", "topic/x": None},  # type: ignore[dict-item]
-                            latest_taken="2025-01-01", taken={"s": "2025-01-01"}, shown=("2025-01-01", frozenset({"t1"}))),
+                            latest_taken="2025-01-01", taken={"s": "2025-01-01"}, shown=("2025-01-01", frozenset({"t1"})),
+                            talks={"t1": b"<li>\xe2\x80\x93</li>"}),
         "search": SearchState(talks={"t1": talk}, numbers={"t1": 184418304}, files=["search/d-0.js"]),
         "files": 12,
         "another stage": {"any": ["value", 1]},
@@ -80,7 +82,7 @@ def test_split_leaves_the_rest_of_a_value_in_extra_and_a_value_of_another_shape_
     assert rest["answers"] == state_parts.PARTED and rest["search"] is None and rest["files"] == 12
     assert rest["pages"].items == {} and rest["pages"].lastmods == {} and rest["pages"].latest_taken == "2025-01-01"
     assert extra["pages"].items  # the value given is not changed
-    assert sorted(parts) == ["answers", "pages.items", "pages.lastmods"]
+    assert sorted(parts) == ["answers", "pages.items", "pages.lastmods", "pages.talks"]
     assert _stored(extra) == extra
 
 
@@ -150,11 +152,11 @@ def test_a_title_edit_writes_a_few_buckets_of_the_parts(built: Path, tmp_path: P
     conn.close()
     (upserts, deletes), = [(u, d) for table, u, d in deltas[0].writes if table == "parts"]
     written = {name for name, _bucket, _value in upserts}
-    assert {"pages.items", "search.talks"} <= written  # the talk's list item and its words changed
+    assert {"pages.talks", "search.talks"} <= written  # the talk's list item and its words changed
     assert 0 < len(upserts) + len(deletes) <= 20 and total > 500  # 4 of 883 buckets, when written
 
 
-def test_a_title_edit_reads_a_few_buckets_of_the_answers_and_of_the_search_index(
+def test_a_title_edit_reads_a_few_buckets_of_the_answers_the_search_index_and_the_home_page(
         built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     # The answers are read a bucket at a time, as a rebuild asks for the digests it may have changed;
     # the search index's contributions, as it makes the files of the edited talk's day and words again.
@@ -168,16 +170,21 @@ def test_a_title_edit_reads_a_few_buckets_of_the_answers_and_of_the_search_index
         return bucket(self, part, n)
 
     monkeypatch.setattr(Store, "_bucket", counted)
+    # The home page shows four dated talks here, so that it shows fewer than the data has (40).
+    monkeypatch.setattr(listing, "HOME_UPCOMING", 2)
+    monkeypatch.setattr(listing, "HOME_RECENT", 2)
     with sqlite3.connect(state_path(site)) as conn:
         stored = dict(conn.execute("SELECT part, count(*) FROM parts GROUP BY part").fetchall())
     conn.close()
     run = Run()
     run(data, site)
     assert run.incremental, run.said
-    assert {part for part, _n in asked} == {"answers", "search.talks"} and len(asked) == len(set(asked))  # each once
+    assert {part for part, _n in asked} <= {"answers", "search.talks", "pages.talks"}
+    assert len(asked) == len(set(asked))  # each bucket read once
     read = Counter(part for part, _n in asked)
     assert 0 < read["answers"] < stored["answers"] // 4, (read, stored)
     assert 0 < read["search.talks"] < stored["search.talks"] // 4, (read, stored)
+    assert read["pages.talks"] <= 8, (read, stored)  # the edited talk's, and those the home page shows
 
 
 def test_a_damaged_bucket_of_the_answers_makes_a_full_build_that_names_it(built: Path, tmp_path: Path,  # noqa: F811

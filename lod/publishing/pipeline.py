@@ -470,12 +470,12 @@ def _file(path: Path) -> Path | None:
 def _google(p: Prepared, gaps: dict[str, list[Gap]]) -> tuple[GoogleReport, list[Result]]:
     """The Google Event report and warnings of every talk page, from each page's gaps, in
     the order a full build reports them (by page path)."""
-    from lod.publishing.pages.stage import _add_gaps
+    from lod.publishing.pages.google import add_gaps
 
     google = GoogleReport()
     warnings: list[Result] = []
     for path in sorted(gaps):
-        _add_gaps(p, path, gaps[path], google, warnings)
+        add_gaps(p, path, gaps[path], google, warnings)
     return google, warnings
 
 

@@ -47,6 +47,8 @@ PARTS = (
     # A rebuild looks at the digests of the queries and descriptions it may have changed only (``dirty.affected``).
     Part("answers", "answers", None, lazy=True),
     Part("pages.items", "pages", "items"),
+    # The home page shows a few dozen talks: a rebuild reads those talks' items only (``pages.home``).
+    Part("pages.talks", "pages", "talks", lazy=True),
     Part("pages.lastmods", "pages", "lastmods"),
     # A rebuild reads the contributions of the talks whose search files it makes again only (``search.update_index``).
     Part("search.talks", "search", "talks", lazy=True),

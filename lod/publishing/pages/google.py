@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from lod.validation.report import Result
+
+if TYPE_CHECKING:
+    from lod.publishing.prepared import Prepared
 
 # ---------------------------------------------------------------- Google Event check
 
@@ -169,3 +174,13 @@ class GoogleReport:
                 f"missing: {missing}")
 
 
+def add_gaps(p: Prepared, path: str, gaps: list[Gap], google: GoogleReport, warnings: list[Result]) -> None:
+    """Count a talk page's gaps in the report, and warn if it lacks something Google requires."""
+    google.add(path, gaps)
+    required = [g.reason for g in gaps if g.required]
+    if required:
+        talk = p.dataset.talks.get(path.partition("/")[2])
+        warnings.append(Result("warning", p.minter.base + path, "google-event",
+                               f"the talk page {path}.html misses what Google's Event results require: "
+                               f"{', '.join(required)}", "pages:google-event",
+                               talk.loc if talk is not None else None))

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from itertools import chain
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import AbstractSet, Any
+from typing import AbstractSet
 
 from lod.loading.spill import Spill
 from lod.publishing import calendar_pack, feeds as feeds, site_calendar
@@ -25,7 +26,7 @@ from lod.publishing.prepared import Prepared, SiteWriter
 from lod.progress import Checked, Stage
 from lod.validation.report import Result
 from lod.publishing.pages.constants import KIND_OF_PATH, Progress
-from lod.publishing.pages.google import Gap, GoogleReport, google_event_gaps
+from lod.publishing.pages.google import Gap, GoogleReport, add_gaps, google_event_gaps
 from lod.publishing.pages import listing as L
 from lod.publishing.pages.parallel import PARALLEL_THRESHOLD, affordable, fork_map, slices, worker_count
 from lod.publishing.pages.reads import RECORDER, Key, is_query
@@ -35,7 +36,8 @@ from lod.publishing.pages.search import SearchState, full_index, search_options,
 from lod.publishing.pages.sitemap import robots_txt, sitemap_files, sitemap_names
 from lod.publishing.pages.times import build_now
 
-from lod.publishing.pages.render import IndexItems, Renderer, Shown, page_url, static_files
+from lod.publishing.pages.home import IndexItems, Shown, index_page, kept_talks
+from lod.publishing.pages.render import Renderer, page_url, static_files
 
 
 # ---------------------------------------------------------------- the stage
@@ -75,7 +77,7 @@ class PagesOutput:
 class PagesCache:
     """The parts of the always-rendered files that a rebuild takes from the previous render.
 
-    *items*: every list item of the index page with its sort key (``Renderer.index_items``);
+    *items*: every list item of the index page with its sort key (``home.index_items``);
     *lastmods*: every resource page's sitemap lastmod by site path; *latest_taken*: the date
     of the data (``SiteIndex.latest_taken``), the lastmod of every page without a dated
     source; *taken*: when each source was taken. Plain strings and tuples: it is pickled
@@ -86,7 +88,9 @@ class PagesCache:
     lastmods: dict[str, str]
     latest_taken: str
     taken: dict[str, str]  # each source's date taken, by id: the lastmods read nothing else of them
-    shown: Shown | None = None  # the index page's day and talks (``Renderer.index_page``)
+    shown: Shown | None = None  # the index page's day and talks (``home.index_page``)
+    # The HTML of each talk's item, by talk id (the state's buckets in a rebuild, read when asked for).
+    talks: MutableMapping[str, bytes] = field(default_factory=dict)
 
 
 def render_site(p: Prepared, now: datetime | None = None, threshold: int = PARALLEL_THRESHOLD) -> PagesOutput:
@@ -261,12 +265,16 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
         files.update((name, b"") for name in pack.files)  # written there: counted as files
     google = GoogleReport()
     warnings: list[Result] = []
-    jobs: list[Sequence[str]] = [[""], *slices(paths, workers)]  # "": the index page
+    jobs: list[Sequence[str]] = [*slices(paths, workers)]
+    if cache is None:  # "": the index page, a job of its own (a rebuild's is made here, below)
+        jobs.insert(0, [""])
 
     dirty: AbstractSet[str] = only_paths if only_paths is not None else frozenset()
     items: IndexItems = {}
     shown: Shown | None = None
-    Made = tuple[str, bytes | None, list[Gap] | None, tuple[IndexItems, Shown] | None]
+    made_talks: dict[str, bytes] = {}  # the HTML of the talks' items made (``home.index_page``)
+    Its = tuple[IndexItems, Shown, dict[str, bytes]]
+    Made = tuple[str, bytes | None, list[Gap] | None, Its | None]
 
     def render(job: Sequence[str]) -> tuple[list[Made], bytes]:
         with RECORDER.collecting() as made:
@@ -276,11 +284,12 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     def render_job(job: Sequence[str]) -> list[Made]:
         out: list[Made] = []
         for path in job:
-            its: tuple[IndexItems, Shown] | None = None
+            its: Its | None = None
             if path == "":  # its items come back too, from a worker when parallel
-                home, its_items, its_shown = r.index_page(cache.items if cache is not None else None, dirty,
-                                                          cache.shown if cache is not None else None)
-                its = (its_items, its_shown)
+                home, its_items, its_shown, its_made = index_page(
+                    r, cache.items if cache is not None else None, cache.talks if cache is not None else None,
+                    dirty, cache.shown if cache is not None else None)
+                its = (its_items, its_shown, its_made)
                 if home is None:  # the same as the previous render's
                     out.append(("index.html", None, None, its))
                     continue
@@ -293,7 +302,9 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
             out.append((name, put(name, page.html), gaps, its))
         return out
 
-    for rendered, nodes in fork_map(render, jobs, workers):
+    # A rebuild makes the index page here, before any worker is forked: it reads the kept talks' items
+    # from the state's buckets, which a forked worker cannot (a database connection does not cross a fork).
+    for rendered, nodes in chain([] if cache is None else [render([""])], fork_map(render, jobs, workers)):
         RECORDER.keep(nodes)
         for name, made, gaps, its in rendered:
             if made is None:
@@ -304,9 +315,10 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
             else:
                 files[name] = made
             if gaps is not None:
-                _add_gaps(p, name.removesuffix(".html"), gaps, google, warnings)
+                add_gaps(p, name.removesuffix(".html"), gaps, google, warnings)
             if its is not None:
-                items, shown = its
+                items, shown, made_talks = its
+    talk_items = made_talks if cache is None else kept_talks(cache.items, cache.talks, items, made_talks)
     # The search index: whole, or the files the dirty talks were or are in; the search page and the static files.
     if search is None or only_paths is None:
         search_index, search_state = full_index(r.helpers(""))
@@ -337,7 +349,8 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     # The jobs' read-sets are merged when first asked for; the state keeps the queries some node reads, no others.
     if ics == "whole" and root is not None:  # written there whole: its VEVENTs found once, for the next splice
         calendar = site_calendar.Spans.scanned(root / "talks.ics")
-    return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown), search_state,
+    return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown, talk_items),
+                       search_state,
                        sorted(kept), emitted, packed, Pending(outside, later, is_query), written, calendar)
 
 
@@ -406,24 +419,6 @@ def _is_talk_path(path: str) -> bool:
     return KIND_OF_PATH.get(kind_path) == "talk"
 
 
-def _check_talk_page(p: Prepared, path: str, jsonld: Mapping[str, Any], google: GoogleReport,
-                     warnings: list[Result]) -> None:
-    if _is_talk_path(path):
-        _add_gaps(p, path, google_event_gaps(jsonld), google, warnings)
-
-
-def _add_gaps(p: Prepared, path: str, gaps: list[Gap], google: GoogleReport, warnings: list[Result]) -> None:
-    """Count a talk page's gaps in the report, and warn if it lacks something Google requires."""
-    google.add(path, gaps)
-    required = [g.reason for g in gaps if g.required]
-    if required:
-        talk = p.dataset.talks.get(path.partition("/")[2])
-        warnings.append(Result("warning", p.minter.base + path, "google-event",
-                               f"the talk page {path}.html misses what Google's Event results require: "
-                               f"{', '.join(required)}", "pages:google-event",
-                               talk.loc if talk is not None else None))
-
-
 def check_pages(p: Prepared) -> tuple[GoogleReport, list[Result]]:
     """Google's Event requirements checked on the JSON-LD of every talk page, without rendering HTML.
 
@@ -437,7 +432,7 @@ def check_pages(p: Prepared) -> tuple[GoogleReport, list[Result]]:
         kind_path, _, rid = path.partition("/")
         talk = p.dataset.talks.get(rid) if KIND_OF_PATH.get(kind_path) == "talk" else None
         if talk is not None:
-            _check_talk_page(p, path, r.jsonld.talk(talk), google, warnings)
+            add_gaps(p, path, google_event_gaps(r.jsonld.talk(talk)), google, warnings)
     return google, warnings
 
 
@@ -494,3 +489,4 @@ def search_state(p: Prepared) -> SearchState | None:
     build state and pass it to the next build's ``render_some`` as *search*."""
     got = vars(p).get(SEARCH_STATE)
     return got if isinstance(got, SearchState) else None
+
