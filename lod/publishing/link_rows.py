@@ -64,7 +64,7 @@ class StoredRows(Mapping[Key, bytes]):
 
     def row(self, i: int) -> bytes:
         """The row at index *i*."""
-        return self.blob[self.ends[i - 1] if i else 0:self.ends[i]]
+        return self.blob[self.start(i):self.ends[i]]
 
     def __getitem__(self, key: Key) -> bytes:
         i = self._at(key)

@@ -218,12 +218,17 @@ def _facets(facets: Mapping[str, list[str]], numbers: Mapping[str, int],
             if facets.get(key)}
 
 
+def facet_keys(c: Contribution | None) -> set[str]:
+    """The keys (``in-series-x``, as the facet files are named) of the filters a talk's contribution is under."""
+    return set() if c is None else {f"{facet}-{value}" for facet, value, _label in c.facets}
+
+
 def _facet_index(talks: Mapping[str, Contribution]) -> dict[str, list[str]]:
     """Each filter's talks (sorted), from their contributions."""
     out: dict[str, list[str]] = {}
     for tid, c in talks.items():
-        for facet, value, _label in c.facets:
-            out.setdefault(f"{facet}-{value}", []).append(tid)
+        for key in facet_keys(c):
+            out.setdefault(key, []).append(tid)
     for tids in out.values():
         tids.sort()
     return out
@@ -325,7 +330,7 @@ def update_index(h: Helpers, old: SearchState, ids: Iterable[str],
                 put.setdefault(word, set()).add(n)
             if was_c.doc != now_c.doc:
                 buckets.add(n // BUCKET)
-            keys.update({f"{f}-{v}" for f, v, _label in was_c.facets} ^ {f"{f}-{v}" for f, v, _label in now_c.facets})
+            keys.update(facet_keys(was_c) ^ facet_keys(now_c))
             relabelled.update(f"{f}-{v}" for f, v, _label in set(was_c.facets) ^ set(now_c.facets))
             continue
         for c, nums, into in ((was_c, old.numbers, take), (now_c, numbers, put)):
@@ -335,7 +340,7 @@ def update_index(h: Helpers, old: SearchState, ids: Iterable[str],
             for word in c.words.split():
                 into.setdefault(word, set()).add(n)
             buckets.add(n // BUCKET)
-            keys.update(f"{facet}-{value}" for facet, value, _label in c.facets)
+            keys.update(facet_keys(c))
     facets = _refiled(old.facets, {tid: (previously(tid), talks.get(tid)) for tid in changed})
     by_shard: dict[str, list[str]] = {}
     for word in take.keys() | put.keys():
@@ -381,8 +386,7 @@ def _refiled(facets: Mapping[str, list[str]], versions: Mapping[str, tuple[Contr
     second (None: not there). A filter they leave or join has a new list (the state compares lists by identity first)."""
     out = dict(facets)
     for tid, (was, now) in versions.items():
-        was_keys = {f"{f}-{v}" for f, v, _label in (was.facets if was is not None else ())}
-        now_keys = {f"{f}-{v}" for f, v, _label in (now.facets if now is not None else ())}
+        was_keys, now_keys = facet_keys(was), facet_keys(now)
         for key in was_keys - now_keys:
             left = [t for t in out.get(key, ()) if t != tid]
             if left:

@@ -175,7 +175,8 @@ def render_some(p: Prepared, paths: Iterable[str] | None, feed_names: Iterable[s
                    same_ics, scratch, emit, say)
 
 
-def _talks_ics(only_feeds: set[str] | None, same_ics: bool, previous_ics: object) -> str:
+def _talks_ics(only_feeds: set[str] | None, same_ics: bool,
+               previous_ics: bytes | Path | site_calendar.Located | None) -> str:
     """How the stage makes ``talks.ics``, decided here once: "whole" (with the calendars, as a full
     build does), "kept" (the previous build's, unchanged: *same_ics*) or "spliced" from the previous
     one (``lod.publishing.site_calendar``)."""
@@ -350,8 +351,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     if ics == "whole" and root is not None:  # written there whole: its VEVENTs found once, for the next splice
         calendar = site_calendar.Spans.scanned(root / "talks.ics")
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown, talk_items),
-                       search_state,
-                       sorted(kept), emitted, packed, Pending(outside, later, is_query), written, calendar)
+                       search_state, sorted(kept), emitted, packed, Pending(outside, later, is_query), written, calendar)
 
 
 def _feed_key(name: str) -> tuple[str, str] | None:
