@@ -27,7 +27,7 @@ from typing import Any
 
 from lod.publishing.links import key_text
 from lod.publishing.state_keys import damaged
-from lod.publishing.pages.keys import DESC, desc_owner
+from lod.publishing.pages.keys import DESC, desc_owner, listing_of
 
 PARTED = "lod:parts"  # stands in the extra table for a value whose entries are all in parts
 BUCKETS = 1024  # per part: a bucket holds about 660 entries at 100k talks, 45 KB pickled
@@ -65,14 +65,15 @@ Read = dict[str, dict[int, dict[Any, Any]]]  # each part's buckets as read: what
 def bucket_of(key: Any) -> int:
     """The bucket of an entry's key: a string, or a (kind, id) pair; the key of a read of a
     description (``DESC``) is in its owner's bucket, so that the reads of an owner's description
-    are found in one bucket (``Buckets.descriptions``). Stable across processes (unlike ``hash``,
-    which is salted per process)."""
+    are found in one bucket (``Buckets.descriptions``), and the queries of one listing in its
+    listing's (``keys.listing_of``: a rebuild asks for all of them or none). Stable across processes
+    (unlike ``hash``, which is salted per process)."""
     if isinstance(key, str):
         text = key
     elif key[0] == DESC:
         text = desc_owner(key)
     else:
-        text = key_text(key)
+        text = listing_of(key) or key_text(key)
     return zlib.crc32(text.encode("utf-8", "surrogatepass")) % BUCKETS
 
 

@@ -8,15 +8,17 @@ function of those records and entries, so it can differ only if one of them chan
 query need not be evaluated again when none did. Nothing here names a query: each evaluation
 runs on a ``Probe`` of the SiteIndex that notes every record looked up by id and every entry
 looked up by key (``entry_key``), and counts as *wide* (evaluated again on every rebuild) as
-soon as it reads anything else: a whole table or map, the minter, any other attribute, an
-entry too long to follow (``ENTRY_LIMIT``).
+soon as it reads anything else: a whole table or map, the minter, any other attribute.
 
 Why that is sound: the methods of the SiteIndex run on the probe itself (each is rebound to
 it), so every attribute they read passes through ``Probe.__getattr__``; the only ones let
 through without making the query wide are the dataset's tables, looked up one id at a time
 (``ProbeTable``: found or not, as the page views note them), and the derived maps, looked up
 one key at a time (``ProbeMap``). A record read either way is seen as a ``ProbeRecord``: its
-own fields only, never records held inside it. A query that read only records (r1 … rn) and
+own fields only, never records held inside it. A record of an entry whose class holds no
+records (``PLAIN``, found from the fields' types: a talk, a person …) is seen as it is: all it
+can show are its own fields, and the entry changes whenever one of them does, so the listings of
+100,000 talks are followed at the cost of reading them. A query that read only records (r1 … rn) and
 entries (e1 … em) computes the same answer from the same records and entries; if none of them
 changed, it answers the same. A record has changed when it was added, removed, modified or
 moved (the order of an entry follows the records' order); an entry has changed when a changed
@@ -28,7 +30,9 @@ built record by record from that record's own fields.
 
 from __future__ import annotations
 
+import dataclasses
 import types
+import typing
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -43,10 +47,6 @@ from lod.publishing.pages.relations import DERIVED, SiteIndex
 
 Reads = tuple[bytes, frozenset[Key] | None]  # an answer's digest, and the records and entries it read (None: wide)
 ENTRY = "m:"  # the kind of an entry key: ("m:children", "series\x1ex")
-# An entry of more parts than this (the items of its lists, tuples and dicts) makes the query
-# reading it wide: a probe sees each record of an entry it reads (``ProbeRecord``), and the one
-# source every record cites holds them all (each page of its listing would look at all of them).
-ENTRY_LIMIT = 5000
 
 
 def entry_key(name: str, key: str | tuple[str, ...]) -> Key:
@@ -129,19 +129,51 @@ def _seen(value: Any) -> Any:
     return ProbeRecord(value) if type(value) in KIND_OF_CLASS else value
 
 
-def _seen_all(value: Any, budget: list[int]) -> Any:
-    """*value* (an entry: lists, tuples and dicts of records and text) with each record a ``ProbeRecord``;
-    wide when it holds more than *budget* parts in all."""
+def _may_hold_records(hint: Any, seen: set[Any]) -> bool:
+    """Whether a value of the type *hint* can hold a record (or anything: ``Any``, an unknown class)."""
+    if isinstance(hint, type) and issubclass(hint, R.Record):
+        return True
+    args = typing.get_args(hint)
+    if args:
+        return any(_may_hold_records(a, seen) for a in args if a is not Ellipsis)
+    if hint in (str, int, float, bool, bytes, type(None)) or hint in seen:
+        return False
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        seen.add(hint)
+        return any(_may_hold_records(h, seen) for h in typing.get_type_hints(hint).values())
+    # A class of the standard library holding values of its own (a datetime, a Decimal), else unknown.
+    return not (isinstance(hint, type) and hint.__module__ in ("datetime", "decimal"))
+
+
+def _holds_no_records(cls: type) -> bool:
+    return not any(_may_hold_records(h, {cls}) for h in typing.get_type_hints(cls).values())
+
+
+# The record classes whose records hold no records, by their fields' types: one of them, found in an
+# entry, shows nothing but its own fields (the entry changes when one does), so it is seen as it is.
+PLAIN = frozenset(cls for cls in KIND_OF_CLASS if _holds_no_records(cls))
+
+
+def _plain(v: Any) -> bool:
+    """Whether *v* is text, a plain record, or a pair of text and either (an entry's common shapes)."""
+    t = type(v)
+    if t is str or t in PLAIN:
+        return True
+    return t is tuple and len(v) == 2 and type(v[0]) is str and (type(v[1]) in PLAIN or type(v[1]) is str)
+
+
+def _seen_all(value: Any) -> Any:
+    """*value* (an entry: lists, tuples and dicts of records and text) with each record that holds records
+    a ``ProbeRecord``; itself when it holds none (a long listing is not copied)."""
     t = type(value)
-    budget[0] -= len(value) if t is list or t is tuple or t is dict else 0
-    if budget[0] < 0:
-        raise Wide("entry too long")  # before looking at its parts: a long entry is often read again
     if t in KIND_OF_CLASS:
-        return ProbeRecord(value)
+        return value if t in PLAIN else ProbeRecord(value)
     if t is list or t is tuple:
-        return t(_seen_all(v, budget) for v in value)
+        if all(map(_plain, value)):
+            return value
+        return t([v if _plain(v) else _seen_all(v) for v in value])
     if t is dict:
-        return {k: _seen_all(v, budget) for k, v in value.items()}
+        return {k: _seen_all(v) for k, v in value.items()}
     return value
 
 
@@ -191,7 +223,7 @@ class ProbeMap(_Lookups):
         self.probe._reads.add(entry_key(self.name, key))
 
     def _seen(self, value: Any) -> Any:
-        return _seen_all(value, [ENTRY_LIMIT])
+        return _seen_all(value)
 
 
 class ProbeTable(_Lookups):
@@ -243,9 +275,10 @@ class Probe:
         self._idx = idx
         self._reads: set[Key] = set()
         self.ds = ProbeDataset(self)
-        # ``SiteIndex.sort_key``'s keys by record identity: none, so each is computed from the record's
-        # fields (read through its ``ProbeRecord``), not taken from the index without the probe seeing it.
-        self._keys: dict[int, Any] = {}
+        # ``SiteIndex.sort_key``'s keys by record identity: the index's. A record a probe sees as it
+        # is came in an entry read (``PLAIN``), and its key is made of its own fields; a ``ProbeRecord``
+        # is a new object, not among them, so its key is computed from the fields it lets through.
+        self._keys: dict[int, Any] = idx._keys
         # The parts kept, with what each read (None: wide), shared by every probe of *idx*: the pages
         # of one listing read its count, its number of pages and a slice, each of the same items.
         # An OrderedDict: a dict finds its oldest key by skipping the slots of those deleted before
