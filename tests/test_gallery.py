@@ -127,6 +127,29 @@ def test_the_lines_each_query_reads_wait_on_disk_and_are_gone_when_the_queries_a
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dump.nt"]
 
 
+def test_the_queries_are_answered_on_no_more_cores_than_they_are_given(
+        seed_site: BuildResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside a rebuild's pages the gallery takes one core: its queries are answered in its own process."""
+    import os
+
+    from lod.publishing import gallery_reads
+    from lod.publishing.pages import parallel
+    dump = tmp_path / "dump.nt"
+    shutil.copyfile(seed_site.out / "dump.nt", dump)
+    queries = [(q.text, reads_of(q.text)) for q in read_gallery()]
+    monkeypatch.setattr(gallery_reads, "PARALLEL_LINES", 1)  # as many workers as the machine affords
+    monkeypatch.setattr(parallel, "affordable", lambda n: n)
+
+    def where(i: int, answer: Any, lines: Any) -> tuple[int, dict[str, Any]]:
+        return os.getpid(), stored_answer(answer, shown=None)
+
+    one = answer_lines(dump, queries, where, cores=1)
+    assert {pid for pid, _a in one} == {os.getpid()}
+    if (os.cpu_count() or 1) > 1:
+        spread = answer_lines(dump, queries, where)
+        assert len({pid for pid, _a in spread}) > 1 and [a for _p, a in spread] == [a for _p, a in one]
+
+
 def test_every_query_answers_on_the_lines_it_reads_as_on_the_whole_graph(seed_site: BuildResult) -> None:
     queries = read_gallery()
     store = ox.Store()

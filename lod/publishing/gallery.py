@@ -147,7 +147,8 @@ class Gallery:
 
 
 def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR,
-                  previous: dict[str, dict[str, Any]] | None = None, delta: list[bytes] | None = None) -> Gallery:
+                  previous: dict[str, dict[str, Any]] | None = None, delta: list[bytes] | None = None,
+                  cores: int | None = None) -> Gallery:
     """Write ``queries.html`` and ``queries/*.rq`` under *staging* (which holds the new dump.nt).
 
     Each query is answered on a store of the lines of dump.nt it reads (``lod.publishing.gallery_reads``).
@@ -156,6 +157,7 @@ def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR,
     none of whose lines is read keeps its previous answer, unrun. The segments kept for the next
     build's narrowing (``lod.publishing.gallery_narrow``) are then the previous ones grown by the
     changed lines' (a superset of the new graph's), not collected again from every line read.
+    *cores*: at most that many queries answered at once (None: as many as the machine affords).
     """
     from lod.publishing.gallery_narrow import Segments, collect, meets, shape_of
     from lod.publishing.gallery_reads import Reads, answer_lines, reads_of, touched
@@ -196,7 +198,7 @@ def write_gallery(p: "Prepared", staging: Path, folder: Path = QUERIES_DIR,
         return {"reads": reads[q.name].dump(), "answer": stored_answer(answer), "shape": shape, "segments": segments}
 
     fresh = answer_lines(staging / "dump.nt", [(q.text, reads[q.name]) for q in todo], keep,
-                         _published_lines(p, staging))
+                         _published_lines(p, staging), cores)
     for q, stored in zip(todo, fresh):
         done.answers[q.text] = stored
         done.answered.append(q.name)

@@ -217,10 +217,11 @@ def read_lines(lines: Iterable[bytes], reads: list[Reads], folder: Path) -> tupl
 
 
 def answer_lines(dump: Path, queries: list[tuple[str, Reads]], keep: Callable[[int, Answer, Iterable[bytes]], T],
-                 graph: bytes | None = None) -> list[T]:
+                 graph: bytes | None = None, cores: int | None = None) -> list[T]:
     """Answer each query on a store of only the lines of *dump* (or of the N-Triples *graph*) it reads,
     reading the dump once whatever the number of queries; ``keep(i, answer, lines)`` for each, in
-    order, where *lines* iterates the lines the *i*-th query read.
+    order, where *lines* iterates the lines the *i*-th query read; at most *cores* at once (None: as
+    many as fit).
 
     The lines wait on disk, in a folder beside *dump* removed before this returns, and only *keep*'s
     result comes back from a forked worker: an answer (every row) and its lines stay where they are made.
@@ -254,6 +255,8 @@ def answer_lines(dump: Path, queries: list[tuple[str, Reads]], keep: Callable[[i
         # None forked that a copy of this process would not fit beside (at 1M talks the build was
         # 18.6 GB here, and the out-of-memory killer ended its forked worker; BENCHMARKS.md).
         workers = affordable(worker_count(read, PARALLEL_LINES)) if len(queries) > 1 else 1
+        if cores is not None:
+            workers = min(workers, cores)
         return list(fork_map(answer, range(len(queries)), workers))
 
 
