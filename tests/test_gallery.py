@@ -139,15 +139,22 @@ def test_the_queries_are_answered_on_no_more_cores_than_they_are_given(
     queries = [(q.text, reads_of(q.text)) for q in read_gallery()]
     monkeypatch.setattr(gallery_reads, "PARALLEL_LINES", 1)  # as many workers as the machine affords
     monkeypatch.setattr(parallel, "affordable", lambda n: n)
+    asked: list[int] = []
+    real = parallel.fork_map
+
+    def fork_map(fn: Any, args: Any, workers: int, parent_works: bool = True) -> Any:
+        asked.append(workers)
+        return real(fn, args, workers, parent_works)
+
+    monkeypatch.setattr(parallel, "fork_map", fork_map)
 
     def where(i: int, answer: Any, lines: Any) -> tuple[int, dict[str, Any]]:
         return os.getpid(), stored_answer(answer, shown=None)
 
     one = answer_lines(dump, queries, where, cores=1)
     assert {pid for pid, _a in one} == {os.getpid()}
-    if (os.cpu_count() or 1) > 1:
-        spread = answer_lines(dump, queries, where)
-        assert len({pid for pid, _a in spread}) > 1 and [a for _p, a in spread] == [a for _p, a in one]
+    spread = answer_lines(dump, queries, where)
+    assert asked == [1, min(os.cpu_count() or 1, 8)] and [a for _p, a in spread] == [a for _p, a in one]
 
 
 def test_every_query_answers_on_the_lines_it_reads_as_on_the_whole_graph(seed_site: BuildResult) -> None:
