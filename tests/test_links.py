@@ -159,14 +159,3 @@ def test_changed_rows_hold_what_was_put_and_write_only_that() -> None:
     put, dropped = rows.delta()
     assert put == {("html", "b"): _row(20), ("html", "d"): _row(4)} and sorted(dropped) == [("html", "a"), ("html", "c")]
     assert dict(base) == {("html", "a"): _row(1), ("html", "b"): _row(2), ("html", "c"): _row(3)}  # untouched
-
-
-def test_read_sets_not_changed_over_the_rows_read_are_compared_with_them_row_by_row() -> None:
-    # The state writes a rebuild's read-sets as the merge put and dropped them (``Changed``); any
-    # other mapping is compared with the rows read, which are made a dictionary once for it.
-    from lod.publishing.link_rows import Changed, StoredRows
-    from lod.publishing.state import _diff
-
-    read = Changed(StoredRows.of({("html", "a"): _row(1), ("html", "b"): _row(2)}))
-    upserts, deletes = _diff("links", read, {("html", "a"): _row(1), ("html", "c"): _row(3)}, lambda v: v)
-    assert upserts == [("html\x1fc", _row(3))] and deletes == [("html\x1fb",)]

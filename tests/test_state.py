@@ -12,6 +12,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +108,25 @@ def test_a_key_of_extra_the_state_does_not_know_is_kept(built: Path, tmp_path: P
     assert again is not None and again.extra["another stage"] == {"any": ["value", 1]}
 
 
+def _change_row(conn: sqlite3.Connection, text: str, change: Callable[[bytes], bytes]) -> None:
+    """Change the stored read-set of the key *text* in the chunk that holds it."""
+    from lod.publishing.link_chunks import pack, unpack
+    for label, blob in conn.execute("SELECT key, value FROM links").fetchall():
+        texts, joined, sizes = unpack(blob)
+        if text in texts:
+            ends = list(accumulate(sizes))
+            rows = [joined[end - size:end] for end, size in zip(ends, sizes)]
+            i = texts.index(text)
+            rows[i] = change(rows[i])
+            conn.execute("UPDATE links SET value = ? WHERE key = ?", (pack(texts, rows), label))
+            return
+    raise AssertionError(f"no read-set of {text!r}")
+
+
 @pytest.mark.parametrize("how, said", [
     ("not sqlite", FullBuildNeeded("state-damaged", "not an SQLite database")),
     ("a pickle", FullBuildNeeded("state-version", "a pickle from an earlier lod")),
-    ("old schema", FullBuildNeeded("state-version", "schema 0, this lod reads 10")),
+    ("old schema", FullBuildNeeded("state-version", "schema 0, this lod reads 11")),
     ("no meta", FullBuildNeeded("state-damaged", "no such table: meta")),
     ("bad row", FullBuildNeeded("state-damaged", "pickle data was truncated")),
     ("no key numbering", FullBuildNeeded("state-damaged", "its key numbering: no such table: link_keys")),
@@ -140,9 +157,9 @@ def test_an_unusable_state_makes_a_full_build_that_says_why(how: str, said: Full
                 conn.execute("DELETE FROM link_keys WHERE key >= 3")
                 conn.execute("INSERT INTO link_keys (key, value) VALUES (9, 'talk\x1fx')")
             elif how == "a read-set cut short":
-                conn.execute("UPDATE links SET value = substr(value, 1, 5) WHERE key = 'vevent\x1fseries-0-0'")
+                _change_row(conn, "vevent\x1fseries-0-0", lambda row: row[:5])
             elif how == "a read-set of no key":
-                conn.execute("UPDATE links SET value = x'ffffff7f' WHERE key = 'vevent\x1fseries-0-0'")
+                _change_row(conn, "vevent\x1fseries-0-0", lambda row: bytes.fromhex("ffffff7f"))
                 keys = conn.execute("SELECT count(*) FROM link_keys").fetchone()[0]
                 said = FullBuildNeeded(said.reason, said.detail.format(keys=keys))
             else:
@@ -192,8 +209,8 @@ def test_a_truncated_state_makes_a_full_build(built: Path, tmp_path: Path, monke
 def test_the_cli_says_why_the_state_could_not_be_used() -> None:
     assert text(FullBuildNeeded("state-damaged", "not an SQLite database")) == \
         "full build: the state beside the site cannot be read (not an SQLite database)"
-    assert text(FullBuildNeeded("state-version", "schema 0, this lod reads 10")) == \
-        "full build: the state beside the site is in another format (schema 0, this lod reads 10)"
+    assert text(FullBuildNeeded("state-version", "schema 0, this lod reads 11")) == \
+        "full build: the state beside the site is in another format (schema 0, this lod reads 11)"
     assert text(FullBuildNeeded("state-behind")) == \
         "full build: the state beside the site is older than the site (a build was stopped after publishing)"
 

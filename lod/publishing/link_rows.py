@@ -41,9 +41,15 @@ class StoredRows(Mapping[Key, bytes]):
         for text, value in rows:
             add_text(text)
             add_value(value)
+        return cls.joined(texts, b"".join(values), map(len, values))
+
+    @classmethod
+    def joined(cls, texts: list[str], blob: bytes, lengths: Iterable[int]) -> StoredRows:
+        """The rows of *texts*, in key order, joined in *blob*, each of its *lengths* (raise ValueError if
+        the texts are not in order)."""
         if any(map(str.__ge__, texts, texts[1:])):  # in C: a scan out of order would misfind every row
             raise ValueError("the read-sets are not in key order")
-        return cls(texts, b"".join(values), array("Q", accumulate(map(len, values))))
+        return cls(texts, blob, array("Q", accumulate(lengths)))
 
     @classmethod
     def of(cls, rows: Mapping[Key, bytes]) -> StoredRows:

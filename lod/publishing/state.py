@@ -46,13 +46,13 @@ from typing import Any
 
 from lod.loading.stage import ResolvedBlobs
 from lod.publishing import changes as inc
-from lod.publishing import state_parts
+from lod.publishing import link_chunks, state_parts
 from lod.publishing.link_rows import Changed, StoredRows
 from lod.publishing.links import LinkCodec, Links, key_text, text_key
 from lod.publishing.state_keys import StoredCodec, Unusable, damaged as _damaged
 from lod.model import records as R
 
-SCHEMA = 10  # the layout of the tables; another one is read by nobody (a full build replaces it)
+SCHEMA = 11  # the layout of the tables; another one is read by nobody (a full build replaces it)
 HEADER = b"SQLite format 3\x00"
 # Tables of one row per key. Those of bytes hold the blob as it is; the others its pickle.
 BYTES_TABLES = ("parsed", "resolved")
@@ -193,6 +193,7 @@ class Store:
         self._snap: dict[str, Mapping[Any, Any]] = {}  # what load read, to find what changed
         self._blobs: dict[str, bytes] = {}  # the extra table's rows as read
         self._parts: state_parts.Read = {}  # the parts table's buckets as read
+        self._chunks = link_chunks.Chunks()  # where the read-sets' stored chunks begin
         self.links = LinkCodec([])
 
     @classmethod
@@ -284,8 +285,8 @@ class Store:
 
     def _read(self, table: str) -> Any:
         """A table of pickled values or the read-sets, read whole (the blobs' are ``_rows``)."""
-        if table == "links":  # the rows as they are, in key order (``StoredRows``)
-            links = StoredRows.read(self.conn.execute("SELECT key, value FROM links ORDER BY key"))
+        if table == "links":  # the rows as they are, in key order (``StoredRows``), from their chunks
+            links, self._chunks = link_chunks.read(self.conn.execute("SELECT key, value FROM links ORDER BY key"))
             bad = links.damaged(len(self.links.keys))
             if bad is not None:
                 raise Unusable("state-damaged", f"the read-set of {bad[0][0]} {bad[0][1]!r}: {bad[1]}")
@@ -309,9 +310,8 @@ class Store:
             if delta is not None:  # the files resolved again, and those gone: the rest are the rows as read
                 writes.append((table, delta[0], [(rel,) for rel in delta[1]]))
                 continue
-            if isinstance(rows, Changed) and rows.base is self._snap[table]:  # the read-sets: as the merge changed them
-                put, dropped = rows.delta()
-                writes.append((table, [(key_text(k), v) for k, v in put.items()], [(key_text(k),) for k in dropped]))
+            if table == "links":
+                writes.append((table, *link_chunks.store(rows, self._snap[table], self._chunks)))
                 continue
             writes.append((table, *_diff(table, self._snap[table], rows, _encoder(table))))
         writes.append(("link_keys", self.links.take_added(), []))
@@ -390,8 +390,6 @@ def _encoder(table: str) -> Callable[[Any], Any]:
 def _diff(table: str, old: Mapping[Any, Any], new: Mapping[Any, Any],
           encode: Callable[[Any], Any]) -> tuple[list[tuple[Any, Any]], list[tuple[Any]]]:
     """The rows to write and the keys to delete to turn *old* into *new*."""
-    if isinstance(old, (StoredRows, Changed)):  # looked up row by row, each a search of its keys: a dictionary once
-        old = dict(old.items())
     missing = object()
     upserts = []
     for key, value in new.items():
@@ -439,8 +437,8 @@ def write_new(path: Path, state: inc.State) -> None:
         for table, values in rows.items():
             encode = _encoder(table)
             made = ((_enc(table, k), encode(v)) for k, v in values.items())
-            conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",
-                             sorted(made) if table == "links" else made)  # appended in the table's order
+            conn.executemany(f"INSERT INTO {table} (key, value) VALUES (?, ?)",  # in chunks, in the table's order
+                             link_chunks.chunks_of(sorted(made)) if table == "links" else made)
         conn.executemany("INSERT INTO link_keys (key, value) VALUES (?, ?)",
                          ((n, key_text(key)) for n, key in enumerate(links.codec.keys)))
         conn.execute(_KEY_INDEX)  # after the rows: one sort, not an index grown row by row

@@ -171,6 +171,8 @@ def _seen_all(value: Any) -> Any:
     if t is list or t is tuple:
         if all(map(_plain, value)):
             return value
+        if all(type(v) is tuple and len(v) == 2 and type(v[0]) is str for v in value):  # (kind, record) pairs
+            return t([(k, r) if type(r) in PLAIN else (k, _seen_all(r)) for k, r in value])
         return t([v if _plain(v) else _seen_all(v) for v in value])
     if t is dict:
         return {k: _seen_all(v) for k, v in value.items()}
