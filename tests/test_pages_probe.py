@@ -155,3 +155,15 @@ def test_the_queries_of_one_listing_share_a_bucket_of_the_state() -> None:
     assert {listing_of(k) for k in keys} == {"source\x1es"} and len({bucket_of(k) for k in keys}) == 1
     assert listing_of(qkey("others", "room", "3")) == listing_of(qkey("slice", "place", "room", "3"))
     assert listing_of(qkey("talks_under", "series", "x")) is None
+
+
+def test_a_long_entry_is_seen_once_for_every_probe_of_the_index(seed, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A listing's slices, count and number of pages each look its entry up: one copy of it serves them all."""
+    monkeypatch.setattr(probe, "SEEN_LONG", 1)
+    idx = seed.site_index
+    sid = next(s for s, items in idx.by_source.items()
+               if any(type(r) not in probe.PLAIN for _k, r in items))  # one whose records are wrapped: a copy
+    first = probe.Probe(idx).by_source.get(sid)
+    assert first is not idx.by_source[sid] and probe.Probe(idx).by_source.get(sid) is first
+    probe.forget_kept(idx)
+    assert probe.Probe(idx).by_source.get(sid) is not first

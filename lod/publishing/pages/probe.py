@@ -225,7 +225,17 @@ class ProbeMap(_Lookups):
         self.probe._reads.add(entry_key(self.name, key))
 
     def _seen(self, value: Any) -> Any:
-        return _seen_all(value)
+        if type(value) is not list or len(value) < SEEN_LONG:
+            return _seen_all(value)
+        # A long entry seen once for every probe of the index: a listing's slices, count and number
+        # of pages each look it up (the one source's 145k records, three copies a rebuild at 100k talks).
+        seen = self.probe._seen_lists
+        got = seen.get(id(value))
+        if got is None or got[0] is not value:
+            got = seen[id(value)] = (value, _seen_all(value))
+            if len(seen) > SEEN_KEPT:
+                seen.popitem(last=False)
+        return got[1]
 
 
 class ProbeTable(_Lookups):
@@ -259,6 +269,8 @@ class ProbeDataset:
 
 
 _KEPT = "_probe_kept"  # where a SiteIndex holds the parts its probes kept
+_SEEN = "_probe_seen"  # and the long entries as its probes see them (``ProbeMap._seen``)
+SEEN_LONG, SEEN_KEPT = 1000, 16  # an entry of at least this many items is kept as seen; this many at most
 # At most this many parts are kept, the oldest dropped first: the pages that read one listing's
 # count, pages and slices are neighbours in a job, and keeping every part to the end of the
 # stage would hold a wrapper of every record a query reads, in each process.
@@ -268,6 +280,7 @@ KEPT_LIMIT = 2048
 def forget_kept(idx: SiteIndex) -> None:
     """Drop the parts the probes of *idx* kept (``Probe.kept``): memory, once no query is probed again."""
     idx.__dict__.pop(_KEPT, None)
+    idx.__dict__.pop(_SEEN, None)
 
 
 class Probe:
@@ -287,6 +300,7 @@ class Probe:
         # it (1.4 µs an eviction at 2,048 kept, against 0.4 µs).
         self._kept: OrderedDict[tuple[str, tuple[str, ...]], tuple[Any, frozenset[Key] | None]] = \
             idx.__dict__.setdefault(_KEPT, OrderedDict())
+        self._seen_lists: OrderedDict[int, tuple[list[Any], Any]] = idx.__dict__.setdefault(_SEEN, OrderedDict())
 
     def kept(self, name: str, args: tuple[str, ...], compute: Callable[[], Any]) -> Any:
         """``SiteIndex.kept``: *compute()* on this probe, kept with what it read, which every probe
