@@ -130,3 +130,54 @@ def test_a_rebuild_finds_the_previous_vevents_in_the_state_without_scanning_talk
     _edit(data, "title: The puzzle of dimensionality (edited)", "title: The puzzle of dimensionality", BELKIN)
     _rebuild(data, site, tmp_path)
     assert len(spliced) == 3 and len(scanned) == 1
+
+
+def test_a_splice_reads_the_zones_of_the_vevents_it_makes_not_of_those_it_keeps(
+        seed: tuple[Path, Path], tmp_path: Path, spliced: list[list[site_calendar.Piece]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The VTIMEZONEs of the kept VEVENTs come from the zone codes the state kept with their spans.
+    data, site = seed
+    read: list[str] = []
+    splicing: list[bool] = []
+    zone_years, splice = site_calendar.zone_years, site_calendar.splice
+
+    def counted(rec):  # type: ignore[no-untyped-def]
+        if splicing:
+            read.append(rec.id)
+        return zone_years(rec)
+
+    def in_splice(*args, **kwargs):  # type: ignore[no-untyped-def]
+        splicing.append(True)
+        try:
+            return splice(*args, **kwargs)
+        finally:
+            splicing.pop()
+
+    from lod.publishing import vtimezones
+    monkeypatch.setattr(site_calendar, "zone_years", counted)
+    monkeypatch.setattr(vtimezones, "zone_years", counted)  # as the records' VTIMEZONEs are found
+    monkeypatch.setattr(site_calendar, "splice", in_splice)
+    vevents = (site / "talks.ics").read_bytes().count(b"BEGIN:VEVENT")
+    _edit(data, "title: The puzzle of dimensionality", "title: (edited) The puzzle of dimensionality", BELKIN)
+    run = Run()
+    result = run(data, site)
+    assert run.incremental, run.said
+    [pieces] = spliced
+    made = sum(piece.count(b"BEGIN:VEVENT") for piece in pieces if isinstance(piece, bytes))
+    assert len(read) == made < vevents
+    _same_as_full(data, site, result, tmp_path)
+
+
+def test_zone_codes_give_the_vtimezones_the_records_give() -> None:
+    from collections import Counter
+
+    from lod.loading.stage import load
+    from lod.publishing.vtimezones import zones
+    ds = load(SEED_DATA)
+    talks = [t for t in ds.talks.values() if t.start_at is not None]
+    numbering = site_calendar.ZoneCodes([])
+    counts = Counter(code for t in talks for code in numbering.of(t))
+    assert numbering.needed(counts) == zones(talks) and zones(talks)
+    last = max(talks, key=lambda t: (t.start_at.local.year if t.start_at.zone and t.start_at.local else 0))
+    counts.subtract(numbering.of(last))  # the VEVENT holding a zone's last year gone: the range shrinks with it
+    assert numbering.needed(counts) == zones([t for t in talks if t is not last])

@@ -54,6 +54,7 @@ from lod.model.iri import KIND_PATHS
 from lod.publishing.prepared import Prepared
 from lod.publishing.links import pickled
 from lod.publishing.vevent_text import Categories, Text, fold, text_value, times, vevent_bytes
+from lod.publishing.vtimezones import VTIMEZONES, Zone, vtimezone, vtimezone_ical, zones as zones_of
 from lod.publishing.pages.reads import RECORDER
 from lod.publishing.feedtext import (PRODID, description_text, location_text, page_url, person_text, scheduled_name, summary_text,
                        taken_of, version_stamp)
@@ -167,39 +168,6 @@ def _order(t: R.Talk) -> tuple[str, str, str]:
     return (w.lexical[:10], w.utc.isoformat() if w.utc else "~", t.id)
 
 
-@functools.lru_cache(maxsize=4096)
-def _vtimezone(zone: str, first: int, last: int) -> icalendar.Timezone:
-    """The VTIMEZONE of *zone* for the years first..last.
-
-    Cached because icalendar derives it from the zone's transitions at ~18 ms a call,
-    and a site has tens of thousands of calendars but only a few (zone, years) pairs.
-    The component is only read after it is built (``to_ical``), so calendars share it.
-    """
-    return icalendar.Timezone.from_tzid(zone, first_date=date(first, 1, 1), last_date=date(last + 1, 1, 1))
-
-
-Zone = tuple[str, int, int]  # an IANA zone, first and last year
-_VTIMEZONES: dict[Zone, bytes] = {}  # the bytes of each VTIMEZONE made in this process
-
-
-def _vtimezone_ical(zone: str, first: int, last: int) -> bytes:
-    key = (zone, first, last)
-    data = _VTIMEZONES.get(key)
-    if data is None:
-        data = _VTIMEZONES[key] = bytes(_vtimezone(zone, first, last).to_ical())
-    return data
-
-
-def _zones(events: Iterable[R.Scheduled]) -> list[Zone]:
-    """The VTIMEZONEs a calendar of *events* has: each IANA zone with its first and last year, by zone."""
-    years: dict[str, set[int]] = {}
-    for t in events:
-        for w in (t.start_at, t.end_at):
-            if w is not None and w.zone and not w.is_date and w.local is not None:
-                years.setdefault(w.zone, set()).add(w.local.year)
-    return [(zone, min(years[zone]), max(years[zone])) for zone in sorted(years)]
-
-
 def component_ical(component: icalendar.cal.component.Component) -> bytes:
     """A component without subcomponents as icalendar's ``to_ical()`` writes it, folded by ``fold``."""
     return b"".join(fold(line) + b"\r\n" for line in component.content_lines() if line)
@@ -253,7 +221,7 @@ def _reference_calendar(p: Prepared, parts: list[Component], name: str, zones: l
     cal.add("name", vUnknown(text_value(name)))  # TEXT, escaped (``calendar_head``): written as given
     cal.add("x-wr-calname", vUnknown(text_value(name)))
     for zone, first, last in zones:
-        cal.add_component(_vtimezone(zone, first, last))
+        cal.add_component(vtimezone(zone, first, last))
     for rec, inner in parts:
         cal.add_component(session_vevent(p, rec, inner) if isinstance(rec, R.Session) else vevent(p, rec))  # type: ignore[arg-type]
     return bytes(cal.to_ical())
@@ -275,7 +243,7 @@ def calendar(p: Prepared, talks: Iterable[R.Talk], name: str,
         if not events:
             return None
         parts_ = components(p, events)
-        return _reference_calendar(p, parts_, name, _zones([rec for rec, _talks in parts_]))
+        return _reference_calendar(p, parts_, name, zones_of([rec for rec, _talks in parts_]))
     chunks = calendar_parts(p, talks, name, memo)
     return None if chunks is None else b"".join(chunks)
 
@@ -303,10 +271,11 @@ def calendar_parts(p: Prepared, talks: Iterable[R.Talk], name: str,
 Component = tuple[R.Scheduled, list[R.Talk]]  # a talk (and []), or a session's slot and its talks
 
 
-def calendar_start(name: str, records: Iterable[R.Scheduled]) -> bytes:
+def calendar_start(name: str, records: Iterable[R.Scheduled], zoned: list[Zone] | None = None) -> bytes:
     """A calendar's bytes before its first VEVENT: its own lines, then the VTIMEZONEs its
-    components' *records* (talks, sessions' slots) need."""
-    return calendar_head(name) + b"".join(_vtimezone_ical(*zone) for zone in _zones(records))
+    components' *records* (talks, sessions' slots) need, or those of *zoned* when given."""
+    needed = zones_of(records) if zoned is None else zoned
+    return calendar_head(name) + b"".join(vtimezone_ical(*zone) for zone in needed)
 
 
 def component_bytes(p: Prepared, component: Component, memo: MutableMapping[str, bytes]) -> bytes:
@@ -405,20 +374,20 @@ def _site_feeds(p: Prepared, talks_under: TalksOf, person_talks: TalksOfPerson, 
         dated = list({t.id: t for _k, _n, _t, talks in plan for t in talks if t.start_at is not None}.values())
     if workers > 1:
         # First every VEVENT and VTIMEZONE, once each, shared by the calendars' workers.
-        zones = sorted({zone for _k, _n, _t, talks in plan for zone in _zones(talks)})
+        zones = sorted({zone for _k, _n, _t, talks in plan for zone in zones_of(talks)})
 
         def parts(job: tuple[Sequence[R.Talk], Sequence[Zone]]
                   ) -> tuple[list[bytes], list[bytes], bytes]:
             with RECORDER.collecting() as made:
                 events = [_memo_vevent(p, t, {}) for t in job[0]]
-            return events, [_vtimezone_ical(*zone) for zone in job[1]], pickled(made)
+            return events, [vtimezone_ical(*zone) for zone in job[1]], pickled(made)
 
         jobs_: list[tuple[Sequence[R.Talk], Sequence[Zone]]] = [([], [z]) for z in zones]
         jobs_ += [(chunk, []) for chunk in slices(dated, workers)]
         for (chunk, zone_job), (events, timezones, made) in zip(jobs_, fork_map(parts, jobs_, workers)):
             for t, event in zip(chunk, events):
                 kept[t.id] = event
-            _VTIMEZONES.update(zip(zone_job, timezones))
+            VTIMEZONES.update(zip(zone_job, timezones))
             RECORDER.keep(made)
         # Every VEVENT the calendars hold is made: one the workers made anyway would go to a
         # dictionary of their own, never to the file, which they share and do not write.

@@ -349,7 +349,7 @@ def _render(p: Prepared, now: datetime | None, root: Path | None, threshold: int
     forget_kept(r.index.idx)  # the parts the probes kept: no query of this build is probed after this
     # The jobs' read-sets are merged when first asked for; the state keeps the queries some node reads, no others.
     if ics == "whole" and root is not None:  # written there whole: its VEVENTs found once, for the next splice
-        calendar = site_calendar.Spans.scanned(root / "talks.ics")
+        calendar = site_calendar.Spans.scanned(root / "talks.ics", p)
     return PagesOutput(files, google, warnings, PagesCache(items, lastmods, latest, taken, shown, talk_items),
                        search_state, sorted(kept), emitted, packed, Pending(outside, later, is_query), written, calendar)
 
