@@ -126,7 +126,7 @@ def _change_row(conn: sqlite3.Connection, text: str, change: Callable[[bytes], b
 @pytest.mark.parametrize("how, said", [
     ("not sqlite", FullBuildNeeded("state-damaged", "not an SQLite database")),
     ("a pickle", FullBuildNeeded("state-version", "a pickle from an earlier lod")),
-    ("old schema", FullBuildNeeded("state-version", "schema 0, this lod reads 11")),
+    ("old schema", FullBuildNeeded("state-version", "schema 0, this lod reads 12")),
     ("no meta", FullBuildNeeded("state-damaged", "no such table: meta")),
     ("bad row", FullBuildNeeded("state-damaged", "pickle data was truncated")),
     ("no key numbering", FullBuildNeeded("state-damaged", "its key numbering: no such table: link_keys")),
@@ -209,8 +209,8 @@ def test_a_truncated_state_makes_a_full_build(built: Path, tmp_path: Path, monke
 def test_the_cli_says_why_the_state_could_not_be_used() -> None:
     assert text(FullBuildNeeded("state-damaged", "not an SQLite database")) == \
         "full build: the state beside the site cannot be read (not an SQLite database)"
-    assert text(FullBuildNeeded("state-version", "schema 0, this lod reads 11")) == \
-        "full build: the state beside the site is in another format (schema 0, this lod reads 11)"
+    assert text(FullBuildNeeded("state-version", "schema 0, this lod reads 12")) == \
+        "full build: the state beside the site is in another format (schema 0, this lod reads 12)"
     assert text(FullBuildNeeded("state-behind")) == \
         "full build: the state beside the site is older than the site (a build was stopped after publishing)"
 

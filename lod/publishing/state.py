@@ -52,7 +52,7 @@ from lod.publishing.links import LinkCodec, Links, key_text, text_key
 from lod.publishing.state_keys import StoredCodec, Unusable, damaged as _damaged
 from lod.model import records as R
 
-SCHEMA = 11  # the layout of the tables; another one is read by nobody (a full build replaces it)
+SCHEMA = 12  # the layout of the tables; another one is read by nobody (a full build replaces it)
 HEADER = b"SQLite format 3\x00"
 # Tables of one row per key. Those of bytes hold the blob as it is; the others its pickle.
 BYTES_TABLES = ("parsed", "resolved")
