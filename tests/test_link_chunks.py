@@ -122,3 +122,15 @@ def test_read_sets_changed_over_the_rows_as_the_state_hands_them_on_write_only_t
     merged = Changed(handed, [("html", "p19")])
     upserts, deletes = store(merged, handed, chunks)
     assert [label for label, _blob in upserts] == ["html\x1fp16"] and deletes == []
+
+
+def test_read_sets_over_a_table_with_no_chunk_are_stored_whole() -> None:
+    stored, chunks = _stored({})
+    handed = Changed(stored)
+    merged = Changed(handed)
+    merged[("html", "a")] = _row(1)
+    upserts, deletes = store(merged, handed, chunks)
+    table: dict[str, bytes] = {}
+    _apply(table, upserts, deletes)
+    got, _chunks = _stored(table)
+    assert list(got) == [("html", "a")] and list(table) == [FIRST] and deletes == []

@@ -83,11 +83,8 @@ def chunks_of(rows: list[tuple[str, bytes]], label: str = FIRST) -> Iterator[Chu
 
 def rewrite(changed: Changed, stored: StoredRows, chunks: Chunks) -> tuple[list[Chunk], list[tuple[str]]]:
     """The chunks to write and the labels to delete to store *changed*, made over the rows *stored*
-    as they were read in *chunks*: only the chunks holding a row put or dropped, each whole."""
+    as they were read in *chunks* (at least one): only the chunks holding a row put or dropped, each whole."""
     put, dropped = changed.delta()
-    if not chunks.labels:  # nothing stored yet
-        made = list(chunks_of(sorted((key_text(k), v) for k, v in put.items())))
-        return made, []
     labels, starts = chunks.labels, chunks.starts
     put_in: dict[int, list[tuple[str, bytes]]] = {}
     gone: set[str] = set()  # put again or dropped: the stored row is not kept
@@ -124,7 +121,7 @@ def store(rows: Mapping[Key, bytes], read: Mapping[Key, bytes], chunks: Chunks) 
     """The chunks to write and the labels to delete to store the read-sets *rows*: those holding a row
     the merge put or dropped, when *rows* are the rows *read* (as ``read`` made them) changed, else every one."""
     stored = read.base if isinstance(read, Changed) and not read.put and not read.shadowed else read
-    if isinstance(rows, Changed) and rows.base is read and isinstance(stored, StoredRows):
+    if isinstance(rows, Changed) and rows.base is read and isinstance(stored, StoredRows) and chunks.labels:
         return rewrite(rows, stored, chunks)
     made = list(chunks_of(sorted((key_text(k), v) for k, v in rows.items())))
     written = {label for label, _blob in made}

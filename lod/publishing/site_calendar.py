@@ -42,7 +42,7 @@ from lod.publishing.links import pickled
 from lod.publishing.pages.reads import RECORDER
 from lod.publishing.prepared import Prepared
 from lod.publishing.vevent_text import file_vevent_spans, vevent_spans
-from lod.publishing.vtimezones import Zone, zone_years
+from lod.publishing.vtimezones import Zone, ranges, zone_years
 
 _SESSION = KIND_PATHS["session"] + "/"  # a session slot's UID starts so (``feeds.session_vevent``)
 
@@ -229,7 +229,7 @@ class ZoneCodes:
         for code, n in counts.items():
             if code and n > 0:
                 years.setdefault(self.zones[(code >> 16) - 1], []).append(code & 0xFFFF)
-        return [(zone, min(held), max(held)) for zone, held in sorted(years.items())]
+        return ranges(years)
 
 
 @dataclass

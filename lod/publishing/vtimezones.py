@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date
 
 import icalendar
@@ -47,4 +47,9 @@ def zones(events: Iterable[R.Scheduled]) -> list[Zone]:
     for t in events:
         for zone, year in zone_years(t):
             years.setdefault(zone, set()).add(year)
-    return [(zone, min(years[zone]), max(years[zone])) for zone in sorted(years)]
+    return ranges(years)
+
+
+def ranges(years: Mapping[str, Collection[int]]) -> list[Zone]:
+    """The VTIMEZONEs of the years of each zone: its first and last, by zone."""
+    return [(zone, min(held), max(held)) for zone, held in sorted(years.items())]
